@@ -1,0 +1,3 @@
+"""Helios: a self-hosted control room for forecasting agents."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
+from pydantic import ValidationError
+
+from helios.api.deps import Editor, ReadSessionDep, SessionDep, SettingsDep, StoreDep, Viewer
+from helios.core.errors import InvalidInput, PayloadTooLarge
+from helios.datasets import service
+from helios.datasets.schemas import (
+    DataPage,
+    DatasetKind,
+    DatasetList,
+    DatasetRead,
+    DatasetVersionRead,
+    ImportFormat,
+    ImportRequest,
+    ImportResult,
+    VersionList,
+)
+from helios.forecasting.rules import GameRules
+
+router = APIRouter(prefix="/datasets", tags=["datasets"])
+CHUNK = 1024 * 1024
+
+
+@router.get("", response_model=DatasetList)
+def list_datasets(session: ReadSessionDep, _: Viewer, kind: DatasetKind | None = None) -> DatasetList:
+    return DatasetList(items=service.list_datasets(session, kind))
+
+
+@router.post("", response_model=ImportResult, status_code=status.HTTP_201_CREATED)
+async def import_dataset(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    actor: Editor,
+    file: Annotated[UploadFile, File(description="CSV or Parquet file")],
+    name: Annotated[str, Form(description="dataset slug")],
+    kind: Annotated[DatasetKind, Form()] = "timeseries",
+    format: Annotated[ImportFormat, Form()] = "auto",
+    description: Annotated[str, Form()] = "",
+    freq: Annotated[str | None, Form(description="m4-wide: frequency alias")] = None,
+    start: Annotated[dt.date | None, Form(description="m4-wide: first timestamp")] = None,
+    game: Annotated[str | None, Form(description="draws: preset rules, e.g. powerball")] = None,
+    rules: Annotated[str | None, Form(description="draws: GameRules as JSON")] = None,
+) -> ImportResult:
+    raw = await _read_limited(file, settings.max_upload_bytes)
+    import_request = ImportRequest(
+        name=name, kind=kind, format=format, description=description, freq=freq or None, start=start,
+        game=game or None, rules=_parse_rules(rules), filename=file.filename or "",
+    )
+    dataset, version, created = await _run_import(session, store, import_request, raw, actor, settings)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return ImportResult(
+        dataset=service.read_dataset(session, dataset.name),
+        version=DatasetVersionRead.model_validate(version), created=created,
+    )
+
+
+async def _run_import(session, store, import_request, raw, actor, settings):  # type: ignore[no-untyped-def]
+    from starlette.concurrency import run_in_threadpool
+
+    # Parsing a large file is CPU work: keep it off the event loop.
+    return await run_in_threadpool(
+        service.import_file, session, store, import_request, raw, actor, max_bytes=settings.max_upload_bytes
+    )
+
+
+async def _read_limited(file: UploadFile, limit: int) -> bytes:
+    chunks, size = [], 0
+    while chunk := await file.read(CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the file is larger than the {limit:,}-byte upload limit (HELIOS_MAX_UPLOAD_BYTES)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_rules(raw: str | None) -> GameRules | None:
+    if not raw:
+        return None
+    try:
+        return GameRules.model_validate(json.loads(raw))
+    except (json.JSONDecodeError, ValidationError) as exc:
+        raise InvalidInput(f"rules are not valid game rules JSON: {exc}") from None
+
+
+@router.get("/{name}", response_model=DatasetRead)
+def get_dataset(name: str, session: ReadSessionDep, _: Viewer) -> DatasetRead:
+    return service.read_dataset(session, name)
+
+
+@router.get("/{name}/versions", response_model=VersionList)
+def list_versions(name: str, session: ReadSessionDep, _: Viewer) -> VersionList:
+    return VersionList(items=[DatasetVersionRead.model_validate(v) for v in service.list_versions(session, name)])
+
+
+@router.get("/{name}/versions/{version}", response_model=DatasetVersionRead)
+def get_version(name: str, version: str, session: ReadSessionDep, _: Viewer) -> DatasetVersionRead:
+    return DatasetVersionRead.model_validate(service.get_version(session, name, version))
+
+
+@router.get("/{name}/versions/{version}/data", response_model=DataPage)
+def read_data(
+    name: str,
+    version: str,
+    session: ReadSessionDep,
+    store: StoreDep,
+    _: Viewer,
+    series: Annotated[list[str] | None, Query(description="keep only these series (repeatable)")] = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 500,
+) -> DataPage:
+    row = service.get_version(session, name, version)
+    return service.read_page(
+        store, row, series=series, start=_naive(start), end=_naive(end), offset=offset, limit=limit
+    )
+
+
+def _naive(value: dt.datetime | None):  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    if value is None:
+        return None
+    stamp = pd.Timestamp(value)
+    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_dataset(name: str, session: SessionDep, actor: Editor) -> Response:
+    service.delete_dataset(session, name, actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

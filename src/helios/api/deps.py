@@ -1,0 +1,62 @@
+"""Request dependencies as ``Annotated`` aliases. Sessions commit at the request boundary:
+a request that fails leaves nothing half-written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from helios.api.context import AppContext
+from helios.api.security import identify
+from helios.config import Settings
+from helios.core.artifacts import ArtifactStore
+from helios.core.auth import Principal, Role
+
+
+def get_context(request: Request) -> AppContext:
+    return request.app.state.helios
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_settings(context: ContextDep) -> Settings:
+    return context.settings
+
+
+def get_store(context: ContextDep) -> ArtifactStore:
+    return context.store
+
+
+def get_write_session(context: ContextDep) -> Iterator[Session]:
+    with context.db.transaction() as session:
+        yield session
+
+
+def get_read_session(context: ContextDep) -> Iterator[Session]:
+    with context.db.reading() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[ArtifactStore, Depends(get_store)]
+SessionDep = Annotated[Session, Depends(get_write_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+
+
+def require(role: Role) -> Callable[..., Principal]:
+    def dependency(request: Request, context: ContextDep) -> Principal:
+        principal = identify(context, request)
+        principal.require(role)
+        return principal
+
+    dependency.required_role = role  # type: ignore[attr-defined]  # read by the auth-walk test
+    return dependency
+
+
+Viewer = Annotated[Principal, Depends(require(Role.viewer))]
+Editor = Annotated[Principal, Depends(require(Role.editor))]
+Admin = Annotated[Principal, Depends(require(Role.admin))]

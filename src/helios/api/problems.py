@@ -1,0 +1,71 @@
+"""Every 4xx/5xx leaves as ``application/problem+json`` with a ``detail`` a person can act on."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException
+
+from helios.core.errors import HeliosError
+
+log = logging.getLogger(__name__)
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(HeliosError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(OperationalError, _operational_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HeliosError)
+    body = exc.problem()
+    return problem(body.pop("status"), body.pop("title"), body.pop("detail"), **{
+        k: v for k, v in body.items() if k != "type"
+    })
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path")), "message": err["msg"]}
+        for err in exc.errors()
+    ]
+    detail = "; ".join(f"{e['field'] or 'request'}: {e['message']}" for e in errors[:5])
+    return problem(422, "Invalid input", detail, errors=errors)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}
+    return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
+
+
+async def _integrity_error(_: Request, exc: Exception) -> JSONResponse:
+    log.info("integrity error: %s", exc)
+    return problem(409, "Conflict", "the change clashes with a concurrent one; reload and try again")
+
+
+async def _operational_error(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable: %s", exc)
+    return problem(503, "Service unavailable", "the database is busy or unreachable; try again shortly")
+
+
+async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return problem(500, "Internal error", "something went wrong on the server; the error was logged")

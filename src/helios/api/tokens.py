@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict
+
+from helios.api.deps import Admin, ReadSessionDep, SessionDep
+from helios.core import auth
+
+router = APIRouter(prefix="/tokens", tags=["tokens"])
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    role: str = "viewer"
+
+
+class TokenRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    role: str
+    prefix: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class TokenIssued(TokenRead):
+    secret: str
+
+
+class TokenList(BaseModel):
+    items: list[TokenRead]
+
+
+@router.get("", response_model=TokenList)
+def list_tokens(session: ReadSessionDep, _: Admin) -> TokenList:
+    return TokenList(items=[TokenRead.model_validate(t) for t in auth.list_tokens(session)])
+
+
+@router.post("", response_model=TokenIssued, status_code=status.HTTP_201_CREATED)
+def create_token(body: TokenCreate, session: SessionDep, _: Admin) -> TokenIssued:
+    issued = auth.create_token(session, body.name, auth.Role.parse(body.role))
+    row = next(t for t in auth.list_tokens(session) if t.id == issued.id)
+    return TokenIssued(**TokenRead.model_validate(row).model_dump(), secret=issued.secret)
+
+
+@router.delete("/{ident}", response_model=TokenRead)
+def revoke_token(ident: str, session: SessionDep, _: Admin) -> TokenRead:
+    return TokenRead.model_validate(auth.revoke_token(session, ident))

@@ -1,0 +1,66 @@
+"""``create_app(settings)``: the FastAPI app with the API routers and, optionally, the web UI."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from helios import __version__
+from helios.api import login, problems
+from helios.api.context import AppContext
+from helios.api.routes import api_router, fallback_router
+from helios.config import Settings, get_settings
+from helios.db import migrate
+
+log = logging.getLogger(__name__)
+
+
+class AuthNotConfigured(RuntimeError):
+    """Serving beyond loopback with nobody able to sign in would leave Helios open to the network."""
+
+
+def check_exposure(context: AppContext) -> None:
+    from helios.core import auth
+
+    if context.settings.bound_to_loopback:
+        return
+    with context.db.reading() as session:
+        has_admin = any(t.role == "admin" for t in auth.list_tokens(session))
+    if not has_admin:
+        raise AuthNotConfigured(
+            f"refusing to serve on {context.settings.host}: Helios bound beyond loopback needs auth. "
+            "Create an admin token first: helios tokens create NAME --role admin"
+        )
+
+
+def create_app(settings: Settings | None = None, *, ui: bool = True, migrate_db: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    context = AppContext.build(settings)
+    if migrate_db:
+        migrate.upgrade(context.db.write_engine)
+    if settings.demo:
+        from helios.demo import seed_demo
+
+        seed_demo(context)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
+        yield
+        context.db.dispose()
+
+    app = FastAPI(
+        title="Helios", version=__version__, lifespan=lifespan,
+        description="Self-hosted control room for forecasting agents.",
+    )
+    app.state.helios = context
+    problems.install(app)
+    app.include_router(api_router())
+    app.include_router(login.router)
+    app.include_router(fallback_router())
+    if ui:
+        from helios.ui import mount
+
+        mount(app, context)
+    return app

@@ -1,0 +1,33 @@
+"""The ``helios`` command. One sub-app per area; each command commits at its own boundary and
+turns a domain error into one readable red line and exit code 1 (2 for bad arguments)."""
+
+from __future__ import annotations
+
+import typer
+
+from helios.cli import datasets, db, server, tokens
+
+app = typer.Typer(
+    name="helios", help="Helios: a self-hosted control room for forecasting agents.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+app.command("serve")(server.serve)
+app.command("demo")(server.demo)
+app.add_typer(db.app, name="db")
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(datasets.app, name="datasets")
+
+
+def _register_forecast() -> None:
+    try:
+        from helios.cli.forecast import forecast
+    except ImportError:  # the one-shot forecast command ships with the forecasting engine
+        return
+    app.command("forecast", help="Forecast a long-format CSV (unique_id, ds, y) without a server.")(forecast)
+
+
+_register_forecast()
+
+
+def main() -> None:
+    app()

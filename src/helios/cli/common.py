@@ -1,0 +1,47 @@
+"""What every command shares: settings, the database with migrations applied, error output."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from helios.api.context import AppContext
+from helios.config import Settings
+from helios.core.errors import HeliosError
+from helios.db import migrate
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings() -> Settings:
+    # Fresh each time (not the cached one): the CLI may run after the environment changed.
+    return Settings()
+
+
+def open_context() -> AppContext:
+    context = AppContext.build(settings())
+    migrate.upgrade(context.db.write_engine)
+    return context
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Domain errors become a clear message and exit 1; nothing half-done is committed."""
+    try:
+        yield
+    except HeliosError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.detail}")
+        for err in exc.errors[:10]:
+            where = ", ".join(f"{k} {err[k]}" for k in ("row", "column", "field") if err.get(k) is not None)
+            err_console.print(f"  • {where + ': ' if where else ''}{err.get('message', '')}")
+        raise typer.Exit(1) from None
+    except ValidationError as exc:
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "input"
+            err_console.print(f"[bold red]error:[/] {field}: {err['msg']}")
+        raise typer.Exit(2) from None

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from helios.cli.common import console, err_console, open_context, reported_errors, settings
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to bind (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default 8765)")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="seed demo data on first start")] = False,
+    reload: Annotated[bool, typer.Option(hidden=True)] = False,
+) -> None:
+    """Run the web UI and the REST API (migrations run first)."""
+    import uvicorn
+
+    from helios.app import AuthNotConfigured, check_exposure, create_app
+
+    config = settings()
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    if demo:
+        overrides["demo"] = True
+    config = config.model_copy(update=overrides)
+    try:
+        app = create_app(config)
+        check_exposure(app.state.helios)
+    except AuthNotConfigured as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"Helios on [bold]http://{config.host}:{config.port}[/]  (data in {config.home})")
+    uvicorn.run(app, host=config.host, port=config.port, log_level="info", reload=reload)
+
+
+def demo() -> None:
+    """Seed the demo data (synthetic stocks, fair draws) into the configured database."""
+    from helios.demo import seed_demo
+
+    with reported_errors():
+        context = open_context()
+        created = seed_demo(context, force=True)
+    console.print(f"demo data ready: {', '.join(created) if created else 'already present'}")

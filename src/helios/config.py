@@ -1,0 +1,55 @@
+"""Settings from the environment (prefix ``HELIOS_``), swappable in tests and by the CLI.
+
+Never read at import time: callers ask ``get_settings()`` (cached) or are handed a Settings.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, computed_field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HELIOS_", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".helios", description="Data directory")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite under home if unset")
+    artifacts_dir: Path | None = Field(default=None, description="Artifact store; <home>/artifacts if unset")
+    host: str = "127.0.0.1"
+    port: int = 8765
+    auth: Literal["auto", "required"] = Field(
+        default="auto",
+        description="auto: open to the local user on loopback while no token exists; required: always",
+    )
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    executor: Literal["local", "ray"] = "local"
+    demo: bool = False
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'helios.db'}"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def artifact_root(self) -> Path:
+        return self.artifacts_dir or self.home / "artifacts"
+
+    @property
+    def bound_to_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

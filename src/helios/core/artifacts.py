@@ -1,0 +1,86 @@
+"""The artifact store: a directory of immutable files addressed by server-made keys.
+
+``resolve`` is the one function that turns a key into a path. Every reader and writer goes
+through it, and it refuses anything that could step outside the store: parent segments
+(also percent-encoded, once or twice), backslashes, absolute paths, drive letters, control
+characters, ``;``/``#``/``?``, and symlinks that point out of the root.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote
+
+from helios.core.errors import InvalidInput, NotFound
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class ArtifactStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._real_root = self.root.resolve()
+
+    def resolve(self, key: str) -> Path:
+        """Key -> absolute path inside the store, or ``InvalidInput`` naming why not."""
+        _check_key(key)
+        path = self._real_root.joinpath(*key.split("/"))
+        # Resolve symlinks of the parts that exist: a link inside the store may not lead out.
+        real = path.resolve()
+        if real != self._real_root and self._real_root not in real.parents:
+            raise InvalidInput(f"artifact key {key!r} leads outside the artifact store")
+        return path
+
+    def write_bytes(self, key: str, data: bytes) -> Path:
+        """Atomic: written to a temp file in the same directory, fsynced, then renamed."""
+        path = self.resolve(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def read_bytes(self, key: str) -> bytes:
+        path = self.resolve(key)
+        if not path.is_file():
+            raise NotFound(f"artifact {key!r} does not exist")
+        return path.read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self.resolve(key).is_file()
+
+    def delete(self, key: str) -> bool:
+        path = self.resolve(key)
+        if path.is_symlink() or not path.exists():
+            return False
+        path.unlink()
+        return True
+
+    def size(self, key: str) -> int:
+        return self.resolve(key).stat().st_size
+
+
+def _check_key(key: str) -> None:
+    if not key or len(key) > 512:
+        raise InvalidInput("artifact key must be 1 to 512 characters")
+    decoded = key
+    for _ in range(3):  # catch %2e%2e%2f and %252e%252e%252f alike
+        decoded = unquote(decoded)
+    if decoded != key:
+        raise InvalidInput(f"artifact key {key!r} may not contain percent-encoding")
+    if key.startswith("/") or "\\" in key or ":" in key:
+        raise InvalidInput(f"artifact key {key!r} must be a relative store key")
+    for segment in key.split("/"):
+        if segment in ("", ".", "..") or not _SEGMENT.match(segment):
+            raise InvalidInput(f"artifact key {key!r} has an invalid segment {segment!r}")

@@ -1,0 +1,95 @@
+"""What crosses the datasets border: requests, reads and pages of data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from helios.core.errors import InvalidInput
+from helios.forecasting.rules import GameRules
+
+DatasetKind = Literal["timeseries", "draws"]
+ImportFormat = Literal["auto", "csv", "parquet", "m4-wide", "ny-powerball"]
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
+
+
+def check_slug(name: str, what: str = "dataset name") -> str:
+    if not _SLUG.match(name or ""):
+        raise InvalidInput(
+            f"{what} {name!r} is not a slug: use 1-64 lowercase letters, digits, '-' or '_', "
+            "starting and ending with a letter or digit",
+            errors=[{"field": "name", "message": "not a slug"}],
+        )
+    return name
+
+
+class DatasetVersionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    content_hash: str
+    rows: int
+    series_count: int
+    start: dt.datetime | None
+    end: dt.datetime | None
+    size_bytes: int
+    source_format: str
+    source_filename: str
+    profile: dict[str, Any]
+    rules: dict[str, Any] | None
+    created_at: dt.datetime
+    created_by: str
+
+
+class DatasetRead(BaseModel):
+    name: str
+    kind: DatasetKind
+    description: str
+    created_at: dt.datetime
+    created_by: str
+    version_count: int
+    latest: DatasetVersionRead | None
+
+
+class DatasetList(BaseModel):
+    items: list[DatasetRead]
+    next_cursor: str | None = None
+
+
+class VersionList(BaseModel):
+    items: list[DatasetVersionRead]
+
+
+class ImportResult(BaseModel):
+    dataset: DatasetRead
+    version: DatasetVersionRead
+    created: bool = Field(description="false when identical content already existed as this version")
+
+
+class ImportRequest(BaseModel):
+    """Everything about an import except the bytes themselves."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: DatasetKind = "timeseries"
+    format: ImportFormat = "auto"
+    description: str = ""
+    freq: str | None = None
+    start: dt.date | None = None
+    game: str | None = None
+    rules: GameRules | None = None
+    filename: str = ""
+
+
+class DataPage(BaseModel):
+    columns: list[str]
+    rows: list[list[Any]]
+    total: int = Field(description="rows matching the filter, across all pages")
+    offset: int
+    limit: int
+    next_offset: int | None

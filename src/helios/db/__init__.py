@@ -1,0 +1,1 @@
+"""Engine, sessions, the shared ORM base and migrations."""

@@ -1,0 +1,7 @@
+"""Imports every domain's tables so ``Base.metadata`` is complete (Alembic, create_all)."""
+
+from helios.core import tables as core_tables  # noqa: F401
+from helios.datasets import tables as dataset_tables  # noqa: F401
+from helios.db.base import Base
+
+metadata = Base.metadata

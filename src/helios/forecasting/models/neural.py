@@ -1,0 +1,358 @@
+"""``nbeats``: one global N-BEATS network trained across every series of a dataset, with quantile
+forecasts.
+
+The network (``nn/nbeats.py``) learns from scaled windows of all series at once (``nn/windows.py``)
+in the shared loop (``nn/trainer.py``): live metrics, early stopping, cooperative cancel, resumable
+checkpoints and best-epoch weights. Forecasts are the quantiles the requested levels need (plus the
+median, reported as ``mean``: the point the scores judge is a median). A model forecasts up to the
+horizon it was trained for; asking for more is an error, since rolling a quantile model forward on
+its own medians would understate the spread.
+
+torch is imported inside functions: listing families must not load it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, field_validator
+
+from helios.forecasting.base import (
+    DEFAULT_LEVELS,
+    DataSpec,
+    FitContext,
+    Fitted,
+    ForecastingError,
+    Hyperparameters,
+    ModelFamily,
+)
+from helios.forecasting.families import register
+from helios.forecasting.stamps import future_stamps, stamp_to_json
+
+if TYPE_CHECKING:
+    from helios.forecasting.nn.nbeats import NBeats, NBeatsConfig
+    from helios.forecasting.nn.windows import Panel, WindowPlan
+
+
+class NeuralConfig(Hyperparameters):
+    horizon: int = Field(14, ge=1, le=500, description="Steps ahead the model learns to forecast.")
+    input_multiple: int = Field(
+        3, ge=1, le=20, description="Lookback window length, as a multiple of the horizon."
+    )
+    members: int = Field(
+        1, ge=1, le=8,
+        description="Ensemble members; member k looks back (input_multiple + k) horizons. Forecasts are "
+        "averaged quantile by quantile.",
+    )
+    history: int = Field(
+        10, ge=1, le=1000,
+        description="Training windows end within the last `history` horizons of each series (older data "
+        "is only read as input).",
+    )
+    windows_per_series: int = Field(64, ge=1, le=10_000, description="Training windows drawn per series per epoch.")
+    epochs: int = Field(30, ge=1, le=10_000, description="Passes of training windows.")
+    batch_size: int = Field(1024, ge=8, le=65_536, description="Windows per optimizer step.")
+    learning_rate: float = Field(1e-3, gt=0, le=1.0, description="AdamW learning rate.")
+    weight_decay: float = Field(0.0, ge=0, le=1.0, description="AdamW weight decay.")
+    hidden_size: int = Field(256, ge=8, le=4096, description="Width of the fully connected layers.")
+    layers: int = Field(3, ge=1, le=8, description="Fully connected layers per block.")
+    blocks: int = Field(3, ge=1, le=30, description="N-BEATS blocks per member.")
+    dropout: float = Field(0.0, ge=0, le=0.9, description="Dropout after each hidden layer.")
+    scaling: Literal["mase", "level"] = Field(
+        "mase",
+        description="Per-window scaling: 'mase' = minus last value, over mean absolute step; "
+        "'level' = over mean absolute value.",
+    )
+    levels: tuple[int, ...] = Field(
+        DEFAULT_LEVELS, min_length=1, description="Interval levels (in %) the quantile heads are trained for."
+    )
+    val_windows: int = Field(
+        1, ge=0, le=20, description="Last windows of each series held out to compute val_loss (0 = none)."
+    )
+    restore_best: bool = Field(
+        True, description="End with the weights of the epoch with the lowest val_loss (an early-stopping "
+        "callback's own setting wins when one is attached).",
+    )
+    checkpoint_every: int = Field(1, ge=1, le=1000, description="Epochs between resumable checkpoints.")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for weights and window sampling.")
+
+    @field_validator("levels")
+    @classmethod
+    def _levels_are_percentages(cls, levels: tuple[int, ...]) -> tuple[int, ...]:
+        if any(not 0 < level < 100 for level in levels):
+            raise ValueError("levels are percentages strictly between 0 and 100")
+        return tuple(sorted(set(levels)))
+
+    @property
+    def input_size(self) -> int:
+        return (self.input_multiple + self.members - 1) * self.horizon
+
+    @property
+    def quantiles(self) -> tuple[float, ...]:
+        return quantiles_for(self.levels)
+
+
+def quantiles_for(levels: Sequence[int]) -> tuple[float, ...]:
+    tails = [(100 - level) / 200 for level in levels]
+    return tuple(sorted({0.5, *(round(t, 6) for t in tails), *(round(1 - t, 6) for t in tails)}))
+
+
+@register
+class NBeatsFamily(ModelFamily):
+    name = "nbeats"
+    task = "timeseries"
+    description = (
+        "Global N-BEATS network trained across all series, quantile forecasts; for many related series."
+    )
+    iterative = True
+    Config = NeuralConfig
+
+    def fit(
+        self, train: pd.DataFrame, config: Hyperparameters, spec: DataSpec, context: FitContext | None = None
+    ) -> NBeatsFitted:
+        from helios.forecasting.nn.nbeats import NBeats
+        from helios.forecasting.nn.trainer import TrainerConfig
+        from helios.forecasting.nn.trainer import train as run_training
+        from helios.forecasting.nn.windows import Panel, plan_windows
+
+        cfg = config if isinstance(config, NeuralConfig) else NeuralConfig.model_validate(config.model_dump())
+        ids, series, last_ds = _split_series(train)
+        panel = Panel.from_series(series, cfg.input_size)
+        plan = plan_windows(panel.lengths, cfg.horizon, cfg.history, cfg.val_windows)
+        _require_trainable(plan, panel, cfg)
+        net_cfg = network_config(cfg)
+        data = _WindowData(panel, plan, cfg)
+        outcome = run_training(
+            lambda: NBeats(net_cfg), data, _trainer_config(cfg, TrainerConfig), context or FitContext(),
+            fingerprint=_fingerprint(cfg, ids, series),
+            info={"series": len(ids), "rows": int(panel.lengths.sum()), "windows_per_epoch": data.epoch_size},
+        )
+        weights = {k: v.detach().numpy().copy() for k, v in outcome.model.state_dict().items()}
+        return NBeatsFitted(cfg, ids, last_ds, spec.freq, weights, panel, outcome.summary())
+
+
+def network_config(cfg: NeuralConfig) -> NBeatsConfig:
+    from helios.forecasting.nn.nbeats import NBeatsConfig
+
+    lookbacks = tuple((cfg.input_multiple + k) * cfg.horizon for k in range(cfg.members))
+    return NBeatsConfig(
+        horizon=cfg.horizon, quantiles=cfg.quantiles, lookbacks=lookbacks, hidden_size=cfg.hidden_size,
+        layers=cfg.layers, blocks=cfg.blocks, dropout=cfg.dropout,
+    )
+
+
+def _trainer_config(cfg: NeuralConfig, trainer_config: type) -> Any:
+    return trainer_config(
+        epochs=cfg.epochs, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay, seed=cfg.seed,
+        restore_best=cfg.restore_best, checkpoint_every=cfg.checkpoint_every,
+    )
+
+
+def _split_series(train: pd.DataFrame) -> tuple[list[Any], list[np.ndarray], list[str | int]]:
+    missing = {"unique_id", "ds", "y"} - set(train.columns)
+    if missing:
+        raise ForecastingError(f"training data lacks column(s) {', '.join(sorted(missing))}")
+    if train.empty:
+        raise ForecastingError("training data is empty")
+    frame = train.sort_values(["unique_id", "ds"], kind="stable")
+    ids, series, last_ds = [], [], []
+    for uid, group in frame.groupby("unique_id", sort=False):
+        y = group["y"].to_numpy(dtype=float)
+        if not np.isfinite(y).all():
+            raise ForecastingError(f"series {uid!r} has missing or infinite values in y; fill or drop them")
+        ids.append(uid.item() if isinstance(uid, np.generic) else uid)
+        series.append(y)
+        last_ds.append(stamp_to_json(group["ds"].iloc[-1]))
+    return ids, series, last_ds
+
+
+def _require_trainable(plan: WindowPlan, panel: Panel, cfg: NeuralConfig) -> None:
+    if plan.trainable.any():
+        return
+    needed = cfg.horizon * (1 + cfg.val_windows) + 1
+    raise ForecastingError(
+        f"no series is long enough to train on: with horizon {cfg.horizon} and {cfg.val_windows} validation "
+        f"window(s) a series needs at least {needed} observations; the longest has {int(panel.lengths.max())}"
+    )
+
+
+def _fingerprint(cfg: NeuralConfig, ids: list[Any], series: list[np.ndarray]) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed. ``epochs`` may grow between runs (train longer);
+    ``restore_best`` and ``checkpoint_every`` only change what happens around training."""
+    digest = hashlib.sha256(json.dumps(ids, default=str).encode())
+    for y in series:
+        digest.update(np.ascontiguousarray(y, dtype=np.float64).tobytes())
+    settings = cfg.model_dump(mode="json", exclude={"epochs", "restore_best", "checkpoint_every"})
+    return {"config": settings, "data_sha256": digest.hexdigest()}
+
+
+class _WindowData:
+    """Feeds the loop: random windows each epoch, and the held-out last windows for ``val_loss``."""
+
+    def __init__(self, panel: Panel, plan: WindowPlan, cfg: NeuralConfig) -> None:
+        import torch
+
+        self.panel, self.plan, self.cfg = panel, plan, cfg
+        self.quantiles = torch.tensor(cfg.quantiles, dtype=torch.float32)
+        self.epoch_size = int(plan.trainable.sum()) * cfg.windows_per_series
+
+    def batches(self, rng: np.random.Generator) -> Iterator[tuple[Any, Any]]:
+        from helios.forecasting.nn.windows import sample_epoch, window_batch
+
+        rows, cuts = sample_epoch(self.plan, self.cfg.windows_per_series, rng)
+        for start in range(0, len(rows), self.cfg.batch_size):
+            chunk = slice(start, start + self.cfg.batch_size)
+            batch = window_batch(self.panel, rows[chunk], cuts[chunk], self.cfg.horizon, self.cfg.scaling)
+            yield _tensor(batch.inputs), _tensor(batch.targets)
+
+    def loss(self, model: NBeats, inputs: Any, targets: Any) -> Any:
+        from helios.forecasting.nn.nbeats import pinball_loss
+
+        return pinball_loss(model(inputs), targets, self.quantiles)
+
+    def validation_loss(self, model: NBeats) -> float | None:
+        import torch
+
+        from helios.forecasting.nn.nbeats import pinball_loss
+        from helios.forecasting.nn.windows import window_batch
+
+        if len(self.plan.val_rows) == 0:
+            return None
+        model.eval()
+        total = 0.0
+        with torch.no_grad():
+            for start in range(0, len(self.plan.val_rows), self.cfg.batch_size):
+                chunk = slice(start, start + self.cfg.batch_size)
+                batch = window_batch(
+                    self.panel, self.plan.val_rows[chunk], self.plan.val_cuts[chunk], self.cfg.horizon,
+                    self.cfg.scaling,
+                )
+                forecast = model(_tensor(batch.inputs)).mean(dim=0)
+                total += float(pinball_loss(forecast, _tensor(batch.targets), self.quantiles)) * len(batch.inputs)
+        return total / len(self.plan.val_rows)
+
+
+def _tensor(array: np.ndarray | None) -> Any:
+    import torch
+
+    return torch.from_numpy(np.asarray(array, dtype=np.float32))
+
+
+class NBeatsFitted(Fitted):
+    family = "nbeats"
+
+    def __init__(
+        self,
+        config: NeuralConfig,
+        unique_ids: list[Any],
+        last_ds: list[str | int],
+        freq: str,
+        weights: dict[str, np.ndarray],
+        panel: Panel | None = None,
+        training: dict[str, Any] | None = None,
+        *,
+        last_values: np.ndarray | None = None,
+        last_observed: np.ndarray | None = None,
+        series_scale: np.ndarray | None = None,
+    ) -> None:
+        from helios.forecasting.nn.windows import last_windows
+
+        self.config, self.unique_ids, self.last_ds, self.freq = config, unique_ids, last_ds, freq
+        self.weights, self.training = weights, training or {}
+        if panel is not None:
+            last_values, last_observed = last_windows(panel)
+            series_scale = panel.series_scale
+        self.last_values = np.asarray(last_values, dtype=np.float64)
+        self.last_observed = np.asarray(last_observed, dtype=bool)
+        self.series_scale = np.asarray(series_scale, dtype=np.float64)
+        self._network: NBeats | None = None
+
+    def predict(self, horizon: int, levels: Sequence[int] = DEFAULT_LEVELS) -> pd.DataFrame:
+        self._check_request(horizon, levels)
+        quantiles = self._forecast_quantiles()[:, :horizon, :]
+        columns = {"mean": quantiles[:, :, self._quantile_index(0.5)]}
+        for level in levels:
+            tail = (100 - level) / 200
+            columns[f"lo-{level}"] = quantiles[:, :, self._quantile_index(tail)]
+            columns[f"hi-{level}"] = quantiles[:, :, self._quantile_index(1 - tail)]
+        return self._long_frame(horizon, columns)
+
+    def _check_request(self, horizon: int, levels: Sequence[int]) -> None:
+        if not isinstance(horizon, int | np.integer) or horizon < 1:
+            raise ForecastingError(f"horizon must be a whole number >= 1, not {horizon!r}")
+        if horizon > self.config.horizon:
+            raise ForecastingError(
+                f"this nbeats model was trained for a horizon of {self.config.horizon} steps and cannot "
+                f"forecast {horizon}; train it again with horizon >= {horizon}"
+            )
+        untrained = [level for level in levels if level not in self.config.levels]
+        if untrained:
+            raise ForecastingError(
+                f"this nbeats model has quantiles for levels {list(self.config.levels)} only, not "
+                f"{untrained}; train with those levels, or calibrate intervals with conformal prediction"
+            )
+
+    def _quantile_index(self, q: float) -> int:
+        return self.config.quantiles.index(round(q, 6))
+
+    def _forecast_quantiles(self) -> np.ndarray:
+        """[series, horizon, quantiles] in the data's units."""
+        import torch
+
+        from helios.forecasting.nn.windows import scaled_inputs
+
+        batch = scaled_inputs(self.last_values, self.last_observed, self.series_scale, self.config.scaling)
+        network = self._load_network()
+        with torch.no_grad():
+            scaled = network.forecast(_tensor(batch.inputs)).numpy().astype(np.float64)
+        return batch.loc[:, :, None] + batch.scale[:, :, None] * scaled
+
+    def _load_network(self) -> NBeats:
+        if self._network is None:
+            import torch
+
+            from helios.forecasting.nn.nbeats import NBeats
+
+            network = NBeats(network_config(self.config))
+            network.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in self.weights.items()})
+            self._network = network.eval()
+        return self._network
+
+    def _long_frame(self, horizon: int, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+        stamps = [future_stamps(last, horizon, self.freq) for last in self.last_ds]
+        frame = pd.DataFrame({
+            "unique_id": np.repeat(np.array(self.unique_ids, dtype=object), horizon),
+            "ds": [stamp for per_series in stamps for stamp in per_series],
+        })
+        for name, values in columns.items():
+            frame[name] = values.reshape(-1)
+        return frame
+
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        meta = {
+            "config": self.config.model_dump(mode="json"), "unique_ids": self.unique_ids,
+            "last_ds": self.last_ds, "freq": self.freq, "training": self.training,
+        }
+        arrays = {f"weights.{k}": np.ascontiguousarray(v) for k, v in self.weights.items()}
+        arrays |= {
+            "last_values": self.last_values, "last_observed": self.last_observed.astype(np.uint8),
+            "series_scale": self.series_scale,
+        }
+        return meta, arrays
+
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> NBeatsFitted:
+        weights = {k.removeprefix("weights."): v for k, v in arrays.items() if k.startswith("weights.")}
+        return cls(
+            NeuralConfig.model_validate(meta["config"]), list(meta["unique_ids"]), list(meta["last_ds"]),
+            meta["freq"], weights, training=meta.get("training"), last_values=arrays["last_values"],
+            last_observed=arrays["last_observed"].astype(bool), series_scale=arrays["series_scale"],
+        )
+
+
+NBeatsFamily.FittedType = NBeatsFitted

@@ -1,0 +1,91 @@
+"""N-BEATS (Oreshkin et al., 2020), generic blocks, with quantile forecasts.
+
+Each block reads what the blocks before it could not explain (the backcast residual) and adds its
+share of the forecast. The forecast head emits ``horizon x quantiles`` values in scaled units.
+An ensemble of members with different lookbacks (the N-BEATS paper's strongest trick) lives in
+one module, so it trains, checkpoints and early-stops as a single model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class NBeatsConfig:
+    horizon: int
+    quantiles: tuple[float, ...]
+    lookbacks: tuple[int, ...]  # one ensemble member per lookback; the input window is the longest
+    hidden_size: int = 256
+    layers: int = 3  # fully connected layers per block
+    blocks: int = 3
+    dropout: float = 0.0
+
+    @property
+    def input_size(self) -> int:
+        return max(self.lookbacks)
+
+
+class Block(nn.Module):
+    def __init__(self, lookback: int, cfg: NBeatsConfig) -> None:
+        super().__init__()
+        sizes = [lookback] + [cfg.hidden_size] * cfg.layers
+        layers: list[nn.Module] = []
+        for fan_in, fan_out in zip(sizes, sizes[1:]):
+            layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
+            if cfg.dropout:
+                layers.append(nn.Dropout(cfg.dropout))
+        self.body = nn.Sequential(*layers)
+        self.backcast = nn.Linear(cfg.hidden_size, lookback)
+        self.forecast = nn.Linear(cfg.hidden_size, cfg.horizon * len(cfg.quantiles))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.body(x)
+        return self.backcast(hidden), self.forecast(hidden)
+
+
+class Member(nn.Module):
+    """One N-BEATS network reading the last ``lookback`` points of the window."""
+
+    def __init__(self, lookback: int, cfg: NBeatsConfig) -> None:
+        super().__init__()
+        self.lookback = lookback
+        self.blocks = nn.ModuleList(Block(lookback, cfg) for _ in range(cfg.blocks))
+
+    def forward(self, window: torch.Tensor) -> torch.Tensor:
+        residual = window[:, -self.lookback :]
+        forecast = torch.zeros((), dtype=window.dtype)
+        for block in self.blocks:
+            backcast, block_forecast = block(residual)
+            residual = residual - backcast
+            forecast = forecast + block_forecast
+        return forecast
+
+
+class NBeats(nn.Module):
+    """``forward(window [batch, input_size]) -> [members, batch, horizon, quantiles]``."""
+
+    def __init__(self, cfg: NBeatsConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.members = nn.ModuleList(Member(lookback, cfg) for lookback in cfg.lookbacks)
+
+    def forward(self, window: torch.Tensor) -> torch.Tensor:
+        shape = (window.shape[0], self.cfg.horizon, len(self.cfg.quantiles))
+        return torch.stack([member(window).view(shape) for member in self.members])
+
+    @torch.no_grad()
+    def forecast(self, window: torch.Tensor) -> torch.Tensor:
+        """Members averaged quantile by quantile, then sorted so quantiles never cross."""
+        combined = self(window).mean(dim=0)
+        return combined.sort(dim=-1).values
+
+
+def pinball_loss(forecast: torch.Tensor, target: torch.Tensor, quantiles: torch.Tensor) -> torch.Tensor:
+    """Mean quantile loss; ``forecast [(members,) batch, horizon, q]``, ``target [batch, horizon]``.
+    Averaged over members too, so the value reads the same whatever the ensemble size."""
+    error = target.unsqueeze(-1) - forecast
+    return torch.maximum(quantiles * error, (quantiles - 1) * error).mean()

@@ -1,0 +1,347 @@
+"""Datasets page: the list, an import dialog with upload progress, and per version its history,
+a chart per series and a preview of the rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from fastapi import Request
+from nicegui import events, run, ui
+
+from helios.core.auth import Principal, Role
+from helios.core.errors import HeliosError
+from helios.datasets import service
+from helios.datasets.schemas import DatasetRead, ImportRequest
+from helios.ui.guard import page_principal
+from helios.ui.runtime import context
+from helios.ui.shell import frame
+
+PREVIEW_ROWS = 200
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _date(value: dt.datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value else "—"
+
+
+def _list_row(item: DatasetRead) -> dict:
+    latest = item.latest
+    return {
+        "name": item.name, "kind": item.kind, "versions": item.version_count,
+        "rows": f"{latest.rows:,}" if latest else "—", "series": latest.series_count if latest else 0,
+        "range": f"{_date(latest.start)} → {_date(latest.end)}" if latest else "—",
+        "size": _size(latest.size_bytes) if latest else "—", "description": item.description,
+    }
+
+
+LIST_COLUMNS = [
+    {"name": "name", "label": "Name", "field": "name", "align": "left", "sortable": True},
+    {"name": "kind", "label": "Kind", "field": "kind", "align": "left", "sortable": True},
+    {"name": "versions", "label": "Versions", "field": "versions", "sortable": True},
+    {"name": "rows", "label": "Rows", "field": "rows"},
+    {"name": "series", "label": "Series", "field": "series"},
+    {"name": "range", "label": "Date range", "field": "range", "align": "left"},
+    {"name": "size", "label": "Size", "field": "size"},
+]
+
+
+class DatasetsPage:
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+        self.can_edit = principal.role >= Role.editor
+        self.selected: str | None = None
+
+    # --- list --------------------------------------------------------------------------------
+
+    def build(self) -> None:
+        with ui.row().classes("w-full items-center justify-between"):
+            with ui.column().classes("gap-0"):
+                ui.label("Datasets").classes("text-2xl font-semibold")
+                ui.label("Time series and draw histories, each import an immutable version.").classes(
+                    "text-slate-500"
+                )
+            button = ui.button("Import dataset", icon="upload_file", on_click=self.open_import)
+            button.props('data-testid="import-open"')
+            if not self.can_edit:
+                button.disable()
+                button.tooltip("Importing needs the editor role")
+        with ui.card().classes("w-full helios-card p-0") as self.list_card:
+            self.table = ui.table(rows=[], columns=LIST_COLUMNS, row_key="name", pagination=15).classes("w-full")
+            self.table.props('flat data-testid="datasets-table"')
+            self.table.classes("cursor-pointer")
+            self.table.on("rowClick", lambda e: self.select(e.args[1]["name"]))
+        with ui.card().classes("w-full helios-card items-center py-10 gap-2") as self.empty:
+            ui.icon("dataset", size="48px").classes("text-slate-400")
+            ui.label("No datasets yet").classes("text-lg font-medium")
+            ui.label("Import a CSV or Parquet file: long format unique_id, ds, y — or a draw history.").classes(
+                "text-slate-500"
+            )
+        self.detail = ui.column().classes("w-full gap-4")
+        self.refresh_list()
+
+    def refresh_list(self) -> None:
+        with context().db.reading() as session:
+            items = service.list_datasets(session)
+        self.table.rows = [_list_row(item) for item in items]
+        self.table.update()
+        self.empty.set_visibility(not items)
+        self.list_card.set_visibility(bool(items))
+
+    # --- import ------------------------------------------------------------------------------
+
+    def open_import(self) -> None:
+        with ui.dialog() as dialog, ui.card().classes("w-[520px] helios-card"):
+            ui.label("Import a dataset").classes("text-lg font-semibold")
+            name = ui.input("Name", placeholder="e.g. my-stocks").props('data-testid="import-name"')
+            name.classes("w-full")
+            with ui.row().classes("w-full no-wrap"):
+                kind = ui.select(["timeseries", "draws"], value="timeseries", label="Kind").classes("w-1/2")
+                fmt = ui.select(["auto", "csv", "parquet", "m4-wide", "ny-powerball"], value="auto",
+                                label="Format").classes("w-1/2")
+            with ui.row().classes("w-full no-wrap").bind_visibility_from(fmt, "value", value="m4-wide"):
+                freq = ui.input("Frequency", value="W").classes("w-1/2")
+                start = ui.input("First timestamp", value="2000-01-01").classes("w-1/2")
+            game = ui.select(["powerball"], value="powerball", label="Game rules").classes("w-full")
+            game.bind_visibility_from(kind, "value", value="draws")
+            description = ui.input("Description (optional)").classes("w-full")
+            error = ui.label().classes("text-red-600 text-sm whitespace-pre-line").props('data-testid="import-error"')
+            error.set_visibility(False)
+
+            async def upload(e: events.UploadEventArguments) -> None:
+                error.set_visibility(False)
+                request = ImportRequest(
+                    name=(name.value or "").strip(), kind=kind.value, format=fmt.value,
+                    description=description.value or "",
+                    freq=freq.value if fmt.value == "m4-wide" else None,
+                    start=_parse_date(start.value) if fmt.value == "m4-wide" else None,
+                    game=game.value if kind.value == "draws" and fmt.value != "ny-powerball" else None,
+                    filename=e.file.name,
+                )
+                raw = await e.file.read()
+                try:
+                    created, version = await run.io_bound(_import, request, raw, self.principal)
+                except HeliosError as exc:
+                    error.text = _error_text(exc)
+                    error.set_visibility(True)
+                    uploader.reset()
+                    return
+                verb = "Imported" if created else "Already stored as"
+                ui.notify(f"{verb} {request.name} v{version}", type="positive")
+                dialog.close()
+                self.refresh_list()
+                self.select(request.name)
+
+            uploader = ui.upload(
+                label="Choose a CSV or Parquet file", auto_upload=True, on_upload=upload,
+                max_file_size=context().settings.max_upload_bytes,
+                on_rejected=lambda: _show(error, "The file is larger than the upload limit."),
+            ).props('accept=".csv,.parquet,.txt" data-testid="import-file" color=primary').classes("w-full")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Close", on_click=dialog.close).props("flat")
+        dialog.open()
+
+    # --- detail ------------------------------------------------------------------------------
+
+    def select(self, name: str) -> None:
+        self.selected = name
+        self.detail.clear()
+        with context().db.reading() as session:
+            try:
+                dataset = service.read_dataset(session, name)
+                versions = service.list_versions(session, name)
+            except HeliosError as exc:
+                ui.notify(exc.detail, type="negative")
+                return
+        with self.detail:
+            DatasetDetail(self, dataset, versions).build()
+
+
+class DatasetDetail:
+    def __init__(self, page: DatasetsPage, dataset: DatasetRead, versions: list) -> None:
+        self.page = page
+        self.dataset = dataset
+        self.versions = versions
+
+    def build(self) -> None:
+        with ui.row().classes("w-full items-center justify-between no-wrap"):
+            with ui.column().classes("gap-0 grow min-w-0"):
+                ui.label(self.dataset.name).classes("text-xl font-semibold").props('data-testid="detail-name"')
+                ui.label(self.dataset.description or f"{self.dataset.kind} dataset").classes("text-slate-500")
+            if self.page.can_edit:
+                ui.button("Delete", icon="delete", on_click=self.confirm_delete).props("flat color=negative")
+        with ui.row().classes("w-full gap-6 items-start no-wrap"):
+            with ui.card().classes("helios-card w-80 shrink-0"):
+                ui.label("Version history").classes("font-semibold")
+                self.history()
+            self.view = ui.column().classes("grow gap-4 min-w-0")
+        if self.versions:
+            self.show_version(self.versions[0].version)
+
+    def history(self) -> None:
+        with ui.timeline(side="right").classes("w-full"):
+            for v in self.versions:
+                ui.timeline_entry(
+                    f"{v.rows:,} rows · {v.series_count} series · {_size(v.size_bytes)}\n"
+                    f"{v.source_filename or v.source_format} · sha {v.content_hash[:10]}",
+                    title=f"v{v.version}", subtitle=v.created_at.strftime("%Y-%m-%d %H:%M"),
+                ).on("click", lambda _, n=v.version: self.show_version(n)).classes("cursor-pointer")
+
+    def show_version(self, number: int) -> None:
+        version = next(v for v in self.versions if v.version == number)
+        store = context().store
+        names = service.series_names(store, version)
+        self.view.clear()
+        with self.view:
+            self.stats(version)
+            if self.dataset.kind == "draws":
+                frame = service.series_frame(store, version, None)
+                with ui.card().classes("helios-card w-full"):
+                    ui.echart(draw_chart(frame)).classes("w-full h-80").props('data-testid="dataset-chart"')
+                self.preview(frame.sort_values("ds", ascending=False))
+            else:
+                chart_area = ui.column().classes("w-full gap-4")
+
+                def show_series(series: str) -> None:
+                    chart_area.clear()
+                    frame = service.series_frame(store, version, series)
+                    with chart_area:
+                        with ui.card().classes("helios-card w-full"):
+                            ui.echart(series_chart(series, frame)).classes("w-full h-80").props(
+                                'data-testid="dataset-chart"'
+                            )
+                        self.preview(frame)
+
+                picker = ui.select(names, value=names[0] if names else None, label="Series",
+                                   on_change=lambda e: show_series(e.value), with_input=True)
+                picker.classes("w-64").props('data-testid="series-picker"')
+                chart_area.move(self.view)
+                if names:
+                    show_series(names[0])
+
+    def stats(self, version) -> None:  # type: ignore[no-untyped-def]
+        profile = version.profile
+        facts = [
+            ("Version", f"v{version.version}"), ("Rows", f"{version.rows:,}"),
+            ("Series", str(version.series_count)),
+            ("Range", f"{_date(version.start)} → {_date(version.end)}"),
+            ("Gaps", str(profile.get("total_gaps", "—"))), ("Size", _size(version.size_bytes)),
+        ]
+        with ui.row().classes("w-full gap-3"):
+            for label, value in facts:
+                with ui.card().classes("helios-card px-4 py-2 gap-0"):
+                    ui.label(label).classes("text-xs uppercase text-slate-500")
+                    ui.label(value).classes("text-base font-medium")
+
+    def preview(self, frame: pd.DataFrame) -> None:
+        shown = frame.head(PREVIEW_ROWS).copy()
+        if "ds" in shown:
+            shown["ds"] = shown["ds"].dt.strftime("%Y-%m-%d %H:%M").str.replace(" 00:00", "", regex=False)
+        columns = [{"name": c, "label": c, "field": c, "align": "left" if c in ("unique_id", "ds") else "right"}
+                   for c in shown.columns]
+        rows = shown.round(4).astype(object).where(shown.notna(), None).to_dict("records")
+        with ui.card().classes("helios-card w-full p-0"):
+            ui.label(f"Preview · first {len(shown)} of {len(frame):,} rows").classes("px-4 pt-3 font-semibold")
+            ui.table(rows=rows, columns=columns, pagination=10).classes("w-full").props("flat dense")
+
+    def confirm_delete(self) -> None:
+        with ui.dialog() as dialog, ui.card():
+            ui.label(f"Delete dataset {self.dataset.name}?").classes("font-semibold")
+            ui.label("Its versions stay on record for lineage; the name becomes free.").classes("text-slate-500")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=dialog.close).props("flat")
+                ui.button("Delete", color="negative", on_click=lambda: self.delete(dialog))
+        dialog.open()
+
+    def delete(self, dialog) -> None:  # type: ignore[no-untyped-def]
+        try:
+            with context().db.transaction() as session:
+                service.delete_dataset(session, self.dataset.name, self.page.principal)
+        except HeliosError as exc:
+            ui.notify(exc.detail, type="negative", multi_line=True)
+            return
+        dialog.close()
+        ui.notify(f"Deleted {self.dataset.name}")
+        self.page.detail.clear()
+        self.page.refresh_list()
+
+
+def series_chart(series: str, frame: pd.DataFrame) -> dict:
+    dates = frame["ds"].dt.strftime("%Y-%m-%d").tolist()
+    options: dict = {
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 60, "right": 60, "top": 40, "bottom": 70},
+        "legend": {"top": 0},
+        "xAxis": {"type": "category", "data": dates, "boundaryGap": False},
+        "yAxis": [{"type": "value", "scale": True, "name": series}],
+        "dataZoom": [{"type": "inside"}, {"type": "slider"}],
+        "series": [{"name": series, "type": "line", "showSymbol": False, "data": frame["y"].round(4).tolist(),
+                    "lineStyle": {"width": 1.5}, "areaStyle": {"opacity": 0.08}}],
+    }
+    if "volume" in frame and frame["volume"].notna().any():
+        options["yAxis"].append({"type": "value", "name": "volume", "splitLine": {"show": False}})
+        options["series"].append({"name": "volume", "type": "bar", "yAxisIndex": 1, "barMaxWidth": 4,
+                                  "itemStyle": {"opacity": 0.35}, "data": frame["volume"].fillna(0).tolist()})
+    return options
+
+
+def draw_chart(frame: pd.DataFrame) -> dict:
+    main_cols = [c for c in frame.columns if c.startswith("n") and c[1:].isdigit()]
+    bonus_cols = [c for c in frame.columns if c.startswith("bonus")]
+    main = pd.Series(frame[main_cols].to_numpy().ravel()).value_counts().sort_index()
+    bonus = pd.Series(frame[bonus_cols].to_numpy().ravel()).value_counts().sort_index() if bonus_cols else None
+    top = int(max(main.index.max(), bonus.index.max() if bonus is not None else 0))
+    numbers = list(range(1, top + 1))
+    series = [{"name": "main numbers", "type": "bar", "data": [int(main.get(n, 0)) for n in numbers]}]
+    if bonus is not None:
+        series.append({"name": "bonus", "type": "bar", "data": [int(bonus.get(n, 0)) for n in numbers]})
+    return {
+        "title": {"text": f"How often each number was drawn ({len(frame):,} draws)", "textStyle": {"fontSize": 13}},
+        "tooltip": {"trigger": "axis"}, "legend": {"right": 10},
+        "grid": {"left": 50, "right": 20, "top": 50, "bottom": 40},
+        "xAxis": {"type": "category", "data": numbers}, "yAxis": {"type": "value", "name": "draws"},
+        "series": series,
+    }
+
+
+def _import(request: ImportRequest, raw: bytes, principal: Principal) -> tuple[bool, int]:
+    ctx = context()
+    with ctx.db.transaction() as session:
+        _, version, created = service.import_file(
+            session, ctx.store, request, raw, principal, max_bytes=ctx.settings.max_upload_bytes
+        )
+        return created, version.version
+
+
+def _parse_date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _error_text(exc: HeliosError) -> str:
+    lines = [exc.detail]
+    for err in exc.errors[:5]:
+        where = ", ".join(f"{k} {err[k]}" for k in ("row", "column", "field") if err.get(k) is not None)
+        lines.append(f"• {where}: {err.get('message', '')}" if where else f"• {err.get('message', '')}")
+    return "\n".join(lines)
+
+
+def _show(label: ui.label, text: str) -> None:
+    label.text = text
+    label.set_visibility(True)
+
+
+@ui.page("/datasets", title="Datasets · Helios")
+def datasets_page(request: Request) -> None:
+    principal = page_principal(request)
+    with frame("Datasets", principal.name):
+        DatasetsPage(principal).build()

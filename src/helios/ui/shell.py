@@ -1,0 +1,48 @@
+"""The one app shell every page lives in: header, left drawer, dark mode."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from nicegui import ui
+
+# Pages appear here as their capability lands; there are no placeholder entries.
+NAVIGATION: list[tuple[str, str, str]] = [
+    ("Datasets", "/datasets", "dataset"),
+]
+
+ACCENT = "#f59e0b"
+
+
+@contextmanager
+def frame(title: str, principal_name: str = "local") -> Iterator[None]:
+    ui.colors(primary="#2563eb", secondary="#475569", accent=ACCENT, positive="#16a34a", negative="#dc2626")
+    ui.query("body").style("background: var(--helios-bg)")
+    ui.add_head_html(
+        "<style>:root{--helios-bg:#f1f5f9}.body--dark{--helios-bg:#0b1120}"
+        ".helios-card{border-radius:12px}</style>"
+    )
+    dark = ui.dark_mode()
+    with ui.header(elevated=False).classes("items-center justify-between bg-slate-900 text-white px-4 h-14"):
+        with ui.row().classes("items-center gap-2"):
+            ui.button(icon="menu", on_click=lambda: drawer.toggle()).props("flat round dense color=white")
+            ui.label("☀ Helios").classes("text-lg font-semibold tracking-wide")
+            ui.label(f"/ {title}").classes("text-slate-400")
+        with ui.row().classes("items-center gap-1"):
+            ui.label(principal_name).classes("text-slate-400 text-sm mr-2").props('data-testid="principal"')
+            ui.button(icon="dark_mode", on_click=dark.toggle).props("flat round dense color=white").tooltip(
+                "Toggle dark mode"
+            )
+    with ui.left_drawer(value=True, bordered=True).classes("bg-white dark:bg-slate-900 p-0") as drawer:
+        with ui.list().classes("w-full pt-2"):
+            for label, target, icon in NAVIGATION:
+                active = title == label
+                with ui.item(on_click=lambda t=target: ui.navigate.to(t)).classes(
+                    "rounded-r-full mr-3 " + ("bg-blue-50 dark:bg-slate-800 text-blue-700" if active else "")
+                ):
+                    with ui.item_section().props("avatar"):
+                        ui.icon(icon)
+                    ui.item_section(label)
+    with ui.column().classes("w-full max-w-7xl mx-auto p-6 gap-6"):
+        yield

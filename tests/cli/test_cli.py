@@ -1,0 +1,89 @@
+"""The CLI as a newcomer uses it: every command listed, clear errors, nothing stored on failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from helios.cli import app
+
+CSV = "unique_id,ds,y\nA,2024-01-01,1\nA,2024-01-02,2\nA,2024-01-03,3\nB,2024-01-01,5\nB,2024-01-02,6\n"
+
+
+@pytest.fixture
+def run(settings, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("HELIOS_HOME", str(settings.home))
+    monkeypatch.setenv("HELIOS_DATABASE_URL", settings.resolved_database_url)
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, list(args), input=input)
+
+    return invoke
+
+
+def test_help_lists_every_command(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("serve", "demo", "db", "tokens", "datasets"):
+        assert command in result.output
+
+
+def test_import_list_show_data_delete(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    csv = tmp_path / "p.csv"
+    csv.write_text(CSV)
+    imported = run("datasets", "import", str(csv), "--name", "prices")
+    assert imported.exit_code == 0, imported.output
+    assert "imported prices v1" in imported.output and "5 rows" in imported.output
+    again = run("datasets", "import", str(csv), "--name", "prices")
+    assert "already stored as prices v1" in again.output
+    listed = run("datasets", "list")
+    assert "prices" in listed.output and "timeseries" in listed.output
+    shown = run("datasets", "show", "prices")
+    assert "v1" in shown.output
+    data = run("datasets", "data", "prices", "--series", "B")
+    assert data.output.splitlines()[0].startswith("unique_id,ds,y")
+    assert len(data.output.strip().splitlines()) == 3
+    deleted = run("datasets", "delete", "prices", "--yes")
+    assert deleted.exit_code == 0
+    assert "no datasets yet" in run("datasets", "list").output
+
+
+def test_bad_file_names_the_row_and_stores_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("unique_id,ds,y\nA,2024-01-01,1\nA,2024-01-02,nope\n")
+    result = run("datasets", "import", str(bad), "--name", "bad")
+    assert result.exit_code == 1
+    assert "row 3" in result.output and "nope" in result.output
+    assert "no datasets yet" in run("datasets", "list").output
+
+
+def test_bad_arguments_are_clear(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    csv = tmp_path / "p.csv"
+    csv.write_text(CSV)
+    assert run("datasets", "import", str(tmp_path / "missing.csv"), "--name", "x").exit_code == 2
+    bad_name = run("datasets", "import", str(csv), "--name", "Not A Slug")
+    assert bad_name.exit_code == 1 and "slug" in bad_name.output
+    bad_kind = run("datasets", "import", str(csv), "--name", "x", "--kind", "stocks")
+    assert bad_kind.exit_code == 2 and "kind" in bad_kind.output
+    assert run("datasets", "show", "ghost").exit_code == 1
+
+
+def test_tokens_create_list_revoke(run) -> None:  # type: ignore[no-untyped-def]
+    created = run("tokens", "create", "ci-bot", "--role", "editor")
+    assert created.exit_code == 0
+    secret = created.output.strip().splitlines()[-1]
+    assert secret.startswith("hel_")
+    listed = run("tokens", "list")
+    assert "ci-bot" in listed.output and "editor" in listed.output and secret not in listed.output
+    assert run("tokens", "create", "x", "--role", "root").exit_code == 1
+    assert run("tokens", "revoke", "ci-bot").exit_code == 0
+    assert "ci-bot" not in run("tokens", "list").output
+
+
+def test_db_upgrade_and_current(run) -> None:  # type: ignore[no-untyped-def]
+    upgraded = run("db", "upgrade")
+    assert upgraded.exit_code == 0 and "revision" in upgraded.output
+    assert run("db", "current").output.strip()

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.live import live_server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Helios open to the local user (no tokens), with an empty database."""
+    home = tmp_path_factory.mktemp("ui") / "home"
+    with live_server(home) as url:
+        yield url
