@@ -78,6 +78,20 @@ def test_ohlcv_columns_are_kept_in_canonical_order_and_y_defaults_to_close() -> 
     assert np.isnan(frame["high"].iloc[1])  # price columns may be empty; y may not
 
 
+def test_windows_line_endings_and_times_of_day_are_read() -> None:
+    frame = parse("ds,y\r\n2024-01-01 09:30:00,1\r\n2024-01-01 10:30:00,2\r\n").frame
+    assert frame["ds"].tolist() == [pd.Timestamp("2024-01-01 09:30"), pd.Timestamp("2024-01-01 10:30")]
+
+
+def test_a_decimal_comma_in_a_comma_separated_file_is_not_a_number() -> None:
+    assert refusal('ds,y\n2024-01-01,"1,500"\n').errors[0]["message"] == "'1,500' is not a number"
+
+
+def test_numbers_where_dates_belong_are_refused() -> None:
+    refused = refusal(parquet_bytes(pd.DataFrame({"ds": [20240101, 20240102], "y": [1.0, 2.0]})))
+    assert refused.errors[0]["column"] == "ds" and "not dates" in refused.errors[0]["message"]
+
+
 def test_timezone_offsets_become_naive_utc_and_other_date_formats_are_inferred() -> None:
     aware = parse("ds,y\n2024-01-01T02:00:00+02:00,1\n2024-01-01T01:00:00Z,2\n").frame
     assert aware["ds"].tolist() == [pd.Timestamp("2024-01-01 00:00"), pd.Timestamp("2024-01-01 01:00")]
@@ -178,7 +192,10 @@ def test_nan_inf_and_empty_y_are_refused(cell: str, words: str) -> None:
 def test_a_repeated_series_date_names_both_rows() -> None:
     refused = refusal("unique_id,ds,y\nA,2024-01-01,1\nB,2024-01-01,1\nA,2024-01-01,2\n")
     assert refused.errors[0]["row"] == 4 and refused.errors[0]["column"] == "ds"
-    assert "'A'" in refused.errors[0]["message"] and "also at row 2" in refused.errors[0]["message"]
+    assert (
+        refused.errors[0]["message"]
+        == "series 'A' has 2024-01-01 twice (also at row 2); keep one row per date"
+    )
 
 
 def test_a_row_with_extra_fields_is_named() -> None:

@@ -331,12 +331,12 @@ def _read_csv_arrow(raw: bytes, delimiter: str, types: dict[str, pa.DataType]) -
                 convert_options=pacsv.ConvertOptions(column_types=types, include_columns=names),
             )
         except pa.ArrowInvalid as exc:
-            failing = _failing_column(str(exc), raw, delimiter)
+            failing = _failing_column(str(exc), raw)
             if failing is None or failing not in types or types[failing] == pa.string():
                 raise InvalidInput(f"The CSV file cannot be read ({exc}); check its quoting.") from None
             types[failing] = pa.string()
             continue
-        _refuse_ragged(raw, ragged, len(_header(raw)[0]))
+        _refuse_ragged(raw, ragged)
         if table.num_rows == 0:
             raise InvalidInput(
                 "The file has a header but no data rows; add the data below the header.",
@@ -345,28 +345,30 @@ def _read_csv_arrow(raw: bytes, delimiter: str, types: dict[str, pa.DataType]) -
         return table
 
 
-def _failing_column(message: str, raw: bytes, delimiter: str) -> str | None:
+def _failing_column(message: str, raw: bytes) -> str | None:
     match = re.search(r"In CSV column #(\d+)", message)
     names = _header(raw)[0]
     return names[int(match.group(1))] if match and int(match.group(1)) < len(names) else None
 
 
-def _refuse_ragged(raw: bytes, ragged: list[Any], expected: int) -> None:
+def _refuse_ragged(raw: bytes, ragged: list[Any]) -> None:
     if not ragged:
         return
-    lines = {}
+    lines: dict[str, int] = {}
     for number, line in enumerate(raw.decode("utf-8-sig").splitlines(), start=1):
         lines.setdefault(line, number)
+    # A row opened by an unclosed quote spans lines: its first line is where a person should look.
     errors = [
         {
             "row": lines.get((row.text.splitlines() or [""])[0]),
-            "column": None,  # an open quote spans lines
+            "column": None,
             "message": f"has {row.actual_columns} field(s) where the header has {row.expected_columns}",
         }
         for row in ragged[:MAX_LISTED_PROBLEMS]
     ]
     raise InvalidInput(
-        f"{len(ragged):,} row(s) have a different number of fields than the header ({expected}), first at "
+        f"{len(ragged):,} row(s) have a different number of fields than the header "
+        f"({ragged[0].expected_columns}), first at "
         f"row {errors[0]['row']}; a value holding the delimiter must be quoted.",
         errors=errors,
     )
@@ -472,10 +474,13 @@ def _canonical_timeseries(table: _Table) -> tuple[pd.DataFrame, list[str]]:
         for name in ("y",) + PRICE_COLUMNS
         if name in columns
     }
-    values.setdefault("y", values.get("close"))
+    if "y" not in values:
+        values["y"] = values["close"]  # required when y is absent
     problems.raise_if_any()
-    order = np.lexsort((stamps, id_codes))
-    _refuse_repeated_stamps(id_codes, stamps, order, id_names, problems)
+    sorting = _series_order(id_codes, stamps)
+    if sorting is not None:  # None: already sorted, strictly, so no repeated dates either
+        _refuse_repeated_stamps(id_codes, stamps, sorting, id_names, problems)
+    order = slice(None) if sorting is None else sorting
     frame = pd.DataFrame(
         {"unique_id": id_names.take(id_codes[order]).to_numpy(dtype=object), "ds": stamps[order]}
     )
@@ -483,6 +488,17 @@ def _canonical_timeseries(table: _Table) -> tuple[pd.DataFrame, list[str]]:
         if name in values:
             frame[name] = values[name][order]
     return frame, notes
+
+
+def _series_order(codes: np.ndarray, stamps: np.ndarray) -> np.ndarray | None:
+    """Row order by series then time; None when the file is already in it, as most exports are."""
+    series_step, time_step = np.diff(codes), np.diff(stamps.view(np.int64))
+    if ((series_step > 0) | ((series_step == 0) & (time_step > 0))).all():
+        return None
+    by_time = np.argsort(stamps, kind="stable")
+    # Up to 65,536 series the codes fit 16 bits, which numpy's stable sort orders by radix, in linear time.
+    keys = codes.astype(np.uint16) if codes.max() < 2**16 else codes
+    return by_time[np.argsort(keys[by_time], kind="stable")]
 
 
 def _series_ids(column: pd.Series, problems: _Problems) -> tuple[np.ndarray, pd.Index]:
@@ -504,7 +520,7 @@ def _timestamps(column: pd.Series, name: str, problems: _Problems, date_format: 
     if isinstance(column.dtype, pd.DatetimeTZDtype):
         column = column.dt.tz_convert("UTC").dt.tz_localize(None)
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_datetime64_any_dtype(column.dtype):
-        problems.add(0, name, f"{name} holds numbers ({column.iloc[0]!r}), not dates; write YYYY-MM-DD")
+        problems.add(0, name, f"{name} holds numbers (e.g. {column.iloc[0]}), not dates; write YYYY-MM-DD")
         return np.zeros(len(column), dtype="datetime64[ns]")
     if not pd.api.types.is_datetime64_any_dtype(column.dtype):
         column = _parse_dates(column, date_format)
@@ -535,6 +551,11 @@ def _parse_dates(text: pd.Series, date_format: str | None) -> pd.Series:
     return parsed
 
 
+def _when(stamp: np.datetime64) -> str:
+    moment = pd.Timestamp(stamp)
+    return str(moment.date()) if moment == moment.normalize() else str(moment)
+
+
 def _date_problem(name: str, value: Any) -> str:
     if value is None or pd.isna(value):
         return f"{name} is empty; every row needs a date"
@@ -563,9 +584,7 @@ def _parse_numbers(text: pd.Series, name: str, problems: _Problems) -> pd.Series
         decimal = comma.str.fullmatch(r"-?\d+,\d+")
         numbers[comma.index[decimal]] = pd.to_numeric(comma[decimal].str.replace(",", "."))
         failed &= numbers.isna()
-    for position in np.flatnonzero(failed.to_numpy())[:MAX_LISTED_PROBLEMS]:
-        problems.add(int(position), name, f"{text.iloc[position]!r} is not a number")
-    problems.total += max(int(failed.sum()) - MAX_LISTED_PROBLEMS, 0)
+    problems.add_where(np.flatnonzero(failed.to_numpy()), name, lambda i: f"{text.iloc[i]!r} is not a number")
     # Refused cells are flagged once, above; NaN would flag them again as empty.
     return numbers.where(~failed, 0.0)
 
@@ -573,13 +592,14 @@ def _parse_numbers(text: pd.Series, name: str, problems: _Problems) -> pd.Series
 def _refuse_repeated_stamps(
     codes: np.ndarray, stamps: np.ndarray, order: np.ndarray, names: pd.Index, problems: _Problems
 ) -> None:
-    same = (codes[order][1:] == codes[order][:-1]) & (stamps[order][1:] == stamps[order][:-1])
+    sorted_codes, sorted_stamps = codes[order], stamps[order]
+    same = (sorted_codes[1:] == sorted_codes[:-1]) & (sorted_stamps[1:] == sorted_stamps[:-1])
     for later in np.flatnonzero(same)[:MAX_LISTED_PROBLEMS]:
         first, again = sorted((int(order[later]), int(order[later + 1])))
         problems.add(
             again,
             "ds",
-            f"series {names[codes[again]]!r} has {pd.Timestamp(stamps[again])} twice "
+            f"series {names[codes[again]]!r} has {_when(stamps[again])} twice "
             f"(also at row {problems.table.line_of(first)}); keep one row per date",
         )
     problems.total += max(int(same.sum()) - MAX_LISTED_PROBLEMS, 0)
@@ -628,7 +648,7 @@ def _whole_numbers(table: _Table, names: list[str], problems: _Problems) -> np.n
         values = _numbers(table.columns[name], name, problems, required=True)
         finite = np.isfinite(values)
         fractional = np.flatnonzero(finite & (values != np.floor(np.where(finite, values, 0))))
-        problems.add_where(fractional, name, lambda i, v=values: f"{v[i]:g} is not a whole number")
+        problems.add_where(fractional, name, _not_whole(values))
         matrix[:, k] = np.where(finite, values, 0)
     return matrix
 
@@ -641,6 +661,10 @@ def era_index(stamps: np.ndarray, rules: GameRules) -> np.ndarray:
     index = np.searchsorted(starts, days, side="right") - 1
     covered = (index >= 0) & (days <= ends[np.maximum(index, 0)])
     return np.where(covered, index, -1)
+
+
+def _not_whole(values: np.ndarray) -> Callable[[int], str]:
+    return lambda i: f"{values[i]:g} is not a whole number"
 
 
 def _eras_in_force(stamps: np.ndarray, rules: GameRules, problems: _Problems) -> np.ndarray:

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from helios.core.artifacts import ArtifactStore
@@ -94,18 +96,32 @@ def _import_options(request: ImportRequest) -> importers.ImportOptions:
 
 
 def _dataset_for_import(session: Session, request: ImportRequest, kind: str, actor: Principal) -> Dataset:
-    dataset = session.scalar(
-        select(Dataset).where(Dataset.name == request.name, Dataset.deleted_at.is_(None)).with_for_update()
-    )
+    """The live dataset of that name, locked for this transaction (created if new), so that
+    concurrent imports number their versions one after another."""
+    dataset = _locked_dataset(session, request.name)
     if dataset is None:
-        dataset = Dataset(name=request.name, kind=kind, description=request.description, created_by=actor.name)
-        session.add(dataset)
-        session.flush()
-    elif dataset.kind != kind:
+        try:
+            with session.begin_nested():
+                dataset = Dataset(
+                    name=request.name, kind=kind, description=request.description, created_by=actor.name
+                )
+                session.add(dataset)
+        except IntegrityError:
+            # A concurrent import created it first; continue as the next version of theirs.
+            dataset = _locked_dataset(session, request.name)
+            if dataset is None:
+                raise
+    if dataset.kind != kind:
         raise Conflict(f"dataset {request.name!r} holds {dataset.kind} data; this file is {kind} data")
     elif request.description:
         dataset.description = request.description
     return dataset
+
+
+def _locked_dataset(session: Session, name: str) -> Dataset | None:
+    return session.scalar(
+        select(Dataset).where(Dataset.name == name, Dataset.deleted_at.is_(None)).with_for_update()
+    )
 
 
 def _store_version(
@@ -275,16 +291,14 @@ def read_page(
 
 
 def _json_rows(table: pa.Table) -> list[list[object]]:
+    # Vectorised: timestamps become ISO strings in Arrow; missing floats are already nulls
+    # (Table.from_pandas stores NaN as null), so to_pylist gives JSON-ready values.
     columns = []
     for name in table.column_names:
         values = table.column(name)
         if pa.types.is_timestamp(values.type):
-            columns.append([v.isoformat() if v is not None else None for v in values.to_pylist()])
-        elif pa.types.is_floating(values.type):
-            array = values.to_numpy(zero_copy_only=False)
-            columns.append([None if np.isnan(v) else float(v) for v in array])
-        else:
-            columns.append(values.to_pylist())
+            values = pc.strftime(values, format="%Y-%m-%dT%H:%M:%S")
+        columns.append(values.to_pylist())
     return [list(row) for row in zip(*columns)]
 
 
