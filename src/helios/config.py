@@ -27,6 +27,7 @@ class Settings(BaseSettings):
         description="auto: open to the local user on loopback while no token exists; required: always",
     )
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    inference_cache_bytes: int = Field(default=512 * 1024 * 1024, ge=0, description="memory for loaded models")
     executor: Literal["local", "ray"] = "local"
     demo: bool = False
 

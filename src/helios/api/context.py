@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from helios.config import Settings
 from helios.core.artifacts import ArtifactStore
 from helios.db.engine import Database
+from helios.registry.inference import InferenceCache
 
 
 @dataclass
@@ -15,8 +16,12 @@ class AppContext:
     settings: Settings
     db: Database
     store: ArtifactStore
+    inference: InferenceCache
 
     @classmethod
     def build(cls, settings: Settings) -> AppContext:
         settings.home.mkdir(parents=True, exist_ok=True)
-        return cls(settings, Database.connect(settings.resolved_database_url), ArtifactStore(settings.artifact_root))
+        return cls(
+            settings, Database.connect(settings.resolved_database_url), ArtifactStore(settings.artifact_root),
+            InferenceCache(settings.inference_cache_bytes),
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from helios.api import datasets, health, tokens
+from helios.api import datasets, health, models, tokens
 from helios.core.errors import NotFound
 
 API_PREFIX = "/api/v1"
@@ -15,6 +15,7 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     router.include_router(health.router)
     router.include_router(datasets.router)
+    router.include_router(models.router)
     router.include_router(tokens.router)
     return router
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from helios.cli import datasets, db, server, tokens
+from helios.cli import datasets, db, models, server, tokens
 
 app = typer.Typer(
     name="helios", help="Helios: a self-hosted control room for forecasting agents.",
@@ -16,6 +16,7 @@ app.command("demo")(server.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(datasets.app, name="datasets")
+app.add_typer(models.app, name="models")
 
 
 def _register_forecast() -> None:

@@ -1,0 +1,1 @@
+"""The model registry: models, versions, stages and aliases, deployments, lineage, artifacts."""

@@ -1,0 +1,268 @@
+"""Read views of the registry: the model list, a model's detail, its deployment history,
+lineage graph and journal. Built with a handful of set-based queries, never one per row."""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from helios.core.artifacts import ArtifactStore
+from helios.core.errors import InvalidInput
+from helios.datasets.tables import Dataset, DatasetVersion
+from helios.registry import deployments
+from helios.registry.schemas import (
+    DeploymentRead,
+    JournalEntry,
+    Lineage,
+    LineageEdge,
+    LineageNode,
+    ModelDetail,
+    ModelList,
+    ModelSummary,
+    VersionRead,
+)
+from helios.registry.service import manifest_files
+from helios.registry.tables import Deployment, Model, ModelAlias, ModelVersion
+
+TREND_POINTS = 20
+
+
+# --- list -------------------------------------------------------------------------------------
+
+
+def list_models(
+    session: Session,
+    *,
+    kind: str | None = None,
+    task: str | None = None,
+    stage: str | None = None,
+    text: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> ModelList:
+    query = _filtered(select(Model), kind, task, stage, text)
+    if cursor:
+        query = query.where(Model.name > _decode_cursor(cursor))
+    models = list(session.scalars(query.order_by(Model.name).limit(limit + 1)))
+    more = len(models) > limit
+    models = models[:limit]
+    summaries = summarise(session, models)
+    next_cursor = _encode_cursor(models[-1].name) if more and models else None
+    return ModelList(items=summaries, next_cursor=next_cursor)
+
+
+def _filtered(query: Select, kind: str | None, task: str | None, stage: str | None, text: str | None) -> Select:
+    if kind:
+        query = query.where(Model.kind == kind)
+    if task:
+        query = query.where(Model.task == task)
+    if stage:
+        having = select(ModelVersion.model_id).where(ModelVersion.stage == stage)
+        query = query.where(Model.id.in_(having))
+    if text:
+        like = f"%{text.lower()}%"
+        query = query.where(or_(func.lower(Model.name).like(like), func.lower(Model.description).like(like)))
+    return query
+
+
+def _encode_cursor(name: str) -> str:
+    return base64.urlsafe_b64encode(name.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("cursor is not one this API handed out") from None
+
+
+def summarise(session: Session, models: list[Model]) -> list[ModelSummary]:
+    ids = [m.id for m in models]
+    versions: dict[int, list[tuple[int, str, dict]]] = defaultdict(list)
+    if ids:
+        rows = session.execute(
+            select(ModelVersion.model_id, ModelVersion.version, ModelVersion.stage, ModelVersion.metrics)
+            .where(ModelVersion.model_id.in_(ids)).order_by(ModelVersion.model_id, ModelVersion.version)
+        )
+        for model_id, number, stage, metrics in rows:
+            versions[model_id].append((number, stage, metrics or {}))
+    return [_summary(m, versions[m.id]) for m in models]
+
+
+def _summary(model: Model, versions: list[tuple[int, str, dict]]) -> ModelSummary:
+    def numbered(stage: str) -> int | None:
+        return next((n for n, s, _ in versions if s == stage), None)
+
+    trend = [_metric(metrics, model.key_metric) for _, _, metrics in versions][-TREND_POINTS:]
+    active = numbered("active")
+    shown = next((m for n, _, m in versions if n == active), versions[-1][2] if versions else {})
+    return ModelSummary(
+        id=model.id, name=model.name, kind=model.kind, task=model.task,  # type: ignore[arg-type]
+        description=model.description, tags=model.tags or [], key_metric=model.key_metric,
+        key_metric_value=_metric(shown, model.key_metric), key_metric_trend=trend,
+        version_count=len(versions), latest_version=versions[-1][0] if versions else None,
+        active_version=active, staging_version=numbered("staging"), updated_at=model.updated_at,
+    )
+
+
+def _metric(metrics: dict, name: str | None) -> float | None:
+    value = metrics.get(name) if name else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+# --- detail -----------------------------------------------------------------------------------
+
+
+def model_detail(session: Session, store: ArtifactStore, model: Model) -> ModelDetail:
+    versions = list(session.scalars(
+        select(ModelVersion).where(ModelVersion.model_id == model.id).order_by(ModelVersion.version.desc())))
+    aliases = _aliases(session, model)
+    datasets = _dataset_labels(session, [v.dataset_version_id for v in versions if v.dataset_version_id])
+    numbers = {v.id: v.version for v in versions}
+    reads = [version_read(store, v, aliases, datasets, numbers) for v in versions]
+    summary = summarise(session, [model])[0]
+    return ModelDetail(
+        **summary.model_dump(), versions=reads,
+        aliases={alias: numbers[vid] for alias, vid in aliases.items() if vid in numbers},
+        created_at=model.created_at, created_by=model.created_by,
+    )
+
+
+def version_read(store: ArtifactStore, version: ModelVersion, aliases: dict[str, int],
+                 datasets: dict[int, str], numbers: dict[int, int]) -> VersionRead:
+    read = VersionRead.model_validate(version)
+    read.aliases = sorted(a for a, vid in aliases.items() if vid == version.id)
+    read.dataset = datasets.get(version.dataset_version_id) if version.dataset_version_id else None
+    read.parent_version = numbers.get(version.parent_version_id) if version.parent_version_id else None
+    read.artifact_files = manifest_files(store, version) if version.artifact_key else []
+    return read
+
+
+def _aliases(session: Session, model: Model) -> dict[str, int]:
+    rows = session.execute(select(ModelAlias.alias, ModelAlias.version_id).where(ModelAlias.model_id == model.id))
+    return dict(rows.tuples().all())
+
+
+def _dataset_labels(session: Session, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(DatasetVersion.id, Dataset.name, DatasetVersion.version)
+        .join(Dataset, Dataset.id == DatasetVersion.dataset_id).where(DatasetVersion.id.in_(set(ids)))
+    )
+    return {vid: f"{name}@v{number}" for vid, name, number in rows}
+
+
+# --- deployments --------------------------------------------------------------------------------
+
+
+def deployment_reads(session: Session, model: Model) -> list[DeploymentRead]:
+    changes = deployments.history(session, model)
+    numbers = dict(session.execute(
+        select(ModelVersion.id, ModelVersion.version).where(ModelVersion.model_id == model.id)).tuples().all())
+    return [deployment_read(c, numbers) for c in changes]
+
+
+def deployment_view(session: Session, change: Deployment) -> DeploymentRead:
+    version = session.get(ModelVersion, change.version_id)
+    return deployment_read(change, {change.version_id: version.version if version else 0})
+
+
+def deployment_read(change: Deployment, numbers: dict[int, int]) -> DeploymentRead:
+    return DeploymentRead(
+        id=change.id, version=numbers.get(change.version_id, 0), from_stage=change.from_stage,  # type: ignore[arg-type]
+        to_stage=change.to_stage, actor=change.actor, at=change.at, note=change.note,  # type: ignore[arg-type]
+    )
+
+
+# --- lineage ------------------------------------------------------------------------------------
+
+
+def lineage(session: Session, model: Model) -> Lineage:
+    """dataset version -> training job -> model version (-> child versions), and deployments."""
+    versions = list(session.scalars(
+        select(ModelVersion).where(ModelVersion.model_id == model.id).order_by(ModelVersion.version)))
+    graph = _Graph()
+    labels = _dataset_labels(session, [v.dataset_version_id for v in versions if v.dataset_version_id])
+    for version in versions:
+        node = graph.version(model.name, version)
+        if version.training_job_id is not None:
+            job = graph.add(f"job:{version.training_job_id}", "training_job", f"job #{version.training_job_id}")
+            graph.edge(job, node, "produced")
+            upstream = job
+        else:
+            upstream = node
+        if version.dataset_version_id is not None:
+            data = graph.add(f"dataset:{version.dataset_version_id}", "dataset_version",
+                             labels.get(version.dataset_version_id, f"dataset version {version.dataset_version_id}"))
+            graph.edge(data, upstream, "trained_on")
+        if version.parent_version_id is not None:
+            graph.edge(f"version:{version.parent_version_id}", node, "parent_of")
+    for change in session.scalars(select(Deployment).where(Deployment.model_id == model.id).order_by(Deployment.id)):
+        label = f"{change.from_stage} → {change.to_stage}"
+        node = graph.add(f"deployment:{change.id}", "deployment", label,
+                         {"at": change.at.isoformat(), "actor": change.actor, "note": change.note})
+        graph.edge(f"version:{change.version_id}", node, "deployed")
+    return graph.result()
+
+
+class _Graph:
+    def __init__(self) -> None:
+        self.nodes: dict[str, LineageNode] = {}
+        self.edges: list[LineageEdge] = []
+
+    def add(self, node_id: str, kind: str, label: str, data: dict[str, Any] | None = None) -> str:
+        if node_id not in self.nodes:
+            self.nodes[node_id] = LineageNode(id=node_id, kind=kind, label=label, data=data or {})  # type: ignore[arg-type]
+        return node_id
+
+    def version(self, model_name: str, version: ModelVersion) -> str:
+        return self.add(f"version:{version.id}", "model_version", f"{model_name} v{version.version}",
+                        {"stage": version.stage, "family": version.family, "metrics": version.metrics})
+
+    def edge(self, source: str, target: str, relation: str) -> None:
+        self.edges.append(LineageEdge(source=source, target=target, relation=relation))
+
+    def result(self) -> Lineage:
+        known = set(self.nodes)
+        return Lineage(nodes=list(self.nodes.values()),
+                       edges=[e for e in self.edges if e.source in known and e.target in known])
+
+
+# --- journal --------------------------------------------------------------------------------------
+
+
+def journal(session: Session, model: Model) -> list[JournalEntry]:
+    """Every version's story in time order: how it was made, on what, how it scored, where it went."""
+    versions = list(session.scalars(select(ModelVersion).where(ModelVersion.model_id == model.id)))
+    numbers = {v.id: v.version for v in versions}
+    labels = _dataset_labels(session, [v.dataset_version_id for v in versions if v.dataset_version_id])
+    entries = [_version_entry(v, labels, numbers) for v in versions]
+    for change in deployments.history(session, model):
+        text = f"v{numbers.get(change.version_id)} {change.from_stage} → {change.to_stage} by {change.actor}"
+        entries.append(JournalEntry(at=change.at, version=numbers.get(change.version_id),
+                                    message=text + (f" ({change.note})" if change.note else "")))
+    return sorted(entries, key=lambda e: e.at)
+
+
+def _version_entry(version: ModelVersion, labels: dict[int, str], numbers: dict[int, int]) -> JournalEntry:
+    parts = [f"v{version.version} registered by {version.created_by}"]
+    if version.family:
+        parts.append(f"family {version.family}")
+    if version.training_job_id:
+        parts.append(f"from training job #{version.training_job_id}")
+    if version.dataset_version_id:
+        parts.append(f"on {labels.get(version.dataset_version_id, 'a deleted dataset')}")
+    if version.parent_version_id:
+        parts.append(f"retrained from v{numbers.get(version.parent_version_id)}")
+    if version.metrics:
+        shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                          for k, v in list(version.metrics.items())[:6])
+        parts.append(f"metrics {shown}")
+    if version.description:
+        parts.append(f"“{version.description}”")
+    return JournalEntry(at=version.created_at, version=version.version, message="; ".join(parts))
