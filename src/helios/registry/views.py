@@ -69,15 +69,21 @@ def _filtered(query: Select, kind: str | None, task: str | None, stage: str | No
     return query
 
 
+_CURSOR_PREFIX = "after:"
+
+
 def _encode_cursor(name: str) -> str:
-    return base64.urlsafe_b64encode(name.encode()).decode()
+    return base64.urlsafe_b64encode((_CURSOR_PREFIX + name).encode()).decode()
 
 
 def _decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
+        decoded = base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("cursor is not one this API handed out") from None
+        decoded = ""
+    if not decoded.startswith(_CURSOR_PREFIX):
+        raise InvalidInput("cursor is not one this API handed out; start again without it")
+    return decoded[len(_CURSOR_PREFIX):]
 
 
 def summarise(session: Session, models: list[Model]) -> list[ModelSummary]:
