@@ -124,7 +124,7 @@ def test_real_powerball_history_shows_no_skill() -> None:
     draws = real_powerball_draws()
     if draws is None:
         pytest.skip("the shared Powerball export is not present")
-    result = evaluate_draws("powerball_net", draws, POWERBALL, {"epochs": 4}, test_size=200)
+    result = evaluate_draws("powerball_net", draws, POWERBALL, {"epochs": 3}, test_size=200)
     report = result.to_dict()
     print(report["verdict"])
     assert (result.train_draws, result.test_draws) == (len(draws) - 200, 200)

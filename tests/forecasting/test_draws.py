@@ -141,8 +141,9 @@ def test_artifact_round_trip_when_artifacts_exist(
 ) -> None:
     artifacts = pytest.importorskip("helios.forecasting.artifacts")
     fitted = fitted_models[name]
+    # Written before artifacts.py existed: save_fitted(fitted, folder) -> where it went, load_fitted(where).
     saved = artifacts.save_fitted(fitted, tmp_path / name)
-    loaded = artifacts.load_fitted(saved if saved is not None else tmp_path / name)
+    loaded = artifacts.load_fitted(saved if isinstance(saved, str | Path) else tmp_path / name)
     pd.testing.assert_frame_equal(loaded.probabilities(), fitted.probabilities(), check_exact=True)
 
 

@@ -71,6 +71,9 @@ def create_model(session: Session, body: ModelCreate, actor: Principal) -> Model
 def update_model(session: Session, model: Model, body: ModelUpdate, actor: Principal) -> Model:
     for field, value in body.model_dump(exclude_unset=True).items():
         setattr(model, field, value)
+    if "key_metric" in body.model_fields_set:
+        for version in session.scalars(select(ModelVersion).where(ModelVersion.model_id == model.id)):
+            version.key_metric_value = key_metric_value(version.metrics, model.key_metric)
     model.updated_at = utcnow()
     record_audit(session, actor, "model.update", "model", model.name, body.model_dump(exclude_unset=True))
     session.flush()
@@ -107,6 +110,11 @@ def delete_model(session: Session, store: ArtifactStore, model: Model, actor: Pr
     session.flush()
     for key in keys:
         remove_artifact(store, key)
+
+
+def key_metric_value(metrics: dict[str, Any] | None, key: str | None) -> float | None:
+    value = (metrics or {}).get(key) if key else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _version_count(session: Session, model_id: int) -> int:
@@ -185,6 +193,7 @@ def register_artifact(
     version = ModelVersion(
         model_id=model.id, version=number, family=fitted.family, artifact_key=key,
         artifact_sha256=manifest_sha, artifact_bytes=size, params=params or {}, metrics=metrics or {},
+        key_metric_value=key_metric_value(metrics, model.key_metric),
         training_job_id=training_job_id, dataset_version_id=dataset_version_id, parent_version_id=parent,
         code_revision=code_revision, description=description, created_by=actor.name,
     )

@@ -55,6 +55,8 @@ class ModelVersion(Base):
     artifact_bytes: Mapped[int | None] = mapped_column(BigInteger)
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The model's key metric copied out of ``metrics``, so lists never decode JSON per version.
+    key_metric_value: Mapped[float | None]
     llm_config: Mapped[dict | None] = mapped_column(JSON)
     training_job_id: Mapped[int | None] = mapped_column(index=True)
     dataset_version_id: Mapped[int | None] = mapped_column(

@@ -61,8 +61,9 @@ def _filtered(query: Select, kind: str | None, task: str | None, stage: str | No
     if task:
         query = query.where(Model.task == task)
     if stage:
-        having = select(ModelVersion.model_id).where(ModelVersion.stage == stage)
-        query = query.where(Model.id.in_(having))
+        # Correlated EXISTS walks models in name order and probes the (model_id, stage) index.
+        in_stage = select(ModelVersion.id).where(ModelVersion.model_id == Model.id, ModelVersion.stage == stage)
+        query = query.where(in_stage.exists())
     if text:
         like = f"%{text.lower()}%"
         query = query.where(or_(func.lower(Model.name).like(like), func.lower(Model.description).like(like)))
@@ -88,36 +89,31 @@ def _decode_cursor(cursor: str) -> str:
 
 def summarise(session: Session, models: list[Model]) -> list[ModelSummary]:
     ids = [m.id for m in models]
-    versions: dict[int, list[tuple[int, str, dict]]] = defaultdict(list)
+    versions: dict[int, list[tuple[int, str, float | None]]] = defaultdict(list)
     if ids:
         rows = session.execute(
-            select(ModelVersion.model_id, ModelVersion.version, ModelVersion.stage, ModelVersion.metrics)
+            select(ModelVersion.model_id, ModelVersion.version, ModelVersion.stage, ModelVersion.key_metric_value)
             .where(ModelVersion.model_id.in_(ids)).order_by(ModelVersion.model_id, ModelVersion.version)
         )
-        for model_id, number, stage, metrics in rows:
-            versions[model_id].append((number, stage, metrics or {}))
+        for model_id, number, stage, value in rows:
+            versions[model_id].append((number, stage, value))
     return [_summary(m, versions[m.id]) for m in models]
 
 
-def _summary(model: Model, versions: list[tuple[int, str, dict]]) -> ModelSummary:
+def _summary(model: Model, versions: list[tuple[int, str, float | None]]) -> ModelSummary:
     def numbered(stage: str) -> int | None:
         return next((n for n, s, _ in versions if s == stage), None)
 
-    trend = [_metric(metrics, model.key_metric) for _, _, metrics in versions][-TREND_POINTS:]
+    trend = [value for _, _, value in versions][-TREND_POINTS:]
     active = numbered("active")
-    shown = next((m for n, _, m in versions if n == active), versions[-1][2] if versions else {})
+    shown = next((v for n, _, v in versions if n == active), versions[-1][2] if versions else None)
     return ModelSummary(
         id=model.id, name=model.name, kind=model.kind, task=model.task,  # type: ignore[arg-type]
         description=model.description, tags=model.tags or [], key_metric=model.key_metric,
-        key_metric_value=_metric(shown, model.key_metric), key_metric_trend=trend,
+        key_metric_value=shown, key_metric_trend=trend,
         version_count=len(versions), latest_version=versions[-1][0] if versions else None,
         active_version=active, staging_version=numbered("staging"), updated_at=model.updated_at,
     )
-
-
-def _metric(metrics: dict, name: str | None) -> float | None:
-    value = metrics.get(name) if name else None
-    return float(value) if isinstance(value, int | float) else None
 
 
 # --- detail -----------------------------------------------------------------------------------

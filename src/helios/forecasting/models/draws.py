@@ -7,7 +7,7 @@ A fair lottery is uniform chance; the other two are here to be measured against 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,8 @@ from helios.forecasting.rules import GameRules, RuleEra
 
 if TYPE_CHECKING:
     from helios.forecasting.nn.powerball_net import PowerballNet
+
+ConfigT = TypeVar("ConfigT", bound=Hyperparameters)
 
 
 def _rules_of(spec: DataSpec) -> GameRules:
@@ -171,11 +173,11 @@ class HistoricalFrequency(ModelFamily):
     def fit(
         self, train: pd.DataFrame, config: Hyperparameters, spec: DataSpec, context: FitContext | None = None
     ) -> HistoricalFrequencyFitted:
-        config = _as_config(config, HistoricalFrequencyConfig)
+        settings = _as_config(config, HistoricalFrequencyConfig)
         rules = _rules_of(spec)
         history = draw_history(train, rules)
-        counted = history.tail(config.recent_draws) if config.recent_draws else history
-        main_rate, bonus_rate = era_normalised_rates(counted, rules, config.smoothing)
+        counted = history.tail(settings.recent_draws) if settings.recent_draws else history
+        main_rate, bonus_rate = era_normalised_rates(counted, rules, settings.smoothing)
         _report_end(context, {"epochs_run": 0, "stopped_reason": "completed"})
         return HistoricalFrequencyFitted(rules, history, main_rate, bonus_rate)
 
@@ -281,14 +283,14 @@ class PowerballNetFamily(ModelFamily):
     ) -> PowerballNetFitted:
         from helios.forecasting.nn.powerball_training import train_powerball_net
 
-        config = _as_config(config, PowerballNetConfig)
+        settings = _as_config(config, PowerballNetConfig)
         rules = _rules_of(spec)
         history = draw_history(train, rules)
-        outcome = train_powerball_net(history, rules, config, context or FitContext())
-        return PowerballNetFitted(rules, history, config, outcome.net, outcome.summary)
+        outcome = train_powerball_net(history, rules, settings, context or FitContext())
+        return PowerballNetFitted(rules, history, settings, outcome.net, outcome.summary)
 
 
-def _as_config(config: Hyperparameters | dict[str, Any] | None, kind: type[Hyperparameters]) -> Any:
+def _as_config(config: Hyperparameters | dict[str, Any] | None, kind: type[ConfigT]) -> ConfigT:
     """The family's own config, whether given as one, as a plain dict or not at all (defaults)."""
     if isinstance(config, kind):
         return config

@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -123,6 +124,7 @@ def _train(
     info = {
         "epochs": config.epochs,
         "draws": len(history),
+        "rows": len(history),
         "train_draws": len(data.train_targets),
         "val_draws": len(data.val_targets),
         "start_epoch": run.epoch + 1,
@@ -136,7 +138,9 @@ def _train(
             break
         _run_epoch(epoch, net, optimizer, shuffler, data, config, context, run)
         if context.checkpoint_dir is not None:
-            _save(context, epoch, net, optimizer, shuffler, run, fingerprint)
+            _save(
+                context.checkpoint_dir, context.callbacks, epoch, net, optimizer, shuffler, run, fingerprint
+            )
     return _finish(net, run, config, context)
 
 
@@ -226,9 +230,10 @@ def _finish(
 ) -> TrainingOutcome:
     control = context.control
     restore = config.restore_best or any(getattr(c, "restore_best", False) for c in context.callbacks)
-    restored = restore and run.best_weights is not None
-    if restored:
+    restored = False
+    if restore and run.best_weights is not None:
         net.load_state_dict(run.best_weights)
+        restored = True
     net.eval()
     if control.stop_requested:
         reason = control.stop_reason
@@ -278,7 +283,8 @@ def _latest_checkpoint(
 
 
 def _save(
-    context: FitContext,
+    directory: Path,
+    callbacks: Sequence[Callback],
     epoch: int,
     net: PowerballNet,
     optimizer: torch.optim.Optimizer,
@@ -298,9 +304,9 @@ def _save(
         "best_epoch": run.best_epoch,
         "best_loss": run.best_loss if math.isfinite(run.best_loss) else None,
         "metrics": run.metrics,
-        "callbacks": _callback_states(context.callbacks),
+        "callbacks": _callback_states(callbacks),
     }
-    write_checkpoint(context.checkpoint_dir, CHECKPOINT_PREFIX, epoch, tensors, meta)
+    write_checkpoint(directory, CHECKPOINT_PREFIX, epoch, tensors, meta)
 
 
 def _restore(

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-21 05:58:20.978911
+Create Date: 2026-11-21 06:02:17.941634
 """
 
 from alembic import op
@@ -45,6 +45,7 @@ def upgrade() -> None:
     sa.Column('artifact_bytes', sa.BigInteger(), nullable=True),
     sa.Column('params', sa.JSON(), nullable=False),
     sa.Column('metrics', sa.JSON(), nullable=False),
+    sa.Column('key_metric_value', sa.Double(), nullable=True),
     sa.Column('llm_config', sa.JSON(), nullable=True),
     sa.Column('training_job_id', sa.Integer(), nullable=True),
     sa.Column('dataset_version_id', sa.Integer(), nullable=True),

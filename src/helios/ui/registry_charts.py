@@ -1,0 +1,208 @@
+"""ECharts options for the Model Registry page: card sparklines, metric trends and the lineage graph.
+
+The lineage graph is laid out here rather than by ECharts' force layout: a force layout of 50+
+nodes settles into a hairball, while columns by kind (dataset versions → training jobs → model
+versions → deployments) with one row per model version read left to right like the story they tell.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections import defaultdict
+
+from helios.registry.schemas import Lineage, LineageNode, VersionRead
+
+MUTED = "#64748b"  # slate-500: readable on white cards and on dark ones
+STAGE_COLORS = {"active": "#16a34a", "staging": "#d97706", "archived": "#94a3b8", "none": "#cbd5e1"}
+
+# kind -> (legend name, colour, symbol, size)
+KINDS: dict[str, tuple[str, str, str, int]] = {
+    "dataset_version": ("dataset version", "#0d9488", "roundRect", 18),
+    "training_job": ("training job", "#8b5cf6", "diamond", 18),
+    "model_version": ("model version", "#2563eb", "circle", 20),
+    "deployment": ("deployment", "#f97316", "circle", 11),
+}
+LAYER_X = {"dataset_version": 0, "training_job": 190, "model_version": 380, "deployment": 560}
+ROW = 46  # vertical distance between model versions
+WRAP_ROW = 30  # a version's deployments wrap onto extra lines of this height
+DEPLOY_GAP = 64
+DEPLOYS_PER_LINE = 5
+
+
+# --- small charts ---------------------------------------------------------------------------------
+
+
+def sparkline(values: list[float | None], color: str = "#2563eb") -> dict:
+    """A tiny line with no axes, for a model card."""
+    return {
+        "animation": False,
+        "grid": {"left": 2, "right": 2, "top": 6, "bottom": 2},
+        "xAxis": {"type": "category", "show": False, "boundaryGap": False, "data": list(range(len(values)))},
+        "yAxis": {"type": "value", "show": False, "scale": True},
+        "series": [{
+            "type": "line", "data": values, "silent": True, "showSymbol": len(values) == 1, "symbolSize": 5,
+            "smooth": 0.3, "connectNulls": True, "lineStyle": {"width": 2, "color": color},
+            "itemStyle": {"color": color}, "areaStyle": {"opacity": 0.12, "color": color},
+        }],
+    }
+
+
+def numeric_metrics(versions: list[VersionRead]) -> list[str]:
+    names = {name for v in versions for name, value in v.metrics.items() if _number(value) is not None}
+    return sorted(names)
+
+
+def metric_trend(versions: list[VersionRead], key_metric: str | None) -> dict:
+    """A line per metric across versions (oldest first). Metrics of a very different scale than the
+    key metric start hidden in the legend, so the key metric is not flattened against the axis."""
+    ordered = sorted(versions, key=lambda v: v.version)
+    names = numeric_metrics(ordered)
+    lead = key_metric if key_metric in names else names[0]
+    series = [{
+        "name": name, "type": "line", "connectNulls": True, "symbolSize": 7,
+        "lineStyle": {"width": 3 if name == lead else 2},
+        "data": [_number(v.metrics.get(name)) for v in ordered],
+    } for name in names]
+    return {
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 0, "type": "scroll", "textStyle": {"color": MUTED}, "selected": _shown(ordered, names, lead)},
+        "grid": {"left": 56, "right": 24, "top": 44, "bottom": 32},
+        "xAxis": {"type": "category", "data": [f"v{v.version}" for v in ordered], "boundaryGap": False,
+                  "axisLabel": {"color": MUTED}},
+        "yAxis": {"type": "value", "scale": True, "axisLabel": {"color": MUTED},
+                  "splitLine": {"lineStyle": {"color": "rgba(148,163,184,0.25)"}}},
+        "series": series,
+    }
+
+
+def _shown(versions: list[VersionRead], names: list[str], lead: str) -> dict[str, bool]:
+    def scale(name: str) -> float:
+        values = [abs(x) for v in versions if (x := _number(v.metrics.get(name))) is not None]
+        return math.log10(max(values) or 1e-12) if values else 0.0
+
+    return {name: abs(scale(name) - scale(lead)) <= 1 for name in names}
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+# --- lineage --------------------------------------------------------------------------------------
+
+
+def lineage_height(lineage: Lineage) -> int:
+    """Pixels for the chart: grows with the rows, capped (zoom and pan cover the rest)."""
+    _, ys = _layout(lineage)
+    rows = (max(ys.values()) - min(ys.values())) / ROW + 1 if ys else 1
+    return int(min(760, max(360, 120 + rows * 40)))
+
+
+def lineage_graph(lineage: Lineage) -> dict:
+    xs, ys = _layout(lineage)
+    index = {node.id: i for i, node in enumerate(lineage.nodes)}
+    kinds = list(KINDS)
+    return {
+        "tooltip": {"confine": True},
+        "legend": {"top": 0, "data": [KINDS[k][0] for k in kinds], "textStyle": {"color": MUTED}},
+        "animationDurationUpdate": 300,
+        "series": [{
+            "type": "graph", "layout": "none", "roam": True, "draggable": False,
+            "top": 56, "bottom": 28, "left": 70, "right": 70,
+            "scaleLimit": {"min": 0.2, "max": 6},
+            "categories": [{"name": KINDS[k][0], "itemStyle": {"color": KINDS[k][1]}, "symbol": KINDS[k][2]}
+                           for k in kinds],
+            "edgeSymbol": ["none", "arrow"], "edgeSymbolSize": 7,
+            "lineStyle": {"color": "source", "opacity": 0.55, "width": 1.4},
+            "label": {"show": True, "color": MUTED, "fontSize": 11},
+            "labelLayout": {"hideOverlap": True},
+            "emphasis": {"focus": "adjacency", "lineStyle": {"width": 2.5, "opacity": 0.9}},
+            "data": [_node(n, xs[n.id], ys[n.id], kinds.index(n.kind)) for n in lineage.nodes],
+            "links": [_link(e.source, e.target, e.relation, index, xs, ys) for e in lineage.edges],
+        }],
+    }
+
+
+def _node(node: LineageNode, x: float, y: float, category: int) -> dict:
+    _, _, _, size = KINDS[node.kind]
+    item: dict = {
+        "id": node.id, "name": node.id, "x": x, "y": y, "category": category, "symbolSize": size,
+        "label": {"formatter": _label(node), "position": "bottom" if node.kind == "deployment" else "top",
+                  "fontSize": 10 if node.kind == "deployment" else 11},
+        "tooltip": {"formatter": _tooltip(node)},
+    }
+    stage = node.data.get("stage") if node.kind == "model_version" else None
+    if stage in ("active", "staging"):
+        item["itemStyle"] = {"borderColor": STAGE_COLORS[stage], "borderWidth": 4}
+        item["symbolSize"] = size + 4
+    return item
+
+
+def _label(node: LineageNode) -> str:
+    text = node.label
+    if node.kind == "model_version":
+        text = "v" + text.rsplit(" v", 1)[-1]
+    elif node.kind == "deployment":
+        text = "→ " + text.split("→")[-1].strip()
+    return text.replace("{", "(").replace("}", ")")  # braces are ECharts template syntax
+
+
+def _tooltip(node: LineageNode) -> str:
+    """HTML (ECharts renders tooltips as HTML), so every user-written piece is escaped."""
+    lines = [f"<b>{html.escape(node.label)}</b>", html.escape(KINDS[node.kind][0])]
+    data = node.data
+    if node.kind == "model_version":
+        lines.append(f"stage {html.escape(str(data.get('stage')))} · {html.escape(str(data.get('family') or '—'))}")
+        metrics = data.get("metrics") or {}
+        lines += [f"{html.escape(k)} = {v:.4g}" for k, v in metrics.items() if _number(v) is not None][:4]
+    elif node.kind == "deployment":
+        lines.append(f"by {html.escape(str(data.get('actor')))} · {html.escape(str(data.get('at', ''))[:16])}")
+        if data.get("note"):
+            lines.append(html.escape(str(data["note"])[:200]))
+    return "<br/>".join(lines).replace("{", "&#123;").replace("}", "&#125;")
+
+
+def _link(source: str, target: str, relation: str, index: dict[str, int],
+          xs: dict[str, float], ys: dict[str, float]) -> dict:
+    link: dict = {"source": index[source], "target": index[target], "value": relation}
+    if xs[source] == xs[target]:  # parent → child version in the same column: bow out to stay visible
+        link["lineStyle"] = {"curveness": 0.4, "type": "dashed"}
+    elif relation == "deployed" and xs[target] - xs[source] > LAYER_X["deployment"] - LAYER_X["model_version"]:
+        link["lineStyle"] = {"curveness": 0.25}  # arcs over the version's earlier deployments
+    return link
+
+
+def _layout(lineage: Lineage) -> tuple[dict[str, float], dict[str, float]]:
+    """x by kind; y: one row per model version, deployments beside their version, jobs and datasets
+    at the middle of what they fed, then pushed apart so no two nodes in a column overlap."""
+    children: dict[str, list[str]] = defaultdict(list)
+    for edge in lineage.edges:
+        children[edge.source].append(edge.target)
+    by_kind: dict[str, list[LineageNode]] = defaultdict(list)
+    for node in lineage.nodes:
+        by_kind[node.kind].append(node)
+    xs = {n.id: float(LAYER_X[n.kind]) for n in lineage.nodes}
+    ys: dict[str, float] = {}
+    cursor = 0.0
+    for version in by_kind["model_version"]:
+        ys[version.id] = cursor
+        deployed = [c for c in children[version.id] if c.startswith("deployment:")]
+        for k, node_id in enumerate(deployed):
+            xs[node_id] += (k % DEPLOYS_PER_LINE) * DEPLOY_GAP
+            ys[node_id] = cursor + (k // DEPLOYS_PER_LINE) * WRAP_ROW
+        cursor += ROW + max(0, math.ceil(len(deployed) / DEPLOYS_PER_LINE) - 1) * WRAP_ROW
+    for kind in ("training_job", "dataset_version", "deployment"):
+        _place_upstream(by_kind[kind], children, ys)
+    return xs, ys
+
+
+def _place_upstream(nodes: list[LineageNode], children: dict[str, list[str]], ys: dict[str, float]) -> None:
+    for node in nodes:
+        if node.id not in ys:
+            below = [ys[c] for c in children[node.id] if c in ys]
+            ys[node.id] = sum(below) / len(below) if below else max(ys.values(), default=-ROW) + ROW
+    ordered = sorted((n for n in nodes if not n.id.startswith("deployment:")), key=lambda n: ys[n.id])
+    for previous, node in zip(ordered, ordered[1:], strict=False):
+        ys[node.id] = max(ys[node.id], ys[previous.id] + ROW)
