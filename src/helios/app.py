@@ -35,7 +35,24 @@ def check_exposure(context: AppContext) -> None:
         )
 
 
-def create_app(settings: Settings | None = None, *, ui: bool = True, migrate_db: bool = True) -> FastAPI:
+def start_executor(context: AppContext):  # type: ignore[no-untyped-def]
+    """The training executor that lives as long as the server: local worker processes, or Ray."""
+    settings = context.settings
+    if settings.executor == "ray":
+        from helios.training.ray_executor import RayDispatcher
+
+        executor = RayDispatcher(context, settings.ray_address, slots=max(1, settings.workers))
+    else:
+        from helios.training.workers import WorkerPool
+
+        executor = WorkerPool(context, settings.workers)
+    executor.start()
+    return executor
+
+
+def create_app(
+    settings: Settings | None = None, *, ui: bool = True, migrate_db: bool = True, executor: bool = False
+) -> FastAPI:
     settings = settings or get_settings()
     context = AppContext.build(settings)
     if migrate_db:
@@ -47,7 +64,10 @@ def create_app(settings: Settings | None = None, *, ui: bool = True, migrate_db:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
+        running = start_executor(context) if executor else None
         yield
+        if running is not None:
+            running.stop()
         context.db.dispose()
 
     app = FastAPI(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from helios.api import datasets, health, models, tokens
+from helios.api import datasets, health, models, tokens, training
 from helios.core.errors import NotFound
 
 API_PREFIX = "/api/v1"
@@ -16,6 +16,7 @@ def api_router() -> APIRouter:
     router.include_router(health.router)
     router.include_router(datasets.router)
     router.include_router(models.router)
+    router.include_router(training.router)
     router.include_router(tokens.router)
     return router
 

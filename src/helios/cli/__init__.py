@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from helios.cli import datasets, db, models, server, tokens
+from helios.cli import datasets, db, models, server, tokens, training
 
 app = typer.Typer(
     name="helios", help="Helios: a self-hosted control room for forecasting agents.",
@@ -13,10 +13,14 @@ app = typer.Typer(
 )
 app.command("serve")(server.serve)
 app.command("demo")(server.demo)
+app.command("worker")(server.worker)
+app.command("train")(training.train)
+app.command("families")(training.families)
 app.add_typer(db.app, name="db")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(models.app, name="models")
+app.add_typer(training.jobs_app, name="jobs")
 
 
 def _register_forecast() -> None:

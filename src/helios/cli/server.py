@@ -24,13 +24,31 @@ def serve(
         overrides["demo"] = True
     config = config.model_copy(update=overrides)
     try:
-        app = create_app(config)
+        app = create_app(config, executor=True)
         check_exposure(app.state.helios)
     except AuthNotConfigured as exc:
         err_console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from None
     console.print(f"Helios on [bold]http://{config.host}:{config.port}[/]  (data in {config.home})")
     uvicorn.run(app, host=config.host, port=config.port, log_level="info", reload=reload)
+
+
+def worker(
+    stale_after: Annotated[float | None, typer.Option(help="seconds without heartbeat before a job is orphaned")] = None,
+) -> None:
+    """Run one training worker on its own (``helios serve`` starts HELIOS_WORKERS of them itself)."""
+    import signal
+
+    from helios.training.workers import Worker
+
+    context = open_context()
+    runner = Worker(context, stale_after_s=stale_after or context.settings.job_stale_after_s)
+    signal.signal(signal.SIGTERM, lambda *_: runner.stopping.set())
+    console.print(f"worker {runner.name} waiting for training jobs (Ctrl+C to stop)")
+    try:
+        runner.run_forever()
+    except KeyboardInterrupt:
+        runner.stopping.set()
 
 
 def demo() -> None:

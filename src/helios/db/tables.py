@@ -3,6 +3,7 @@
 from helios.core import tables as core_tables  # noqa: F401
 from helios.datasets import tables as dataset_tables  # noqa: F401
 from helios.registry import tables as registry_tables  # noqa: F401
+from helios.training import tables as training_tables  # noqa: F401
 from helios.db.base import Base
 
 metadata = Base.metadata

@@ -22,6 +22,10 @@ KIND_COLORS = {"ml": "indigo-6", "llm": "purple-6"}
 STAGE_BADGES = {"active": "green-7", "staging": "amber-8", "archived": "blue-grey-4", "none": "grey-5"}
 STAGE_ICONS = {"active": "rocket_launch", "staging": "science", "archived": "inventory_2", "none": "remove"}
 DEPLOY_STAGES = ("active", "staging", "archived")
+# Quasar's timeline is sized for long posts; a deployment history wants a compact list.
+HISTORY_CSS = (".helios-history .q-timeline__title{display:none}"
+               ".helios-history .q-timeline__content{padding-bottom:14px;gap:2px}"
+               ".helios-history .q-timeline__subtitle{margin-bottom:2px;letter-spacing:.02em;opacity:.75}")
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -170,7 +174,8 @@ def load_model(name: str) -> ModelState:
 
 
 VERSION_COLUMNS = [
-    {"name": "version", "label": "Version", "field": "version", "align": "left", "sortable": True},
+    {"name": "version", "label": "Version", "field": "version", "align": "left", "sortable": True,
+     ":format": "value => 'v' + value"},
     {"name": "stage", "label": "Stage", "field": "stage", "align": "left", "sortable": True},
     {"name": "aliases", "label": "Aliases", "field": "aliases", "align": "left"},
     {"name": "family", "label": "Family", "field": "family", "align": "left"},
@@ -219,6 +224,7 @@ class ModelPage:
         self.dialog = ui.dialog()
 
     def build(self) -> None:
+        ui.add_css(HISTORY_CSS)
         ui.link("← All models", "/models").classes("text-sm text-slate-500 no-underline hover:underline -mb-3")
         self.header = ui.column().classes("w-full gap-4")
         with ui.card().classes("w-full helios-card p-0"):
@@ -312,16 +318,18 @@ class ModelPage:
                 ui.label("Nothing deployed yet. Use Deploy on a version to stage or activate it.").classes(
                     "text-sm text-slate-500")
                 return
-            with ui.timeline(side="right", layout="dense").classes("w-full").props('data-testid="deploy-history"'):
+            with ui.timeline(side="right", layout="dense").classes("w-full helios-history").props(
+                    'data-testid="deploy-history"'):
                 for change in self.state.history:
-                    ui.timeline_entry(
-                        change.note or None, title=f"v{change.version} {change.from_stage} → {change.to_stage}",
-                        subtitle=f"{_when(change.at)} · {change.actor}", icon=STAGE_ICONS[change.to_stage],
-                        color=STAGE_BADGES[change.to_stage],
-                    )
+                    with ui.timeline_entry(subtitle=f"{_when(change.at)} · {change.actor}",
+                                           icon=STAGE_ICONS[change.to_stage], color=STAGE_BADGES[change.to_stage]):
+                        ui.label(f"v{change.version} {change.from_stage} → {change.to_stage}").classes(
+                            "font-medium")
+                        if change.note:
+                            ui.label(change.note).classes("text-sm text-slate-500 break-words")
 
     def charts(self) -> None:
-        with ui.tabs().classes("w-full px-2").props("align=left dense no-caps") as tabs:
+        with ui.tabs().classes("w-full px-2").props("align=left inline-label no-caps") as tabs:
             lineage = ui.tab("lineage", "Lineage", icon="account_tree").props('data-testid="tab-lineage"')
             ui.tab("metrics", "Metric trend", icon="show_chart").props('data-testid="tab-metrics"')
         ui.separator()

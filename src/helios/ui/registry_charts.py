@@ -14,19 +14,20 @@ from collections import defaultdict
 from helios.registry.schemas import Lineage, LineageNode, VersionRead
 
 MUTED = "#64748b"  # slate-500: readable on white cards and on dark ones
+PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#db2777", "#0891b2", "#7c3aed", "#dc2626", "#65a30d"]
 STAGE_COLORS = {"active": "#16a34a", "staging": "#d97706", "archived": "#94a3b8", "none": "#cbd5e1"}
 
 # kind -> (legend name, colour, symbol, size)
 KINDS: dict[str, tuple[str, str, str, int]] = {
     "dataset_version": ("dataset version", "#0d9488", "roundRect", 18),
     "training_job": ("training job", "#8b5cf6", "diamond", 18),
-    "model_version": ("model version", "#2563eb", "circle", 20),
+    "model_version": ("model version", "#2563eb", "circle", 28),
     "deployment": ("deployment", "#f97316", "circle", 11),
 }
 LAYER_X = {"dataset_version": 0, "training_job": 190, "model_version": 380, "deployment": 560}
 ROW = 46  # vertical distance between model versions
 WRAP_ROW = 30  # a version's deployments wrap onto extra lines of this height
-DEPLOY_GAP = 64
+DEPLOY_GAP = 80
 DEPLOYS_PER_LINE = 5
 
 
@@ -65,8 +66,10 @@ def metric_trend(versions: list[VersionRead], key_metric: str | None) -> dict:
         "data": [_number(v.metrics.get(name)) for v in ordered],
     } for name in names]
     return {
+        "color": PALETTE,
         "tooltip": {"trigger": "axis"},
-        "legend": {"top": 0, "type": "scroll", "textStyle": {"color": MUTED}, "selected": _shown(ordered, names, lead)},
+        "legend": {"top": 0, "type": "scroll", "textStyle": {"color": MUTED}, "inactiveColor": "#94a3b866",
+                   "selected": _shown(ordered, names, lead)},
         "grid": {"left": 56, "right": 24, "top": 44, "bottom": 32},
         "xAxis": {"type": "category", "data": [f"v{v.version}" for v in ordered], "boundaryGap": False,
                   "axisLabel": {"color": MUTED}},
@@ -96,8 +99,23 @@ def _number(value: object) -> float | None:
 def lineage_height(lineage: Lineage) -> int:
     """Pixels for the chart: grows with the rows, capped (zoom and pan cover the rest)."""
     _, ys = _layout(lineage)
+    return _height(ys)
+
+
+def _height(ys: dict[str, float]) -> int:
     rows = (max(ys.values()) - min(ys.values())) / ROW + 1 if ys else 1
     return int(min(760, max(360, 120 + rows * 40)))
+
+
+def _zoom(xs: dict[str, float], ys: dict[str, float]) -> float:
+    """ECharts stretches the layout to fill the chart; a small graph is zoomed back out to about
+    its natural size instead of showing three giant nodes (the plot is ~560 px wide on a laptop)."""
+    if not xs:
+        return 1.0
+    width = max(xs.values()) - min(xs.values()) or 1.0
+    height = max(ys.values()) - min(ys.values()) or 1.0
+    fit = min(560 / width, (_height(ys) - 90) / height)
+    return max(0.25, min(1.0, 1.1 / fit))
 
 
 def lineage_graph(lineage: Lineage) -> dict:
@@ -109,7 +127,7 @@ def lineage_graph(lineage: Lineage) -> dict:
         "legend": {"top": 0, "data": [KINDS[k][0] for k in kinds], "textStyle": {"color": MUTED}},
         "animationDurationUpdate": 300,
         "series": [{
-            "type": "graph", "layout": "none", "roam": True, "draggable": False,
+            "type": "graph", "layout": "none", "roam": True, "draggable": False, "zoom": _zoom(xs, ys),
             "top": 56, "bottom": 28, "left": 70, "right": 70,
             "scaleLimit": {"min": 0.2, "max": 6},
             "categories": [{"name": KINDS[k][0], "itemStyle": {"color": KINDS[k][1]}, "symbol": KINDS[k][2]}
@@ -129,8 +147,7 @@ def _node(node: LineageNode, x: float, y: float, category: int) -> dict:
     _, _, _, size = KINDS[node.kind]
     item: dict = {
         "id": node.id, "name": node.id, "x": x, "y": y, "category": category, "symbolSize": size,
-        "label": {"formatter": _label(node), "position": "bottom" if node.kind == "deployment" else "top",
-                  "fontSize": 10 if node.kind == "deployment" else 11},
+        "label": _label_style(node),
         "tooltip": {"formatter": _tooltip(node)},
     }
     stage = node.data.get("stage") if node.kind == "model_version" else None
@@ -140,13 +157,14 @@ def _node(node: LineageNode, x: float, y: float, category: int) -> dict:
     return item
 
 
-def _label(node: LineageNode) -> str:
-    text = node.label
-    if node.kind == "model_version":
-        text = "v" + text.rsplit(" v", 1)[-1]
-    elif node.kind == "deployment":
-        text = "→ " + text.split("→")[-1].strip()
-    return text.replace("{", "(").replace("}", ")")  # braces are ECharts template syntax
+def _label_style(node: LineageNode) -> dict:
+    text = node.label.replace("{", "(").replace("}", ")")  # braces are ECharts template syntax
+    if node.kind == "model_version":  # "v3" inside the circle; the model's name is the page's title
+        return {"formatter": "v" + text.rsplit(" v", 1)[-1], "position": "inside", "color": "#fff",
+                "fontWeight": "bold", "fontSize": 11}
+    if node.kind == "deployment":
+        return {"formatter": text.split("→")[-1].strip(), "position": "bottom", "fontSize": 10}
+    return {"formatter": text, "position": "top"}
 
 
 def _tooltip(node: LineageNode) -> str:
@@ -170,7 +188,7 @@ def _link(source: str, target: str, relation: str, index: dict[str, int],
     if xs[source] == xs[target]:  # parent → child version in the same column: bow out to stay visible
         link["lineStyle"] = {"curveness": 0.4, "type": "dashed"}
     elif relation == "deployed" and xs[target] - xs[source] > LAYER_X["deployment"] - LAYER_X["model_version"]:
-        link["lineStyle"] = {"curveness": 0.25}  # arcs over the version's earlier deployments
+        link["lineStyle"] = {"curveness": 0.2}  # arcs over the version's earlier deployments
     return link
 
 

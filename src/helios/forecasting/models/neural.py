@@ -59,6 +59,9 @@ class NeuralConfig(Hyperparameters):
     batch_size: int = Field(1024, ge=8, le=65_536, description="Windows per optimizer step.")
     learning_rate: float = Field(1e-3, gt=0, le=1.0, description="AdamW learning rate.")
     weight_decay: float = Field(0.0, ge=0, le=1.0, description="AdamW weight decay.")
+    schedule: Literal["constant", "cosine"] = Field(
+        "constant", description="Learning rate over epochs: constant, or cosine decay to 5% at the last epoch."
+    )
     hidden_size: int = Field(256, ge=8, le=4096, description="Width of the fully connected layers.")
     layers: int = Field(3, ge=1, le=8, description="Fully connected layers per block.")
     blocks: int = Field(3, ge=1, le=30, description="N-BEATS blocks per member.")
@@ -149,7 +152,7 @@ def network_config(cfg: NeuralConfig) -> NBeatsConfig:
 def _trainer_config(cfg: NeuralConfig, trainer_config: type) -> Any:
     return trainer_config(
         epochs=cfg.epochs, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay, seed=cfg.seed,
-        restore_best=cfg.restore_best, checkpoint_every=cfg.checkpoint_every,
+        restore_best=cfg.restore_best, checkpoint_every=cfg.checkpoint_every, schedule=cfg.schedule,
     )
 
 

@@ -55,6 +55,14 @@ class TrainerConfig:
     seed: int = 0
     restore_best: bool = True
     checkpoint_every: int = 1
+    schedule: str = "constant"  # or "cosine": the learning rate falls to 5% by the last epoch
+
+    def learning_rate_at(self, epoch: int) -> float:
+        """A pure function of the epoch, so a resumed run needs no scheduler state."""
+        if self.schedule == "constant" or self.epochs <= 1:
+            return self.learning_rate
+        progress = (epoch - 1) / (self.epochs - 1)
+        return self.learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 @dataclass
@@ -173,6 +181,8 @@ class _Loop:
     def _train_one_epoch(self) -> float | None:
         """Mean training loss, or None when cancelled mid-epoch (the partial epoch is dropped)."""
         self.model.train()
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.cfg.learning_rate_at(self.progress.epoch + 1)
         total, count = 0.0, 0
         last_check = time.monotonic()
         for inputs, targets in self.data.batches(self.rng):

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from helios.cli.common import console, err_console, open_context, reported_errors
+from helios.core.auth import LOCAL_USER
+from helios.core.errors import InvalidInput
+from helios.training import service
+from helios.training.schemas import EarlyStoppingSettings, JobCreate, ValidationSettings
+from helios.training.tables import FINISHED
+
+jobs_app = typer.Typer(help="Training jobs: list, inspect, stop, cancel, compare.", no_args_is_help=True)
+
+
+def train(
+    dataset: Annotated[str, typer.Argument(help="dataset name")],
+    family: Annotated[str, typer.Option("--family", "-f", help="model family, see helios families")],
+    version: Annotated[str, typer.Option(help="dataset version or latest")] = "latest",
+    series: Annotated[list[str] | None, typer.Option(help="train on this series only (repeatable)")] = None,
+    params: Annotated[str | None, typer.Option(help='hyperparameters as JSON, e.g. {"epochs": 20}')] = None,
+    horizon: Annotated[int, typer.Option(help="steps held out for scoring")] = 14,
+    early_stopping: Annotated[bool, typer.Option(help="stop when val_loss stops improving")] = False,
+    patience: Annotated[int, typer.Option(help="early stopping patience in epochs")] = 5,
+    seed: Annotated[int, typer.Option()] = 0,
+    model: Annotated[str | None, typer.Option(help="model to register into")] = None,
+    timeout: Annotated[int | None, typer.Option(help="seconds before the job is killed")] = None,
+    follow: Annotated[bool, typer.Option("--follow", help="watch it with a progress bar until it ends")] = False,
+) -> None:
+    """Queue a training job (a running `helios serve` or `helios worker` picks it up)."""
+    with reported_errors():
+        body = JobCreate(
+            dataset=dataset, dataset_version=int(version) if version.isdigit() else "latest", series=series,
+            family=family, hyperparameters=_json(params), validation=ValidationSettings(horizon=horizon),
+            early_stopping=EarlyStoppingSettings(patience=patience) if early_stopping else None, seed=seed,
+            target_model=model, timeout_s=timeout,
+        )
+        context = open_context()
+        with context.db.transaction() as session:
+            job = service.create_job(session, body, LOCAL_USER)
+            job_id = job.id
+    console.print(f"queued training job [bold]#{job_id}[/] ({family} on {dataset})")
+    if follow:
+        _follow(job_id)
+
+
+def _json(raw: str | None) -> dict:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"--params is not valid JSON: {exc.msg}") from None
+    if not isinstance(value, dict):
+        raise InvalidInput("--params must be a JSON object")
+    return value
+
+
+def _follow(job_id: int) -> None:
+    context = open_context()
+    columns = (TextColumn("job #{task.fields[job]} {task.fields[status]}"), BarColumn(),
+               TextColumn("epoch {task.fields[epoch]}"), TextColumn("{task.fields[metric]}"), TimeElapsedColumn())
+    with Progress(*columns, console=err_console) as progress:
+        task = progress.add_task("train", total=1.0, job=job_id, status="queued", epoch=0, metric="")
+        while True:
+            with context.db.reading() as session:
+                job = service.get_job(session, job_id)
+                points = service.metrics(session, job_id, 0)[-4:]
+            metric = " ".join(f"{p.name}={p.value:.4g}" for p in points if p.step == job.epoch)
+            progress.update(task, completed=job.progress, status=job.status, epoch=job.epoch, metric=metric)
+            if job.status in FINISHED:
+                break
+            time.sleep(0.5)
+    _print_outcome(context, job_id)
+
+
+def _print_outcome(context, job_id: int) -> None:  # type: ignore[no-untyped-def]
+    with context.db.reading() as session:
+        read = service.job_reads(session, [service.get_job(session, job_id)])[0]
+    colour = {"succeeded": "green", "stopped_early": "yellow", "failed": "red"}.get(read.status, "white")
+    console.print(f"job #{job_id}: [{colour}]{read.status}[/]"
+                  + (f" → {read.target_model} v{read.result_version}" if read.result_version else "")
+                  + (f" ({read.error})" if read.error else "") + (f" ({read.stop_reason})" if read.stop_reason else ""))
+    if read.status == "failed":
+        raise typer.Exit(1)
+
+
+def families() -> None:
+    """List the model families and whether they train in epochs."""
+    table = Table("family", "task", "epochs", "description")
+    for f in service.families().items:
+        table.add_row(f.slug, f.task, "yes" if f.iterative else "", f.description)
+    console.print(table)
+
+
+@jobs_app.command("list")
+def list_jobs(status: Annotated[str | None, typer.Option()] = None,
+              family: Annotated[str | None, typer.Option()] = None,
+              limit: Annotated[int, typer.Option(min=1, max=500)] = 30) -> None:
+    """Training jobs, newest first."""
+    with reported_errors():
+        context = open_context()
+        with context.db.reading() as session:
+            jobs, total = service.list_jobs(session, status=status, family=family, limit=limit)
+            reads = service.job_reads(session, jobs)
+    table = Table("id", "status", "family", "dataset", "epoch", "best", "model", "duration")
+    for j in reads:
+        table.add_row(f"#{j.id}", j.status, j.family, f"{j.dataset} v{j.dataset_version}", str(j.epoch),
+                      f"{j.best_metric:.4g}" if j.best_metric is not None else "—",
+                      f"{j.target_model} v{j.result_version}" if j.result_version else j.target_model,
+                      f"{j.duration_s:.0f} s" if j.duration_s else "—")
+    console.print(table if reads else "no training jobs yet: helios train DATASET --family naive")
+    if total > len(reads):
+        console.print(f"({total - len(reads)} more)")
+
+
+@jobs_app.command("show")
+def show(job_id: Annotated[int, typer.Argument()]) -> None:
+    """A job's settings, outcome and journal."""
+    with reported_errors():
+        context = open_context()
+        with context.db.reading() as session:
+            read = service.job_reads(session, [service.get_job(session, job_id)])[0]
+            lines = service.journal_lines(session, job_id)
+    console.print(f"[bold]job #{read.id}[/] {read.status}: {read.family} on {read.dataset} v{read.dataset_version}")
+    for line in lines:
+        style = {"error": "red", "warning": "yellow"}.get(line.level, "")
+        console.print(f"  {line.at:%H:%M:%S} " + (f"[{style}]{line.message}[/]" if style else line.message))
+
+
+@jobs_app.command("stop")
+def stop(job_id: Annotated[int, typer.Argument()]) -> None:
+    """Stop now, keeping the best so far as a model version."""
+    with reported_errors():
+        context = open_context()
+        with context.db.transaction() as session:
+            service.request_stop(session, job_id, LOCAL_USER)
+    console.print(f"stop requested for job #{job_id}")
+
+
+@jobs_app.command("cancel")
+def cancel(job_id: Annotated[int, typer.Argument()]) -> None:
+    """Stop and discard."""
+    with reported_errors():
+        context = open_context()
+        with context.db.transaction() as session:
+            service.request_cancel(session, job_id, LOCAL_USER)
+    console.print(f"cancel requested for job #{job_id}")
+
+
+@jobs_app.command("compare")
+def compare(job_ids: Annotated[list[int], typer.Argument(help="two or more job ids")]) -> None:
+    """Params that differ and final metrics, side by side."""
+    with reported_errors():
+        context = open_context()
+        with context.db.reading() as session:
+            result = service.compare(session, job_ids)
+    table = Table("", *[f"#{r.job_id}" for r in result.runs])
+    for name, values in result.params_diff.items():
+        table.add_row(f"[bold]{name}[/]", *[str(values.get(str(r.job_id))) for r in result.runs])
+    metric_names = sorted({m for r in result.runs for m in r.final_metrics})
+    for name in metric_names:
+        table.add_row(name, *[_fmt(r.final_metrics.get(name)) for r in result.runs])
+    console.print(table)
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else "—" if value is None else str(value)

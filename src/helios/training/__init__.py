@@ -1,0 +1,1 @@
+"""Training jobs: launch, run in worker processes (or on Ray), watch, stop, compare."""

@@ -1,0 +1,250 @@
+"""Runs one claimed training job to its end, in this process.
+
+The job row is the truth: every epoch writes its metrics, progress and heartbeat, then reads
+back what people asked for (stop, cancel, a changed early-stopping rule). A job that ends in
+any way leaves a final status, a journal that says why, and, unless cancelled or failed, a
+model version in the registry.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import insert, select, update
+
+from helios.api.context import AppContext
+from helios.core.auth import Principal, Role
+from helios.core.clock import utcnow
+from helios.datasets import service as datasets
+from helios.datasets.tables import Dataset, DatasetVersion
+from helios.training import evaluation
+from helios.training.service import journal
+from helios.training.tables import TrainingJob, TrainingMetric
+
+PROGRESS_AFTER_FIT = 0.9
+
+
+@dataclass
+class JobPlan:
+    job_id: int
+    family: Any
+    config: Any
+    kind: str
+    frame: pd.DataFrame
+    spec: Any
+    validation: dict[str, Any]
+    early_stopping: dict[str, Any] | None
+    target_model: str
+    dataset_version_id: int
+    resume: bool
+    owner: str
+
+
+class JobReporter:
+    """A forecasting callback that writes each epoch to the job row and reads control back."""
+
+    def __init__(self, context: AppContext, job_id: int, early_stopping: Any | None, epochs_hint: int | None) -> None:
+        self.context = context
+        self.job_id = job_id
+        self.early_stopping = early_stopping
+        self.epochs_total = epochs_hint
+        self.cancel_requested = False
+        self.stop_requested_by: str | None = None
+        self.last_rule: dict[str, Any] | None = None
+
+    def on_train_begin(self, info: dict[str, Any], control: Any) -> None:
+        self.epochs_total = info.get("epochs") or self.epochs_total
+        with self.context.db.transaction() as session:
+            session.execute(update(TrainingJob).where(TrainingJob.id == self.job_id)
+                            .values(epochs_total=self.epochs_total, heartbeat_at=utcnow()))
+            journal(session, self.job_id, "training started: " + ", ".join(f"{k}={v}" for k, v in info.items()))
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float], control: Any) -> None:
+        best = self.early_stopping.best_value if self.early_stopping else None
+        best_epoch = self.early_stopping.best_epoch if self.early_stopping else None
+        with self.context.db.transaction() as session:
+            self._write_epoch(session, epoch, metrics, best, best_epoch)
+            job = session.get(TrainingJob, self.job_id)
+            wanted, rule = job.control, job.early_stopping
+        self._apply_control(wanted, control)
+        self._apply_rule(rule)
+
+    def _write_epoch(self, session, epoch, metrics, best, best_epoch) -> None:  # type: ignore[no-untyped-def]
+        now = utcnow()
+        session.execute(insert(TrainingMetric), [
+            {"job_id": self.job_id, "step": epoch, "name": name, "value": float(value), "at": now}
+            for name, value in metrics.items()
+        ])
+        progress = min(PROGRESS_AFTER_FIT, PROGRESS_AFTER_FIT * epoch / self.epochs_total) if self.epochs_total else 0.5
+        values: dict[str, Any] = {"epoch": epoch, "progress": progress, "heartbeat_at": now}
+        if best is not None:
+            values.update(best_metric=float(best), best_epoch=best_epoch)
+        session.execute(update(TrainingJob).where(TrainingJob.id == self.job_id).values(**values))
+        shown = ", ".join(f"{k}={v:.5g}" for k, v in metrics.items())
+        journal(session, self.job_id, f"epoch {epoch}: {shown}")
+
+    def _apply_control(self, wanted: str | None, control: Any) -> None:
+        if wanted == "cancel":
+            self.cancel_requested = True
+        elif wanted == "stop" and not control.stop_requested:
+            self.stop_requested_by = "a person"
+            control.request_stop("stopped on request")
+
+    def _apply_rule(self, rule: dict[str, Any] | None) -> None:
+        if self.early_stopping is None or rule == self.last_rule:
+            return
+        self.last_rule = rule
+        if rule:
+            self.early_stopping.update(**{k: v for k, v in rule.items() if k in ("monitor", "mode", "patience", "min_delta")})
+        else:
+            self.early_stopping.update(patience=10**9)  # turned off: never trigger
+
+    def on_train_end(self, summary: dict[str, Any], control: Any) -> None:
+        with self.context.db.transaction() as session:
+            journal(session, self.job_id, "training ended: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
+
+
+def run_job(context: AppContext, job_id: int) -> str:
+    """Train, score, register. Returns the final status; never raises for a job's own failure."""
+    try:
+        plan = _plan(context, job_id)
+        return _execute(context, plan)
+    except Exception as exc:  # the job fails, the worker lives on
+        _finish(context, job_id, "failed", error=_describe(exc))
+        return "failed"
+
+
+def _plan(context: AppContext, job_id: int) -> JobPlan:
+    from helios.forecasting.base import DataSpec
+    from helios.forecasting.families import get_family
+    from helios.forecasting.frequency import normalise_freq, season_length
+    from helios.forecasting.rules import GameRules
+
+    with context.db.transaction() as session:
+        job = session.get(TrainingJob, job_id)
+        version = session.get(DatasetVersion, job.dataset_version_id)
+        dataset = session.get(Dataset, version.dataset_id)
+        family = get_family(job.family)
+        frame = datasets.load_frame(context.store, version)
+        if job.series:
+            frame = frame[frame["unique_id"].isin(job.series)].reset_index(drop=True)
+        freq = normalise_freq(version.profile.get("frequency") or "D") if dataset.kind != "draws" else "D"
+        rules = GameRules.model_validate(version.rules) if version.rules else None
+        journal(session, job_id, f"data: {dataset.name} v{version.version}, {len(frame):,} rows, "
+                                 f"{frame['unique_id'].nunique() if 'unique_id' in frame else 1} series, "
+                                 f"{frame['ds'].min():%Y-%m-%d} → {frame['ds'].max():%Y-%m-%d}")
+        journal(session, job_id, f"config: {job.family} {job.hyperparameters}; validation {job.validation}; "
+                                 f"early stopping {job.early_stopping or 'off'}; seed {job.seed}")
+        if job.attempts > 1:
+            journal(session, job_id, f"attempt {job.attempts}: resuming from the last checkpoint", "warning")
+        return JobPlan(
+            job_id=job_id, family=family, config=family.parse_config(job.hyperparameters), kind=dataset.kind,
+            frame=frame, spec=DataSpec(freq=freq, season_length=season_length(freq), rules=rules),
+            validation=job.validation, early_stopping=job.early_stopping, target_model=job.target_model,
+            dataset_version_id=version.id, resume=job.attempts > 1, owner=job.created_by,
+        )
+
+
+def _execute(context: AppContext, plan: JobPlan) -> str:
+    from helios.forecasting.base import FitContext, TrainingControl
+
+    horizon = plan.validation.get("horizon", 14)
+    train, holdout = evaluation.split_holdout(plan.frame, horizon, plan.kind)
+    reporter, callbacks = _callbacks(context, plan)
+    control = TrainingControl(cancelled=lambda: reporter.cancel_requested)
+    checkpoints = context.store.resolve(f"jobs/{plan.job_id}/checkpoints")
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    fit_context = FitContext(callbacks=callbacks, control=control, checkpoint_dir=checkpoints, resume=plan.resume)
+    fitted = plan.family.fit(train, plan.config, plan.spec, fit_context)
+    if reporter.cancel_requested:
+        return _finish(context, plan.job_id, "cancelled", reason="cancelled on request; nothing registered")
+    scores = _score(fitted, train, holdout, plan, horizon)
+    stopped = control.stop_requested
+    if plan.validation.get("refit", True) and not stopped:
+        _progress(context, plan.job_id, PROGRESS_AFTER_FIT, "refitting on all the data for the registered model")
+        fitted = plan.family.fit(plan.frame, plan.config, plan.spec, FitContext(control=control))
+    if reporter.cancel_requested:
+        return _finish(context, plan.job_id, "cancelled", reason="cancelled on request; nothing registered")
+    number = _register(context, plan, fitted, scores)
+    status = "stopped_early" if stopped else "succeeded"
+    reason = (f"stopped by {reporter.stop_requested_by}" if reporter.stop_requested_by
+              else control.stop_reason if stopped else None)
+    return _finish(context, plan.job_id, status, reason=reason, metrics=scores, version=number)
+
+
+def _callbacks(context: AppContext, plan: JobPlan) -> tuple[JobReporter, list[Any]]:
+    early = None
+    if plan.early_stopping and plan.family.iterative:
+        from helios.forecasting.callbacks import EarlyStopping
+
+        rule = plan.early_stopping
+        early = EarlyStopping(monitor=rule["monitor"], mode=rule["mode"], patience=rule["patience"],
+                              min_delta=rule["min_delta"], restore_best=rule.get("restore_best", True))
+    epochs = getattr(plan.config, "epochs", None)
+    reporter = JobReporter(context, plan.job_id, early, epochs)
+    reporter.last_rule = plan.early_stopping
+    # Early stopping decides first, so the reporter records the best epoch it just saw.
+    return reporter, [c for c in (early, reporter) if c is not None]
+
+
+def _score(fitted: Any, train: pd.DataFrame, holdout: pd.DataFrame, plan: JobPlan, horizon: int) -> dict[str, float]:
+    if plan.kind == "draws":
+        return evaluation.score_draws(fitted, train, holdout, plan.spec.rules)
+    return evaluation.score_series(fitted, train, holdout, horizon, plan.spec.season_length)
+
+
+def _register(context: AppContext, plan: JobPlan, fitted: Any, scores: dict[str, float]) -> int:
+    from helios.registry import service as registry
+
+    owner = Principal(name=plan.owner, role=Role.editor)
+    with context.db.transaction() as session:
+        task = plan.family.task if plan.family.task != "timeseries" else "price"
+        model = registry.ensure_model(session, plan.target_model, kind="ml", task=task, actor=owner)
+        if plan.kind == "draws" and model.key_metric == "mase":
+            model.key_metric = "log_loss"
+        version = registry.register_fitted(
+            session, context.store, model, fitted, owner, params=plan.config.model_dump(mode="json"),
+            metrics=scores, training_job_id=plan.job_id, dataset_version_id=plan.dataset_version_id,
+            description=f"trained by job #{plan.job_id}",
+        )
+        session.execute(update(TrainingJob).where(TrainingJob.id == plan.job_id).values(result_version_id=version.id))
+        journal(session, plan.job_id, f"registered {model.name} v{version.version} "
+                                      f"(artifact sha256 {version.artifact_sha256[:12]})")
+        return version.version
+
+
+def _progress(context: AppContext, job_id: int, progress: float, message: str) -> None:
+    with context.db.transaction() as session:
+        session.execute(update(TrainingJob).where(TrainingJob.id == job_id)
+                        .values(progress=progress, heartbeat_at=utcnow()))
+        journal(session, job_id, message)
+
+
+def _finish(context: AppContext, job_id: int, status: str, *, reason: str | None = None, error: str | None = None,
+            metrics: dict[str, float] | None = None, version: int | None = None) -> str:
+    with context.db.transaction() as session:
+        job = session.scalar(select(TrainingJob).where(TrainingJob.id == job_id).with_for_update())
+        job.status, job.finished_at, job.control = status, utcnow(), None
+        job.progress = 1.0 if status in ("succeeded", "stopped_early") else job.progress
+        job.stop_reason, job.error = reason, error
+        job.final_metrics = metrics or {}
+        if metrics:
+            shown = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())
+            journal(session, job_id, f"holdout scores: {shown}")
+        level = "error" if status == "failed" else "info"
+        text = {"failed": f"failed: {error}", "cancelled": reason or "cancelled",
+                "stopped_early": f"stopped early ({reason}); best kept as v{version}",
+                "succeeded": f"succeeded; became v{version}"}[status]
+        journal(session, job_id, text, level)
+    return status
+
+
+def _describe(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = next((f"{f.filename.rsplit('/', 2)[-2]}/{f.filename.rsplit('/', 1)[-1]}:{f.lineno}"
+                  for f in reversed(frames) if "helios" in f.filename), None)
+    text = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" + (f" (at {where})" if where else "")

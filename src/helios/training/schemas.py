@@ -1,0 +1,151 @@
+"""What crosses the training border."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "stopped_early"]
+
+
+class EarlyStoppingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    monitor: str = Field(default="val_loss", description="metric watched each epoch")
+    mode: Literal["min", "max"] = "min"
+    patience: int = Field(default=5, ge=1, le=10_000, description="epochs without improvement before stopping")
+    min_delta: float = Field(default=0.0, ge=0.0, description="smallest change that counts as improvement")
+    restore_best: bool = True
+
+
+class EarlyStoppingPatch(BaseModel):
+    """Change the rule of a running job; unset fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    monitor: str | None = None
+    mode: Literal["min", "max"] | None = None
+    patience: int | None = Field(default=None, ge=1, le=10_000)
+    min_delta: float | None = Field(default=None, ge=0.0)
+    enabled: bool | None = Field(default=None, description="false turns early stopping off")
+
+
+class ValidationSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["holdout", "rolling"] = "holdout"
+    horizon: int = Field(default=14, ge=1, le=1000, description="steps scored per window")
+    windows: int = Field(default=1, ge=1, le=20, description="rolling: number of origins")
+    refit: bool = Field(default=True, description="after scoring, refit on all the data for the registered model")
+
+
+class JobCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: str
+    dataset_version: int | Literal["latest"] = "latest"
+    series: list[str] | None = Field(default=None, description="default: every series")
+    family: str
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    early_stopping: EarlyStoppingSettings | None = None
+    validation: ValidationSettings = Field(default_factory=ValidationSettings)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    target_model: str | None = Field(default=None, description="model to register into; default <dataset>-<family>")
+    tags: list[str] = Field(default_factory=list, max_length=32)
+    timeout_s: int | None = Field(default=None, ge=1, le=7 * 86400)
+
+
+class JobRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    status: JobStatus
+    dataset: str
+    dataset_version: int
+    series: list[str] | None
+    family: str
+    hyperparameters: dict[str, Any]
+    early_stopping: dict[str, Any] | None
+    validation: dict[str, Any]
+    seed: int
+    target_model: str
+    tags: list[str]
+    timeout_s: int | None
+    control: str | None
+    progress: float
+    epoch: int
+    epochs_total: int | None
+    best_metric: float | None
+    best_epoch: int | None
+    worker: str | None
+    attempts: int
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    duration_s: float | None
+    error: str | None
+    stop_reason: str | None
+    result_version: int | None
+    final_metrics: dict[str, Any]
+    created_at: dt.datetime
+    created_by: str
+
+
+class JobList(BaseModel):
+    items: list[JobRead]
+    total: int
+    offset: int
+    limit: int
+
+
+class MetricPoint(BaseModel):
+    id: int
+    step: int
+    name: str
+    value: float
+    at: dt.datetime
+
+
+class MetricsRead(BaseModel):
+    job_id: int
+    status: JobStatus
+    points: list[MetricPoint]
+    last_id: int = Field(description="pass as ?since= to get only newer points")
+
+
+class JournalLine(BaseModel):
+    id: int
+    at: dt.datetime
+    level: str
+    message: str
+
+
+class JournalRead(BaseModel):
+    job_id: int
+    items: list[JournalLine]
+
+
+class FamilyRead(BaseModel):
+    slug: str
+    task: str
+    iterative: bool
+    description: str
+    hyperparameters_schema: dict[str, Any]
+
+
+class FamilyList(BaseModel):
+    items: list[FamilyRead]
+
+
+class RunCurves(BaseModel):
+    job_id: int
+    label: str
+    curves: dict[str, list[tuple[int, float]]]
+    final_metrics: dict[str, Any]
+
+
+class Comparison(BaseModel):
+    runs: list[RunCurves]
+    params_diff: dict[str, dict[str, Any]] = Field(description="param -> {job id: value}, only params that differ")
+    params_same: dict[str, Any]

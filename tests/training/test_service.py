@@ -1,0 +1,122 @@
+"""Job creation, atomic claiming, orphan recovery and controls, without training anything."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from helios.api.context import AppContext
+from helios.core.auth import LOCAL_USER
+from helios.core.errors import Conflict, InvalidInput, NotFound
+from helios.training import service
+from helios.training.schemas import EarlyStoppingPatch, EarlyStoppingSettings, JobCreate
+from helios.training.tables import TrainingJob
+from helios.training.workers import claim_next, recover_orphans
+
+
+def create(context: AppContext, **fields) -> int:  # type: ignore[no-untyped-def]
+    body = JobCreate(**{"dataset": "prices", "family": "nbeats", **fields})
+    with context.db.transaction() as session:
+        return service.create_job(session, body, LOCAL_USER).id
+
+
+def test_create_validates_hyperparameters_against_the_family(context: AppContext, prices: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        create(context, hyperparameters={"epochs": 0, "colour": "red"})
+    fields = {e["field"] for e in caught.value.errors}
+    assert "hyperparameters.epochs" in fields and "hyperparameters.colour" in fields
+    with pytest.raises(InvalidInput, match="unknown model family"):
+        create(context, family="crystal_ball")
+    with pytest.raises(InvalidInput, match="draws dataset"):
+        create(context, family="powerball_net")
+    with pytest.raises(InvalidInput, match="'ZZZ'"):
+        create(context, series=["ZZZ"])
+    with pytest.raises(NotFound):
+        create(context, dataset="ghost")
+    with context.db.reading() as session:
+        assert service.list_jobs(session)[1] == 0
+
+
+def test_a_job_is_queued_with_defaults_and_a_journal(context: AppContext, prices: str) -> None:
+    job_id = create(context, hyperparameters={"epochs": 3}, early_stopping=EarlyStoppingSettings(patience=2))
+    with context.db.reading() as session:
+        read = service.job_reads(session, [service.get_job(session, job_id)])[0]
+        lines = service.journal_lines(session, job_id)
+    assert read.status == "queued" and read.target_model == "prices-nbeats"
+    assert read.hyperparameters["epochs"] == 3 and read.early_stopping["patience"] == 2
+    assert read.dataset == "prices" and read.dataset_version == 1
+    assert "queued by local" in lines[0].message
+
+
+def test_racing_workers_claim_each_job_exactly_once(context: AppContext, prices: str) -> None:
+    jobs = [create(context) for _ in range(5)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        claims = list(pool.map(lambda i: claim_next(context, f"w{i}"), range(16)))
+    claimed = [c for c in claims if c is not None]
+    assert sorted(claimed) == jobs
+    with context.db.reading() as session:
+        assert {j.status for j in session.query(TrainingJob)} == {"running"}
+
+
+def test_orphan_without_checkpoint_fails_with_the_reason(context: AppContext, prices: str) -> None:
+    job_id = create(context)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    import socket
+
+    claim_next(context, f"{socket.gethostname()}:{dead.stdout.strip()}")
+    assert recover_orphans(context, stale_after_s=60) == [job_id]
+    with context.db.reading() as session:
+        job = service.get_job(session, job_id)
+        assert job.status == "failed" and "no checkpoint" in job.error
+
+
+def test_orphan_with_a_checkpoint_is_requeued_to_resume(context: AppContext, prices: str) -> None:
+    job_id = create(context)
+    claim_next(context, "elsewhere:1")
+    checkpoints = context.store.resolve(f"jobs/{job_id}/checkpoints")
+    checkpoints.mkdir(parents=True)
+    (checkpoints / "latest.json").write_text("{}")
+    with context.db.transaction() as session:
+        session.get(TrainingJob, job_id).heartbeat_at = None
+    assert recover_orphans(context, stale_after_s=60) == [job_id]
+    with context.db.reading() as session:
+        job = service.get_job(session, job_id)
+        assert job.status == "queued" and "resume" in service.journal_lines(session, job_id)[-1].message
+
+
+def test_live_worker_keeps_its_job(context: AppContext, prices: str) -> None:
+    import socket
+
+    job_id = create(context)
+    claim_next(context, f"{socket.gethostname()}:{os.getpid()}")
+    assert recover_orphans(context, stale_after_s=60) == []
+    with context.db.reading() as session:
+        assert service.get_job(session, job_id).status == "running"
+
+
+def test_stop_cancel_and_early_stopping_controls(context: AppContext, prices: str) -> None:
+    queued = create(context)
+    with context.db.transaction() as session:
+        assert service.request_stop(session, queued, LOCAL_USER).status == "cancelled"
+    with context.db.transaction() as session, pytest.raises(Conflict):
+        service.request_cancel(session, queued, LOCAL_USER)
+    running = create(context, early_stopping=EarlyStoppingSettings())
+    claim_next(context, "w")
+    with context.db.transaction() as session:
+        job = service.patch_early_stopping(session, running, EarlyStoppingPatch(patience=9, min_delta=0.01), LOCAL_USER)
+        assert job.early_stopping["patience"] == 9 and job.early_stopping["min_delta"] == 0.01
+        assert service.request_stop(session, running, LOCAL_USER).control == "stop"
+        off = service.patch_early_stopping(session, running, EarlyStoppingPatch(enabled=False), LOCAL_USER)
+        assert off.early_stopping is None
+
+
+def test_datasets_with_jobs_cannot_be_deleted(context: AppContext, prices: str) -> None:
+    from helios.datasets import service as datasets
+
+    create(context)
+    with context.db.transaction() as session, pytest.raises(Conflict, match="training job"):
+        datasets.delete_dataset(session, "prices", LOCAL_USER)
