@@ -69,8 +69,11 @@ class EarlyStopping(Callback):
 
     def settings(self) -> dict[str, Any]:
         return {
-            "monitor": self.monitor, "mode": self.mode, "patience": self.patience,
-            "min_delta": self.min_delta, "restore_best": self.restore_best,
+            "monitor": self.monitor,
+            "mode": self.mode,
+            "patience": self.patience,
+            "min_delta": self.min_delta,
+            "restore_best": self.restore_best,
         }
 
     def on_train_begin(self, info: dict[str, Any], control: TrainingControl) -> None:
@@ -126,8 +129,11 @@ class EarlyStopping(Callback):
     def state_dict(self) -> dict[str, Any]:
         with self._lock:
             return {
-                "monitor": self.monitor, "mode": self.mode, "best_value": self.best_value,
-                "best_epoch": self.best_epoch, "epochs_without_improvement": self.epochs_without_improvement,
+                "monitor": self.monitor,
+                "mode": self.mode,
+                "best_value": self.best_value,
+                "best_epoch": self.best_epoch,
+                "epochs_without_improvement": self.epochs_without_improvement,
             }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

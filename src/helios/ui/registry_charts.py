@@ -21,7 +21,7 @@ STAGE_COLORS = {"active": "#16a34a", "staging": "#d97706", "archived": "#94a3b8"
 KINDS: dict[str, tuple[str, str, str, int]] = {
     "dataset_version": ("dataset version", "#0d9488", "roundRect", 18),
     "training_job": ("training job", "#8b5cf6", "diamond", 18),
-    "model_version": ("model version", "#2563eb", "circle", 28),
+    "model_version": ("model version", "#2563eb", "circle", 25),
     "deployment": ("deployment", "#f97316", "circle", 11),
 }
 LAYER_X = {"dataset_version": 0, "training_job": 190, "model_version": 380, "deployment": 560}
@@ -29,6 +29,7 @@ ROW = 46  # vertical distance between model versions
 WRAP_ROW = 30  # a version's deployments wrap onto extra lines of this height
 DEPLOY_GAP = 80
 DEPLOYS_PER_LINE = 5
+NODE_SCALE_RATIO = 0.6  # ECharts' default for graph series
 
 
 # --- small charts ---------------------------------------------------------------------------------
@@ -104,7 +105,7 @@ def lineage_height(lineage: Lineage) -> int:
 
 def _height(ys: dict[str, float]) -> int:
     rows = (max(ys.values()) - min(ys.values())) / ROW + 1 if ys else 1
-    return int(min(760, max(360, 120 + rows * 40)))
+    return int(min(1100, max(320, 120 + rows * 32)))
 
 
 def _zoom(xs: dict[str, float], ys: dict[str, float]) -> float:
@@ -120,6 +121,8 @@ def _zoom(xs: dict[str, float], ys: dict[str, float]) -> float:
 
 def lineage_graph(lineage: Lineage) -> dict:
     xs, ys = _layout(lineage)
+    zoom = _zoom(xs, ys)
+    grow = zoom ** -NODE_SCALE_RATIO  # ECharts shrinks nodes with the zoom; start them at full size
     index = {node.id: i for i, node in enumerate(lineage.nodes)}
     kinds = list(KINDS)
     return {
@@ -127,7 +130,7 @@ def lineage_graph(lineage: Lineage) -> dict:
         "legend": {"top": 0, "data": [KINDS[k][0] for k in kinds], "textStyle": {"color": MUTED}},
         "animationDurationUpdate": 300,
         "series": [{
-            "type": "graph", "layout": "none", "roam": True, "draggable": False, "zoom": _zoom(xs, ys),
+            "type": "graph", "layout": "none", "preserveAspect": True, "roam": True, "draggable": False, "zoom": zoom,
             "top": 56, "bottom": 28, "left": 70, "right": 70,
             "scaleLimit": {"min": 0.2, "max": 6},
             "categories": [{"name": KINDS[k][0], "itemStyle": {"color": KINDS[k][1]}, "symbol": KINDS[k][2]}
@@ -137,23 +140,23 @@ def lineage_graph(lineage: Lineage) -> dict:
             "label": {"show": True, "color": MUTED, "fontSize": 11},
             "labelLayout": {"hideOverlap": True},
             "emphasis": {"focus": "adjacency", "lineStyle": {"width": 2.5, "opacity": 0.9}},
-            "data": [_node(n, xs[n.id], ys[n.id], kinds.index(n.kind)) for n in lineage.nodes],
-            "links": [_link(e.source, e.target, e.relation, index, xs, ys) for e in lineage.edges],
+            "data": [_node(n, xs[n.id], ys[n.id], kinds.index(n.kind), grow) for n in lineage.nodes],
+            "links": [_link(e.source, e.target, e.relation, index, xs) for e in lineage.edges],
         }],
     }
 
 
-def _node(node: LineageNode, x: float, y: float, category: int) -> dict:
-    _, _, _, size = KINDS[node.kind]
+def _node(node: LineageNode, x: float, y: float, category: int, grow: float) -> dict:
+    size = KINDS[node.kind][3] * grow
     item: dict = {
-        "id": node.id, "name": node.id, "x": x, "y": y, "category": category, "symbolSize": size,
+        "id": node.id, "name": node.id, "x": x, "y": y, "category": category, "symbolSize": round(size, 1),
         "label": _label_style(node),
         "tooltip": {"formatter": _tooltip(node)},
     }
     stage = node.data.get("stage") if node.kind == "model_version" else None
     if stage in ("active", "staging"):
         item["itemStyle"] = {"borderColor": STAGE_COLORS[stage], "borderWidth": 4}
-        item["symbolSize"] = size + 4
+        item["symbolSize"] = round(size + 4 * grow, 1)
     return item
 
 
@@ -182,13 +185,10 @@ def _tooltip(node: LineageNode) -> str:
     return "<br/>".join(lines).replace("{", "&#123;").replace("}", "&#125;")
 
 
-def _link(source: str, target: str, relation: str, index: dict[str, int],
-          xs: dict[str, float], ys: dict[str, float]) -> dict:
+def _link(source: str, target: str, relation: str, index: dict[str, int], xs: dict[str, float]) -> dict:
     link: dict = {"source": index[source], "target": index[target], "value": relation}
     if xs[source] == xs[target]:  # parent → child version in the same column: bow out to stay visible
         link["lineStyle"] = {"curveness": 0.4, "type": "dashed"}
-    elif relation == "deployed" and xs[target] - xs[source] > LAYER_X["deployment"] - LAYER_X["model_version"]:
-        link["lineStyle"] = {"curveness": 0.2}  # arcs over the version's earlier deployments
     return link
 
 

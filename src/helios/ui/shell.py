@@ -10,6 +10,7 @@ from nicegui import ui
 # Pages appear here as their capability lands; there are no placeholder entries.
 NAVIGATION: list[tuple[str, str, str]] = [
     ("Datasets", "/datasets", "dataset"),
+    ("Training", "/training", "model_training"),
     ("Models", "/models", "model_training"),
 ]
 

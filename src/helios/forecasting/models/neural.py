@@ -42,25 +42,31 @@ if TYPE_CHECKING:
 class NeuralConfig(Hyperparameters):
     horizon: int = Field(14, ge=1, le=500, description="Steps ahead the model learns to forecast.")
     input_multiple: int = Field(
-        3, ge=1, le=20, description="Lookback window length, as a multiple of the horizon."
+        4, ge=1, le=20, description="Lookback window length, as a multiple of the horizon."
     )
     members: int = Field(
-        1, ge=1, le=8,
+        1,
+        ge=1,
+        le=8,
         description="Ensemble members; member k looks back (input_multiple + k) horizons. Forecasts are "
         "averaged quantile by quantile.",
     )
     history: int = Field(
-        10, ge=1, le=1000,
+        10,
+        ge=1,
+        le=1000,
         description="Training windows end within the last `history` horizons of each series (older data "
         "is only read as input).",
     )
-    windows_per_series: int = Field(64, ge=1, le=10_000, description="Training windows drawn per series per epoch.")
-    epochs: int = Field(30, ge=1, le=10_000, description="Passes of training windows.")
+    epochs: int = Field(10, ge=1, le=10_000, description="Training epochs (metrics are reported after each).")
+    steps_per_epoch: int = Field(
+        25, ge=1, le=100_000, description="Optimizer steps per epoch, each on a fresh batch of windows."
+    )
     batch_size: int = Field(1024, ge=8, le=65_536, description="Windows per optimizer step.")
     learning_rate: float = Field(1e-3, gt=0, le=1.0, description="AdamW learning rate.")
     weight_decay: float = Field(0.0, ge=0, le=1.0, description="AdamW weight decay.")
     schedule: Literal["constant", "cosine"] = Field(
-        "constant", description="Learning rate over epochs: constant, or cosine decay to 5% at the last epoch."
+        "cosine", description="Learning rate over epochs: constant, or cosine decay to 5% at the last epoch."
     )
     hidden_size: int = Field(256, ge=8, le=4096, description="Width of the fully connected layers.")
     layers: int = Field(3, ge=1, le=8, description="Fully connected layers per block.")
@@ -78,7 +84,8 @@ class NeuralConfig(Hyperparameters):
         1, ge=0, le=20, description="Last windows of each series held out to compute val_loss (0 = none)."
     )
     restore_best: bool = Field(
-        True, description="End with the weights of the epoch with the lowest val_loss (an early-stopping "
+        True,
+        description="End with the weights of the epoch with the lowest val_loss (an early-stopping "
         "callback's own setting wins when one is attached).",
     )
     checkpoint_every: int = Field(1, ge=1, le=1000, description="Epochs between resumable checkpoints.")
@@ -131,7 +138,10 @@ class NBeatsFamily(ModelFamily):
         net_cfg = network_config(cfg)
         data = _WindowData(panel, plan, cfg)
         outcome = run_training(
-            lambda: NBeats(net_cfg), data, _trainer_config(cfg, TrainerConfig), context or FitContext(),
+            lambda: NBeats(net_cfg),
+            data,
+            _trainer_config(cfg, TrainerConfig),
+            context or FitContext(),
             fingerprint=_fingerprint(cfg, ids, series),
             info={"series": len(ids), "rows": int(panel.lengths.sum()), "windows_per_epoch": data.epoch_size},
         )
@@ -144,15 +154,25 @@ def network_config(cfg: NeuralConfig) -> NBeatsConfig:
 
     lookbacks = tuple((cfg.input_multiple + k) * cfg.horizon for k in range(cfg.members))
     return NBeatsConfig(
-        horizon=cfg.horizon, quantiles=cfg.quantiles, lookbacks=lookbacks, hidden_size=cfg.hidden_size,
-        layers=cfg.layers, blocks=cfg.blocks, dropout=cfg.dropout,
+        horizon=cfg.horizon,
+        quantiles=cfg.quantiles,
+        lookbacks=lookbacks,
+        hidden_size=cfg.hidden_size,
+        layers=cfg.layers,
+        blocks=cfg.blocks,
+        dropout=cfg.dropout,
     )
 
 
 def _trainer_config(cfg: NeuralConfig, trainer_config: type) -> Any:
     return trainer_config(
-        epochs=cfg.epochs, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay, seed=cfg.seed,
-        restore_best=cfg.restore_best, checkpoint_every=cfg.checkpoint_every, schedule=cfg.schedule,
+        epochs=cfg.epochs,
+        learning_rate=cfg.learning_rate,
+        weight_decay=cfg.weight_decay,
+        seed=cfg.seed,
+        restore_best=cfg.restore_best,
+        checkpoint_every=cfg.checkpoint_every,
+        schedule=cfg.schedule,
     )
 
 
@@ -185,12 +205,12 @@ def _require_trainable(plan: WindowPlan, panel: Panel, cfg: NeuralConfig) -> Non
 
 
 def _fingerprint(cfg: NeuralConfig, ids: list[Any], series: list[np.ndarray]) -> dict[str, Any]:
-    """What a checkpoint must match to be resumed. ``epochs`` may grow between runs (train longer);
-    ``restore_best`` and ``checkpoint_every`` only change what happens around training."""
+    """What a checkpoint must match to be resumed. ``restore_best`` and ``checkpoint_every`` only
+    change what happens around training, so they may differ."""
     digest = hashlib.sha256(json.dumps(ids, default=str).encode())
     for y in series:
         digest.update(np.ascontiguousarray(y, dtype=np.float64).tobytes())
-    settings = cfg.model_dump(mode="json", exclude={"epochs", "restore_best", "checkpoint_every"})
+    settings = cfg.model_dump(mode="json", exclude={"restore_best", "checkpoint_every"})
     return {"config": settings, "data_sha256": digest.hexdigest()}
 
 
@@ -202,15 +222,14 @@ class _WindowData:
 
         self.panel, self.plan, self.cfg = panel, plan, cfg
         self.quantiles = torch.tensor(cfg.quantiles, dtype=torch.float32)
-        self.epoch_size = int(plan.trainable.sum()) * cfg.windows_per_series
+        self.epoch_size = cfg.steps_per_epoch * cfg.batch_size
 
     def batches(self, rng: np.random.Generator) -> Iterator[tuple[Any, Any]]:
-        from helios.forecasting.nn.windows import sample_epoch, window_batch
+        from helios.forecasting.nn.windows import sample_windows, window_batch
 
-        rows, cuts = sample_epoch(self.plan, self.cfg.windows_per_series, rng)
-        for start in range(0, len(rows), self.cfg.batch_size):
-            chunk = slice(start, start + self.cfg.batch_size)
-            batch = window_batch(self.panel, rows[chunk], cuts[chunk], self.cfg.horizon, self.cfg.scaling)
+        for _ in range(self.cfg.steps_per_epoch):
+            rows, cuts = sample_windows(self.plan, self.cfg.batch_size, rng)
+            batch = window_batch(self.panel, rows, cuts, self.cfg.horizon, self.cfg.scaling)
             yield _tensor(batch.inputs), _tensor(batch.targets)
 
     def loss(self, model: NBeats, inputs: Any, targets: Any) -> Any:
@@ -232,11 +251,15 @@ class _WindowData:
             for start in range(0, len(self.plan.val_rows), self.cfg.batch_size):
                 chunk = slice(start, start + self.cfg.batch_size)
                 batch = window_batch(
-                    self.panel, self.plan.val_rows[chunk], self.plan.val_cuts[chunk], self.cfg.horizon,
+                    self.panel,
+                    self.plan.val_rows[chunk],
+                    self.plan.val_cuts[chunk],
+                    self.cfg.horizon,
                     self.cfg.scaling,
                 )
                 forecast = model(_tensor(batch.inputs)).mean(dim=0)
-                total += float(pinball_loss(forecast, _tensor(batch.targets), self.quantiles)) * len(batch.inputs)
+                loss = pinball_loss(forecast, _tensor(batch.targets), self.quantiles)
+                total += float(loss) * len(batch.inputs)
         return total / len(self.plan.val_rows)
 
 
@@ -328,22 +351,28 @@ class NBeatsFitted(Fitted):
 
     def _long_frame(self, horizon: int, columns: dict[str, np.ndarray]) -> pd.DataFrame:
         stamps = [future_stamps(last, horizon, self.freq) for last in self.last_ds]
-        frame = pd.DataFrame({
-            "unique_id": np.repeat(np.array(self.unique_ids, dtype=object), horizon),
-            "ds": [stamp for per_series in stamps for stamp in per_series],
-        })
+        frame = pd.DataFrame(
+            {
+                "unique_id": np.repeat(np.array(self.unique_ids, dtype=object), horizon),
+                "ds": [stamp for per_series in stamps for stamp in per_series],
+            }
+        )
         for name, values in columns.items():
             frame[name] = values.reshape(-1)
         return frame
 
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         meta = {
-            "config": self.config.model_dump(mode="json"), "unique_ids": self.unique_ids,
-            "last_ds": self.last_ds, "freq": self.freq, "training": self.training,
+            "config": self.config.model_dump(mode="json"),
+            "unique_ids": self.unique_ids,
+            "last_ds": self.last_ds,
+            "freq": self.freq,
+            "training": self.training,
         }
         arrays = {f"weights.{k}": np.ascontiguousarray(v) for k, v in self.weights.items()}
         arrays |= {
-            "last_values": self.last_values, "last_observed": self.last_observed.astype(np.uint8),
+            "last_values": self.last_values,
+            "last_observed": self.last_observed.astype(np.uint8),
             "series_scale": self.series_scale,
         }
         return meta, arrays
@@ -352,9 +381,15 @@ class NBeatsFitted(Fitted):
     def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> NBeatsFitted:
         weights = {k.removeprefix("weights."): v for k, v in arrays.items() if k.startswith("weights.")}
         return cls(
-            NeuralConfig.model_validate(meta["config"]), list(meta["unique_ids"]), list(meta["last_ds"]),
-            meta["freq"], weights, training=meta.get("training"), last_values=arrays["last_values"],
-            last_observed=arrays["last_observed"].astype(bool), series_scale=arrays["series_scale"],
+            NeuralConfig.model_validate(meta["config"]),
+            list(meta["unique_ids"]),
+            list(meta["last_ds"]),
+            meta["freq"],
+            weights,
+            training=meta.get("training"),
+            last_values=arrays["last_values"],
+            last_observed=arrays["last_observed"].astype(bool),
+            series_scale=arrays["series_scale"],
         )
 
 

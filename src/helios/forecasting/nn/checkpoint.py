@@ -77,8 +77,13 @@ def _flatten(ckpt: Checkpoint) -> tuple[dict[str, torch.Tensor], dict[str, Any]]
                 scalars.setdefault(str(index), {})[key] = value
     tensors["rng.torch"] = ckpt.torch_rng.clone()
     meta = {
-        "format": FORMAT, "epoch": ckpt.epoch, "step": ckpt.step, "fingerprint": ckpt.fingerprint,
-        "numpy_rng": ckpt.numpy_rng, "progress": ckpt.progress, "optimizer_scalars": scalars,
+        "format": FORMAT,
+        "epoch": ckpt.epoch,
+        "step": ckpt.step,
+        "fingerprint": ckpt.fingerprint,
+        "numpy_rng": ckpt.numpy_rng,
+        "progress": ckpt.progress,
+        "optimizer_scalars": scalars,
         "has_best_model": ckpt.best_model is not None,
     }
     return tensors, meta
@@ -111,9 +116,15 @@ def _unflatten(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Checkp
     for index, scalars in meta["optimizer_scalars"].items():
         optimizer_state.setdefault(int(index), {}).update(scalars)
     return Checkpoint(
-        epoch=meta["epoch"], step=meta["step"], fingerprint=meta["fingerprint"], model=section("model."),
-        optimizer_state=optimizer_state, torch_rng=tensors["rng.torch"], numpy_rng=meta["numpy_rng"],
-        progress=meta["progress"], best_model=section("best.") if meta["has_best_model"] else None,
+        epoch=meta["epoch"],
+        step=meta["step"],
+        fingerprint=meta["fingerprint"],
+        model=section("model."),
+        optimizer_state=optimizer_state,
+        torch_rng=tensors["rng.torch"],
+        numpy_rng=meta["numpy_rng"],
+        progress=meta["progress"],
+        best_model=section("best.") if meta["has_best_model"] else None,
     )
 
 

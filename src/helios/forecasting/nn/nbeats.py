@@ -9,6 +9,7 @@ one module, so it trains, checkpoints and early-stops as a single model.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import torch
 from torch import nn
@@ -34,7 +35,7 @@ class Block(nn.Module):
         super().__init__()
         sizes = [lookback] + [cfg.hidden_size] * cfg.layers
         layers: list[nn.Module] = []
-        for fan_in, fan_out in zip(sizes, sizes[1:]):
+        for fan_in, fan_out in pairwise(sizes):
             layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
             if cfg.dropout:
                 layers.append(nn.Dropout(cfg.dropout))

@@ -77,8 +77,11 @@ class TrainingOutcome:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "epochs_run": self.epochs_run, "best_epoch": self.best_epoch, "best_val_loss": self.best_value,
-            "stopped_reason": self.stopped_reason, "resumed_from_epoch": self.resumed_from_epoch,
+            "epochs_run": self.epochs_run,
+            "best_epoch": self.best_epoch,
+            "best_val_loss": self.best_value,
+            "stopped_reason": self.stopped_reason,
+            "resumed_from_epoch": self.resumed_from_epoch,
         }
 
 
@@ -144,8 +147,13 @@ class _Loop:
         stopped_reason = self.finished_reason or self._epochs()
         self._restore_best_weights()
         outcome = TrainingOutcome(
-            self.model, self.progress.epoch, self._best_epoch_source(), self._best_value(),
-            stopped_reason, resumed_from, self.history,
+            self.model,
+            self.progress.epoch,
+            self._best_epoch_source(),
+            self._best_value(),
+            stopped_reason,
+            resumed_from,
+            self.history,
         )
         summary = outcome.summary()
         for callback in self.callbacks:
@@ -253,15 +261,27 @@ class _Loop:
     def _save(self) -> None:
         p = self.progress
         progress = {
-            "best_value": p.best_value, "best_epoch": p.best_epoch, "snapshot_epoch": p.snapshot_epoch,
-            "history": self.history, "callbacks": self._callback_states(),
+            "best_value": p.best_value,
+            "best_epoch": p.best_epoch,
+            "snapshot_epoch": p.snapshot_epoch,
+            "history": self.history,
+            "callbacks": self._callback_states(),
             "finished_reason": self.finished_reason,
         }
-        save_checkpoint(self.folder, Checkpoint(
-            epoch=p.epoch, step=p.step, fingerprint=self.fingerprint, model=self.model.state_dict(),
-            optimizer_state=self.optimizer.state_dict()["state"], torch_rng=torch.get_rng_state(),
-            numpy_rng=self.rng.bit_generator.state, progress=progress, best_model=p.snapshot,
-        ))
+        save_checkpoint(
+            self.folder,
+            Checkpoint(
+                epoch=p.epoch,
+                step=p.step,
+                fingerprint=self.fingerprint,
+                model=self.model.state_dict(),
+                optimizer_state=self.optimizer.state_dict()["state"],
+                torch_rng=torch.get_rng_state(),
+                numpy_rng=self.rng.bit_generator.state,
+                progress=progress,
+                best_model=p.snapshot,
+            ),
+        )
 
     def _callback_states(self) -> dict[str, Any]:
         return {

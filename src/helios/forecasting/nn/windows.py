@@ -62,8 +62,10 @@ def window_batch(panel: Panel, rows: np.ndarray, cuts: np.ndarray, horizon: int,
     """Windows whose input ends just before observation ``cuts[i]`` of series ``rows[i]``."""
     offsets = cuts[:, None] + np.arange(panel.input_size)
     batch = scaled_inputs(
-        panel.values[rows[:, None], offsets], panel.observed[rows[:, None], offsets],
-        panel.series_scale[rows], scaling,
+        panel.values[rows[:, None], offsets],
+        panel.observed[rows[:, None], offsets],
+        panel.series_scale[rows],
+        scaling,
     )
     target_cols = cuts[:, None] + panel.input_size + np.arange(horizon)
     targets = (panel.values[rows[:, None], target_cols] - batch.loc) / batch.scale
@@ -133,13 +135,10 @@ def plan_windows(lengths: np.ndarray, horizon: int, history: int, val_windows: i
     return WindowPlan(low, high, val_rows, val_cuts)
 
 
-def sample_epoch(
-    plan: WindowPlan, per_series: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """The same number of windows from every trainable series, in random order: each series
-    weighs the same, as it does in the scores, however long it is."""
+def sample_windows(plan: WindowPlan, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` training windows: a series drawn uniformly, then a cut uniformly within its range.
+    Every series weighs the same, as it does in the scores, however long it is."""
     series = np.flatnonzero(plan.trainable)
-    rows = np.repeat(series, per_series)
+    rows = series[rng.integers(len(series), size=count)]
     cuts = rng.integers(plan.low[rows], plan.high[rows] + 1)
-    order = rng.permutation(len(rows))
-    return rows[order], cuts[order]
+    return rows, cuts

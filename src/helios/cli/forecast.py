@@ -1,0 +1,182 @@
+"""``helios forecast``: fit a family on a long CSV and print (or write) its forecasts. No server,
+no database: the forecasting engine alone, for a quick look or a script."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+
+from helios.forecasting.base import DataSpec, ForecastingError, ModelFamily
+from helios.forecasting.frequency import infer_freq, normalise_freq, season_length
+from helios.forecasting.panel import interval_columns
+
+_FORECASTING_TASKS = ("timeseries", "price")
+_err = Console(stderr=True)
+
+
+def forecast(
+    input: Annotated[Path, typer.Argument(help="long CSV with columns unique_id, ds, y")],
+    horizon: Annotated[int, typer.Option("--horizon", "-h", help="steps to forecast")],
+    freq: Annotated[str | None, typer.Option(help="frequency (h, D, B, W, M, Q, Y); inferred when empty")] = None,
+    season: Annotated[int | None, typer.Option(help="seasonal period; default from the frequency")] = None,
+    model: Annotated[str, typer.Option("--model", "-m", help="model family, see `helios families`")] = "auto",
+    levels: Annotated[str, typer.Option(help="interval levels in percent, comma-separated")] = "80,95",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="CSV to write; stdout when empty")] = None,
+    params: Annotated[str | None, typer.Option(help='family hyperparameters as JSON, e.g. {"window": 260}')] = None,
+) -> None:
+    """Forecast every series of a long CSV and write unique_id, ds, mean, lo-L, hi-L."""
+    if horizon < 1:
+        raise typer.BadParameter(f"must be at least 1, got {horizon}", param_hint="--horizon")
+    wanted_levels = parse_levels(levels)
+    family = forecasting_family(model)
+    frame = read_long_csv(input)
+    spec = data_spec(frame, freq, season)
+    config = family_config(family, params, horizon)
+    check_lengths(frame, spec.season_length)
+    try:
+        fitted = family.fit(frame, config, spec)
+        result = fitted.predict(horizon, wanted_levels)
+    except ForecastingError as exc:
+        _fail(str(exc))
+    columns = ["unique_id", "ds", "mean", *interval_columns(wanted_levels)]
+    write_forecast(result[columns], output)
+
+
+def _fail(message: str) -> None:
+    _err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+def parse_levels(text: str) -> tuple[int, ...]:
+    try:
+        levels = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a comma-separated list of whole percents", param_hint="--levels")
+    if not levels or any(not 0 < level < 100 for level in levels):
+        raise typer.BadParameter(f"levels must lie strictly between 0 and 100, got {text!r}", param_hint="--levels")
+    return levels
+
+
+def forecasting_family(name: str) -> ModelFamily:
+    from helios.forecasting.families import get_family, list_families
+
+    try:
+        family = get_family(name)
+    except ForecastingError:
+        known = ", ".join(f.name for f in list_families() if f.task in _FORECASTING_TASKS)
+        raise typer.BadParameter(f"unknown model {name!r}; choose one of: {known}", param_hint="--model") from None
+    if family.task not in _FORECASTING_TASKS:
+        raise typer.BadParameter(
+            f"{name} forecasts {family.task}, not numeric series; see `helios families`", param_hint="--model"
+        )
+    return family
+
+
+def read_long_csv(path: Path) -> pd.DataFrame:
+    """The CSV as ``unique_id`` (text), ``ds`` (timestamps or integer steps) and ``y`` (floats);
+    a bad value stops everything with its series and line named."""
+    try:
+        frame = pd.read_csv(path, dtype={"unique_id": str})
+    except FileNotFoundError:
+        raise typer.BadParameter(f"{path} does not exist", param_hint="INPUT") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(f"{path} is not a readable CSV: {exc}", param_hint="INPUT") from None
+    missing = [c for c in ("unique_id", "ds", "y") if c not in frame.columns]
+    if missing:
+        _fail(f"{path} lacks column(s) {', '.join(missing)}; expected unique_id, ds, y")
+    if frame.empty:
+        _fail(f"{path} has no rows")
+    frame = frame[["unique_id", "ds", "y"]].assign(unique_id=frame["unique_id"].astype(str))
+    return frame.assign(ds=_stamps(frame), y=_values(frame))
+
+
+def _line(row: int) -> int:
+    return row + 2  # one header line, and people count lines from 1
+
+
+def _stamps(frame: pd.DataFrame) -> pd.Series:
+    if pd.api.types.is_integer_dtype(frame["ds"]):
+        return frame["ds"]
+    stamps = pd.to_datetime(frame["ds"], errors="coerce", format="mixed")
+    bad = stamps.isna()
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        _fail(f"series {frame['unique_id'].iloc[row]}, line {_line(row)}: ds {frame['ds'].iloc[row]!r} is not a date")
+    return stamps
+
+
+def _values(frame: pd.DataFrame) -> pd.Series:
+    values = pd.to_numeric(frame["y"], errors="coerce")
+    bad = values.isna() | values.isin([float("inf"), float("-inf")])
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raw = frame["y"].iloc[row]
+        _fail(f"series {frame['unique_id'].iloc[row]}, line {_line(row)}: y {raw!r} is not a number")
+    return values.astype(float)
+
+
+def data_spec(frame: pd.DataFrame, freq: str | None, season: int | None) -> DataSpec:
+    if freq is not None:
+        try:
+            canonical = normalise_freq(freq)
+        except ForecastingError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--freq") from None
+    elif pd.api.types.is_integer_dtype(frame["ds"]):
+        canonical = "D"  # integer steps: the calendar does not matter, only the season does
+    else:
+        canonical = _inferred_freq(frame)
+    if season is not None and season < 1:
+        raise typer.BadParameter(f"must be at least 1, got {season}", param_hint="--season")
+    return DataSpec(freq=canonical, season_length=season or season_length(canonical))
+
+
+def _inferred_freq(frame: pd.DataFrame) -> str:
+    longest = frame["unique_id"].value_counts().index[0]
+    inferred = infer_freq(frame.loc[frame["unique_id"] == longest, "ds"])
+    if inferred is None:
+        _fail(f"could not infer the frequency of series {longest}; pass --freq (e.g. D, W, M)")
+    return inferred
+
+
+def family_config(family: ModelFamily, params: str | None, horizon: int) -> Any:
+    try:
+        raw = json.loads(params) if params else {}
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"not valid JSON: {exc}", param_hint="--params") from None
+    if not isinstance(raw, dict):
+        raise typer.BadParameter("must be a JSON object", param_hint="--params")
+    # Families that validate or calibrate on backtests do so for the horizon asked for.
+    if "horizon" in family.Config.model_fields and "horizon" not in raw:
+        raw["horizon"] = horizon
+    try:
+        return family.parse_config(raw)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--params") from None
+
+
+def check_lengths(frame: pd.DataFrame, season: int) -> None:
+    """Seasonal models need two full seasons to tell a season from noise; say which series lacks them."""
+    sizes = frame.groupby("unique_id", sort=False).size()
+    needed = max(2, 2 * season if season > 1 else 2)
+    short = sizes[sizes < needed]
+    if len(short):
+        uid, size = short.index[0], int(short.iloc[0])
+        hint = f"season {season} needs at least {needed} (two full seasons); pass --season 1" if season > 1 else (
+            "at least 2 are needed"
+        )
+        more = f" (and {len(short) - 1} more series)" if len(short) > 1 else ""
+        _fail(f"series {uid} has {size} observations{more}; {hint}")
+
+
+def write_forecast(result: pd.DataFrame, output: Path | None) -> None:
+    if output is None:
+        result.to_csv(sys.stdout, index=False)
+    else:
+        result.to_csv(output, index=False)
+        _err.print(f"wrote {len(result)} rows for {result['unique_id'].nunique()} series to {output}")

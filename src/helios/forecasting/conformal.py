@@ -1,0 +1,257 @@
+"""Conformal prediction intervals for any family (split conformal on rolling origins).
+
+The inner family is backtested on ``n_windows`` origins inside the training data; the absolute
+errors at each horizon step are the calibration set. An interval at level L for step h is the
+forecast +- the conformal L-quantile of those errors (the ceil((n+1)L)/n-th order statistic, so
+coverage holds in finite samples when errors are exchangeable). The inner model is then refitted
+on all the data for the point forecast.
+
+``scope="pooled"`` (default) divides each error by its series' scale (the in-sample MAE of the
+naive forecast up to that origin, as in MASE) and pools all series: many series calibrate each
+other, and each gets intervals in its own units. ``scope="series"`` uses each series' own errors,
+which needs many windows (19 or more for a 95% interval) to mean anything; series without
+errors of their own fall back to the pooled ones.
+
+The wrapper is a family (``conformal``) whose state nests the inner family's state, so it saves
+through ``artifacts`` like any other. The inner family's own intervals stay available:
+``ConformalFitted.inner`` is the refitted inner model, and ``native_intervals=True`` adds its
+bounds as ``native-lo-L``/``native-hi-L`` columns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from helios.forecasting.backtest import backtest
+from helios.forecasting.base import (
+    DEFAULT_LEVELS,
+    DataSpec,
+    FitContext,
+    Fitted,
+    ForecastingError,
+    Hyperparameters,
+    ModelFamily,
+)
+from helios.forecasting.families import get_family
+from helios.forecasting.panel import check_horizon, check_levels, split_panel
+
+
+class ConformalConfig(Hyperparameters):
+    inner: str = Field(default="naive", description="Family whose forecasts get conformal intervals.")
+    inner_config: dict[str, Any] = Field(
+        default_factory=dict, description="Hyperparameters of the inner family."
+    )
+    horizon: int = Field(
+        default=12, ge=1, le=1000, description="Longest horizon the intervals are calibrated for."
+    )
+    n_windows: int = Field(default=3, ge=1, le=200, description="Rolling origins whose errors calibrate.")
+    step: int | None = Field(
+        default=None, ge=1, description="Points between origins; empty means the horizon."
+    )
+    scope: Literal["pooled", "series"] = Field(
+        default="pooled", description="Calibrate on all series' scaled errors together, or per series."
+    )
+    native_intervals: bool = Field(
+        default=False, description="Also return the inner family's own bounds as native-lo-L / native-hi-L."
+    )
+
+
+def naive_scale(y: np.ndarray) -> float:
+    """In-sample MAE of the one-step naive forecast: a unit of "typical change" per series."""
+    return float(np.mean(np.abs(np.diff(y)))) if len(y) > 1 else float("nan")
+
+
+def conformal_quantile(errors: np.ndarray, level: int) -> float:
+    """The ceil((n+1)L)/n empirical quantile of absolute errors (NaNs ignored); with too few
+    errors for that rank the largest error is used, and it is said in the module docstring."""
+    finite = np.sort(errors[np.isfinite(errors)])
+    if finite.size == 0:
+        return float("nan")
+    rank = math.ceil((finite.size + 1) * level / 100)
+    return float(finite[min(rank, finite.size) - 1])
+
+
+class ConformalFitted(Fitted):
+    family = "conformal"
+
+    def __init__(
+        self,
+        inner: Fitted,
+        horizon: int,
+        scope: str,
+        series_ids: list[str],
+        scales: np.ndarray,
+        pooled_errors: np.ndarray,
+        series_errors: np.ndarray,
+        native_intervals: bool = False,
+    ):
+        self.inner = inner
+        self.horizon = horizon
+        self.scope = scope
+        self.series_ids = series_ids
+        self.scales = scales  # per series, from the full training data
+        self.pooled_errors = pooled_errors  # (samples, horizon), scaled
+        self.series_errors = series_errors  # (series, windows, horizon), in the series' units
+        self.native_intervals = native_intervals
+
+    def predict(self, horizon: int, levels: Sequence[int] = DEFAULT_LEVELS) -> pd.DataFrame:
+        horizon, levels = check_horizon(horizon), check_levels(levels)
+        if horizon > self.horizon:
+            raise ForecastingError(
+                f"these conformal intervals are calibrated up to {self.horizon} steps; "
+                f"refit with horizon >= {horizon} to forecast that far"
+            )
+        native = self.inner.predict(horizon, levels)
+        frame = native[["unique_id", "ds", "mean"]].copy()
+        half_widths = self._half_widths(native["unique_id"].astype(str), horizon, levels)
+        for level, width in zip(levels, half_widths, strict=True):
+            frame[f"lo-{level}"] = frame["mean"] - width
+            frame[f"hi-{level}"] = frame["mean"] + width
+        if self.native_intervals:
+            for level in levels:
+                frame[f"native-lo-{level}"] = native[f"lo-{level}"]
+                frame[f"native-hi-{level}"] = native[f"hi-{level}"]
+        return frame
+
+    def _half_widths(self, unique_ids: pd.Series, horizon: int, levels: Sequence[int]) -> list[np.ndarray]:
+        position = {uid: i for i, uid in enumerate(self.series_ids)}
+        rows = unique_ids.map(position).to_numpy()
+        steps = unique_ids.groupby(unique_ids, sort=False).cumcount().to_numpy()
+        widths = []
+        for level in levels:
+            pooled = np.array([conformal_quantile(self.pooled_errors[:, h], level) for h in range(horizon)])
+            per_step = pooled[None, :] * self.scales[:, None]
+            if self.scope == "series":
+                own = np.array(
+                    [
+                        [conformal_quantile(errors[:, h], level) for h in range(horizon)]
+                        for errors in self.series_errors
+                    ]
+                )
+                per_step = np.where(np.isfinite(own), own, per_step)
+            widths.append(per_step[rows, steps])
+        return widths
+
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        inner_meta, inner_arrays = self.inner.to_state()
+        meta = {
+            "inner_family": self.inner.family,
+            "inner": inner_meta,
+            "horizon": self.horizon,
+            "scope": self.scope,
+            "series_ids": self.series_ids,
+            "native_intervals": self.native_intervals,
+        }
+        arrays = {f"inner/{name}": value for name, value in inner_arrays.items()}
+        arrays |= {
+            "scales": self.scales,
+            "pooled_errors": self.pooled_errors,
+            "series_errors": self.series_errors,
+        }
+        return meta, arrays
+
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> ConformalFitted:
+        inner_type = get_family(meta["inner_family"]).FittedType
+        inner_arrays = {
+            name[len("inner/") :]: value for name, value in arrays.items() if name.startswith("inner/")
+        }
+        inner = inner_type.from_state(meta["inner"], inner_arrays)
+        return cls(
+            inner,
+            int(meta["horizon"]),
+            meta["scope"],
+            list(meta["series_ids"]),
+            arrays["scales"],
+            arrays["pooled_errors"],
+            arrays["series_errors"],
+            bool(meta["native_intervals"]),
+        )
+
+
+def calibration_errors(
+    train: pd.DataFrame,
+    inner: ModelFamily,
+    inner_config: Hyperparameters,
+    spec: DataSpec,
+    config: ConformalConfig,
+) -> pd.DataFrame:
+    """Backtest errors of the inner family: ``unique_id, window, step, error, scale`` where
+    ``scale`` is the series' naive scale up to that window's origin (no peeking past it)."""
+    result = backtest(
+        train,
+        inner,
+        spec,
+        config.horizon,
+        config.n_windows,
+        config.step,
+        inner_config,
+        levels=(),
+        min_train_size=2,
+    )
+    forecasts = result.forecasts
+    history = train.assign(unique_id=train["unique_id"].astype(str)).sort_values(["unique_id", "ds"])
+    scales = {
+        (uid, cutoff): naive_scale(part.loc[part["ds"] <= cutoff, "y"].to_numpy(dtype=float))
+        for uid, part in history.groupby("unique_id", sort=False)
+        for cutoff in forecasts.loc[forecasts["unique_id"] == uid, "cutoff"].unique()
+    }
+    return forecasts.assign(
+        error=(forecasts["y"] - forecasts["mean"]).abs(),
+        scale=[
+            scales[(uid, cutoff)]
+            for uid, cutoff in zip(forecasts["unique_id"], forecasts["cutoff"], strict=True)
+        ],
+    )
+
+
+def _pooled_matrix(errors: pd.DataFrame, horizon: int) -> np.ndarray:
+    scaled = errors.assign(scaled=errors["error"] / errors["scale"].where(errors["scale"] > 0))
+    table = scaled.pivot_table(index=["unique_id", "window"], columns="step", values="scaled", dropna=False)
+    return table.reindex(columns=range(1, horizon + 1)).to_numpy(dtype=float)
+
+
+def _series_tensor(errors: pd.DataFrame, series_ids: list[str], n_windows: int, horizon: int) -> np.ndarray:
+    tensor = np.full((len(series_ids), n_windows, horizon), np.nan)
+    position = {uid: i for i, uid in enumerate(series_ids)}
+    for uid, window, step, error in errors[["unique_id", "window", "step", "error"]].itertuples(index=False):
+        tensor[position[uid], window, step - 1] = error
+    return tensor
+
+
+class Conformal(ModelFamily):
+    """Registered from ``models/conformal.py``, where the catalogue discovers families."""
+
+    name = "conformal"
+    task = "timeseries"
+    description = "Any family's forecasts with conformal intervals calibrated on rolling-origin backtests."
+    Config = ConformalConfig
+    FittedType = ConformalFitted
+
+    def fit(
+        self, train: pd.DataFrame, config: ConformalConfig, spec: DataSpec, context: FitContext | None = None
+    ) -> ConformalFitted:
+        if config.inner == self.name:
+            raise ForecastingError("conformal cannot wrap itself; choose another inner family")
+        inner = get_family(config.inner)
+        inner_config = inner.parse_config(config.inner_config)
+        errors = calibration_errors(train, inner, inner_config, spec, config)
+        fitted = inner.fit(train, inner_config, spec, context)
+        series = split_panel(train)
+        series_ids = [s.unique_id for s in series]
+        return ConformalFitted(
+            fitted,
+            config.horizon,
+            config.scope,
+            series_ids,
+            np.array([naive_scale(s.y) for s in series]),
+            _pooled_matrix(errors, config.horizon),
+            _series_tensor(errors, series_ids, config.n_windows, config.horizon),
+            config.native_intervals,
+        )

@@ -1,0 +1,201 @@
+"""Benchmark families every forecast should beat: naive, seasonal naive, drift, mean and the M4
+``Naive2`` (naive on the seasonally adjusted series).
+
+Intervals are the textbook normal ones (Hyndman & Athanasopoulos, FPP3 5.5): sigma is the
+residual standard deviation of the one-step fitted values, corrected for the parameters fitted,
+and grows with the horizon as each method implies (random walk: sigma * sqrt(h)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from helios.forecasting.base import DataSpec, FitContext, Hyperparameters, ModelFamily
+from helios.forecasting.families import register
+from helios.forecasting.local import LocalFitted, SeriesState, fit_each_series, require_length
+from helios.forecasting.panel import Series, SeriesForecast, normal_bounds
+from helios.forecasting.seasonality import SeasonalAdjustment
+
+
+class BaselineConfig(Hyperparameters):
+    season_length: int | None = Field(
+        default=None, ge=1, le=1000, description="Seasonal period; empty uses the data's (e.g. 7 for daily)."
+    )
+
+
+def residual_sigma(residuals: np.ndarray, fitted_params: int) -> float:
+    """Standard deviation of one-step residuals, with ``fitted_params`` degrees of freedom
+    spent; NaN when there are too few residuals to say (intervals are then NaN, not zero-wide)."""
+    dof = len(residuals) - fitted_params
+    return float(np.sqrt(residuals @ residuals / dof)) if dof > 0 else float("nan")
+
+
+def _steps(horizon: int) -> np.ndarray:
+    return np.arange(1, horizon + 1, dtype=float)
+
+
+class _BaselineFamily(ModelFamily):
+    task = "timeseries"
+    Config = BaselineConfig
+
+    def fit(
+        self, train: pd.DataFrame, config: BaselineConfig, spec: DataSpec, context: FitContext | None = None
+    ) -> LocalFitted:
+        season = config.season_length or spec.season_length
+        states = fit_each_series(train, lambda s: self.fit_series(s, season), context, self.name)
+        return self.FittedType(states, spec.freq, season, config.model_dump())
+
+    def fit_series(self, series: Series, season_length: int) -> SeriesState:
+        raise NotImplementedError
+
+
+# --- naive ---------------------------------------------------------------------------------------
+
+
+class NaiveFitted(LocalFitted):
+    family = "naive"
+
+    def forecast_series(self, state: SeriesState, horizon: int, levels: Sequence[int]) -> SeriesForecast:
+        mean = np.full(horizon, state.params["last"])
+        sigma = state.params["sigma"] * np.sqrt(_steps(horizon))
+        return SeriesForecast(mean, normal_bounds(mean, sigma, levels))
+
+
+@register
+class Naive(_BaselineFamily):
+    name = "naive"
+    description = "Last value carried forward (random walk); intervals widen with sqrt(h)."
+    FittedType = NaiveFitted
+
+    def fit_series(self, series: Series, season_length: int) -> SeriesState:
+        require_length(series, 1, self.name, "a last value")
+        sigma = residual_sigma(np.diff(series.y), 0)
+        return SeriesState(series.unique_id, series.last_ds, {"last": float(series.y[-1]), "sigma": sigma})
+
+
+# --- seasonal naive ------------------------------------------------------------------------------
+
+
+class SeasonalNaiveFitted(LocalFitted):
+    family = "seasonal_naive"
+
+    def forecast_series(self, state: SeriesState, horizon: int, levels: Sequence[int]) -> SeriesForecast:
+        last_season = state.arrays["last_season"]
+        m = len(last_season)
+        mean = last_season[np.arange(horizon) % m]
+        completed_seasons = np.floor((_steps(horizon) - 1) / m)
+        sigma = state.params["sigma"] * np.sqrt(completed_seasons + 1)
+        return SeriesForecast(mean, normal_bounds(mean, sigma, levels))
+
+
+@register
+class SeasonalNaive(_BaselineFamily):
+    name = "seasonal_naive"
+    description = "Value of the same season one period ago (naive when the season length is 1)."
+    FittedType = SeasonalNaiveFitted
+
+    def fit_series(self, series: Series, season_length: int) -> SeriesState:
+        require_length(series, season_length, self.name, f"one full season of {season_length}")
+        y = series.y
+        sigma = residual_sigma(y[season_length:] - y[:-season_length], 0)
+        return SeriesState(
+            series.unique_id, series.last_ds, {"sigma": sigma}, {"last_season": y[-season_length:].copy()}
+        )
+
+
+# --- drift ---------------------------------------------------------------------------------------
+
+
+class DriftFitted(LocalFitted):
+    family = "drift"
+
+    def forecast_series(self, state: SeriesState, horizon: int, levels: Sequence[int]) -> SeriesForecast:
+        p = state.params
+        h = _steps(horizon)
+        mean = p["last"] + p["slope"] * h
+        # The slope is estimated too: its error adds h^2/(T-1) to the random walk's h.
+        sigma = p["sigma"] * np.sqrt(h * (1 + h / max(p["n"] - 1, 1)))
+        return SeriesForecast(mean, normal_bounds(mean, sigma, levels))
+
+
+@register
+class Drift(_BaselineFamily):
+    name = "drift"
+    description = "Random walk with drift: the line from the first to the last observation, extended."
+    FittedType = DriftFitted
+
+    def fit_series(self, series: Series, season_length: int) -> SeriesState:
+        require_length(series, 2, self.name, "a first and a last value to draw the line")
+        steps = np.diff(series.y)
+        slope = float(steps.mean())
+        params = {
+            "last": float(series.y[-1]),
+            "slope": slope,
+            "sigma": residual_sigma(steps - slope, 1),
+            "n": len(series),
+        }
+        return SeriesState(series.unique_id, series.last_ds, params)
+
+
+# --- mean ----------------------------------------------------------------------------------------
+
+
+class MeanFitted(LocalFitted):
+    family = "mean"
+
+    def forecast_series(self, state: SeriesState, horizon: int, levels: Sequence[int]) -> SeriesForecast:
+        p = state.params
+        mean = np.full(horizon, p["mean"])
+        sigma = np.full(horizon, p["sigma"] * np.sqrt(1 + 1 / p["n"]))
+        return SeriesForecast(mean, normal_bounds(mean, sigma, levels))
+
+
+@register
+class Mean(_BaselineFamily):
+    name = "mean"
+    description = "Historical average of the series."
+    FittedType = MeanFitted
+
+    def fit_series(self, series: Series, season_length: int) -> SeriesState:
+        require_length(series, 1, self.name, "a value to average")
+        y = series.y
+        params = {"mean": float(y.mean()), "sigma": residual_sigma(y - y.mean(), 1), "n": len(y)}
+        return SeriesState(series.unique_id, series.last_ds, params)
+
+
+# --- Naive2 (M4) ---------------------------------------------------------------------------------
+
+
+class Naive2Fitted(LocalFitted):
+    family = "naive2"
+
+    def forecast_series(self, state: SeriesState, horizon: int, levels: Sequence[int]) -> SeriesForecast:
+        p = state.params
+        future_index = SeasonalAdjustment(state.arrays["seasonal_indices"], p["n"]).future_indices(horizon)
+        adjusted_mean = np.full(horizon, p["last_adjusted"])
+        bounds = normal_bounds(adjusted_mean, p["sigma"] * np.sqrt(_steps(horizon)), levels)
+        reseasoned = {level: (lo * future_index, hi * future_index) for level, (lo, hi) in bounds.items()}
+        return SeriesForecast(adjusted_mean * future_index, reseasoned)
+
+
+@register
+class Naive2(_BaselineFamily):
+    name = "naive2"
+    description = "M4 Naive2: naive on the series adjusted by a multiplicative decomposition when seasonal."
+    FittedType = Naive2Fitted
+
+    def fit_series(self, series: Series, season_length: int) -> SeriesState:
+        require_length(series, 1, self.name, "a last value")
+        adjustment = SeasonalAdjustment.fit(series.y, season_length)
+        adjusted = adjustment.adjust(series.y)
+        params = {
+            "last_adjusted": float(adjusted[-1]),
+            "sigma": residual_sigma(np.diff(adjusted), 0),
+            "n": len(adjusted),
+            "seasonal": adjustment.seasonal,
+        }
+        return SeriesState(series.unique_id, series.last_ds, params, {"seasonal_indices": adjustment.indices})

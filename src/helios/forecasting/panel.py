@@ -1,0 +1,156 @@
+"""Long-format panels (``unique_id, ds, y``) split into one series each, and forecasts put back
+together in the long format every family returns (``unique_id, ds, mean, lo-L, hi-L``).
+
+``ds`` may be timestamps (the usual case) or integers (a step counter, e.g. M4 data whose dates
+are unknown); future stamps follow the same kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from helios.forecasting.base import ForecastingError
+from helios.forecasting.stamps import future_stamps as shared_future_stamps
+from helios.forecasting.stamps import stamp_to_json as shared_stamp_to_json
+
+Stamp = pd.Timestamp | int
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series of a panel, in time order, with finite float values."""
+
+    unique_id: str
+    ds: pd.Index
+    y: np.ndarray
+
+    @property
+    def last_ds(self) -> Stamp:
+        return stamp_from_index(self.ds, -1)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass
+class SeriesForecast:
+    """Forecast of one series: the mean path and, per level, the lower and upper bound paths."""
+
+    mean: np.ndarray
+    bounds: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
+def stamp_from_index(ds: pd.Index, position: int) -> Stamp:
+    value = ds[position]
+    return int(value) if isinstance(ds.dtype, np.dtype) and ds.dtype.kind in "iu" else pd.Timestamp(value)
+
+
+def split_panel(frame: pd.DataFrame, target: str = "y") -> list[Series]:
+    """The series of a long frame, ids as strings, each sorted by ``ds``. Missing, duplicate
+    or non-numeric values are refused with the series (and row) named, never silently dropped."""
+    missing = {"unique_id", "ds", target} - set(frame.columns)
+    if missing:
+        names = ", ".join(sorted(missing))
+        raise ForecastingError(f"the data lacks column(s) {names}; expected unique_id, ds, {target}")
+    if frame.empty:
+        raise ForecastingError("the data has no rows")
+    values = _numeric_values(frame, target)
+    ordered = frame.assign(**{target: values, "unique_id": frame["unique_id"].astype(str)})
+    ordered = ordered.sort_values(["unique_id", "ds"], kind="stable")
+    return [_one_series(str(uid), rows, target) for uid, rows in ordered.groupby("unique_id", sort=False)]
+
+
+def _numeric_values(frame: pd.DataFrame, target: str) -> pd.Series:
+    values = pd.to_numeric(frame[target], errors="coerce")
+    bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
+    if bad.any():
+        row = bad.to_numpy().nonzero()[0][0]
+        raw = frame[target].iloc[row]
+        raise ForecastingError(
+            f"series {frame['unique_id'].iloc[row]!s}: value {raw!r} at ds {frame['ds'].iloc[row]!s} "
+            f"(row {row + 1}) is not a finite number"
+        )
+    return values.astype(float)
+
+
+def _one_series(uid: str, rows: pd.DataFrame, target: str) -> Series:
+    ds = pd.Index(rows["ds"].to_numpy())
+    if ds.has_duplicates:
+        raise ForecastingError(f"series {uid}: ds {ds[ds.duplicated()][0]!s} appears more than once")
+    return Series(uid, ds, rows[target].to_numpy(dtype=float))
+
+
+def future_stamps(last: Stamp, horizon: int, freq: str) -> pd.Index:
+    """The ``horizon`` stamps after ``last``: integer steps, or calendar steps of ``freq``.
+    Shared with the neural family (``stamps.py``) so every family labels its steps alike."""
+    return pd.Index(shared_future_stamps(stamp_to_json(last), horizon, freq))
+
+
+def stamp_to_json(stamp: Stamp) -> str | int:
+    return shared_stamp_to_json(stamp)
+
+
+def stamp_from_json(value: str | int) -> Stamp:
+    return int(value) if isinstance(value, int) else pd.Timestamp(value)
+
+
+def check_horizon(horizon: int) -> int:
+    if not isinstance(horizon, int | np.integer) or horizon < 1:
+        raise ForecastingError(f"horizon must be a whole number of steps >= 1, got {horizon!r}")
+    return int(horizon)
+
+
+def check_levels(levels: Iterable[int]) -> tuple[int, ...]:
+    checked = tuple(int(level) for level in levels)
+    if any(not 0 < level < 100 for level in checked):
+        raise ForecastingError(f"interval levels must lie strictly between 0 and 100, got {list(checked)}")
+    return checked
+
+
+def interval_columns(levels: Sequence[int]) -> list[str]:
+    return [name for level in levels for name in (f"lo-{level}", f"hi-{level}")]
+
+
+def normal_quantile(level: int) -> float:
+    """z such that a normal variable lies within mean +- z sigma with probability ``level``%."""
+    return float(norm.ppf(0.5 + level / 200))
+
+
+def normal_bounds(
+    mean: np.ndarray, sigma: np.ndarray, levels: Sequence[int]
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    return {
+        level: (mean - normal_quantile(level) * sigma, mean + normal_quantile(level) * sigma)
+        for level in levels
+    }
+
+
+def forecast_frame(
+    parts: Sequence[tuple[str, pd.Index, SeriesForecast]], levels: Sequence[int]
+) -> pd.DataFrame:
+    """Long format ``unique_id, ds, mean, lo-L, hi-L...`` from one forecast per series."""
+    columns: dict[str, Any] = {
+        "unique_id": np.concatenate([np.repeat(uid, len(stamps)) for uid, stamps, _ in parts]),
+        "ds": _concat_stamps([stamps for _, stamps, _ in parts]),
+        "mean": np.concatenate([forecast.mean for _, _, forecast in parts]),
+    }
+    for level in levels:
+        columns[f"lo-{level}"] = np.concatenate([forecast.bounds[level][0] for _, _, forecast in parts])
+        columns[f"hi-{level}"] = np.concatenate([forecast.bounds[level][1] for _, _, forecast in parts])
+    return pd.DataFrame(columns)
+
+
+def _concat_stamps(indexes: list[pd.Index]) -> pd.Index | np.ndarray:
+    if not indexes:
+        return np.array([], dtype="datetime64[ns]")
+    return indexes[0].append(indexes[1:]) if len(indexes) > 1 else indexes[0]
+
+
+def empty_forecast(levels: Sequence[int]) -> pd.DataFrame:
+    return pd.DataFrame(columns=["unique_id", "ds", "mean", *interval_columns(levels)])

@@ -1,0 +1,85 @@
+"""Classical seasonal adjustment as the M4 benchmarks do it: a 90% autocorrelation test at lag m,
+then a multiplicative decomposition (R's ``decompose``) whose seasonal figure divides the series.
+
+Used by Naive2, and by ETS/ARIMA for seasons longer than they model natively (weekly data's 52).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# A 90% two-sided test on the lag-m autocorrelation, as in the M4 benchmark code.
+_SEASONALITY_Z = 1.645
+
+
+def autocorrelations(y: np.ndarray, max_lag: int) -> np.ndarray:
+    """Sample autocorrelations at lags 1..max_lag, as R's ``acf`` computes them."""
+    centred = y - y.mean()
+    total = centred @ centred
+    if total == 0:
+        return np.full(max_lag, np.nan)
+    return np.array([centred[lag:] @ centred[:-lag] / total for lag in range(1, max_lag + 1)])
+
+
+def is_seasonal(y: np.ndarray, season_length: int, min_seasons: int = 3) -> bool:
+    """The M4 benchmarks' test: the lag-m autocorrelation exceeds its 90% limit (Bartlett's
+    variance from the lower lags). Needs ``min_seasons`` full seasons (M4: 3); a constant
+    series is not seasonal."""
+    m, n = season_length, len(y)
+    if m <= 1 or n < min_seasons * m:
+        return False
+    acf = autocorrelations(y, m)
+    if np.isnan(acf).any():
+        return False
+    limit = _SEASONALITY_Z / np.sqrt(n) * np.sqrt(1 + 2 * np.sum(acf[: m - 1] ** 2))
+    return bool(abs(acf[m - 1]) > limit)
+
+
+def multiplicative_seasonal_indices(y: np.ndarray, season_length: int) -> np.ndarray:
+    """Seasonal figure of R's ``decompose(type="multiplicative")``: ratios to a centred moving
+    average (2xm for even m), averaged per position in the season counted from the first
+    observation, normalised to mean 1."""
+    m = season_length
+    weights = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
+    half = len(weights) // 2
+    trend = np.full(len(y), np.nan)
+    trend[half : len(y) - half] = np.convolve(y, weights, mode="valid")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = y / trend
+    figure = np.array([np.nanmean(ratios[position::m]) for position in range(m)])
+    return figure / figure.mean()
+
+
+@dataclass(frozen=True)
+class SeasonalAdjustment:
+    """Seasonal indices (all ones when not seasonal) with the phase of the first observation."""
+
+    indices: np.ndarray
+    n: int  # length of the adjusted history: future step j sits at position (n + j - 1) mod m
+
+    @classmethod
+    def none(cls, n: int) -> SeasonalAdjustment:
+        return cls(np.ones(1), n)
+
+    @classmethod
+    def fit(cls, y: np.ndarray, season_length: int, min_seasons: int = 3) -> SeasonalAdjustment:
+        """Multiplicative indices when the test finds seasonality and the data allow dividing
+        by them (positive values, no index near zero); otherwise no adjustment."""
+        if y.min() <= 0 or not is_seasonal(y, season_length, min_seasons):
+            return cls.none(len(y))
+        indices = multiplicative_seasonal_indices(y, season_length)
+        if not np.isfinite(indices).all() or indices.min() < 0.01:
+            return cls.none(len(y))
+        return cls(indices, len(y))
+
+    @property
+    def seasonal(self) -> bool:
+        return len(self.indices) > 1
+
+    def adjust(self, y: np.ndarray) -> np.ndarray:
+        return y / self.indices[np.arange(len(y)) % len(self.indices)]
+
+    def future_indices(self, horizon: int) -> np.ndarray:
+        return self.indices[(self.n + np.arange(horizon)) % len(self.indices)]

@@ -1,0 +1,356 @@
+"""One training job, live: status, progress and the loss curves as epochs end, stop or cancel,
+the early-stopping rule while it runs, the journal, and the holdout scores when it is done.
+
+The page is built once; a timer polls the job, its new metric points and new journal lines in
+one read and updates those elements in place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from nicegui import run, ui
+
+from helios.core.auth import Principal, Role
+from helios.core.errors import HeliosError, NotFound
+from helios.training import service
+from helios.training.schemas import EarlyStoppingPatch, JobRead, JournalLine, MetricPoint
+from helios.ui import training_charts as charts
+from helios.ui.runtime import context
+
+POLL_S = 0.5
+JOURNAL_LINES = 5000
+LEVEL_CLASSES = {"warning": "text-amber-600 dark:text-amber-400", "error": "text-red-600 dark:text-red-400"}
+LOG_CSS = (".helios-journal{font-size:12px;line-height:1.55;background:transparent}"
+           ".body--dark .helios-journal{color:#cbd5e1}")
+
+
+def load_job(raw_id: str) -> tuple[JobRead, bool]:
+    """The job and whether its family trains in epochs; NotFound for anything that is not a job."""
+    try:
+        job_id = int(raw_id)
+    except ValueError:
+        raise NotFound(f"“{raw_id}” is not a job number") from None
+    with context().db.reading() as session:
+        job = service.job_reads(session, [service.get_job(session, job_id)])[0]
+    family = next((f for f in service.families().items if f.slug == job.family), None)
+    return job, bool(family and family.iterative)
+
+
+@dataclass
+class Snapshot:
+    job: JobRead
+    points: list[MetricPoint]
+    journal: list[JournalLine]
+
+
+def _poll(job_id: int, since_point: int, since_line: int) -> Snapshot:
+    # One read transaction: a job seen finished comes with every point and line it wrote.
+    with context().db.reading() as session:
+        job = service.job_reads(session, [service.get_job(session, job_id)])[0]
+        points = service.metrics(session, job_id, since_point)
+        lines = [line for line in service.journal_lines(session, job_id) if line.id > since_line]
+    return Snapshot(job, points, lines)
+
+
+def _write(change: Callable[[Any], Any], principal: Principal) -> None:
+    principal.require(Role.editor)
+    with context().db.transaction() as session:
+        change(session)
+
+
+def unknown_job(raw_id: str, detail: str) -> None:
+    with ui.card().classes("w-full helios-card items-center py-12 gap-2").props('data-testid="job-missing"'):
+        ui.icon("search_off", size="48px").classes("text-slate-400")
+        ui.label(f"There is no training job “{raw_id}”").classes("text-lg font-medium")
+        ui.label(detail).classes("text-slate-500")
+        ui.link("← All training jobs", "/training").classes("mt-2")
+
+
+def _stat(label: str, testid: str) -> ui.label:
+    with ui.card().classes("helios-card px-4 py-2 gap-0 min-w-[130px]"):
+        ui.label(label).classes("text-[11px] uppercase tracking-wide text-slate-500")
+        return ui.label("—").classes("text-lg font-semibold tabular-nums").props(f'data-testid="{testid}"')
+
+
+class JobPage:
+    def __init__(self, principal: Principal, job: JobRead, iterative: bool) -> None:
+        self.principal = principal
+        self.can_edit = principal.role >= Role.editor
+        self.job = job
+        self.iterative = iterative
+        self.last_point = 0
+        self.last_line = 0
+        self.epochs_seen = 0
+        self.finished_shown = False
+        self.best_marked: tuple | None = None
+        self.result_shown: tuple | None = None
+        self.dialog = ui.dialog()
+
+    def build(self) -> None:
+        ui.add_css(LOG_CSS)
+        ui.link("← All training jobs", "/training").classes("text-sm text-slate-500 no-underline hover:underline -mb-3")
+        self.heading()
+        self.stats()
+        with ui.row().classes("w-full gap-6 items-start lg:flex-nowrap"):
+            with ui.card().classes("helios-card grow min-w-0 w-full lg:w-auto gap-1"):
+                self.chart_card()
+            with ui.column().classes("w-full lg:w-80 shrink-0 gap-6"):
+                if self.iterative:
+                    self.early_stopping_card()
+                self.config_card()
+        self.outcome = ui.column().classes("w-full gap-6")
+        with ui.card().classes("helios-card w-full gap-2"):
+            with ui.row().classes("w-full items-center justify-between"):
+                ui.label("Journal").classes("font-semibold")
+                ui.label("what happened, as it happened").classes("text-xs text-slate-500")
+            self.journal = ui.log(max_lines=JOURNAL_LINES).classes("helios-journal w-full h-72").props(
+                'data-testid="job-journal"')
+        self.render(self.job)
+        self.timer = ui.timer(POLL_S, self.poll)
+
+    # --- header ------------------------------------------------------------------------------------
+
+    def heading(self) -> None:
+        job = self.job
+        with ui.row().classes("w-full items-start justify-between no-wrap gap-4"):
+            with ui.column().classes("gap-1 min-w-0"):
+                with ui.row().classes("items-center gap-3"):
+                    ui.label(f"Job #{job.id}").classes("text-2xl font-semibold").props('data-testid="job-title"')
+                    self.status = charts.status_chip(job.status)
+                    ui.badge(job.family, color="indigo-6").classes("text-xs px-2 py-1")
+                with ui.row().classes("items-center gap-1 text-slate-500 text-sm"):
+                    ui.icon("dataset", size="16px")
+                    ui.link(f"{job.dataset} v{job.dataset_version}", "/datasets").classes(
+                        "text-slate-500 no-underline hover:underline")
+                    if job.series:
+                        ui.label(f"· {len(job.series)} series")
+                    ui.icon("arrow_forward", size="16px").classes("mx-1")
+                    ui.icon("model_training", size="16px")
+                    ui.link(job.target_model, f"/models/{job.target_model}").classes(
+                        "text-slate-500 no-underline hover:underline")
+                    ui.label(f"· created by {job.created_by} {job.created_at:%Y-%m-%d %H:%M}")
+            with ui.row().classes("items-center gap-2 shrink-0"):
+                self.stop = ui.button("Stop", icon="stop_circle", on_click=self.confirm_stop).props(
+                    'outline color=warning data-testid="job-stop"')
+                self.stop.tooltip("Stop now and keep the best epoch as a model version")
+                self.cancel = ui.button("Cancel", icon="block", on_click=self.confirm_cancel).props(
+                    'flat color=negative data-testid="job-cancel"')
+                self.cancel.tooltip("Stop and discard: nothing is registered")
+
+    def stats(self) -> None:
+        with ui.row().classes("w-full gap-3"):
+            with ui.card().classes("helios-card px-4 py-2 gap-1 min-w-[200px]"):
+                ui.label("Progress").classes("text-[11px] uppercase tracking-wide text-slate-500")
+                with ui.row().classes("items-center gap-2 no-wrap"):
+                    self.progress = ui.linear_progress(value=0, show_value=False, size="8px").props(
+                        'rounded track-color=grey-4 data-testid="job-progress"').classes("w-28")
+                    self.progress_text = ui.label().classes("text-lg font-semibold tabular-nums")
+            self.epoch = _stat("Epoch", "stat-epoch")
+            self.best = _stat("Best", "stat-best")
+            self.best.tooltip("Best value of the monitored metric @ its epoch")
+            self.duration = _stat("Duration", "stat-duration")
+            with ui.card().classes("helios-card px-4 py-2 gap-0 min-w-[160px]"):
+                ui.label("Model version").classes("text-[11px] uppercase tracking-wide text-slate-500")
+                self.result = ui.row().classes("items-center min-h-[28px]")
+
+    # --- chart -------------------------------------------------------------------------------------
+
+    def chart_card(self) -> None:
+        with ui.row().classes("w-full items-center justify-between px-1"):
+            ui.label("Loss by epoch").classes("font-semibold")
+            with ui.row().classes("items-center gap-3"):
+                self.epochs_label = ui.label().classes("text-xs text-slate-500 tabular-nums").props(
+                    'data-testid="chart-epochs"')
+                ui.switch("log scale", on_change=lambda e: self.set_log(e.value)).props("dense size=sm").classes(
+                    "text-xs text-slate-500")
+        self.chart = ui.echart(charts.live_chart()).classes("w-full h-80").props('data-testid="loss-chart"')
+        self.chart_empty = ui.label().classes("text-sm text-slate-500 px-1")
+
+    def set_log(self, log: bool) -> None:
+        charts.set_log_scale(self.chart.options, log)
+        self.chart.update()
+
+    def add_points(self, points: list[MetricPoint]) -> None:
+        if not points:
+            return
+        charts.add_points(self.chart.options, [(p.name, p.step, p.value) for p in points])
+        self.last_point = points[-1].id
+        self.epochs_seen = max(self.epochs_seen, *(p.step for p in points))
+        self.chart.update()
+
+    # --- side cards --------------------------------------------------------------------------------
+
+    def early_stopping_card(self) -> None:
+        rule = self.job.early_stopping or {}
+        with ui.card().classes("helios-card w-full gap-2"):
+            with ui.row().classes("w-full items-center justify-between no-wrap"):
+                ui.label("Early stopping").classes("font-semibold")
+                self.rule_on = ui.switch(value=bool(rule)).props('dense data-testid="rule-enabled"')
+            self.rule_text = ui.label().classes("text-xs text-slate-500 -mt-1").props('data-testid="rule-text"')
+            with ui.column().classes("w-full gap-1") as fields:
+                self.rule_monitor = ui.select(["val_loss", "train_loss"], value=rule.get("monitor", "val_loss"),
+                                              label="Monitor", new_value_mode="add-unique").classes("w-full")
+                self.rule_monitor.props('outlined dense data-testid="rule-monitor"')
+                with ui.row().classes("w-full gap-2 no-wrap"):
+                    self.rule_patience = ui.number("Patience", value=rule.get("patience", 5), min=1, max=10_000,
+                                                   precision=0, step=1).classes("w-1/2")
+                    self.rule_patience.props('outlined dense data-testid="rule-patience"')
+                    self.rule_delta = ui.number("Min delta", value=rule.get("min_delta", 0.0), min=0).classes("w-1/2")
+                    self.rule_delta.props('outlined dense data-testid="rule-min-delta"')
+            fields.bind_visibility_from(self.rule_on, "value")
+            self.rule_apply = ui.button("Apply", icon="check", on_click=self.apply_rule).props(
+                'outline dense data-testid="rule-apply"').classes("self-end px-3")
+
+    def config_card(self) -> None:
+        job = self.job
+        shown = {**job.hyperparameters, "validation horizon": job.validation.get("horizon"), "job seed": job.seed}
+        with ui.card().classes("helios-card w-full gap-1"):
+            with ui.expansion("Configuration", icon="tune").classes("w-full").props("dense header-class=px-0"):
+                with ui.element("div").classes("grid grid-cols-2 gap-x-3 gap-y-0.5 text-sm pt-1"):
+                    for key, value in shown.items():
+                        ui.label(key.replace("_", " ")).classes("text-slate-500 truncate")
+                        text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else charts.number(value)
+                        ui.label(text).classes("tabular-nums text-right truncate")
+
+    # --- updating ----------------------------------------------------------------------------------
+
+    async def poll(self) -> None:
+        snapshot = await run.io_bound(_poll, self.job.id, self.last_point, self.last_line)
+        if snapshot is None:
+            return
+        self.add_points(snapshot.points)
+        for line in snapshot.journal:
+            self.journal.push(f"{line.at:%H:%M:%S}  {line.message}", classes=LEVEL_CLASSES.get(line.level, ""))
+            self.last_line = line.id
+        self.render(snapshot.job)
+        if snapshot.job.status in charts.FINISHED:
+            self.timer.cancel()
+
+    def render(self, job: JobRead) -> None:
+        self.job = job
+        finished = job.status in charts.FINISHED
+        charts.set_status(self.status, job.status)
+        self.progress.value = job.progress
+        self.progress.props(f"color={charts.STATUS.get(job.status, ('primary',))[0]}")
+        self.progress_text.text = f"{job.progress:.0%}"
+        self.epoch.text = f"{job.epoch} / {job.epochs_total}" if job.epochs_total else (str(job.epoch or "—"))
+        monitor = (job.early_stopping or {}).get("monitor", "val_loss")
+        self.best.text = (f"{charts.number(job.best_metric)} @ {job.best_epoch}" if job.best_metric is not None
+                          else "—")
+        self.duration.text = charts.duration(job.duration_s)
+        self.epochs_label.text = f"{self.epochs_seen} epoch{'s' * (self.epochs_seen != 1)} recorded"
+        self.chart_empty.text = self._chart_hint(job)
+        self.chart_empty.set_visibility(not self.chart.options["series"])
+        if (monitor, job.best_epoch, len(self.chart.options["series"])) != self.best_marked:
+            self.best_marked = (monitor, job.best_epoch, len(self.chart.options["series"]))
+            charts.mark_best(self.chart.options, monitor, job.best_epoch)
+            self.chart.update()
+        for button in (self.stop, self.cancel):
+            button.set_enabled(self.can_edit and not finished)
+        self.render_rule(job, finished)
+        self.render_result(job)
+        if finished and not self.finished_shown:
+            self.finished_shown = True
+            self.render_outcome(job)
+
+    def _chart_hint(self, job: JobRead) -> str:
+        if not self.iterative:
+            return f"{job.family} does not train in epochs: there is no curve to draw, only the final scores below."
+        if job.status == "queued":
+            return "Waiting for a worker to pick this job up…"
+        return "The first epoch has not ended yet." if job.status == "running" else "No epochs were recorded."
+
+    def render_rule(self, job: JobRead, finished: bool) -> None:
+        if not self.iterative:
+            return
+        rule = job.early_stopping
+        self.rule_text.text = (f"stops after {rule.get('patience')} epochs without a {rule.get('mode', 'min')} "
+                               f"{rule.get('monitor')} better by {charts.number(rule.get('min_delta'))}"
+                               if rule else "off: trains every epoch")
+        for widget in (self.rule_on, self.rule_monitor, self.rule_patience, self.rule_delta, self.rule_apply):
+            widget.set_enabled(self.can_edit and not finished)
+
+    def render_result(self, job: JobRead) -> None:
+        shown = (job.result_version, job.status in charts.FINISHED)
+        if shown == self.result_shown:
+            return
+        self.result_shown = shown
+        self.result.clear()
+        with self.result:
+            if job.result_version:
+                ui.link(f"{job.target_model} v{job.result_version}", f"/models/{job.target_model}").classes(
+                    "text-lg font-semibold text-primary no-underline hover:underline").props(
+                    'data-testid="job-result"')
+            else:
+                ui.label("pending" if job.status not in charts.FINISHED else "none").classes(
+                    "text-lg font-semibold text-slate-400").props('data-testid="job-result-none"')
+
+    def render_outcome(self, job: JobRead) -> None:
+        self.outcome.clear()
+        with self.outcome:
+            if job.error or job.stop_reason:
+                failed = job.status == "failed"
+                tone = ("bg-red-50 dark:bg-red-950/40 text-red-800 dark:text-red-200" if failed
+                        else "bg-amber-50 dark:bg-amber-950/30 text-amber-900 dark:text-amber-200")
+                with ui.card().classes(f"helios-card w-full gap-1 {tone}").props('flat data-testid="job-outcome"'):
+                    ui.label("Failed" if failed else "Why it ended").classes("font-semibold")
+                    ui.label(job.error or job.stop_reason or "").classes("text-sm whitespace-pre-wrap break-words")
+            if job.final_metrics:
+                with ui.card().classes("helios-card w-full gap-2").props('data-testid="final-metrics"'):
+                    ui.label("Holdout scores").classes("font-semibold")
+                    ui.label(f"the last {job.validation.get('horizon')} steps of each series, unseen in "
+                             "training").classes("text-xs text-slate-500 -mt-2")
+                    with ui.row().classes("w-full gap-3"):
+                        for name, value in job.final_metrics.items():
+                            with ui.card().classes("helios-card px-4 py-2 gap-0 min-w-[110px]").props("flat bordered"):
+                                ui.label(name).classes("text-[11px] uppercase tracking-wide text-slate-500")
+                                ui.label(charts.number(value)).classes("text-lg font-semibold tabular-nums").props(
+                                    f'data-testid="final-{name}"')
+
+    # --- actions -----------------------------------------------------------------------------------
+
+    def confirm_stop(self) -> None:
+        self._confirm(
+            f"Stop job #{self.job.id}?", "It stops after the current epoch; the best epoch so far is scored and "
+            "registered as a model version (status: stopped early).", "Stop and keep best", "warning",
+            lambda s: service.request_stop(s, self.job.id, self.principal), "Stop requested", "stop-confirm")
+
+    def confirm_cancel(self) -> None:
+        self._confirm(
+            f"Cancel job #{self.job.id}?", "It stops and nothing is registered.", "Cancel job", "negative",
+            lambda s: service.request_cancel(s, self.job.id, self.principal), "Cancel requested", "cancel-confirm")
+
+    def _confirm(self, title: str, text: str, action: str, color: str, change: Callable[[Any], Any],
+                 done: str, testid: str) -> None:
+        self.dialog.clear()
+        with self.dialog, ui.card().classes("helios-card w-[440px] gap-3"):
+            ui.label(title).classes("text-lg font-semibold")
+            ui.label(text).classes("text-slate-500")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Keep training", on_click=self.dialog.close).props("flat")
+                ui.button(action, color=color, on_click=lambda: self._act(change, done)).props(
+                    f'data-testid="{testid}"')
+        self.dialog.open()
+
+    async def _act(self, change: Callable[[Any], Any], done: str) -> None:
+        self.dialog.close()
+        try:
+            await run.io_bound(_write, change, self.principal)
+        except HeliosError as exc:
+            ui.notify(exc.detail, type="negative", multi_line=True)
+            return
+        ui.notify(done, type="info")
+
+    async def apply_rule(self) -> None:
+        patch = (EarlyStoppingPatch(enabled=False) if not self.rule_on.value else EarlyStoppingPatch(
+            enabled=True, monitor=self.rule_monitor.value or "val_loss", patience=int(self.rule_patience.value or 1),
+            min_delta=float(self.rule_delta.value or 0.0)))
+        try:
+            await run.io_bound(_write, lambda s: service.patch_early_stopping(s, self.job.id, patch, self.principal),
+                               self.principal)
+        except HeliosError as exc:
+            ui.notify(exc.detail, type="negative", multi_line=True)
+            return
+        ui.notify("Early stopping updated; it applies from the next epoch", type="positive")

@@ -1,0 +1,148 @@
+"""Real jobs through a real worker (child processes, the database as the truth): a job trains,
+streams metrics, registers a model version; stop keeps the best; cancel discards; a timeout kills;
+a worker killed with SIGKILL loses no finished epoch and its job resumes from the checkpoint."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from helios.api.context import AppContext
+from helios.core.auth import LOCAL_USER
+from helios.registry import service as registry
+from helios.training import service
+from helios.training.schemas import EarlyStoppingSettings, JobCreate, ValidationSettings
+from helios.training.tables import FINISHED
+from helios.training.workers import Worker
+
+pytestmark = pytest.mark.slow
+
+SMALL_NBEATS = {"epochs": 4, "hidden_size": 16, "layers": 1, "blocks": 1, "steps_per_epoch": 2,
+                "batch_size": 16, "horizon": 7, "input_multiple": 2}
+
+
+def create(context: AppContext, **fields) -> int:  # type: ignore[no-untyped-def]
+    body = JobCreate(**{"dataset": "prices", "family": "nbeats", "hyperparameters": SMALL_NBEATS,
+                        "validation": ValidationSettings(horizon=7, refit=False), **fields})
+    with context.db.transaction() as session:
+        return service.create_job(session, body, LOCAL_USER).id
+
+
+def status(context: AppContext, job_id: int):  # type: ignore[no-untyped-def]
+    with context.db.reading() as session:
+        return service.job_reads(session, [service.get_job(session, job_id)])[0]
+
+
+def wait_for(predicate, timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting")
+
+
+def test_a_job_trains_and_registers_a_version(context: AppContext, prices: str) -> None:
+    job_id = create(context, early_stopping=EarlyStoppingSettings(patience=3))
+    assert Worker(context).run_once()
+    read = status(context, job_id)
+    assert read.status == "succeeded", read.error
+    assert read.epoch == 4 and read.progress == 1.0 and read.result_version == 1
+    assert {"mae", "mase", "smape"} <= set(read.final_metrics)
+    with context.db.reading() as session:
+        names = {p.name for p in service.metrics(session, job_id)}
+        model = registry.get_model(session, "prices-nbeats")
+        version = registry.get_version(session, model, 1)
+        journal = " | ".join(line.message for line in service.journal_lines(session, job_id))
+    assert {"train_loss", "val_loss"} <= names
+    assert version.training_job_id == job_id and version.dataset_version_id is not None
+    assert version.metrics["mase"] == pytest.approx(read.final_metrics["mase"])
+    for expected in ("data: prices v1", "config: nbeats", "epoch 1:", "registered prices-nbeats v1", "succeeded"):
+        assert expected in journal
+    registry.load_verified(context.store, version)  # the artifact loads and verifies
+
+
+def run_in_background(context: AppContext) -> tuple[Worker, threading.Thread]:
+    worker = Worker(context)
+    thread = threading.Thread(target=worker.run_once, daemon=True)
+    thread.start()
+    return worker, thread
+
+
+def test_stop_keeps_the_best_and_cancel_discards(context: AppContext, prices: str) -> None:
+    slow = {**SMALL_NBEATS, "epochs": 500}
+    stopped = create(context, hyperparameters=slow)
+    _, thread = run_in_background(context)
+    wait_for(lambda: status(context, stopped).epoch >= 2)
+    with context.db.transaction() as session:
+        service.request_stop(session, stopped, LOCAL_USER)
+    thread.join(timeout=120)
+    read = status(context, stopped)
+    assert read.status == "stopped_early" and read.result_version == 1 and "stopped by a person" in read.stop_reason
+    cancelled = create(context, hyperparameters=slow)
+    _, thread = run_in_background(context)
+    wait_for(lambda: status(context, cancelled).epoch >= 1)
+    with context.db.transaction() as session:
+        service.request_cancel(session, cancelled, LOCAL_USER)
+    thread.join(timeout=120)
+    assert status(context, cancelled).status == "cancelled"
+    with context.db.reading() as session:
+        model = registry.get_model(session, "prices-nbeats")
+        assert [v.version for v in model_versions(session, model)] == [1]
+
+
+def model_versions(session, model):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from helios.registry.tables import ModelVersion
+
+    return list(session.scalars(select(ModelVersion).where(ModelVersion.model_id == model.id)))
+
+
+def test_timeout_kills_the_training_process(context: AppContext, prices: str) -> None:
+    job_id = create(context, hyperparameters={**SMALL_NBEATS, "epochs": 5000}, timeout_s=3)
+    Worker(context).run_once()
+    read = status(context, job_id)
+    assert read.status == "failed" and "timed out after 3 s" in read.error
+
+
+def test_early_stopping_ends_the_job_as_stopped_early(context: AppContext, prices: str) -> None:
+    job_id = create(context, hyperparameters={**SMALL_NBEATS, "epochs": 300, "learning_rate": 0.5},
+                    early_stopping=EarlyStoppingSettings(patience=1, min_delta=1e6))
+    Worker(context).run_once()
+    read = status(context, job_id)
+    assert read.status == "stopped_early" and read.epoch < 300
+    assert read.result_version is not None
+
+
+def test_sigkilled_worker_resumes_from_its_checkpoint(context: AppContext, prices: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    job_id = create(context, hyperparameters={**SMALL_NBEATS, "epochs": 12})
+    env = {**os.environ, "HELIOS_HOME": str(context.settings.home), "HELIOS_DATABASE_URL": context.db.url}
+    worker = subprocess.Popen([sys.executable, "-m", "helios", "worker"], env=env, start_new_session=True)
+    try:
+        wait_for(lambda: status(context, job_id).epoch >= 3)
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+    killed_at = status(context, job_id).epoch
+    with context.db.reading() as session:
+        epochs_recorded = {p.step for p in service.metrics(session, job_id) if p.name == "train_loss"}
+    assert set(range(1, killed_at + 1)) <= epochs_recorded  # no finished epoch lost
+    assert status(context, job_id).status == "running"  # until a worker looks
+    Worker(context).run_once()  # finds the orphan, requeues it, claims it again and resumes
+    read = status(context, job_id)
+    if read.status == "queued":
+        Worker(context).run_once()
+        read = status(context, job_id)
+    assert read.status in FINISHED and read.status == "succeeded", read.error
+    assert read.attempts == 2 and read.epoch == 12
+    with context.db.reading() as session:
+        journal = [line.message for line in service.journal_lines(session, job_id)]
+    assert any("requeued to resume" in line for line in journal)
+    assert any("resuming from the last checkpoint" in line for line in journal)
