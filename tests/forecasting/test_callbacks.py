@@ -79,7 +79,14 @@ def test_a_new_monitor_starts_progress_over() -> None:
 
 @pytest.mark.parametrize(
     "settings",
-    [{"patience": -1}, {"patience": 1.5}, {"min_delta": -0.1}, {"mode": "sideways"}, {"monitor": ""}, {"speed": 1}],
+    [
+        {"patience": -1},
+        {"patience": 1.5},
+        {"min_delta": -0.1},
+        {"mode": "sideways"},
+        {"monitor": ""},
+        {"speed": 1},
+    ],
 )
 def test_bad_settings_are_refused_and_change_nothing(settings: dict[str, object]) -> None:
     early = EarlyStopping(patience=3)

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.live import browser_page
 
 pytestmark = pytest.mark.browser
 
 LLM = {"base_url": "http://127.0.0.1:11434/v1", "model_name": "m"}
-GRAPH_NODES = "el => getElement(el).chart.getOption().series[0].data.length"
+GRAPH_NODES = ("() => getElement(document.querySelector('[data-testid=lineage-chart]'))"
+               ".chart.getOption().series[0].data.length")
 
 
 def create_llm(server: str, name: str, versions: int, description: str = "") -> None:
@@ -53,7 +55,7 @@ def test_deploy_roll_back_and_trace_a_model(server: str) -> None:
         page.get_by_test_id("deploy-note").fill("cheaper and just as good")
         page.get_by_test_id("deploy-confirm").click()
         page.get_by_text("explainer v2 is now active").wait_for()
-        page.wait_for_function("() => document.querySelector('[data-testid=stage-v2]').innerText.trim() == 'active'")
+        expect(page.get_by_test_id("stage-v2")).to_have_text("active")  # in place, no reload
         assert stage_of(page, 1) == "archived" and stage_of(page, 3) == "none"
         history = page.get_by_test_id("deploy-history")
         history.get_by_text("v2 none → active").wait_for()
@@ -65,14 +67,15 @@ def test_deploy_roll_back_and_trace_a_model(server: str) -> None:
         page.get_by_test_id("rollback-note").fill("answers got vague")
         page.get_by_test_id("rollback-confirm").click()
         history.get_by_text("v1 archived → active").wait_for()
-        assert stage_of(page, 1) == "active" and stage_of(page, 2) == "archived"
+        expect(page.get_by_test_id("stage-v1")).to_have_text("active")
+        assert stage_of(page, 2) == "archived"
         assert page.evaluate("window.sameDocument") is True
 
         page.get_by_test_id("tab-lineage").click()
         chart = page.get_by_test_id("lineage-chart")
         chart.locator("canvas").first.wait_for()
         # 3 versions and 5 stage changes (v1 active, v1 archived, v2 active, v2 archived, v1 active)
-        page.wait_for_function(f"() => ({GRAPH_NODES})(document.querySelector('[data-testid=lineage-chart]')) == 8")
+        page.wait_for_function(f"() => ({GRAPH_NODES})() == 8")
         assert not errors
     detail = httpx.get(f"{server}/api/v1/ai/models/explainer").json()
     assert detail["active_version"] == 1
@@ -123,8 +126,7 @@ def test_lineage_graph_stays_readable_with_many_nodes(server: str) -> None:
         page.get_by_test_id("tab-lineage").click()
         chart = page.get_by_test_id("lineage-chart")
         chart.locator("canvas").first.wait_for()
-        page.wait_for_function(
-            f"() => ({GRAPH_NODES})(document.querySelector('[data-testid=lineage-chart]')) == {nodes}")
+        page.wait_for_function(f"() => ({GRAPH_NODES})() == {nodes}")
         assert chart.bounding_box()["height"] >= 600  # grows with the rows instead of squeezing them
         chart.hover()
         page.mouse.wheel(0, -300)  # roam: zooming in must not break the chart

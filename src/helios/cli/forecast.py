@@ -22,13 +22,19 @@ _err = Console(stderr=True)
 
 def forecast(
     input: Annotated[Path, typer.Argument(help="long CSV with columns unique_id, ds, y")],
-    horizon: Annotated[int, typer.Option("--horizon", "-h", help="steps to forecast")],
-    freq: Annotated[str | None, typer.Option(help="frequency (h, D, B, W, M, Q, Y); inferred when empty")] = None,
+    horizon: Annotated[int, typer.Option("--horizon", help="steps to forecast")],
+    freq: Annotated[
+        str | None, typer.Option(help="frequency (h, D, B, W, M, Q, Y); inferred when empty")
+    ] = None,
     season: Annotated[int | None, typer.Option(help="seasonal period; default from the frequency")] = None,
     model: Annotated[str, typer.Option("--model", "-m", help="model family, see `helios families`")] = "auto",
     levels: Annotated[str, typer.Option(help="interval levels in percent, comma-separated")] = "80,95",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="CSV to write; stdout when empty")] = None,
-    params: Annotated[str | None, typer.Option(help='family hyperparameters as JSON, e.g. {"window": 260}')] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="CSV to write; stdout when empty")
+    ] = None,
+    params: Annotated[
+        str | None, typer.Option(help='family hyperparameters as JSON, e.g. {"window": 260}')
+    ] = None,
 ) -> None:
     """Forecast every series of a long CSV and write unique_id, ds, mean, lo-L, hi-L."""
     if horizon < 1:
@@ -57,9 +63,13 @@ def parse_levels(text: str) -> tuple[int, ...]:
     try:
         levels = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a comma-separated list of whole percents", param_hint="--levels")
+        raise typer.BadParameter(
+            f"{text!r} is not a comma-separated list of whole percents", param_hint="--levels"
+        ) from None
     if not levels or any(not 0 < level < 100 for level in levels):
-        raise typer.BadParameter(f"levels must lie strictly between 0 and 100, got {text!r}", param_hint="--levels")
+        raise typer.BadParameter(
+            f"levels must lie strictly between 0 and 100, got {text!r}", param_hint="--levels"
+        )
     return levels
 
 
@@ -70,7 +80,9 @@ def forecasting_family(name: str) -> ModelFamily:
         family = get_family(name)
     except ForecastingError:
         known = ", ".join(f.name for f in list_families() if f.task in _FORECASTING_TASKS)
-        raise typer.BadParameter(f"unknown model {name!r}; choose one of: {known}", param_hint="--model") from None
+        raise typer.BadParameter(
+            f"unknown model {name!r}; choose one of: {known}", param_hint="--model"
+        ) from None
     if family.task not in _FORECASTING_TASKS:
         raise typer.BadParameter(
             f"{name} forecasts {family.task}, not numeric series; see `helios families`", param_hint="--model"
@@ -107,7 +119,8 @@ def _stamps(frame: pd.DataFrame) -> pd.Series:
     bad = stamps.isna()
     if bad.any():
         row = int(bad.to_numpy().nonzero()[0][0])
-        _fail(f"series {frame['unique_id'].iloc[row]}, line {_line(row)}: ds {frame['ds'].iloc[row]!r} is not a date")
+        uid, raw = frame["unique_id"].iloc[row], frame["ds"].iloc[row]
+        _fail(f"series {uid}, line {_line(row)}: ds {raw!r} is not a date")
     return stamps
 
 
@@ -167,8 +180,10 @@ def check_lengths(frame: pd.DataFrame, season: int) -> None:
     short = sizes[sizes < needed]
     if len(short):
         uid, size = short.index[0], int(short.iloc[0])
-        hint = f"season {season} needs at least {needed} (two full seasons); pass --season 1" if season > 1 else (
-            "at least 2 are needed"
+        hint = (
+            f"season {season} needs at least {needed} (two full seasons); pass --season 1"
+            if season > 1
+            else ("at least 2 are needed")
         )
         more = f" (and {len(short) - 1} more series)" if len(short) > 1 else ""
         _fail(f"series {uid} has {size} observations{more}; {hint}")

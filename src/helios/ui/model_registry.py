@@ -15,7 +15,7 @@ from helios.ui.model_detail import ModelPage, kind_badge, load_model, number_tex
 from helios.ui.runtime import context
 from helios.ui.shell import frame
 
-LIST_LIMIT = 200
+LIMIT = 200
 
 
 class ModelListPage:
@@ -25,8 +25,8 @@ class ModelListPage:
     def build(self) -> None:
         with ui.column().classes("gap-0"):
             ui.label("Models").classes("text-2xl font-semibold")
-            ui.label("Every trained model and LLM endpoint: its versions, stages and where it came from.").classes(
-                "text-slate-500")
+            ui.label("Every trained model and LLM endpoint: its versions, stages and where it came from."
+                     ).classes("text-slate-500")
         with ui.row().classes("w-full items-center gap-3"):
             search = ui.input(placeholder="Search name or description",
                               on_change=lambda e: self.set("text", e.value))
@@ -53,8 +53,8 @@ class ModelListPage:
     def refresh(self) -> None:
         with context().db.reading() as session:
             items = views.list_models(session, kind=self.kind or None, task=self.task or None,
-                                      stage=self.stage or None, text=self.text or None, limit=LIST_LIMIT).items
-            tasks = sorted({m.task for m in views.list_models(session, limit=LIST_LIMIT).items})
+                                      stage=self.stage or None, text=self.text or None, limit=LIMIT).items
+            tasks = sorted({m.task for m in views.list_models(session, limit=LIMIT).items})
         self.task_select.set_options({"": "All tasks", **{t: t for t in tasks}}, value=self.task)
         self.count.text = f"{len(items)} model{'s' * (len(items) != 1)}"
         self.grid.clear()
@@ -116,17 +116,20 @@ def no_models() -> None:
             "text-slate-500")
         with ui.column().classes("gap-1 mt-2 font-mono text-sm"):
             ui.label("helios models register ./saved-model --name my-forecaster")
-            ui.label("helios models create-llm explainer --base-url http://127.0.0.1:11434/v1 --model-name llama3")
+            ui.label("helios models create-llm explainer --model-name llama3 "
+                     "--base-url http://127.0.0.1:11434/v1")
 
 
 def no_match() -> None:
-    with ui.card().classes("w-full helios-card items-center py-10 gap-1").props('data-testid="models-no-match"'):
+    card = ui.card().classes("w-full helios-card items-center py-10 gap-1")
+    with card.props('data-testid="models-no-match"'):
         ui.icon("filter_alt_off", size="40px").classes("text-slate-400")
         ui.label("No model matches these filters").classes("text-base font-medium")
 
 
 def unknown_model(name: str, detail: str) -> None:
-    with ui.card().classes("w-full helios-card items-center py-12 gap-2").props('data-testid="model-missing"'):
+    card = ui.card().classes("w-full helios-card items-center py-12 gap-2")
+    with card.props('data-testid="model-missing"'):
         ui.icon("search_off", size="48px").classes("text-slate-400")
         ui.label(f"There is no model named “{name}”").classes("text-lg font-medium")
         ui.label(detail).classes("text-slate-500")

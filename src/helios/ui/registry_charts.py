@@ -130,7 +130,7 @@ def lineage_graph(lineage: Lineage) -> dict:
         "legend": {"top": 0, "data": [KINDS[k][0] for k in kinds], "textStyle": {"color": MUTED}},
         "animationDurationUpdate": 300,
         "series": [{
-            "type": "graph", "layout": "none", "preserveAspect": True, "roam": True, "draggable": False, "zoom": zoom,
+            "type": "graph", "layout": "none", "preserveAspect": True, "roam": True, "zoom": zoom,
             "top": 56, "bottom": 28, "left": 70, "right": 70,
             "scaleLimit": {"min": 0.2, "max": 6},
             "categories": [{"name": KINDS[k][0], "itemStyle": {"color": KINDS[k][1]}, "symbol": KINDS[k][2]}
@@ -175,14 +175,18 @@ def _tooltip(node: LineageNode) -> str:
     lines = [f"<b>{html.escape(node.label)}</b>", html.escape(KINDS[node.kind][0])]
     data = node.data
     if node.kind == "model_version":
-        lines.append(f"stage {html.escape(str(data.get('stage')))} · {html.escape(str(data.get('family') or '—'))}")
+        lines.append(f"stage {_escape(data.get('stage'))} · {_escape(data.get('family') or '—')}")
         metrics = data.get("metrics") or {}
         lines += [f"{html.escape(k)} = {v:.4g}" for k, v in metrics.items() if _number(v) is not None][:4]
     elif node.kind == "deployment":
-        lines.append(f"by {html.escape(str(data.get('actor')))} · {html.escape(str(data.get('at', ''))[:16])}")
+        lines.append(f"by {_escape(data.get('actor'))} · {_escape(str(data.get('at', ''))[:16])}")
         if data.get("note"):
-            lines.append(html.escape(str(data["note"])[:200]))
+            lines.append(_escape(str(data["note"])[:200]))
     return "<br/>".join(lines).replace("{", "&#123;").replace("}", "&#125;")
+
+
+def _escape(value: object) -> str:
+    return html.escape(str(value))
 
 
 def _link(source: str, target: str, relation: str, index: dict[str, int], xs: dict[str, float]) -> dict:
