@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-DATA = Path(os.environ.get("HELIOS_M4_WEEKLY", "/work/shared/data/m4-weekly"))
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("HELIOS_SHARED_DATA") or REPO.parent / "shared" / "data") / "m4-weekly"
 HORIZON = 13
 NAIVE2 = {"smape": 9.161, "mase": 2.777}  # official M4 weekly Naive2 scores
 
@@ -44,32 +45,36 @@ def load_m4_weekly(folder: Path) -> tuple[pd.DataFrame, np.ndarray, list[np.ndar
 
 
 def score(forecast: pd.DataFrame, test: np.ndarray, series: list[np.ndarray]) -> dict[str, float]:
-    """``forecast`` rows in the order of the M4 files (series by series, step by step)."""
-    n = len(series)
-    mean = forecast["mean"].to_numpy().reshape(n, HORIZON)
-    smape = np.mean(200 * np.abs(test - mean) / (np.abs(test) + np.abs(mean)), axis=1)
-    scale = np.array([np.mean(np.abs(np.diff(y))) for y in series])
-    mase = np.mean(np.abs(test - mean), axis=1) / scale
-    result = {"smape": float(smape.mean()), "mase": float(mase.mean())}
-    result["owa"] = 0.5 * (result["smape"] / NAIVE2["smape"] + result["mase"] / NAIVE2["mase"])
-    for level in (80, 95):
-        lo = forecast[f"lo-{level}"].to_numpy().reshape(n, HORIZON)
-        hi = forecast[f"hi-{level}"].to_numpy().reshape(n, HORIZON)
-        result[f"coverage_{level}"] = float(np.mean((test >= lo) & (test <= hi)))
-        if level == 95:
-            alpha = 0.05
-            penalty = (hi - lo) + 2 / alpha * ((lo - test) * (test < lo) + (test - hi) * (test > hi))
-            result["msis"] = float(np.mean(np.mean(penalty, axis=1) / scale))
+    """M4's scores (metrics.py): averages over series of sMAPE, MASE (m=1), MSIS and coverage;
+    OWA from the averages. ``forecast`` rows in the order of the M4 files."""
+    from helios.forecasting import metrics
+
+    per_series: dict[str, list[float]] = {
+        "smape": [],
+        "mase": [],
+        "msis": [],
+        "coverage_80": [],
+        "coverage_95": [],
+    }
+    for i, (history, y) in enumerate(zip(series, test, strict=True)):
+        rows = forecast.iloc[i * HORIZON : (i + 1) * HORIZON]
+        point = rows["mean"].to_numpy()
+        per_series["smape"].append(metrics.smape(y, point))
+        per_series["mase"].append(metrics.mase(y, point, history, m=1))
+        per_series["msis"].append(metrics.msis(y, rows["lo-95"], rows["hi-95"], history, m=1))
+        for level in (80, 95):
+            per_series[f"coverage_{level}"].append(
+                metrics.coverage(y, rows[f"lo-{level}"], rows[f"hi-{level}"])
+            )
+    result = {name: float(np.mean(values)) for name, values in per_series.items()}
+    result["owa"] = metrics.owa(result["smape"], result["mase"], NAIVE2["smape"], NAIVE2["mase"])
     return result
 
 
 def naive_check(test: np.ndarray, series: list[np.ndarray]) -> dict[str, float]:
     """Our own Naive (= Naive2 for weekly, m=1): should reproduce the official 9.161 / 2.777."""
-    last = np.array([y[-1] for y in series])
-    frame = pd.DataFrame({"mean": np.repeat(last, HORIZON)})
-    for level in (80, 95):
-        frame[f"lo-{level}"] = frame["mean"]
-        frame[f"hi-{level}"] = frame["mean"]
+    last = np.repeat([y[-1] for y in series], HORIZON)
+    frame = pd.DataFrame({"mean": last, "lo-80": last, "hi-80": last, "lo-95": last, "hi-95": last})
     return {k: round(v, 3) for k, v in score(frame, test, series).items() if k in ("smape", "mase")}
 
 
@@ -90,7 +95,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch threads (the box has 2 cores)")
     args = parser.parse_args()
     if not (DATA / "Weekly-train.csv").is_file():
-        print(f"M4 weekly data not found in {DATA}; skipping (set HELIOS_M4_WEEKLY to its folder)")
+        print(f"M4 weekly data not found in {DATA}; skipping (set HELIOS_SHARED_DATA to the data folder)")
         return 0
 
     import torch

@@ -46,4 +46,65 @@ def seed_demo(context: AppContext, *, force: bool = False) -> list[str]:
             )
         created.append(item.name)
         log.info("seeded demo dataset %s", item.name)
+    if created:
+        created += seed_models(context)
     return created
+
+
+# A small but living registry: real jobs on the demo data, a deployment history, an LLM entry.
+DEMO_JOBS: list[dict] = [
+    {"dataset": "synthetic-stocks", "family": "seasonal_naive", "target_model": "stocks-baseline"},
+    {"dataset": "synthetic-stocks", "family": "nbeats", "target_model": "stocks-nbeats",
+     "hyperparameters": {"epochs": 8, "hidden_size": 24, "layers": 2, "blocks": 1, "horizon": 14,
+                         "steps_per_epoch": 4, "batch_size": 32}},
+    {"dataset": "synthetic-stocks", "family": "nbeats", "target_model": "stocks-nbeats",
+     "hyperparameters": {"epochs": 8, "hidden_size": 48, "layers": 2, "blocks": 1, "horizon": 14,
+                         "steps_per_epoch": 4, "batch_size": 32, "learning_rate": 0.003}},
+    {"dataset": "synthetic-stocks", "family": "nbeats", "target_model": "stocks-nbeats",
+     "hyperparameters": {"epochs": 40, "hidden_size": 48, "layers": 2, "blocks": 1, "horizon": 14,
+                         "steps_per_epoch": 4, "batch_size": 32, "learning_rate": 0.01},
+     "early_stopping": {"patience": 2, "min_delta": 0.02}},
+    {"dataset": "synthetic-powerball", "family": "historical_frequency", "target_model": "powerball-frequency",
+     "validation": {"horizon": 50}},
+]
+DEMO_DEPLOYMENTS = [
+    ("stocks-baseline", 1, "active", "first baseline in production"),
+    ("stocks-nbeats", 1, "active", "beats the baseline on the holdout"),
+    ("stocks-nbeats", 2, "active", "wider network, lower MASE"),
+    ("stocks-nbeats", 3, "staging", "early-stopped run, under review"),
+    ("powerball-frequency", 1, "active", "for the curious: it does not beat chance"),
+    ("forecast-explainer", 1, "active", "explains forecasts in plain words"),
+]
+
+
+def seed_models(context: AppContext) -> list[str]:
+    from helios.registry import deployments
+    from helios.registry import service as registry
+    from helios.registry.schemas import LlmConfig, ModelCreate
+    from helios.training import service as training
+    from helios.training.runner import run_job
+    from helios.training.schemas import JobCreate
+    from helios.training.workers import claim_next
+
+    for spec in DEMO_JOBS:
+        body = JobCreate(**{"validation": {"horizon": 14, "refit": False}, **spec})
+        with context.db.transaction() as session:
+            training.create_job(session, body, DEMO_USER)
+        job_id = claim_next(context, "demo-seed")
+        if job_id is not None:
+            run_job(context, job_id)
+    with context.db.transaction() as session:
+        explainer = registry.create_model(session, ModelCreate(
+            name="forecast-explainer", kind="llm", task="chat", description="Explains forecasts to people",
+            llm=LlmConfig(base_url="http://127.0.0.1:11434/v1", model_name="llama3.2", api_key_env="OLLAMA_API_KEY",
+                          default_params={"temperature": 0.2})), DEMO_USER)
+        registry.add_llm_version(session, explainer, LlmConfig(
+            base_url="http://127.0.0.1:11434/v1", model_name="qwen2.5:7b", default_params={"temperature": 0.1}),
+            DEMO_USER, description="trying a smaller model")
+    for name, version, stage, note in DEMO_DEPLOYMENTS:
+        try:
+            with context.db.transaction() as session:
+                deployments.deploy(session, name, version, stage, note, DEMO_USER)
+        except Exception:  # a demo job that failed leaves its model without that version
+            log.warning("demo deployment %s v%s skipped", name, version, exc_info=True)
+    return ["demo models and jobs"]

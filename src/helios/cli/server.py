@@ -23,6 +23,8 @@ def serve(
     if demo:
         overrides["demo"] = True
     config = config.model_copy(update=overrides)
+    if demo:
+        console.print("seeding demo data on first start (datasets, a few quick training runs)…")
     try:
         app = create_app(config, executor=True)
         check_exposure(app.state.helios)

@@ -29,6 +29,7 @@ FORMAT = "helios-fitted/1"
 MANIFEST = "manifest.json"
 META = "meta.json"
 ARRAYS = "arrays.safetensors"
+ALLOWED_FILES = (MANIFEST, META, ARRAYS)
 _PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".joblib", ".bin", ".npy", ".npz")
 _PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04")
 
@@ -38,20 +39,38 @@ def save_fitted(fitted: Fitted, directory: str | Path) -> dict[str, Any]:
     target = Path(directory)
     meta, arrays = fitted.to_state()
     payload = {META: _json_bytes({"family": fitted.family, "state": meta}), ARRAYS: _arrays_bytes(arrays)}
-    manifest = {"format": FORMAT, "family": fitted.family,
-                "files": {name: hashlib.sha256(data).hexdigest() for name, data in payload.items()}}
+    manifest = {
+        "format": FORMAT,
+        "family": fitted.family,
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in payload.items()},
+    }
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
     try:
         for name, data in {**payload, MANIFEST: _json_bytes(manifest)}.items():
             _write_synced(staging / name, data)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
+        _move_into_place(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return manifest
+
+
+def _move_into_place(staging: Path, target: Path) -> None:
+    """Rename the finished directory onto ``target``. An older artifact there is first renamed
+    aside and only deleted once the new one is in place, so a crash leaves one or the other whole."""
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    retired = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-old-"))
+    os.replace(target, retired / "artifact")
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        os.replace(retired / "artifact", target)
+        raise
+    finally:
+        shutil.rmtree(retired, ignore_errors=True)
 
 
 def load_fitted(directory: str | Path) -> Fitted:
@@ -65,23 +84,32 @@ def load_fitted(directory: str | Path) -> Fitted:
         actual = hashlib.sha256(_read(source / name)).hexdigest()
         if actual != expected:
             raise ArtifactError(f"{name} was changed after it was saved (sha256 mismatch)")
-    meta = json.loads(_read(source / META))
-    if meta.get("family") != manifest["family"]:
+    meta = _json(source / META)
+    if not isinstance(meta, dict) or meta.get("family") != manifest["family"] or "state" not in meta:
         raise ArtifactError("meta.json and manifest.json disagree about the model family")
     try:
         family = get_family(manifest["family"])
     except ValueError as exc:
         raise ArtifactError(str(exc)) from None
-    return family.FittedType.from_state(meta["state"], _load_arrays(source / ARRAYS))
+    try:
+        return family.FittedType.from_state(meta["state"], _load_arrays(source / ARRAYS))
+    except ArtifactError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ArtifactError(f"the saved {manifest['family']} state cannot be rebuilt: {exc!r}") from None
+
+
+def _json(path: Path) -> Any:
+    try:
+        return json.loads(_read(path))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ArtifactError(f"{path.name} is not valid JSON") from None
 
 
 def _manifest(source: Path) -> dict[str, Any]:
     if not source.is_dir():
         raise ArtifactError(f"{source} is not a saved model directory")
-    try:
-        manifest = json.loads(_read(source / MANIFEST))
-    except json.JSONDecodeError:
-        raise ArtifactError("manifest.json is not valid JSON") from None
+    manifest = _json(source / MANIFEST)
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ArtifactError(f"not a Helios model artifact (manifest format is not {FORMAT!r})")
     files = manifest.get("files")
@@ -118,6 +146,10 @@ def _json_bytes(value: Any) -> bytes:
 def _arrays_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     from safetensors.numpy import save
 
+    for name, value in arrays.items():
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+            # Object and string arrays would need pickle to store: numbers only.
+            raise ArtifactError(f"array {name!r} is not numeric; artifacts hold numeric arrays only")
     return save({name: np.ascontiguousarray(value) for name, value in arrays.items()})
 
 

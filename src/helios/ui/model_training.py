@@ -25,7 +25,7 @@ LIST_LIMIT = 200
 REFRESH_S = 1.0
 
 COLUMNS = [
-    {"name": "id", "label": "Job", "field": "id", "align": "left", "sortable": True, ":format": "v => '#' + v"},
+    {"name": "id", "label": "Job", "field": "id", "align": "left", "sortable": True},
     {"name": "status", "label": "Status", "field": "status", "align": "left", "sortable": True},
     {"name": "progress", "label": "Progress", "field": "progress", "align": "left"},
     {"name": "dataset", "label": "Dataset", "field": "dataset", "align": "left", "sortable": True},
@@ -34,8 +34,13 @@ COLUMNS = [
     {"name": "epoch", "label": "Epoch", "field": "epoch", "align": "right"},
     {"name": "duration", "label": "Duration", "field": "duration", "align": "right"},
     {"name": "result", "label": "Model version", "field": "model", "align": "left"},
-    {"name": "created", "label": "Created", "field": "created", "align": "left", "sortable": True},
 ]
+
+JOB_CELL = """
+<q-td :props="props">
+  <div class="font-medium">#{{ props.value }}</div>
+  <div class="text-[11px] text-slate-500 whitespace-nowrap">{{ props.row.created }}</div>
+</q-td>"""
 
 STATUS_CELL = """
 <q-td :props="props">
@@ -69,7 +74,7 @@ def _epoch(job: JobRead) -> str:
 
 
 def _created(value: dt.datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M")
+    return value.strftime("%b %d, %H:%M")
 
 
 def job_row(job: JobRead) -> dict:
@@ -112,6 +117,7 @@ class JobListPage:
             self.table = ui.table(rows=[], columns=COLUMNS, row_key="id", selection="multiple",
                                   pagination={"rowsPerPage": 15, "sortBy": "id", "descending": True})
             self.table.classes("w-full").props('flat data-testid="jobs-table" table-class="cursor-pointer"')
+            self.table.add_slot("body-cell-id", JOB_CELL)
             self.table.add_slot("body-cell-status", STATUS_CELL)
             self.table.add_slot("body-cell-progress", PROGRESS_CELL)
             self.table.add_slot("body-cell-result", RESULT_CELL)

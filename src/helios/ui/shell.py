@@ -11,7 +11,7 @@ from nicegui import ui
 NAVIGATION: list[tuple[str, str, str]] = [
     ("Datasets", "/datasets", "dataset"),
     ("Training", "/training", "model_training"),
-    ("Models", "/models", "model_training"),
+    ("Models", "/models", "hub"),
 ]
 
 ACCENT = "#f59e0b"

@@ -103,8 +103,8 @@ def add_points(options: dict[str, Any], points: list[tuple[str, int, float]]) ->
     lines = {s["name"]: s for s in options["series"]}
     for name, step, value in points:
         if name not in lines:
-            lines[name] = _line(name, [], metric_color(name, len(lines)))
-            options["series"].append(lines[name])
+            options["series"].append(_line(name, [], metric_color(name, len(lines))))
+            lines[name] = options["series"][-1]  # the options copy what they are given: use the stored one
         lines[name]["data"].append([step, value])
     for line in options["series"]:
         line["showSymbol"] = len(line["data"]) <= 40
@@ -119,6 +119,15 @@ def mark_best(options: dict[str, Any], monitor: str | None, epoch: int | None) -
                                 "data": [{"xAxis": epoch}]}
         else:
             line.pop("markLine", None)
+
+
+def best_point(options: dict[str, Any], monitor: str) -> tuple[float, int] | None:
+    """The lowest value of ``monitor`` on the chart and its epoch, for jobs without early stopping."""
+    line = next((s for s in options["series"] if s["name"] == monitor), None)
+    if not line or not line["data"]:
+        return None
+    step, value = min(line["data"], key=lambda point: point[1])
+    return value, step
 
 
 def set_log_scale(options: dict[str, Any], log: bool) -> None:

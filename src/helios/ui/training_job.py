@@ -22,7 +22,8 @@ from helios.ui.runtime import context
 POLL_S = 0.5
 JOURNAL_LINES = 5000
 LEVEL_CLASSES = {"warning": "text-amber-600 dark:text-amber-400", "error": "text-red-600 dark:text-red-400"}
-LOG_CSS = (".helios-journal{font-size:12px;line-height:1.55;background:transparent}"
+LOG_CSS = (".helios-journal{font-size:12px;line-height:1.55;background:transparent;white-space:pre-wrap;"
+           "overflow-x:hidden}"
            ".body--dark .helios-journal{color:#cbd5e1}")
 
 
@@ -148,8 +149,10 @@ class JobPage:
                         'rounded track-color=grey-4 data-testid="job-progress"').classes("w-28")
                     self.progress_text = ui.label().classes("text-lg font-semibold tabular-nums")
             self.epoch = _stat("Epoch", "stat-epoch")
-            self.best = _stat("Best", "stat-best")
-            self.best.tooltip("Best value of the monitored metric @ its epoch")
+            with ui.card().classes("helios-card px-4 py-2 gap-0 min-w-[150px]"):
+                self.best_name = ui.label("Best").classes("text-[11px] uppercase tracking-wide text-slate-500")
+                self.best = ui.label("—").classes("text-lg font-semibold tabular-nums").props('data-testid="stat-best"')
+            self.best.tooltip("Lowest value so far @ its epoch")
             self.duration = _stat("Duration", "stat-duration")
             with ui.card().classes("helios-card px-4 py-2 gap-0 min-w-[160px]"):
                 ui.label("Model version").classes("text-[11px] uppercase tracking-wide text-slate-500")
@@ -236,16 +239,16 @@ class JobPage:
         self.progress.props(f"color={charts.STATUS.get(job.status, ('primary',))[0]}")
         self.progress_text.text = f"{job.progress:.0%}"
         self.epoch.text = f"{job.epoch} / {job.epochs_total}" if job.epochs_total else (str(job.epoch or "—"))
-        monitor = (job.early_stopping or {}).get("monitor", "val_loss")
-        self.best.text = (f"{charts.number(job.best_metric)} @ {job.best_epoch}" if job.best_metric is not None
-                          else "—")
+        monitor, best = self._best(job)
+        self.best.text = f"{charts.number(best[0])} @ {best[1]}" if best else "—"
+        self.best_name.text = f"Best {monitor}"
         self.duration.text = charts.duration(job.duration_s)
         self.epochs_label.text = f"{self.epochs_seen} epoch{'s' * (self.epochs_seen != 1)} recorded"
         self.chart_empty.text = self._chart_hint(job)
         self.chart_empty.set_visibility(not self.chart.options["series"])
-        if (monitor, job.best_epoch, len(self.chart.options["series"])) != self.best_marked:
-            self.best_marked = (monitor, job.best_epoch, len(self.chart.options["series"]))
-            charts.mark_best(self.chart.options, monitor, job.best_epoch)
+        if (monitor, best) != self.best_marked:
+            self.best_marked = (monitor, best)
+            charts.mark_best(self.chart.options, monitor, best[1] if best else None)
             self.chart.update()
         for button in (self.stop, self.cancel):
             button.set_enabled(self.can_edit and not finished)
@@ -254,6 +257,14 @@ class JobPage:
         if finished and not self.finished_shown:
             self.finished_shown = True
             self.render_outcome(job)
+
+    def _best(self, job: JobRead) -> tuple[str, tuple[float, int] | None]:
+        """The early-stopping rule's best when it has one, else the lowest val_loss (or train_loss) so far."""
+        if job.early_stopping and job.best_metric is not None and job.best_epoch is not None:
+            return job.early_stopping.get("monitor", "val_loss"), (job.best_metric, job.best_epoch)
+        names = {s["name"] for s in self.chart.options["series"]}
+        monitor = "val_loss" if "val_loss" in names or not names else next(iter(sorted(names)))
+        return monitor, charts.best_point(self.chart.options, monitor)
 
     def _chart_hint(self, job: JobRead) -> str:
         if not self.iterative:
