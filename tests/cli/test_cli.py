@@ -16,6 +16,7 @@ CSV = "unique_id,ds,y\nA,2024-01-01,1\nA,2024-01-02,2\nA,2024-01-03,3\nB,2024-01
 def run(settings, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("HELIOS_HOME", str(settings.home))
     monkeypatch.setenv("HELIOS_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("COLUMNS", "200")  # rich tables: no truncated names
     runner = CliRunner()
 
     def invoke(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
@@ -87,3 +88,39 @@ def test_db_upgrade_and_current(run) -> None:  # type: ignore[no-untyped-def]
     upgraded = run("db", "upgrade")
     assert upgraded.exit_code == 0 and "revision" in upgraded.output
     assert run("db", "current").output.strip()
+
+
+def test_models_and_training_from_the_cli(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    csv = tmp_path / "p.csv"
+    rows = "".join(f"A,2024-{1 + d // 28:02d}-{1 + d % 28:02d},{10 + d % 7 + (d * 37 % 11) / 10}\n" for d in range(84))
+    csv.write_text("unique_id,ds,y\n" + rows)
+    assert run("datasets", "import", str(csv), "--name", "prices").exit_code == 0
+    families = run("families")
+    assert "nbeats" in families.output and "naive" in families.output
+    bad = run("train", "prices", "--family", "nbeats", "--params", '{"epochs": -1}')
+    assert bad.exit_code == 1 and "epochs" in bad.output
+    assert "no training jobs yet" in run("jobs", "list").output
+    queued = run("train", "prices", "--family", "seasonal_naive", "--horizon", "7", "--model", "prices-sn")
+    assert queued.exit_code == 0 and "queued training job #1" in queued.output
+    from helios.api.context import AppContext
+    from helios.config import Settings
+    from helios.training.runner import run_job
+    from helios.training.workers import claim_next
+
+    context = AppContext.build(Settings())
+    assert run_job(context, claim_next(context, "test")) == "succeeded"
+    assert "succeeded" in run("jobs", "list").output
+    assert "registered prices-sn v1" in run("jobs", "show", "1").output
+    listed = run("models", "list")
+    assert "prices-sn" in listed.output and "mase=" in listed.output
+    assert run("models", "deploy", "prices-sn", "1").exit_code == 0
+    assert "v1" in run("models", "show", "prices-sn").output
+    assert "none → active" in run("models", "history", "prices-sn").output
+    assert "trained_on" in run("models", "lineage", "prices-sn").output
+    assert run("models", "rollback", "prices-sn").exit_code == 1  # nothing earlier to roll back to
+    wrong = run("models", "deploy", "prices-sn", "1", "--stage", "production")
+    assert wrong.exit_code == 2 and "stage" in wrong.output
+    assert run("models", "delete", "prices-sn", "--yes").exit_code == 1  # active: needs --force
+    assert run("models", "delete", "prices-sn", "--yes", "--force").exit_code == 0
+    assert run("jobs", "compare", "1").exit_code == 1
+    context.db.dispose()

@@ -196,18 +196,15 @@ def calibration_errors(
         min_train_size=2,
     )
     forecasts = result.forecasts
-    history = train.assign(unique_id=train["unique_id"].astype(str)).sort_values(["unique_id", "ds"])
-    scales = {
-        (uid, cutoff): naive_scale(part.loc[part["ds"] <= cutoff, "y"].to_numpy(dtype=float))
-        for uid, part in history.groupby("unique_id", sort=False)
-        for cutoff in forecasts.loc[forecasts["unique_id"] == uid, "cutoff"].unique()
-    }
+    cutoffs = forecasts.groupby("unique_id", sort=False)["cutoff"].unique().to_dict()
+    scales = {}
+    for series in split_panel(train):
+        for cutoff in cutoffs.get(series.unique_id, ()):
+            known = series.ds.searchsorted(cutoff, side="right")  # points up to the origin, no further
+            scales[(series.unique_id, cutoff)] = naive_scale(series.y[:known])
+    keys = zip(forecasts["unique_id"], forecasts["cutoff"], strict=True)
     return forecasts.assign(
-        error=(forecasts["y"] - forecasts["mean"]).abs(),
-        scale=[
-            scales[(uid, cutoff)]
-            for uid, cutoff in zip(forecasts["unique_id"], forecasts["cutoff"], strict=True)
-        ],
+        error=(forecasts["y"] - forecasts["mean"]).abs(), scale=[scales[key] for key in keys]
     )
 
 

@@ -29,7 +29,8 @@ def score_series(fitted: Any, train: pd.DataFrame, holdout: pd.DataFrame, horizo
         history = train.loc[train["unique_id"] == uid, "y"].to_numpy()
         for name, value in _series_scores(metrics, part, history, season).items():
             scores.setdefault(name, []).append(value)
-    return {name: float(np.nanmean(values)) for name, values in scores.items()}
+    return {name: float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+            for name, values in scores.items()}
 
 
 def _series_scores(metrics: Any, part: pd.DataFrame, history: np.ndarray, season: int) -> dict[str, float]:

@@ -8,6 +8,7 @@ model version in the registry.
 
 from __future__ import annotations
 
+import math
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -161,7 +162,7 @@ def _execute(context: AppContext, plan: JobPlan) -> str:
     fitted = plan.family.fit(train, plan.config, plan.spec, fit_context)
     if reporter.cancel_requested:
         return _finish(context, plan.job_id, "cancelled", reason="cancelled on request; nothing registered")
-    scores = _score(fitted, train, holdout, plan, horizon)
+    scores = _score(context, fitted, train, holdout, plan, horizon)
     stopped = control.stop_requested
     if plan.validation.get("refit", True) and not stopped:
         _progress(context, plan.job_id, PROGRESS_AFTER_FIT, "refitting on all the data for the registered model")
@@ -190,10 +191,17 @@ def _callbacks(context: AppContext, plan: JobPlan) -> tuple[JobReporter, list[An
     return reporter, [c for c in (early, reporter) if c is not None]
 
 
-def _score(fitted: Any, train: pd.DataFrame, holdout: pd.DataFrame, plan: JobPlan, horizon: int) -> dict[str, float]:
+def _score(context: AppContext, fitted: Any, train: pd.DataFrame, holdout: pd.DataFrame, plan: JobPlan, horizon: int) -> dict[str, float]:
     if plan.kind == "draws":
-        return evaluation.score_draws(fitted, train, holdout, plan.spec.rules)
-    return evaluation.score_series(fitted, train, holdout, horizon, plan.spec.season_length)
+        scores = evaluation.score_draws(fitted, train, holdout, plan.spec.rules)
+    else:
+        scores = evaluation.score_series(fitted, train, holdout, horizon, plan.spec.season_length)
+    # A metric can be undefined (MASE of a series whose seasonal naive is perfect); JSON has no NaN.
+    undefined = sorted(k for k, v in scores.items() if not math.isfinite(v))
+    if undefined:
+        with context.db.transaction() as session:
+            journal(session, plan.job_id, f"undefined on this holdout, not recorded: {', '.join(undefined)}", "warning")
+    return {k: v for k, v in scores.items() if math.isfinite(v)}
 
 
 def _register(context: AppContext, plan: JobPlan, fitted: Any, scores: dict[str, float]) -> int:

@@ -102,10 +102,12 @@ def key_metric(model: ModelSummary) -> None:
             ui.label(model.key_metric or "key metric").classes(
                 "text-[11px] uppercase tracking-wide text-slate-500")
             ui.label(number_text(model.key_metric_value)).classes("text-xl font-semibold tabular-nums")
-        if any(v is not None for v in model.key_metric_trend):
+        known = sum(v is not None for v in model.key_metric_trend)
+        if known >= 2:
             ui.echart(charts.sparkline(model.key_metric_trend)).classes("grow h-12 min-w-0")
         else:
-            ui.label("no metrics recorded").classes("grow text-right text-xs text-slate-400 pb-1")
+            note = "no trend yet: one version scored" if known else "no metrics recorded"
+            ui.label(note).classes("grow text-right text-xs text-slate-400 pb-1")
 
 
 def no_models() -> None:

@@ -124,6 +124,7 @@ def lineage_graph(lineage: Lineage) -> dict:
     zoom = _zoom(xs, ys)
     grow = zoom ** -NODE_SCALE_RATIO  # ECharts shrinks nodes with the zoom; start them at full size
     index = {node.id: i for i, node in enumerate(lineage.nodes)}
+    titles = _titles(lineage)
     kinds = list(KINDS)
     return {
         "tooltip": {"confine": True},
@@ -140,18 +141,19 @@ def lineage_graph(lineage: Lineage) -> dict:
             "label": {"show": True, "color": MUTED, "fontSize": 11},
             "labelLayout": {"hideOverlap": True},
             "emphasis": {"focus": "adjacency", "lineStyle": {"width": 2.5, "opacity": 0.9}},
-            "data": [_node(n, xs[n.id], ys[n.id], kinds.index(n.kind), grow) for n in lineage.nodes],
+            "data": [_node(n, xs[n.id], ys[n.id], kinds.index(n.kind), grow, titles[n.id])
+                     for n in lineage.nodes],
             "links": [_link(e.source, e.target, e.relation, index, xs) for e in lineage.edges],
         }],
     }
 
 
-def _node(node: LineageNode, x: float, y: float, category: int, grow: float) -> dict:
+def _node(node: LineageNode, x: float, y: float, category: int, grow: float, title: str) -> dict:
     size = KINDS[node.kind][3] * grow
     item: dict = {
         "id": node.id, "name": node.id, "x": x, "y": y, "category": category, "symbolSize": round(size, 1),
         "label": _label_style(node),
-        "tooltip": {"formatter": _tooltip(node)},
+        "tooltip": {"formatter": _tooltip(node, title)},
     }
     stage = node.data.get("stage") if node.kind == "model_version" else None
     if stage in ("active", "staging"):
@@ -170,16 +172,27 @@ def _label_style(node: LineageNode) -> dict:
     return {"formatter": text, "position": "top"}
 
 
-def _tooltip(node: LineageNode) -> str:
+def _titles(lineage: Lineage) -> dict[str, str]:
+    """Tooltip titles: a deployment's own label is only "staging → active", so it names its version."""
+    labels = {n.id: n.label for n in lineage.nodes}
+    titles = dict(labels)
+    for edge in lineage.edges:
+        if edge.relation == "deployed":
+            titles[edge.target] = f"{labels[edge.source]}: {labels[edge.target]}"
+    return titles
+
+
+def _tooltip(node: LineageNode, title: str) -> str:
     """HTML (ECharts renders tooltips as HTML), so every user-written piece is escaped."""
-    lines = [f"<b>{html.escape(node.label)}</b>", html.escape(KINDS[node.kind][0])]
+    lines = [f"<b>{html.escape(title)}</b>", html.escape(KINDS[node.kind][0])]
     data = node.data
     if node.kind == "model_version":
         lines.append(f"stage {_escape(data.get('stage'))} · {_escape(data.get('family') or '—')}")
         metrics = data.get("metrics") or {}
         lines += [f"{html.escape(k)} = {v:.4g}" for k, v in metrics.items() if _number(v) is not None][:4]
     elif node.kind == "deployment":
-        lines.append(f"by {_escape(data.get('actor'))} · {_escape(str(data.get('at', ''))[:16])}")
+        at = str(data.get("at", ""))[:16].replace("T", " ")
+        lines.append(f"by {_escape(data.get('actor'))} · {_escape(at)}")
         if data.get("note"):
             lines.append(_escape(str(data["note"])[:200]))
     return "<br/>".join(lines).replace("{", "&#123;").replace("}", "&#125;")

@@ -91,7 +91,7 @@ def live_chart() -> dict[str, Any]:
         "animation": False,  # points arrive twice a second; re-animating each update only flickers
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 0, "textStyle": {"color": MUTED}, "inactiveColor": "#94a3b866"},
-        "grid": {"left": 60, "right": 28, "top": 40, "bottom": 44},
+        "grid": {"left": 60, "right": 28, "top": 52, "bottom": 44},
         **_axes("loss"),
         "dataZoom": [{"type": "inside", "filterMode": "none"}],
         "series": [],
@@ -115,7 +115,7 @@ def mark_best(options: dict[str, Any], monitor: str | None, epoch: int | None) -
         if line["name"] == monitor and epoch:
             line["markLine"] = {"symbol": "none", "silent": True, "animation": False,
                                 "lineStyle": {"type": "dashed", "color": MUTED},
-                                "label": {"formatter": f"best · epoch {epoch}", "color": MUTED, "position": "insideEndTop"},
+                                "label": {"formatter": "best", "color": MUTED, "position": "end"},
                                 "data": [{"xAxis": epoch}]}
         else:
             line.pop("markLine", None)
@@ -128,6 +128,12 @@ def best_point(options: dict[str, Any], monitor: str) -> tuple[float, int] | Non
         return None
     step, value = min(line["data"], key=lambda point: point[1])
     return value, step
+
+
+def set_epochs(options: dict[str, Any], epochs: int | None) -> None:
+    """The x axis runs to the planned last epoch, so the curve shows how far along the job is."""
+    if epochs and options["xAxis"].get("max") != epochs:
+        options["xAxis"]["max"] = epochs
 
 
 def set_log_scale(options: dict[str, Any], log: bool) -> None:

@@ -22,8 +22,8 @@ from helios.ui.runtime import context
 POLL_S = 0.5
 JOURNAL_LINES = 5000
 LEVEL_CLASSES = {"warning": "text-amber-600 dark:text-amber-400", "error": "text-red-600 dark:text-red-400"}
-LOG_CSS = (".helios-journal{font-size:12px;line-height:1.55;background:transparent;white-space:pre-wrap;"
-           "overflow-x:hidden}"
+LOG_CSS = (".helios-journal{font-size:12px;line-height:1.55}"
+           ".helios-journal .q-scrollarea__content{white-space:pre-wrap;word-break:break-word;width:100%}"
            ".body--dark .helios-journal{color:#cbd5e1}")
 
 
@@ -210,8 +210,10 @@ class JobPage:
         job = self.job
         shown = {**job.hyperparameters, "validation horizon": job.validation.get("horizon"), "job seed": job.seed}
         with ui.card().classes("helios-card w-full gap-1"):
-            with ui.expansion("Configuration", icon="tune").classes("w-full").props("dense header-class=px-0"):
-                with ui.element("div").classes("grid grid-cols-2 gap-x-3 gap-y-0.5 text-sm pt-1"):
+            with ui.expansion("Configuration", icon="tune", value=True).classes("w-full").props(
+                    'dense header-class="px-0 font-semibold"'):
+                with ui.element("div").classes("grid grid-cols-2 gap-x-3 gap-y-0.5 text-sm pt-1 max-h-72 "
+                                               "overflow-y-auto pr-1"):
                     for key, value in shown.items():
                         ui.label(key.replace("_", " ")).classes("text-slate-500 truncate")
                         text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else charts.number(value)
@@ -235,6 +237,7 @@ class JobPage:
         self.job = job
         finished = job.status in charts.FINISHED
         charts.set_status(self.status, job.status)
+        charts.set_epochs(self.chart.options, job.epochs_total)
         self.progress.value = job.progress
         self.progress.props(f"color={charts.STATUS.get(job.status, ('primary',))[0]}")
         self.progress_text.text = f"{job.progress:.0%}"

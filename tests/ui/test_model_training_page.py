@@ -1,0 +1,173 @@
+"""A person on the Training page: launches an N-BEATS job from the form (after the form shows
+what the service rejected), watches its loss curve grow live, changes its early-stopping rule,
+stops it and gets a model version; launches a short second run and compares the two."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.live import browser_page, live_server
+
+pytestmark = pytest.mark.browser
+
+DATASET = "train-prices"
+SMALL = {"hidden_size": 16, "steps_per_epoch": 2, "batch_size": 16, "horizon": 7, "input_multiple": 2}
+
+
+def _csv() -> str:
+    lines = ["unique_id,ds,y"]
+    for uid, base, amplitude in (("AAA", 100.0, 5.0), ("BBB", 40.0, 2.0)):
+        for day in range(200):
+            stamp = time.strftime("%Y-%m-%d", time.gmtime(1_704_067_200 + day * 86_400))  # from 2024-01-01
+            value = base + 0.05 * day + amplitude * math.sin(2 * math.pi * day / 7) + 0.3 * math.cos(day)
+            lines.append(f"{uid},{stamp},{value:.4f}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Helios with its worker pool, so jobs launched in the browser really train."""
+    home = tmp_path_factory.mktemp("training-ui") / "home"
+    with live_server(home) as url:
+        created = httpx.post(f"{url}/api/v1/datasets", data={"name": DATASET},
+                             files={"file": ("prices.csv", _csv().encode())}, timeout=60)
+        assert created.status_code == 201, created.text
+        yield url
+
+
+def _jobs(server: str) -> list[dict]:
+    return httpx.get(f"{server}/api/v1/ml/jobs", timeout=10).json()["items"]
+
+
+def _epochs_shown(page) -> int:  # type: ignore[no-untyped-def]
+    return int(page.get_by_test_id("chart-epochs").inner_text().split()[0])
+
+
+def _wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _open_launch_form(page, family: str = "nbeats") -> None:  # type: ignore[no-untyped-def]
+    page.get_by_test_id("launch-open").click()
+    page.get_by_test_id("launch-dataset").get_by_text(DATASET).wait_for()  # the only dataset is preselected
+    page.get_by_test_id("launch-family").click()
+    page.get_by_role("option", name=family, exact=True).click()
+    page.get_by_test_id("hp-epochs").wait_for()
+
+
+def _fill(page, values: dict) -> None:  # type: ignore[no-untyped-def]
+    for name, value in values.items():
+        page.get_by_test_id(f"hp-{name}").fill(str(value))
+
+
+def test_launch_watch_stop_and_compare(server: str, tmp_path: Path) -> None:
+    with browser_page(server) as page:
+        page.goto("/training")
+        page.get_by_text("No training jobs yet").wait_for()
+
+        # The form is generated from the family's schema: defaults, ranges and descriptions.
+        _open_launch_form(page)
+        assert page.get_by_test_id("hp-epochs").input_value() == "10"
+        assert page.get_by_test_id("family-description").inner_text().startswith("Global N-BEATS")
+        assert page.get_by_test_id("launch-target").input_value() == f"{DATASET}-nbeats"
+
+        # What the service rejects shows next to the field, and nothing is queued.
+        _fill(page, {**SMALL, "epochs": 200, "learning_rate": 0})
+        page.get_by_test_id("launch-submit").click()
+        field = page.locator(".q-field").filter(has=page.get_by_test_id("hp-learning_rate"))
+        field.get_by_role("alert").filter(has_text="Input should be greater than 0").wait_for()
+        assert "learning_rate" in page.get_by_test_id("launch-error").inner_text()
+        assert _jobs(server) == []
+        assert page.get_by_test_id("launch-horizon").input_value() == "7"  # follows the model's horizon
+
+        _fill(page, {"learning_rate": 0.01})
+        page.get_by_test_id("launch-submit").click()
+        page.get_by_text("Queued training job #1").wait_for()
+        table = page.get_by_test_id("jobs-table")
+        table.get_by_text("#1").wait_for()
+        page.screenshot(path=str(tmp_path / "training-list.png"), full_page=True)
+        table.locator("tbody tr").filter(has_text="#1").get_by_text(f"{DATASET} v1").click()
+
+        # The job page: the loss curve grows as epochs end.
+        page.wait_for_url("**/training/1")
+        page.get_by_test_id("job-status").get_by_text("running").wait_for(timeout=90_000)
+        page.get_by_test_id("loss-chart").locator("canvas").wait_for()
+        _wait(lambda: _epochs_shown(page) >= 2, 90, "the first epochs on the chart")
+        first = _epochs_shown(page)
+        _wait(lambda: _epochs_shown(page) > first, 30, "the chart to grow")
+        # An epoch the server has recorded is on the chart within a second and a half.
+        recorded = httpx.get(f"{server}/api/v1/ml/jobs/1", timeout=10).json()["epoch"]
+        _wait(lambda: _epochs_shown(page) >= recorded, 1.5, f"epoch {recorded} on the chart")
+        page.get_by_test_id("job-journal").get_by_text("epoch 1:").wait_for()
+
+        # The early-stopping rule can change while it runs.
+        page.get_by_test_id("rule-enabled").click()
+        page.get_by_test_id("rule-patience").fill("500")
+        page.get_by_test_id("rule-apply").click()
+        page.get_by_test_id("rule-text").get_by_text("stops after 500 epochs").wait_for()
+        assert httpx.get(f"{server}/api/v1/ml/jobs/1", timeout=10).json()["early_stopping"]["patience"] == 500
+        page.screenshot(path=str(tmp_path / "training-job-running.png"), full_page=True)
+
+        # Stop keeps the best epoch and registers it.
+        page.get_by_test_id("job-stop").click()
+        page.get_by_test_id("stop-confirm").click()
+        page.get_by_test_id("job-status").get_by_text("stopped early").wait_for(timeout=90_000)
+        page.get_by_test_id("job-result").get_by_text(f"{DATASET}-nbeats v1").wait_for()
+        page.get_by_test_id("final-metrics").get_by_text("mase").wait_for()
+        assert page.get_by_test_id("job-stop").is_disabled()
+        assert page.get_by_test_id("job-cancel").is_disabled()
+        stopped_at = _epochs_shown(page)
+        assert 2 <= stopped_at < 200
+
+        # A second, short run; the list follows it live without a reload.
+        page.get_by_role("link", name="← All training jobs").click()
+        _open_launch_form(page)
+        _fill(page, {**SMALL, "epochs": 3, "hidden_size": 32})
+        page.get_by_test_id("launch-submit").click()
+        page.get_by_text("Queued training job #2").wait_for()
+        page.get_by_test_id("status-2").get_by_text("succeeded").wait_for(timeout=120_000)
+        assert re.search(r"3\s*/\s*3", table.locator("tbody tr").filter(has_text="#2").inner_text())
+
+        # Select both runs (a checkbox does not open the job) and compare them.
+        compare = page.get_by_test_id("compare-open")
+        assert compare.is_disabled()
+        for job in ("#1", "#2"):
+            table.locator("tbody tr").filter(has_text=job).locator(".q-checkbox").click()
+        assert page.url.endswith("/training")
+        compare.click()
+        page.wait_for_url("**/training/compare?ids=1,2")
+        for metric in ("train_loss", "val_loss"):
+            page.get_by_test_id(f"compare-chart-{metric}").locator("canvas").wait_for()
+        diff = page.get_by_test_id("params-diff")
+        epochs_row = diff.locator("tr").filter(has_text="epochs")
+        assert re.search(r"200\s+3", epochs_row.inner_text())
+        assert "hidden_size" in diff.inner_text()
+        page.get_by_test_id("final-metrics-table").get_by_text("mase").wait_for()
+        page.screenshot(path=str(tmp_path / "training-compare.png"), full_page=True)
+
+    detail = httpx.get(f"{server}/api/v1/ml/jobs/1", timeout=10).json()
+    assert detail["status"] == "stopped_early" and detail["result_version"] == 1
+
+
+def test_unknown_jobs_and_bad_comparisons_say_so(server: str) -> None:
+    with browser_page(server) as page:
+        page.goto("/training/999")
+        page.get_by_test_id("job-missing").get_by_text("no training job 999").wait_for()
+        page.goto("/training/not-a-number")
+        page.get_by_test_id("job-missing").get_by_text("is not a job number").wait_for()
+        page.goto("/training/compare?ids=1")
+        page.get_by_test_id("compare-problem").get_by_text("Pick at least two runs").wait_for()
+        page.goto("/training/compare?ids=1,999")
+        page.get_by_test_id("compare-problem").get_by_text("no training job 999").wait_for()
