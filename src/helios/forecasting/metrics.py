@@ -100,20 +100,24 @@ def directional_accuracy(y: ArrayLike, f: ArrayLike, last_value: float) -> float
 # --- scoring forecast frames ---------------------------------------------------------------------
 
 
-def series_scores(y: np.ndarray, forecast: pd.DataFrame, history: np.ndarray, m: int = 1) -> dict[str, float]:
-    """Every metric that applies to one series' forecast rows (aligned with ``y``): point
-    metrics always, coverage per ``lo-L/hi-L`` pair, MSIS when the 95% interval is there."""
-    f = forecast["mean"].to_numpy(dtype=float)
+def series_scores(
+    y: np.ndarray,
+    mean: np.ndarray,
+    history: np.ndarray,
+    m: int = 1,
+    bounds: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
+) -> dict[str, float]:
+    """Every metric that applies to one series' forecast: point metrics always, coverage per
+    interval level, MSIS when the 95% interval is there."""
     scores = {
-        "mae": mae(y, f),
-        "rmse": rmse(y, f),
-        "mape": mape(y, f),
-        "smape": smape(y, f),
-        "mase": mase(y, f, history, m),
-        "directional_accuracy": directional_accuracy(y, f, history[-1]) if len(history) else float("nan"),
+        "mae": mae(y, mean),
+        "rmse": rmse(y, mean),
+        "mape": mape(y, mean),
+        "smape": smape(y, mean),
+        "mase": mase(y, mean, history, m),
+        "directional_accuracy": directional_accuracy(y, mean, history[-1]) if len(history) else float("nan"),
     }
-    for level in interval_levels(forecast.columns):
-        lo, hi = forecast[f"lo-{level}"].to_numpy(dtype=float), forecast[f"hi-{level}"].to_numpy(dtype=float)
+    for level, (lo, hi) in (bounds or {}).items():
         scores[f"coverage_{level}"] = coverage(y, lo, hi)
         if level == 95:
             scores["msis"] = msis(y, lo, hi, history, m, alpha=0.05)
@@ -123,11 +127,18 @@ def series_scores(y: np.ndarray, forecast: pd.DataFrame, history: np.ndarray, m:
 def interval_levels(columns: Sequence[str]) -> list[int]:
     """Levels L for which both ``lo-L`` and ``hi-L`` columns exist, in column order."""
     names = set(columns)
-    levels = []
-    for name in columns:
-        if name.startswith("lo-") and name[3:].isdigit() and f"hi-{name[3:]}" in names:
-            levels.append(int(name[3:]))
-    return levels
+    return [int(c[3:]) for c in columns if c.startswith("lo-") and c[3:].isdigit() and f"hi-{c[3:]}" in names]
+
+
+def _values_by_series(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, dict[str, np.ndarray]]:
+    """Per series (in row order within each), the named columns as arrays; one stable sort and
+    slicing, not a groupby per series, since panels can hold thousands of series."""
+    ordered = frame.assign(unique_id=frame["unique_id"].astype(str)).sort_values("unique_id", kind="stable")
+    ids = ordered["unique_id"].to_numpy()
+    arrays = {c: ordered[c].to_numpy(dtype=float) for c in columns}
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.array([], dtype=int)
+    ends = np.r_[starts[1:], len(ids)]
+    return {str(ids[a]): {c: v[a:b] for c, v in arrays.items()} for a, b in zip(starts, ends, strict=True)}
 
 
 def score_forecast(
@@ -135,15 +146,23 @@ def score_forecast(
 ) -> pd.DataFrame:
     """One row of metrics per series. ``forecast`` and ``actuals`` are long frames; their rows are
     matched per series by position (step 1, 2, ...), so irregular stamps still line up.
-    ``history`` is what the model was fitted on (it scales MASE and MSIS)."""
+    ``history`` is what the model was fitted on (it scales MASE and MSIS). Rows are taken in the
+    order given: sort each frame by ``ds`` within a series first."""
+    levels = interval_levels(list(forecast.columns))
+    predicted = _values_by_series(
+        forecast, ["mean", *[f"{side}-{lv}" for lv in levels for side in ("lo", "hi")]]
+    )
+    truth = _values_by_series(actuals, ["y"])
+    past = _values_by_series(history, ["y"])
     rows = []
-    past = {uid: part["y"].to_numpy(dtype=float) for uid, part in history.groupby("unique_id", sort=False)}
-    truth = {uid: part["y"].to_numpy(dtype=float) for uid, part in actuals.groupby("unique_id", sort=False)}
-    for uid, part in forecast.groupby("unique_id", sort=False):
-        y = truth.get(uid)
-        if y is None:
+    for uid, values in predicted.items():
+        if uid not in truth:
             continue
-        steps = min(len(y), len(part))
-        scores = series_scores(y[:steps], part.iloc[:steps], past.get(uid, np.array([])), m)
-        rows.append({"unique_id": uid, **scores})
+        y = truth[uid]["y"]
+        steps = min(len(y), len(values["mean"]))
+        bounds = {lv: (values[f"lo-{lv}"][:steps], values[f"hi-{lv}"][:steps]) for lv in levels}
+        history_y = past.get(uid, {"y": np.array([])})["y"]
+        rows.append(
+            {"unique_id": uid, **series_scores(y[:steps], values["mean"][:steps], history_y, m, bounds)}
+        )
     return pd.DataFrame(rows)

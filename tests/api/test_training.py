@@ -1,0 +1,86 @@
+"""/api/v1/ml through HTTP: families, launch, list, metrics (also streamed), journal, controls, compare."""
+
+from __future__ import annotations
+
+import io
+
+from helios.training.runner import run_job
+from helios.training.workers import claim_next
+from tests.training.conftest import prices_csv
+
+
+def seed(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/api/v1/datasets", data={"name": "prices"}, files={"file": ("p.csv", io.BytesIO(prices_csv()))})
+    assert response.status_code == 201
+
+
+def run_next(client) -> str:  # type: ignore[no-untyped-def]
+    context = client.app.state.helios
+    return run_job(context, claim_next(context, "test"))
+
+
+def test_families_carry_their_schema(client) -> None:  # type: ignore[no-untyped-def]
+    items = {f["slug"]: f for f in client.get("/api/v1/ml/families").json()["items"]}
+    assert items["nbeats"]["iterative"] and not items["naive"]["iterative"]
+    schema = items["nbeats"]["hyperparameters_schema"]
+    assert schema["properties"]["epochs"]["minimum"] == 1 and "description" in schema["properties"]["epochs"]
+    assert items["powerball_net"]["task"] == "draws"
+
+
+def test_launch_validation_names_the_field(client) -> None:  # type: ignore[no-untyped-def]
+    seed(client)
+    bad = client.post("/api/v1/ml/train", json={"dataset": "prices", "family": "nbeats",
+                                                  "hyperparameters": {"learning_rate": -1}})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "hyperparameters.learning_rate"
+    assert client.post("/api/v1/ml/train", json={"dataset": "prices", "family": "nope"}).status_code == 422
+    assert client.post("/api/v1/ml/train", json={"dataset": "ghost", "family": "naive"}).status_code == 404
+    assert client.get("/api/v1/ml/jobs").json()["total"] == 0
+
+
+def test_a_job_from_launch_to_compare(client) -> None:  # type: ignore[no-untyped-def]
+    seed(client)
+    small = {"epochs": 3, "hidden_size": 8, "layers": 1, "blocks": 1, "steps_per_epoch": 1, "batch_size": 8,
+             "horizon": 7, "input_multiple": 2}
+    first = client.post("/api/v1/ml/train", json={"dataset": "prices", "family": "nbeats", "hyperparameters": small,
+                                                   "validation": {"horizon": 7, "refit": False}, "tags": ["demo"]})
+    assert first.status_code == 201 and first.json()["status"] == "queued"
+    job_id = first.json()["id"]
+    assert run_next(client) == "succeeded"
+    job = client.get(f"/api/v1/ml/jobs/{job_id}").json()
+    assert job["status"] == "succeeded" and job["result_version"] == 1 and job["duration_s"] > 0
+    points = client.get(f"/api/v1/ml/jobs/{job_id}/metrics").json()
+    assert {p["name"] for p in points["points"]} >= {"train_loss", "val_loss"}
+    later = client.get(f"/api/v1/ml/jobs/{job_id}/metrics", params={"since": points["last_id"]}).json()
+    assert later["points"] == [] and later["last_id"] == points["last_id"]
+    journal = client.get(f"/api/v1/ml/jobs/{job_id}/journal").json()["items"]
+    assert any("succeeded" in line["message"] for line in journal)
+    stream = client.get(f"/api/v1/ml/jobs/{job_id}/metrics/stream")
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    assert stream.text.count("event: metric") == len(points["points"]) and '"succeeded"' in stream.text
+    second = client.post("/api/v1/ml/train", json={"dataset": "prices", "family": "nbeats",
+                                                    "hyperparameters": {**small, "hidden_size": 16},
+                                                    "validation": {"horizon": 7, "refit": False}}).json()
+    run_next(client)
+    compared = client.get("/api/v1/ml/jobs/compare", params={"ids": f"{job_id},{second['id']}"}).json()
+    assert compared["params_diff"]["hidden_size"] == {str(job_id): 8, str(second["id"]): 16}
+    assert len(compared["runs"]) == 2 and "val_loss" in compared["runs"][0]["curves"]
+    assert client.get("/api/v1/ml/jobs/compare", params={"ids": str(job_id)}).status_code == 422
+    assert client.get("/api/v1/ml/jobs/compare", params={"ids": "1,x"}).status_code == 422
+    listed = client.get("/api/v1/ml/jobs", params={"status": "succeeded", "family": "nbeats", "sort": "id"}).json()
+    assert [j["id"] for j in listed["items"]] == [job_id, second["id"]]
+    assert client.get("/api/v1/ml/jobs", params={"sort": "colour"}).status_code == 422
+    model = client.get("/api/v1/ai/models/prices-nbeats/lineage").json()
+    assert {n["kind"] for n in model["nodes"]} >= {"dataset_version", "training_job", "model_version"}
+
+
+def test_controls_on_finished_and_queued_jobs(client) -> None:  # type: ignore[no-untyped-def]
+    seed(client)
+    job = client.post("/api/v1/ml/train", json={"dataset": "prices", "family": "naive"}).json()
+    cancelled = client.post(f"/api/v1/ml/jobs/{job['id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert client.post(f"/api/v1/ml/jobs/{job['id']}/stop").status_code == 409
+    patch = client.patch(f"/api/v1/ml/jobs/{job['id']}/early-stopping", json={"patience": 3})
+    assert patch.status_code == 409
+    assert client.get("/api/v1/ml/jobs/999").status_code == 404
+    assert client.get("/api/v1/ml/jobs/999/metrics/stream").status_code == 404

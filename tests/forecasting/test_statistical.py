@@ -1,0 +1,76 @@
+"""statsforecast families: the pinned specification refits to the very same forecasts, long
+seasons are divided out, and mstl refuses data without a season."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helios.forecasting.base import DataSpec, ForecastingError
+from helios.forecasting.families import get_family
+from helios.forecasting.models.statistical import StatisticalFitted
+
+
+def seasonal_panel(count: int, length: int, period: int, seed: int = 0, noise: float = 0.5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    t = np.arange(length)
+    frames = []
+    for i in range(count):
+        level = 100 + np.cumsum(rng.normal(scale=noise * (1 + i % 3), size=length))
+        season = 1 + 0.2 * np.sin(2 * np.pi * (t + i) / period)
+        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": pd.date_range("2015-01-04", periods=length,
+                                                                                 freq="W-SUN"), "y": level * season}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def fit(name: str, data: pd.DataFrame, season: int, **config: object) -> StatisticalFitted:
+    family = get_family(name)
+    return family.fit(data, family.parse_config(config), DataSpec("W-SUN", season))  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(("name", "season"), [("auto_ets", 4), ("auto_arima", 1), ("auto_theta", 4), ("mstl", 4)])
+def test_refitting_the_pinned_spec_reproduces_the_search_exactly(name: str, season: int) -> None:
+    data = seasonal_panel(3, 60, 4)
+    fitted = fit(name, data, season)
+    meta, arrays = fitted.to_state()
+    rebuilt = type(fitted).from_state(meta, arrays)  # holds no statsforecast objects: it refits
+    pd.testing.assert_frame_equal(rebuilt.predict(8, (80, 95)), fitted.predict(8, (80, 95)), check_exact=True)
+    assert all("spec" in member for s in meta["series"] for member in s["params"]["members"])
+
+
+def test_long_seasons_are_divided_out_for_ets_and_arima() -> None:
+    data = seasonal_panel(2, 3 * 52, 52, seed=4, noise=0.1)
+    fitted = fit("ensemble", data, 52, members=["ets", "arima", "theta"])
+    members = fitted.series[0].params["members"]
+    assert {m["method"]: m["season_length"] for m in members} == {"ets": 1, "arima": 1, "theta": 52}
+    assert len(fitted.series[0].arrays["seasonal_indices"]) == 52  # the test found the yearly cycle
+    forecast = fitted.predict(52, (95,))
+    truth_shape = 1 + 0.2 * np.sin(2 * np.pi * np.arange(3 * 52, 4 * 52) / 52)
+    # the forecast follows the seasonal shape rather than a flat line
+    assert np.corrcoef(forecast.loc[forecast["unique_id"] == "s0", "mean"], truth_shape)[0, 1] > 0.8
+
+
+def test_window_keeps_only_recent_history() -> None:
+    fitted = fit("auto_ets", seasonal_panel(1, 80, 4), 1, window=30)
+    assert len(fitted.series[0].arrays["y"]) == 30
+
+
+def test_ensemble_combines_its_members() -> None:
+    data = seasonal_panel(3, 48, 4, seed=2)
+    parts = [fit(name, data, 1).predict(5) for name in ("auto_ets", "auto_theta")]
+    combined = fit("ensemble", data, 1, members=["ets", "theta"]).predict(5)
+    np.testing.assert_allclose(combined["mean"], (parts[0]["mean"] + parts[1]["mean"]) / 2, rtol=1e-12)
+    np.testing.assert_allclose(combined["hi-95"], (parts[0]["hi-95"] + parts[1]["hi-95"]) / 2, rtol=1e-12)
+
+
+def test_mstl_refuses_data_without_a_season() -> None:
+    with pytest.raises(ForecastingError, match="mstl needs a seasonal period above 1"):
+        fit("mstl", seasonal_panel(1, 40, 4), 1)
+
+
+def test_a_series_no_model_can_fit_is_named() -> None:
+    data = pd.DataFrame({"unique_id": "tiny", "ds": pd.date_range("2020-01-05", periods=3, freq="W-SUN"),
+                         "y": [1.0, 2.0, 3.0]})
+    with pytest.raises(ForecastingError, match="series tiny: auto_theta could not fit"):
+        fit("auto_theta", data, 1)
