@@ -63,15 +63,16 @@ def load_m4_weekly(folder: Path, limit: int | None = None) -> M4Weekly:
     test = pd.read_csv(folder / "Weekly-test.csv", index_col=0, nrows=limit)
     histories = [row[~np.isnan(row)] for row in train.to_numpy(dtype=float)]
     ids = [str(uid) for uid in train.index]
-    frames = [
-        pd.DataFrame(
-            {"unique_id": uid, "ds": pd.date_range(end="2018-12-30", periods=len(y), freq="W-SUN"), "y": y}
-        )
-        for uid, y in zip(ids, histories, strict=True)
-    ]
-    return M4Weekly(
-        pd.concat(frames, ignore_index=True), test.to_numpy(dtype=float)[:, :HORIZON], histories, ids
+    lengths = np.array([len(y) for y in histories])
+    weeks_before_end = np.concatenate([np.arange(n - 1, -1, -1) for n in lengths])
+    long = pd.DataFrame(
+        {
+            "unique_id": np.repeat(ids, lengths),
+            "ds": pd.Timestamp("2018-12-30") - pd.to_timedelta(weeks_before_end * 7, unit="D"),
+            "y": np.concatenate(histories),
+        }
     )
+    return M4Weekly(long, test.to_numpy(dtype=float)[:, :HORIZON], histories, ids)
 
 
 # --- scoring -------------------------------------------------------------------------------------

@@ -21,8 +21,17 @@ from helios.forecasting.families import get_family, list_families
 SERIES_TASKS = ("timeseries", "price", "volatility")
 # Shrinks iterative families to a few seconds; used only where a family's Config has the key
 # with a default of the same type (ensemble's ``members`` is a list, nbeats' a count).
-QUICK = {"epochs": 1, "steps_per_epoch": 2, "members": 1, "hidden_size": 16, "batch_size": 32, "blocks": 1,
-         "layers": 1, "horizon": 4, "n_windows": 1}
+QUICK = {
+    "epochs": 1,
+    "steps_per_epoch": 2,
+    "members": 1,
+    "hidden_size": 16,
+    "batch_size": 32,
+    "blocks": 1,
+    "layers": 1,
+    "horizon": 4,
+    "n_windows": 1,
+}
 
 
 def panel(n: int = 48) -> pd.DataFrame:
@@ -30,8 +39,12 @@ def panel(n: int = 48) -> pd.DataFrame:
     stamps = pd.date_range("2022-01-03", periods=n, freq="W-MON")
     season = np.tile([1.0, 3.0, -2.0, -2.0], n // 4)
     return pd.concat(
-        [pd.DataFrame({"unique_id": uid, "ds": stamps, "y": 50 + i * 10 + np.cumsum(rng.normal(size=n)) + season})
-         for i, uid in enumerate(["alpha", "beta"])],
+        [
+            pd.DataFrame(
+                {"unique_id": uid, "ds": stamps, "y": 50 + i * 10 + np.cumsum(rng.normal(size=n)) + season}
+            )
+            for i, uid in enumerate(["alpha", "beta"])
+        ],
         ignore_index=True,
     )
 
@@ -118,7 +131,9 @@ def test_missing_or_foreign_manifest_is_refused(saved: Path, tmp_path: Path) -> 
         load_fitted(tmp_path / "nowhere")
 
 
-def test_a_crash_while_writing_leaves_no_half_artifact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crash_while_writing_leaves_no_half_artifact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fitted = quick_fit("naive")
     save_fitted(fitted, tmp_path / "model")
     before = (tmp_path / "model" / "meta.json").read_bytes()

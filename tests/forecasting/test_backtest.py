@@ -18,7 +18,9 @@ from helios.forecasting.models.baselines import NaiveFitted
 def panel() -> pd.DataFrame:
     rows = []
     for uid, n in (("long", 40), ("short", 25)):
-        stamps = pd.date_range("2024-01-01", periods=n, freq="D") + pd.Timedelta(days=40 - n)  # both end together
+        stamps = pd.date_range("2024-01-01", periods=n, freq="D") + pd.Timedelta(
+            days=40 - n
+        )  # both end together
         rows.append(pd.DataFrame({"unique_id": uid, "ds": stamps, "y": np.arange(n, dtype=float) + 100}))
     return pd.concat(rows, ignore_index=True)
 
@@ -37,8 +39,9 @@ class Spy(ModelFamily):
     FittedType = NaiveFitted
     seen: ClassVar[list[dict[str, Any]]] = []
 
-    def fit(self, train: pd.DataFrame, config: Hyperparameters, spec: DataSpec,
-            context: FitContext | None = None) -> NaiveFitted:
+    def fit(
+        self, train: pd.DataFrame, config: Hyperparameters, spec: DataSpec, context: FitContext | None = None
+    ) -> NaiveFitted:
         self.seen.append(train.groupby("unique_id")["ds"].max().to_dict())
         naive = get_family("naive")
         return naive.fit(train, naive.parse_config({}), spec)

@@ -17,7 +17,9 @@ Z95 = 1.959963984540054
 
 def fit_predict(name: str, y: list[float], horizon: int, season: int = 1, **config: object) -> pd.DataFrame:
     family = get_family(name)
-    frame = pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2024-01-01", periods=len(y), freq="D"), "y": y})
+    frame = pd.DataFrame(
+        {"unique_id": "s", "ds": pd.date_range("2024-01-01", periods=len(y), freq="D"), "y": y}
+    )
     return family.fit(frame, family.parse_config(config), DataSpec("D", season)).predict(horizon, (80, 95))
 
 
@@ -82,7 +84,9 @@ def test_seasonality_test_and_indices_follow_r_decompose() -> None:
 
 
 def test_too_short_series_are_named() -> None:
-    with pytest.raises(ForecastingError, match="series s has 2 observations; seasonal_naive needs at least 3"):
+    with pytest.raises(
+        ForecastingError, match="series s has 2 observations; seasonal_naive needs at least 3"
+    ):
         fit_predict("seasonal_naive", [1.0, 2.0], 1, season=3)
 
 

@@ -41,7 +41,9 @@ def fit(train: pd.DataFrame, **config: object):  # type: ignore[no-untyped-def]
 
 def test_nominal_90_percent_intervals_cover_90_percent_of_1000_series() -> None:
     train, future = random_walks(1000, 40, seed=11)
-    forecast = fit(train, inner="naive", n_windows=2).predict(HORIZON, (90,)).merge(future, on=["unique_id", "ds"])
+    forecast = (
+        fit(train, inner="naive", n_windows=2).predict(HORIZON, (90,)).merge(future, on=["unique_id", "ds"])
+    )
     assert len(forecast) == 1000 * HORIZON
     assert covered(forecast, 90) == pytest.approx(0.90, abs=0.03)
     # the h-step intervals widen as random-walk errors do
@@ -64,8 +66,17 @@ def test_native_intervals_stay_available_and_point_forecasts_are_the_inner_ones(
     forecast = fitted.predict(4)
     native = fitted.inner.predict(4)
     assert list(forecast.columns) == [
-        "unique_id", "ds", "mean", "lo-80", "hi-80", "lo-95", "hi-95",
-        "native-lo-80", "native-hi-80", "native-lo-95", "native-hi-95",
+        "unique_id",
+        "ds",
+        "mean",
+        "lo-80",
+        "hi-80",
+        "lo-95",
+        "hi-95",
+        "native-lo-80",
+        "native-hi-80",
+        "native-lo-95",
+        "native-hi-95",
     ]
     np.testing.assert_array_equal(forecast["mean"], native["mean"])
     np.testing.assert_array_equal(forecast["native-hi-95"], native["hi-95"])
@@ -77,8 +88,9 @@ def test_saved_and_loaded_like_any_family(tmp_path: Path) -> None:
     fitted = fit(train, inner="auto_ets", scope="series")
     save_fitted(fitted, tmp_path / "model")
     loaded = load_fitted(tmp_path / "model")
-    pd.testing.assert_frame_equal(loaded.predict(HORIZON, (50, 90)), fitted.predict(HORIZON, (50, 90)),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        loaded.predict(HORIZON, (50, 90)), fitted.predict(HORIZON, (50, 90)), check_exact=True
+    )
 
 
 def test_horizon_beyond_calibration_is_refused() -> None:

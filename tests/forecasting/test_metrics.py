@@ -61,17 +61,21 @@ def test_directional_accuracy_from_the_last_observation() -> None:
 
 
 def test_score_forecast_lines_up_series_by_step() -> None:
-    forecast = pd.DataFrame({
-        "unique_id": ["a"] * 4 + ["b"] * 2,
-        "ds": list(range(6, 10)) + [3, 4],
-        "mean": F + [1.0, 1.0],
-        "lo-95": LO + [0.0, 0.0],
-        "hi-95": HI + [2.0, 2.0],
-    })
-    actuals = pd.DataFrame({"unique_id": ["a"] * 4 + ["b"] * 2, "ds": list(range(6, 10)) + [3, 4],
-                            "y": Y + [1.0, 3.0]})
-    history = pd.DataFrame({"unique_id": ["a"] * 5 + ["b"] * 2, "ds": list(range(1, 6)) + [1, 2],
-                            "y": HISTORY + [0.0, 1.0]})
+    forecast = pd.DataFrame(
+        {
+            "unique_id": ["a"] * 4 + ["b"] * 2,
+            "ds": list(range(6, 10)) + [3, 4],
+            "mean": F + [1.0, 1.0],
+            "lo-95": LO + [0.0, 0.0],
+            "hi-95": HI + [2.0, 2.0],
+        }
+    )
+    actuals = pd.DataFrame(
+        {"unique_id": ["a"] * 4 + ["b"] * 2, "ds": list(range(6, 10)) + [3, 4], "y": Y + [1.0, 3.0]}
+    )
+    history = pd.DataFrame(
+        {"unique_id": ["a"] * 5 + ["b"] * 2, "ds": list(range(1, 6)) + [1, 2], "y": HISTORY + [0.0, 1.0]}
+    )
     scores = metrics.score_forecast(forecast, actuals, history).set_index("unique_id")
     assert scores.loc["a", "mae"] == pytest.approx(1.0)
     assert scores.loc["a", "msis"] == pytest.approx(16.125 / 1.5)

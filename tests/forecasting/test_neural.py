@@ -275,3 +275,20 @@ def test_listing_families_does_not_import_torch_or_arch() -> None:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_integer_steps_count_on_from_the_last_step() -> None:
+    train = weekly_panel()
+    train["ds"] = train.groupby("unique_id").cumcount()
+    forecast = fit(train, epochs=1).predict(2)
+    s1 = forecast[forecast["unique_id"] == "s1"]
+    assert list(s1["ds"]) == [45, 46]  # s1 has 45 points: steps 0..44
+
+
+def test_history_older_than_the_training_windows_is_not_kept() -> None:
+    recent = weekly_panel()
+    old = recent.groupby("unique_id", as_index=False).head(1).assign(y=1e6)
+    old = pd.concat([old.assign(ds=old["ds"] - pd.Timedelta(weeks=k)) for k in range(1, 500)])
+    # Windows end within the last 2 horizons, plus 1 validation window and an 8-point input: 20 points.
+    with_old = fit(pd.concat([old, recent]), history=2)
+    pd.testing.assert_frame_equal(with_old.predict(HORIZON), fit(recent, history=2).predict(HORIZON))

@@ -22,6 +22,9 @@ from helios.training.tables import FINISHED
 from helios.training.workers import Worker
 
 pytestmark = pytest.mark.slow
+# Executor behaviour (stop, cancel, timeout, SIGKILL) is the same on both databases and costs real
+# training time; the claim/recovery SQL is covered on both in test_service.py, so these run on SQLite.
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 SMALL_NBEATS = {"epochs": 4, "hidden_size": 16, "layers": 1, "blocks": 1, "steps_per_epoch": 2,
                 "batch_size": 16, "horizon": 7, "input_multiple": 2}
@@ -75,6 +78,7 @@ def run_in_background(context: AppContext) -> tuple[Worker, threading.Thread]:
     return worker, thread
 
 
+@sqlite_only
 def test_stop_keeps_the_best_and_cancel_discards(context: AppContext, prices: str) -> None:
     slow = {**SMALL_NBEATS, "epochs": 500}
     stopped = create(context, hyperparameters=slow)
@@ -105,6 +109,7 @@ def model_versions(session, model):  # type: ignore[no-untyped-def]
     return list(session.scalars(select(ModelVersion).where(ModelVersion.model_id == model.id)))
 
 
+@sqlite_only
 def test_timeout_kills_the_training_process(context: AppContext, prices: str) -> None:
     job_id = create(context, hyperparameters={**SMALL_NBEATS, "epochs": 5000}, timeout_s=3)
     Worker(context).run_once()
@@ -112,6 +117,7 @@ def test_timeout_kills_the_training_process(context: AppContext, prices: str) ->
     assert read.status == "failed" and "timed out after 3 s" in read.error
 
 
+@sqlite_only
 def test_early_stopping_ends_the_job_as_stopped_early(context: AppContext, prices: str) -> None:
     job_id = create(context, hyperparameters={**SMALL_NBEATS, "epochs": 300, "learning_rate": 0.5},
                     early_stopping=EarlyStoppingSettings(patience=1, min_delta=1e6))
@@ -121,6 +127,7 @@ def test_early_stopping_ends_the_job_as_stopped_early(context: AppContext, price
     assert read.result_version is not None
 
 
+@sqlite_only
 def test_sigkilled_worker_resumes_from_its_checkpoint(context: AppContext, prices: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     job_id = create(context, hyperparameters={**SMALL_NBEATS, "epochs": 12})
     env = {**os.environ, "HELIOS_HOME": str(context.settings.home), "HELIOS_DATABASE_URL": context.db.url}

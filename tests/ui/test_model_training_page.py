@@ -36,8 +36,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Helios with its worker pool, so jobs launched in the browser really train."""
     home = tmp_path_factory.mktemp("training-ui") / "home"
     with live_server(home) as url:
-        created = httpx.post(f"{url}/api/v1/datasets", data={"name": DATASET},
-                             files={"file": ("prices.csv", _csv().encode())}, timeout=60)
+        created = httpx.post(
+            f"{url}/api/v1/datasets",
+            data={"name": DATASET},
+            files={"file": ("prices.csv", _csv().encode())},
+            timeout=60,
+        )
         assert created.status_code == 201, created.text
         yield url
 

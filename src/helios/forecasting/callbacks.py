@@ -55,7 +55,7 @@ class EarlyStopping(Callback):
         unknown = set(settings) - {"monitor", "mode", "patience", "min_delta", "restore_best"}
         if unknown:
             raise ForecastingError(f"unknown early-stopping setting(s): {', '.join(sorted(unknown))}")
-        merged = {"monitor": self.monitor, "mode": self.mode, "patience": self.patience}
+        merged: dict[str, Any] = {"monitor": self.monitor, "mode": self.mode, "patience": self.patience}
         merged |= {"min_delta": self.min_delta} | {k: v for k, v in settings.items() if k != "restore_best"}
         _check_settings(**merged)
         with self._lock:

@@ -15,7 +15,7 @@ from helios.forecasting.base import ForecastingError
 
 def stamp_to_json(stamp: Any) -> str | int:
     """A ``ds`` value as JSON: ISO text for timestamps, the number itself for integer steps."""
-    if isinstance(stamp, numbers.Real) and not isinstance(stamp, bool):
+    if isinstance(stamp, numbers.Integral) and not isinstance(stamp, bool):
         return int(stamp)
     return pd.Timestamp(stamp).isoformat()
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from helios.api.context import AppContext
 from helios.core.auth import Principal, Role
@@ -22,8 +22,8 @@ from helios.core.clock import utcnow
 from helios.datasets import service as datasets
 from helios.datasets.tables import Dataset, DatasetVersion
 from helios.training import evaluation
-from helios.training.service import journal
-from helios.training.tables import TrainingJob, TrainingMetric
+from helios.training.service import journal, record_metrics
+from helios.training.tables import TrainingJob
 
 PROGRESS_AFTER_FIT = 0.9
 
@@ -75,10 +75,7 @@ class JobReporter:
 
     def _write_epoch(self, session, epoch, metrics, best, best_epoch) -> None:  # type: ignore[no-untyped-def]
         now = utcnow()
-        session.execute(insert(TrainingMetric), [
-            {"job_id": self.job_id, "step": epoch, "name": name, "value": float(value), "at": now}
-            for name, value in metrics.items()
-        ])
+        record_metrics(session, self.job_id, [(epoch, name, value) for name, value in metrics.items()])
         progress = min(PROGRESS_AFTER_FIT, PROGRESS_AFTER_FIT * epoch / self.epochs_total) if self.epochs_total else 0.5
         values: dict[str, Any] = {"epoch": epoch, "progress": progress, "heartbeat_at": now}
         if best is not None:

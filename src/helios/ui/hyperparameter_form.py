@@ -5,6 +5,7 @@ and shows the service's validation message under itself."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ HIDDEN = frozenset({"seed"})
 class FieldSpec:
     name: str
     title: str
-    kind: str  # integer | number | boolean | enum | choices (a list of enum values) | list | text
+    kind: str  # integer | number | boolean | enum | choices (a list of enum values) | list | json | text
     default: Any
     description: str
     minimum: float | None = None
@@ -31,14 +32,15 @@ class FieldSpec:
 
     @property
     def range_hint(self) -> str:
-        if self.minimum is None and self.maximum is None:
-            return ""
-        low = "" if self.minimum is None else f"{'>' if self.exclusive_minimum else '≥'} {_short(self.minimum)}"
-        high = "" if self.maximum is None else f"{'<' if self.exclusive_maximum else '≤'} {_short(self.maximum)}"
-        if low and high:
-            return f"{_short(self.minimum)} – {_short(self.maximum)}" + (" (exclusive)" if self.exclusive_minimum
-                                                                         or self.exclusive_maximum else "")
-        return low or high
+        low, high = self.minimum, self.maximum
+        exclusive = " (exclusive)" if self.exclusive_minimum or self.exclusive_maximum else ""
+        if low is not None and high is not None:
+            return f"{_short(low)} – {_short(high)}{exclusive}"
+        if low is not None:
+            return f"{'>' if self.exclusive_minimum else '≥'} {_short(low)}"
+        if high is not None:
+            return f"{'<' if self.exclusive_maximum else '≤'} {_short(high)}"
+        return ""
 
 
 def _short(value: float) -> str:
@@ -48,13 +50,18 @@ def _short(value: float) -> str:
 def field_specs(schema: dict[str, Any]) -> list[FieldSpec]:
     """The fields of a pydantic JSON schema, in declaration order."""
     defs = schema.get("$defs", {})
-    return [_field_spec(name, _resolve(prop, defs), defs) for name, prop in schema.get("properties", {}).items()]
+    return [
+        _field_spec(name, _resolve(prop, defs), defs) for name, prop in schema.get("properties", {}).items()
+    ]
 
 
 def _resolve(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     ref = prop.get("$ref") or next((p["$ref"] for p in prop.get("allOf", []) if "$ref" in p), None)
     if ref:
-        return {**defs.get(ref.rsplit("/", 1)[-1], {}), **{k: v for k, v in prop.items() if k not in ("$ref", "allOf")}}
+        return {
+            **defs.get(ref.rsplit("/", 1)[-1], {}),
+            **{k: v for k, v in prop.items() if k not in ("$ref", "allOf")},
+        }
     return prop
 
 
@@ -66,8 +73,12 @@ def _field_spec(name: str, prop: dict[str, Any], defs: dict[str, Any]) -> FieldS
         chosen = next((b for b in branches if b.get("type") != "null"), {})
         prop = {**chosen, **{k: v for k, v in prop.items() if k != "anyOf"}}
     spec = FieldSpec(
-        name=name, title=prop.get("title") or name.replace("_", " ").capitalize(), kind=_kind(prop),
-        default=prop.get("default"), description=prop.get("description", ""), nullable=nullable,
+        name=name,
+        title=prop.get("title") or name.replace("_", " ").capitalize(),
+        kind=_kind(prop),
+        default=prop.get("default"),
+        description=prop.get("description", ""),
+        nullable=nullable,
     )
     if "exclusiveMinimum" in prop:
         spec.minimum, spec.exclusive_minimum = prop["exclusiveMinimum"], True
@@ -95,6 +106,8 @@ def _kind(prop: dict[str, Any]) -> str:
         return kind
     if kind == "array":
         return "list"
+    if kind == "object":
+        return "json"
     return "text"
 
 
@@ -110,39 +123,47 @@ class HyperparameterForm:
         if not self.specs:
             ui.label("This family has nothing to tune.").classes("text-sm text-slate-500")
             return
-        with ui.element("div").classes("w-full grid grid-cols-1 sm:grid-cols-2 lg:grid-cols-3 gap-x-4 gap-y-1"):
+        with ui.element("div").classes(
+            "w-full grid grid-cols-1 sm:grid-cols-2 lg:grid-cols-3 gap-x-4 gap-y-1"
+        ):
             for spec in self.specs:
                 self.widgets[spec.name] = self._widget(spec)
 
     def _widget(self, spec: FieldSpec) -> Any:
         testid = f'data-testid="hp-{spec.name}"'
+        widget: Any
         if spec.kind == "boolean":
             return self._switch(spec, testid)
         if spec.kind in ("integer", "number"):
             widget = ui.number(
                 # Quasar clamps to the bounds on blur; an exclusive bound is left for the service to judge.
-                spec.title, value=spec.default, min=spec.minimum, max=spec.maximum,
+                spec.title,
+                value=spec.default,
+                min=spec.minimum,
+                max=spec.maximum,
                 step=1 if spec.kind == "integer" else None,
                 precision=0 if spec.kind == "integer" else None,
             )
         elif spec.kind == "enum":
             widget = ui.select(spec.options or [], value=spec.default, label=spec.title)
         elif spec.kind == "choices":
-            widget = ui.select(spec.options or [], value=list(spec.default or []), label=spec.title, multiple=True)
+            widget = ui.select(
+                spec.options or [], value=list(spec.default or []), label=spec.title, multiple=True
+            )
             widget.props("use-chips")
         else:
-            widget = ui.input(spec.title, value=_text(spec.default))
-            if spec.kind == "list":
-                widget.props('placeholder="comma-separated"')
-        widget.props(f'outlined dense bottom-slots {testid}').classes("w-full")
+            placeholder = {"list": "comma-separated", "json": '{"name": value}'}.get(spec.kind)
+            widget = ui.input(spec.title, value=_text(spec.default), placeholder=placeholder)
+        widget.props(f"outlined dense bottom-slots {testid}").classes("w-full")
         if spec.range_hint:
             widget.props(f'hint="{spec.range_hint}"')
-        elif spec.kind == "list":
-            widget.props('hint="comma-separated"')
+        elif spec.kind in ("list", "json"):
+            widget.props(f'hint="{"comma-separated" if spec.kind == "list" else "a JSON object"}"')
         if spec.description:
             with widget.add_slot("append"):
                 ui.icon("info_outline", size="18px").classes("text-slate-400 cursor-help").tooltip(
-                    spec.description).props("max-width=320px")
+                    spec.description
+                ).props("max-width=320px")
         return widget
 
     def _switch(self, spec: FieldSpec, testid: str) -> ui.switch:
@@ -151,7 +172,8 @@ class HyperparameterForm:
                 widget = ui.switch(spec.title, value=bool(spec.default)).props(testid)
                 if spec.description:
                     ui.icon("info_outline", size="18px").classes("text-slate-400 cursor-help").tooltip(
-                        spec.description).props("max-width=320px")
+                        spec.description
+                    ).props("max-width=320px")
             error = ui.label().classes("text-xs text-red-600 pl-2")
             error.set_visibility(False)
             self.switch_errors[spec.name] = error
@@ -201,6 +223,8 @@ class HyperparameterForm:
 def _text(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, dict):
+        return json.dumps(value) if value else ""
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     return str(value)
@@ -215,6 +239,14 @@ def _parse(spec: FieldSpec, raw: Any) -> Any:
         return float(raw)
     if spec.kind == "choices":
         return list(raw)
+    if spec.kind == "json":
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            raise ValueError('write a JSON object, e.g. {"season_length": 7}') from None
+        if not isinstance(value, dict):
+            raise ValueError("write a JSON object: {...}")
+        return value
     if spec.kind == "list":
         parts = [p.strip() for p in str(raw).replace(";", ",").split(",") if p.strip()]
         try:

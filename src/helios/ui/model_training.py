@@ -24,7 +24,7 @@ from helios.ui.training_launch import LaunchDialog
 LIST_LIMIT = 200
 REFRESH_S = 1.0
 
-COLUMNS = [
+COLUMNS: list[dict] = [
     {"name": "id", "label": "Job", "field": "id", "align": "left", "sortable": True},
     {"name": "status", "label": "Status", "field": "status", "align": "left", "sortable": True},
     {"name": "progress", "label": "Progress", "field": "progress", "align": "left"},
@@ -51,9 +51,9 @@ STATUS_CELL = """
 
 PROGRESS_CELL = """
 <q-td :props="props">
-  <div class="flex items-center no-wrap" style="gap:8px;min-width:130px">
+  <div class="flex items-center no-wrap" style="gap:8px;min-width:118px">
     <q-linear-progress :value="props.value" rounded size="8px" :color="props.row.status_color"
-                       track-color="grey-4" style="width:90px" :data-testid="'progress-' + props.row.id" />
+                       track-color="grey-4" style="width:80px" :data-testid="'progress-' + props.row.id" />
     <span class="text-xs tabular-nums text-slate-500">{{ Math.round(props.value * 100) }}%</span>
   </div>
 </q-td>"""
@@ -63,7 +63,7 @@ RESULT_CELL = """
   <a v-if="props.row.result" :href="'/models/' + props.row.model" @click.stop
      class="text-primary font-medium no-underline hover:underline" :data-testid="'result-' + props.row.id">
      {{ props.row.model }} v{{ props.row.result }}</a>
-  <span v-else class="text-slate-400">{{ props.row.model }}</span>
+  <span v-else class="text-slate-400" :title="'registers into ' + props.row.model">—</span>
 </q-td>"""
 
 
@@ -80,10 +80,19 @@ def _created(value: dt.datetime) -> str:
 def job_row(job: JobRead) -> dict:
     color, icon, words = charts.STATUS.get(job.status, ("grey-6", "help", job.status))
     return {
-        "id": job.id, "status": job.status, "status_color": color, "status_icon": icon, "status_label": words,
-        "progress": round(job.progress, 4), "dataset": f"{job.dataset} v{job.dataset_version}",
-        "family": job.family, "best": charts.number(job.best_metric), "epoch": _epoch(job),
-        "duration": charts.duration(job.duration_s), "model": job.target_model, "result": job.result_version,
+        "id": job.id,
+        "status": job.status,
+        "status_color": color,
+        "status_icon": icon,
+        "status_label": words,
+        "progress": round(job.progress, 4),
+        "dataset": f"{job.dataset} v{job.dataset_version}",
+        "family": job.family,
+        "best": charts.number(job.best_metric),
+        "epoch": _epoch(job),
+        "duration": charts.duration(job.duration_s),
+        "model": job.target_model,
+        "result": job.result_version,
         "created": _created(job.created_at),
     }
 
@@ -105,8 +114,10 @@ class JobListPage:
         with ui.row().classes("w-full items-center justify-between"):
             with ui.column().classes("gap-0"):
                 ui.label("Training").classes("text-2xl font-semibold")
-                ui.label("Train forecasting models on a dataset version; each finished run becomes a model "
-                         "version.").classes("text-slate-500")
+                ui.label(
+                    "Train forecasting models on a dataset version; each finished run becomes a model "
+                    "version."
+                ).classes("text-slate-500")
             launch = ui.button("New training job", icon="add", on_click=self.open_launch)
             launch.props('data-testid="launch-open"')
             if not self.can_edit:
@@ -114,9 +125,16 @@ class JobListPage:
                 launch.tooltip("Launching needs the editor role")
         self.toolbar()
         with ui.card().classes("w-full helios-card p-0") as self.table_card:
-            self.table = ui.table(rows=[], columns=COLUMNS, row_key="id", selection="multiple",
-                                  pagination={"rowsPerPage": 15, "sortBy": "id", "descending": True})
-            self.table.classes("w-full").props('flat data-testid="jobs-table" table-class="cursor-pointer"')
+            self.table = ui.table(
+                rows=[],
+                columns=COLUMNS,
+                row_key="id",
+                selection="multiple",
+                pagination={"rowsPerPage": 15, "sortBy": "id", "descending": True},
+            )
+            self.table.classes("w-full").props(
+                'flat dense data-testid="jobs-table" table-class="cursor-pointer"'
+            )
             self.table.add_slot("body-cell-id", JOB_CELL)
             self.table.add_slot("body-cell-status", STATUS_CELL)
             self.table.add_slot("body-cell-progress", PROGRESS_CELL)
@@ -126,8 +144,9 @@ class JobListPage:
         with ui.card().classes("w-full helios-card items-center py-12 gap-2") as self.empty:
             ui.icon("model_training", size="52px").classes("text-slate-400")
             self.empty_title = ui.label("No training jobs yet").classes("text-lg font-medium")
-            self.empty_hint = ui.label("Launch one with “New training job”: pick a dataset, a model family and "
-                                       "its hyperparameters.").classes("text-slate-500")
+            self.empty_hint = ui.label(
+                "Launch one with “New training job”: pick a dataset, a model family and its hyperparameters."
+            ).classes("text-slate-500")
         self.table_card.set_visibility(False)
         self.empty.set_visibility(False)
         self.launcher: LaunchDialog | None = None
@@ -158,8 +177,9 @@ class JobListPage:
         if loaded is None:
             return
         rows, total = loaded
-        self.count.text = f"{total} job{'s' * (total != 1)}" + (f" · newest {LIST_LIMIT} shown" if total > LIST_LIMIT
-                                                                else "")
+        self.count.text = f"{total} job{'s' * (total != 1)}" + (
+            f" · newest {LIST_LIMIT} shown" if total > LIST_LIMIT else ""
+        )
         if rows == self.rows_seen:
             return
         self.rows_seen = rows

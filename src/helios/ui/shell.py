@@ -23,7 +23,9 @@ def frame(title: str, principal_name: str = "local") -> Iterator[None]:
     ui.query("body").style("background: var(--helios-bg)")
     ui.add_head_html(
         "<style>:root{--helios-bg:#f1f5f9}.body--dark{--helios-bg:#0b1120}"
-        ".helios-card{border-radius:12px}</style>"
+        ".helios-card{border-radius:12px}"
+        ".helios-drawer{background:#fff!important}.body--dark .helios-drawer{background:#0f172a!important}"
+        "</style>"
     )
     dark = ui.dark_mode()
     with ui.header(elevated=False).classes("items-center justify-between bg-slate-900 text-white px-4 h-14"):
@@ -36,7 +38,7 @@ def frame(title: str, principal_name: str = "local") -> Iterator[None]:
             ui.button(icon="dark_mode", on_click=dark.toggle).props("flat round dense color=white").tooltip(
                 "Toggle dark mode"
             )
-    with ui.left_drawer(value=True, bordered=True).classes("bg-white dark:bg-slate-900 p-0") as drawer:
+    with ui.left_drawer(value=True, bordered=True).classes("helios-drawer p-0") as drawer:
         with ui.list().classes("w-full pt-2"):
             for label, target, icon in NAVIGATION:
                 active = title == label

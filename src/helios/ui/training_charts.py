@@ -29,7 +29,11 @@ LOWER_IS_BETTER = {"mae", "rmse", "smape", "mase", "msis", "log_loss", "train_lo
 
 
 def status_chip(status: str, testid: str = "job-status") -> ui.chip:
-    chip = ui.chip().props(f'square dense text-color=white data-testid="{testid}"').classes("text-xs font-medium")
+    chip = (
+        ui.chip()
+        .props(f'square dense text-color=white data-testid="{testid}"')
+        .classes("text-xs font-medium")
+    )
     set_status(chip, status)
     return chip
 
@@ -67,18 +71,39 @@ def duration(seconds: float | None) -> str:
 
 def _axes(y_name: str, log: bool = False) -> dict[str, Any]:
     return {
-        "xAxis": {"type": "value", "name": "epoch", "nameLocation": "middle", "nameGap": 26, "minInterval": 1,
-                  "min": "dataMin", "axisLabel": {"color": MUTED}, "nameTextStyle": {"color": MUTED},
-                  "splitLine": {"show": False}},
-        "yAxis": {"type": "log" if log else "value", "scale": True, "name": y_name,
-                  "nameTextStyle": {"color": MUTED, "align": "left"}, "axisLabel": {"color": MUTED},
-                  "splitLine": {"lineStyle": {"color": GRID_LINE}}},
+        "xAxis": {
+            "type": "value",
+            "name": "epoch",
+            "nameLocation": "middle",
+            "nameGap": 26,
+            "minInterval": 1,
+            "min": "dataMin",
+            "axisLabel": {"color": MUTED},
+            "nameTextStyle": {"color": MUTED},
+            "splitLine": {"show": False},
+        },
+        "yAxis": {
+            "type": "log" if log else "value",
+            "scale": True,
+            "name": y_name,
+            "nameTextStyle": {"color": MUTED, "align": "left"},
+            "axisLabel": {"color": MUTED},
+            "splitLine": {"lineStyle": {"color": GRID_LINE}},
+        },
     }
 
 
 def _line(name: str, points: list, color: str) -> dict[str, Any]:
-    return {"name": name, "type": "line", "data": points, "showSymbol": len(points) <= 40, "symbolSize": 5,
-            "lineStyle": {"width": 2, "color": color}, "itemStyle": {"color": color}, "emphasis": {"focus": "series"}}
+    return {
+        "name": name,
+        "type": "line",
+        "data": points,
+        "showSymbol": len(points) <= 40,
+        "symbolSize": 5,
+        "lineStyle": {"width": 2, "color": color},
+        "itemStyle": {"color": color},
+        "emphasis": {"focus": "series"},
+    }
 
 
 def metric_color(name: str, index: int) -> str:
@@ -113,10 +138,14 @@ def add_points(options: dict[str, Any], points: list[tuple[str, int, float]]) ->
 def mark_best(options: dict[str, Any], monitor: str | None, epoch: int | None) -> None:
     for line in options["series"]:
         if line["name"] == monitor and epoch:
-            line["markLine"] = {"symbol": "none", "silent": True, "animation": False,
-                                "lineStyle": {"type": "dashed", "color": MUTED},
-                                "label": {"formatter": "best", "color": MUTED, "position": "end"},
-                                "data": [{"xAxis": epoch}]}
+            line["markLine"] = {
+                "symbol": "none",
+                "silent": True,
+                "animation": False,
+                "lineStyle": {"type": "dashed", "color": MUTED},
+                "label": {"formatter": "best", "color": MUTED, "position": "end"},
+                "data": [{"xAxis": epoch}],
+            }
         else:
             line.pop("markLine", None)
 
@@ -150,6 +179,8 @@ def comparison_chart(metric: str, runs: list[tuple[str, list]], colors: list[str
         "grid": {"left": 60, "right": 24, "top": 44, "bottom": 44},
         **_axes(""),
         "dataZoom": [{"type": "inside", "filterMode": "none"}],
-        "series": [_line(label, [list(p) for p in points], colors[i % len(colors)])
-                   for i, (label, points) in enumerate(runs)],
+        "series": [
+            _line(label, [list(p) for p in points], colors[i % len(colors)])
+            for i, (label, points) in enumerate(runs)
+        ],
     }

@@ -44,7 +44,9 @@ class ComparePage:
         self.ids = ids
 
     def build(self) -> None:
-        ui.link("← All training jobs", "/training").classes("text-sm text-slate-500 no-underline hover:underline -mb-3")
+        ui.link("← All training jobs", "/training").classes(
+            "text-sm text-slate-500 no-underline hover:underline -mb-3"
+        )
         try:
             if isinstance(self.ids, str):
                 raise InvalidInput(self.ids)
@@ -56,8 +58,9 @@ class ComparePage:
         self.colors = {run.job_id: RUN_COLORS[i % len(RUN_COLORS)] for i, run in enumerate(comparison.runs)}
         with ui.column().classes("gap-0"):
             ui.label(f"Comparing {len(comparison.runs)} runs").classes("text-2xl font-semibold")
-            ui.label("Curves overlaid per metric, what differs between the runs, and how each scored.").classes(
-                "text-slate-500")
+            ui.label(
+                "Curves overlaid per metric, what differs between the runs, and how each scored."
+            ).classes("text-slate-500")
         self.run_cards()
         self.curves()
         with ui.row().classes("w-full gap-6 items-start lg:flex-nowrap"):
@@ -65,7 +68,11 @@ class ComparePage:
             self.scores_table()
 
     def problem(self, detail: str) -> None:
-        with ui.card().classes("w-full helios-card items-center py-12 gap-2").props('data-testid="compare-problem"'):
+        with (
+            ui.card()
+            .classes("w-full helios-card items-center py-12 gap-2")
+            .props('data-testid="compare-problem"')
+        ):
             ui.icon("compare_arrows", size="48px").classes("text-slate-400")
             ui.label("Nothing to compare").classes("text-lg font-medium")
             ui.label(detail).classes("text-slate-500")
@@ -74,7 +81,9 @@ class ComparePage:
         with ui.row().classes("w-full gap-3"):
             for run in self.comparison.runs:
                 job = self.jobs[run.job_id]
-                card = ui.card().classes("helios-card px-4 py-3 gap-1 cursor-pointer hover:shadow-lg min-w-[220px]")
+                card = ui.card().classes(
+                    "helios-card px-4 py-3 gap-1 cursor-pointer hover:shadow-lg min-w-[220px]"
+                )
                 card.style(f"border-left: 4px solid {self.colors[run.job_id]}")
                 card.on("click", lambda _, i=run.job_id: ui.navigate.to(f"/training/{i}"))
                 with card:
@@ -82,16 +91,21 @@ class ComparePage:
                         ui.label(f"#{job.id}").classes("font-semibold")
                         ui.label(job.family).classes("text-slate-500")
                         charts.status_chip(job.status, f"compare-status-{job.id}")
-                    ui.label(f"{job.dataset} v{job.dataset_version} · {job.epoch} epochs · "
-                             f"{charts.duration(job.duration_s)}").classes("text-xs text-slate-500")
+                    ui.label(
+                        f"{job.dataset} v{job.dataset_version} · {job.epoch} epochs · "
+                        f"{charts.duration(job.duration_s)}"
+                    ).classes("text-xs text-slate-500")
 
     def curves(self) -> None:
-        metrics = sorted({name for run in self.comparison.runs for name in run.curves},
-                         key=lambda n: (METRIC_ORDER.get(n, 9), n))
+        metrics = sorted(
+            {name for run in self.comparison.runs for name in run.curves},
+            key=lambda n: (METRIC_ORDER.get(n, 9), n),
+        )
         if not metrics:
             with ui.card().classes("helios-card w-full"):
-                ui.label("None of these runs recorded curves (their families do not train in epochs).").classes(
-                    "text-sm text-slate-500")
+                ui.label(
+                    "None of these runs recorded curves (their families do not train in epochs)."
+                ).classes("text-sm text-slate-500")
             return
         grid = "lg:grid-cols-2" if len(metrics) > 1 else ""
         with ui.element("div").classes(f"w-full grid grid-cols-1 {grid} gap-6"):
@@ -100,30 +114,40 @@ class ComparePage:
                 colors = [self.colors[run.job_id] for run in self.comparison.runs]
                 with ui.card().classes("helios-card w-full min-w-0 p-2"):
                     ui.echart(charts.comparison_chart(metric, runs, colors)).classes("w-full h-72").props(
-                        f'data-testid="compare-chart-{metric}"')
+                        f'data-testid="compare-chart-{metric}"'
+                    )
 
     def _run_columns(self, first: str) -> list[dict]:
         return [{"name": "name", "label": first, "field": "name", "align": "left"}] + [
             {"name": f"r{run.job_id}", "label": run.label, "field": f"r{run.job_id}", "align": "right"}
-            for run in self.comparison.runs]
+            for run in self.comparison.runs
+        ]
 
     def params_table(self) -> None:
         diff, same = self.comparison.params_diff, self.comparison.params_same
-        rows = [{"name": key, **{f"r{run.job_id}": _cell(values.get(str(run.job_id)))
-                                 for run in self.comparison.runs}} for key, values in diff.items()]
+        rows = [
+            {
+                "name": key,
+                **{f"r{run.job_id}": _cell(values.get(str(run.job_id))) for run in self.comparison.runs},
+            }
+            for key, values in diff.items()
+        ]
         with ui.card().classes("helios-card w-full lg:w-1/2 min-w-0 p-0 gap-0"):
             ui.label("What differs").classes("px-4 pt-3 font-semibold")
             if rows:
-                ui.table(rows=rows, columns=self._run_columns("Parameter"), row_key="name").classes("w-full").props(
-                    'flat dense data-testid="params-diff"')
+                ui.table(rows=rows, columns=self._run_columns("Parameter"), row_key="name").classes(
+                    "w-full"
+                ).props('flat dense data-testid="params-diff"')
             else:
-                ui.label("Nothing: the runs share every hyperparameter.").classes("px-4 py-3 text-sm text-slate-500")
+                ui.label("Nothing: the runs share every hyperparameter.").classes(
+                    "px-4 py-3 text-sm text-slate-500"
+                )
             if same:
-                with ui.expansion(f"{len(same)} shared parameters").classes("w-full text-sm").props("dense"):
-                    with ui.element("div").classes("grid grid-cols-2 gap-x-4 gap-y-0.5 px-2 pb-2"):
-                        for key, value in same.items():
-                            ui.label(key.replace("_", " ")).classes("text-slate-500")
-                            ui.label(_cell(value)).classes("tabular-nums text-right")
+                shared = ui.expansion(f"{len(same)} shared parameters").classes("w-full text-sm")
+                with shared.props("dense"), ui.element("div").classes("grid grid-cols-2 gap-x-4 px-2 pb-2"):
+                    for key, value in same.items():
+                        ui.label(key.replace("_", " ")).classes("text-slate-500")
+                        ui.label(_cell(value)).classes("tabular-nums text-right")
 
     def scores_table(self) -> None:
         runs = self.comparison.runs
@@ -137,10 +161,17 @@ class ComparePage:
             for name in names:
                 values = {run.job_id: run.final_metrics.get(name) for run in runs}
                 best = _best(name, values)
-                rows.append({"name": name, **{f"r{i}": charts.number(v) + (" ★" if i == best else "")
-                                              for i, v in values.items()}})
+                rows.append(
+                    {
+                        "name": name,
+                        **{
+                            f"r{i}": charts.number(v) + (" ★" if i == best else "") for i, v in values.items()
+                        },
+                    }
+                )
             ui.table(rows=rows, columns=self._run_columns("Metric"), row_key="name").classes("w-full").props(
-                'flat dense data-testid="final-metrics-table"')
+                'flat dense data-testid="final-metrics-table"'
+            )
             ui.label("★ best of these runs (lower is better)").classes("px-4 pb-2 text-xs text-slate-500")
 
 

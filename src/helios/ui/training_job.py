@@ -22,9 +22,11 @@ from helios.ui.runtime import context
 POLL_S = 0.5
 JOURNAL_LINES = 5000
 LEVEL_CLASSES = {"warning": "text-amber-600 dark:text-amber-400", "error": "text-red-600 dark:text-red-400"}
-LOG_CSS = (".helios-journal{font-size:12px;line-height:1.55}"
-           ".helios-journal .q-scrollarea__content{white-space:pre-wrap;word-break:break-word;width:100%}"
-           ".body--dark .helios-journal{color:#cbd5e1}")
+LOG_CSS = (
+    ".helios-journal{font-size:12px;line-height:1.55}"
+    ".helios-journal .q-scrollarea__content{white-space:pre-wrap;word-break:break-word;width:100%}"
+    ".body--dark .helios-journal{color:#cbd5e1}"
+)
 
 
 def load_job(raw_id: str) -> tuple[JobRead, bool]:
@@ -51,7 +53,7 @@ def _poll(job_id: int, since_point: int, since_line: int) -> Snapshot:
     with context().db.reading() as session:
         job = service.job_reads(session, [service.get_job(session, job_id)])[0]
         points = service.metrics(session, job_id, since_point)
-        lines = [line for line in service.journal_lines(session, job_id) if line.id > since_line]
+        lines = service.journal_lines(session, job_id, since_line)
     return Snapshot(job, points, lines)
 
 
@@ -91,7 +93,9 @@ class JobPage:
 
     def build(self) -> None:
         ui.add_css(LOG_CSS)
-        ui.link("← All training jobs", "/training").classes("text-sm text-slate-500 no-underline hover:underline -mb-3")
+        ui.link("← All training jobs", "/training").classes(
+            "text-sm text-slate-500 no-underline hover:underline -mb-3"
+        )
         self.heading()
         self.stats()
         with ui.row().classes("w-full gap-6 items-start lg:flex-nowrap"):
@@ -106,8 +110,11 @@ class JobPage:
             with ui.row().classes("w-full items-center justify-between"):
                 ui.label("Journal").classes("font-semibold")
                 ui.label("what happened, as it happened").classes("text-xs text-slate-500")
-            self.journal = ui.log(max_lines=JOURNAL_LINES).classes("helios-journal w-full h-72").props(
-                'data-testid="job-journal"')
+            self.journal = (
+                ui.log(max_lines=JOURNAL_LINES)
+                .classes("helios-journal w-full h-72")
+                .props('data-testid="job-journal"')
+            )
         self.render(self.job)
         self.timer = ui.timer(POLL_S, self.poll)
 
@@ -118,26 +125,32 @@ class JobPage:
         with ui.row().classes("w-full items-start justify-between no-wrap gap-4"):
             with ui.column().classes("gap-1 min-w-0"):
                 with ui.row().classes("items-center gap-3"):
-                    ui.label(f"Job #{job.id}").classes("text-2xl font-semibold").props('data-testid="job-title"')
+                    ui.label(f"Job #{job.id}").classes("text-2xl font-semibold").props(
+                        'data-testid="job-title"'
+                    )
                     self.status = charts.status_chip(job.status)
                     ui.badge(job.family, color="indigo-6").classes("text-xs px-2 py-1")
                 with ui.row().classes("items-center gap-1 text-slate-500 text-sm"):
                     ui.icon("dataset", size="16px")
                     ui.link(f"{job.dataset} v{job.dataset_version}", "/datasets").classes(
-                        "text-slate-500 no-underline hover:underline")
+                        "text-slate-500 no-underline hover:underline"
+                    )
                     if job.series:
                         ui.label(f"· {len(job.series)} series")
                     ui.icon("arrow_forward", size="16px").classes("mx-1")
                     ui.icon("model_training", size="16px")
                     ui.link(job.target_model, f"/models/{job.target_model}").classes(
-                        "text-slate-500 no-underline hover:underline")
+                        "text-slate-500 no-underline hover:underline"
+                    )
                     ui.label(f"· created by {job.created_by} {job.created_at:%Y-%m-%d %H:%M}")
             with ui.row().classes("items-center gap-2 shrink-0"):
                 self.stop = ui.button("Stop", icon="stop_circle", on_click=self.confirm_stop).props(
-                    'outline color=warning data-testid="job-stop"')
+                    'outline color=warning data-testid="job-stop"'
+                )
                 self.stop.tooltip("Stop now and keep the best epoch as a model version")
                 self.cancel = ui.button("Cancel", icon="block", on_click=self.confirm_cancel).props(
-                    'flat color=negative data-testid="job-cancel"')
+                    'flat color=negative data-testid="job-cancel"'
+                )
                 self.cancel.tooltip("Stop and discard: nothing is registered")
 
     def stats(self) -> None:
@@ -145,13 +158,22 @@ class JobPage:
             with ui.card().classes("helios-card px-4 py-2 gap-1 min-w-[200px]"):
                 ui.label("Progress").classes("text-[11px] uppercase tracking-wide text-slate-500")
                 with ui.row().classes("items-center gap-2 no-wrap"):
-                    self.progress = ui.linear_progress(value=0, show_value=False, size="8px").props(
-                        'rounded track-color=grey-4 data-testid="job-progress"').classes("w-28")
+                    self.progress = (
+                        ui.linear_progress(value=0, show_value=False, size="8px")
+                        .props('rounded track-color=grey-4 data-testid="job-progress"')
+                        .classes("w-28")
+                    )
                     self.progress_text = ui.label().classes("text-lg font-semibold tabular-nums")
             self.epoch = _stat("Epoch", "stat-epoch")
             with ui.card().classes("helios-card px-4 py-2 gap-0 min-w-[150px]"):
-                self.best_name = ui.label("Best").classes("text-[11px] uppercase tracking-wide text-slate-500")
-                self.best = ui.label("—").classes("text-lg font-semibold tabular-nums").props('data-testid="stat-best"')
+                self.best_name = ui.label("Best").classes(
+                    "text-[11px] uppercase tracking-wide text-slate-500"
+                )
+                self.best = (
+                    ui.label("—")
+                    .classes("text-lg font-semibold tabular-nums")
+                    .props('data-testid="stat-best"')
+                )
             self.best.tooltip("Lowest value so far @ its epoch")
             self.duration = _stat("Duration", "stat-duration")
             with ui.card().classes("helios-card px-4 py-2 gap-0 min-w-[160px]"):
@@ -164,10 +186,14 @@ class JobPage:
         with ui.row().classes("w-full items-center justify-between px-1"):
             ui.label("Loss by epoch").classes("font-semibold")
             with ui.row().classes("items-center gap-3"):
-                self.epochs_label = ui.label().classes("text-xs text-slate-500 tabular-nums").props(
-                    'data-testid="chart-epochs"')
-                ui.switch("log scale", on_change=lambda e: self.set_log(e.value)).props("dense size=sm").classes(
-                    "text-xs text-slate-500")
+                self.epochs_label = (
+                    ui.label()
+                    .classes("text-xs text-slate-500 tabular-nums")
+                    .props('data-testid="chart-epochs"')
+                )
+                ui.switch("log scale", on_change=lambda e: self.set_log(e.value)).props(
+                    "dense size=sm"
+                ).classes("text-xs text-slate-500")
         self.chart = ui.echart(charts.live_chart()).classes("w-full h-80").props('data-testid="loss-chart"')
         self.chart_empty = ui.label().classes("text-sm text-slate-500 px-1")
 
@@ -191,33 +217,49 @@ class JobPage:
             with ui.row().classes("w-full items-center justify-between no-wrap"):
                 ui.label("Early stopping").classes("font-semibold")
                 self.rule_on = ui.switch(value=bool(rule)).props('dense data-testid="rule-enabled"')
-            self.rule_text = ui.label().classes("text-xs text-slate-500 -mt-1").props('data-testid="rule-text"')
+            self.rule_text = (
+                ui.label().classes("text-xs text-slate-500 -mt-1").props('data-testid="rule-text"')
+            )
             with ui.column().classes("w-full gap-1") as fields:
-                self.rule_monitor = ui.select(["val_loss", "train_loss"], value=rule.get("monitor", "val_loss"),
-                                              label="Monitor", new_value_mode="add-unique").classes("w-full")
+                self.rule_monitor = ui.select(
+                    ["val_loss", "train_loss"],
+                    value=rule.get("monitor", "val_loss"),
+                    label="Monitor",
+                    new_value_mode="add-unique",
+                ).classes("w-full")
                 self.rule_monitor.props('outlined dense data-testid="rule-monitor"')
                 with ui.row().classes("w-full gap-2 no-wrap"):
-                    self.rule_patience = ui.number("Patience", value=rule.get("patience", 5), min=1, max=10_000,
-                                                   precision=0, step=1).classes("w-1/2")
+                    self.rule_patience = ui.number(
+                        "Patience", value=rule.get("patience", 5), min=1, max=10_000, precision=0, step=1
+                    ).classes("w-1/2")
                     self.rule_patience.props('outlined dense data-testid="rule-patience"')
-                    self.rule_delta = ui.number("Min delta", value=rule.get("min_delta", 0.0), min=0).classes("w-1/2")
+                    self.rule_delta = ui.number("Min delta", value=rule.get("min_delta", 0.0), min=0).classes(
+                        "w-1/2"
+                    )
                     self.rule_delta.props('outlined dense data-testid="rule-min-delta"')
             fields.bind_visibility_from(self.rule_on, "value")
-            self.rule_apply = ui.button("Apply", icon="check", on_click=self.apply_rule).props(
-                'outline dense data-testid="rule-apply"').classes("self-end px-3")
+            self.rule_fields = fields
+            self.rule_apply = (
+                ui.button("Apply", icon="check", on_click=self.apply_rule)
+                .props('outline dense data-testid="rule-apply"')
+                .classes("self-end px-3")
+            )
 
     def config_card(self) -> None:
         job = self.job
-        shown = {**job.hyperparameters, "validation horizon": job.validation.get("horizon"), "job seed": job.seed}
-        with ui.card().classes("helios-card w-full gap-1"):
-            with ui.expansion("Configuration", icon="tune", value=True).classes("w-full").props(
-                    'dense header-class="px-0 font-semibold"'):
-                with ui.element("div").classes("grid grid-cols-2 gap-x-3 gap-y-0.5 text-sm pt-1 max-h-72 "
-                                               "overflow-y-auto pr-1"):
-                    for key, value in shown.items():
-                        ui.label(key.replace("_", " ")).classes("text-slate-500 truncate")
-                        text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else charts.number(value)
-                        ui.label(text).classes("tabular-nums text-right truncate")
+        shown = {**job.hyperparameters, "validation horizon": job.validation.get("horizon")}
+        shown.setdefault("seed", job.seed)
+        expansion_props = 'dense header-class="px-0 font-semibold"'
+        grid_classes = "grid grid-cols-2 gap-x-3 gap-y-0.5 text-sm pt-1 max-h-72 overflow-y-auto pr-1"
+        with (
+            ui.card().classes("helios-card w-full gap-1"),
+            ui.expansion("Configuration", icon="tune", value=True).classes("w-full").props(expansion_props),
+            ui.element("div").classes(grid_classes),
+        ):
+            for key, value in shown.items():
+                ui.label(key.replace("_", " ")).classes("text-slate-500 truncate")
+                text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else charts.number(value)
+                ui.label(text).classes("tabular-nums text-right truncate")
 
     # --- updating ----------------------------------------------------------------------------------
 
@@ -227,7 +269,9 @@ class JobPage:
             return
         self.add_points(snapshot.points)
         for line in snapshot.journal:
-            self.journal.push(f"{line.at:%H:%M:%S}  {line.message}", classes=LEVEL_CLASSES.get(line.level, ""))
+            self.journal.push(
+                f"{line.at:%H:%M:%S}  {line.message}", classes=LEVEL_CLASSES.get(line.level, "")
+            )
             self.last_line = line.id
         self.render(snapshot.job)
         if snapshot.job.status in charts.FINISHED:
@@ -271,7 +315,7 @@ class JobPage:
 
     def _chart_hint(self, job: JobRead) -> str:
         if not self.iterative:
-            return f"{job.family} does not train in epochs: there is no curve to draw, only the final scores below."
+            return f"{job.family} does not train in epochs: no curve to draw, only the scores below."
         if job.status == "queued":
             return "Waiting for a worker to pick this job up…"
         return "The first epoch has not ended yet." if job.status == "running" else "No epochs were recorded."
@@ -280,11 +324,18 @@ class JobPage:
         if not self.iterative:
             return
         rule = job.early_stopping
-        self.rule_text.text = (f"stops after {rule.get('patience')} epochs without a {rule.get('mode', 'min')} "
-                               f"{rule.get('monitor')} better by {charts.number(rule.get('min_delta'))}"
-                               if rule else "off: trains every epoch")
+        self.rule_text.text = (
+            f"stops after {rule.get('patience')} epochs without a {rule.get('mode', 'min')} "
+            f"{rule.get('monitor')} better by {charts.number(rule.get('min_delta'))}"
+            if rule
+            else "off: trains every epoch"
+        )
         for widget in (self.rule_on, self.rule_monitor, self.rule_patience, self.rule_delta, self.rule_apply):
             widget.set_enabled(self.can_edit and not finished)
+        if finished:  # nothing left to change: the card just says what the rule was
+            self.rule_on.set_visibility(False)
+            self.rule_fields.set_visibility(False)
+            self.rule_apply.set_visibility(False)
 
     def render_result(self, job: JobRead) -> None:
         shown = (job.result_version, job.status in charts.FINISHED)
@@ -295,49 +346,85 @@ class JobPage:
         with self.result:
             if job.result_version:
                 ui.link(f"{job.target_model} v{job.result_version}", f"/models/{job.target_model}").classes(
-                    "text-lg font-semibold text-primary no-underline hover:underline").props(
-                    'data-testid="job-result"')
+                    "text-lg font-semibold text-primary no-underline hover:underline"
+                ).props('data-testid="job-result"')
             else:
                 ui.label("pending" if job.status not in charts.FINISHED else "none").classes(
-                    "text-lg font-semibold text-slate-400").props('data-testid="job-result-none"')
+                    "text-lg font-semibold text-slate-400"
+                ).props('data-testid="job-result-none"')
 
     def render_outcome(self, job: JobRead) -> None:
         self.outcome.clear()
         with self.outcome:
             if job.error or job.stop_reason:
                 failed = job.status == "failed"
-                tone = ("bg-red-50 dark:bg-red-950/40 text-red-800 dark:text-red-200" if failed
-                        else "bg-amber-50 dark:bg-amber-950/30 text-amber-900 dark:text-amber-200")
-                with ui.card().classes(f"helios-card w-full gap-1 {tone}").props('flat data-testid="job-outcome"'):
+                tone = (
+                    "bg-red-50 dark:bg-red-950/40 text-red-800 dark:text-red-200"
+                    if failed
+                    else "bg-amber-50 dark:bg-amber-950/30 text-amber-900 dark:text-amber-200"
+                )
+                with (
+                    ui.card()
+                    .classes(f"helios-card w-full gap-1 {tone}")
+                    .props('flat data-testid="job-outcome"')
+                ):
                     ui.label("Failed" if failed else "Why it ended").classes("font-semibold")
-                    ui.label(job.error or job.stop_reason or "").classes("text-sm whitespace-pre-wrap break-words")
+                    ui.label(job.error or job.stop_reason or "").classes(
+                        "text-sm whitespace-pre-wrap break-words"
+                    )
             if job.final_metrics:
                 with ui.card().classes("helios-card w-full gap-2").props('data-testid="final-metrics"'):
                     ui.label("Holdout scores").classes("font-semibold")
-                    ui.label(f"the last {job.validation.get('horizon')} steps of each series, unseen in "
-                             "training").classes("text-xs text-slate-500 -mt-2")
+                    ui.label(
+                        f"the last {job.validation.get('horizon')} steps of each series, unseen in training"
+                    ).classes("text-xs text-slate-500 -mt-2")
                     with ui.row().classes("w-full gap-3"):
                         for name, value in job.final_metrics.items():
-                            with ui.card().classes("helios-card px-4 py-2 gap-0 min-w-[110px]").props("flat bordered"):
+                            with (
+                                ui.card()
+                                .classes("helios-card px-4 py-2 gap-0 min-w-[110px]")
+                                .props("flat bordered")
+                            ):
                                 ui.label(name).classes("text-[11px] uppercase tracking-wide text-slate-500")
-                                ui.label(charts.number(value)).classes("text-lg font-semibold tabular-nums").props(
-                                    f'data-testid="final-{name}"')
+                                ui.label(charts.number(value)).classes(
+                                    "text-lg font-semibold tabular-nums"
+                                ).props(f'data-testid="final-{name}"')
 
     # --- actions -----------------------------------------------------------------------------------
 
     def confirm_stop(self) -> None:
         self._confirm(
-            f"Stop job #{self.job.id}?", "It stops after the current epoch; the best epoch so far is scored and "
-            "registered as a model version (status: stopped early).", "Stop and keep best", "warning",
-            lambda s: service.request_stop(s, self.job.id, self.principal), "Stop requested", "stop-confirm")
+            f"Stop job #{self.job.id}?",
+            "It stops after the current epoch; the best epoch so far is scored and "
+            "registered as a model version (status: stopped early).",
+            "Stop and keep best",
+            "warning",
+            lambda s: service.request_stop(s, self.job.id, self.principal),
+            "Stop requested",
+            "stop-confirm",
+        )
 
     def confirm_cancel(self) -> None:
         self._confirm(
-            f"Cancel job #{self.job.id}?", "It stops and nothing is registered.", "Cancel job", "negative",
-            lambda s: service.request_cancel(s, self.job.id, self.principal), "Cancel requested", "cancel-confirm")
+            f"Cancel job #{self.job.id}?",
+            "It stops and nothing is registered.",
+            "Cancel job",
+            "negative",
+            lambda s: service.request_cancel(s, self.job.id, self.principal),
+            "Cancel requested",
+            "cancel-confirm",
+        )
 
-    def _confirm(self, title: str, text: str, action: str, color: str, change: Callable[[Any], Any],
-                 done: str, testid: str) -> None:
+    def _confirm(
+        self,
+        title: str,
+        text: str,
+        action: str,
+        color: str,
+        change: Callable[[Any], Any],
+        done: str,
+        testid: str,
+    ) -> None:
         self.dialog.clear()
         with self.dialog, ui.card().classes("helios-card w-[440px] gap-3"):
             ui.label(title).classes("text-lg font-semibold")
@@ -345,7 +432,8 @@ class JobPage:
             with ui.row().classes("w-full justify-end"):
                 ui.button("Keep training", on_click=self.dialog.close).props("flat")
                 ui.button(action, color=color, on_click=lambda: self._act(change, done)).props(
-                    f'data-testid="{testid}"')
+                    f'data-testid="{testid}"'
+                )
         self.dialog.open()
 
     async def _act(self, change: Callable[[Any], Any], done: str) -> None:
@@ -358,12 +446,22 @@ class JobPage:
         ui.notify(done, type="info")
 
     async def apply_rule(self) -> None:
-        patch = (EarlyStoppingPatch(enabled=False) if not self.rule_on.value else EarlyStoppingPatch(
-            enabled=True, monitor=self.rule_monitor.value or "val_loss", patience=int(self.rule_patience.value or 1),
-            min_delta=float(self.rule_delta.value or 0.0)))
+        patch = (
+            EarlyStoppingPatch(enabled=False)
+            if not self.rule_on.value
+            else EarlyStoppingPatch(
+                enabled=True,
+                monitor=self.rule_monitor.value or "val_loss",
+                patience=int(self.rule_patience.value or 1),
+                min_delta=float(self.rule_delta.value or 0.0),
+            )
+        )
         try:
-            await run.io_bound(_write, lambda s: service.patch_early_stopping(s, self.job.id, patch, self.principal),
-                               self.principal)
+            await run.io_bound(
+                _write,
+                lambda s: service.patch_early_stopping(s, self.job.id, patch, self.principal),
+                self.principal,
+            )
         except HeliosError as exc:
             ui.notify(exc.detail, type="negative", multi_line=True)
             return

@@ -37,8 +37,15 @@ def _versions(name: str) -> list[tuple[int, int, list[str], str]]:
     """(version, rows, series names, date range) per version, newest first."""
     with context().db.reading() as session:
         versions = datasets.list_versions(session, name)
-        return [(v.version, v.rows, [s.get("unique_id") for s in (v.profile or {}).get("series", [])],
-                 f"{v.start:%Y-%m-%d} → {v.end:%Y-%m-%d}" if v.start and v.end else "") for v in versions]
+        return [
+            (
+                v.version,
+                v.rows,
+                [s.get("unique_id") for s in (v.profile or {}).get("series", [])],
+                f"{v.start:%Y-%m-%d} → {v.end:%Y-%m-%d}" if v.start and v.end else "",
+            )
+            for v in versions
+        ]
 
 
 def _create(body: JobCreate, principal: Principal) -> int:
@@ -53,8 +60,9 @@ class LaunchDialog:
     def __init__(self, principal: Principal, on_launched: Callable[[int], Any]) -> None:
         self.principal = principal
         self.on_launched = on_launched
-        self.families = {f.slug: f for f in service.families().items}
-        self.dataset_options, self.kinds = _dataset_choices()
+        self.families: dict[str, FamilyRead] = {}
+        self.dataset_options: dict[str, str] = {}
+        self.kinds: dict[str, str] = {}
         self.versions: list[tuple[int, int, list[str], str]] = []
         self.hyperparameters: HyperparameterForm | None = None
         self.target_edited = False
@@ -62,13 +70,18 @@ class LaunchDialog:
         self.dialog = ui.dialog().props("persistent")
 
     def open(self) -> None:
+        # Read afresh each time: a dataset imported since the page loaded is offered too.
+        self.families = {f.slug: f for f in service.families().items}
+        self.dataset_options, self.kinds = _dataset_choices()
+        self.hyperparameters, self.target_edited, self.horizon_edited = None, False, False
         self.dialog.clear()
         with self.dialog, ui.card().classes("helios-card w-[920px] max-w-[95vw] p-0 gap-0"):
             with ui.row().classes("w-full items-center justify-between px-6 pt-4 pb-2 no-wrap"):
                 with ui.column().classes("gap-0"):
                     ui.label("New training job").classes("text-lg font-semibold")
                     ui.label("Runs in a worker process; watch it live on its page.").classes(
-                        "text-sm text-slate-500")
+                        "text-sm text-slate-500"
+                    )
                 ui.button(icon="close", on_click=self.dialog.close).props("flat round dense")
             ui.separator()
             with ui.column().classes("w-full gap-2 px-6 pb-3 max-h-[66vh] overflow-y-auto no-wrap"):
@@ -92,34 +105,53 @@ class LaunchDialog:
             self.version = ui.select({}, label="Version", on_change=self._version_changed)
             self.version.props('outlined dense bottom-slots data-testid="launch-version"').classes("w-1/2")
         self.series = ui.select([], label="Series", multiple=True, with_input=True, clearable=True)
-        self.series.props('outlined dense use-chips bottom-slots hint="Leave empty to train on every series" '
-                          'data-testid="launch-series"').classes("w-full")
+        self.series.props(
+            'outlined dense use-chips bottom-slots hint="Leave empty to train on every series" '
+            'data-testid="launch-series"'
+        ).classes("w-full")
 
     def _model_section(self) -> None:
         _section("Model", "psychology")
         self.family = ui.select({}, label="Model family", on_change=self._family_changed)
         self.family.props('outlined dense bottom-slots data-testid="launch-family"').classes("w-full")
-        self.family_description = ui.label().classes("text-sm text-slate-500 -mt-1 px-1").props(
-            'data-testid="family-description"')
+        self.family_description = (
+            ui.label().classes("text-sm text-slate-500 -mt-1 px-1").props('data-testid="family-description"')
+        )
 
     def _output_section(self) -> None:
         _section("Validation and result", "fact_check")
         with ui.row().classes("w-full gap-4 no-wrap"):
-            self.horizon = ui.number("Validation horizon", value=DEFAULT_VALIDATION_HORIZON, min=1, max=1000,
-                                     precision=0, step=1, on_change=self._horizon_touched)
-            self.horizon.props('outlined dense bottom-slots hint="Last steps of each series held out and scored" '
-                               'data-testid="launch-horizon"').classes("w-1/3")
+            self.horizon = ui.number(
+                "Validation horizon",
+                value=DEFAULT_VALIDATION_HORIZON,
+                min=1,
+                max=1000,
+                precision=0,
+                step=1,
+                on_change=self._horizon_touched,
+            )
+            self.horizon.props(
+                'outlined dense bottom-slots hint="Last steps of each series held out and scored" '
+                'data-testid="launch-horizon"'
+            ).classes("w-1/3")
             self.seed = ui.number("Seed", value=0, min=0, max=2**31 - 1, precision=0, step=1)
-            self.seed.props('outlined dense bottom-slots hint="Same seed, same data: same model" '
-                            'data-testid="launch-seed"').classes("w-1/3")
+            self.seed.props(
+                'outlined dense bottom-slots hint="Same seed, same data: same model" '
+                'data-testid="launch-seed"'
+            ).classes("w-1/3")
             self.target = ui.input("Target model", on_change=self._target_touched)
             self.target.props('outlined dense bottom-slots data-testid="launch-target"').classes("w-1/3")
 
     def _footer(self) -> None:
         with ui.column().classes("w-full px-6 py-3 gap-2"):
-            self.error = ui.label().classes(
-                "w-full text-sm text-red-700 dark:text-red-300 bg-red-50 dark:bg-red-950/40 rounded-lg px-3 py-2 "
-                "whitespace-pre-line").props('data-testid="launch-error"')
+            self.error = (
+                ui.label()
+                .classes(
+                    "w-full text-sm text-red-700 dark:text-red-300 bg-red-50 dark:bg-red-950/40 "
+                    "rounded-lg px-3 py-2 whitespace-pre-line"
+                )
+                .props('data-testid="launch-error"')
+            )
             self.error.set_visibility(False)
             with ui.row().classes("w-full justify-end gap-2"):
                 ui.button("Cancel", on_click=self.dialog.close).props("flat")
@@ -144,7 +176,9 @@ class LaunchDialog:
         options.update({v: f"v{v} · {rows:,} rows · {span}" for v, rows, _, span in self.versions})
         self.version.set_options(options, value="latest" if self.versions else None)
         kind = self.kinds.get(name, "timeseries")
-        fitting = {slug: slug for slug, f in self.families.items() if (f.task == "draws") == (kind == "draws")}
+        fitting = {
+            slug: slug for slug, f in self.families.items() if (f.task == "draws") == (kind == "draws")
+        }
         current = self.family.value if self.family.value in fitting else next(iter(fitting), None)
         self.family.set_options(fitting, value=current)
         self._version_changed()
@@ -182,20 +216,32 @@ class LaunchDialog:
     def _early_stopping_section(self) -> None:
         _section("Early stopping", "front_hand")
         defaults = EarlyStoppingSettings()
-        with ui.row().classes("w-full items-start gap-4 no-wrap"):
-            self.early = ui.switch("Stop when the monitored metric stops improving", value=False)
-            self.early.props('data-testid="launch-early"').classes("w-1/4 pt-1")
-            with ui.row().classes("grow gap-4 no-wrap") as rule:
-                self.monitor = ui.select(["val_loss", "train_loss"], value=defaults.monitor, label="Monitor",
-                                         new_value_mode="add-unique")
-                self.monitor.props('outlined dense bottom-slots data-testid="launch-monitor"').classes("w-1/3")
-                self.patience = ui.number("Patience (epochs)", value=defaults.patience, min=1, max=10_000,
-                                          precision=0, step=1)
-                self.patience.props('outlined dense bottom-slots data-testid="launch-patience"').classes("w-1/3")
-                self.min_delta = ui.number("Min delta", value=defaults.min_delta, min=0)
-                self.min_delta.props('outlined dense bottom-slots hint="Smallest change that counts" '
-                                     'data-testid="launch-min-delta"').classes("w-1/3")
-            rule.bind_visibility_from(self.early, "value")
+        self.early = ui.switch("Stop when the monitored metric stops improving", value=False)
+        self.early.props('data-testid="launch-early"')
+        with ui.row().classes("w-full gap-4 no-wrap") as rule:
+            self.monitor = ui.select(
+                ["val_loss", "train_loss"],
+                value=defaults.monitor,
+                label="Monitor",
+                new_value_mode="add-unique",
+            )
+            self.monitor.props(
+                'outlined dense bottom-slots hint="Metric watched after each epoch" '
+                'data-testid="launch-monitor"'
+            ).classes("w-1/3")
+            self.patience = ui.number(
+                "Patience (epochs)", value=defaults.patience, min=1, max=10_000, precision=0, step=1
+            )
+            self.patience.props(
+                'outlined dense bottom-slots hint="Epochs without improvement before stopping" '
+                'data-testid="launch-patience"'
+            ).classes("w-1/3")
+            self.min_delta = ui.number("Min delta", value=defaults.min_delta, min=0)
+            self.min_delta.props(
+                'outlined dense bottom-slots hint="Smallest change that counts as improvement" '
+                'data-testid="launch-min-delta"'
+            ).classes("w-1/3")
+        rule.bind_visibility_from(self.early, "value")
 
     def _follow_model_horizon(self) -> None:
         # Scoring further ahead than the model learned to forecast fails, so by default the two agree.
@@ -246,8 +292,10 @@ class LaunchDialog:
     def _body(self) -> JobCreate | None:
         hyperparameters, problems = self.hyperparameters.values() if self.hyperparameters else ({}, {})
         if problems:
-            self._show_problem("Some hyperparameters cannot be read.",
-                               [{"field": f"hyperparameters.{k}", "message": v} for k, v in problems.items()])
+            self._show_problem(
+                "Some hyperparameters cannot be read.",
+                [{"field": f"hyperparameters.{k}", "message": v} for k, v in problems.items()],
+            )
             return None
         family = self.families.get(self.family.value)
         seed = int(self.seed.value or 0)
@@ -255,31 +303,52 @@ class LaunchDialog:
             hyperparameters["seed"] = seed  # one seed for the job and the network
         try:
             return JobCreate(
-                dataset=self.dataset.value or "", family=self.family.value or "",
-                dataset_version=self.version.value or "latest", series=list(self.series.value or []) or None,
-                hyperparameters=hyperparameters, early_stopping=self._early_stopping(family),
+                dataset=self.dataset.value or "",
+                family=self.family.value or "",
+                dataset_version=self.version.value or "latest",
+                series=list(self.series.value or []) or None,
+                hyperparameters=hyperparameters,
+                early_stopping=self._early_stopping(family),
                 validation=ValidationSettings(horizon=int(self.horizon.value or DEFAULT_VALIDATION_HORIZON)),
-                seed=seed, target_model=(self.target.value or "").strip() or None,
+                seed=seed,
+                target_model=(self.target.value or "").strip() or None,
             )
         except ValidationError as exc:
-            errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+            errors = [
+                {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+            ]
             self._show_problem("The form is not complete.", errors)
             return None
 
     def _early_stopping(self, family: FamilyRead | None) -> EarlyStoppingSettings | None:
         if not family or not family.iterative or not self.early.value:
             return None
-        return EarlyStoppingSettings(monitor=self.monitor.value or "val_loss", patience=int(self.patience.value or 1),
-                                     min_delta=float(self.min_delta.value or 0.0))
+        return EarlyStoppingSettings(
+            monitor=self.monitor.value or "val_loss",
+            patience=int(self.patience.value or 1),
+            min_delta=float(self.min_delta.value or 0.0),
+        )
 
     def _fields(self) -> dict[str, Any]:
-        fields = {"dataset": self.dataset, "dataset_version": self.version, "series": self.series,
-                  "family": self.family, "seed": self.seed, "target_model": self.target,
-                  "validation": self.horizon, "validation.horizon": self.horizon}
+        fields = {
+            "dataset": self.dataset,
+            "dataset_version": self.version,
+            "series": self.series,
+            "family": self.family,
+            "seed": self.seed,
+            "target_model": self.target,
+            "validation": self.horizon,
+            "validation.horizon": self.horizon,
+        }
         family = self.families.get(self.family.value)
         if family and family.iterative and self.early_box.default_slot.children:
-            fields.update({"early_stopping.monitor": self.monitor, "early_stopping.patience": self.patience,
-                           "early_stopping.min_delta": self.min_delta})
+            fields.update(
+                {
+                    "early_stopping.monitor": self.monitor,
+                    "early_stopping.patience": self.patience,
+                    "early_stopping.min_delta": self.min_delta,
+                }
+            )
         return fields
 
     def _show_problem(self, detail: str, errors: list[dict[str, Any]]) -> None:

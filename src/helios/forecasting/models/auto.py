@@ -33,10 +33,12 @@ from helios.forecasting.panel import check_horizon, check_levels, interval_colum
 
 class AutoConfig(Hyperparameters):
     candidates: list[str] = Field(
-        default=["auto_ets", "auto_theta", "naive"], min_length=1, description="Families to choose from."
+        default=["auto_ets", "auto_theta", "naive"],
+        min_length=1,
+        description="Families to choose from; 'family@label' names a variant (e.g. auto_ets@recent).",
     )
     candidate_configs: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Hyperparameters per candidate family, by family name."
+        default_factory=dict, description="Hyperparameters per candidate, by its name in candidates."
     )
     horizon: int = Field(default=12, ge=1, le=1000, description="Steps ahead each validation window scores.")
     n_windows: int = Field(
@@ -49,6 +51,11 @@ class AutoConfig(Hyperparameters):
         default="best", description="Keep the best candidate per series, or average the best top_k."
     )
     top_k: int = Field(default=2, ge=1, le=10, description="How many candidates 'combine' averages.")
+
+
+def candidate_family(candidate: str) -> str:
+    """``auto_ets@recent`` is a variant of ``auto_ets``: the same family with its own config."""
+    return candidate.split("@", 1)[0]
 
 
 def relative_scores(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -143,14 +150,14 @@ class Auto(ModelFamily):
     def fit(
         self, train: pd.DataFrame, config: AutoConfig, spec: DataSpec, context: FitContext | None = None
     ) -> AutoFitted:
-        if self.name in config.candidates:
+        if any(candidate_family(name) == self.name for name in config.candidates):
             raise ForecastingError("auto cannot be its own candidate")
-        families = {name: get_family(name) for name in config.candidates}
+        families = {name: get_family(candidate_family(name)) for name in config.candidates}
         settings = {
             name: families[name].parse_config(config.candidate_configs.get(name)) for name in families
         }
         metrics = self._validate(train, families, settings, spec, config)
-        series_ids = list(pd.unique(train["unique_id"].astype(str)))
+        series_ids = sorted(pd.unique(train["unique_id"].astype(str)))  # the order every family returns
         scores = relative_scores(metrics).reindex(index=series_ids, columns=config.candidates)
         choices = choose(scores.fillna(np.inf), config.candidates, config.selection, config.top_k)
         for uid, names in choices.items():

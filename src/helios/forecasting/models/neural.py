@@ -36,6 +36,7 @@ from helios.forecasting.stamps import future_stamps, stamp_to_json
 
 if TYPE_CHECKING:
     from helios.forecasting.nn.nbeats import NBeats, NBeatsConfig
+    from helios.forecasting.nn.trainer import TrainerConfig
     from helios.forecasting.nn.windows import Panel, WindowPlan
 
 
@@ -126,13 +127,12 @@ class NBeatsFamily(ModelFamily):
         self, train: pd.DataFrame, config: Hyperparameters, spec: DataSpec, context: FitContext | None = None
     ) -> NBeatsFitted:
         from helios.forecasting.nn.nbeats import NBeats
-        from helios.forecasting.nn.trainer import TrainerConfig
         from helios.forecasting.nn.trainer import train as run_training
         from helios.forecasting.nn.windows import Panel, plan_windows
 
         cfg = config if isinstance(config, NeuralConfig) else NeuralConfig.model_validate(config.model_dump())
         ids, series, last_ds = _split_series(train)
-        panel = Panel.from_series(series, cfg.input_size)
+        panel = Panel.from_series([y[-_points_used(cfg) :] for y in series], cfg.input_size)
         plan = plan_windows(panel.lengths, cfg.horizon, cfg.history, cfg.val_windows)
         _require_trainable(plan, panel, cfg)
         net_cfg = network_config(cfg)
@@ -140,13 +140,19 @@ class NBeatsFamily(ModelFamily):
         outcome = run_training(
             lambda: NBeats(net_cfg),
             data,
-            _trainer_config(cfg, TrainerConfig),
+            _trainer_config(cfg),
             context or FitContext(),
             fingerprint=_fingerprint(cfg, ids, series),
             info={"series": len(ids), "rows": int(panel.lengths.sum()), "windows_per_epoch": data.epoch_size},
         )
         weights = {k: v.detach().numpy().copy() for k, v in outcome.model.state_dict().items()}
         return NBeatsFitted(cfg, ids, last_ds, spec.freq, weights, panel, outcome.summary())
+
+
+def _points_used(cfg: NeuralConfig) -> int:
+    """Training never reads further back than this from a series' end: older points are dropped
+    up front, so ten years of daily data cost no more memory than the windows need."""
+    return cfg.input_size + (cfg.history + cfg.val_windows) * cfg.horizon
 
 
 def network_config(cfg: NeuralConfig) -> NBeatsConfig:
@@ -164,8 +170,10 @@ def network_config(cfg: NeuralConfig) -> NBeatsConfig:
     )
 
 
-def _trainer_config(cfg: NeuralConfig, trainer_config: type) -> Any:
-    return trainer_config(
+def _trainer_config(cfg: NeuralConfig) -> TrainerConfig:
+    from helios.forecasting.nn.trainer import TrainerConfig
+
+    return TrainerConfig(
         epochs=cfg.epochs,
         learning_rate=cfg.learning_rate,
         weight_decay=cfg.weight_decay,

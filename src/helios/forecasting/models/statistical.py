@@ -19,7 +19,8 @@ statsforecast is imported inside functions: listing families must not pay for it
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -179,11 +180,12 @@ def _model_season(method: Method, season_length: int) -> int:
     return 1 if method.adjusts_long_seasons and season_length > NATIVE_SEASON_LIMIT else season_length
 
 
-def _quietly(fit: Callable[[], Any]) -> Any:
+@contextmanager
+def _quiet() -> Iterator[None]:
     # statsforecast warns on every short or flat series; the family reports real failures itself.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return fit()
+        yield
 
 
 def fit_statistical_series(
@@ -202,7 +204,8 @@ def fit_statistical_series(
         m = _model_season(method, season_length)
         values = adjustment.adjust(y) if m != season_length else y
         try:
-            spec, model = _quietly(lambda method=method, values=values, m=m: method.search(values, m))
+            with _quiet():
+                spec, model = method.search(values, m)
         except Exception as exc:  # statsforecast raises bare Exceptions on degenerate series
             failures.append(f"{name}: {exc}")
             continue
@@ -210,7 +213,8 @@ def fit_statistical_series(
     if not fits:
         raise ForecastingError(f"series {series.unique_id}: {family} could not fit ({'; '.join(failures)})")
     params = {
-        "members": [{"method": f.method, "season_length": f.season_length, "spec": f.spec} for f in fits]
+        "members": [{"method": f.method, "season_length": f.season_length, "spec": f.spec} for f in fits],
+        "failed": failures,  # members left out of this series' combination, and why
     }
     arrays = {"y": y.copy(), "seasonal_indices": adjustment.indices}
     return SeriesState(series.unique_id, series.last_ds, params, arrays), fits
@@ -240,11 +244,8 @@ class StatisticalFitted(LocalFitted):
         for member in state.params["members"]:
             method, m = METHODS[member["method"]], member["season_length"]
             values = adjustment.adjust(y) if m != self.season_length else y
-            model = _quietly(
-                lambda method=method, member=member, values=values, m=m: method.refit(
-                    member["spec"], values, m
-                )
-            )
+            with _quiet():
+                model = method.refit(member["spec"], values, m)
             fits.append(MemberFit(member["method"], m, member["spec"], model))
         return fits
 
@@ -260,7 +261,8 @@ class StatisticalFitted(LocalFitted):
     def _member_forecast(
         self, fit: MemberFit, adjustment: SeasonalAdjustment, horizon: int, levels: Sequence[int]
     ) -> SeriesForecast:
-        raw = _quietly(lambda: fit.model.predict(h=horizon, level=list(levels)))
+        with _quiet():
+            raw = fit.model.predict(h=horizon, level=list(levels))
         scale = adjustment.future_indices(horizon) if fit.season_length != self.season_length else 1.0
         bounds = {level: (raw[f"lo-{level}"] * scale, raw[f"hi-{level}"] * scale) for level in levels}
         return SeriesForecast(raw["mean"] * scale, bounds)

@@ -81,6 +81,13 @@ def _percent_returns(uid: Any, y: np.ndarray, y_kind: YKind) -> np.ndarray:
     return 100.0 * np.diff(np.log(y))
 
 
+def _report_end(context: FitContext | None, summary: dict[str, Any]) -> None:
+    """Non-iterative families only tell callbacks that training ended."""
+    if context is not None:
+        for callback in context.callbacks:
+            callback.on_train_end(summary, context.control)
+
+
 class _VolatilityFitted(Fitted):
     """Shared by both families: turns per-series mean/sigma paths into the long forecast frame."""
 
@@ -185,9 +192,7 @@ class GarchFamily(ModelFamily):
         params = np.stack([p for p, _ in fits])
         converged = [ok for _, ok in fits]
         fitted = GarchFitted(cfg, data.unique_ids, data.last_ds, spec.freq, params, data.returns, converged)
-        summary = {"series": len(data.unique_ids), "not_converged": fitted.not_converged}
-        for callback in context.callbacks if context else ():
-            callback.on_train_end(summary, context.control)
+        _report_end(context, {"series": len(data.unique_ids), "not_converged": fitted.not_converged})
         return fitted
 
 
@@ -290,8 +295,7 @@ class RealizedVolFamily(ModelFamily):
         sigma = np.array([r.std(ddof=1) for r in recent])
         mean = np.array([r.mean() for r in recent]) if cfg.mean == "window" else np.zeros(len(recent))
         fitted = RealizedVolFitted(cfg, data.unique_ids, data.last_ds, spec.freq, mean, sigma)
-        for callback in context.callbacks if context else ():
-            callback.on_train_end({"series": len(data.unique_ids)}, context.control)
+        _report_end(context, {"series": len(data.unique_ids)})
         return fitted
 
 

@@ -41,9 +41,9 @@ _CANCEL_CHECK_SECONDS = 0.5  # ``cancelled`` may query a database: ask at most t
 class TrainingData(Protocol):
     def batches(self, rng: np.random.Generator) -> Iterable[tuple[torch.Tensor, torch.Tensor]]: ...
 
-    def loss(self, model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor: ...
+    def loss(self, model: Any, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor: ...
 
-    def validation_loss(self, model: nn.Module) -> float | None: ...
+    def validation_loss(self, model: Any) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -253,12 +253,13 @@ class _Loop:
         wanted = getattr(callback, "restore_best", False) if callback is not None else self.cfg.restore_best
         p = self.progress
         target = self._best_epoch_source()
-        if wanted and target is not None and target == p.snapshot_epoch and target != p.epoch:
+        if wanted and p.snapshot is not None and target == p.snapshot_epoch and target != p.epoch:
             self.model.load_state_dict(p.snapshot)
 
     # -- checkpoints ----------------------------------------------------------------------------
 
     def _save(self) -> None:
+        assert self.folder is not None  # _checkpoint_due said so
         p = self.progress
         progress = {
             "best_value": p.best_value,
@@ -277,7 +278,7 @@ class _Loop:
                 model=self.model.state_dict(),
                 optimizer_state=self.optimizer.state_dict()["state"],
                 torch_rng=torch.get_rng_state(),
-                numpy_rng=self.rng.bit_generator.state,
+                numpy_rng=dict(self.rng.bit_generator.state),
                 progress=progress,
                 best_model=p.snapshot,
             ),

@@ -1,0 +1,111 @@
+"""``helios forecast`` from a CSV, through Typer's test runner on a tiny app of its own."""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from helios.cli.forecast import forecast
+
+app = typer.Typer()
+app.command()(forecast)
+runner = CliRunner()
+
+
+def write_csv(
+    tmp_path: Path, length: int = 30, freq: str = "D", ids: tuple[str, ...] = ("AAPL", "MSFT")
+) -> Path:
+    rng = np.random.default_rng(0)
+    frames = [
+        pd.DataFrame(
+            {
+                "unique_id": uid,
+                "ds": pd.date_range("2024-01-01", periods=length, freq=freq),
+                "y": 100 + np.cumsum(rng.normal(size=length)),
+            }
+        )
+        for uid in ids
+    ]
+    path = tmp_path / "prices.csv"
+    pd.concat(frames).to_csv(path, index=False)
+    return path
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    # Typer draws errors in a box that wraps lines: compare words, not layout.
+    words = " ".join(result.output.replace("│", " ").replace("╭", " ").replace("╰", " ").split())
+    return result.exit_code, result.stdout, words
+
+
+def test_forecast_prints_long_csv_with_intervals(tmp_path: Path) -> None:
+    code, stdout, _ = run(write_csv(tmp_path), "--horizon", "5", "--model", "naive")
+    assert code == 0
+    out = pd.read_csv(StringIO(stdout), parse_dates=["ds"])
+    assert list(out.columns) == ["unique_id", "ds", "mean", "lo-80", "hi-80", "lo-95", "hi-95"]
+    assert len(out) == 10 and set(out["unique_id"]) == {"AAPL", "MSFT"}
+    assert out["ds"].min() == pd.Timestamp("2024-01-31")  # the day after the data ends: D was inferred
+
+
+def test_frequency_aliases_are_case_insensitive_and_levels_chosen(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, freq="W-SUN")
+    output = tmp_path / "out.csv"
+    code, _, _ = run(
+        path, "--horizon", "3", "--freq", "w-sun", "--model", "drift", "--levels", "90", "--output", output
+    )
+    assert code == 0
+    out = pd.read_csv(output, parse_dates=["ds"])
+    assert list(out.columns) == ["unique_id", "ds", "mean", "lo-90", "hi-90"]
+    assert (out["ds"].dt.dayofweek == 6).all()
+
+
+def test_the_default_auto_model_runs(tmp_path: Path) -> None:
+    code, stdout, _ = run(write_csv(tmp_path, length=40), "--horizon", "4")
+    assert code == 0
+    assert len(pd.read_csv(StringIO(stdout))) == 8
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--horizon", "0"], "must be at least 1"),
+        (["--horizon", "3", "--model", "prophet"], "unknown model 'prophet'; choose one of:"),
+        (["--horizon", "3", "--model", "uniform_chance"], "forecasts draws"),
+        (["--horizon", "3", "--levels", "80,120"], "strictly between 0 and 100"),
+        (["--horizon", "3", "--freq", "fortnightly"], "unknown frequency"),
+        (
+            ["--horizon", "3", "--season", "20"],
+            "series AAPL has 30 observations (and 1 more series); season 20 needs at least 40",
+        ),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_readable_message(tmp_path: Path, args: list[str], message: str) -> None:
+    code, _, words = run(write_csv(tmp_path), *args)
+    assert code == 2
+    assert message in words
+
+
+def test_non_numeric_values_name_the_series_and_line(tmp_path: Path) -> None:
+    path = write_csv(tmp_path)
+    frame = pd.read_csv(path)
+    frame["y"] = frame["y"].astype(object)
+    frame.loc[35, "y"] = "n/a?"  # MSFT's 6th row: file line 37 with the header
+    frame.to_csv(path, index=False)
+    code, _, words = run(path, "--horizon", "3", "--model", "naive")
+    assert code == 2
+    assert "series MSFT, line 37: y 'n/a?' is not a number" in words
+
+
+def test_missing_columns_and_files_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("ticker,date,close\nA,2024-01-01,1\n")
+    code, _, words = run(path, "--horizon", "3")
+    assert code == 2 and "lacks column(s) unique_id, ds, y" in words
+    code, _, words = run(tmp_path / "absent.csv", "--horizon", "3")
+    assert code == 2 and "does not exist" in words

@@ -1,0 +1,95 @@
+"""``auto`` picks per series by validation inside the training data, never beyond it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helios.forecasting.base import DataSpec, ForecastingError
+from helios.forecasting.families import get_family
+from helios.forecasting.models import auto as auto_module
+from helios.forecasting.models.auto import AutoFitted
+
+HORIZON = 5
+
+
+def mixed_panel() -> pd.DataFrame:
+    """Trending series (drift wins) and noise around a fixed level (mean wins)."""
+    rng = np.random.default_rng(4)
+    stamps = pd.date_range("2023-01-01", periods=60, freq="D")
+    frames = []
+    for i in range(4):
+        trend = 10 + 3.0 * np.arange(60) + rng.normal(scale=0.5, size=60)
+        noise = 50 + rng.normal(scale=5, size=60)
+        frames.append(pd.DataFrame({"unique_id": f"trend{i}", "ds": stamps, "y": trend}))
+        frames.append(pd.DataFrame({"unique_id": f"flat{i}", "ds": stamps, "y": noise}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def fit_auto(data: pd.DataFrame, **config: object) -> AutoFitted:
+    family = get_family("auto")
+    settings = {"candidates": ["mean", "drift", "naive"], "horizon": HORIZON, "n_windows": 4, **config}
+    return family.fit(data, family.parse_config(settings), DataSpec("D", 1))  # type: ignore[return-value]
+
+
+def test_each_series_gets_the_candidate_that_validated_best() -> None:
+    fitted = fit_auto(mixed_panel())
+    assert all(fitted.choices[f"trend{i}"] == ["drift"] for i in range(4))
+    assert all(fitted.choices[f"flat{i}"] == ["mean"] for i in range(4))
+    forecast = fitted.predict(HORIZON)
+    assert list(forecast["unique_id"].unique()) == sorted(fitted.choices)
+    assert len(forecast) == 8 * HORIZON and forecast[["mean", "lo-95", "hi-95"]].notna().all().all()
+
+
+def test_validation_never_sees_past_the_origin(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = mixed_panel()
+    end = data["ds"].max()
+    fits: list[pd.Timestamp] = []
+    real_get_family = auto_module.get_family
+
+    class Recording:
+        def __init__(self, family):  # type: ignore[no-untyped-def]
+            self.family = family
+
+        def __getattr__(self, name):  # type: ignore[no-untyped-def]
+            return getattr(self.family, name)
+
+        def fit(self, train, config, spec, context=None):  # type: ignore[no-untyped-def]
+            fits.append(train["ds"].max())
+            return self.family.fit(train, config, spec, context)
+
+    monkeypatch.setattr(auto_module, "get_family", lambda name: Recording(real_get_family(name)))
+    fit_auto(data, candidates=["mean", "drift"], n_windows=2)
+    validation, final = fits[:4], fits[4:]
+    assert validation == [end - pd.Timedelta(days=2 * HORIZON), end - pd.Timedelta(days=HORIZON)] * 2
+    assert all(stamp == end for stamp in final)
+
+
+def test_combine_averages_the_best_candidates() -> None:
+    data = mixed_panel()
+    fitted = fit_auto(data, selection="combine", top_k=2)
+    assert all(len(names) == 2 for names in fitted.choices.values())
+    series = "trend0"
+    parts = []
+    for name in fitted.choices[series]:
+        family = get_family(name)
+        one = family.fit(data[data["unique_id"] == series], family.parse_config({}), DataSpec("D", 1))
+        parts.append(one.predict(HORIZON)["mean"].to_numpy())
+    combined = fitted.predict(HORIZON).query("unique_id == @series")["mean"].to_numpy()
+    np.testing.assert_allclose(combined, np.mean(parts, axis=0))
+
+
+def test_variants_of_one_family_compete_under_their_own_names() -> None:
+    fitted = fit_auto(
+        mixed_panel(),
+        candidates=["auto_ets@recent", "drift"],
+        candidate_configs={"auto_ets@recent": {"window": 20}},
+    )
+    assert set(fitted.members) <= {"auto_ets@recent", "drift"}
+    assert set(fitted.scores.columns) == {"auto_ets@recent", "drift"}
+
+
+def test_auto_cannot_be_its_own_candidate() -> None:
+    with pytest.raises(ForecastingError, match="own candidate"):
+        fit_auto(mixed_panel(), candidates=["auto"])
