@@ -105,6 +105,103 @@ class Datasets(_Area):
         self._client.request("DELETE", f"/datasets/{name}")
 
 
+class Models(_Area):
+    """The model registry (``/ai/models``): ML and LLM models, versions, stages, lineage."""
+
+    def list(self, **filters: Any) -> list[dict[str, Any]]:
+        """Every model matching ``kind``, ``task``, ``stage`` or ``q``, following the cursor."""
+        items, cursor = [], None
+        while True:
+            params = {k: v for k, v in {**filters, "cursor": cursor, "limit": 200}.items() if v is not None}
+            page = self._client.get("/ai/models", params=params)
+            items += page["items"]
+            cursor = page["next_cursor"]
+            if not cursor:
+                return items
+
+    def get(self, name: str) -> dict[str, Any]:
+        return self._client.get(f"/ai/models/{name}")
+
+    def create(self, name: str, *, kind: str = "ml", task: str = "price", **fields: Any) -> dict[str, Any]:
+        return self._client.request("POST", "/ai/models", json={"name": name, "kind": kind, "task": task, **fields})
+
+    def register(self, name: str, directory: str | Path, *, metrics: dict[str, Any] | None = None,
+                 description: str = "") -> dict[str, Any]:
+        """Upload a directory saved by ``helios.forecasting.artifacts.save_fitted`` as the next version."""
+        paths = sorted(p for p in Path(directory).iterdir() if p.is_file())
+        files = [("files", (p.name, p.read_bytes())) for p in paths]
+        data = {"description": description, **({"metrics": json.dumps(metrics)} if metrics else {})}
+        return self._client.request("POST", f"/ai/models/{name}/versions", files=files, data=data)
+
+    def deploy(self, name: str, version: int, stage: str = "active", note: str = "") -> dict[str, Any]:
+        return self._client.request("POST", f"/ai/models/{name}/deploy",
+                                    json={"version": version, "stage": stage, "note": note})
+
+    def rollback(self, name: str, note: str = "") -> dict[str, Any]:
+        return self._client.request("POST", f"/ai/models/{name}/rollback", json={"note": note})
+
+    def deployments(self, name: str) -> dict[str, Any]:
+        return self._client.get(f"/ai/models/{name}/deployments")
+
+    def active_at(self, name: str, at: str) -> int | None:
+        return self._client.get(f"/ai/models/{name}/active", params={"at": at})["version"]
+
+    def lineage(self, name: str) -> dict[str, Any]:
+        return self._client.get(f"/ai/models/{name}/lineage")
+
+    def predict(self, name: str, horizon: int, *, version: int | None = None,
+                levels: list[int] | None = None) -> dict[str, Any]:
+        body = {"horizon": horizon, "version": version, "levels": levels or [80, 95]}
+        return self._client.request("POST", f"/ai/models/{name}/predict", json=body)
+
+    def delete(self, name: str, *, force: bool = False) -> None:
+        self._client.request("DELETE", f"/ai/models/{name}", params={"force": force})
+
+
+class Training(_Area):
+    """Training jobs (``/ml``)."""
+
+    def families(self) -> list[dict[str, Any]]:
+        return self._client.get("/ml/families")["items"]
+
+    def train(self, dataset: str, family: str, **fields: Any) -> dict[str, Any]:
+        return self._client.request("POST", "/ml/train", json={"dataset": dataset, "family": family, **fields})
+
+    def jobs(self, **filters: Any) -> list[dict[str, Any]]:
+        return self._client.get("/ml/jobs", params={k: v for k, v in filters.items() if v is not None})["items"]
+
+    def job(self, job_id: int) -> dict[str, Any]:
+        return self._client.get(f"/ml/jobs/{job_id}")
+
+    def metrics(self, job_id: int, since: int = 0) -> dict[str, Any]:
+        return self._client.get(f"/ml/jobs/{job_id}/metrics", params={"since": since})
+
+    def journal(self, job_id: int) -> list[dict[str, Any]]:
+        return self._client.get(f"/ml/jobs/{job_id}/journal")["items"]
+
+    def stop(self, job_id: int) -> dict[str, Any]:
+        return self._client.request("POST", f"/ml/jobs/{job_id}/stop")
+
+    def cancel(self, job_id: int) -> dict[str, Any]:
+        return self._client.request("POST", f"/ml/jobs/{job_id}/cancel")
+
+    def compare(self, *job_ids: int) -> dict[str, Any]:
+        return self._client.get("/ml/jobs/compare", params={"ids": ",".join(map(str, job_ids))})
+
+    def wait(self, job_id: int, timeout: float = 600.0, poll: float = 0.5) -> dict[str, Any]:
+        """Block until the job finishes; returns its final state."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.job(job_id)
+            if job["status"] in ("succeeded", "failed", "cancelled", "stopped_early"):
+                return job
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} still {job['status']} after {timeout} s")
+            time.sleep(poll)
+
+
 class Helios:
     """A Helios server. ``transport`` lets tests talk to an app in-process."""
 
@@ -121,6 +218,8 @@ class Helios:
             base_url=base_url.rstrip("/") + "/api/v1", headers=headers, timeout=timeout, transport=transport
         )
         self.datasets = Datasets(self)
+        self.models = Models(self)
+        self.training = Training(self)
 
     def health(self) -> dict[str, Any]:
         return self.get("/health")

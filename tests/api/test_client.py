@@ -39,3 +39,27 @@ def test_client_raises_problem_details(hx: Helios, tmp_path: Path) -> None:
     with pytest.raises(HeliosAPIError) as missing:
         hx.datasets.get("ghost")
     assert missing.value.status == 404
+
+
+def test_client_trains_registers_and_deploys(hx: Helios, client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from helios.training.runner import run_job
+    from helios.training.workers import claim_next
+
+    csv = tmp_path / "p.csv"
+    csv.write_text("unique_id,ds,y\n" + "".join(f"A,2024-01-{d:02d},{10 + d % 5 + d * 0.3}\n" for d in range(1, 31)))
+    hx.datasets.import_file(csv, name="prices")
+    assert any(f["slug"] == "drift" for f in hx.training.families())
+    job = hx.training.train("prices", "drift", validation={"horizon": 5}, target_model="prices-drift")
+    context = client.app.state.helios
+    run_job(context, claim_next(context, "test"))
+    done = hx.training.wait(job["id"], timeout=30)
+    assert done["status"] == "succeeded" and done["result_version"] == 1
+    assert hx.training.journal(job["id"])[-1]["message"].startswith("succeeded")
+    hx.models.deploy("prices-drift", 1, note="first")
+    assert hx.models.get("prices-drift")["active_version"] == 1
+    forecast = hx.models.predict("prices-drift", 3)
+    assert len(forecast["rows"]) == 3
+    assert [m["name"] for m in hx.models.list(kind="ml")] == ["prices-drift"]
+    with pytest.raises(HeliosAPIError) as caught:
+        hx.models.rollback("prices-drift")
+    assert caught.value.status == 409

@@ -120,7 +120,7 @@ def test_launch_watch_stop_and_compare(server: str, tmp_path: Path) -> None:
         page.get_by_test_id("rule-enabled").click()
         page.get_by_test_id("rule-patience").fill("500")
         page.get_by_test_id("rule-apply").click()
-        page.get_by_test_id("rule-text").get_by_text("stops after 500 epochs").wait_for()
+        page.get_by_test_id("rule-text").get_by_text("for 500 epochs").wait_for()
         assert httpx.get(f"{server}/api/v1/ml/jobs/1", timeout=10).json()["early_stopping"]["patience"] == 500
         page.screenshot(path=str(tmp_path / "training-job-running.png"), full_page=True)
 

@@ -69,7 +69,7 @@ def duration(seconds: float | None) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
-def _axes(y_name: str, log: bool = False) -> dict[str, Any]:
+def _axes() -> dict[str, Any]:
     return {
         "xAxis": {
             "type": "value",
@@ -78,15 +78,14 @@ def _axes(y_name: str, log: bool = False) -> dict[str, Any]:
             "nameGap": 26,
             "minInterval": 1,
             "min": "dataMin",
+            "max": "dataMax",
             "axisLabel": {"color": MUTED},
             "nameTextStyle": {"color": MUTED},
             "splitLine": {"show": False},
         },
         "yAxis": {
-            "type": "log" if log else "value",
+            "type": "value",
             "scale": True,
-            "name": y_name,
-            "nameTextStyle": {"color": MUTED, "align": "left"},
             "axisLabel": {"color": MUTED},
             "splitLine": {"lineStyle": {"color": GRID_LINE}},
         },
@@ -117,7 +116,7 @@ def live_chart() -> dict[str, Any]:
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 0, "textStyle": {"color": MUTED}, "inactiveColor": "#94a3b866"},
         "grid": {"left": 60, "right": 28, "top": 52, "bottom": 44},
-        **_axes("loss"),
+        **_axes(),
         "dataZoom": [{"type": "inside", "filterMode": "none"}],
         "series": [],
     }
@@ -159,10 +158,14 @@ def best_point(options: dict[str, Any], monitor: str) -> tuple[float, int] | Non
     return value, step
 
 
-def set_epochs(options: dict[str, Any], epochs: int | None) -> None:
-    """The x axis runs to the planned last epoch, so the curve shows how far along the job is."""
-    if epochs and options["xAxis"].get("max") != epochs:
-        options["xAxis"]["max"] = epochs
+def set_epochs(options: dict[str, Any], epochs: int | None) -> bool:
+    """While a job runs the x axis reaches its planned last epoch, so the curve shows how far along
+    it is; once done (``None``) the axis fits the epochs that ran. True when the axis changed."""
+    wanted = epochs or "dataMax"
+    if options["xAxis"].get("max") == wanted:
+        return False
+    options["xAxis"]["max"] = wanted
+    return True
 
 
 def set_log_scale(options: dict[str, Any], log: bool) -> None:
@@ -177,7 +180,7 @@ def comparison_chart(metric: str, runs: list[tuple[str, list]], colors: list[str
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 4, "right": 8, "textStyle": {"color": MUTED}, "inactiveColor": "#94a3b866"},
         "grid": {"left": 60, "right": 24, "top": 44, "bottom": 44},
-        **_axes(""),
+        **_axes(),
         "dataZoom": [{"type": "inside", "filterMode": "none"}],
         "series": [
             _line(label, [list(p) for p in points], colors[i % len(colors)])

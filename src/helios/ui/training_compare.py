@@ -179,4 +179,6 @@ def _best(name: str, values: dict[int, Any]) -> int | None:
     numbers = {i: v for i, v in values.items() if isinstance(v, int | float)}
     if name not in charts.LOWER_IS_BETTER or len(numbers) < 2:
         return None
-    return min(numbers, key=lambda i: numbers[i])
+    best = min(numbers.values())
+    winners = [i for i, v in numbers.items() if v == best]
+    return winners[0] if len(winners) == 1 else None  # a tie has no best

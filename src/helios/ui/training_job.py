@@ -15,12 +15,13 @@ from nicegui import run, ui
 from helios.core.auth import Principal, Role
 from helios.core.errors import HeliosError, NotFound
 from helios.training import service
-from helios.training.schemas import EarlyStoppingPatch, JobRead, JournalLine, MetricPoint
+from helios.training.schemas import JobRead, JournalLine, MetricPoint
 from helios.ui import training_charts as charts
 from helios.ui.runtime import context
+from helios.ui.training_rule import RuleEditor, stop_reason, write
 
 POLL_S = 0.5
-JOURNAL_LINES = 5000
+JOURNAL_LINES = 2000
 LEVEL_CLASSES = {"warning": "text-amber-600 dark:text-amber-400", "error": "text-red-600 dark:text-red-400"}
 LOG_CSS = (
     ".helios-journal{font-size:12px;line-height:1.55}"
@@ -57,12 +58,6 @@ def _poll(job_id: int, since_point: int, since_line: int) -> Snapshot:
     return Snapshot(job, points, lines)
 
 
-def _write(change: Callable[[Any], Any], principal: Principal) -> None:
-    principal.require(Role.editor)
-    with context().db.transaction() as session:
-        change(session)
-
-
 def unknown_job(raw_id: str, detail: str) -> None:
     with ui.card().classes("w-full helios-card items-center py-12 gap-2").props('data-testid="job-missing"'):
         ui.icon("search_off", size="48px").classes("text-slate-400")
@@ -89,6 +84,7 @@ class JobPage:
         self.finished_shown = False
         self.best_marked: tuple | None = None
         self.result_shown: tuple | None = None
+        self.rule: RuleEditor | None = None
         self.dialog = ui.dialog()
 
     def build(self) -> None:
@@ -98,14 +94,19 @@ class JobPage:
         )
         self.heading()
         self.stats()
+        self.notice = ui.column().classes("w-full")
+        self.notice.set_visibility(False)  # empty columns would still take a gap in the page
         with ui.row().classes("w-full gap-6 items-start lg:flex-nowrap"):
-            with ui.card().classes("helios-card grow min-w-0 w-full lg:w-auto gap-1"):
+            with ui.card().classes("helios-card grow min-w-0 w-full lg:w-auto gap-1") as chart_card:
                 self.chart_card()
+            chart_card.set_visibility(self.iterative)
+            if not self.iterative:
+                self.one_pass_card()
             with ui.column().classes("w-full lg:w-80 shrink-0 gap-6"):
-                if self.iterative:
-                    self.early_stopping_card()
+                self.rule = RuleEditor(self.job, self.principal) if self.iterative else None
                 self.config_card()
         self.outcome = ui.column().classes("w-full gap-6")
+        self.outcome.set_visibility(False)
         with ui.card().classes("helios-card w-full gap-2"):
             with ui.row().classes("w-full items-center justify-between"):
                 ui.label("Journal").classes("font-semibold")
@@ -165,7 +166,8 @@ class JobPage:
                     )
                     self.progress_text = ui.label().classes("text-lg font-semibold tabular-nums")
             self.epoch = _stat("Epoch", "stat-epoch")
-            with ui.card().classes("helios-card px-4 py-2 gap-0 min-w-[150px]"):
+            self.epoch.parent_slot.parent.set_visibility(self.iterative)  # type: ignore[union-attr]
+            with ui.card().classes("helios-card px-4 py-2 gap-0 min-w-[150px]") as best_card:
                 self.best_name = ui.label("Best").classes(
                     "text-[11px] uppercase tracking-wide text-slate-500"
                 )
@@ -175,6 +177,7 @@ class JobPage:
                     .props('data-testid="stat-best"')
                 )
             self.best.tooltip("Lowest value so far @ its epoch")
+            best_card.set_visibility(self.iterative)
             self.duration = _stat("Duration", "stat-duration")
             with ui.card().classes("helios-card px-4 py-2 gap-0 min-w-[160px]"):
                 ui.label("Model version").classes("text-[11px] uppercase tracking-wide text-slate-500")
@@ -197,6 +200,14 @@ class JobPage:
         self.chart = ui.echart(charts.live_chart()).classes("w-full h-80").props('data-testid="loss-chart"')
         self.chart_empty = ui.label().classes("text-sm text-slate-500 px-1")
 
+    def one_pass_card(self) -> None:
+        with ui.card().classes("helios-card grow min-w-0 w-full lg:w-auto items-center py-10 gap-2"):
+            ui.icon("bolt", size="40px").classes("text-slate-400")
+            ui.label(f"{self.job.family} fits in one pass").classes("text-base font-medium")
+            ui.label(
+                "No epochs and no loss curve: its holdout scores appear below when it finishes."
+            ).classes("text-sm text-slate-500")
+
     def set_log(self, log: bool) -> None:
         charts.set_log_scale(self.chart.options, log)
         self.chart.update()
@@ -210,40 +221,6 @@ class JobPage:
         self.chart.update()
 
     # --- side cards --------------------------------------------------------------------------------
-
-    def early_stopping_card(self) -> None:
-        rule = self.job.early_stopping or {}
-        with ui.card().classes("helios-card w-full gap-2"):
-            with ui.row().classes("w-full items-center justify-between no-wrap"):
-                ui.label("Early stopping").classes("font-semibold")
-                self.rule_on = ui.switch(value=bool(rule)).props('dense data-testid="rule-enabled"')
-            self.rule_text = (
-                ui.label().classes("text-xs text-slate-500 -mt-1").props('data-testid="rule-text"')
-            )
-            with ui.column().classes("w-full gap-1") as fields:
-                self.rule_monitor = ui.select(
-                    ["val_loss", "train_loss"],
-                    value=rule.get("monitor", "val_loss"),
-                    label="Monitor",
-                    new_value_mode="add-unique",
-                ).classes("w-full")
-                self.rule_monitor.props('outlined dense data-testid="rule-monitor"')
-                with ui.row().classes("w-full gap-2 no-wrap"):
-                    self.rule_patience = ui.number(
-                        "Patience", value=rule.get("patience", 5), min=1, max=10_000, precision=0, step=1
-                    ).classes("w-1/2")
-                    self.rule_patience.props('outlined dense data-testid="rule-patience"')
-                    self.rule_delta = ui.number("Min delta", value=rule.get("min_delta", 0.0), min=0).classes(
-                        "w-1/2"
-                    )
-                    self.rule_delta.props('outlined dense data-testid="rule-min-delta"')
-            fields.bind_visibility_from(self.rule_on, "value")
-            self.rule_fields = fields
-            self.rule_apply = (
-                ui.button("Apply", icon="check", on_click=self.apply_rule)
-                .props('outline dense data-testid="rule-apply"')
-                .classes("self-end px-3")
-            )
 
     def config_card(self) -> None:
         job = self.job
@@ -268,7 +245,7 @@ class JobPage:
         if snapshot is None:
             return
         self.add_points(snapshot.points)
-        for line in snapshot.journal:
+        for line in snapshot.journal[-JOURNAL_LINES:]:  # a long job's first load shows its recent past
             self.journal.push(
                 f"{line.at:%H:%M:%S}  {line.message}", classes=LEVEL_CLASSES.get(line.level, "")
             )
@@ -281,7 +258,8 @@ class JobPage:
         self.job = job
         finished = job.status in charts.FINISHED
         charts.set_status(self.status, job.status)
-        charts.set_epochs(self.chart.options, job.epochs_total)
+        if charts.set_epochs(self.chart.options, None if finished else job.epochs_total):
+            self.chart.update()
         self.progress.value = job.progress
         self.progress.props(f"color={charts.STATUS.get(job.status, ('primary',))[0]}")
         self.progress_text.text = f"{job.progress:.0%}"
@@ -293,13 +271,15 @@ class JobPage:
         self.epochs_label.text = f"{self.epochs_seen} epoch{'s' * (self.epochs_seen != 1)} recorded"
         self.chart_empty.text = self._chart_hint(job)
         self.chart_empty.set_visibility(not self.chart.options["series"])
-        if (monitor, best) != self.best_marked:
-            self.best_marked = (monitor, best)
+        marked = (monitor, best, len(self.chart.options["series"]))
+        if marked != self.best_marked:  # the monitored line may arrive after its best is known
+            self.best_marked = marked
             charts.mark_best(self.chart.options, monitor, best[1] if best else None)
             self.chart.update()
         for button in (self.stop, self.cancel):
             button.set_enabled(self.can_edit and not finished)
-        self.render_rule(job, finished)
+        if self.rule:
+            self.rule.render(job)
         self.render_result(job)
         if finished and not self.finished_shown:
             self.finished_shown = True
@@ -320,23 +300,6 @@ class JobPage:
             return "Waiting for a worker to pick this job up…"
         return "The first epoch has not ended yet." if job.status == "running" else "No epochs were recorded."
 
-    def render_rule(self, job: JobRead, finished: bool) -> None:
-        if not self.iterative:
-            return
-        rule = job.early_stopping
-        self.rule_text.text = (
-            f"stops after {rule.get('patience')} epochs without a {rule.get('mode', 'min')} "
-            f"{rule.get('monitor')} better by {charts.number(rule.get('min_delta'))}"
-            if rule
-            else "off: trains every epoch"
-        )
-        for widget in (self.rule_on, self.rule_monitor, self.rule_patience, self.rule_delta, self.rule_apply):
-            widget.set_enabled(self.can_edit and not finished)
-        if finished:  # nothing left to change: the card just says what the rule was
-            self.rule_on.set_visibility(False)
-            self.rule_fields.set_visibility(False)
-            self.rule_apply.set_visibility(False)
-
     def render_result(self, job: JobRead) -> None:
         shown = (job.result_version, job.status in charts.FINISHED)
         if shown == self.result_shown:
@@ -354,8 +317,10 @@ class JobPage:
                 ).props('data-testid="job-result-none"')
 
     def render_outcome(self, job: JobRead) -> None:
-        self.outcome.clear()
-        with self.outcome:
+        self.notice.set_visibility(bool(job.error or job.stop_reason))
+        self.outcome.set_visibility(bool(job.final_metrics))
+        self.notice.clear()
+        with self.notice:
             if job.error or job.stop_reason:
                 failed = job.status == "failed"
                 tone = (
@@ -368,10 +333,12 @@ class JobPage:
                     .classes(f"helios-card w-full gap-1 {tone}")
                     .props('flat data-testid="job-outcome"')
                 ):
-                    ui.label("Failed" if failed else "Why it ended").classes("font-semibold")
-                    ui.label(job.error or job.stop_reason or "").classes(
-                        "text-sm whitespace-pre-wrap break-words"
-                    )
+                    with ui.row().classes("items-center gap-2"):
+                        ui.icon("error" if failed else "info", size="20px")
+                        ui.label("Failed" if failed else "Why it ended").classes("font-semibold")
+                    ui.label(job.error or stop_reason(job)).classes("text-sm whitespace-pre-wrap break-words")
+        self.outcome.clear()
+        with self.outcome:
             if job.final_metrics:
                 with ui.card().classes("helios-card w-full gap-2").props('data-testid="final-metrics"'):
                     ui.label("Holdout scores").classes("font-semibold")
@@ -439,30 +406,8 @@ class JobPage:
     async def _act(self, change: Callable[[Any], Any], done: str) -> None:
         self.dialog.close()
         try:
-            await run.io_bound(_write, change, self.principal)
+            await run.io_bound(write, change, self.principal)
         except HeliosError as exc:
             ui.notify(exc.detail, type="negative", multi_line=True)
             return
         ui.notify(done, type="info")
-
-    async def apply_rule(self) -> None:
-        patch = (
-            EarlyStoppingPatch(enabled=False)
-            if not self.rule_on.value
-            else EarlyStoppingPatch(
-                enabled=True,
-                monitor=self.rule_monitor.value or "val_loss",
-                patience=int(self.rule_patience.value or 1),
-                min_delta=float(self.rule_delta.value or 0.0),
-            )
-        )
-        try:
-            await run.io_bound(
-                _write,
-                lambda s: service.patch_early_stopping(s, self.job.id, patch, self.principal),
-                self.principal,
-            )
-        except HeliosError as exc:
-            ui.notify(exc.detail, type="negative", multi_line=True)
-            return
-        ui.notify("Early stopping updated; it applies from the next epoch", type="positive")
