@@ -35,12 +35,14 @@ def write_csv(path: Path, rows: int) -> None:
     per = rows // series
     rng = np.random.default_rng(0)
     stamps = pd.date_range("1995-01-01", periods=per, freq="D")
-    frame = pd.DataFrame({
-        "unique_id": np.repeat([f"T{i:03d}" for i in range(series)], per),
-        "ds": np.tile(stamps, series),
-        "y": (100 + rng.standard_normal(series * per).cumsum()).round(4),
-        "volume": rng.integers(1_000, 1_000_000, series * per),
-    })
+    frame = pd.DataFrame(
+        {
+            "unique_id": np.repeat([f"T{i:03d}" for i in range(series)], per),
+            "ds": np.tile(stamps, series),
+            "y": (100 + rng.standard_normal(series * per).cumsum()).round(4),
+            "volume": rng.integers(1_000, 1_000_000, series * per),
+        }
+    )
     frame.to_csv(path, index=False, date_format="%Y-%m-%d")
 
 
@@ -107,8 +109,10 @@ def endpoint_latency(home: Path, requests: int) -> tuple[list[float], list[float
         series = f"T{rng.integers(0, 100):03d}"
         day = pd.Timestamp("1995-01-01") + pd.Timedelta(days=int(rng.integers(0, 9000)))
         offset = int(rng.integers(0, 3)) * 500
-        paths.append(f"/api/v1/datasets/bench/versions/1/data?series={series}&start={day.date()}"
-                     f"&limit=500&offset={offset}")
+        paths.append(
+            f"/api/v1/datasets/bench/versions/1/data?series={series}&start={day.date()}"
+            f"&limit=500&offset={offset}"
+        )
     with live_server(home):
         pass  # started once to prove it comes up; measure below on a fresh one with the warm OS cache
     with live_server(home) as url:
@@ -135,16 +139,25 @@ def main() -> None:
     print(f"file: {args.rows:,} rows, {size_mb:.1f} MB CSV")
     print("| step | wall time | peak RSS |")
     print("|---|---|---|")
-    print(f"| Helios import (parse, validate, profile, hash, Parquet, DB) | {result['seconds']:.2f} s "
-          f"| {result['rss_mb']:.0f} MB |")
-    print(f"| floor: bare pandas.read_csv(engine=pyarrow) | {floor['seconds']:.2f} s | {floor['rss_mb']:.0f} MB |")
+    print(
+        f"| Helios import (parse, validate, profile, hash, Parquet, DB) | {result['seconds']:.2f} s "
+        f"| {result['rss_mb']:.0f} MB |"
+    )
+    print(
+        f"| floor: bare pandas.read_csv(engine=pyarrow) | {floor['seconds']:.2f} s "
+        f"| {floor['rss_mb']:.0f} MB |"
+    )
     print()
     print(f"| endpoint ({args.requests} requests, sequential, over HTTP) | p50 | p95 | p99 |")
     print("|---|---|---|---|")
-    for label, timings in (("GET .../versions/1/data (500 rows, series + date filter)", data),
-                           ("floor: GET /api/v1/health", health)):
-        print(f"| {label} | {statistics.median(timings):.1f} ms | {percentile(timings, 95):.1f} ms "
-              f"| {percentile(timings, 99):.1f} ms |")
+    for label, timings in (
+        ("GET .../versions/1/data (500 rows, series + date filter)", data),
+        ("floor: GET /api/v1/health", health),
+    ):
+        print(
+            f"| {label} | {statistics.median(timings):.1f} ms | {percentile(timings, 95):.1f} ms "
+            f"| {percentile(timings, 99):.1f} ms |"
+        )
 
 
 if __name__ == "__main__":

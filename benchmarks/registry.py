@@ -39,21 +39,41 @@ def seed(home: Path, models: int, per_model: int) -> None:
     now = utcnow()
     rng = random.Random(0)
     with context.db.transaction() as session:
-        session.execute(insert(Model), [
-            {"name": f"model-{i:05d}", "kind": "ml", "task": rng.choice(["price", "volatility", "draws"]),
-             "description": f"benchmark model {i}", "tags": [], "key_metric": "mase", "created_at": now,
-             "created_by": "bench", "updated_at": now}
-            for i in range(models)
-        ])
+        session.execute(
+            insert(Model),
+            [
+                {
+                    "name": f"model-{i:05d}",
+                    "kind": "ml",
+                    "task": rng.choice(["price", "volatility", "draws"]),
+                    "description": f"benchmark model {i}",
+                    "tags": [],
+                    "key_metric": "mase",
+                    "created_at": now,
+                    "created_by": "bench",
+                    "updated_at": now,
+                }
+                for i in range(models)
+            ],
+        )
         rows = [
-            {"model_id": m + 1, "version": v, "stage": "active" if v == per_model else "none", "family": "naive",
-             "params": {"season_length": 7}, "metrics": {"mase": (mase := round(rng.uniform(0.5, 1.5), 4))},
-             "key_metric_value": mase,
-             "description": "", "created_at": now, "created_by": "bench"}
-            for m in range(models) for v in range(1, per_model + 1)
+            {
+                "model_id": m + 1,
+                "version": v,
+                "stage": "active" if v == per_model else "none",
+                "family": "naive",
+                "params": {"season_length": 7},
+                "metrics": {"mase": (mase := round(rng.uniform(0.5, 1.5), 4))},
+                "key_metric_value": mase,
+                "description": "",
+                "created_at": now,
+                "created_by": "bench",
+            }
+            for m in range(models)
+            for v in range(1, per_model + 1)
         ]
         for start in range(0, len(rows), 20_000):
-            session.execute(insert(ModelVersion), rows[start:start + 20_000])
+            session.execute(insert(ModelVersion), rows[start : start + 20_000])
     context.db.dispose()
 
 
@@ -69,13 +89,14 @@ def timed(client, method: str, paths: list, body_for=None) -> list[float]:  # ty
 
 
 def row(label: str, timings: list[float]) -> str:
-    return (f"| {label} | {len(timings)} | {statistics.median(timings):.1f} ms | "
-            f"{np.percentile(timings, 95):.1f} ms | {np.percentile(timings, 99):.1f} ms |")
+    return (
+        f"| {label} | {len(timings)} | {statistics.median(timings):.1f} ms | "
+        f"{np.percentile(timings, 95):.1f} ms | {np.percentile(timings, 99):.1f} ms |"
+    )
 
 
 def main() -> None:
     import httpx
-
     from tests.live import live_server
 
     parser = argparse.ArgumentParser()
@@ -93,16 +114,25 @@ def main() -> None:
             client.get("/ai/models")  # warm up
             first = timed(client, "GET", ["/ai/models?limit=50"] * args.requests)
             cursors = []
-            for i in range(args.requests):
+            for _ in range(args.requests):
                 name = f"model-{rng.randrange(args.models):05d}"
                 import base64
 
-                cursors.append("/ai/models?limit=50&cursor=" + base64.urlsafe_b64encode(f"after:{name}".encode()).decode())
+                cursors.append(
+                    "/ai/models?limit=50&cursor="
+                    + base64.urlsafe_b64encode(f"after:{name}".encode()).decode()
+                )
             later = timed(client, "GET", cursors)
             staged = timed(client, "GET", ["/ai/models?limit=50&stage=active&task=price"] * args.requests)
-            targets = [f"/ai/models/model-{rng.randrange(args.models):05d}/deploy" for _ in range(args.requests)]
-            deploys = timed(client, "POST", targets,
-                            body_for=lambda _: {"version": rng.randrange(1, args.versions_per_model), "stage": "active"})
+            targets = [
+                f"/ai/models/model-{rng.randrange(args.models):05d}/deploy" for _ in range(args.requests)
+            ]
+            deploys = timed(
+                client,
+                "POST",
+                targets,
+                body_for=lambda _: {"version": rng.randrange(1, args.versions_per_model), "stage": "active"},
+            )
             health = timed(client, "GET", ["/health"] * args.requests)
     total_versions = args.models * args.versions_per_model
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, SQLite (WAL)")

@@ -30,6 +30,8 @@ sys.path.insert(0, str(REPO))
 
 
 def ingestion(points: int, per_epoch: int) -> tuple[float, float]:
+    from tests.training.conftest import prices_csv
+
     from helios.api.context import AppContext
     from helios.config import Settings
     from helios.core.auth import LOCAL_USER
@@ -38,13 +40,14 @@ def ingestion(points: int, per_epoch: int) -> tuple[float, float]:
     from helios.db import migrate
     from helios.training import service
     from helios.training.schemas import JobCreate
-    from tests.training.conftest import prices_csv
 
     with tempfile.TemporaryDirectory() as tmp:
         context = AppContext.build(Settings(home=Path(tmp)))
         migrate.upgrade(context.db.write_engine)
         with context.db.transaction() as session:
-            datasets.import_file(session, context.store, ImportRequest(name="p"), prices_csv(), LOCAL_USER, max_bytes=10**7)
+            datasets.import_file(
+                session, context.store, ImportRequest(name="p"), prices_csv(), LOCAL_USER, max_bytes=10**7
+            )
             job_id = service.create_job(session, JobCreate(dataset="p", family="naive"), LOCAL_USER).id
         epochs = points // per_epoch
         started = time.perf_counter()
@@ -59,8 +62,10 @@ def ingestion(points: int, per_epoch: int) -> tuple[float, float]:
         started = time.perf_counter()
         for epoch in range(epochs):
             stamp = dt.datetime.now(dt.UTC).isoformat()
-            raw.executemany("INSERT INTO m VALUES (?,?,?,?,?)",
-                            [(1, epoch, f"m{i}", float(i), stamp) for i in range(per_epoch)])
+            raw.executemany(
+                "INSERT INTO m VALUES (?,?,?,?,?)",
+                [(1, epoch, f"m{i}", float(i), stamp) for i in range(per_epoch)],
+            )
             raw.commit()
         raw_rate = epochs * per_epoch / (time.perf_counter() - started)
         context.db.dispose()
@@ -69,18 +74,38 @@ def ingestion(points: int, per_epoch: int) -> tuple[float, float]:
 
 def stream_latency(epochs: int) -> list[float]:
     import httpx
-
     from tests.live import live_server
     from tests.training.conftest import prices_csv
 
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
-        with live_server(home, env={"HELIOS_WORKERS": "1"}) as url, httpx.Client(base_url=url, timeout=120) as client:
-            client.post("/api/v1/datasets", data={"name": "p"}, files={"file": ("p.csv", prices_csv(series=4, days=400))})
-            job = client.post("/api/v1/ml/train", json={
-                "dataset": "p", "family": "nbeats", "validation": {"horizon": 7, "refit": False},
-                "hyperparameters": {"epochs": epochs, "hidden_size": 32, "layers": 2, "blocks": 1,
-                                    "steps_per_epoch": 4, "batch_size": 32, "horizon": 7, "input_multiple": 2}}).json()
+        with (
+            live_server(home, env={"HELIOS_WORKERS": "1"}) as url,
+            httpx.Client(base_url=url, timeout=120) as client,
+        ):
+            client.post(
+                "/api/v1/datasets",
+                data={"name": "p"},
+                files={"file": ("p.csv", prices_csv(series=4, days=400))},
+            )
+            job = client.post(
+                "/api/v1/ml/train",
+                json={
+                    "dataset": "p",
+                    "family": "nbeats",
+                    "validation": {"horizon": 7, "refit": False},
+                    "hyperparameters": {
+                        "epochs": epochs,
+                        "hidden_size": 32,
+                        "layers": 2,
+                        "blocks": 1,
+                        "steps_per_epoch": 4,
+                        "batch_size": 32,
+                        "horizon": 7,
+                        "input_multiple": 2,
+                    },
+                },
+            ).json()
             return _read_stream(client, job["id"])
 
 
@@ -109,15 +134,24 @@ def main() -> None:
     batch_rate, batch_raw = ingestion(args.points, 5000)
     delays = stream_latency(args.epochs)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, SQLite (WAL)")
-    print("| metric ingestion into SQLite | Helios (record_metrics, one transaction per batch) | floor: raw sqlite3 |")
+    print(
+        "| metric ingestion into SQLite | Helios (record_metrics, one transaction per batch) "
+        "| floor: raw sqlite3 |"
+    )
     print("|---|---|---|")
-    print(f"| {args.points:,} points, 50 per epoch | {per_epoch_rate:,.0f} points/s | {per_epoch_raw:,.0f} points/s |")
-    print(f"| {args.points:,} points, 5,000 per batch | {batch_rate:,.0f} points/s | {batch_raw:,.0f} points/s |")
+    for label, rate, raw in (
+        ("50 per epoch", per_epoch_rate, per_epoch_raw),
+        ("5,000 per batch", batch_rate, batch_raw),
+    ):
+        print(f"| {args.points:,} points, {label} | {rate:,.0f} points/s | {raw:,.0f} points/s |")
     print()
-    print(f"| epoch end -> point on /metrics/stream ({len(delays)} points, {args.epochs} epochs) | p50 | p95 | max |")
+    title = f"epoch end -> point on /metrics/stream ({len(delays)} points, {args.epochs} epochs)"
+    print(f"| {title} | p50 | p95 | max |")
     print("|---|---|---|---|")
-    print(f"| nbeats job in a `helios serve` worker | {statistics.median(delays):.0f} ms | "
-          f"{np.percentile(delays, 95):.0f} ms | {max(delays):.0f} ms |")
+    print(
+        f"| nbeats job in a `helios serve` worker | {statistics.median(delays):.0f} ms | "
+        f"{np.percentile(delays, 95):.0f} ms | {max(delays):.0f} ms |"
+    )
 
 
 if __name__ == "__main__":

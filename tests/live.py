@@ -17,8 +17,12 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 
@@ -30,8 +34,11 @@ def free_port() -> int:
 
 def helios(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "helios", *args], env={**os.environ, "HELIOS_HOME": str(home), **(env or {})},
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "helios", *args],
+        env={**os.environ, "HELIOS_HOME": str(home), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -41,7 +48,9 @@ def live_server(home: Path, *extra: str, env: dict[str, str] | None = None) -> I
     log = (home.parent / f"server-{port}.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "helios", "serve", "--port", str(port), *extra],
-        env={**os.environ, "HELIOS_HOME": str(home), **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "HELIOS_HOME": str(home), **(env or {})},
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -71,7 +71,9 @@ def create_app(
         context.db.dispose()
 
     app = FastAPI(
-        title="Helios", version=__version__, lifespan=lifespan,
+        title="Helios",
+        version=__version__,
+        lifespan=lifespan,
         description="Self-hosted control room for forecasting agents.",
     )
     app.state.helios = context

@@ -61,12 +61,20 @@ class Datasets(_Area):
         """Upload a CSV/Parquet file; returns ``{dataset, version, created}``."""
         path = Path(path)
         form = {
-            "name": name, "kind": kind, "format": format, "description": description, "freq": freq,
-            "start": str(start) if start else None, "game": game, "rules": json.dumps(rules) if rules else None,
+            "name": name,
+            "kind": kind,
+            "format": format,
+            "description": description,
+            "freq": freq,
+            "start": str(start) if start else None,
+            "game": game,
+            "rules": json.dumps(rules) if rules else None,
         }
         with path.open("rb") as handle:
             return self._client.request(
-                "POST", "/datasets", data={k: v for k, v in form.items() if v is not None},
+                "POST",
+                "/datasets",
+                data={k: v for k, v in form.items() if v is not None},
                 files={"file": (path.name, handle)},
             )
 
@@ -123,10 +131,18 @@ class Models(_Area):
         return self._client.get(f"/ai/models/{name}")
 
     def create(self, name: str, *, kind: str = "ml", task: str = "price", **fields: Any) -> dict[str, Any]:
-        return self._client.request("POST", "/ai/models", json={"name": name, "kind": kind, "task": task, **fields})
+        return self._client.request(
+            "POST", "/ai/models", json={"name": name, "kind": kind, "task": task, **fields}
+        )
 
-    def register(self, name: str, directory: str | Path, *, metrics: dict[str, Any] | None = None,
-                 description: str = "") -> dict[str, Any]:
+    def register(
+        self,
+        name: str,
+        directory: str | Path,
+        *,
+        metrics: dict[str, Any] | None = None,
+        description: str = "",
+    ) -> dict[str, Any]:
         """Upload a directory saved by ``helios.forecasting.artifacts.save_fitted`` as the next version."""
         paths = sorted(p for p in Path(directory).iterdir() if p.is_file())
         files = [("files", (p.name, p.read_bytes())) for p in paths]
@@ -134,8 +150,9 @@ class Models(_Area):
         return self._client.request("POST", f"/ai/models/{name}/versions", files=files, data=data)
 
     def deploy(self, name: str, version: int, stage: str = "active", note: str = "") -> dict[str, Any]:
-        return self._client.request("POST", f"/ai/models/{name}/deploy",
-                                    json={"version": version, "stage": stage, "note": note})
+        return self._client.request(
+            "POST", f"/ai/models/{name}/deploy", json={"version": version, "stage": stage, "note": note}
+        )
 
     def rollback(self, name: str, note: str = "") -> dict[str, Any]:
         return self._client.request("POST", f"/ai/models/{name}/rollback", json={"note": note})
@@ -149,8 +166,9 @@ class Models(_Area):
     def lineage(self, name: str) -> dict[str, Any]:
         return self._client.get(f"/ai/models/{name}/lineage")
 
-    def predict(self, name: str, horizon: int, *, version: int | None = None,
-                levels: list[int] | None = None) -> dict[str, Any]:
+    def predict(
+        self, name: str, horizon: int, *, version: int | None = None, levels: list[int] | None = None
+    ) -> dict[str, Any]:
         body = {"horizon": horizon, "version": version, "levels": levels or [80, 95]}
         return self._client.request("POST", f"/ai/models/{name}/predict", json=body)
 
@@ -165,10 +183,14 @@ class Training(_Area):
         return self._client.get("/ml/families")["items"]
 
     def train(self, dataset: str, family: str, **fields: Any) -> dict[str, Any]:
-        return self._client.request("POST", "/ml/train", json={"dataset": dataset, "family": family, **fields})
+        return self._client.request(
+            "POST", "/ml/train", json={"dataset": dataset, "family": family, **fields}
+        )
 
     def jobs(self, **filters: Any) -> list[dict[str, Any]]:
-        return self._client.get("/ml/jobs", params={k: v for k, v in filters.items() if v is not None})["items"]
+        return self._client.get("/ml/jobs", params={k: v for k, v in filters.items() if v is not None})[
+            "items"
+        ]
 
     def job(self, job_id: int) -> dict[str, Any]:
         return self._client.get(f"/ml/jobs/{job_id}")

@@ -27,12 +27,20 @@ class Settings(BaseSettings):
         description="auto: open to the local user on loopback while no token exists; required: always",
     )
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
-    inference_cache_bytes: int = Field(default=512 * 1024 * 1024, ge=0, description="memory for loaded models")
+    inference_cache_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=0, description="memory for loaded models"
+    )
     executor: Literal["local", "ray"] = "local"
-    workers: int = Field(default=1, ge=0, le=64, description="local training worker processes started by serve")
-    torch_threads: int = Field(default=1, ge=1, le=256, description="threads per training job; more spin-wait on a busy box")
+    workers: int = Field(
+        default=1, ge=0, le=64, description="local training worker processes started by serve"
+    )
+    torch_threads: int = Field(
+        default=1, ge=1, le=256, description="threads per training job; more spin-wait on a busy box"
+    )
     ray_address: str | None = Field(default=None, description="Ray cluster address; a local Ray if unset")
-    job_stale_after_s: float = Field(default=60.0, gt=0, description="a job's heartbeat older than this is orphaned")
+    job_stale_after_s: float = Field(
+        default=60.0, gt=0, description="a job's heartbeat older than this is orphaned"
+    )
     demo: bool = False
 
     @computed_field  # type: ignore[prop-decorator]

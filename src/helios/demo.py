@@ -36,9 +36,15 @@ def seed_demo(context: AppContext, *, force: bool = False) -> list[str]:
         if item.name in existing:
             continue
         request = ImportRequest(
-            name=item.name, kind=item.kind, format=item.options.format, description=item.description,
-            freq=item.options.freq, start=item.options.start, rules=item.options.rules,
-            game=item.options.game, filename=f"{item.name}.csv",
+            name=item.name,
+            kind=item.kind,
+            format=item.options.format,
+            description=item.description,
+            freq=item.options.freq,
+            start=item.options.start,
+            rules=item.options.rules,
+            game=item.options.game,
+            filename=f"{item.name}.csv",
         )
         with context.db.transaction() as session:
             service.import_file(
@@ -54,18 +60,57 @@ def seed_demo(context: AppContext, *, force: bool = False) -> list[str]:
 # A small but living registry: real jobs on the demo data, a deployment history, an LLM entry.
 DEMO_JOBS: list[dict] = [
     {"dataset": "synthetic-stocks", "family": "seasonal_naive", "target_model": "stocks-baseline"},
-    {"dataset": "synthetic-stocks", "family": "nbeats", "target_model": "stocks-nbeats",
-     "hyperparameters": {"epochs": 8, "hidden_size": 24, "layers": 2, "blocks": 1, "horizon": 14,
-                         "steps_per_epoch": 4, "batch_size": 32}},
-    {"dataset": "synthetic-stocks", "family": "nbeats", "target_model": "stocks-nbeats",
-     "hyperparameters": {"epochs": 8, "hidden_size": 48, "layers": 2, "blocks": 1, "horizon": 14,
-                         "steps_per_epoch": 4, "batch_size": 32, "learning_rate": 0.003}},
-    {"dataset": "synthetic-stocks", "family": "nbeats", "target_model": "stocks-nbeats",
-     "hyperparameters": {"epochs": 40, "hidden_size": 48, "layers": 2, "blocks": 1, "horizon": 14,
-                         "steps_per_epoch": 4, "batch_size": 32, "learning_rate": 0.01},
-     "early_stopping": {"patience": 2, "min_delta": 0.02}},
-    {"dataset": "synthetic-powerball", "family": "historical_frequency", "target_model": "powerball-frequency",
-     "validation": {"horizon": 50}},
+    {
+        "dataset": "synthetic-stocks",
+        "family": "nbeats",
+        "target_model": "stocks-nbeats",
+        "hyperparameters": {
+            "epochs": 8,
+            "hidden_size": 24,
+            "layers": 2,
+            "blocks": 1,
+            "horizon": 14,
+            "steps_per_epoch": 4,
+            "batch_size": 32,
+        },
+    },
+    {
+        "dataset": "synthetic-stocks",
+        "family": "nbeats",
+        "target_model": "stocks-nbeats",
+        "hyperparameters": {
+            "epochs": 8,
+            "hidden_size": 48,
+            "layers": 2,
+            "blocks": 1,
+            "horizon": 14,
+            "steps_per_epoch": 4,
+            "batch_size": 32,
+            "learning_rate": 0.003,
+        },
+    },
+    {
+        "dataset": "synthetic-stocks",
+        "family": "nbeats",
+        "target_model": "stocks-nbeats",
+        "hyperparameters": {
+            "epochs": 40,
+            "hidden_size": 48,
+            "layers": 2,
+            "blocks": 1,
+            "horizon": 14,
+            "steps_per_epoch": 4,
+            "batch_size": 32,
+            "learning_rate": 0.01,
+        },
+        "early_stopping": {"patience": 2, "min_delta": 0.02},
+    },
+    {
+        "dataset": "synthetic-powerball",
+        "family": "historical_frequency",
+        "target_model": "powerball-frequency",
+        "validation": {"horizon": 50},
+    },
 ]
 DEMO_DEPLOYMENTS = [
     ("stocks-baseline", 1, "active", "first baseline in production"),
@@ -94,13 +139,33 @@ def seed_models(context: AppContext) -> list[str]:
         if job_id is not None:
             run_job(context, job_id)
     with context.db.transaction() as session:
-        explainer = registry.create_model(session, ModelCreate(
-            name="forecast-explainer", kind="llm", task="chat", description="Explains forecasts to people",
-            llm=LlmConfig(base_url="http://127.0.0.1:11434/v1", model_name="llama3.2", api_key_env="OLLAMA_API_KEY",
-                          default_params={"temperature": 0.2})), DEMO_USER)
-        registry.add_llm_version(session, explainer, LlmConfig(
-            base_url="http://127.0.0.1:11434/v1", model_name="qwen2.5:7b", default_params={"temperature": 0.1}),
-            DEMO_USER, description="trying a smaller model")
+        explainer = registry.create_model(
+            session,
+            ModelCreate(
+                name="forecast-explainer",
+                kind="llm",
+                task="chat",
+                description="Explains forecasts to people",
+                llm=LlmConfig(
+                    base_url="http://127.0.0.1:11434/v1",
+                    model_name="llama3.2",
+                    api_key_env="OLLAMA_API_KEY",
+                    default_params={"temperature": 0.2},
+                ),
+            ),
+            DEMO_USER,
+        )
+        registry.add_llm_version(
+            session,
+            explainer,
+            LlmConfig(
+                base_url="http://127.0.0.1:11434/v1",
+                model_name="qwen2.5:7b",
+                default_params={"temperature": 0.1},
+            ),
+            DEMO_USER,
+            description="trying a smaller model",
+        )
     for name, version, stage, note in DEMO_DEPLOYMENTS:
         try:
             with context.db.transaction() as session:

@@ -46,7 +46,9 @@ def test_client_trains_registers_and_deploys(hx: Helios, client, tmp_path: Path)
     from helios.training.workers import claim_next
 
     csv = tmp_path / "p.csv"
-    csv.write_text("unique_id,ds,y\n" + "".join(f"A,2024-01-{d:02d},{10 + d % 5 + d * 0.3}\n" for d in range(1, 31)))
+    csv.write_text(
+        "unique_id,ds,y\n" + "".join(f"A,2024-01-{d:02d},{10 + d % 5 + d * 0.3}\n" for d in range(1, 31))
+    )
     hx.datasets.import_file(csv, name="prices")
     assert any(f["slug"] == "drift" for f in hx.training.families())
     job = hx.training.train("prices", "drift", validation={"horizon": 5}, target_model="prices-drift")

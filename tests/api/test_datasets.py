@@ -73,7 +73,8 @@ def test_parquet_upload_of_the_same_data_is_the_same_version(client) -> None:  #
 def test_data_pages_filter_by_series_and_dates(client) -> None:  # type: ignore[no-untyped-def]
     upload(client)
     page = client.get(
-        "/api/v1/datasets/prices/versions/1/data", params={"series": "MSFT", "start": "2024-01-02", "limit": 2}
+        "/api/v1/datasets/prices/versions/1/data",
+        params={"series": "MSFT", "start": "2024-01-02", "limit": 2},
     ).json()
     assert page["columns"][:3] == ["unique_id", "ds", "y"]
     assert page["total"] == 3 and page["next_offset"] == 2
@@ -184,8 +185,13 @@ def test_draws_import_with_preset_rules(client) -> None:  # type: ignore[no-unty
     response = upload(client, name="draws", content=content, kind="draws", game="powerball")
     assert response.status_code == 201, response.text
     assert response.json()["version"]["rules"]["name"] == "powerball"
-    bad = upload(client, name="draws", kind="draws", game="powerball",
-                 content=b"ds,n1,n2,n3,n4,n5,bonus\n2024-01-01,1,2,3,4,70,26\n")
+    bad = upload(
+        client,
+        name="draws",
+        kind="draws",
+        game="powerball",
+        content=b"ds,n1,n2,n3,n4,n5,bonus\n2024-01-01,1,2,3,4,70,26\n",
+    )
     assert bad.status_code == 422 and "70" in bad.text
     assert version_count(client) == 1
 

@@ -12,8 +12,17 @@ LLM = {"base_url": "http://127.0.0.1:11434/v1", "model_name": "llama3", "api_key
 
 
 def create_llm(client, name="explainer", versions=2):  # type: ignore[no-untyped-def]
-    created = client.post("/api/v1/ai/models", json={"name": name, "kind": "llm", "task": "chat", "llm": LLM,
-                                                     "description": "explains forecasts", "tags": ["chat"]})
+    created = client.post(
+        "/api/v1/ai/models",
+        json={
+            "name": name,
+            "kind": "llm",
+            "task": "chat",
+            "llm": LLM,
+            "description": "explains forecasts",
+            "tags": ["chat"],
+        },
+    )
     assert created.status_code == 201, created.text
     for i in range(1, versions):
         more = client.post(f"/api/v1/ai/models/{name}/llm-config", json={**LLM, "model_name": f"llama3-{i}"})
@@ -28,15 +37,21 @@ def test_llm_model_versions_never_store_a_key(client) -> None:  # type: ignore[n
     assert version["llm_config"]["api_key_env"] == "OLLAMA_KEY"
     bad = client.post("/api/v1/ai/models/explainer/llm-config", json={**LLM, "api_key": "sk-secret"})
     assert bad.status_code == 422 and "api_key" in bad.json()["detail"]
-    bad_url = client.post("/api/v1/ai/models/explainer/llm-config", json={**LLM, "base_url": "file:///etc/passwd"})
+    bad_url = client.post(
+        "/api/v1/ai/models/explainer/llm-config", json={**LLM, "base_url": "file:///etc/passwd"}
+    )
     assert bad_url.status_code == 422
 
 
 def test_deploy_rollback_history_and_active_at(client) -> None:  # type: ignore[no-untyped-def]
     create_llm(client, versions=3)
-    assert client.post("/api/v1/ai/models/explainer/deploy", json={"version": 1, "stage": "active"}).status_code == 200
-    second = client.post("/api/v1/ai/models/explainer/deploy",
-                         json={"version": 2, "stage": "active", "note": "cheaper"})
+    assert (
+        client.post("/api/v1/ai/models/explainer/deploy", json={"version": 1, "stage": "active"}).status_code
+        == 200
+    )
+    second = client.post(
+        "/api/v1/ai/models/explainer/deploy", json={"version": 2, "stage": "active", "note": "cheaper"}
+    )
     assert second.json()["to_stage"] == "active" and second.json()["version"] == 2
     summary = client.get("/api/v1/ai/models/explainer").json()
     assert summary["active_version"] == 2
@@ -69,7 +84,9 @@ def test_list_filters_and_cursor(client) -> None:  # type: ignore[no-untyped-def
 def test_lineage_journal_info_and_aliases(client) -> None:  # type: ignore[no-untyped-def]
     create_llm(client)
     client.post("/api/v1/ai/models/explainer/deploy", json={"version": 2, "stage": "active"})
-    alias = client.put("/api/v1/ai/models/explainer/aliases/champion", json={"alias": "champion", "version": 2})
+    alias = client.put(
+        "/api/v1/ai/models/explainer/aliases/champion", json={"alias": "champion", "version": 2}
+    )
     assert alias.status_code == 200 and alias.json()["aliases"] == {"champion": 2}
     graph = client.get("/api/v1/ai/models/explainer/lineage").json()
     kinds = {n["kind"] for n in graph["nodes"]}
@@ -90,13 +107,18 @@ def test_delete_refuses_active_unless_admin_forces(client) -> None:  # type: ign
         admin = auth.create_token(session, "ad", auth.Role.admin).secret
     refused = client.delete("/api/v1/ai/models/explainer", headers={"Authorization": f"Bearer {editor}"})
     assert refused.status_code == 409 and "active" in refused.json()["detail"]
-    forced_by_editor = client.delete("/api/v1/ai/models/explainer", params={"force": True},
-                                     headers={"Authorization": f"Bearer {editor}"})
+    forced_by_editor = client.delete(
+        "/api/v1/ai/models/explainer", params={"force": True}, headers={"Authorization": f"Bearer {editor}"}
+    )
     assert forced_by_editor.status_code == 403
-    forced = client.delete("/api/v1/ai/models/explainer", params={"force": True},
-                           headers={"Authorization": f"Bearer {admin}"})
+    forced = client.delete(
+        "/api/v1/ai/models/explainer", params={"force": True}, headers={"Authorization": f"Bearer {admin}"}
+    )
     assert forced.status_code == 204
-    assert client.get("/api/v1/ai/models/explainer", headers={"Authorization": f"Bearer {admin}"}).status_code == 404
+    assert (
+        client.get("/api/v1/ai/models/explainer", headers={"Authorization": f"Bearer {admin}"}).status_code
+        == 404
+    )
     audit = client.app.state.helios.db
     from sqlalchemy import select
 
@@ -110,9 +132,14 @@ def test_delete_refuses_active_unless_admin_forces(client) -> None:  # type: ign
 def test_bad_requests_are_problems(client) -> None:  # type: ignore[no-untyped-def]
     create_llm(client)
     assert client.post("/api/v1/ai/models", json={"name": "Bad Name", "kind": "ml"}).status_code == 422
-    assert client.post("/api/v1/ai/models", json={"name": "explainer", "kind": "llm", "llm": LLM}).status_code == 409
+    assert (
+        client.post("/api/v1/ai/models", json={"name": "explainer", "kind": "llm", "llm": LLM}).status_code
+        == 409
+    )
     assert client.post("/api/v1/ai/models", json={"name": "x", "kind": "llm"}).status_code == 422
-    wrong_stage = client.post("/api/v1/ai/models/explainer/deploy", json={"version": 1, "stage": "production"})
+    wrong_stage = client.post(
+        "/api/v1/ai/models/explainer/deploy", json={"version": 1, "stage": "production"}
+    )
     assert wrong_stage.status_code == 422 and "stage" in wrong_stage.json()["detail"]
     missing = client.post("/api/v1/ai/models/explainer/deploy", json={"version": 7})
     assert missing.status_code == 404 and "version 7" in missing.json()["detail"]
@@ -121,15 +148,25 @@ def test_bad_requests_are_problems(client) -> None:  # type: ignore[no-untyped-d
     assert ml.status_code == 422 and "llm" in ml.json()["detail"]
 
 
-TRAVERSAL = ["../../etc/passwd", "..%2f..%2fetc%2fpasswd", "%252e%252e%252f", "..\\..\\win.ini", "/etc/passwd",
-             "manifest.json;rm", "manifest.json#x", "a/manifest.json"]
+TRAVERSAL = [
+    "../../etc/passwd",
+    "..%2f..%2fetc%2fpasswd",
+    "%252e%252e%252f",
+    "..\\..\\win.ini",
+    "/etc/passwd",
+    "manifest.json;rm",
+    "manifest.json#x",
+    "a/manifest.json",
+]
 
 
 @pytest.mark.parametrize("name", TRAVERSAL)
 def test_traversal_in_upload_download_and_delete_is_refused(client, name, tmp_path) -> None:  # type: ignore[no-untyped-def]
     client.post("/api/v1/ai/models", json={"name": "prices", "kind": "ml"})
-    upload = client.post("/api/v1/ai/models/prices/versions",
-                         files=[("files", (name, io.BytesIO(b"{}"))), ("files", ("manifest.json", io.BytesIO(b"{}")))])
+    upload = client.post(
+        "/api/v1/ai/models/prices/versions",
+        files=[("files", (name, io.BytesIO(b"{}"))), ("files", ("manifest.json", io.BytesIO(b"{}")))],
+    )
     assert 400 <= upload.status_code < 500
     download = client.get(f"/api/v1/ai/models/prices/versions/1/files/{name}")
     assert 400 <= download.status_code < 500

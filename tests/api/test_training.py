@@ -10,7 +10,9 @@ from tests.training.conftest import prices_csv
 
 
 def seed(client) -> None:  # type: ignore[no-untyped-def]
-    response = client.post("/api/v1/datasets", data={"name": "prices"}, files={"file": ("p.csv", io.BytesIO(prices_csv()))})
+    response = client.post(
+        "/api/v1/datasets", data={"name": "prices"}, files={"file": ("p.csv", io.BytesIO(prices_csv()))}
+    )
     assert response.status_code == 201
 
 
@@ -29,8 +31,10 @@ def test_families_carry_their_schema(client) -> None:  # type: ignore[no-untyped
 
 def test_launch_validation_names_the_field(client) -> None:  # type: ignore[no-untyped-def]
     seed(client)
-    bad = client.post("/api/v1/ml/train", json={"dataset": "prices", "family": "nbeats",
-                                                  "hyperparameters": {"learning_rate": -1}})
+    bad = client.post(
+        "/api/v1/ml/train",
+        json={"dataset": "prices", "family": "nbeats", "hyperparameters": {"learning_rate": -1}},
+    )
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "hyperparameters.learning_rate"
     assert client.post("/api/v1/ml/train", json={"dataset": "prices", "family": "nope"}).status_code == 422
@@ -40,10 +44,26 @@ def test_launch_validation_names_the_field(client) -> None:  # type: ignore[no-u
 
 def test_a_job_from_launch_to_compare(client) -> None:  # type: ignore[no-untyped-def]
     seed(client)
-    small = {"epochs": 3, "hidden_size": 8, "layers": 1, "blocks": 1, "steps_per_epoch": 1, "batch_size": 8,
-             "horizon": 7, "input_multiple": 2}
-    first = client.post("/api/v1/ml/train", json={"dataset": "prices", "family": "nbeats", "hyperparameters": small,
-                                                   "validation": {"horizon": 7, "refit": False}, "tags": ["demo"]})
+    small = {
+        "epochs": 3,
+        "hidden_size": 8,
+        "layers": 1,
+        "blocks": 1,
+        "steps_per_epoch": 1,
+        "batch_size": 8,
+        "horizon": 7,
+        "input_multiple": 2,
+    }
+    first = client.post(
+        "/api/v1/ml/train",
+        json={
+            "dataset": "prices",
+            "family": "nbeats",
+            "hyperparameters": small,
+            "validation": {"horizon": 7, "refit": False},
+            "tags": ["demo"],
+        },
+    )
     assert first.status_code == 201 and first.json()["status"] == "queued"
     job_id = first.json()["id"]
     assert run_next(client) == "succeeded"
@@ -58,16 +78,24 @@ def test_a_job_from_launch_to_compare(client) -> None:  # type: ignore[no-untype
     stream = client.get(f"/api/v1/ml/jobs/{job_id}/metrics/stream")
     assert stream.headers["content-type"].startswith("text/event-stream")
     assert stream.text.count("event: metric") == len(points["points"]) and '"succeeded"' in stream.text
-    second = client.post("/api/v1/ml/train", json={"dataset": "prices", "family": "nbeats",
-                                                    "hyperparameters": {**small, "hidden_size": 16},
-                                                    "validation": {"horizon": 7, "refit": False}}).json()
+    second = client.post(
+        "/api/v1/ml/train",
+        json={
+            "dataset": "prices",
+            "family": "nbeats",
+            "hyperparameters": {**small, "hidden_size": 16},
+            "validation": {"horizon": 7, "refit": False},
+        },
+    ).json()
     run_next(client)
     compared = client.get("/api/v1/ml/jobs/compare", params={"ids": f"{job_id},{second['id']}"}).json()
     assert compared["params_diff"]["hidden_size"] == {str(job_id): 8, str(second["id"]): 16}
     assert len(compared["runs"]) == 2 and "val_loss" in compared["runs"][0]["curves"]
     assert client.get("/api/v1/ml/jobs/compare", params={"ids": str(job_id)}).status_code == 422
     assert client.get("/api/v1/ml/jobs/compare", params={"ids": "1,x"}).status_code == 422
-    listed = client.get("/api/v1/ml/jobs", params={"status": "succeeded", "family": "nbeats", "sort": "id"}).json()
+    listed = client.get(
+        "/api/v1/ml/jobs", params={"status": "succeeded", "family": "nbeats", "sort": "id"}
+    ).json()
     assert [j["id"] for j in listed["items"]] == [job_id, second["id"]]
     assert client.get("/api/v1/ml/jobs", params={"sort": "colour"}).status_code == 422
     model = client.get("/api/v1/ai/models/prices-nbeats/lineage").json()

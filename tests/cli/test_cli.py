@@ -92,7 +92,9 @@ def test_db_upgrade_and_current(run) -> None:  # type: ignore[no-untyped-def]
 
 def test_models_and_training_from_the_cli(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     csv = tmp_path / "p.csv"
-    rows = "".join(f"A,2024-{1 + d // 28:02d}-{1 + d % 28:02d},{10 + d % 7 + (d * 37 % 11) / 10}\n" for d in range(84))
+    rows = "".join(
+        f"A,2024-{1 + d // 28:02d}-{1 + d % 28:02d},{10 + d % 7 + (d * 37 % 11) / 10}\n" for d in range(84)
+    )
     csv.write_text("unique_id,ds,y\n" + rows)
     assert run("datasets", "import", str(csv), "--name", "prices").exit_code == 0
     families = run("families")

@@ -12,9 +12,29 @@ from helios.core.artifacts import ArtifactStore
 from helios.core.errors import InvalidInput
 
 ATTACKS = [
-    "../secret", "a/../../secret", "..\\secret", "a\\..\\..\\secret", "%2e%2e%2fsecret", "%2e%2e/secret",
-    "%252e%252e%252fsecret", "..%2fsecret", "/etc/passwd", "C:\\Windows\\win.ini", "c:/x", "a;rm -rf /",
-    "a#frag", "a?q=1", "", ".", "a//b", "a/./b", "\x00", "a/\x00b", "~/x", "a/..", "..",
+    "../secret",
+    "a/../../secret",
+    "..\\secret",
+    "a\\..\\..\\secret",
+    "%2e%2e%2fsecret",
+    "%2e%2e/secret",
+    "%252e%252e%252fsecret",
+    "..%2fsecret",
+    "/etc/passwd",
+    "C:\\Windows\\win.ini",
+    "c:/x",
+    "a;rm -rf /",
+    "a#frag",
+    "a?q=1",
+    "",
+    ".",
+    "a//b",
+    "a/./b",
+    "\x00",
+    "a/\x00b",
+    "~/x",
+    "a/..",
+    "..",
 ]
 
 
@@ -26,7 +46,11 @@ def store(tmp_path: Path) -> ArtifactStore:
 
 @pytest.mark.parametrize("key", ATTACKS)
 def test_traversal_is_refused_for_read_write_delete(store: ArtifactStore, key: str, tmp_path: Path) -> None:
-    for action in (lambda: store.read_bytes(key), lambda: store.write_bytes(key, b"x"), lambda: store.delete(key)):
+    for action in (
+        lambda: store.read_bytes(key),
+        lambda: store.write_bytes(key, b"x"),
+        lambda: store.delete(key),
+    ):
         with pytest.raises(InvalidInput):
             action()
     assert (tmp_path / "secret").read_text() == "keep out"

@@ -17,8 +17,16 @@ from helios.forecasting.artifacts import save_fitted
 from helios.forecasting.base import DataSpec
 from helios.forecasting.families import get_family
 
-SMALL = {"epochs": 2, "hidden_size": 8, "layers": 1, "blocks": 1, "steps_per_epoch": 1, "batch_size": 8,
-         "horizon": 5, "input_multiple": 2}
+SMALL = {
+    "epochs": 2,
+    "hidden_size": 8,
+    "layers": 1,
+    "blocks": 1,
+    "steps_per_epoch": 1,
+    "batch_size": 8,
+    "horizon": 5,
+    "input_multiple": 2,
+}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +58,9 @@ def test_register_download_load_and_predict(client, saved_model: Path) -> None: 
     assert summary["key_metric_trend"] == [0.91, None]
     manifest = client.get("/api/v1/ai/models/prices/versions/1/files/manifest.json")
     assert manifest.status_code == 200 and json.loads(manifest.content)["family"] == "nbeats"
-    assert client.post("/api/v1/ai/models/prices/predict", json={"horizon": 3}).status_code == 404  # none active
+    assert (
+        client.post("/api/v1/ai/models/prices/predict", json={"horizon": 3}).status_code == 404
+    )  # none active
     client.post("/api/v1/ai/models/prices/deploy", json={"version": 1, "stage": "active"})
     warmed = client.post("/api/v1/ai/models/prices/load", json={})
     assert warmed.status_code == 200 and not warmed.json()["already_loaded"]
@@ -105,7 +115,10 @@ def test_cache_evicts_least_recently_used_within_budget(context, saved_model: Pa
 
     with context.db.transaction() as session:
         model = service.ensure_model(session, "prices", kind="ml", task="price", actor=LOCAL_USER)
-        versions = [service.register_artifact(session, context.store, model, saved_model, LOCAL_USER) for _ in range(3)]
+        versions = [
+            service.register_artifact(session, context.store, model, saved_model, LOCAL_USER)
+            for _ in range(3)
+        ]
     size = versions[0].artifact_bytes
     cache = InferenceCache(budget_bytes=size * 2)
     cache.load(context.store, "prices", versions[0])

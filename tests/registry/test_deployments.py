@@ -22,18 +22,31 @@ from helios.registry.tables import Deployment, ModelVersion
 
 def make_llm(context: AppContext, name: str = "explainer", versions: int = 3) -> None:
     with context.db.transaction() as session:
-        model = service.create_model(session, ModelCreate(
-            name=name, kind="llm", task="chat",
-            llm=LlmConfig(base_url="http://127.0.0.1:11434/v1", model_name="m0")), LOCAL_USER)
+        model = service.create_model(
+            session,
+            ModelCreate(
+                name=name,
+                kind="llm",
+                task="chat",
+                llm=LlmConfig(base_url="http://127.0.0.1:11434/v1", model_name="m0"),
+            ),
+            LOCAL_USER,
+        )
         for i in range(1, versions):
-            service.add_llm_version(session, model, LlmConfig(base_url="http://127.0.0.1:11434/v1",
-                                                              model_name=f"m{i}"), LOCAL_USER)
+            service.add_llm_version(
+                session,
+                model,
+                LlmConfig(base_url="http://127.0.0.1:11434/v1", model_name=f"m{i}"),
+                LOCAL_USER,
+            )
 
 
 def stages(context: AppContext, name: str = "explainer") -> dict[int, str]:
     with context.db.reading() as session:
         model = service.get_model(session, name)
-        rows = session.execute(select(ModelVersion.version, ModelVersion.stage).where(ModelVersion.model_id == model.id))
+        rows = session.execute(
+            select(ModelVersion.version, ModelVersion.stage).where(ModelVersion.model_id == model.id)
+        )
         return dict(rows.tuples().all())
 
 
@@ -50,7 +63,10 @@ def test_promoting_archives_the_previous_active(context: AppContext) -> None:
     assert stages(context) == {1: "archived", 2: "active", 3: "none"}
     with context.db.reading() as session:
         changes = deployments.history(session, service.get_model(session, "explainer"))
-    assert [(c.from_stage, c.to_stage) for c in changes][:2] == [("staging", "active"), ("active", "archived")]
+    assert [(c.from_stage, c.to_stage) for c in changes][:2] == [
+        ("staging", "active"),
+        ("active", "archived"),
+    ]
     assert changes[1].note == "replaced by v2: better answers"
 
 

@@ -26,13 +26,28 @@ pytestmark = pytest.mark.slow
 # training time; the claim/recovery SQL is covered on both in test_service.py, so these run on SQLite.
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
-SMALL_NBEATS = {"epochs": 4, "hidden_size": 16, "layers": 1, "blocks": 1, "steps_per_epoch": 2,
-                "batch_size": 16, "horizon": 7, "input_multiple": 2}
+SMALL_NBEATS = {
+    "epochs": 4,
+    "hidden_size": 16,
+    "layers": 1,
+    "blocks": 1,
+    "steps_per_epoch": 2,
+    "batch_size": 16,
+    "horizon": 7,
+    "input_multiple": 2,
+}
 
 
 def create(context: AppContext, **fields) -> int:  # type: ignore[no-untyped-def]
-    body = JobCreate(**{"dataset": "prices", "family": "nbeats", "hyperparameters": SMALL_NBEATS,
-                        "validation": ValidationSettings(horizon=7, refit=False), **fields})
+    body = JobCreate(
+        **{
+            "dataset": "prices",
+            "family": "nbeats",
+            "hyperparameters": SMALL_NBEATS,
+            "validation": ValidationSettings(horizon=7, refit=False),
+            **fields,
+        }
+    )
     with context.db.transaction() as session:
         return service.create_job(session, body, LOCAL_USER).id
 
@@ -66,7 +81,13 @@ def test_a_job_trains_and_registers_a_version(context: AppContext, prices: str) 
     assert {"train_loss", "val_loss"} <= names
     assert version.training_job_id == job_id and version.dataset_version_id is not None
     assert version.metrics["mase"] == pytest.approx(read.final_metrics["mase"])
-    for expected in ("data: prices v1", "config: nbeats", "epoch 1:", "registered prices-nbeats v1", "succeeded"):
+    for expected in (
+        "data: prices v1",
+        "config: nbeats",
+        "epoch 1:",
+        "registered prices-nbeats v1",
+        "succeeded",
+    ):
         assert expected in journal
     registry.load_verified(context.store, version)  # the artifact loads and verifies
 
@@ -88,7 +109,11 @@ def test_stop_keeps_the_best_and_cancel_discards(context: AppContext, prices: st
         service.request_stop(session, stopped, LOCAL_USER)
     thread.join(timeout=120)
     read = status(context, stopped)
-    assert read.status == "stopped_early" and read.result_version == 1 and "stopped by a person" in read.stop_reason
+    assert (
+        read.status == "stopped_early"
+        and read.result_version == 1
+        and "stopped by a person" in read.stop_reason
+    )
     cancelled = create(context, hyperparameters=slow)
     _, thread = run_in_background(context)
     wait_for(lambda: status(context, cancelled).epoch >= 1)
@@ -119,8 +144,11 @@ def test_timeout_kills_the_training_process(context: AppContext, prices: str) ->
 
 @sqlite_only
 def test_early_stopping_ends_the_job_as_stopped_early(context: AppContext, prices: str) -> None:
-    job_id = create(context, hyperparameters={**SMALL_NBEATS, "epochs": 300, "learning_rate": 0.5},
-                    early_stopping=EarlyStoppingSettings(patience=1, min_delta=1e6))
+    job_id = create(
+        context,
+        hyperparameters={**SMALL_NBEATS, "epochs": 300, "learning_rate": 0.5},
+        early_stopping=EarlyStoppingSettings(patience=1, min_delta=1e6),
+    )
     Worker(context).run_once()
     read = status(context, job_id)
     assert read.status == "stopped_early" and read.epoch < 300

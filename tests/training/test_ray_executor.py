@@ -14,8 +14,11 @@ from helios.training import service
 from tests.training.test_jobs_end_to_end import SMALL_NBEATS, create, status, wait_for
 
 ray = pytest.importorskip("ray", reason="the Ray executor needs the ray extra (pip install 'helios[ray]')")
-pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
-              pytest.mark.xdist_group("ray")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+    pytest.mark.xdist_group("ray"),
+]
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -64,7 +64,9 @@ def test_racing_workers_claim_each_job_exactly_once(context: AppContext, prices:
 
 def test_orphan_without_checkpoint_fails_with_the_reason(context: AppContext, prices: str) -> None:
     job_id = create(context)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     import socket
 
     claim_next(context, f"{socket.gethostname()}:{dead.stdout.strip()}")
@@ -107,7 +109,9 @@ def test_stop_cancel_and_early_stopping_controls(context: AppContext, prices: st
     running = create(context, early_stopping=EarlyStoppingSettings())
     claim_next(context, "w")
     with context.db.transaction() as session:
-        job = service.patch_early_stopping(session, running, EarlyStoppingPatch(patience=9, min_delta=0.01), LOCAL_USER)
+        job = service.patch_early_stopping(
+            session, running, EarlyStoppingPatch(patience=9, min_delta=0.01), LOCAL_USER
+        )
         assert job.early_stopping["patience"] == 9 and job.early_stopping["min_delta"] == 0.01
         assert service.request_stop(session, running, LOCAL_USER).control == "stop"
         off = service.patch_early_stopping(session, running, EarlyStoppingPatch(enabled=False), LOCAL_USER)

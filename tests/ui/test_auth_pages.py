@@ -41,8 +41,9 @@ def test_every_page_needs_a_token(guarded) -> None:  # type: ignore[no-untyped-d
         assert "Sign in" in anonymous.text
         bogus = httpx.get(url + path, headers={"Authorization": "Bearer hel_wrong"})
         assert bogus.status_code == 401, path
-        viewer = httpx.get(url + path, headers={"Authorization": f"Bearer {secrets['viewer']}"},
-                           follow_redirects=True)
+        viewer = httpx.get(
+            url + path, headers={"Authorization": f"Bearer {secrets['viewer']}"}, follow_redirects=True
+        )
         assert viewer.status_code == 200, path
 
 

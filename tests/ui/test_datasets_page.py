@@ -12,7 +12,8 @@ from tests.live import browser_page
 pytestmark = pytest.mark.browser
 
 CSV = "unique_id,ds,y\n" + "".join(
-    f"{ticker},2024-01-{day:02d},{base + day * 0.5}\n" for ticker, base in (("AAPL", 180), ("MSFT", 370))
+    f"{ticker},2024-01-{day:02d},{base + day * 0.5}\n"
+    for ticker, base in (("AAPL", 180), ("MSFT", 370))
     for day in range(1, 29)
 )
 

@@ -88,7 +88,7 @@ def test_launch_watch_stop_and_compare(server: str, tmp_path: Path) -> None:
         assert page.get_by_test_id("launch-target").input_value() == f"{DATASET}-nbeats"
 
         # What the service rejects shows next to the field, and nothing is queued.
-        _fill(page, {**SMALL, "epochs": 200, "learning_rate": 0})
+        _fill(page, {**SMALL, "epochs": 2000, "learning_rate": 0})
         page.get_by_test_id("launch-submit").click()
         field = page.locator(".q-field").filter(has=page.get_by_test_id("hp-learning_rate"))
         field.get_by_role("alert").filter(has_text="Input should be greater than 0").wait_for()
@@ -133,7 +133,7 @@ def test_launch_watch_stop_and_compare(server: str, tmp_path: Path) -> None:
         assert page.get_by_test_id("job-stop").is_disabled()
         assert page.get_by_test_id("job-cancel").is_disabled()
         stopped_at = _epochs_shown(page)
-        assert 2 <= stopped_at < 200
+        assert 2 <= stopped_at < 2000
 
         # A second, short run; the list follows it live without a reload.
         page.get_by_role("link", name="← All training jobs").click()
@@ -156,7 +156,7 @@ def test_launch_watch_stop_and_compare(server: str, tmp_path: Path) -> None:
             page.get_by_test_id(f"compare-chart-{metric}").locator("canvas").wait_for()
         diff = page.get_by_test_id("params-diff")
         epochs_row = diff.locator("tr").filter(has_text="epochs")
-        assert re.search(r"200\s+3", epochs_row.inner_text())
+        assert re.search(r"2,?000\s+3", epochs_row.inner_text())
         assert "hidden_size" in diff.inner_text()
         page.get_by_test_id("final-metrics-table").get_by_text("mase").wait_for()
         page.screenshot(path=str(tmp_path / "training-compare.png"), full_page=True)

@@ -22,6 +22,8 @@ class AppContext:
     def build(cls, settings: Settings) -> AppContext:
         settings.home.mkdir(parents=True, exist_ok=True)
         return cls(
-            settings, Database.connect(settings.resolved_database_url), ArtifactStore(settings.artifact_root),
+            settings,
+            Database.connect(settings.resolved_database_url),
+            ArtifactStore(settings.artifact_root),
             InferenceCache(settings.inference_cache_bytes),
         )

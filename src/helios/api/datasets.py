@@ -52,15 +52,23 @@ async def import_dataset(
 ) -> ImportResult:
     raw = await _read_limited(file, settings.max_upload_bytes)
     import_request = ImportRequest(
-        name=name, kind=kind, format=format, description=description, freq=freq or None, start=start,
-        game=game or None, rules=_parse_rules(rules), filename=file.filename or "",
+        name=name,
+        kind=kind,
+        format=format,
+        description=description,
+        freq=freq or None,
+        start=start,
+        game=game or None,
+        rules=_parse_rules(rules),
+        filename=file.filename or "",
     )
     dataset, version, created = await _run_import(session, store, import_request, raw, actor, settings)
     if not created:
         response.status_code = status.HTTP_200_OK
     return ImportResult(
         dataset=service.read_dataset(session, dataset.name),
-        version=DatasetVersionRead.model_validate(version), created=created,
+        version=DatasetVersionRead.model_validate(version),
+        created=created,
     )
 
 
@@ -78,7 +86,9 @@ async def _read_limited(file: UploadFile, limit: int) -> bytes:
     while chunk := await file.read(CHUNK):
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(f"the file is larger than the {limit:,}-byte upload limit (HELIOS_MAX_UPLOAD_BYTES)")
+            raise PayloadTooLarge(
+                f"the file is larger than the {limit:,}-byte upload limit (HELIOS_MAX_UPLOAD_BYTES)"
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -99,7 +109,9 @@ def get_dataset(name: str, session: ReadSessionDep, _: Viewer) -> DatasetRead:
 
 @router.get("/{name}/versions", response_model=VersionList)
 def list_versions(name: str, session: ReadSessionDep, _: Viewer) -> VersionList:
-    return VersionList(items=[DatasetVersionRead.model_validate(v) for v in service.list_versions(session, name)])
+    return VersionList(
+        items=[DatasetVersionRead.model_validate(v) for v in service.list_versions(session, name)]
+    )
 
 
 @router.get("/{name}/versions/{version}", response_model=DatasetVersionRead)

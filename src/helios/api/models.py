@@ -70,14 +70,19 @@ def get_model(ident: str, session: ReadSessionDep, store: StoreDep, _: Viewer) -
 
 
 @router.patch("/{ident}", response_model=ModelDetail)
-def update_model(ident: str, body: ModelUpdate, session: SessionDep, store: StoreDep, actor: Editor) -> ModelDetail:
+def update_model(
+    ident: str, body: ModelUpdate, session: SessionDep, store: StoreDep, actor: Editor
+) -> ModelDetail:
     model = service.update_model(session, service.get_model(session, ident, lock=True), body, actor)
     return views.model_detail(session, store, model)
 
 
 @router.delete("/{ident}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_model(
-    ident: str, session: SessionDep, context: ContextDep, actor: Editor,
+    ident: str,
+    session: SessionDep,
+    context: ContextDep,
+    actor: Editor,
     force: Annotated[bool, Query(description="delete even with an active version (admin only)")] = False,
 ) -> Response:
     model = service.get_model(session, ident, lock=True)
@@ -107,9 +112,17 @@ async def register_version(
         await _receive_files(files, directory)
         model = service.get_model(session, ident, lock=True)
         version = await run_in_threadpool(
-            service.register_artifact, session, store, model, directory, actor,
-            params=_json_object(params, "params"), metrics=_json_object(metrics, "metrics"),
-            description=description, parent_version=parent_version, code_revision=code_revision,
+            service.register_artifact,
+            session,
+            store,
+            model,
+            directory,
+            actor,
+            params=_json_object(params, "params"),
+            metrics=_json_object(metrics, "metrics"),
+            description=description,
+            parent_version=parent_version,
+            code_revision=code_revision,
         )
     return _version_read(session, store, model, version)
 
@@ -120,8 +133,10 @@ async def _receive_files(files: list[UploadFile], directory: Path) -> None:
         name = upload.filename or ""
         # The client's name only picks among the files a Fitted may hold; it never becomes a path.
         if not service.ARTIFACT_FILE.match(name):
-            raise InvalidInput(f"artifact file name {name!r} is not accepted: only names like "
-                               "manifest.json or arrays.safetensors, no folders")
+            raise InvalidInput(
+                f"artifact file name {name!r} is not accepted: only names like "
+                "manifest.json or arrays.safetensors, no folders"
+            )
         data = await upload.read()
         total += len(data)
         if total > MAX_ARTIFACT_BYTES:
@@ -145,7 +160,9 @@ def _json_object(raw: str | None, field: str) -> dict[str, Any]:
 
 
 @router.post("/{ident}/llm-config", response_model=VersionRead, status_code=status.HTTP_201_CREATED)
-def add_llm_config(ident: str, body: LlmConfig, session: SessionDep, store: StoreDep, actor: Editor) -> VersionRead:
+def add_llm_config(
+    ident: str, body: LlmConfig, session: SessionDep, store: StoreDep, actor: Editor
+) -> VersionRead:
     """A changed endpoint config becomes the LLM model's next version."""
     model = service.get_model(session, ident, lock=True)
     version = service.add_llm_version(session, model, body, actor)
@@ -158,8 +175,9 @@ def _version_read(session, store, model, version) -> VersionRead:  # type: ignor
 
 
 @router.get("/{ident}/versions/{version}/files/{filename}", response_class=FileResponse)
-def download_file(ident: str, version: int, filename: str, session: ReadSessionDep, store: StoreDep,
-                  _: Viewer) -> FileResponse:
+def download_file(
+    ident: str, version: int, filename: str, session: ReadSessionDep, store: StoreDep, _: Viewer
+) -> FileResponse:
     model = service.get_model(session, ident)
     path = service.artifact_file(store, service.get_version(session, model, version), filename)
     return FileResponse(path, filename=filename, media_type="application/octet-stream")
@@ -167,7 +185,9 @@ def download_file(ident: str, version: int, filename: str, session: ReadSessionD
 
 @router.post("/{ident}/deploy", response_model=DeploymentRead)
 def deploy(ident: str, body: DeployRequest, session: SessionDep, actor: Editor) -> DeploymentRead:
-    return views.deployment_view(session, deployments.deploy(session, ident, body.version, body.stage, body.note, actor))
+    return views.deployment_view(
+        session, deployments.deploy(session, ident, body.version, body.stage, body.note, actor)
+    )
 
 
 @router.post("/{ident}/rollback", response_model=DeploymentRead)
@@ -184,8 +204,12 @@ def list_deployments(ident: str, session: ReadSessionDep, _: Viewer) -> Deployme
 
 
 @router.get("/{ident}/active", response_model=ActiveAt)
-def active_at(ident: str, session: ReadSessionDep, _: Viewer,
-              at: Annotated[dt.datetime | None, Query(description="default: now")] = None) -> ActiveAt:
+def active_at(
+    ident: str,
+    session: ReadSessionDep,
+    _: Viewer,
+    at: Annotated[dt.datetime | None, Query(description="default: now")] = None,
+) -> ActiveAt:
     """Which version was active at a moment in time."""
     model = service.get_model(session, ident)
     moment = at or dt.datetime.now(dt.UTC)
@@ -196,8 +220,9 @@ def active_at(ident: str, session: ReadSessionDep, _: Viewer,
 
 
 @router.put("/{ident}/aliases/{alias}", response_model=ModelDetail)
-def set_alias(ident: str, alias: str, body: AliasRequest, session: SessionDep, store: StoreDep,
-              actor: Editor) -> ModelDetail:
+def set_alias(
+    ident: str, alias: str, body: AliasRequest, session: SessionDep, store: StoreDep, actor: Editor
+) -> ModelDetail:
     if body.alias != alias:
         raise InvalidInput(f"the alias in the path ({alias!r}) and the body ({body.alias!r}) differ")
     model = service.get_model(session, ident, lock=True)
@@ -228,15 +253,22 @@ def info(ident: str, session: ReadSessionDep, context: ContextDep, _: Viewer) ->
     active = service.get_version(session, model) if summary.active_version else None
     history = views.deployment_reads(session, model)
     return ModelInfo(
-        name=model.name, kind=model.kind, task=model.task, active_version=summary.active_version,  # type: ignore[arg-type]
-        family=active.family if active else None, artifact_bytes=active.artifact_bytes if active else None,
+        name=model.name,
+        kind=model.kind,
+        task=model.task,
+        active_version=summary.active_version,  # type: ignore[arg-type]
+        family=active.family if active else None,
+        artifact_bytes=active.artifact_bytes if active else None,
         last_deployment=history[0] if history else None,
-        cached_versions=context.inference.loaded_versions(model.name), cache=context.inference.stats(),
+        cached_versions=context.inference.loaded_versions(model.name),
+        cache=context.inference.stats(),
     )
 
 
 @router.post("/{ident}/load", response_model=LoadResult)
-def load(ident: str, body: LoadRequest, session: ReadSessionDep, context: ContextDep, _: Editor) -> LoadResult:
+def load(
+    ident: str, body: LoadRequest, session: ReadSessionDep, context: ContextDep, _: Editor
+) -> LoadResult:
     """Warm a version (default: the active one) into the in-memory inference cache."""
     model = service.get_model(session, ident)
     version = service.get_version(session, model, body.version)
@@ -245,7 +277,9 @@ def load(ident: str, body: LoadRequest, session: ReadSessionDep, context: Contex
 
 
 @router.post("/{ident}/predict", response_model=PredictResult)
-def predict(ident: str, body: PredictRequest, session: ReadSessionDep, context: ContextDep, _: Viewer) -> PredictResult:
+def predict(
+    ident: str, body: PredictRequest, session: ReadSessionDep, context: ContextDep, _: Viewer
+) -> PredictResult:
     """Forecast from the end of the version's training data (default: the active version)."""
     model = service.get_model(session, ident)
     version = service.get_version(session, model, body.version)

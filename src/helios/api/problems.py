@@ -35,15 +35,21 @@ def install(app: FastAPI) -> None:
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HeliosError)
     body = exc.problem()
-    return problem(body.pop("status"), body.pop("title"), body.pop("detail"), **{
-        k: v for k, v in body.items() if k != "type"
-    })
+    return problem(
+        body.pop("status"),
+        body.pop("title"),
+        body.pop("detail"),
+        **{k: v for k, v in body.items() if k != "type"},
+    )
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path")), "message": err["msg"]}
+        {
+            "field": ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path")),
+            "message": err["msg"],
+        }
         for err in exc.errors()
     ]
     detail = "; ".join(f"{e['field'] or 'request'}: {e['message']}" for e in errors[:5])

@@ -24,8 +24,9 @@ def api_router() -> APIRouter:
 def fallback_router() -> APIRouter:
     router = APIRouter()
 
-    @router.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                      include_in_schema=False)
+    @router.api_route(
+        "/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+    )
     def unknown_api_path(path: str) -> None:
         raise NotFound(f"no API endpoint at /api/{path}; see /docs for the list")
 

@@ -52,14 +52,25 @@ def list_jobs(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JobList:
-    jobs, total = service.list_jobs(session, status=status, dataset=dataset, family=family, model=model,
-                                    sort=sort, offset=offset, limit=limit)
+    jobs, total = service.list_jobs(
+        session,
+        status=status,
+        dataset=dataset,
+        family=family,
+        model=model,
+        sort=sort,
+        offset=offset,
+        limit=limit,
+    )
     return JobList(items=service.job_reads(session, jobs), total=total, offset=offset, limit=limit)
 
 
 @router.get("/jobs/compare", response_model=Comparison)
-def compare(session: ReadSessionDep, _: Viewer,
-            ids: Annotated[str, Query(description="comma-separated job ids, at least two")] = "") -> Comparison:
+def compare(
+    session: ReadSessionDep,
+    _: Viewer,
+    ids: Annotated[str, Query(description="comma-separated job ids, at least two")] = "",
+) -> Comparison:
     try:
         job_ids = [int(part) for part in ids.split(",") if part.strip()]
     except ValueError:
@@ -73,17 +84,26 @@ def get_job(job_id: int, session: ReadSessionDep, _: Viewer) -> JobRead:
 
 
 @router.get("/jobs/{job_id}/metrics", response_model=MetricsRead)
-def metrics(job_id: int, session: ReadSessionDep, _: Viewer,
-            since: Annotated[int, Query(ge=0, description="only points after this id")] = 0) -> MetricsRead:
+def metrics(
+    job_id: int,
+    session: ReadSessionDep,
+    _: Viewer,
+    since: Annotated[int, Query(ge=0, description="only points after this id")] = 0,
+) -> MetricsRead:
     job = service.get_job(session, job_id)
     points = service.metrics(session, job_id, since)
-    return MetricsRead(job_id=job_id, status=job.status, points=points,  # type: ignore[arg-type]
-                       last_id=points[-1].id if points else since)
+    return MetricsRead(
+        job_id=job_id,
+        status=job.status,
+        points=points,  # type: ignore[arg-type]
+        last_id=points[-1].id if points else since,
+    )
 
 
 @router.get("/jobs/{job_id}/metrics/stream")
-async def metrics_stream(job_id: int, request: Request, context: ContextDep, _: Viewer,
-                         since: Annotated[int, Query(ge=0)] = 0) -> StreamingResponse:
+async def metrics_stream(
+    job_id: int, request: Request, context: ContextDep, _: Viewer, since: Annotated[int, Query(ge=0)] = 0
+) -> StreamingResponse:
     """Server-sent events: one ``metric`` event per new point, a ``status`` event on every change,
     ending after the job finishes."""
     with context.db.reading() as session:
@@ -130,5 +150,7 @@ def cancel(job_id: int, session: SessionDep, actor: Editor) -> JobRead:
 
 
 @router.patch("/jobs/{job_id}/early-stopping", response_model=JobRead)
-def patch_early_stopping(job_id: int, body: EarlyStoppingPatch, session: SessionDep, actor: Editor) -> JobRead:
+def patch_early_stopping(
+    job_id: int, body: EarlyStoppingPatch, session: SessionDep, actor: Editor
+) -> JobRead:
     return service.job_reads(session, [service.patch_early_stopping(session, job_id, body, actor)])[0]

@@ -8,8 +8,11 @@ import typer
 from helios.cli import datasets, db, models, server, tokens, training
 
 app = typer.Typer(
-    name="helios", help="Helios: a self-hosted control room for forecasting agents.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    name="helios",
+    help="Helios: a self-hosted control room for forecasting agents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
 )
 app.command("serve")(server.serve)
 app.command("demo")(server.demo)

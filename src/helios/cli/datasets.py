@@ -25,7 +25,9 @@ def import_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or Parquet")],
     name: Annotated[str, typer.Option("--name", "-n", help="dataset slug")],
     kind: Annotated[str, typer.Option(help="timeseries or draws")] = "timeseries",
-    format: Annotated[str, typer.Option("--format", "-f", help="auto, csv, parquet, m4-wide, ny-powerball")] = "auto",
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="auto, csv, parquet, m4-wide, ny-powerball")
+    ] = "auto",
     freq: Annotated[str | None, typer.Option(help="m4-wide: frequency alias, e.g. W")] = None,
     start: Annotated[str | None, typer.Option(help="m4-wide: first timestamp, YYYY-MM-DD")] = None,
     game: Annotated[str | None, typer.Option(help="draws: preset rules, e.g. powerball")] = None,
@@ -37,8 +39,15 @@ def import_(
         kind = "draws"
     with reported_errors():
         request = ImportRequest(
-            name=name, kind=kind, format=format, description=description, freq=freq,  # type: ignore[arg-type]
-            start=_date(start), game=game, rules=_rules(rules), filename=file.name,
+            name=name,
+            kind=kind,
+            format=format,
+            description=description,
+            freq=freq,  # type: ignore[arg-type]
+            start=_date(start),
+            game=game,
+            rules=_rules(rules),
+            filename=file.name,
         )
         context = open_context()
         raw = _read_with_progress(file, context.settings.max_upload_bytes)
@@ -74,10 +83,17 @@ def _rules(path: Path | None) -> GameRules | None:
 def _read_with_progress(file: Path, limit: int) -> bytes:
     size = file.stat().st_size
     if size > limit:
-        raise PayloadTooLarge(f"{file.name} is {size:,} bytes, over the {limit:,}-byte limit (HELIOS_MAX_UPLOAD_BYTES)")
+        raise PayloadTooLarge(
+            f"{file.name} is {size:,} bytes, over the {limit:,}-byte limit (HELIOS_MAX_UPLOAD_BYTES)"
+        )
     chunks = []
-    columns = (SpinnerColumn(), TextColumn("reading {task.description}"), BarColumn(), DownloadColumn(),
-               TransferSpeedColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("reading {task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+    )
     with Progress(*columns, console=err_console, transient=True) as progress, file.open("rb") as handle:
         task = progress.add_task(file.name, total=size)
         while chunk := handle.read(CHUNK):
@@ -100,7 +116,11 @@ def list_() -> None:
     for d in items:
         v = d.latest
         table.add_row(
-            d.name, d.kind, str(d.version_count), f"{v.rows:,}" if v else "—", str(v.series_count) if v else "—",
+            d.name,
+            d.kind,
+            str(d.version_count),
+            f"{v.rows:,}" if v else "—",
+            str(v.series_count) if v else "—",
             f"{v.start:%Y-%m-%d} → {v.end:%Y-%m-%d}" if v and v.start else "—",
             f"{v.size_bytes / 1024:,.0f} KB" if v else "—",
         )
@@ -119,9 +139,13 @@ def show(name: Annotated[str, typer.Argument(help="dataset name")]) -> None:
     table = Table("version", "rows", "series", "range", "hash", "source", "created")
     for v in versions:
         table.add_row(
-            f"v{v.version}", f"{v.rows:,}", str(v.series_count),
+            f"v{v.version}",
+            f"{v.rows:,}",
+            str(v.series_count),
             f"{v.start:%Y-%m-%d} → {v.end:%Y-%m-%d}" if v.start else "—",
-            v.content_hash[:12], v.source_filename or v.source_format, f"{v.created_at:%Y-%m-%d %H:%M}",
+            v.content_hash[:12],
+            v.source_filename or v.source_format,
+            f"{v.created_at:%Y-%m-%d %H:%M}",
         )
     console.print(table)
 

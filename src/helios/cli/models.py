@@ -34,7 +34,9 @@ def list_(
     table = Table("name", "kind", "task", "versions", "active", "staging", "key metric")
     for m in page.items:
         metric = f"{m.key_metric}={m.key_metric_value:.4g}" if m.key_metric_value is not None else "—"
-        table.add_row(m.name, m.kind, m.task, str(m.version_count), _v(m.active_version), _v(m.staging_version), metric)
+        table.add_row(
+            m.name, m.kind, m.task, str(m.version_count), _v(m.active_version), _v(m.staging_version), metric
+        )
     console.print(table)
 
 
@@ -52,10 +54,19 @@ def show(name: Annotated[str, typer.Argument(help="model name or id")]) -> None:
     console.print(f"[bold]{detail.name}[/] ({detail.kind}, {detail.task}) {detail.description}")
     table = Table("version", "stage", "aliases", "family", "dataset", "metrics", "created")
     for v in detail.versions:
-        metrics = ", ".join(f"{k}={val:.4g}" if isinstance(val, float) else f"{k}={val}"
-                            for k, val in list(v.metrics.items())[:4])
-        table.add_row(f"v{v.version}", v.stage, ",".join(v.aliases), v.family or "—", v.dataset or "—",
-                      metrics or "—", f"{v.created_at:%Y-%m-%d %H:%M}")
+        metrics = ", ".join(
+            f"{k}={val:.4g}" if isinstance(val, float) else f"{k}={val}"
+            for k, val in list(v.metrics.items())[:4]
+        )
+        table.add_row(
+            f"v{v.version}",
+            v.stage,
+            ",".join(v.aliases),
+            v.family or "—",
+            v.dataset or "—",
+            metrics or "—",
+            f"{v.created_at:%Y-%m-%d %H:%M}",
+        )
     console.print(table)
 
 
@@ -72,9 +83,17 @@ def register(
         context = open_context()
         with context.db.transaction() as session:
             model = service.ensure_model(session, name, kind="ml", task=task, actor=LOCAL_USER)
-            version = service.register_artifact(session, context.store, model, directory, LOCAL_USER,
-                                                metrics=_json(metrics), description=description)
-    console.print(f"registered [bold]{name}[/] v{version.version} ({version.family}, sha256 {version.artifact_sha256[:12]})")
+            version = service.register_artifact(
+                session,
+                context.store,
+                model,
+                directory,
+                LOCAL_USER,
+                metrics=_json(metrics),
+                description=description,
+            )
+    sha = version.artifact_sha256[:12]
+    console.print(f"registered [bold]{name}[/] v{version.version} ({version.family}, sha256 {sha})")
 
 
 def _json(raw: str | None) -> dict:
@@ -110,8 +129,10 @@ def deploy(
 
 
 @app.command("rollback")
-def rollback(name: Annotated[str, typer.Argument(help="model name or id")],
-             note: Annotated[str, typer.Option(help="why")] = "") -> None:
+def rollback(
+    name: Annotated[str, typer.Argument(help="model name or id")],
+    note: Annotated[str, typer.Option(help="why")] = "",
+) -> None:
     """Make the previously active version active again."""
     with reported_errors():
         context = open_context()
@@ -130,7 +151,9 @@ def history(name: Annotated[str, typer.Argument(help="model name or id")]) -> No
             items = views.deployment_reads(session, service.get_model(session, name))
     table = Table("when", "version", "change", "by", "note")
     for d in items:
-        table.add_row(f"{d.at:%Y-%m-%d %H:%M:%S}", f"v{d.version}", f"{d.from_stage} → {d.to_stage}", d.actor, d.note)
+        table.add_row(
+            f"{d.at:%Y-%m-%d %H:%M:%S}", f"v{d.version}", f"{d.from_stage} → {d.to_stage}", d.actor, d.note
+        )
     console.print(table if items else "no deployments yet")
 
 
@@ -170,8 +193,13 @@ def create_llm(
 ) -> None:
     """Register an LLM endpoint (the key stays in the environment, only its variable name is stored)."""
     with reported_errors():
-        body = ModelCreate(name=name, kind="llm", task="chat", description=description,
-                           llm={"base_url": base_url, "model_name": model_name, "api_key_env": api_key_env})
+        body = ModelCreate(
+            name=name,
+            kind="llm",
+            task="chat",
+            description=description,
+            llm={"base_url": base_url, "model_name": model_name, "api_key_env": api_key_env},
+        )
         context = open_context()
         with context.db.transaction() as session:
             service.create_model(session, body, LOCAL_USER)
@@ -190,6 +218,7 @@ def delete(
     with reported_errors():
         context = open_context()
         with context.db.transaction() as session:
-            service.delete_model(session, context.store, service.get_model(session, name, lock=True), LOCAL_USER,
-                                 force=force)
+            service.delete_model(
+                session, context.store, service.get_model(session, name, lock=True), LOCAL_USER, force=force
+            )
     console.print(f"deleted [bold]{name}[/]")

@@ -36,7 +36,9 @@ def serve(
 
 
 def worker(
-    stale_after: Annotated[float | None, typer.Option(help="seconds without heartbeat before a job is orphaned")] = None,
+    stale_after: Annotated[
+        float | None, typer.Option(help="seconds without heartbeat before a job is orphaned")
+    ] = None,
 ) -> None:
     """Run one training worker on its own (``helios serve`` starts HELIOS_WORKERS of them itself)."""
     import signal

@@ -21,7 +21,9 @@ def create(
         context = open_context()
         with context.db.transaction() as session:
             issued = auth.create_token(session, name, auth.Role.parse(role))
-    console.print(f"token [bold]{issued.name}[/] ({issued.role.name}) created. Keep it; it is shown only once:")
+    console.print(
+        f"token [bold]{issued.name}[/] ({issued.role.name}) created. Keep it; it is shown only once:"
+    )
     print(issued.secret)
 
 
@@ -35,7 +37,11 @@ def list_tokens(all_: Annotated[bool, typer.Option("--all", help="include revoke
     table = Table("id", "name", "role", "prefix", "created", "last used", "revoked")
     for t in rows:
         table.add_row(
-            str(t.id), t.name, t.role, t.prefix + "…", f"{t.created_at:%Y-%m-%d %H:%M}",
+            str(t.id),
+            t.name,
+            t.role,
+            t.prefix + "…",
+            f"{t.created_at:%Y-%m-%d %H:%M}",
             f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "—",
             f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "",
         )

@@ -30,15 +30,23 @@ def train(
     seed: Annotated[int, typer.Option()] = 0,
     model: Annotated[str | None, typer.Option(help="model to register into")] = None,
     timeout: Annotated[int | None, typer.Option(help="seconds before the job is killed")] = None,
-    follow: Annotated[bool, typer.Option("--follow", help="watch it with a progress bar until it ends")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="watch it with a progress bar until it ends")
+    ] = False,
 ) -> None:
     """Queue a training job (a running `helios serve` or `helios worker` picks it up)."""
     with reported_errors():
         body = JobCreate(
-            dataset=dataset, dataset_version=int(version) if version.isdigit() else "latest", series=series,
-            family=family, hyperparameters=_json(params), validation=ValidationSettings(horizon=horizon),
-            early_stopping=EarlyStoppingSettings(patience=patience) if early_stopping else None, seed=seed,
-            target_model=model, timeout_s=timeout,
+            dataset=dataset,
+            dataset_version=int(version) if version.isdigit() else "latest",
+            series=series,
+            family=family,
+            hyperparameters=_json(params),
+            validation=ValidationSettings(horizon=horizon),
+            early_stopping=EarlyStoppingSettings(patience=patience) if early_stopping else None,
+            seed=seed,
+            target_model=model,
+            timeout_s=timeout,
         )
         context = open_context()
         with context.db.transaction() as session:
@@ -63,8 +71,13 @@ def _json(raw: str | None) -> dict:
 
 def _follow(job_id: int) -> None:
     context = open_context()
-    columns = (TextColumn("job #{task.fields[job]} {task.fields[status]}"), BarColumn(),
-               TextColumn("epoch {task.fields[epoch]}"), TextColumn("{task.fields[metric]}"), TimeElapsedColumn())
+    columns = (
+        TextColumn("job #{task.fields[job]} {task.fields[status]}"),
+        BarColumn(),
+        TextColumn("epoch {task.fields[epoch]}"),
+        TextColumn("{task.fields[metric]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err_console) as progress:
         task = progress.add_task("train", total=1.0, job=job_id, status="queued", epoch=0, metric="")
         while True:
@@ -83,9 +96,12 @@ def _print_outcome(context, job_id: int) -> None:  # type: ignore[no-untyped-def
     with context.db.reading() as session:
         read = service.job_reads(session, [service.get_job(session, job_id)])[0]
     colour = {"succeeded": "green", "stopped_early": "yellow", "failed": "red"}.get(read.status, "white")
-    console.print(f"job #{job_id}: [{colour}]{read.status}[/]"
-                  + (f" → {read.target_model} v{read.result_version}" if read.result_version else "")
-                  + (f" ({read.error})" if read.error else "") + (f" ({read.stop_reason})" if read.stop_reason else ""))
+    console.print(
+        f"job #{job_id}: [{colour}]{read.status}[/]"
+        + (f" → {read.target_model} v{read.result_version}" if read.result_version else "")
+        + (f" ({read.error})" if read.error else "")
+        + (f" ({read.stop_reason})" if read.stop_reason else "")
+    )
     if read.status == "failed":
         raise typer.Exit(1)
 
@@ -99,9 +115,11 @@ def families() -> None:
 
 
 @jobs_app.command("list")
-def list_jobs(status: Annotated[str | None, typer.Option()] = None,
-              family: Annotated[str | None, typer.Option()] = None,
-              limit: Annotated[int, typer.Option(min=1, max=500)] = 30) -> None:
+def list_jobs(
+    status: Annotated[str | None, typer.Option()] = None,
+    family: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 30,
+) -> None:
     """Training jobs, newest first."""
     with reported_errors():
         context = open_context()
@@ -110,10 +128,16 @@ def list_jobs(status: Annotated[str | None, typer.Option()] = None,
             reads = service.job_reads(session, jobs)
     table = Table("id", "status", "family", "dataset", "epoch", "best", "model", "duration")
     for j in reads:
-        table.add_row(f"#{j.id}", j.status, j.family, f"{j.dataset} v{j.dataset_version}", str(j.epoch),
-                      f"{j.best_metric:.4g}" if j.best_metric is not None else "—",
-                      f"{j.target_model} v{j.result_version}" if j.result_version else j.target_model,
-                      f"{j.duration_s:.0f} s" if j.duration_s else "—")
+        table.add_row(
+            f"#{j.id}",
+            j.status,
+            j.family,
+            f"{j.dataset} v{j.dataset_version}",
+            str(j.epoch),
+            f"{j.best_metric:.4g}" if j.best_metric is not None else "—",
+            f"{j.target_model} v{j.result_version}" if j.result_version else j.target_model,
+            f"{j.duration_s:.0f} s" if j.duration_s else "—",
+        )
     console.print(table if reads else "no training jobs yet: helios train DATASET --family naive")
     if total > len(reads):
         console.print(f"({total - len(reads)} more)")
@@ -127,7 +151,9 @@ def show(job_id: Annotated[int, typer.Argument()]) -> None:
         with context.db.reading() as session:
             read = service.job_reads(session, [service.get_job(session, job_id)])[0]
             lines = service.journal_lines(session, job_id)
-    console.print(f"[bold]job #{read.id}[/] {read.status}: {read.family} on {read.dataset} v{read.dataset_version}")
+    console.print(
+        f"[bold]job #{read.id}[/] {read.status}: {read.family} on {read.dataset} v{read.dataset_version}"
+    )
     for line in lines:
         style = {"error": "red", "warning": "yellow"}.get(line.level, "")
         console.print(f"  {line.at:%H:%M:%S} " + (f"[{style}]{line.message}[/]" if style else line.message))

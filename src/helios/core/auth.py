@@ -67,9 +67,7 @@ def create_token(session: Session, name: str, role: Role) -> IssuedToken:
     name = name.strip()
     if not name or len(name) > 64:
         raise InvalidInput("a token needs a name of 1 to 64 characters")
-    taken = session.scalar(
-        select(ApiToken.id).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
-    )
+    taken = session.scalar(select(ApiToken.id).where(ApiToken.name == name, ApiToken.revoked_at.is_(None)))
     if taken:
         raise Conflict(f"an active token named {name!r} already exists")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -123,7 +121,11 @@ def record_audit(
 ) -> None:
     session.add(
         AuditEntry(
-            actor=actor.name, action=action, entity_type=entity_type, entity_id=entity_id,
-            details=details, token_id=actor.token_id,
+            actor=actor.name,
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            details=details,
+            token_id=actor.token_id,
         )
     )

@@ -90,8 +90,12 @@ def _import_options(request: ImportRequest) -> importers.ImportOptions:
             known = ", ".join(sorted(PRESETS))
             raise InvalidInput(f"unknown game {request.game!r}; known games: {known}")
     return importers.ImportOptions(
-        kind=request.kind, format=request.format, freq=request.freq, start=request.start,
-        rules=rules, game=request.game,
+        kind=request.kind,
+        format=request.format,
+        freq=request.freq,
+        start=request.start,
+        rules=rules,
+        game=request.game,
     )
 
 
@@ -133,8 +137,12 @@ def _store_version(
     request: ImportRequest,
     actor: Principal,
 ) -> DatasetVersion:
-    number = (session.scalar(select(func.max(DatasetVersion.version)).where(
-        DatasetVersion.dataset_id == dataset.id)) or 0) + 1
+    number = (
+        session.scalar(
+            select(func.max(DatasetVersion.version)).where(DatasetVersion.dataset_id == dataset.id)
+        )
+        or 0
+    ) + 1
     key = f"datasets/{dataset.id}/{digest[:32]}.parquet"
     data = _to_parquet(parsed.frame)
     store.write_bytes(key, data)
@@ -202,8 +210,12 @@ def read_dataset(session: Session, name: str) -> DatasetRead:
 
 def _dataset_read(dataset: Dataset, latest: DatasetVersion | None, count: int) -> DatasetRead:
     return DatasetRead(
-        name=dataset.name, kind=dataset.kind, description=dataset.description,  # type: ignore[arg-type]
-        created_at=dataset.created_at, created_by=dataset.created_by, version_count=count,
+        name=dataset.name,
+        kind=dataset.kind,
+        description=dataset.description,  # type: ignore[arg-type]
+        created_at=dataset.created_at,
+        created_by=dataset.created_by,
+        version_count=count,
         latest=DatasetVersionRead.model_validate(latest) if latest else None,
     )
 
@@ -213,11 +225,14 @@ def _latest_versions(session: Session, ids: list[int]) -> dict[int, DatasetVersi
         return {}
     newest = (
         select(DatasetVersion.dataset_id, func.max(DatasetVersion.version).label("v"))
-        .where(DatasetVersion.dataset_id.in_(ids)).group_by(DatasetVersion.dataset_id).subquery()
+        .where(DatasetVersion.dataset_id.in_(ids))
+        .group_by(DatasetVersion.dataset_id)
+        .subquery()
     )
     rows = session.scalars(
         select(DatasetVersion).join(
-            newest, (DatasetVersion.dataset_id == newest.c.dataset_id) & (DatasetVersion.version == newest.c.v)
+            newest,
+            (DatasetVersion.dataset_id == newest.c.dataset_id) & (DatasetVersion.version == newest.c.v),
         )
     )
     return {row.dataset_id: row for row in rows}
@@ -227,7 +242,8 @@ def _version_counts(session: Session, ids: list[int]) -> dict[int, int]:
     if not ids:
         return {}
     rows = session.execute(
-        select(DatasetVersion.dataset_id, func.count()).where(DatasetVersion.dataset_id.in_(ids))
+        select(DatasetVersion.dataset_id, func.count())
+        .where(DatasetVersion.dataset_id.in_(ids))
         .group_by(DatasetVersion.dataset_id)
     )
     return {dataset_id: count for dataset_id, count in rows}
@@ -235,10 +251,13 @@ def _version_counts(session: Session, ids: list[int]) -> dict[int, int]:
 
 def list_versions(session: Session, name: str) -> list[DatasetVersion]:
     dataset = get_dataset(session, name)
-    return list(session.scalars(
-        select(DatasetVersion).where(DatasetVersion.dataset_id == dataset.id)
-        .order_by(DatasetVersion.version.desc())
-    ))
+    return list(
+        session.scalars(
+            select(DatasetVersion)
+            .where(DatasetVersion.dataset_id == dataset.id)
+            .order_by(DatasetVersion.version.desc())
+        )
+    )
 
 
 def get_version(session: Session, name: str, version: int | str) -> DatasetVersion:
@@ -285,7 +304,11 @@ def read_page(
     total = selected.num_rows
     page = selected.slice(offset, limit)
     return DataPage(
-        columns=page.column_names, rows=_json_rows(page), total=total, offset=offset, limit=limit,
+        columns=page.column_names,
+        rows=_json_rows(page),
+        total=total,
+        offset=offset,
+        limit=limit,
         next_offset=offset + limit if offset + limit < total else None,
     )
 
@@ -299,7 +322,7 @@ def _json_rows(table: pa.Table) -> list[list[object]]:
         if pa.types.is_timestamp(values.type):
             values = pc.strftime(values, format="%Y-%m-%dT%H:%M:%S")
         columns.append(values.to_pylist())
-    return [list(row) for row in zip(*columns)]
+    return [list(row) for row in zip(*columns, strict=True)]
 
 
 @dataclass
@@ -311,11 +334,17 @@ class _CachedVersion:
     series_bounds: dict[str, tuple[int, int]]
     ds: np.ndarray | None
 
-    def select(self, series: list[str] | None, start: pd.Timestamp | None, end: pd.Timestamp | None) -> pa.Table:
+    def select(
+        self, series: list[str] | None, start: pd.Timestamp | None, end: pd.Timestamp | None
+    ) -> pa.Table:
         if not series:
             # ds is sorted within each series, not across them: clip dates series by series.
             dated = start is not None or end is not None
-            pieces = list(self.series_bounds.values()) if dated and self.series_bounds else [(0, self.table.num_rows)]
+            pieces = (
+                list(self.series_bounds.values())
+                if dated and self.series_bounds
+                else [(0, self.table.num_rows)]
+            )
         else:
             unknown = [s for s in series if s not in self.series_bounds]
             if unknown:
@@ -325,7 +354,9 @@ class _CachedVersion:
             pieces = [self._clip(lo, hi, start, end) for lo, hi in pieces]
         return pa.concat_tables([self.table.slice(lo, hi - lo) for lo, hi in pieces])
 
-    def _clip(self, lo: int, hi: int, start: pd.Timestamp | None, end: pd.Timestamp | None) -> tuple[int, int]:
+    def _clip(
+        self, lo: int, hi: int, start: pd.Timestamp | None, end: pd.Timestamp | None
+    ) -> tuple[int, int]:
         stamps = self.ds[lo:hi]  # sorted by ds within a series
         if start is not None:
             lo = lo + int(np.searchsorted(stamps, np.datetime64(start), side="left"))
@@ -363,7 +394,7 @@ def _series_bounds(table: pa.Table) -> dict[str, tuple[int, int]]:
     change = np.flatnonzero(ids[1:] != ids[:-1]) + 1
     starts = np.concatenate([[0], change])
     ends = np.concatenate([change, [len(ids)]])
-    return {str(ids[s]): (int(s), int(e)) for s, e in zip(starts, ends)}
+    return {str(ids[s]): (int(s), int(e)) for s, e in zip(starts, ends, strict=True)}
 
 
 def _ds_array(table: pa.Table) -> np.ndarray | None:

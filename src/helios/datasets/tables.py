@@ -16,8 +16,11 @@ class Dataset(Base):
     __table_args__ = (
         # A name is unique among live datasets; a soft-deleted one frees its name.
         Index(
-            "uq_datasets_live_name", "name", unique=True,
-            sqlite_where=text("deleted_at IS NULL"), postgresql_where=text("deleted_at IS NULL"),
+            "uq_datasets_live_name",
+            "name",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
         ),
     )
 

@@ -2,8 +2,8 @@
 
 from helios.core import tables as core_tables  # noqa: F401
 from helios.datasets import tables as dataset_tables  # noqa: F401
+from helios.db.base import Base
 from helios.registry import tables as registry_tables  # noqa: F401
 from helios.training import tables as training_tables  # noqa: F401
-from helios.db.base import Base
 
 metadata = Base.metadata

@@ -10,10 +10,29 @@ from helios.forecasting.base import ForecastingError
 # Canonical alias -> default seasonal period (the M4 convention: weekly m=1, hourly 24...).
 _SEASON = {"min": 60, "h": 24, "D": 7, "B": 5, "W": 1, "MS": 12, "ME": 12, "QS": 4, "QE": 4, "YS": 1, "YE": 1}
 _ALIASES = {
-    "t": "min", "min": "min", "h": "h", "hourly": "h", "d": "D", "daily": "D", "b": "B",
-    "w": "W", "weekly": "W", "m": "MS", "ms": "MS", "me": "ME", "monthly": "MS",
-    "q": "QS", "qs": "QS", "qe": "QE", "quarterly": "QS", "y": "YS", "a": "YS", "ys": "YS", "ye": "YE",
-    "yearly": "YS", "annual": "YS",
+    "t": "min",
+    "min": "min",
+    "h": "h",
+    "hourly": "h",
+    "d": "D",
+    "daily": "D",
+    "b": "B",
+    "w": "W",
+    "weekly": "W",
+    "m": "MS",
+    "ms": "MS",
+    "me": "ME",
+    "monthly": "MS",
+    "q": "QS",
+    "qs": "QS",
+    "qe": "QE",
+    "quarterly": "QS",
+    "y": "YS",
+    "a": "YS",
+    "ys": "YS",
+    "ye": "YE",
+    "yearly": "YS",
+    "annual": "YS",
 }
 
 

@@ -44,7 +44,7 @@ class GameRules(BaseModel):
     @model_validator(mode="after")
     def _eras_are_ordered(self) -> GameRules:
         eras = self.eras
-        for before, after in zip(eras, eras[1:]):
+        for before, after in zip(eras, eras[1:], strict=False):
             if before.end is None or before.end >= after.start:
                 raise ValueError(f"era starting {after.start} overlaps the one before it")
         counts = {(e.main_count, e.bonus_count) for e in eras}
@@ -82,10 +82,22 @@ POWERBALL = GameRules(
     name="powerball",
     eras=[
         # 5 of 1-59 + 1 of 1-39 until the January 2012 change of the Powerball range.
-        RuleEra(start=dt.date(1997, 11, 1), end=dt.date(2012, 1, 14), main_count=5, main_max=59,
-                bonus_count=1, bonus_max=39),
-        RuleEra(start=dt.date(2012, 1, 15), end=dt.date(2015, 10, 3), main_count=5, main_max=59,
-                bonus_count=1, bonus_max=35),
+        RuleEra(
+            start=dt.date(1997, 11, 1),
+            end=dt.date(2012, 1, 14),
+            main_count=5,
+            main_max=59,
+            bonus_count=1,
+            bonus_max=39,
+        ),
+        RuleEra(
+            start=dt.date(2012, 1, 15),
+            end=dt.date(2015, 10, 3),
+            main_count=5,
+            main_max=59,
+            bonus_count=1,
+            bonus_max=35,
+        ),
         RuleEra(start=dt.date(2015, 10, 4), main_count=5, main_max=69, bonus_count=1, bonus_max=26),
     ],
 )

@@ -18,7 +18,9 @@ from helios.registry.service import get_model, get_version
 from helios.registry.tables import Deployment, Model, ModelVersion
 
 
-def deploy(session: Session, model_ident: str, number: int, stage: str, note: str, actor: Principal) -> Deployment:
+def deploy(
+    session: Session, model_ident: str, number: int, stage: str, note: str, actor: Principal
+) -> Deployment:
     model = get_model(session, model_ident, lock=True)
     version = get_version(session, model, number)
     if version.stage == stage:
@@ -33,8 +35,9 @@ def deploy(session: Session, model_ident: str, number: int, stage: str, note: st
 def rollback(session: Session, model_ident: str, note: str, actor: Principal) -> Deployment:
     """Make the version that was active before the current one active again."""
     model = get_model(session, model_ident, lock=True)
-    current = session.scalar(select(ModelVersion).where(
-        ModelVersion.model_id == model.id, ModelVersion.stage == "active"))
+    current = session.scalar(
+        select(ModelVersion).where(ModelVersion.model_id == model.id, ModelVersion.stage == "active")
+    )
     previous = _previously_active(session, model, exclude=current.id if current else None)
     if previous is None:
         raise Conflict(f"{model.name} has no earlier active version to roll back to")
@@ -45,10 +48,14 @@ def rollback(session: Session, model_ident: str, note: str, actor: Principal) ->
 def active_at(session: Session, model: Model, at: dt.datetime) -> ModelVersion | None:
     """The version that was active at ``at``: the last change into or out of active before it."""
     last = session.scalar(
-        select(Deployment).where(
-            Deployment.model_id == model.id, Deployment.at <= at,
+        select(Deployment)
+        .where(
+            Deployment.model_id == model.id,
+            Deployment.at <= at,
             or_(Deployment.to_stage == "active", Deployment.from_stage == "active"),
-        ).order_by(Deployment.at.desc(), Deployment.id.desc()).limit(1)
+        )
+        .order_by(Deployment.at.desc(), Deployment.id.desc())
+        .limit(1)
     )
     if last is None or last.to_stage != "active":
         return None
@@ -56,23 +63,44 @@ def active_at(session: Session, model: Model, at: dt.datetime) -> ModelVersion |
 
 
 def history(session: Session, model: Model) -> list[Deployment]:
-    return list(session.scalars(
-        select(Deployment).where(Deployment.model_id == model.id).order_by(Deployment.at.desc(), Deployment.id.desc())
-    ))
+    return list(
+        session.scalars(
+            select(Deployment)
+            .where(Deployment.model_id == model.id)
+            .order_by(Deployment.at.desc(), Deployment.id.desc())
+        )
+    )
 
 
-def _demote_active(session: Session, model: Model, incoming: ModelVersion, actor: Principal, note: str) -> None:
-    current = session.scalar(select(ModelVersion).where(
-        ModelVersion.model_id == model.id, ModelVersion.stage == "active"))
+def _demote_active(
+    session: Session, model: Model, incoming: ModelVersion, actor: Principal, note: str
+) -> None:
+    current = session.scalar(
+        select(ModelVersion).where(ModelVersion.model_id == model.id, ModelVersion.stage == "active")
+    )
     if current is not None and current.id != incoming.id:
-        _change_stage(session, model, current, "archived", actor, f"replaced by v{incoming.version}" +
-                      (f": {note}" if note else ""))
+        _change_stage(
+            session,
+            model,
+            current,
+            "archived",
+            actor,
+            f"replaced by v{incoming.version}" + (f": {note}" if note else ""),
+        )
 
 
-def _change_stage(session: Session, model: Model, version: ModelVersion, stage: str, actor: Principal,
-                  note: str) -> Deployment:
-    change = Deployment(model_id=model.id, version_id=version.id, from_stage=version.stage, to_stage=stage,
-                        actor=actor.name, note=note, at=utcnow())
+def _change_stage(
+    session: Session, model: Model, version: ModelVersion, stage: str, actor: Principal, note: str
+) -> Deployment:
+    change = Deployment(
+        model_id=model.id,
+        version_id=version.id,
+        from_stage=version.stage,
+        to_stage=stage,
+        actor=actor.name,
+        note=note,
+        at=utcnow(),
+    )
     version.stage = stage
     model.updated_at = utcnow()
     session.add(change)
@@ -82,7 +110,8 @@ def _change_stage(session: Session, model: Model, version: ModelVersion, stage: 
 
 def _previously_active(session: Session, model: Model, exclude: int | None) -> ModelVersion | None:
     promoted = session.scalars(
-        select(Deployment.version_id).where(Deployment.model_id == model.id, Deployment.to_stage == "active")
+        select(Deployment.version_id)
+        .where(Deployment.model_id == model.id, Deployment.to_stage == "active")
         .order_by(Deployment.at.desc(), Deployment.id.desc())
     )
     for version_id in promoted:

@@ -37,7 +37,9 @@ class InferenceCache:
     def used_bytes(self) -> int:
         return sum(e.bytes for e in self._entries.values())
 
-    def load(self, store: ArtifactStore, model_name: str, version: ModelVersion) -> tuple[CachedModel, bool, list[str]]:
+    def load(
+        self, store: ArtifactStore, model_name: str, version: ModelVersion
+    ) -> tuple[CachedModel, bool, list[str]]:
         """Warm a version; returns (entry, was it already loaded, what was evicted to make room)."""
         key = (model_name, version.version, version.artifact_sha256 or "")
         with self._lock:
@@ -48,8 +50,10 @@ class InferenceCache:
                 return entry, True, []
         size = int(version.artifact_bytes or 0)
         if size > self.budget_bytes:
-            raise Conflict(f"{model_name} v{version.version} needs {size:,} bytes, more than the inference cache's "
-                           f"budget of {self.budget_bytes:,} (HELIOS_INFERENCE_CACHE_BYTES)")
+            raise Conflict(
+                f"{model_name} v{version.version} needs {size:,} bytes, more than the inference cache's "
+                f"budget of {self.budget_bytes:,} (HELIOS_INFERENCE_CACHE_BYTES)"
+            )
         fitted = load_verified(store, version)  # outside the lock: loading may take a while
         entry = CachedModel(model_name, version.version, fitted, size)
         with self._lock:
@@ -75,4 +79,8 @@ class InferenceCache:
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            return {"budget_bytes": self.budget_bytes, "used_bytes": self.used_bytes, "entries": len(self._entries)}
+            return {
+                "budget_bytes": self.budget_bytes,
+                "used_bytes": self.used_bytes,
+                "entries": len(self._entries),
+            }

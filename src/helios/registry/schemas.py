@@ -22,8 +22,11 @@ class LlmConfig(BaseModel):
     provider: Literal["openai-compatible"] = "openai-compatible"
     base_url: str = Field(description="e.g. http://127.0.0.1:11434/v1 for Ollama")
     model_name: str = Field(min_length=1, max_length=200)
-    api_key_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]{0,127}$",
-                                    description="name of the environment variable holding the key")
+    api_key_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z_][A-Z0-9_]{0,127}$",
+        description="name of the environment variable holding the key",
+    )
     default_params: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("base_url")
@@ -150,7 +153,9 @@ class ActiveAt(BaseModel):
 
 class LineageNode(BaseModel):
     id: str
-    kind: Literal["dataset_version", "training_job", "model_version", "deployment", "prediction", "prompt_version"]
+    kind: Literal[
+        "dataset_version", "training_job", "model_version", "deployment", "prediction", "prompt_version"
+    ]
     label: str
     data: dict[str, Any] = {}
 

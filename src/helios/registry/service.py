@@ -54,8 +54,13 @@ def create_model(session: Session, body: ModelCreate, actor: Principal) -> Model
     if session.scalar(select(Model.id).where(Model.name == body.name)):
         raise Conflict(f"a model named {body.name!r} already exists")
     model = Model(
-        name=body.name, kind=body.kind, task=body.task, description=body.description, tags=body.tags,
-        key_metric=body.key_metric or ("mase" if body.kind == "ml" else None), created_by=actor.name,
+        name=body.name,
+        kind=body.kind,
+        task=body.task,
+        description=body.description,
+        tags=body.tags,
+        key_metric=body.key_metric or ("mase" if body.kind == "ml" else None),
+        created_by=actor.name,
     )
     session.add(model)
     try:
@@ -90,19 +95,33 @@ def ensure_model(session: Session, name: str, *, kind: str, task: str, actor: Pr
     return create_model(session, ModelCreate(name=name, kind=kind, task=task), actor)  # type: ignore[arg-type]
 
 
-def delete_model(session: Session, store: ArtifactStore, model: Model, actor: Principal, *, force: bool) -> None:
+def delete_model(
+    session: Session, store: ArtifactStore, model: Model, actor: Principal, *, force: bool
+) -> None:
     """Removes the model, its versions and their artifacts; leaves an audit row."""
-    active = session.scalar(select(ModelVersion.version).where(
-        ModelVersion.model_id == model.id, ModelVersion.stage == "active"))
+    active = session.scalar(
+        select(ModelVersion.version).where(ModelVersion.model_id == model.id, ModelVersion.stage == "active")
+    )
     if active is not None:
         if not force:
             raise Conflict(f"model {model.name!r} has v{active} active; stop it first or delete with force")
         if actor.role < Role.admin:
             raise Forbidden("deleting a model with an active version needs the admin role")
-    keys = list(session.scalars(select(ModelVersion.artifact_key).where(
-        ModelVersion.model_id == model.id, ModelVersion.artifact_key.is_not(None))))
-    record_audit(session, actor, "model.delete", "model", model.name,
-                 {"versions": _version_count(session, model.id), "forced": force, "active": active})
+    keys = list(
+        session.scalars(
+            select(ModelVersion.artifact_key).where(
+                ModelVersion.model_id == model.id, ModelVersion.artifact_key.is_not(None)
+            )
+        )
+    )
+    record_audit(
+        session,
+        actor,
+        "model.delete",
+        "model",
+        model.name,
+        {"versions": _version_count(session, model.id), "forced": force, "active": active},
+    )
     session.execute(delete(ModelAlias).where(ModelAlias.model_id == model.id))
     session.execute(delete(Deployment).where(Deployment.model_id == model.id))
     session.execute(delete(ModelVersion).where(ModelVersion.model_id == model.id))
@@ -124,12 +143,15 @@ def _version_count(session: Session, model_id: int) -> int:
 # --- versions ---------------------------------------------------------------------------------
 
 
-def get_version(session: Session, model: Model, number: int | None = None, *, alias: str | None = None) -> ModelVersion:
+def get_version(
+    session: Session, model: Model, number: int | None = None, *, alias: str | None = None
+) -> ModelVersion:
     """A version by number, by alias, or (neither given) the active one."""
     query = select(ModelVersion).where(ModelVersion.model_id == model.id)
     if alias is not None:
-        version_id = session.scalar(select(ModelAlias.version_id).where(
-            ModelAlias.model_id == model.id, ModelAlias.alias == alias))
+        version_id = session.scalar(
+            select(ModelAlias.version_id).where(ModelAlias.model_id == model.id, ModelAlias.alias == alias)
+        )
         row = session.get(ModelVersion, version_id) if version_id else None
         what = f"alias {alias!r}"
     elif number is not None:
@@ -144,7 +166,9 @@ def get_version(session: Session, model: Model, number: int | None = None, *, al
 
 
 def _next_number(session: Session, model: Model) -> int:
-    return (session.scalar(select(func.max(ModelVersion.version)).where(ModelVersion.model_id == model.id)) or 0) + 1
+    return (
+        session.scalar(select(func.max(ModelVersion.version)).where(ModelVersion.model_id == model.id)) or 0
+    ) + 1
 
 
 def add_llm_version(
@@ -154,9 +178,13 @@ def add_llm_version(
     if model.kind != "llm":
         raise InvalidInput(f"model {model.name!r} is an ML model; LLM configs belong to llm models")
     version = ModelVersion(
-        model_id=model.id, version=_next_number(session, model), family="llm-endpoint",
-        llm_config=config.model_dump(mode="json"), params=dict(config.default_params),
-        description=description, created_by=actor.name,
+        model_id=model.id,
+        version=_next_number(session, model),
+        family="llm-endpoint",
+        llm_config=config.model_dump(mode="json"),
+        params=dict(config.default_params),
+        description=description,
+        created_by=actor.name,
     )
     session.add(version)
     model.updated_at = utcnow()
@@ -191,21 +219,34 @@ def register_artifact(
     key = f"models/{model.id}/v{number}-{manifest_sha[:16]}"
     size = _copy_into_store(store, source, key, files)
     version = ModelVersion(
-        model_id=model.id, version=number, family=fitted.family, artifact_key=key,
-        artifact_sha256=manifest_sha, artifact_bytes=size, params=params or {}, metrics=metrics or {},
+        model_id=model.id,
+        version=number,
+        family=fitted.family,
+        artifact_key=key,
+        artifact_sha256=manifest_sha,
+        artifact_bytes=size,
+        params=params or {},
+        metrics=metrics or {},
         key_metric_value=key_metric_value(metrics, model.key_metric),
-        training_job_id=training_job_id, dataset_version_id=dataset_version_id, parent_version_id=parent,
-        code_revision=code_revision, description=description, created_by=actor.name,
+        training_job_id=training_job_id,
+        dataset_version_id=dataset_version_id,
+        parent_version_id=parent,
+        code_revision=code_revision,
+        description=description,
+        created_by=actor.name,
     )
     session.add(version)
     model.updated_at = utcnow()
     session.flush()
-    record_audit(session, actor, "model.version", "model", model.name, {"version": number, "sha256": manifest_sha})
+    record_audit(
+        session, actor, "model.version", "model", model.name, {"version": number, "sha256": manifest_sha}
+    )
     return version
 
 
-def register_fitted(session: Session, store: ArtifactStore, model: Model, fitted: Any, actor: Principal,
-                    **details: Any) -> ModelVersion:
+def register_fitted(
+    session: Session, store: ArtifactStore, model: Model, fitted: Any, actor: Principal, **details: Any
+) -> ModelVersion:
     """Save an in-memory ``Fitted`` and register it (what training jobs and the demo do)."""
     from helios.forecasting.artifacts import save_fitted
 
@@ -217,12 +258,20 @@ def register_fitted(session: Session, store: ArtifactStore, model: Model, fitted
 
 def artifact_files(source: Path) -> list[str]:
     if not source.is_dir():
-        raise InvalidInput("a model artifact is a directory saved by Fitted.save (manifest.json and its files)")
+        raise InvalidInput(
+            "a model artifact is a directory saved by Fitted.save (manifest.json and its files)"
+        )
     names = sorted(p.name for p in source.iterdir())
-    bad = [n for n in names if not ARTIFACT_FILE.match(n) or (source / n).is_symlink() or not (source / n).is_file()]
+    bad = [
+        n
+        for n in names
+        if not ARTIFACT_FILE.match(n) or (source / n).is_symlink() or not (source / n).is_file()
+    ]
     if bad:
-        raise InvalidInput(f"the artifact holds files Helios does not accept: {', '.join(bad)} "
-                           "(only .json and .safetensors files, no links or folders)")
+        raise InvalidInput(
+            f"the artifact holds files Helios does not accept: {', '.join(bad)} "
+            "(only .json and .safetensors files, no links or folders)"
+        )
     if "manifest.json" not in names:
         raise InvalidInput("the artifact has no manifest.json")
     if len(names) > MAX_ARTIFACT_FILES:
@@ -277,7 +326,9 @@ def load_verified(store: ArtifactStore, version: ModelVersion) -> Any:
         raise NotFound(f"the artifact of v{version.version} is missing from the store")
     fitted, sha = verify_artifact(directory)
     if sha != version.artifact_sha256:
-        raise InvalidInput(f"the artifact of v{version.version} changed since it was registered (sha256 mismatch)")
+        raise InvalidInput(
+            f"the artifact of v{version.version} changed since it was registered (sha256 mismatch)"
+        )
     return fitted
 
 

@@ -39,8 +39,11 @@ class ModelVersion(Base):
     __table_args__ = (
         UniqueConstraint("model_id", "version"),
         Index(
-            "uq_model_versions_one_active", "model_id", unique=True,
-            sqlite_where=text("stage = 'active'"), postgresql_where=text("stage = 'active'"),
+            "uq_model_versions_one_active",
+            "model_id",
+            unique=True,
+            sqlite_where=text("stage = 'active'"),
+            postgresql_where=text("stage = 'active'"),
         ),
         Index("ix_model_versions_model_stage", "model_id", "stage"),
     )
@@ -62,7 +65,9 @@ class ModelVersion(Base):
     dataset_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("dataset_versions.id", ondelete="SET NULL"), index=True
     )
-    parent_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id", ondelete="SET NULL"))
+    parent_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL")
+    )
     code_revision: Mapped[str | None] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -55,14 +55,18 @@ def list_models(
     return ModelList(items=summaries, next_cursor=next_cursor)
 
 
-def _filtered(query: Select, kind: str | None, task: str | None, stage: str | None, text: str | None) -> Select:
+def _filtered(
+    query: Select, kind: str | None, task: str | None, stage: str | None, text: str | None
+) -> Select:
     if kind:
         query = query.where(Model.kind == kind)
     if task:
         query = query.where(Model.task == task)
     if stage:
         # Correlated EXISTS walks models in name order and probes the (model_id, stage) index.
-        in_stage = select(ModelVersion.id).where(ModelVersion.model_id == Model.id, ModelVersion.stage == stage)
+        in_stage = select(ModelVersion.id).where(
+            ModelVersion.model_id == Model.id, ModelVersion.stage == stage
+        )
         query = query.where(in_stage.exists())
     if text:
         like = f"%{text.lower()}%"
@@ -84,7 +88,7 @@ def _decode_cursor(cursor: str) -> str:
         decoded = ""
     if not decoded.startswith(_CURSOR_PREFIX):
         raise InvalidInput("cursor is not one this API handed out; start again without it")
-    return decoded[len(_CURSOR_PREFIX):]
+    return decoded[len(_CURSOR_PREFIX) :]
 
 
 def summarise(session: Session, models: list[Model]) -> list[ModelSummary]:
@@ -92,8 +96,11 @@ def summarise(session: Session, models: list[Model]) -> list[ModelSummary]:
     versions: dict[int, list[tuple[int, str, float | None]]] = defaultdict(list)
     if ids:
         rows = session.execute(
-            select(ModelVersion.model_id, ModelVersion.version, ModelVersion.stage, ModelVersion.key_metric_value)
-            .where(ModelVersion.model_id.in_(ids)).order_by(ModelVersion.model_id, ModelVersion.version)
+            select(
+                ModelVersion.model_id, ModelVersion.version, ModelVersion.stage, ModelVersion.key_metric_value
+            )
+            .where(ModelVersion.model_id.in_(ids))
+            .order_by(ModelVersion.model_id, ModelVersion.version)
         )
         for model_id, number, stage, value in rows:
             versions[model_id].append((number, stage, value))
@@ -108,11 +115,20 @@ def _summary(model: Model, versions: list[tuple[int, str, float | None]]) -> Mod
     active = numbered("active")
     shown = next((v for n, _, v in versions if n == active), versions[-1][2] if versions else None)
     return ModelSummary(
-        id=model.id, name=model.name, kind=model.kind, task=model.task,  # type: ignore[arg-type]
-        description=model.description, tags=model.tags or [], key_metric=model.key_metric,
-        key_metric_value=shown, key_metric_trend=trend,
-        version_count=len(versions), latest_version=versions[-1][0] if versions else None,
-        active_version=active, staging_version=numbered("staging"), updated_at=model.updated_at,
+        id=model.id,
+        name=model.name,
+        kind=model.kind,
+        task=model.task,  # type: ignore[arg-type]
+        description=model.description,
+        tags=model.tags or [],
+        key_metric=model.key_metric,
+        key_metric_value=shown,
+        key_metric_trend=trend,
+        version_count=len(versions),
+        latest_version=versions[-1][0] if versions else None,
+        active_version=active,
+        staging_version=numbered("staging"),
+        updated_at=model.updated_at,
     )
 
 
@@ -120,22 +136,34 @@ def _summary(model: Model, versions: list[tuple[int, str, float | None]]) -> Mod
 
 
 def model_detail(session: Session, store: ArtifactStore, model: Model) -> ModelDetail:
-    versions = list(session.scalars(
-        select(ModelVersion).where(ModelVersion.model_id == model.id).order_by(ModelVersion.version.desc())))
+    versions = list(
+        session.scalars(
+            select(ModelVersion)
+            .where(ModelVersion.model_id == model.id)
+            .order_by(ModelVersion.version.desc())
+        )
+    )
     aliases = _aliases(session, model)
     datasets = _dataset_labels(session, [v.dataset_version_id for v in versions if v.dataset_version_id])
     numbers = {v.id: v.version for v in versions}
     reads = [version_read(store, v, aliases, datasets, numbers) for v in versions]
     summary = summarise(session, [model])[0]
     return ModelDetail(
-        **summary.model_dump(), versions=reads,
+        **summary.model_dump(),
+        versions=reads,
         aliases={alias: numbers[vid] for alias, vid in aliases.items() if vid in numbers},
-        created_at=model.created_at, created_by=model.created_by,
+        created_at=model.created_at,
+        created_by=model.created_by,
     )
 
 
-def version_read(store: ArtifactStore, version: ModelVersion, aliases: dict[str, int],
-                 datasets: dict[int, str], numbers: dict[int, int]) -> VersionRead:
+def version_read(
+    store: ArtifactStore,
+    version: ModelVersion,
+    aliases: dict[str, int],
+    datasets: dict[int, str],
+    numbers: dict[int, int],
+) -> VersionRead:
     read = VersionRead.model_validate(version)
     read.aliases = sorted(a for a, vid in aliases.items() if vid == version.id)
     read.dataset = datasets.get(version.dataset_version_id) if version.dataset_version_id else None
@@ -145,7 +173,9 @@ def version_read(store: ArtifactStore, version: ModelVersion, aliases: dict[str,
 
 
 def _aliases(session: Session, model: Model) -> dict[str, int]:
-    rows = session.execute(select(ModelAlias.alias, ModelAlias.version_id).where(ModelAlias.model_id == model.id))
+    rows = session.execute(
+        select(ModelAlias.alias, ModelAlias.version_id).where(ModelAlias.model_id == model.id)
+    )
     return dict(rows.tuples().all())
 
 
@@ -154,7 +184,8 @@ def _dataset_labels(session: Session, ids: list[int]) -> dict[int, str]:
         return {}
     rows = session.execute(
         select(DatasetVersion.id, Dataset.name, DatasetVersion.version)
-        .join(Dataset, Dataset.id == DatasetVersion.dataset_id).where(DatasetVersion.id.in_(set(ids)))
+        .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+        .where(DatasetVersion.id.in_(set(ids)))
     )
     return {vid: f"{name}@v{number}" for vid, name, number in rows}
 
@@ -164,8 +195,13 @@ def _dataset_labels(session: Session, ids: list[int]) -> dict[int, str]:
 
 def deployment_reads(session: Session, model: Model) -> list[DeploymentRead]:
     changes = deployments.history(session, model)
-    numbers = dict(session.execute(
-        select(ModelVersion.id, ModelVersion.version).where(ModelVersion.model_id == model.id)).tuples().all())
+    numbers = dict(
+        session.execute(
+            select(ModelVersion.id, ModelVersion.version).where(ModelVersion.model_id == model.id)
+        )
+        .tuples()
+        .all()
+    )
     return [deployment_read(c, numbers) for c in changes]
 
 
@@ -176,8 +212,13 @@ def deployment_view(session: Session, change: Deployment) -> DeploymentRead:
 
 def deployment_read(change: Deployment, numbers: dict[int, int]) -> DeploymentRead:
     return DeploymentRead(
-        id=change.id, version=numbers.get(change.version_id, 0), from_stage=change.from_stage,  # type: ignore[arg-type]
-        to_stage=change.to_stage, actor=change.actor, at=change.at, note=change.note,  # type: ignore[arg-type]
+        id=change.id,
+        version=numbers.get(change.version_id, 0),
+        from_stage=change.from_stage,  # type: ignore[arg-type]
+        to_stage=change.to_stage,
+        actor=change.actor,
+        at=change.at,
+        note=change.note,  # type: ignore[arg-type]
     )
 
 
@@ -186,28 +227,42 @@ def deployment_read(change: Deployment, numbers: dict[int, int]) -> DeploymentRe
 
 def lineage(session: Session, model: Model) -> Lineage:
     """dataset version -> training job -> model version (-> child versions), and deployments."""
-    versions = list(session.scalars(
-        select(ModelVersion).where(ModelVersion.model_id == model.id).order_by(ModelVersion.version)))
+    versions = list(
+        session.scalars(
+            select(ModelVersion).where(ModelVersion.model_id == model.id).order_by(ModelVersion.version)
+        )
+    )
     graph = _Graph()
     labels = _dataset_labels(session, [v.dataset_version_id for v in versions if v.dataset_version_id])
     for version in versions:
         node = graph.version(model.name, version)
         if version.training_job_id is not None:
-            job = graph.add(f"job:{version.training_job_id}", "training_job", f"job #{version.training_job_id}")
+            job = graph.add(
+                f"job:{version.training_job_id}", "training_job", f"job #{version.training_job_id}"
+            )
             graph.edge(job, node, "produced")
             upstream = job
         else:
             upstream = node
         if version.dataset_version_id is not None:
-            data = graph.add(f"dataset:{version.dataset_version_id}", "dataset_version",
-                             labels.get(version.dataset_version_id, f"dataset version {version.dataset_version_id}"))
+            data = graph.add(
+                f"dataset:{version.dataset_version_id}",
+                "dataset_version",
+                labels.get(version.dataset_version_id, f"dataset version {version.dataset_version_id}"),
+            )
             graph.edge(data, upstream, "trained_on")
         if version.parent_version_id is not None:
             graph.edge(f"version:{version.parent_version_id}", node, "parent_of")
-    for change in session.scalars(select(Deployment).where(Deployment.model_id == model.id).order_by(Deployment.id)):
+    for change in session.scalars(
+        select(Deployment).where(Deployment.model_id == model.id).order_by(Deployment.id)
+    ):
         label = f"{change.from_stage} → {change.to_stage}"
-        node = graph.add(f"deployment:{change.id}", "deployment", label,
-                         {"at": change.at.isoformat(), "actor": change.actor, "note": change.note})
+        node = graph.add(
+            f"deployment:{change.id}",
+            "deployment",
+            label,
+            {"at": change.at.isoformat(), "actor": change.actor, "note": change.note},
+        )
         graph.edge(f"version:{change.version_id}", node, "deployed")
     return graph.result()
 
@@ -223,16 +278,22 @@ class _Graph:
         return node_id
 
     def version(self, model_name: str, version: ModelVersion) -> str:
-        return self.add(f"version:{version.id}", "model_version", f"{model_name} v{version.version}",
-                        {"stage": version.stage, "family": version.family, "metrics": version.metrics})
+        return self.add(
+            f"version:{version.id}",
+            "model_version",
+            f"{model_name} v{version.version}",
+            {"stage": version.stage, "family": version.family, "metrics": version.metrics},
+        )
 
     def edge(self, source: str, target: str, relation: str) -> None:
         self.edges.append(LineageEdge(source=source, target=target, relation=relation))
 
     def result(self) -> Lineage:
         known = set(self.nodes)
-        return Lineage(nodes=list(self.nodes.values()),
-                       edges=[e for e in self.edges if e.source in known and e.target in known])
+        return Lineage(
+            nodes=list(self.nodes.values()),
+            edges=[e for e in self.edges if e.source in known and e.target in known],
+        )
 
 
 # --- journal --------------------------------------------------------------------------------------
@@ -246,8 +307,13 @@ def journal(session: Session, model: Model) -> list[JournalEntry]:
     entries = [_version_entry(v, labels, numbers) for v in versions]
     for change in deployments.history(session, model):
         text = f"v{numbers.get(change.version_id)} {change.from_stage} → {change.to_stage} by {change.actor}"
-        entries.append(JournalEntry(at=change.at, version=numbers.get(change.version_id),
-                                    message=text + (f" ({change.note})" if change.note else "")))
+        entries.append(
+            JournalEntry(
+                at=change.at,
+                version=numbers.get(change.version_id),
+                message=text + (f" ({change.note})" if change.note else ""),
+            )
+        )
     return sorted(entries, key=lambda e: e.at)
 
 
@@ -262,8 +328,10 @@ def _version_entry(version: ModelVersion, labels: dict[int, str], numbers: dict[
     if version.parent_version_id:
         parts.append(f"retrained from v{numbers.get(version.parent_version_id)}")
     if version.metrics:
-        shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                          for k, v in list(version.metrics.items())[:6])
+        shown = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in list(version.metrics.items())[:6]
+        )
         parts.append(f"metrics {shown}")
     if version.description:
         parts.append(f"“{version.description}”")

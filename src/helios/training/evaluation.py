@@ -17,7 +17,9 @@ def split_holdout(frame: pd.DataFrame, horizon: int, kind: str) -> tuple[pd.Data
     return frame[position >= horizon], frame[position < horizon]
 
 
-def score_series(fitted: Any, train: pd.DataFrame, holdout: pd.DataFrame, horizon: int, season: int) -> dict[str, float]:
+def score_series(
+    fitted: Any, train: pd.DataFrame, holdout: pd.DataFrame, horizon: int, season: int
+) -> dict[str, float]:
     from helios.forecasting import metrics
 
     forecast = fitted.predict(horizon, levels=(80, 95))
@@ -29,14 +31,20 @@ def score_series(fitted: Any, train: pd.DataFrame, holdout: pd.DataFrame, horizo
         history = train.loc[train["unique_id"] == uid, "y"].to_numpy()
         for name, value in _series_scores(metrics, part, history, season).items():
             scores.setdefault(name, []).append(value)
-    return {name: float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
-            for name, values in scores.items()}
+    return {
+        name: float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+        for name, values in scores.items()
+    }
 
 
 def _series_scores(metrics: Any, part: pd.DataFrame, history: np.ndarray, season: int) -> dict[str, float]:
     y, f = part["y"].to_numpy(), part["mean"].to_numpy()
-    scores = {"mae": metrics.mae(y, f), "rmse": metrics.rmse(y, f), "smape": metrics.smape(y, f),
-              "mase": metrics.mase(y, f, history, season)}
+    scores = {
+        "mae": metrics.mae(y, f),
+        "rmse": metrics.rmse(y, f),
+        "smape": metrics.smape(y, f),
+        "mase": metrics.mase(y, f, history, season),
+    }
     if {"lo-95", "hi-95"} <= set(part.columns):
         lo, hi = part["lo-95"].to_numpy(), part["hi-95"].to_numpy()
         scores["coverage_95"] = metrics.coverage(y, lo, hi)
@@ -51,5 +59,9 @@ def score_draws(fitted: Any, train: pd.DataFrame, holdout: pd.DataFrame, rules: 
     held_out = draw_history(holdout, rules)
     scores = score_held_out(fitted, held_out)
     evaluation = summarise(fitted.family, len(train), held_out, scores, 10, 0.05, held_out.bonus.shape[1] > 0)
-    return {"log_loss": evaluation.log_loss, "uniform_log_loss": evaluation.uniform_log_loss,
-            "p_value": evaluation.p_value, "mean_main_matches": evaluation.mean_main_matches}
+    return {
+        "log_loss": evaluation.log_loss,
+        "uniform_log_loss": evaluation.uniform_log_loss,
+        "p_value": evaluation.p_value,
+        "mean_main_matches": evaluation.mean_main_matches,
+    }

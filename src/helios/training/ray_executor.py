@@ -48,8 +48,12 @@ class RayDispatcher:
         import ray
 
         if not ray.is_initialized():
-            ray.init(address=self.address or None, include_dashboard=False, log_to_driver=False,
-                     num_cpus=None if self.address else max(1, self.slots))
+            ray.init(
+                address=self.address or None,
+                include_dashboard=False,
+                log_to_driver=False,
+                num_cpus=None if self.address else max(1, self.slots),
+            )
         self.remote = ray.remote(num_cpus=1, max_retries=0)(_run_remote)
         self.thread = threading.Thread(target=self._loop, name="helios-ray-dispatcher", daemon=True)
         self.thread.start()
@@ -105,8 +109,11 @@ class RayDispatcher:
 
     def _beat(self, job_id: int) -> None:
         with self.context.db.transaction() as session:
-            session.execute(update(TrainingJob).where(TrainingJob.id == job_id, TrainingJob.status == "running")
-                            .values(heartbeat_at=utcnow()))
+            session.execute(
+                update(TrainingJob)
+                .where(TrainingJob.id == job_id, TrainingJob.status == "running")
+                .values(heartbeat_at=utcnow())
+            )
 
     def _fail(self, job_id: int, reason: str) -> None:
         with self.context.db.transaction() as session:

@@ -47,7 +47,9 @@ class JobPlan:
 class JobReporter:
     """A forecasting callback that writes each epoch to the job row and reads control back."""
 
-    def __init__(self, context: AppContext, job_id: int, early_stopping: Any | None, epochs_hint: int | None) -> None:
+    def __init__(
+        self, context: AppContext, job_id: int, early_stopping: Any | None, epochs_hint: int | None
+    ) -> None:
         self.context = context
         self.job_id = job_id
         self.early_stopping = early_stopping
@@ -59,9 +61,14 @@ class JobReporter:
     def on_train_begin(self, info: dict[str, Any], control: Any) -> None:
         self.epochs_total = info.get("epochs") or self.epochs_total
         with self.context.db.transaction() as session:
-            session.execute(update(TrainingJob).where(TrainingJob.id == self.job_id)
-                            .values(epochs_total=self.epochs_total, heartbeat_at=utcnow()))
-            journal(session, self.job_id, "training started: " + ", ".join(f"{k}={v}" for k, v in info.items()))
+            session.execute(
+                update(TrainingJob)
+                .where(TrainingJob.id == self.job_id)
+                .values(epochs_total=self.epochs_total, heartbeat_at=utcnow())
+            )
+            journal(
+                session, self.job_id, "training started: " + ", ".join(f"{k}={v}" for k, v in info.items())
+            )
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float], control: Any) -> None:
         best = self.early_stopping.best_value if self.early_stopping else None
@@ -76,7 +83,11 @@ class JobReporter:
     def _write_epoch(self, session, epoch, metrics, best, best_epoch) -> None:  # type: ignore[no-untyped-def]
         now = utcnow()
         record_metrics(session, self.job_id, [(epoch, name, value) for name, value in metrics.items()])
-        progress = min(PROGRESS_AFTER_FIT, PROGRESS_AFTER_FIT * epoch / self.epochs_total) if self.epochs_total else 0.5
+        progress = (
+            min(PROGRESS_AFTER_FIT, PROGRESS_AFTER_FIT * epoch / self.epochs_total)
+            if self.epochs_total
+            else 0.5
+        )
         values: dict[str, Any] = {"epoch": epoch, "progress": progress, "heartbeat_at": now}
         if best is not None:
             values.update(best_metric=float(best), best_epoch=best_epoch)
@@ -96,13 +107,17 @@ class JobReporter:
             return
         self.last_rule = rule
         if rule:
-            self.early_stopping.update(**{k: v for k, v in rule.items() if k in ("monitor", "mode", "patience", "min_delta")})
+            self.early_stopping.update(
+                **{k: v for k, v in rule.items() if k in ("monitor", "mode", "patience", "min_delta")}
+            )
         else:
             self.early_stopping.update(patience=10**9)  # turned off: never trigger
 
     def on_train_end(self, summary: dict[str, Any], control: Any) -> None:
         with self.context.db.transaction() as session:
-            journal(session, self.job_id, "training ended: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
+            journal(
+                session, self.job_id, "training ended: " + ", ".join(f"{k}={v}" for k, v in summary.items())
+            )
 
 
 def run_job(context: AppContext, job_id: int) -> str:
@@ -131,18 +146,34 @@ def _plan(context: AppContext, job_id: int) -> JobPlan:
             frame = frame[frame["unique_id"].isin(job.series)].reset_index(drop=True)
         freq = normalise_freq(version.profile.get("frequency") or "D") if dataset.kind != "draws" else "D"
         rules = GameRules.model_validate(version.rules) if version.rules else None
-        journal(session, job_id, f"data: {dataset.name} v{version.version}, {len(frame):,} rows, "
-                                 f"{frame['unique_id'].nunique() if 'unique_id' in frame else 1} series, "
-                                 f"{frame['ds'].min():%Y-%m-%d} → {frame['ds'].max():%Y-%m-%d}")
-        journal(session, job_id, f"config: {job.family} {job.hyperparameters}; validation {job.validation}; "
-                                 f"early stopping {job.early_stopping or 'off'}; seed {job.seed}")
+        journal(
+            session,
+            job_id,
+            f"data: {dataset.name} v{version.version}, {len(frame):,} rows, "
+            f"{frame['unique_id'].nunique() if 'unique_id' in frame else 1} series, "
+            f"{frame['ds'].min():%Y-%m-%d} → {frame['ds'].max():%Y-%m-%d}",
+        )
+        journal(
+            session,
+            job_id,
+            f"config: {job.family} {job.hyperparameters}; validation {job.validation}; "
+            f"early stopping {job.early_stopping or 'off'}; seed {job.seed}",
+        )
         if job.attempts > 1:
             journal(session, job_id, f"attempt {job.attempts}: resuming from the last checkpoint", "warning")
         return JobPlan(
-            job_id=job_id, family=family, config=family.parse_config(job.hyperparameters), kind=dataset.kind,
-            frame=frame, spec=DataSpec(freq=freq, season_length=season_length(freq), rules=rules),
-            validation=job.validation, early_stopping=job.early_stopping, target_model=job.target_model,
-            dataset_version_id=version.id, resume=job.attempts > 1, owner=job.created_by,
+            job_id=job_id,
+            family=family,
+            config=family.parse_config(job.hyperparameters),
+            kind=dataset.kind,
+            frame=frame,
+            spec=DataSpec(freq=freq, season_length=season_length(freq), rules=rules),
+            validation=job.validation,
+            early_stopping=job.early_stopping,
+            target_model=job.target_model,
+            dataset_version_id=version.id,
+            resume=job.attempts > 1,
+            owner=job.created_by,
         )
 
 
@@ -155,21 +186,30 @@ def _execute(context: AppContext, plan: JobPlan) -> str:
     control = TrainingControl(cancelled=lambda: reporter.cancel_requested)
     checkpoints = context.store.resolve(f"jobs/{plan.job_id}/checkpoints")
     checkpoints.mkdir(parents=True, exist_ok=True)
-    fit_context = FitContext(callbacks=callbacks, control=control, checkpoint_dir=checkpoints, resume=plan.resume)
+    fit_context = FitContext(
+        callbacks=callbacks, control=control, checkpoint_dir=checkpoints, resume=plan.resume
+    )
     fitted = plan.family.fit(train, plan.config, plan.spec, fit_context)
     if reporter.cancel_requested:
         return _finish(context, plan.job_id, "cancelled", reason="cancelled on request; nothing registered")
     scores = _score(context, fitted, train, holdout, plan, horizon)
     stopped = control.stop_requested
     if plan.validation.get("refit", True) and not stopped:
-        _progress(context, plan.job_id, PROGRESS_AFTER_FIT, "refitting on all the data for the registered model")
+        _progress(
+            context, plan.job_id, PROGRESS_AFTER_FIT, "refitting on all the data for the registered model"
+        )
         fitted = plan.family.fit(plan.frame, plan.config, plan.spec, FitContext(control=control))
     if reporter.cancel_requested:
         return _finish(context, plan.job_id, "cancelled", reason="cancelled on request; nothing registered")
     number = _register(context, plan, fitted, scores)
     status = "stopped_early" if stopped else "succeeded"
-    reason = (f"stopped by {reporter.stop_requested_by}" if reporter.stop_requested_by
-              else control.stop_reason if stopped else None)
+    reason = (
+        f"stopped by {reporter.stop_requested_by}"
+        if reporter.stop_requested_by
+        else control.stop_reason
+        if stopped
+        else None
+    )
     return _finish(context, plan.job_id, status, reason=reason, metrics=scores, version=number)
 
 
@@ -179,8 +219,13 @@ def _callbacks(context: AppContext, plan: JobPlan) -> tuple[JobReporter, list[An
         from helios.forecasting.callbacks import EarlyStopping
 
         rule = plan.early_stopping
-        early = EarlyStopping(monitor=rule["monitor"], mode=rule["mode"], patience=rule["patience"],
-                              min_delta=rule["min_delta"], restore_best=rule.get("restore_best", True))
+        early = EarlyStopping(
+            monitor=rule["monitor"],
+            mode=rule["mode"],
+            patience=rule["patience"],
+            min_delta=rule["min_delta"],
+            restore_best=rule.get("restore_best", True),
+        )
     epochs = getattr(plan.config, "epochs", None)
     reporter = JobReporter(context, plan.job_id, early, epochs)
     reporter.last_rule = plan.early_stopping
@@ -188,7 +233,9 @@ def _callbacks(context: AppContext, plan: JobPlan) -> tuple[JobReporter, list[An
     return reporter, [c for c in (early, reporter) if c is not None]
 
 
-def _score(context: AppContext, fitted: Any, train: pd.DataFrame, holdout: pd.DataFrame, plan: JobPlan, horizon: int) -> dict[str, float]:
+def _score(
+    context: AppContext, fitted: Any, train: pd.DataFrame, holdout: pd.DataFrame, plan: JobPlan, horizon: int
+) -> dict[str, float]:
     if plan.kind == "draws":
         scores = evaluation.score_draws(fitted, train, holdout, plan.spec.rules)
     else:
@@ -197,7 +244,12 @@ def _score(context: AppContext, fitted: Any, train: pd.DataFrame, holdout: pd.Da
     undefined = sorted(k for k, v in scores.items() if not math.isfinite(v))
     if undefined:
         with context.db.transaction() as session:
-            journal(session, plan.job_id, f"undefined on this holdout, not recorded: {', '.join(undefined)}", "warning")
+            journal(
+                session,
+                plan.job_id,
+                f"undefined on this holdout, not recorded: {', '.join(undefined)}",
+                "warning",
+            )
     return {k: v for k, v in scores.items() if math.isfinite(v)}
 
 
@@ -211,25 +263,48 @@ def _register(context: AppContext, plan: JobPlan, fitted: Any, scores: dict[str,
         if plan.kind == "draws" and model.key_metric == "mase":
             model.key_metric = "log_loss"
         version = registry.register_fitted(
-            session, context.store, model, fitted, owner, params=plan.config.model_dump(mode="json"),
-            metrics=scores, training_job_id=plan.job_id, dataset_version_id=plan.dataset_version_id,
+            session,
+            context.store,
+            model,
+            fitted,
+            owner,
+            params=plan.config.model_dump(mode="json"),
+            metrics=scores,
+            training_job_id=plan.job_id,
+            dataset_version_id=plan.dataset_version_id,
             description=f"trained by job #{plan.job_id}",
         )
-        session.execute(update(TrainingJob).where(TrainingJob.id == plan.job_id).values(result_version_id=version.id))
-        journal(session, plan.job_id, f"registered {model.name} v{version.version} "
-                                      f"(artifact sha256 {version.artifact_sha256[:12]})")
+        session.execute(
+            update(TrainingJob).where(TrainingJob.id == plan.job_id).values(result_version_id=version.id)
+        )
+        journal(
+            session,
+            plan.job_id,
+            f"registered {model.name} v{version.version} (artifact sha256 {version.artifact_sha256[:12]})",
+        )
         return version.version
 
 
 def _progress(context: AppContext, job_id: int, progress: float, message: str) -> None:
     with context.db.transaction() as session:
-        session.execute(update(TrainingJob).where(TrainingJob.id == job_id)
-                        .values(progress=progress, heartbeat_at=utcnow()))
+        session.execute(
+            update(TrainingJob)
+            .where(TrainingJob.id == job_id)
+            .values(progress=progress, heartbeat_at=utcnow())
+        )
         journal(session, job_id, message)
 
 
-def _finish(context: AppContext, job_id: int, status: str, *, reason: str | None = None, error: str | None = None,
-            metrics: dict[str, float] | None = None, version: int | None = None) -> str:
+def _finish(
+    context: AppContext,
+    job_id: int,
+    status: str,
+    *,
+    reason: str | None = None,
+    error: str | None = None,
+    metrics: dict[str, float] | None = None,
+    version: int | None = None,
+) -> str:
     with context.db.transaction() as session:
         job = session.scalar(select(TrainingJob).where(TrainingJob.id == job_id).with_for_update())
         job.status, job.finished_at, job.control = status, utcnow(), None
@@ -240,16 +315,25 @@ def _finish(context: AppContext, job_id: int, status: str, *, reason: str | None
             shown = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())
             journal(session, job_id, f"holdout scores: {shown}")
         level = "error" if status == "failed" else "info"
-        text = {"failed": f"failed: {error}", "cancelled": reason or "cancelled",
-                "stopped_early": f"stopped early ({reason}); best kept as v{version}",
-                "succeeded": f"succeeded; became v{version}"}[status]
+        text = {
+            "failed": f"failed: {error}",
+            "cancelled": reason or "cancelled",
+            "stopped_early": f"stopped early ({reason}); best kept as v{version}",
+            "succeeded": f"succeeded; became v{version}",
+        }[status]
         journal(session, job_id, text, level)
     return status
 
 
 def _describe(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
-    where = next((f"{f.filename.rsplit('/', 2)[-2]}/{f.filename.rsplit('/', 1)[-1]}:{f.lineno}"
-                  for f in reversed(frames) if "helios" in f.filename), None)
+    where = next(
+        (
+            f"{f.filename.rsplit('/', 2)[-2]}/{f.filename.rsplit('/', 1)[-1]}:{f.lineno}"
+            for f in reversed(frames)
+            if "helios" in f.filename
+        ),
+        None,
+    )
     text = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" + (f" (at {where})" if where else "")

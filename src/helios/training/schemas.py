@@ -15,7 +15,9 @@ class EarlyStoppingSettings(BaseModel):
 
     monitor: str = Field(default="val_loss", description="metric watched each epoch")
     mode: Literal["min", "max"] = "min"
-    patience: int = Field(default=5, ge=1, le=10_000, description="epochs without improvement before stopping")
+    patience: int = Field(
+        default=5, ge=1, le=10_000, description="epochs without improvement before stopping"
+    )
     min_delta: float = Field(default=0.0, ge=0.0, description="smallest change that counts as improvement")
     restore_best: bool = True
 
@@ -38,7 +40,9 @@ class ValidationSettings(BaseModel):
     method: Literal["holdout", "rolling"] = "holdout"
     horizon: int = Field(default=14, ge=1, le=1000, description="steps scored per window")
     windows: int = Field(default=1, ge=1, le=20, description="rolling: number of origins")
-    refit: bool = Field(default=True, description="after scoring, refit on all the data for the registered model")
+    refit: bool = Field(
+        default=True, description="after scoring, refit on all the data for the registered model"
+    )
 
 
 class JobCreate(BaseModel):
@@ -52,7 +56,9 @@ class JobCreate(BaseModel):
     early_stopping: EarlyStoppingSettings | None = None
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
-    target_model: str | None = Field(default=None, description="model to register into; default <dataset>-<family>")
+    target_model: str | None = Field(
+        default=None, description="model to register into; default <dataset>-<family>"
+    )
     tags: list[str] = Field(default_factory=list, max_length=32)
     timeout_s: int | None = Field(default=None, ge=1, le=7 * 86400)
 
@@ -147,5 +153,7 @@ class RunCurves(BaseModel):
 
 class Comparison(BaseModel):
     runs: list[RunCurves]
-    params_diff: dict[str, dict[str, Any]] = Field(description="param -> {job id: value}, only params that differ")
+    params_diff: dict[str, dict[str, Any]] = Field(
+        description="param -> {job id: value}, only params that differ"
+    )
     params_same: dict[str, Any]

@@ -42,11 +42,18 @@ SORTABLE = {"created_at", "status", "family", "best_metric", "id"}
 def families() -> FamilyList:
     from helios.forecasting.families import list_families
 
-    return FamilyList(items=[
-        FamilyRead(slug=f.name, task=f.task, iterative=f.iterative, description=f.description,
-                   hyperparameters_schema=f.schema())
-        for f in list_families()
-    ])
+    return FamilyList(
+        items=[
+            FamilyRead(
+                slug=f.name,
+                task=f.task,
+                iterative=f.iterative,
+                description=f.description,
+                hyperparameters_schema=f.schema(),
+            )
+            for f in list_families()
+        ]
+    )
 
 
 def _family(name: str):  # type: ignore[no-untyped-def]
@@ -72,15 +79,25 @@ def create_job(session: Session, body: JobCreate, actor: Principal) -> TrainingJ
     target = body.target_model or f"{body.dataset}-{body.family}".replace("_", "-")[:64]
     check_slug(target, "target model name")
     job = TrainingJob(
-        dataset_version_id=version.id, series=body.series, family=family.name,
-        hyperparameters=hyperparameters, validation=body.validation.model_dump(),
+        dataset_version_id=version.id,
+        series=body.series,
+        family=family.name,
+        hyperparameters=hyperparameters,
+        validation=body.validation.model_dump(),
         early_stopping=body.early_stopping.model_dump() if body.early_stopping and family.iterative else None,
-        seed=body.seed, target_model=target, tags=body.tags, timeout_s=body.timeout_s, created_by=actor.name,
+        seed=body.seed,
+        target_model=target,
+        tags=body.tags,
+        timeout_s=body.timeout_s,
+        created_by=actor.name,
     )
     session.add(job)
     session.flush()
-    journal(session, job.id, f"queued by {actor.name}: {family.name} on {body.dataset} v{version.version}"
-                             f" -> model {target}")
+    journal(
+        session,
+        job.id,
+        f"queued by {actor.name}: {family.name} on {body.dataset} v{version.version} -> model {target}",
+    )
     record_audit(session, actor, "training.create", "training_job", str(job.id), {"family": family.name})
     return job
 
@@ -89,16 +106,20 @@ def _check_task(family, kind: str) -> None:  # type: ignore[no-untyped-def]
     wants_draws = family.task == "draws"
     if wants_draws != (kind == "draws"):
         needed = "a draws dataset" if wants_draws else "a timeseries dataset"
-        raise InvalidInput(f"family {family.name} needs {needed}; this dataset holds {kind} data",
-                           errors=[{"field": "family", "message": "does not fit the dataset kind"}])
+        raise InvalidInput(
+            f"family {family.name} needs {needed}; this dataset holds {kind} data",
+            errors=[{"field": "family", "message": "does not fit the dataset kind"}],
+        )
 
 
 def _validated_hyperparameters(family, raw: dict[str, Any]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     try:
         return family.parse_config(raw).model_dump(mode="json")
     except ValidationError as exc:
-        errors = [{"field": "hyperparameters." + ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                  for e in exc.errors()]
+        errors = [
+            {"field": "hyperparameters." + ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            for e in exc.errors()
+        ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         raise InvalidInput(f"hyperparameters do not fit {family.name}: {detail}", errors=errors) from None
 
@@ -111,8 +132,10 @@ def _check_series(version: DatasetVersion, series: list[str] | None) -> None:
     known = {s.get("unique_id") for s in version.profile.get("series", [])}
     unknown = [s for s in series if s not in known]
     if unknown:
-        raise InvalidInput(f"no series {', '.join(map(repr, unknown[:5]))} in this dataset version",
-                           errors=[{"field": "series", "message": f"unknown: {s}"} for s in unknown[:20]])
+        raise InvalidInput(
+            f"no series {', '.join(map(repr, unknown[:5]))} in this dataset version",
+            errors=[{"field": "series", "message": f"unknown: {s}"} for s in unknown[:20]],
+        )
 
 
 # --- read -----------------------------------------------------------------------------------------
@@ -138,7 +161,9 @@ def list_jobs(
     limit: int = 50,
 ) -> tuple[list[TrainingJob], int]:
     query = _job_filters(select(TrainingJob), status, dataset, family, model)
-    total = session.scalar(_job_filters(select(func.count(TrainingJob.id)), status, dataset, family, model)) or 0
+    total = (
+        session.scalar(_job_filters(select(func.count(TrainingJob.id)), status, dataset, family, model)) or 0
+    )
     field = sort.lstrip("-")
     if field not in SORTABLE:
         raise InvalidInput(f"cannot sort by {field!r}; choose one of {', '.join(sorted(SORTABLE))}")
@@ -155,8 +180,11 @@ def _job_filters(query: Select, status, dataset, family, model) -> Select:  # ty
     if model:
         query = query.where(TrainingJob.target_model == model)
     if dataset:
-        versions = select(DatasetVersion.id).join(Dataset, Dataset.id == DatasetVersion.dataset_id).where(
-            Dataset.name == dataset)
+        versions = (
+            select(DatasetVersion.id)
+            .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+            .where(Dataset.name == dataset)
+        )
         query = query.where(TrainingJob.dataset_version_id.in_(versions))
     return query
 
@@ -164,12 +192,27 @@ def _job_filters(query: Select, status, dataset, family, model) -> Select:  # ty
 def job_reads(session: Session, jobs: list[TrainingJob]) -> list[JobRead]:
     """Jobs with their dataset and result labels, in three queries whatever the number of jobs."""
     version_ids = {j.dataset_version_id for j in jobs}
-    labels = {vid: (name, number) for vid, name, number in session.execute(
-        select(DatasetVersion.id, Dataset.name, DatasetVersion.version)
-        .join(Dataset, Dataset.id == DatasetVersion.dataset_id).where(DatasetVersion.id.in_(version_ids)))}
-    results = dict(session.execute(select(ModelVersion.id, ModelVersion.version).where(
-        ModelVersion.id.in_({j.result_version_id for j in jobs if j.result_version_id}))).tuples().all())
-    return [_job_read(j, labels.get(j.dataset_version_id, ("?", 0)), results.get(j.result_version_id)) for j in jobs]
+    labels = {
+        vid: (name, number)
+        for vid, name, number in session.execute(
+            select(DatasetVersion.id, Dataset.name, DatasetVersion.version)
+            .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+            .where(DatasetVersion.id.in_(version_ids))
+        )
+    }
+    results = dict(
+        session.execute(
+            select(ModelVersion.id, ModelVersion.version).where(
+                ModelVersion.id.in_({j.result_version_id for j in jobs if j.result_version_id})
+            )
+        )
+        .tuples()
+        .all()
+    )
+    return [
+        _job_read(j, labels.get(j.dataset_version_id, ("?", 0)), results.get(j.result_version_id))
+        for j in jobs
+    ]
 
 
 def _job_read(job: TrainingJob, dataset: tuple[str, int], result: int | None) -> JobRead:
@@ -178,20 +221,33 @@ def _job_read(job: TrainingJob, dataset: tuple[str, int], result: int | None) ->
         end = as_utc(job.finished_at) if job.finished_at else utcnow()
         duration = (end - as_utc(job.started_at)).total_seconds()
     fields = {c: getattr(job, c) for c in JobRead.model_fields if hasattr(job, c)}
-    return JobRead(**{**fields, "dataset": dataset[0], "dataset_version": dataset[1], "duration_s": duration,
-                      "result_version": result})
+    return JobRead(
+        **{
+            **fields,
+            "dataset": dataset[0],
+            "dataset_version": dataset[1],
+            "duration_s": duration,
+            "result_version": result,
+        }
+    )
 
 
 def metrics(session: Session, job_id: int, since: int = 0) -> list[MetricPoint]:
-    rows = session.scalars(select(TrainingMetric).where(TrainingMetric.job_id == job_id, TrainingMetric.id > since)
-                           .order_by(TrainingMetric.id))
+    rows = session.scalars(
+        select(TrainingMetric)
+        .where(TrainingMetric.job_id == job_id, TrainingMetric.id > since)
+        .order_by(TrainingMetric.id)
+    )
     return [MetricPoint(id=r.id, step=r.step, name=r.name, value=r.value, at=r.at) for r in rows]
 
 
 def journal_lines(session: Session, job_id: int, since: int = 0) -> list[JournalLine]:
     """The job's journal, oldest first; ``since`` (a line id) returns only newer lines, for live views."""
-    rows = session.scalars(select(TrainingJournal).where(TrainingJournal.job_id == job_id, TrainingJournal.id > since)
-                           .order_by(TrainingJournal.id))
+    rows = session.scalars(
+        select(TrainingJournal)
+        .where(TrainingJournal.job_id == job_id, TrainingJournal.id > since)
+        .order_by(TrainingJournal.id)
+    )
     return [JournalLine(id=r.id, at=r.at, level=r.level, message=r.message) for r in rows]
 
 
@@ -209,9 +265,13 @@ def record_metrics(session: Session, job_id: int, points: list[tuple[int, str, f
         rows = [(job_id, step, name, float(value), stamp) for step, name, value in points]
         session.connection().exec_driver_sql(_SQLITE_METRIC_INSERT, rows)
         return
-    session.execute(TrainingMetric.__table__.insert(), [
-        {"job_id": job_id, "step": step, "name": name, "value": float(value), "at": now} for step, name, value in points
-    ])
+    session.execute(
+        TrainingMetric.__table__.insert(),
+        [
+            {"job_id": job_id, "step": step, "name": name, "value": float(value), "at": now}
+            for step, name, value in points
+        ],
+    )
 
 
 def journal(session: Session, job_id: int, message: str, level: str = "info") -> None:
@@ -236,7 +296,11 @@ def _request(session: Session, job_id: int, what: str, actor: Principal) -> Trai
     if job.status in FINISHED:
         raise Conflict(f"job {job_id} already {job.status}")
     if job.status == "queued":
-        job.status, job.finished_at, job.stop_reason = "cancelled", utcnow(), f"{what} requested before it started"
+        job.status, job.finished_at, job.stop_reason = (
+            "cancelled",
+            utcnow(),
+            f"{what} requested before it started",
+        )
         journal(session, job.id, f"{what} requested by {actor.name} before it started: cancelled")
     else:
         job.control = what
@@ -246,7 +310,9 @@ def _request(session: Session, job_id: int, what: str, actor: Principal) -> Trai
     return job
 
 
-def patch_early_stopping(session: Session, job_id: int, patch: EarlyStoppingPatch, actor: Principal) -> TrainingJob:
+def patch_early_stopping(
+    session: Session, job_id: int, patch: EarlyStoppingPatch, actor: Principal
+) -> TrainingJob:
     job = get_job(session, job_id, lock=True)
     if job.status in FINISHED:
         raise Conflict(f"job {job_id} already {job.status}; its rule can no longer change")
@@ -256,11 +322,18 @@ def patch_early_stopping(session: Session, job_id: int, patch: EarlyStoppingPatc
     enabled = changes.pop("enabled", None)
     current = dict(job.early_stopping or {}) if enabled is not False else {}
     if enabled is not False:
-        current = {**{"monitor": "val_loss", "mode": "min", "patience": 5, "min_delta": 0.0, "restore_best": True},
-                   **current, **changes}
+        current = {
+            **{"monitor": "val_loss", "mode": "min", "patience": 5, "min_delta": 0.0, "restore_best": True},
+            **current,
+            **changes,
+        }
     job.early_stopping = current or None
-    journal(session, job.id, f"early stopping changed by {actor.name}: "
-                             + (", ".join(f"{k}={v}" for k, v in changes.items()) if current else "off"))
+    journal(
+        session,
+        job.id,
+        f"early stopping changed by {actor.name}: "
+        + (", ".join(f"{k}={v}" for k, v in changes.items()) if current else "off"),
+    )
     session.flush()
     return job
 
@@ -273,23 +346,40 @@ def compare(session: Session, job_ids: list[int]) -> Comparison:
         raise InvalidInput("compare needs at least two different job ids")
     jobs = [get_job(session, i) for i in dict.fromkeys(job_ids)]
     curves: dict[int, dict[str, list[tuple[int, float]]]] = defaultdict(lambda: defaultdict(list))
-    for point in session.scalars(select(TrainingMetric).where(TrainingMetric.job_id.in_([j.id for j in jobs]))
-                                 .order_by(TrainingMetric.id)):
+    for point in session.scalars(
+        select(TrainingMetric)
+        .where(TrainingMetric.job_id.in_([j.id for j in jobs]))
+        .order_by(TrainingMetric.id)
+    ):
         curves[point.job_id][point.name].append((point.step, point.value))
     params = {j.id: {**j.hyperparameters, "family": j.family, "seed": j.seed} for j in jobs}
     keys = sorted({k for p in params.values() for k in p})
-    diff = {k: {str(j): params[j].get(k) for j in params} for k in keys
-            if len({repr(params[j].get(k)) for j in params}) > 1}
+    diff = {
+        k: {str(j): params[j].get(k) for j in params}
+        for k in keys
+        if len({repr(params[j].get(k)) for j in params}) > 1
+    }
     same = {k: params[jobs[0].id].get(k) for k in keys if k not in diff}
-    runs = [RunCurves(job_id=j.id, label=f"#{j.id} {j.family}", curves=dict(curves[j.id]),
-                      final_metrics=j.final_metrics or {}) for j in jobs]
+    runs = [
+        RunCurves(
+            job_id=j.id,
+            label=f"#{j.id} {j.family}",
+            curves=dict(curves[j.id]),
+            final_metrics=j.final_metrics or {},
+        )
+        for j in jobs
+    ]
     return Comparison(runs=runs, params_diff=diff, params_same=same)
 
 
 def dataset_references(session: Session, dataset_id: int) -> list[str]:
     """Registered with datasets: a dataset with training jobs cannot be deleted."""
-    ids = session.scalars(select(TrainingJob.id).join(DatasetVersion, DatasetVersion.id == TrainingJob.dataset_version_id)
-                          .where(DatasetVersion.dataset_id == dataset_id).limit(5)).all()
+    ids = session.scalars(
+        select(TrainingJob.id)
+        .join(DatasetVersion, DatasetVersion.id == TrainingJob.dataset_version_id)
+        .where(DatasetVersion.dataset_id == dataset_id)
+        .limit(5)
+    ).all()
     return [f"training job #{i}" for i in ids]
 
 

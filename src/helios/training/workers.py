@@ -38,7 +38,9 @@ def worker_name() -> str:
 
 def claim_next(context: AppContext, worker: str) -> int | None:
     with context.db.transaction() as session:
-        oldest = select(TrainingJob.id).where(TrainingJob.status == "queued").order_by(TrainingJob.id).limit(1)
+        oldest = (
+            select(TrainingJob.id).where(TrainingJob.status == "queued").order_by(TrainingJob.id).limit(1)
+        )
         if context.db.dialect == "postgresql":
             oldest = oldest.with_for_update(skip_locked=True)
         job_id = session.scalar(oldest)
@@ -46,9 +48,16 @@ def claim_next(context: AppContext, worker: str) -> int | None:
             return None
         now = utcnow()
         claimed = session.execute(
-            update(TrainingJob).where(TrainingJob.id == job_id, TrainingJob.status == "queued")
-            .values(status="running", worker=worker, attempts=TrainingJob.attempts + 1, heartbeat_at=now,
-                    started_at=now, control=None)
+            update(TrainingJob)
+            .where(TrainingJob.id == job_id, TrainingJob.status == "queued")
+            .values(
+                status="running",
+                worker=worker,
+                attempts=TrainingJob.attempts + 1,
+                heartbeat_at=now,
+                started_at=now,
+                control=None,
+            )
         )
         if claimed.rowcount != 1:
             return None
@@ -63,7 +72,9 @@ def recover_orphans(context: AppContext, stale_after_s: float) -> list[int]:
     """Running jobs whose worker is gone: resume them from a checkpoint, or fail them with why."""
     recovered = []
     with context.db.transaction() as session:
-        for job in session.scalars(select(TrainingJob).where(TrainingJob.status == "running").with_for_update()):
+        for job in session.scalars(
+            select(TrainingJob).where(TrainingJob.status == "running").with_for_update()
+        ):
             if _worker_alive(job, stale_after_s):
                 continue
             _recover(context, session, job)
@@ -102,14 +113,32 @@ def _recover(context: AppContext, session, job: TrainingJob) -> None:  # type: i
 
     checkpoints = context.store.resolve(f"jobs/{job.id}/checkpoints")
     resumable = get_family(job.family).iterative and checkpoints.is_dir() and any(checkpoints.iterdir())
-    died = f"worker {job.worker} stopped during epoch {job.epoch + 1}" if job.epoch else f"worker {job.worker} stopped"
+    died = (
+        f"worker {job.worker} stopped during epoch {job.epoch + 1}"
+        if job.epoch
+        else f"worker {job.worker} stopped"
+    )
     if resumable and job.attempts < MAX_ATTEMPTS and job.control != "cancel":
         job.status, job.worker = "queued", None
-        journal(session, job.id, f"{died}; requeued to resume from its last checkpoint (epoch {job.epoch})", "warning")
+        journal(
+            session,
+            job.id,
+            f"{died}; requeued to resume from its last checkpoint (epoch {job.epoch})",
+            "warning",
+        )
         return
-    why = ("it had no checkpoint to resume from" if not resumable
-           else f"it already ran {job.attempts} times" if job.attempts >= MAX_ATTEMPTS else "it was being cancelled")
-    job.status, job.finished_at, job.control = ("cancelled" if job.control == "cancel" else "failed"), utcnow(), None
+    why = (
+        "it had no checkpoint to resume from"
+        if not resumable
+        else f"it already ran {job.attempts} times"
+        if job.attempts >= MAX_ATTEMPTS
+        else "it was being cancelled"
+    )
+    job.status, job.finished_at, job.control = (
+        ("cancelled" if job.control == "cancel" else "failed"),
+        utcnow(),
+        None,
+    )
     job.error = f"{died}; not resumed because {why}"
     journal(session, job.id, job.error, "error")
 
@@ -141,8 +170,11 @@ class Worker:
         return True
 
     def _supervise(self, job_id: int) -> None:
-        child = subprocess.Popen([sys.executable, "-m", "helios.training.child", str(job_id)],
-                                 env=_child_env(self.context), preexec_fn=_die_with_parent)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "helios.training.child", str(job_id)],
+            env=_child_env(self.context),
+            preexec_fn=_die_with_parent,
+        )
         started = time.monotonic()
         cancel_seen: float | None = None
         while child.poll() is None:
@@ -157,8 +189,11 @@ class Worker:
                 cancel_seen = cancel_seen or time.monotonic()
                 if time.monotonic() - cancel_seen > CANCEL_GRACE_S:
                     _kill(child)
-                    self._fail(job_id, "cancelled; the training process did not stop by itself and was killed",
-                               status="cancelled")
+                    self._fail(
+                        job_id,
+                        "cancelled; the training process did not stop by itself and was killed",
+                        status="cancelled",
+                    )
                     return
         if child.poll() is None:  # the worker itself is shutting down
             _kill(child)
@@ -167,8 +202,11 @@ class Worker:
 
     def _beat(self, job_id: int) -> tuple[int | None, str | None]:
         with self.context.db.transaction() as session:
-            session.execute(update(TrainingJob).where(TrainingJob.id == job_id, TrainingJob.status == "running")
-                            .values(heartbeat_at=utcnow()))
+            session.execute(
+                update(TrainingJob)
+                .where(TrainingJob.id == job_id, TrainingJob.status == "running")
+                .values(heartbeat_at=utcnow())
+            )
             job = session.get(TrainingJob, job_id)
             return job.timeout_s, job.control
 
@@ -190,8 +228,12 @@ class Worker:
 
 def _child_env(context: AppContext) -> dict[str, str]:
     settings = context.settings
-    return {**os.environ, "HELIOS_HOME": str(settings.home), "HELIOS_DATABASE_URL": context.db.url,
-            "HELIOS_ARTIFACTS_DIR": str(settings.artifact_root)}
+    return {
+        **os.environ,
+        "HELIOS_HOME": str(settings.home),
+        "HELIOS_DATABASE_URL": context.db.url,
+        "HELIOS_ARTIFACTS_DIR": str(settings.artifact_root),
+    }
 
 
 def _die_with_parent() -> None:
@@ -219,8 +261,9 @@ class WorkerPool:
 
     def start(self) -> None:
         for _ in range(self.count):
-            self.processes.append(subprocess.Popen([sys.executable, "-m", "helios", "worker"],
-                                                   env=_child_env(self.context)))
+            self.processes.append(
+                subprocess.Popen([sys.executable, "-m", "helios", "worker"], env=_child_env(self.context))
+            )
 
     def stop(self) -> None:
         for process in self.processes:

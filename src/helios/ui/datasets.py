@@ -35,10 +35,14 @@ def _date(value: dt.datetime | None) -> str:
 def _list_row(item: DatasetRead) -> dict:
     latest = item.latest
     return {
-        "name": item.name, "kind": item.kind, "versions": item.version_count,
-        "rows": f"{latest.rows:,}" if latest else "—", "series": latest.series_count if latest else 0,
+        "name": item.name,
+        "kind": item.kind,
+        "versions": item.version_count,
+        "rows": f"{latest.rows:,}" if latest else "—",
+        "series": latest.series_count if latest else 0,
         "range": f"{_date(latest.start)} → {_date(latest.end)}" if latest else "—",
-        "size": _size(latest.size_bytes) if latest else "—", "description": item.description,
+        "size": _size(latest.size_bytes) if latest else "—",
+        "description": item.description,
     }
 
 
@@ -74,16 +78,18 @@ class DatasetsPage:
                 button.disable()
                 button.tooltip("Importing needs the editor role")
         with ui.card().classes("w-full helios-card p-0") as self.list_card:
-            self.table = ui.table(rows=[], columns=LIST_COLUMNS, row_key="name", pagination=15).classes("w-full")
+            self.table = ui.table(rows=[], columns=LIST_COLUMNS, row_key="name", pagination=15).classes(
+                "w-full"
+            )
             self.table.props('flat data-testid="datasets-table"')
             self.table.classes("cursor-pointer")
             self.table.on("rowClick", lambda e: self.select(e.args[1]["name"]))
         with ui.card().classes("w-full helios-card items-center py-10 gap-2") as self.empty:
             ui.icon("dataset", size="48px").classes("text-slate-400")
             ui.label("No datasets yet").classes("text-lg font-medium")
-            ui.label("Import a CSV or Parquet file: long format unique_id, ds, y — or a draw history.").classes(
-                "text-slate-500"
-            )
+            ui.label(
+                "Import a CSV or Parquet file: long format unique_id, ds, y — or a draw history."
+            ).classes("text-slate-500")
         self.detail = ui.column().classes("w-full gap-4")
         self.refresh_list()
 
@@ -104,21 +110,28 @@ class DatasetsPage:
             name.classes("w-full")
             with ui.row().classes("w-full no-wrap"):
                 kind = ui.select(["timeseries", "draws"], value="timeseries", label="Kind").classes("w-1/2")
-                fmt = ui.select(["auto", "csv", "parquet", "m4-wide", "ny-powerball"], value="auto",
-                                label="Format").classes("w-1/2")
+                fmt = ui.select(
+                    ["auto", "csv", "parquet", "m4-wide", "ny-powerball"], value="auto", label="Format"
+                ).classes("w-1/2")
             with ui.row().classes("w-full no-wrap").bind_visibility_from(fmt, "value", value="m4-wide"):
                 freq = ui.input("Frequency", value="W").classes("w-1/2")
                 start = ui.input("First timestamp", value="2000-01-01").classes("w-1/2")
             game = ui.select(["powerball"], value="powerball", label="Game rules").classes("w-full")
             game.bind_visibility_from(kind, "value", value="draws")
             description = ui.input("Description (optional)").classes("w-full")
-            error = ui.label().classes("text-red-600 text-sm whitespace-pre-line").props('data-testid="import-error"')
+            error = (
+                ui.label()
+                .classes("text-red-600 text-sm whitespace-pre-line")
+                .props('data-testid="import-error"')
+            )
             error.set_visibility(False)
 
             async def upload(e: events.UploadEventArguments) -> None:
                 error.set_visibility(False)
                 request = ImportRequest(
-                    name=(name.value or "").strip(), kind=kind.value, format=fmt.value,
+                    name=(name.value or "").strip(),
+                    kind=kind.value,
+                    format=fmt.value,
                     description=description.value or "",
                     freq=freq.value if fmt.value == "m4-wide" else None,
                     start=_parse_date(start.value) if fmt.value == "m4-wide" else None,
@@ -139,11 +152,17 @@ class DatasetsPage:
                 self.refresh_list()
                 self.select(request.name)
 
-            uploader = ui.upload(
-                label="Choose a CSV or Parquet file", auto_upload=True, on_upload=upload,
-                max_file_size=context().settings.max_upload_bytes,
-                on_rejected=lambda: _show(error, "The file is larger than the upload limit."),
-            ).props('accept=".csv,.parquet,.txt" data-testid="import-file" color=primary').classes("w-full")
+            uploader = (
+                ui.upload(
+                    label="Choose a CSV or Parquet file",
+                    auto_upload=True,
+                    on_upload=upload,
+                    max_file_size=context().settings.max_upload_bytes,
+                    on_rejected=lambda: _show(error, "The file is larger than the upload limit."),
+                )
+                .props('accept=".csv,.parquet,.txt" data-testid="import-file" color=primary')
+                .classes("w-full")
+            )
             with ui.row().classes("w-full justify-end"):
                 ui.button("Close", on_click=dialog.close).props("flat")
         dialog.open()
@@ -173,7 +192,9 @@ class DatasetDetail:
     def build(self) -> None:
         with ui.row().classes("w-full items-center justify-between no-wrap"):
             with ui.column().classes("gap-0 grow min-w-0"):
-                ui.label(self.dataset.name).classes("text-xl font-semibold").props('data-testid="detail-name"')
+                ui.label(self.dataset.name).classes("text-xl font-semibold").props(
+                    'data-testid="detail-name"'
+                )
                 ui.label(self.dataset.description or f"{self.dataset.kind} dataset").classes("text-slate-500")
             if self.page.can_edit:
                 ui.button("Delete", icon="delete", on_click=self.confirm_delete).props("flat color=negative")
@@ -191,7 +212,8 @@ class DatasetDetail:
                 ui.timeline_entry(
                     f"{v.rows:,} rows · {v.series_count} series · {_size(v.size_bytes)}\n"
                     f"{v.source_filename or v.source_format} · sha {v.content_hash[:10]}",
-                    title=f"v{v.version}", subtitle=v.created_at.strftime("%Y-%m-%d %H:%M"),
+                    title=f"v{v.version}",
+                    subtitle=v.created_at.strftime("%Y-%m-%d %H:%M"),
                 ).on("click", lambda _, n=v.version: self.show_version(n)).classes("cursor-pointer")
 
     def show_version(self, number: int) -> None:
@@ -219,8 +241,13 @@ class DatasetDetail:
                             )
                         self.preview(frame)
 
-                picker = ui.select(names, value=names[0] if names else None, label="Series",
-                                   on_change=lambda e: show_series(e.value), with_input=True)
+                picker = ui.select(
+                    names,
+                    value=names[0] if names else None,
+                    label="Series",
+                    on_change=lambda e: show_series(e.value),
+                    with_input=True,
+                )
                 picker.classes("w-64").props('data-testid="series-picker"')
                 chart_area.move(self.view)
                 if names:
@@ -229,10 +256,12 @@ class DatasetDetail:
     def stats(self, version) -> None:  # type: ignore[no-untyped-def]
         profile = version.profile
         facts = [
-            ("Version", f"v{version.version}"), ("Rows", f"{version.rows:,}"),
+            ("Version", f"v{version.version}"),
+            ("Rows", f"{version.rows:,}"),
             ("Series", str(version.series_count)),
             ("Range", f"{_date(version.start)} → {_date(version.end)}"),
-            ("Gaps", str(profile.get("total_gaps", "—"))), ("Size", _size(version.size_bytes)),
+            ("Gaps", str(profile.get("total_gaps", "—"))),
+            ("Size", _size(version.size_bytes)),
         ]
         with ui.row().classes("w-full gap-3"):
             for label, value in facts:
@@ -244,17 +273,23 @@ class DatasetDetail:
         shown = frame.head(PREVIEW_ROWS).copy()
         if "ds" in shown:
             shown["ds"] = shown["ds"].dt.strftime("%Y-%m-%d %H:%M").str.replace(" 00:00", "", regex=False)
-        columns = [{"name": c, "label": c, "field": c, "align": "left" if c in ("unique_id", "ds") else "right"}
-                   for c in shown.columns]
+        columns = [
+            {"name": c, "label": c, "field": c, "align": "left" if c in ("unique_id", "ds") else "right"}
+            for c in shown.columns
+        ]
         rows = shown.round(4).astype(object).where(shown.notna(), None).to_dict("records")
         with ui.card().classes("helios-card w-full p-0"):
-            ui.label(f"Preview · first {len(shown)} of {len(frame):,} rows").classes("px-4 pt-3 font-semibold")
+            ui.label(f"Preview · first {len(shown)} of {len(frame):,} rows").classes(
+                "px-4 pt-3 font-semibold"
+            )
             ui.table(rows=rows, columns=columns, pagination=10).classes("w-full").props("flat dense")
 
     def confirm_delete(self) -> None:
         with ui.dialog() as dialog, ui.card():
             ui.label(f"Delete dataset {self.dataset.name}?").classes("font-semibold")
-            ui.label("Its versions stay on record for lineage; the name becomes free.").classes("text-slate-500")
+            ui.label("Its versions stay on record for lineage; the name becomes free.").classes(
+                "text-slate-500"
+            )
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=dialog.close).props("flat")
                 ui.button("Delete", color="negative", on_click=lambda: self.delete(dialog))
@@ -282,13 +317,29 @@ def series_chart(series: str, frame: pd.DataFrame) -> dict:
         "xAxis": {"type": "category", "data": dates, "boundaryGap": False},
         "yAxis": [{"type": "value", "scale": True, "name": series}],
         "dataZoom": [{"type": "inside"}, {"type": "slider"}],
-        "series": [{"name": series, "type": "line", "showSymbol": False, "data": frame["y"].round(4).tolist(),
-                    "lineStyle": {"width": 1.5}, "areaStyle": {"opacity": 0.08}}],
+        "series": [
+            {
+                "name": series,
+                "type": "line",
+                "showSymbol": False,
+                "data": frame["y"].round(4).tolist(),
+                "lineStyle": {"width": 1.5},
+                "areaStyle": {"opacity": 0.08},
+            }
+        ],
     }
     if "volume" in frame and frame["volume"].notna().any():
         options["yAxis"].append({"type": "value", "name": "volume", "splitLine": {"show": False}})
-        options["series"].append({"name": "volume", "type": "bar", "yAxisIndex": 1, "barMaxWidth": 4,
-                                  "itemStyle": {"opacity": 0.35}, "data": frame["volume"].fillna(0).tolist()})
+        options["series"].append(
+            {
+                "name": "volume",
+                "type": "bar",
+                "yAxisIndex": 1,
+                "barMaxWidth": 4,
+                "itemStyle": {"opacity": 0.35},
+                "data": frame["volume"].fillna(0).tolist(),
+            }
+        )
     return options
 
 
@@ -296,17 +347,24 @@ def draw_chart(frame: pd.DataFrame) -> dict:
     main_cols = [c for c in frame.columns if c.startswith("n") and c[1:].isdigit()]
     bonus_cols = [c for c in frame.columns if c.startswith("bonus")]
     main = pd.Series(frame[main_cols].to_numpy().ravel()).value_counts().sort_index()
-    bonus = pd.Series(frame[bonus_cols].to_numpy().ravel()).value_counts().sort_index() if bonus_cols else None
+    bonus = (
+        pd.Series(frame[bonus_cols].to_numpy().ravel()).value_counts().sort_index() if bonus_cols else None
+    )
     top = int(max(main.index.max(), bonus.index.max() if bonus is not None else 0))
     numbers = list(range(1, top + 1))
     series = [{"name": "main numbers", "type": "bar", "data": [int(main.get(n, 0)) for n in numbers]}]
     if bonus is not None:
         series.append({"name": "bonus", "type": "bar", "data": [int(bonus.get(n, 0)) for n in numbers]})
     return {
-        "title": {"text": f"How often each number was drawn ({len(frame):,} draws)", "textStyle": {"fontSize": 13}},
-        "tooltip": {"trigger": "axis"}, "legend": {"right": 10},
+        "title": {
+            "text": f"How often each number was drawn ({len(frame):,} draws)",
+            "textStyle": {"fontSize": 13},
+        },
+        "tooltip": {"trigger": "axis"},
+        "legend": {"right": 10},
         "grid": {"left": 50, "right": 20, "top": 50, "bottom": 40},
-        "xAxis": {"type": "category", "data": numbers}, "yAxis": {"type": "value", "name": "draws"},
+        "xAxis": {"type": "category", "data": numbers},
+        "yAxis": {"type": "value", "name": "draws"},
         "series": series,
     }
 

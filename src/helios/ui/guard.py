@@ -35,7 +35,11 @@ class UiAuthMiddleware(BaseHTTPMiddleware):
         try:
             identify(self.context, request)
         except HeliosError as exc:
-            if exc.status == 401 and request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+            if (
+                exc.status == 401
+                and request.method == "GET"
+                and "text/html" in request.headers.get("accept", "")
+            ):
                 # A person in a browser: show the sign-in form right here (still a 401).
                 return render_login(path, "", status_code=401)
             return Response(exc.detail, status_code=exc.status, media_type="text/plain")

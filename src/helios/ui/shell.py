@@ -38,15 +38,15 @@ def frame(title: str, principal_name: str = "local") -> Iterator[None]:
             ui.button(icon="dark_mode", on_click=dark.toggle).props("flat round dense color=white").tooltip(
                 "Toggle dark mode"
             )
-    with ui.left_drawer(value=True, bordered=True).classes("helios-drawer p-0") as drawer:
-        with ui.list().classes("w-full pt-2"):
-            for label, target, icon in NAVIGATION:
-                active = title == label
-                with ui.item(on_click=lambda t=target: ui.navigate.to(t)).classes(
-                    "rounded-r-full mr-3 " + ("bg-blue-50 dark:bg-slate-800 text-blue-700" if active else "")
-                ):
-                    with ui.item_section().props("avatar"):
-                        ui.icon(icon)
-                    ui.item_section(label)
+    drawer = ui.left_drawer(value=True, bordered=True).classes("helios-drawer p-0")
+    with drawer, ui.list().classes("w-full pt-2"):
+        for label, target, icon in NAVIGATION:
+            active = title == label
+            with ui.item(on_click=lambda t=target: ui.navigate.to(t)).classes(
+                "rounded-r-full mr-3 " + ("bg-blue-50 dark:bg-slate-800 text-blue-700" if active else "")
+            ):
+                with ui.item_section().props("avatar"):
+                    ui.icon(icon)
+                ui.item_section(label)
     with ui.column().classes("w-full max-w-7xl mx-auto p-6 gap-6"):
         yield
