@@ -22,6 +22,8 @@ def test_upload_a_csv_and_see_it_listed_and_charted(server: str, tmp_path: Path)
     csv_file = tmp_path / "my-prices.csv"
     csv_file.write_text(CSV)
     with browser_page(server) as page:
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
         page.goto("/datasets")
         page.get_by_text("No datasets yet").wait_for()
         page.get_by_test_id("import-open").click()
@@ -36,6 +38,9 @@ def test_upload_a_csv_and_see_it_listed_and_charted(server: str, tmp_path: Path)
         chart.locator("canvas").first.wait_for()
         page.get_by_text("Preview · first 28 of 28 rows").wait_for()
         page.screenshot(path=str(tmp_path / "datasets.png"), full_page=True)
+    # Served entirely by Helios itself: no CDN, fonts or scripts from anywhere else.
+    foreign = [url for url in requested if not url.startswith((server, "data:", "blob:", "ws://127.0.0.1"))]
+    assert requested and not foreign, foreign
     listed = httpx.get(f"{server}/api/v1/datasets").json()["items"]
     assert [d["name"] for d in listed if d["name"] == "my-prices"]
 
