@@ -69,6 +69,7 @@ def test_a_job_from_launch_to_compare(client) -> None:  # type: ignore[no-untype
     assert run_next(client) == "succeeded"
     job = client.get(f"/api/v1/ml/jobs/{job_id}").json()
     assert job["status"] == "succeeded" and job["result_version"] == 1 and job["duration_s"] > 0
+    assert job["best_metric"] is not None and job["best_epoch"] is not None  # lowest val_loss, no rule needed
     points = client.get(f"/api/v1/ml/jobs/{job_id}/metrics").json()
     assert {p["name"] for p in points["points"]} >= {"train_loss", "val_loss"}
     later = client.get(f"/api/v1/ml/jobs/{job_id}/metrics", params={"since": points["last_id"]}).json()

@@ -124,3 +124,32 @@ def test_datasets_with_jobs_cannot_be_deleted(context: AppContext, prices: str) 
     create(context)
     with context.db.transaction() as session, pytest.raises(Conflict, match="training job"):
         datasets.delete_dataset(session, "prices", LOCAL_USER)
+
+
+def test_the_job_seed_reaches_the_family_and_horizons_must_fit(context: AppContext, prices: str) -> None:
+    job_id = create(context, seed=42, hyperparameters={"horizon": 7}, validation={"horizon": 7})
+    with context.db.reading() as session:
+        assert service.get_job(session, job_id).hyperparameters["seed"] == 42
+    with pytest.raises(InvalidInput) as caught:
+        create(context, hyperparameters={"horizon": 7}, validation={"horizon": 14})
+    assert caught.value.errors[0]["field"] == "validation.horizon"
+
+
+def test_the_pool_replaces_a_worker_that_died(context: AppContext) -> None:
+    import time
+
+    from helios.training.workers import WorkerPool
+
+    pool = WorkerPool(context, 1)
+    pool.start()
+    try:
+        first = pool.processes[0]
+        first.kill()
+        first.wait()
+        deadline = time.monotonic() + 30
+        while pool.processes[0] is first and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert pool.processes[0] is not first and pool.processes[0].poll() is None
+    finally:
+        pool.stop()
+    assert all(p.poll() is not None for p in pool.processes) or not pool.processes

@@ -57,6 +57,8 @@ class JobReporter:
         self.cancel_requested = False
         self.stop_requested_by: str | None = None
         self.last_rule: dict[str, Any] | None = None
+        self.best_value: float | None = None
+        self.best_epoch: int | None = None
 
     def on_train_begin(self, info: dict[str, Any], control: Any) -> None:
         self.epochs_total = info.get("epochs") or self.epochs_total
@@ -71,14 +73,26 @@ class JobReporter:
             )
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float], control: Any) -> None:
-        best = self.early_stopping.best_value if self.early_stopping else None
-        best_epoch = self.early_stopping.best_epoch if self.early_stopping else None
+        best, best_epoch = self._best(epoch, metrics)
         with self.context.db.transaction() as session:
             self._write_epoch(session, epoch, metrics, best, best_epoch)
             job = session.get(TrainingJob, self.job_id)
             wanted, rule = job.control, job.early_stopping
         self._apply_control(wanted, control)
         self._apply_rule(rule)
+
+    def _best(self, epoch: int, metrics: dict[str, float]) -> tuple[float | None, int | None]:
+        """The early-stopping rule's best; without a rule, the lowest val_loss so far."""
+        if self.early_stopping is not None:
+            return self.early_stopping.best_value, self.early_stopping.best_epoch
+        value = metrics.get("val_loss")
+        if (
+            value is not None
+            and math.isfinite(value)
+            and (self.best_value is None or value < self.best_value)
+        ):
+            self.best_value, self.best_epoch = float(value), epoch
+        return self.best_value, self.best_epoch
 
     def _write_epoch(self, session, epoch, metrics, best, best_epoch) -> None:  # type: ignore[no-untyped-def]
         now = utcnow()

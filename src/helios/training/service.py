@@ -74,7 +74,8 @@ def create_job(session: Session, body: JobCreate, actor: Principal) -> TrainingJ
     dataset = session.get(Dataset, version.dataset_id)
     family = _family(body.family)
     _check_task(family, dataset.kind)
-    hyperparameters = _validated_hyperparameters(family, body.hyperparameters)
+    hyperparameters = _validated_hyperparameters(family, _with_seed(family, body.hyperparameters, body.seed))
+    _check_horizon(family, hyperparameters, body.validation.horizon)
     _check_series(version, body.series)
     target = body.target_model or f"{body.dataset}-{body.family}".replace("_", "-")[:64]
     check_slug(target, "target model name")
@@ -122,6 +123,23 @@ def _validated_hyperparameters(family, raw: dict[str, Any]) -> dict[str, Any]:  
         ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         raise InvalidInput(f"hyperparameters do not fit {family.name}: {detail}", errors=errors) from None
+
+
+def _with_seed(family, raw: dict[str, Any], seed: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The job's seed is the family's seed unless the hyperparameters name one themselves."""
+    if "seed" in family.Config.model_fields and "seed" not in raw:
+        return {**raw, "seed": seed}
+    return raw
+
+
+def _check_horizon(family, hyperparameters: dict[str, Any], validation_horizon: int) -> None:  # type: ignore[no-untyped-def]
+    trained = hyperparameters.get("horizon")
+    if isinstance(trained, int) and validation_horizon > trained:
+        raise InvalidInput(
+            f"validation.horizon {validation_horizon} is longer than the {family.name} model's horizon "
+            f"{trained}; score on at most the horizon it learns, or raise hyperparameters.horizon",
+            errors=[{"field": "validation.horizon", "message": f"at most {trained}"}],
+        )
 
 
 def _check_series(version: DatasetVersion, series: list[str] | None) -> None:

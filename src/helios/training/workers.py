@@ -260,12 +260,27 @@ class WorkerPool:
         self.processes: list[subprocess.Popen] = []  # type: ignore[type-arg]
 
     def start(self) -> None:
-        for _ in range(self.count):
-            self.processes.append(
-                subprocess.Popen([sys.executable, "-m", "helios", "worker"], env=_child_env(self.context))
-            )
+        self.processes = [self._spawn() for _ in range(self.count)]
+        self.stopping = threading.Event()
+        self.monitor = threading.Thread(target=self._watch, name="helios-worker-pool", daemon=True)
+        self.monitor.start()
+
+    def _spawn(self) -> subprocess.Popen:  # type: ignore[type-arg]
+        return subprocess.Popen([sys.executable, "-m", "helios", "worker"], env=_child_env(self.context))
+
+    def _watch(self) -> None:
+        """A worker that died (killed, crashed) is replaced, so queued jobs never wait forever;
+        the new worker's recovery pass settles the job the dead one held."""
+        while not self.stopping.wait(2.0):
+            for index, process in enumerate(self.processes):
+                if process.poll() is not None:
+                    log.warning("worker %s exited with %s; starting another", process.pid, process.returncode)
+                    self.processes[index] = self._spawn()
 
     def stop(self) -> None:
+        if hasattr(self, "stopping"):
+            self.stopping.set()
+            self.monitor.join(timeout=5)
         for process in self.processes:
             process.terminate()
         for process in self.processes:

@@ -1,0 +1,312 @@
+"""Overhead of Helios's training loop over a bare PyTorch loop doing the same optimisation.
+
+    .venv/bin/python benchmarks/training_overhead.py [--epochs 20] [--repeats 3] [--profile]
+
+Helios: ``nbeats`` ``family.fit`` as a training job runs it (``runner._plan`` -> ``_callbacks`` ->
+``fit`` with a FitContext): an ``EarlyStopping`` callback (patience too large to ever stop) and a
+real ``JobReporter`` writing each epoch's metrics, progress, heartbeat and journal line to a
+temporary SQLite Helios database and reading control back; checkpoints written atomically (temp
+file, fsync, ``os.replace``) every ``checkpoint_every`` epochs; best-epoch weights kept and restored.
+
+Bare: the same NBeats network (same init seed), the same windows (``nn/windows.py``
+``sample_windows`` + ``window_batch`` from a numpy generator with the same seed, so both draw
+identical batches), AdamW with the same cosine learning rate per epoch, the same gradient clipping
+(1.0) and the same per-epoch validation loss on the held-out windows. Nothing else: no train-loss
+accumulation, callbacks, database, checkpoints, best-weight snapshots or cancel checks.
+The script checks that both runs produce the same val_loss every epoch (bit for bit, one thread).
+
+Variants run interleaved (bare, helios ckpt=1, helios ckpt=every 5, bare, ...) and the median of
+each is reported, in wall time and in this process's CPU time (less sensitive to other processes
+on a shared machine; the gap between the two is waiting: fsync, SQLite, being descheduled).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+TARGET_PERCENT = 5.0
+
+
+def hyperparameters(args: argparse.Namespace, checkpoint_every: int) -> dict[str, Any]:
+    return {
+        "epochs": args.epochs,
+        "steps_per_epoch": args.steps,
+        "batch_size": args.batch,
+        "hidden_size": args.hidden,
+        "blocks": args.blocks,
+        "checkpoint_every": checkpoint_every,
+    }
+
+
+class Bench:
+    """One temporary Helios home with the dataset imported; a new job per Helios run."""
+
+    def __init__(self, home: Path, args: argparse.Namespace) -> None:
+        from tests.training.conftest import prices_csv
+
+        from helios.api.context import AppContext
+        from helios.config import Settings
+        from helios.core.auth import LOCAL_USER
+        from helios.datasets import service as datasets
+        from helios.datasets.schemas import ImportRequest
+        from helios.db import migrate
+
+        self.args = args
+        self.context = AppContext.build(Settings(home=home))
+        migrate.upgrade(self.context.db.write_engine)
+        with self.context.db.transaction() as session:
+            datasets.import_file(
+                session,
+                self.context.store,
+                ImportRequest(name="p"),
+                prices_csv(series=args.series, days=args.points),
+                LOCAL_USER,
+                max_bytes=10**8,
+            )
+
+    def prepare_job(self, checkpoint_every: int) -> SimpleNamespace:
+        """Everything ``runner._execute`` does before ``fit``, untimed."""
+        from helios.core.auth import LOCAL_USER
+        from helios.forecasting.base import FitContext, TrainingControl
+        from helios.training import evaluation, runner, service
+        from helios.training.schemas import EarlyStoppingSettings, JobCreate, ValidationSettings
+
+        body = JobCreate(
+            dataset="p",
+            family="nbeats",
+            hyperparameters=hyperparameters(self.args, checkpoint_every),
+            early_stopping=EarlyStoppingSettings(patience=10_000),
+            validation=ValidationSettings(horizon=14, refit=False),
+        )
+        with self.context.db.transaction() as session:
+            job_id = service.create_job(session, body, LOCAL_USER).id
+        plan = runner._plan(self.context, job_id)
+        train, _ = evaluation.split_holdout(plan.frame, plan.validation.get("horizon", 14), plan.kind)
+        reporter, callbacks = runner._callbacks(self.context, plan)
+        control = TrainingControl(cancelled=lambda: reporter.cancel_requested)
+        checkpoints = self.context.store.resolve(f"jobs/{job_id}/checkpoints")
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        fit_context = FitContext(callbacks=callbacks, control=control, checkpoint_dir=checkpoints)
+        return SimpleNamespace(job_id=job_id, plan=plan, train=train, fit_context=fit_context)
+
+    def helios(self, checkpoint_every: int, profiler: cProfile.Profile | None = None) -> dict[str, Any]:
+        job = self.prepare_job(checkpoint_every)
+        plan = job.plan
+        wall, cpu = time.perf_counter(), time.process_time()
+        if profiler is not None:
+            profiler.enable()
+        fitted = plan.family.fit(job.train, plan.config, plan.spec, job.fit_context)
+        if profiler is not None:
+            profiler.disable()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        assert fitted.training["epochs_run"] == self.args.epochs, fitted.training
+        return {"wall": wall, "cpu": cpu, "val_loss": self.recorded_val_loss(job.job_id), "train": job.train}
+
+    def recorded_val_loss(self, job_id: int) -> list[float]:
+        from helios.training import service
+
+        with self.context.db.reading() as session:
+            points = service.metrics(session, job_id)
+        return [p.value for p in sorted(points, key=lambda p: p.step) if p.name == "val_loss"]
+
+
+def bare(train: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """The same optimisation as ``nbeats`` fit, with none of the bookkeeping (see the docstring)."""
+    from helios.forecasting.models.neural import NeuralConfig, _trainer_config, network_config
+    from helios.forecasting.nn.nbeats import NBeats, pinball_loss
+    from helios.forecasting.nn.windows import Panel, plan_windows, sample_windows, window_batch
+
+    cfg = NeuralConfig.model_validate(hyperparameters(args, 1))
+    schedule = _trainer_config(cfg)  # its learning_rate_at is a pure function of the epoch
+    wall, cpu = time.perf_counter(), time.process_time()
+    frame = train.sort_values(["unique_id", "ds"], kind="stable")
+    series = [g.to_numpy(dtype=float) for _, g in frame.groupby("unique_id", sort=False)["y"]]
+    used = cfg.input_size + (cfg.history + cfg.val_windows) * cfg.horizon
+    panel = Panel.from_series([y[-used:] for y in series], cfg.input_size)
+    plan = plan_windows(panel.lengths, cfg.horizon, cfg.history, cfg.val_windows)
+    val = window_batch(panel, plan.val_rows, plan.val_cuts, cfg.horizon, cfg.scaling)
+    val_inputs, val_targets = tensor(val.inputs), tensor(val.targets)
+    assert len(plan.val_rows) <= cfg.batch_size  # Helios validates in chunks of batch_size: one here
+    quantiles = torch.tensor(cfg.quantiles, dtype=torch.float32)
+    val_losses = []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        model = NBeats(network_config(cfg))
+        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+        rng = np.random.default_rng(cfg.seed)
+        for epoch in range(1, cfg.epochs + 1):
+            model.train()
+            for group in optimizer.param_groups:
+                group["lr"] = schedule.learning_rate_at(epoch)
+            for _ in range(cfg.steps_per_epoch):
+                rows, cuts = sample_windows(plan, cfg.batch_size, rng)
+                batch = window_batch(panel, rows, cuts, cfg.horizon, cfg.scaling)
+                loss = pinball_loss(model(tensor(batch.inputs)), tensor(batch.targets), quantiles)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+            model.eval()
+            with torch.no_grad():
+                forecast = model(val_inputs).mean(dim=0)
+                loss = pinball_loss(forecast, val_targets, quantiles)
+                val_losses.append(float(loss) * len(val_inputs) / len(val_inputs))  # as Helios sums it
+    return {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu, "val_loss": val_losses}
+
+
+def tensor(array: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(array, dtype=np.float32))
+
+
+def overhead(helios: float, floor: float) -> str:
+    return f"{100 * (helios - floor) / floor:+.1f}%"
+
+
+def profile_helios(bench: Bench, checkpoint_every: int) -> None:
+    """Where a Helios fit's time goes, by the loop's own parts (cProfile, cumulative seconds)."""
+    profiler = cProfile.Profile()
+    result = bench.helios(checkpoint_every, profiler)
+    stats = pstats.Stats(profiler)
+    parts = {
+        "trainer.py:_train_one_epoch": "optimizer steps (incl. batch sampling, train-loss sum)",
+        "neural.py:validation_loss": "validation loss",
+        "trainer.py:_save": "checkpoint: all",
+        "checkpoint.py:_flatten": "  checkpoint: clone tensors + metadata",
+        "torch.py:save": "  checkpoint: safetensors serialise (incl. its own contiguous copies)",
+        "<built-in method posix.fsync>": "  checkpoint: fsync",
+        "<method 'write' of '_io.BufferedWriter' objects>": "  checkpoint: write",
+        "trainer.py:_track_best": "best-weights snapshot (state_dict clone)",
+        "runner.py:on_epoch_end": "JobReporter.on_epoch_end (DB write + read-back)",
+        "callbacks.py:on_epoch_end": "EarlyStopping.on_epoch_end",
+        "runner.py:on_train_begin": "JobReporter.on_train_begin",
+        "runner.py:on_train_end": "JobReporter.on_train_end",
+        "trainer.py:_restore_best_weights": "restore best weights",
+        "neural.py:_fingerprint": "fit prep: data fingerprint (sha256)",
+        "neural.py:_split_series": "fit prep: split series",
+        "<built-in method time.monotonic>": "cancel-check clock reads",
+    }
+    found: dict[str, float] = {}
+    for (filename, _, name), row in stats.stats.items():  # type: ignore[attr-defined]
+        key = f"{Path(filename).name}:{name}" if filename != "~" else name
+        if key in parts:
+            found[key] = found.get(key, 0.0) + row[3]
+    print(
+        f"\n### cProfile of one Helios fit, checkpoint_every={checkpoint_every} "
+        f"(profiled wall {result['wall']:.2f} s)\n"
+    )
+    print("| part | cumulative s | share of fit |")
+    print("|---|---|---|")
+    for key, label in parts.items():
+        if key in found:
+            print(f"| {label} (`{key}`) | {found[key]:.3f} | {100 * found[key] / result['wall']:.1f}% |")
+    buffer = io.StringIO()
+    pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(15)
+    print("\nTop 15 by own time:\n```")
+    print("\n".join(buffer.getvalue().splitlines()[6:]).rstrip())
+    print("```")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--series", type=int, default=50)
+    parser.add_argument("--points", type=int, default=300)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=25)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--blocks", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--every", type=int, default=5, help="the second Helios variant's checkpoint_every")
+    parser.add_argument("--profile", action="store_true", help="profile even when the target is met")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    command = " ".join(
+        [".venv/bin/python", "benchmarks/" + Path(__file__).name, *map(shlex.quote, sys.argv[1:])]
+    )
+    load_start = os.getloadavg()
+    started = time.perf_counter()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bench = Bench(Path(tmp), args)
+        train = bench.helios(1)["train"]  # warm-up (imports, allocator, SQLite caches), not reported
+        variants: dict[str, list[dict[str, Any]]] = {
+            "bare": [],
+            "helios, checkpoint every epoch": [],
+            f"helios, checkpoint every {args.every}": [],
+        }
+        for _ in range(args.repeats):
+            for name, runs in variants.items():
+                if name == "bare":
+                    runs.append(bare(train, args))
+                else:
+                    runs.append(bench.helios(1 if "every epoch" in name else args.every))
+        reference = variants["bare"][0]["val_loss"]
+        for name, runs in variants.items():
+            for run in runs:
+                diff = float(np.max(np.abs(np.subtract(run["val_loss"], reference))))
+                assert len(run["val_loss"]) == args.epochs and diff == 0.0, (name, diff)
+        load_end = os.getloadavg()
+        print(f"command: `{command}`")
+        print(
+            f"machine: nproc={os.cpu_count()}, torch threads={torch.get_num_threads()}, "
+            f"Python {sys.version.split()[0]}, torch {torch.__version__}"
+        )
+        print(
+            f"load average (1/5/15 min) at start: {'/'.join(f'{x:.2f}' for x in load_start)}, "
+            f"at end: {'/'.join(f'{x:.2f}' for x in load_end)}"
+        )
+        print(
+            f"workload: {args.series} series x {args.points} points, hidden {args.hidden}, "
+            f"{args.blocks} blocks x 3 layers, {args.epochs} epochs x {args.steps} steps x batch "
+            f"{args.batch} = {args.epochs * args.steps} optimizer steps; val_loss identical in every "
+            f"run (max |diff| 0.0)\n"
+        )
+        floor_wall = statistics.median(r["wall"] for r in variants["bare"])
+        floor_cpu = statistics.median(r["cpu"] for r in variants["bare"])
+        print(
+            f"| variant ({args.repeats} runs, interleaved) | median wall | wall overhead | median CPU "
+            "| CPU overhead | per epoch (wall) | all wall times |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        for name, runs in variants.items():
+            wall = statistics.median(r["wall"] for r in runs)
+            cpu = statistics.median(r["cpu"] for r in runs)
+            shown = ", ".join(f"{r['wall']:.2f}" for r in runs)
+            print(
+                f"| {name} | {wall:.2f} s | {overhead(wall, floor_wall) if name != 'bare' else '—'} "
+                f"| {cpu:.2f} s | {overhead(cpu, floor_cpu) if name != 'bare' else '—'} "
+                f"| {1000 * wall / args.epochs:.0f} ms | {shown} |"
+            )
+        worst = max(
+            statistics.median(r["wall"] for r in runs) for name, runs in variants.items() if name != "bare"
+        )
+        over_target = 100 * (worst - floor_wall) / floor_wall > TARGET_PERCENT
+        print(
+            f"\ntarget: overhead <= {TARGET_PERCENT:.0f}% -> {'MISSED' if over_target else 'met'} "
+            f"(benchmark took {time.perf_counter() - started:.0f} s)"
+        )
+        if over_target or args.profile:
+            profile_helios(bench, 1)
+        bench.context.db.dispose()
+
+
+if __name__ == "__main__":
+    main()
