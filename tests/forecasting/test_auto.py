@@ -93,3 +93,8 @@ def test_variants_of_one_family_compete_under_their_own_names() -> None:
 def test_auto_cannot_be_its_own_candidate() -> None:
     with pytest.raises(ForecastingError, match="own candidate"):
         fit_auto(mixed_panel(), candidates=["auto"])
+
+
+def test_a_bad_candidate_config_is_reported_as_bad_input() -> None:
+    with pytest.raises(ForecastingError, match="candidate naive \\(naive\\) config: windw: Extra inputs"):
+        fit_auto(mixed_panel(), candidates=["naive"], candidate_configs={"naive": {"windw": 3}})

@@ -21,7 +21,7 @@ _err = Console(stderr=True)
 
 
 def forecast(
-    input: Annotated[Path, typer.Argument(help="long CSV with columns unique_id, ds, y")],
+    input: Annotated[Path, typer.Option("--input", "-i", help="long CSV with columns unique_id, ds, y")],
     horizon: Annotated[int, typer.Option("--horizon", help="steps to forecast")],
     freq: Annotated[
         str | None, typer.Option(help="frequency (h, D, B, W, M, Q, Y); inferred when empty")

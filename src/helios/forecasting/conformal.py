@@ -39,7 +39,7 @@ from helios.forecasting.base import (
     ModelFamily,
 )
 from helios.forecasting.families import get_family
-from helios.forecasting.panel import check_horizon, check_levels, split_panel
+from helios.forecasting.panel import check_horizon, check_levels, nested_config, split_panel
 
 
 class ConformalConfig(Hyperparameters):
@@ -68,8 +68,9 @@ def naive_scale(y: np.ndarray) -> float:
 
 
 def conformal_quantile(errors: np.ndarray, level: int) -> float:
-    """The ceil((n+1)L)/n empirical quantile of absolute errors (NaNs ignored); with too few
-    errors for that rank the largest error is used, and it is said in the module docstring."""
+    """The ceil((n+1)L)/n empirical quantile of absolute errors (NaNs ignored). With fewer than
+    100/(100-L) - 1 errors that rank does not exist and the largest error is used: the interval
+    is then narrower than the guarantee asks, which is why per-series calibration wants many windows."""
     finite = np.sort(errors[np.isfinite(errors)])
     if finite.size == 0:
         return float("nan")
@@ -237,7 +238,7 @@ class Conformal(ModelFamily):
         if config.inner == self.name:
             raise ForecastingError("conformal cannot wrap itself; choose another inner family")
         inner = get_family(config.inner)
-        inner_config = inner.parse_config(config.inner_config)
+        inner_config = nested_config(inner, config.inner_config, "inner family")
         errors = calibration_errors(train, inner, inner_config, spec, config)
         fitted = inner.fit(train, inner_config, spec, context)
         series = split_panel(train)

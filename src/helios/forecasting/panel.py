@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 from scipy.stats import norm
 
-from helios.forecasting.base import ForecastingError
+from helios.forecasting.base import ForecastingError, Hyperparameters, ModelFamily
 from helios.forecasting.stamps import future_stamps as shared_future_stamps
 from helios.forecasting.stamps import stamp_to_json as shared_stamp_to_json
 
@@ -112,6 +113,16 @@ def stamp_to_json(stamp: Stamp) -> str | int:
 
 def stamp_from_json(value: str | int) -> Stamp:
     return int(value) if isinstance(value, int) else pd.Timestamp(value)
+
+
+def nested_config(family: ModelFamily, raw: dict[str, Any] | None, role: str) -> Hyperparameters:
+    """Parse the config of a family wrapped by another (auto's candidates, conformal's inner):
+    a mistake there is bad input to the wrapper, reported with the role it plays."""
+    try:
+        return family.parse_config(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ForecastingError(f"{role} ({family.name}) config: {problems}") from None
 
 
 def check_horizon(horizon: int) -> int:

@@ -28,7 +28,7 @@ from helios.forecasting.base import (
     ModelFamily,
 )
 from helios.forecasting.families import get_family, register
-from helios.forecasting.panel import check_horizon, check_levels, interval_columns
+from helios.forecasting.panel import check_horizon, check_levels, interval_columns, nested_config
 
 
 class AutoConfig(Hyperparameters):
@@ -66,7 +66,8 @@ def relative_scores(metrics: pd.DataFrame) -> pd.DataFrame:
     mase = mean["mase"].unstack("candidate")
     with np.errstate(divide="ignore", invalid="ignore"):
         score = 0.5 * (smape.div(smape.mean(axis=1), axis=0) + mase.div(mase.mean(axis=1), axis=0))
-    # A series where every candidate was exact (0/0) ties; ranks then keep the configured order.
+    # 0/0 (every candidate exact) or a failed candidate: +inf, never ranked; a series left with no
+    # finite score takes the first candidate.
     return score.fillna(np.inf)
 
 
@@ -154,7 +155,8 @@ class Auto(ModelFamily):
             raise ForecastingError("auto cannot be its own candidate")
         families = {name: get_family(candidate_family(name)) for name in config.candidates}
         settings = {
-            name: families[name].parse_config(config.candidate_configs.get(name)) for name in families
+            name: nested_config(families[name], config.candidate_configs.get(name), f"candidate {name}")
+            for name in families
         }
         metrics = self._validate(train, families, settings, spec, config)
         series_ids = sorted(pd.unique(train["unique_id"].astype(str)))  # the order every family returns

@@ -90,6 +90,9 @@ class NeuralConfig(Hyperparameters):
         "callback's own setting wins when one is attached).",
     )
     checkpoint_every: int = Field(1, ge=1, le=1000, description="Epochs between resumable checkpoints.")
+    checkpoint_seconds: float = Field(
+        10.0, ge=0, le=3600, description="At most one checkpoint per this many seconds after the first (0: no limit)."
+    )
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for weights and window sampling.")
 
     @field_validator("levels")
@@ -180,6 +183,7 @@ def _trainer_config(cfg: NeuralConfig) -> TrainerConfig:
         seed=cfg.seed,
         restore_best=cfg.restore_best,
         checkpoint_every=cfg.checkpoint_every,
+        checkpoint_seconds=cfg.checkpoint_seconds,
         schedule=cfg.schedule,
     )
 
@@ -218,7 +222,7 @@ def _fingerprint(cfg: NeuralConfig, ids: list[Any], series: list[np.ndarray]) ->
     digest = hashlib.sha256(json.dumps(ids, default=str).encode())
     for y in series:
         digest.update(np.ascontiguousarray(y, dtype=np.float64).tobytes())
-    settings = cfg.model_dump(mode="json", exclude={"restore_best", "checkpoint_every"})
+    settings = cfg.model_dump(mode="json", exclude={"restore_best", "checkpoint_every", "checkpoint_seconds"})
     return {"config": settings, "data_sha256": digest.hexdigest()}
 
 

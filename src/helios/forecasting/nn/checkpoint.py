@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save as save_tensors
+from safetensors.torch import save_file as save_tensor_file
 
 from helios.forecasting.base import ForecastingError
 
@@ -47,14 +47,14 @@ def checkpoint_path(folder: Path) -> Path:
 
 def save_checkpoint(folder: Path, ckpt: Checkpoint) -> Path:
     tensors, meta = _flatten(ckpt)
-    payload = save_tensors(tensors, metadata={"helios": json.dumps(meta)})
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=folder, prefix=_TEMP_PREFIX, suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(payload)
-            out.flush()
+        # Straight to the file (no 8 MiB bytes copy), then fsync before the rename makes it current.
+        save_tensor_file(tensors, temp, metadata={"helios": json.dumps(meta)})
+        with open(temp, "rb+") as out:
             os.fsync(out.fileno())
         os.replace(temp, checkpoint_path(folder))
     except BaseException:
@@ -65,14 +65,14 @@ def save_checkpoint(folder: Path, ckpt: Checkpoint) -> Path:
 
 
 def _flatten(ckpt: Checkpoint) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    tensors = {f"model.{k}": v.detach().clone().contiguous() for k, v in ckpt.model.items()}
+    tensors = {f"model.{k}": v.detach().contiguous() for k, v in ckpt.model.items()}
     if ckpt.best_model is not None:
-        tensors |= {f"best.{k}": v.detach().clone().contiguous() for k, v in ckpt.best_model.items()}
+        tensors |= {f"best.{k}": v.detach().contiguous() for k, v in ckpt.best_model.items()}
     scalars: dict[str, dict[str, Any]] = {}
     for index, state in ckpt.optimizer_state.items():
         for key, value in state.items():
             if isinstance(value, torch.Tensor):
-                tensors[f"optimizer.{index}.{key}"] = value.detach().clone().contiguous()
+                tensors[f"optimizer.{index}.{key}"] = value.detach().contiguous()
             else:
                 scalars.setdefault(str(index), {})[key] = value
     tensors["rng.torch"] = ckpt.torch_rng.clone()

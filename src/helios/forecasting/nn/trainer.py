@@ -55,6 +55,9 @@ class TrainerConfig:
     seed: int = 0
     restore_best: bool = True
     checkpoint_every: int = 1
+    # Measured: a checkpoint costs ~40 ms (8 MiB, fsync); every epoch that was ~7% of a fit. The
+    # first epoch always writes one (a killed job can resume); then at most one per this many seconds.
+    checkpoint_seconds: float = 10.0
     schedule: str = "constant"  # or "cosine": the learning rate falls to 5% by the last epoch
 
     def learning_rate_at(self, epoch: int) -> float:
@@ -219,7 +222,15 @@ class _Loop:
     def _checkpoint_due(self, epoch: int) -> bool:
         if self.folder is None:
             return False
-        return epoch % self.cfg.checkpoint_every == 0 or epoch == self.cfg.epochs or self.control.should_stop
+        if epoch == self.cfg.epochs or self.control.should_stop:
+            return True
+        if epoch % self.cfg.checkpoint_every:
+            return False
+        last = getattr(self, "_last_checkpoint_at", None)
+        if last is not None and time.monotonic() - last < self.cfg.checkpoint_seconds:
+            return False
+        self._last_checkpoint_at = time.monotonic()
+        return True
 
     # -- best weights ---------------------------------------------------------------------------
 
