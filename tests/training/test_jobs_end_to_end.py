@@ -157,7 +157,7 @@ def test_early_stopping_ends_the_job_as_stopped_early(context: AppContext, price
 
 @sqlite_only
 def test_sigkilled_worker_resumes_from_its_checkpoint(context: AppContext, prices: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    job_id = create(context, hyperparameters={**SMALL_NBEATS, "epochs": 12})
+    job_id = create(context, hyperparameters={**SMALL_NBEATS, "epochs": 40})
     env = {**os.environ, "HELIOS_HOME": str(context.settings.home), "HELIOS_DATABASE_URL": context.db.url}
     worker = subprocess.Popen([sys.executable, "-m", "helios", "worker"], env=env, start_new_session=True)
     try:
@@ -176,7 +176,7 @@ def test_sigkilled_worker_resumes_from_its_checkpoint(context: AppContext, price
         Worker(context).run_once()
         read = status(context, job_id)
     assert read.status in FINISHED and read.status == "succeeded", read.error
-    assert read.attempts == 2 and read.epoch == 12
+    assert read.attempts == 2 and read.epoch == 40
     with context.db.reading() as session:
         journal = [line.message for line in service.journal_lines(session, job_id)]
     assert any("requeued to resume" in line for line in journal)
