@@ -12,14 +12,17 @@ from tests.live import browser_page
 pytestmark = pytest.mark.browser
 
 LLM = {"base_url": "http://127.0.0.1:11434/v1", "model_name": "m"}
-GRAPH_NODES = ("() => getElement(document.querySelector('[data-testid=lineage-chart]'))"
-               ".chart.getOption().series[0].data.length")
+GRAPH_NODES = (
+    "() => getElement(document.querySelector('[data-testid=lineage-chart]'))"
+    ".chart.getOption().series[0].data.length"
+)
 
 
 def create_llm(server: str, name: str, versions: int, description: str = "") -> None:
     api = f"{server}/api/v1/ai/models"
-    created = httpx.post(api, json={"name": name, "kind": "llm", "task": "chat", "llm": LLM,
-                                    "description": description})
+    created = httpx.post(
+        api, json={"name": name, "kind": "llm", "task": "chat", "llm": LLM, "description": description}
+    )
     assert created.status_code == 201, created.text
     for i in range(1, versions):
         more = httpx.post(f"{api}/{name}/llm-config", json={**LLM, "model_name": f"m{i}"})

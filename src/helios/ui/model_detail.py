@@ -26,9 +26,11 @@ STAGE_BADGES = {"active": "green-7", "staging": "amber-8", "archived": "blue-gre
 STAGE_ICONS = {"active": "rocket_launch", "staging": "science", "archived": "inventory_2", "none": "remove"}
 DEPLOY_STAGES = ["active", "staging", "archived"]
 # Quasar's timeline is sized for long posts; a deployment history wants a compact list.
-HISTORY_CSS = (".helios-history .q-timeline__title{display:none}"
-               ".helios-history .q-timeline__content{padding-bottom:14px;gap:2px}"
-               ".helios-history .q-timeline__subtitle{margin-bottom:2px;letter-spacing:.02em;opacity:.75}")
+HISTORY_CSS = (
+    ".helios-history .q-timeline__title{display:none}"
+    ".helios-history .q-timeline__content{padding-bottom:14px;gap:2px}"
+    ".helios-history .q-timeline__subtitle{margin-bottom:2px;letter-spacing:.02em;opacity:.75}"
+)
 
 
 def when_text(value: dt.datetime | None) -> str:
@@ -72,8 +74,14 @@ def load_model(name: str) -> ModelState:
 
 
 VERSION_COLUMNS: list[dict[str, Any]] = [
-    {"name": "version", "label": "Version", "field": "version", "align": "left", "sortable": True,
-     ":format": "value => 'v' + value"},
+    {
+        "name": "version",
+        "label": "Version",
+        "field": "version",
+        "align": "left",
+        "sortable": True,
+        ":format": "value => 'v' + value",
+    },
     {"name": "stage", "label": "Stage", "field": "stage", "align": "left", "sortable": True},
     {"name": "aliases", "label": "Aliases", "field": "aliases", "align": "left"},
     {"name": "family", "label": "Family", "field": "family", "align": "left"},
@@ -108,9 +116,14 @@ def version_row(version: VersionRead, key_metric: str | None) -> dict[str, Any]:
     if version.llm_config and version.llm_config.get("model_name"):
         family = f"{family} · {version.llm_config['model_name']}"
     return {
-        "version": version.version, "stage": version.stage, "stage_color": STAGE_BADGES[version.stage],
-        "aliases": ", ".join(version.aliases) or "—", "family": family, "dataset": version.dataset or "—",
-        "metrics": metrics_text(version, key_metric), "created": when_text(version.created_at),
+        "version": version.version,
+        "stage": version.stage,
+        "stage_color": STAGE_BADGES[version.stage],
+        "aliases": ", ".join(version.aliases) or "—",
+        "family": family,
+        "dataset": version.dataset or "—",
+        "metrics": metrics_text(version, key_metric),
+        "created": when_text(version.created_at),
     }
 
 
@@ -175,17 +188,24 @@ class ModelPage:
                     kind_badge(detail.kind)
                     ui.badge(detail.task).props("outline color=blue-grey-5").classes("text-xs px-2 py-0.5")
                 ui.label(detail.description or f"An {detail.kind.upper()} model for {detail.task}.").classes(
-                    "text-slate-500")
+                    "text-slate-500"
+                )
                 if detail.tags:
                     with ui.row().classes("gap-1"):
                         for tag in detail.tags:
                             ui.chip(tag, icon="sell").props("dense outline color=grey-7").classes("text-xs")
             with ui.row().classes("items-center gap-2 shrink-0"):
                 if self.state.rollback_target is not None:
-                    self._editor_only(ui.button("Roll back", icon="undo", on_click=self.open_rollback).props(
-                        'outline data-testid="rollback-open"'))
-                self._editor_only(ui.button("Delete", icon="delete", on_click=self.open_delete).props(
-                    'flat color=negative data-testid="delete-open"'))
+                    self._editor_only(
+                        ui.button("Roll back", icon="undo", on_click=self.open_rollback).props(
+                            'outline data-testid="rollback-open"'
+                        )
+                    )
+                self._editor_only(
+                    ui.button("Delete", icon="delete", on_click=self.open_delete).props(
+                        'flat color=negative data-testid="delete-open"'
+                    )
+                )
 
     def _editor_only(self, button: ui.button) -> None:
         if not self.can_edit:
@@ -206,7 +226,8 @@ class ModelPage:
                 with ui.card().classes("helios-card px-4 py-2 gap-0 min-w-[120px]"):
                     ui.label(label).classes("text-[11px] uppercase tracking-wide text-slate-500")
                     ui.label(value).classes("text-lg font-semibold tabular-nums").props(
-                        f'data-testid="stat-{key}"')
+                        f'data-testid="stat-{key}"'
+                    )
 
     # --- history and charts -------------------------------------------------------------------------
 
@@ -215,16 +236,21 @@ class ModelPage:
         with self.timeline:
             if not self.state.history:
                 ui.label("Nothing deployed yet. Use Deploy on a version to stage or activate it.").classes(
-                    "text-sm text-slate-500")
+                    "text-sm text-slate-500"
+                )
                 return
             timeline = ui.timeline(side="right", layout="dense").classes("w-full helios-history")
             with timeline.props('data-testid="deploy-history"'):
                 for change in self.state.history:  # newest first
                     stage = change.to_stage
-                    with ui.timeline_entry(subtitle=f"{when_text(change.at)} · {change.actor}",
-                                           icon=STAGE_ICONS[stage], color=STAGE_BADGES[stage]):
+                    with ui.timeline_entry(
+                        subtitle=f"{when_text(change.at)} · {change.actor}",
+                        icon=STAGE_ICONS[stage],
+                        color=STAGE_BADGES[stage],
+                    ):
                         ui.label(f"v{change.version} {change.from_stage} → {change.to_stage}").classes(
-                            "font-medium")
+                            "font-medium"
+                        )
                         if change.note:
                             ui.label(change.note).classes("text-sm text-slate-500 break-words")
 
@@ -237,15 +263,18 @@ class ModelPage:
             with ui.tab_panel("lineage").classes("p-2"):
                 self.lineage_chart = ui.echart({}).classes("w-full").props('data-testid="lineage-chart"')
                 ui.label("Scroll to zoom, drag to pan; hover a node for details.").classes(
-                    "text-xs text-slate-500 px-2")
+                    "text-xs text-slate-500 px-2"
+                )
             with ui.tab_panel("metrics").classes("p-2"):
                 self.metric_chart()
 
     def metric_chart(self) -> None:
         versions = self.state.detail.versions
         if not charts.numeric_metrics(versions):
-            ui.label("No metrics recorded on these versions yet (LLM endpoints carry none until "
-                     "they are evaluated).").classes("text-sm text-slate-500 p-4")
+            ui.label(
+                "No metrics recorded on these versions yet (LLM endpoints carry none until "
+                "they are evaluated)."
+            ).classes("text-sm text-slate-500 p-4")
             return
         chart = ui.echart(charts.metric_trend(versions, self.state.detail.key_metric)).classes("w-full h-96")
         chart.props('data-testid="metric-chart"')
@@ -259,8 +288,11 @@ class ModelPage:
         with self.dialog, ui.card().classes("helios-card w-[460px] gap-3"):
             ui.label(f"Deploy {self.name} v{number}").classes("text-lg font-semibold")
             ui.label(f"v{number} is {version.stage} now.").classes("text-slate-500 -mt-2")
-            stage = ui.select(DEPLOY_STAGES, label="Move to stage",
-                              value="archived" if version.stage == "active" else "active")
+            stage = ui.select(
+                DEPLOY_STAGES,
+                label="Move to stage",
+                value="archived" if version.stage == "active" else "active",
+            )
             stage.classes("w-full").props('outlined data-testid="deploy-stage"')
             if active is not None and active != number:
                 warning = ui.label(f"Making it active archives v{active}.").classes("text-sm text-amber-700")
@@ -269,9 +301,11 @@ class ModelPage:
             note.props('outlined data-testid="deploy-note"')
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=self.dialog.close).props("flat")
-                ui.button("Deploy", icon="rocket_launch",
-                          on_click=lambda: self.deploy(number, stage.value, note.value)).props(
-                    'data-testid="deploy-confirm"')
+                ui.button(
+                    "Deploy",
+                    icon="rocket_launch",
+                    on_click=lambda: self.deploy(number, stage.value, note.value),
+                ).props('data-testid="deploy-confirm"')
         self.dialog.open()
 
     def deploy(self, number: int, stage: str, note: str) -> None:
@@ -286,14 +320,16 @@ class ModelPage:
         self.dialog.clear()
         with self.dialog, ui.card().classes("helios-card w-[460px] gap-3"):
             ui.label(f"Roll {self.name} back to v{target}?").classes("text-lg font-semibold")
-            ui.label(f"v{target} becomes active again" + (f"; v{current} is archived." if current else ".")
-                     ).classes("text-slate-500")
+            ui.label(
+                f"v{target} becomes active again" + (f"; v{current} is archived." if current else ".")
+            ).classes("text-slate-500")
             note = ui.input("Note — why roll back?").classes("w-full")
             note.props('outlined data-testid="rollback-note"')
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=self.dialog.close).props("flat")
                 ui.button("Roll back", icon="undo", on_click=lambda: self.rollback(note.value)).props(
-                    'color=warning data-testid="rollback-confirm"')
+                    'color=warning data-testid="rollback-confirm"'
+                )
         self.dialog.open()
 
     def rollback(self, note: str) -> None:
@@ -321,17 +357,22 @@ class ModelPage:
         self.dialog.clear()
         with self.dialog, ui.card().classes("helios-card w-[480px] gap-3"):
             ui.label(f"Delete model {self.name}?").classes("text-lg font-semibold")
-            ui.label(f"Its {self.state.detail.version_count} versions, their artifacts and the deployment "
-                     "history go with it; an audit entry stays.").classes("text-slate-500")
+            ui.label(
+                f"Its {self.state.detail.version_count} versions, their artifacts and the deployment "
+                "history go with it; an audit entry stays."
+            ).classes("text-slate-500")
             force = None
             if active is not None:
                 force = ui.checkbox(f"v{active} is active — delete anyway (admin only)")
                 force.props('data-testid="delete-force"')
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=self.dialog.close).props("flat")
-                ui.button("Delete", color="negative", icon="delete",
-                          on_click=lambda: self.delete(bool(force and force.value))).props(
-                    'data-testid="delete-confirm"')
+                ui.button(
+                    "Delete",
+                    color="negative",
+                    icon="delete",
+                    on_click=lambda: self.delete(bool(force and force.value)),
+                ).props('data-testid="delete-confirm"')
         self.dialog.open()
 
     def delete(self, force: bool) -> None:

@@ -25,11 +25,13 @@ class ModelListPage:
     def build(self) -> None:
         with ui.column().classes("gap-0"):
             ui.label("Models").classes("text-2xl font-semibold")
-            ui.label("Every trained model and LLM endpoint: its versions, stages and where it came from."
-                     ).classes("text-slate-500")
+            ui.label(
+                "Every trained model and LLM endpoint: its versions, stages and where it came from."
+            ).classes("text-slate-500")
         with ui.row().classes("w-full items-center gap-3"):
-            search = ui.input(placeholder="Search name or description",
-                              on_change=lambda e: self.set("text", e.value))
+            search = ui.input(
+                placeholder="Search name or description", on_change=lambda e: self.set("text", e.value)
+            )
             search.props('outlined dense clearable debounce=300 data-testid="models-search"').classes("w-72")
             with search.add_slot("prepend"):
                 ui.icon("search")
@@ -52,8 +54,14 @@ class ModelListPage:
 
     def refresh(self) -> None:
         with context().db.reading() as session:
-            items = views.list_models(session, kind=self.kind or None, task=self.task or None,
-                                      stage=self.stage or None, text=self.text or None, limit=LIMIT).items
+            items = views.list_models(
+                session,
+                kind=self.kind or None,
+                task=self.task or None,
+                stage=self.stage or None,
+                text=self.text or None,
+                limit=LIMIT,
+            ).items
             tasks = sorted({m.task for m in views.list_models(session, limit=LIMIT).items})
         self.task_select.set_options({"": "All tasks", **{t: t for t in tasks}}, value=self.task)
         self.count.text = f"{len(items)} model{'s' * (len(items) != 1)}"
@@ -100,7 +108,8 @@ def key_metric(model: ModelSummary) -> None:
     with ui.row().classes("w-full items-end no-wrap gap-3"):
         with ui.column().classes("gap-0 shrink-0"):
             ui.label(model.key_metric or "key metric").classes(
-                "text-[11px] uppercase tracking-wide text-slate-500")
+                "text-[11px] uppercase tracking-wide text-slate-500"
+            )
             ui.label(number_text(model.key_metric_value)).classes("text-xl font-semibold tabular-nums")
         known = sum(v is not None for v in model.key_metric_trend)
         if known >= 2:
@@ -115,11 +124,13 @@ def no_models() -> None:
         ui.icon("model_training", size="52px").classes("text-slate-400")
         ui.label("No models yet").classes("text-lg font-medium")
         ui.label("A model appears here when a training job finishes, or when you register one:").classes(
-            "text-slate-500")
+            "text-slate-500"
+        )
         with ui.column().classes("gap-1 mt-2 font-mono text-sm"):
             ui.label("helios models register ./saved-model --name my-forecaster")
-            ui.label("helios models create-llm explainer --model-name llama3 "
-                     "--base-url http://127.0.0.1:11434/v1")
+            ui.label(
+                "helios models create-llm explainer --model-name llama3 --base-url http://127.0.0.1:11434/v1"
+            )
 
 
 def no_match() -> None:

@@ -42,11 +42,20 @@ def sparkline(values: list[float | None], color: str = "#2563eb") -> dict:
         "grid": {"left": 2, "right": 2, "top": 6, "bottom": 2},
         "xAxis": {"type": "category", "show": False, "boundaryGap": False, "data": list(range(len(values)))},
         "yAxis": {"type": "value", "show": False, "scale": True},
-        "series": [{
-            "type": "line", "data": values, "silent": True, "showSymbol": len(values) == 1, "symbolSize": 5,
-            "smooth": 0.3, "connectNulls": True, "lineStyle": {"width": 2, "color": color},
-            "itemStyle": {"color": color}, "areaStyle": {"opacity": 0.12, "color": color},
-        }],
+        "series": [
+            {
+                "type": "line",
+                "data": values,
+                "silent": True,
+                "showSymbol": len(values) == 1,
+                "symbolSize": 5,
+                "smooth": 0.3,
+                "connectNulls": True,
+                "lineStyle": {"width": 2, "color": color},
+                "itemStyle": {"color": color},
+                "areaStyle": {"opacity": 0.12, "color": color},
+            }
+        ],
     }
 
 
@@ -61,21 +70,40 @@ def metric_trend(versions: list[VersionRead], key_metric: str | None) -> dict:
     ordered = sorted(versions, key=lambda v: v.version)
     names = numeric_metrics(ordered)
     lead = key_metric if key_metric in names else names[0]
-    series = [{
-        "name": name, "type": "line", "connectNulls": True, "symbolSize": 7,
-        "lineStyle": {"width": 3 if name == lead else 2},
-        "data": [_number(v.metrics.get(name)) for v in ordered],
-    } for name in names]
+    series = [
+        {
+            "name": name,
+            "type": "line",
+            "connectNulls": True,
+            "symbolSize": 7,
+            "lineStyle": {"width": 3 if name == lead else 2},
+            "data": [_number(v.metrics.get(name)) for v in ordered],
+        }
+        for name in names
+    ]
     return {
         "color": PALETTE,
         "tooltip": {"trigger": "axis"},
-        "legend": {"top": 0, "type": "scroll", "textStyle": {"color": MUTED}, "inactiveColor": "#94a3b866",
-                   "selected": _shown(ordered, names, lead)},
+        "legend": {
+            "top": 0,
+            "type": "scroll",
+            "textStyle": {"color": MUTED},
+            "inactiveColor": "#94a3b866",
+            "selected": _shown(ordered, names, lead),
+        },
         "grid": {"left": 56, "right": 24, "top": 44, "bottom": 32},
-        "xAxis": {"type": "category", "data": [f"v{v.version}" for v in ordered], "boundaryGap": False,
-                  "axisLabel": {"color": MUTED}},
-        "yAxis": {"type": "value", "scale": True, "axisLabel": {"color": MUTED},
-                  "splitLine": {"lineStyle": {"color": "rgba(148,163,184,0.25)"}}},
+        "xAxis": {
+            "type": "category",
+            "data": [f"v{v.version}" for v in ordered],
+            "boundaryGap": False,
+            "axisLabel": {"color": MUTED},
+        },
+        "yAxis": {
+            "type": "value",
+            "scale": True,
+            "axisLabel": {"color": MUTED},
+            "splitLine": {"lineStyle": {"color": "rgba(148,163,184,0.25)"}},
+        },
         "series": series,
     }
 
@@ -122,7 +150,7 @@ def _zoom(xs: dict[str, float], ys: dict[str, float]) -> float:
 def lineage_graph(lineage: Lineage) -> dict:
     xs, ys = _layout(lineage)
     zoom = _zoom(xs, ys)
-    grow = zoom ** -NODE_SCALE_RATIO  # ECharts shrinks nodes with the zoom; start them at full size
+    grow = zoom**-NODE_SCALE_RATIO  # ECharts shrinks nodes with the zoom; start them at full size
     index = {node.id: i for i, node in enumerate(lineage.nodes)}
     titles = _titles(lineage)
     kinds = list(KINDS)
@@ -130,28 +158,47 @@ def lineage_graph(lineage: Lineage) -> dict:
         "tooltip": {"confine": True},
         "legend": {"top": 0, "data": [KINDS[k][0] for k in kinds], "textStyle": {"color": MUTED}},
         "animationDurationUpdate": 300,
-        "series": [{
-            "type": "graph", "layout": "none", "preserveAspect": True, "roam": True, "zoom": zoom,
-            "top": 56, "bottom": 28, "left": 70, "right": 70,
-            "scaleLimit": {"min": 0.2, "max": 6},
-            "categories": [{"name": KINDS[k][0], "itemStyle": {"color": KINDS[k][1]}, "symbol": KINDS[k][2]}
-                           for k in kinds],
-            "edgeSymbol": ["none", "arrow"], "edgeSymbolSize": 7,
-            "lineStyle": {"color": "source", "opacity": 0.55, "width": 1.4},
-            "label": {"show": True, "color": MUTED, "fontSize": 11},
-            "labelLayout": {"hideOverlap": True},
-            "emphasis": {"focus": "adjacency", "lineStyle": {"width": 2.5, "opacity": 0.9}},
-            "data": [_node(n, xs[n.id], ys[n.id], kinds.index(n.kind), grow, titles[n.id])
-                     for n in lineage.nodes],
-            "links": [_link(e.source, e.target, e.relation, index, xs) for e in lineage.edges],
-        }],
+        "series": [
+            {
+                "type": "graph",
+                "layout": "none",
+                "preserveAspect": True,
+                "roam": True,
+                "zoom": zoom,
+                "top": 56,
+                "bottom": 28,
+                "left": 70,
+                "right": 70,
+                "scaleLimit": {"min": 0.2, "max": 6},
+                "categories": [
+                    {"name": KINDS[k][0], "itemStyle": {"color": KINDS[k][1]}, "symbol": KINDS[k][2]}
+                    for k in kinds
+                ],
+                "edgeSymbol": ["none", "arrow"],
+                "edgeSymbolSize": 7,
+                "lineStyle": {"color": "source", "opacity": 0.55, "width": 1.4},
+                "label": {"show": True, "color": MUTED, "fontSize": 11},
+                "labelLayout": {"hideOverlap": True},
+                "emphasis": {"focus": "adjacency", "lineStyle": {"width": 2.5, "opacity": 0.9}},
+                "data": [
+                    _node(n, xs[n.id], ys[n.id], kinds.index(n.kind), grow, titles[n.id])
+                    for n in lineage.nodes
+                ],
+                "links": [_link(e.source, e.target, e.relation, index, xs) for e in lineage.edges],
+            }
+        ],
     }
 
 
 def _node(node: LineageNode, x: float, y: float, category: int, grow: float, title: str) -> dict:
     size = KINDS[node.kind][3] * grow
     item: dict = {
-        "id": node.id, "name": node.id, "x": x, "y": y, "category": category, "symbolSize": round(size, 1),
+        "id": node.id,
+        "name": node.id,
+        "x": x,
+        "y": y,
+        "category": category,
+        "symbolSize": round(size, 1),
         "label": _label_style(node),
         "tooltip": {"formatter": _tooltip(node, title)},
     }
@@ -165,8 +212,13 @@ def _node(node: LineageNode, x: float, y: float, category: int, grow: float, tit
 def _label_style(node: LineageNode) -> dict:
     text = node.label.replace("{", "(").replace("}", ")")  # braces are ECharts template syntax
     if node.kind == "model_version":  # "v3" inside the circle; the model's name is the page's title
-        return {"formatter": "v" + text.rsplit(" v", 1)[-1], "position": "inside", "color": "#fff",
-                "fontWeight": "bold", "fontSize": 11}
+        return {
+            "formatter": "v" + text.rsplit(" v", 1)[-1],
+            "position": "inside",
+            "color": "#fff",
+            "fontWeight": "bold",
+            "fontSize": 11,
+        }
     if node.kind == "deployment":
         return {"formatter": text.split("→")[-1].strip(), "position": "bottom", "fontSize": 10}
     return {"formatter": text, "position": "top"}

@@ -91,7 +91,10 @@ class NeuralConfig(Hyperparameters):
     )
     checkpoint_every: int = Field(1, ge=1, le=1000, description="Epochs between resumable checkpoints.")
     checkpoint_seconds: float = Field(
-        10.0, ge=0, le=3600, description="At most one checkpoint per this many seconds after the first (0: no limit)."
+        10.0,
+        ge=0,
+        le=3600,
+        description="At most one checkpoint per this many seconds after the first (0: no limit).",
     )
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for weights and window sampling.")
 
