@@ -126,3 +126,22 @@ def test_models_and_training_from_the_cli(run, tmp_path: Path) -> None:  # type:
     assert run("models", "delete", "prices-sn", "--yes", "--force").exit_code == 0
     assert run("jobs", "compare", "1").exit_code == 1
     context.db.dispose()
+
+
+def test_train_follow_watches_the_job_to_its_end(run, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    csv = tmp_path / "p.csv"
+    csv.write_text("unique_id,ds,y\n" + "".join(f"A,2024-01-{d:02d},{10 + d % 5 + d * 0.3}\n" for d in range(1, 31)))
+    assert run("datasets", "import", str(csv), "--name", "prices").exit_code == 0
+    env = {**os.environ, "HELIOS_HOME": str(settings.home), "HELIOS_DATABASE_URL": settings.resolved_database_url}
+    worker = subprocess.Popen([sys.executable, "-m", "helios", "worker"], env=env)
+    try:
+        followed = run("train", "prices", "--family", "drift", "--horizon", "5", "--follow")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert followed.exit_code == 0, followed.output
+    assert "job #1: succeeded → prices-drift v1" in followed.output

@@ -98,3 +98,14 @@ def test_auto_cannot_be_its_own_candidate() -> None:
 def test_a_bad_candidate_config_is_reported_as_bad_input() -> None:
     with pytest.raises(ForecastingError, match="candidate naive \\(naive\\) config: windw: Extra inputs"):
         fit_auto(mixed_panel(), candidates=["naive"], candidate_configs={"naive": {"windw": 3}})
+
+
+def test_all_is_a_fixed_combination_without_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auto_module, "backtest", lambda *a, **k: pytest.fail("'all' must not validate"))
+    data = mixed_panel()
+    fitted = fit_auto(data, candidates=["mean", "drift"], selection="all")
+    assert all(names == ["mean", "drift"] for names in fitted.choices.values())
+    parts = [
+        fit_auto(data, candidates=[name], selection="all").predict(HORIZON) for name in ("mean", "drift")
+    ]
+    np.testing.assert_allclose(fitted.predict(HORIZON)["mean"], (parts[0]["mean"] + parts[1]["mean"]) / 2)

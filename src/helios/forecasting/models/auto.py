@@ -47,8 +47,10 @@ class AutoConfig(Hyperparameters):
     step: int | None = Field(
         default=None, ge=1, description="Points between origins; empty means the horizon."
     )
-    selection: Literal["best", "combine"] = Field(
-        default="best", description="Keep the best candidate per series, or average the best top_k."
+    selection: Literal["best", "combine", "all"] = Field(
+        default="best",
+        description="Keep the best candidate per series, average the best top_k, or average all "
+        "candidates everywhere ('all' skips validation: a fixed combination).",
     )
     top_k: int = Field(default=2, ge=1, le=10, description="How many candidates 'combine' averages.")
 
@@ -158,10 +160,14 @@ class Auto(ModelFamily):
             name: nested_config(families[name], config.candidate_configs.get(name), f"candidate {name}")
             for name in families
         }
-        metrics = self._validate(train, families, settings, spec, config)
         series_ids = sorted(pd.unique(train["unique_id"].astype(str)))  # the order every family returns
-        scores = relative_scores(metrics).reindex(index=series_ids, columns=config.candidates)
-        choices = choose(scores.fillna(np.inf), config.candidates, config.selection, config.top_k)
+        if config.selection == "all":
+            scores = pd.DataFrame(np.nan, index=series_ids, columns=config.candidates)
+            choices = {uid: list(config.candidates) for uid in series_ids}
+        else:
+            metrics = self._validate(train, families, settings, spec, config)
+            scores = relative_scores(metrics).reindex(index=series_ids, columns=config.candidates)
+            choices = choose(scores.fillna(np.inf), config.candidates, config.selection, config.top_k)
         for uid, names in choices.items():
             if not names:  # too short to validate: the first candidate, as configured
                 choices[uid] = [config.candidates[0]]
