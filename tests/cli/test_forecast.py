@@ -37,8 +37,8 @@ def write_csv(
     return path
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, [str(a) for a in args])
+def run(csv: Path | str, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["--input", str(csv), *[str(a) for a in args]])
     # Typer draws errors in a box that wraps lines: compare words, not layout.
     words = " ".join(result.output.replace("│", " ").replace("╭", " ").replace("╰", " ").split())
     return result.exit_code, result.stdout, words
