@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/m4_weekly.py                                  # every family
     .venv/bin/python benchmarks/m4_weekly.py --families naive,ensemble --limit 50
     .venv/bin/python benchmarks/m4_weekly.py --config '{"auto_ets": {"window": 260}}'
+    .venv/bin/python benchmarks/m4_weekly.py --config-file benchmarks/m4_weekly_config.json   # the tuned run
+
+``--families`` takes ``family@label`` for a variant of a family configured under that label.
 
 Horizon 13. Metrics as M4: sMAPE, MASE with m=1, OWA against Naive2 (computed here on the same
 series; on all 359 it equals the official 9.161 / 2.777), MSIS and coverage of the 95% interval.
@@ -141,7 +144,7 @@ def run_family(name: str, data: M4Weekly, season: int, config: dict[str, Any]) -
     from helios.forecasting.base import DataSpec, ForecastingError
     from helios.forecasting.families import get_family
 
-    family = get_family(name)
+    family = get_family(name.split("@", 1)[0])  # "family@label": a variant with its own --config entry
     spec = DataSpec(freq="W-SUN", season_length=season)
     raw = dict(config)
     if "horizon" in family.Config.model_fields and "horizon" not in raw:
@@ -276,10 +279,15 @@ def owa(scores: dict[str, float], reference: dict[str, float]) -> float | None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--families", help="comma-separated family names (default: every forecasting family)")
+    parser.add_argument(
+        "--families", help="comma-separated family names, 'family@label' for variants (default: every family)"
+    )
     parser.add_argument("--limit", type=int, help="only the first N series (default: all 359)")
     parser.add_argument("--season", type=int, default=52, help="season length the families see (default 52)")
-    parser.add_argument("--config", default="{}", help="JSON {family: {hyperparameter: value}}")
+    parser.add_argument(
+        "--config", default="{}", help="JSON {family or family@label: {hyperparameter: value}}"
+    )
+    parser.add_argument("--config-file", type=Path, help="the same JSON, read from a file")
     parser.add_argument("--markdown", type=Path, help="also write the table as markdown to this file")
     return parser.parse_args(argv)
 
@@ -292,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sys.path.insert(0, str(REPO / "src"))
     data = load_m4_weekly(folder, args.limit)
-    configs = json.loads(args.config)
+    configs = json.loads(args.config_file.read_text() if args.config_file else args.config)
     names = args.families.split(",") if args.families else default_families()
     reference = naive2_reference(data)
     print(

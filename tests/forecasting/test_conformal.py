@@ -39,11 +39,11 @@ def fit(train: pd.DataFrame, **config: object):  # type: ignore[no-untyped-def]
     return family.fit(train, family.parse_config({"horizon": HORIZON, **config}), DataSpec("D", 1))
 
 
-def test_nominal_90_percent_intervals_cover_90_percent_of_1000_series() -> None:
+@pytest.mark.parametrize("normalise", ["naive", "native"])
+def test_nominal_90_percent_intervals_cover_90_percent_of_1000_series(normalise: str) -> None:
     train, future = random_walks(1000, 40, seed=11)
-    forecast = (
-        fit(train, inner="naive", n_windows=2).predict(HORIZON, (90,)).merge(future, on=["unique_id", "ds"])
-    )
+    fitted = fit(train, inner="naive", n_windows=2, normalise=normalise)
+    forecast = fitted.predict(HORIZON, (90,)).merge(future, on=["unique_id", "ds"])
     assert len(forecast) == 1000 * HORIZON
     assert covered(forecast, 90) == pytest.approx(0.90, abs=0.03)
     # the h-step intervals widen as random-walk errors do
@@ -85,7 +85,7 @@ def test_native_intervals_stay_available_and_point_forecasts_are_the_inner_ones(
 
 def test_saved_and_loaded_like_any_family(tmp_path: Path) -> None:
     train, _ = random_walks(5, 30, seed=2)
-    fitted = fit(train, inner="auto_ets", scope="series")
+    fitted = fit(train, inner="auto_ets", normalise="native")
     save_fitted(fitted, tmp_path / "model")
     loaded = load_fitted(tmp_path / "model")
     pd.testing.assert_frame_equal(

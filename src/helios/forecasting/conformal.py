@@ -6,9 +6,12 @@ forecast +- the conformal L-quantile of those errors (the ceil((n+1)L)/n-th orde
 coverage holds in finite samples when errors are exchangeable). The inner model is then refitted
 on all the data for the point forecast.
 
-``scope="pooled"`` (default) divides each error by its series' scale (the in-sample MAE of the
-naive forecast up to that origin, as in MASE) and pools all series: many series calibrate each
-other, and each gets intervals in its own units. ``scope="series"`` uses each series' own errors,
+``scope="pooled"`` (default) divides each error by a scale and pools all series: many series
+calibrate each other, and each gets intervals in its own units. ``normalise`` picks the scale:
+``"naive"`` is the series' in-sample MAE of the naive forecast up to that origin (as in MASE);
+``"native"`` is the half-width of the inner family's own 80% interval for that step, so the
+intervals keep the model's sense of which series and steps are harder and conformal only fixes
+their calibration (normalised conformal prediction). ``scope="series"`` uses each series' own errors,
 which needs many windows (19 or more for a 95% interval) to mean anything; series without
 errors of their own fall back to the pooled ones.
 
@@ -57,6 +60,11 @@ class ConformalConfig(Hyperparameters):
     scope: Literal["pooled", "series"] = Field(
         default="pooled", description="Calibrate on all series' scaled errors together, or per series."
     )
+    normalise: Literal["naive", "native"] = Field(
+        default="naive",
+        description="Pooled errors are divided by the naive MAE of the series, or by the inner "
+        "family's own 80% half-width (needs a family with intervals).",
+    )
     native_intervals: bool = Field(
         default=False, description="Also return the inner family's own bounds as native-lo-L / native-hi-L."
     )
@@ -78,6 +86,10 @@ def conformal_quantile(errors: np.ndarray, level: int) -> float:
     return float(finite[min(rank, finite.size) - 1])
 
 
+# The inner interval whose half-width is the unit of "native" normalisation.
+REFERENCE_LEVEL = 80
+
+
 class ConformalFitted(Fitted):
     family = "conformal"
 
@@ -91,6 +103,7 @@ class ConformalFitted(Fitted):
         pooled_errors: np.ndarray,
         series_errors: np.ndarray,
         native_intervals: bool = False,
+        normalise: str = "naive",
     ):
         self.inner = inner
         self.horizon = horizon
@@ -100,6 +113,7 @@ class ConformalFitted(Fitted):
         self.pooled_errors = pooled_errors  # (samples, horizon), scaled
         self.series_errors = series_errors  # (series, windows, horizon), in the series' units
         self.native_intervals = native_intervals
+        self.normalise = normalise
 
     def predict(self, horizon: int, levels: Sequence[int] = DEFAULT_LEVELS) -> pd.DataFrame:
         horizon, levels = check_horizon(horizon), check_levels(levels)
@@ -108,9 +122,10 @@ class ConformalFitted(Fitted):
                 f"these conformal intervals are calibrated up to {self.horizon} steps; "
                 f"refit with horizon >= {horizon} to forecast that far"
             )
-        native = self.inner.predict(horizon, levels)
+        inner_levels = sorted({*levels, REFERENCE_LEVEL}) if self.normalise == "native" else levels
+        native = self.inner.predict(horizon, inner_levels)
         frame = native[["unique_id", "ds", "mean"]].copy()
-        half_widths = self._half_widths(native["unique_id"].astype(str), horizon, levels)
+        half_widths = self._half_widths(native, horizon, levels)
         for level, width in zip(levels, half_widths, strict=True):
             frame[f"lo-{level}"] = frame["mean"] - width
             frame[f"hi-{level}"] = frame["mean"] + width
@@ -120,14 +135,21 @@ class ConformalFitted(Fitted):
                 frame[f"native-hi-{level}"] = native[f"hi-{level}"]
         return frame
 
-    def _half_widths(self, unique_ids: pd.Series, horizon: int, levels: Sequence[int]) -> list[np.ndarray]:
+    def _row_scales(self, native: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+        if self.normalise == "native":
+            return (native[f"hi-{REFERENCE_LEVEL}"] - native[f"lo-{REFERENCE_LEVEL}"]).to_numpy() / 2
+        return self.scales[rows]
+
+    def _half_widths(self, native: pd.DataFrame, horizon: int, levels: Sequence[int]) -> list[np.ndarray]:
+        unique_ids = native["unique_id"].astype(str)
         position = {uid: i for i, uid in enumerate(self.series_ids)}
         rows = unique_ids.map(position).to_numpy()
         steps = unique_ids.groupby(unique_ids, sort=False).cumcount().to_numpy()
+        row_scales = self._row_scales(native, rows)
         widths = []
         for level in levels:
             pooled = np.array([conformal_quantile(self.pooled_errors[:, h], level) for h in range(horizon)])
-            per_step = pooled[None, :] * self.scales[:, None]
+            width = pooled[steps] * row_scales
             if self.scope == "series":
                 own = np.array(
                     [
@@ -135,8 +157,8 @@ class ConformalFitted(Fitted):
                         for errors in self.series_errors
                     ]
                 )
-                per_step = np.where(np.isfinite(own), own, per_step)
-            widths.append(per_step[rows, steps])
+                width = np.where(np.isfinite(own[rows, steps]), own[rows, steps], width)
+            widths.append(width)
         return widths
 
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -148,6 +170,7 @@ class ConformalFitted(Fitted):
             "scope": self.scope,
             "series_ids": self.series_ids,
             "native_intervals": self.native_intervals,
+            "normalise": self.normalise,
         }
         arrays = {f"inner/{name}": value for name, value in inner_arrays.items()}
         arrays |= {
@@ -173,6 +196,7 @@ class ConformalFitted(Fitted):
             arrays["pooled_errors"],
             arrays["series_errors"],
             bool(meta["native_intervals"]),
+            meta.get("normalise", "naive"),
         )
 
 
@@ -184,7 +208,9 @@ def calibration_errors(
     config: ConformalConfig,
 ) -> pd.DataFrame:
     """Backtest errors of the inner family: ``unique_id, window, step, error, scale`` where
-    ``scale`` is the series' naive scale up to that window's origin (no peeking past it)."""
+    ``scale`` is the series' naive scale up to that window's origin (no peeking past it) or the
+    inner interval's half-width at that step."""
+    levels = (REFERENCE_LEVEL,) if config.normalise == "native" else ()
     result = backtest(
         train,
         inner,
@@ -193,10 +219,14 @@ def calibration_errors(
         config.n_windows,
         config.step,
         inner_config,
-        levels=(),
+        levels,
         min_train_size=2,
     )
     forecasts = result.forecasts
+    errors = (forecasts["y"] - forecasts["mean"]).abs()
+    if config.normalise == "native":
+        half_width = (forecasts[f"hi-{REFERENCE_LEVEL}"] - forecasts[f"lo-{REFERENCE_LEVEL}"]) / 2
+        return forecasts.assign(error=errors, scale=half_width)
     cutoffs = forecasts.groupby("unique_id", sort=False)["cutoff"].unique().to_dict()
     scales = {}
     for series in split_panel(train):
@@ -204,9 +234,7 @@ def calibration_errors(
             known = series.ds.searchsorted(cutoff, side="right")  # points up to the origin, no further
             scales[(series.unique_id, cutoff)] = naive_scale(series.y[:known])
     keys = zip(forecasts["unique_id"], forecasts["cutoff"], strict=True)
-    return forecasts.assign(
-        error=(forecasts["y"] - forecasts["mean"]).abs(), scale=[scales[key] for key in keys]
-    )
+    return forecasts.assign(error=errors, scale=[scales[key] for key in keys])
 
 
 def _pooled_matrix(errors: pd.DataFrame, horizon: int) -> np.ndarray:
@@ -252,4 +280,5 @@ class Conformal(ModelFamily):
             _pooled_matrix(errors, config.horizon),
             _series_tensor(errors, series_ids, config.n_windows, config.horizon),
             config.native_intervals,
+            config.normalise,
         )
