@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import pandas as pd
 import typer
@@ -17,7 +17,7 @@ from helios.forecasting.frequency import infer_freq, normalise_freq, season_leng
 from helios.forecasting.panel import interval_columns
 
 _FORECASTING_TASKS = ("timeseries", "price")
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)  # long messages stay one line, paths unbroken
 
 
 def forecast(
@@ -54,7 +54,7 @@ def forecast(
     write_forecast(result[columns], output)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     _err.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(2)
 
@@ -154,7 +154,7 @@ def _inferred_freq(frame: pd.DataFrame) -> str:
     inferred = infer_freq(frame.loc[frame["unique_id"] == longest, "ds"])
     if inferred is None:
         _fail(f"could not infer the frequency of series {longest}; pass --freq (e.g. D, W, M)")
-    return inferred
+    return str(inferred)
 
 
 def family_config(family: ModelFamily, params: str | None, horizon: int) -> Any:

@@ -42,7 +42,7 @@ from helios.forecasting.base import (
     ModelFamily,
 )
 from helios.forecasting.families import get_family
-from helios.forecasting.panel import check_horizon, check_levels, nested_config, split_panel
+from helios.forecasting.panel import check_horizon, check_levels, nested_config, own_config, split_panel
 
 
 class ConformalConfig(Hyperparameters):
@@ -261,8 +261,9 @@ class Conformal(ModelFamily):
     FittedType = ConformalFitted
 
     def fit(
-        self, train: pd.DataFrame, config: ConformalConfig, spec: DataSpec, context: FitContext | None = None
+        self, train: pd.DataFrame, config: Hyperparameters, spec: DataSpec, context: FitContext | None = None
     ) -> ConformalFitted:
+        config = own_config(config, ConformalConfig)
         if config.inner == self.name:
             raise ForecastingError("conformal cannot wrap itself; choose another inner family")
         inner = get_family(config.inner)

@@ -112,7 +112,7 @@ def fit_each_series(
     """Fit ``fit_one`` on every series; a cancelled job stops between series. Non-iterative
     families report only the end of training to their callbacks."""
     context = context or FitContext()
-    states = []
+    states: list[SeriesState] = []
     for series in split_panel(train):
         if context.control.cancelled:
             raise ForecastingError(f"{family}: fit cancelled after {len(states)} series")

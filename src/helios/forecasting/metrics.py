@@ -12,11 +12,12 @@ Every function takes one series' actuals ``y`` and forecasts ``f`` over the same
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 
-ArrayLike = np.ndarray | Sequence[float] | pd.Series
+ArrayLike: TypeAlias = np.ndarray | Sequence[float] | pd.Series
 
 
 def _arrays(*values: ArrayLike) -> list[np.ndarray]:

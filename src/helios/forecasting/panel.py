@@ -2,14 +2,15 @@
 together in the long format every family returns (``unique_id, ds, mean, lo-L, hi-L``).
 
 ``ds`` may be timestamps (the usual case) or integers (a step counter, e.g. M4 data whose dates
-are unknown); future stamps follow the same kind.
+are unknown); future stamps follow the same kind. Also the input checks every family shares:
+horizon, interval levels, and configs of families wrapped by others (auto, conformal).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from helios.forecasting.base import ForecastingError, Hyperparameters, ModelFami
 from helios.forecasting.stamps import future_stamps as shared_future_stamps
 from helios.forecasting.stamps import stamp_to_json as shared_stamp_to_json
 
-Stamp = pd.Timestamp | int
+Stamp: TypeAlias = pd.Timestamp | int
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,14 @@ def stamp_to_json(stamp: Stamp) -> str | int:
 
 def stamp_from_json(value: str | int) -> Stamp:
     return int(value) if isinstance(value, int) else pd.Timestamp(value)
+
+
+ConfigType = TypeVar("ConfigType", bound=Hyperparameters)
+
+
+def own_config(config: Hyperparameters, kind: type[ConfigType]) -> ConfigType:
+    """The family's own config class, whatever ``Hyperparameters`` the caller passed in."""
+    return config if isinstance(config, kind) else kind.model_validate(config.model_dump())
 
 
 def nested_config(family: ModelFamily, raw: dict[str, Any] | None, role: str) -> Hyperparameters:

@@ -28,7 +28,7 @@ from helios.forecasting.base import (
     ModelFamily,
 )
 from helios.forecasting.families import get_family, register
-from helios.forecasting.panel import check_horizon, check_levels, interval_columns, nested_config
+from helios.forecasting.panel import check_horizon, check_levels, interval_columns, nested_config, own_config
 
 
 class AutoConfig(Hyperparameters):
@@ -151,8 +151,9 @@ class Auto(ModelFamily):
     FittedType = AutoFitted
 
     def fit(
-        self, train: pd.DataFrame, config: AutoConfig, spec: DataSpec, context: FitContext | None = None
+        self, train: pd.DataFrame, config: Hyperparameters, spec: DataSpec, context: FitContext | None = None
     ) -> AutoFitted:
+        config = own_config(config, AutoConfig)
         if any(candidate_family(name) == self.name for name in config.candidates):
             raise ForecastingError("auto cannot be its own candidate")
         families = {name: get_family(candidate_family(name)) for name in config.candidates}

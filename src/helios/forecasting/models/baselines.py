@@ -9,6 +9,7 @@ and grows with the horizon as each method implies (random walk: sigma * sqrt(h))
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from pydantic import Field
 from helios.forecasting.base import DataSpec, FitContext, Hyperparameters, ModelFamily
 from helios.forecasting.families import register
 from helios.forecasting.local import LocalFitted, SeriesState, fit_each_series, require_length
-from helios.forecasting.panel import Series, SeriesForecast, normal_bounds
+from helios.forecasting.panel import Series, SeriesForecast, normal_bounds, own_config
 from helios.forecasting.seasonality import SeasonalAdjustment
 
 
@@ -41,10 +42,12 @@ def _steps(horizon: int) -> np.ndarray:
 class _BaselineFamily(ModelFamily):
     task = "timeseries"
     Config = BaselineConfig
+    FittedType: ClassVar[type[LocalFitted]]
 
     def fit(
-        self, train: pd.DataFrame, config: BaselineConfig, spec: DataSpec, context: FitContext | None = None
+        self, train: pd.DataFrame, config: Hyperparameters, spec: DataSpec, context: FitContext | None = None
     ) -> LocalFitted:
+        config = own_config(config, BaselineConfig)
         season = config.season_length or spec.season_length
         states = fit_each_series(train, lambda s: self.fit_series(s, season), context, self.name)
         return self.FittedType(states, spec.freq, season, config.model_dump())

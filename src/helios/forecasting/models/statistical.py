@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,7 @@ from pydantic import Field
 from helios.forecasting.base import DataSpec, FitContext, ForecastingError, Hyperparameters, ModelFamily
 from helios.forecasting.families import register
 from helios.forecasting.local import LocalFitted, SeriesState, fit_each_series
-from helios.forecasting.panel import Series, SeriesForecast
+from helios.forecasting.panel import Series, SeriesForecast, own_config
 from helios.forecasting.seasonality import SeasonalAdjustment
 
 # ETS has no seasonal states beyond 24 and seasonal ARIMA past that is slow and fragile.
@@ -298,7 +298,8 @@ def check_season(family: str, members: Sequence[str], season_length: int) -> Non
 
 class _StatisticalFamily(ModelFamily):
     task = "timeseries"
-    Config = StatisticalConfig
+    Config: ClassVar[type[StatisticalConfig]] = StatisticalConfig
+    FittedType: ClassVar[type[StatisticalFitted]]
     members: tuple[str, ...] = ()
 
     def member_names(self, config: StatisticalConfig) -> Sequence[str]:
@@ -307,10 +308,11 @@ class _StatisticalFamily(ModelFamily):
     def fit(
         self,
         train: pd.DataFrame,
-        config: StatisticalConfig,
+        config: Hyperparameters,
         spec: DataSpec,
         context: FitContext | None = None,
     ) -> StatisticalFitted:
+        config = own_config(config, self.Config)
         season = config.season_length or spec.season_length
         members = self.member_names(config)
         check_season(self.name, members, season)
