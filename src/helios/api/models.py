@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse
@@ -14,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from helios.api.deps import ContextDep, Editor, ReadSessionDep, SessionDep, StoreDep, Viewer
 from helios.core.errors import InvalidInput, PayloadTooLarge
+from helios.core.parsing import json_object
 from helios.registry import deployments, service, views
 from helios.registry.predict import forecast_rows
 from helios.registry.schemas import (
@@ -118,8 +118,8 @@ async def register_version(
             model,
             directory,
             actor,
-            params=_json_object(params, "params"),
-            metrics=_json_object(metrics, "metrics"),
+            params=json_object(params, "params"),
+            metrics=json_object(metrics, "metrics"),
             description=description,
             parent_version=parent_version,
             code_revision=code_revision,
@@ -145,18 +145,6 @@ async def _receive_files(files: list[UploadFile], directory: Path) -> None:
         if target.exists():
             raise InvalidInput(f"artifact file {name!r} was sent twice")
         target.write_bytes(data)
-
-
-def _json_object(raw: str | None, field: str) -> dict[str, Any]:
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{field} is not valid JSON: {exc.msg}") from None
-    if not isinstance(value, dict):
-        raise InvalidInput(f"{field} must be a JSON object")
-    return value
 
 
 @router.post("/{ident}/llm-config", response_model=VersionRead, status_code=status.HTTP_201_CREATED)

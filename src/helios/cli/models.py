@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +9,7 @@ from rich.tree import Tree
 
 from helios.cli.common import console, open_context, reported_errors
 from helios.core.auth import LOCAL_USER
+from helios.core.parsing import json_object
 from helios.registry import deployments, service, views
 from helios.registry.schemas import ModelCreate
 
@@ -89,25 +89,11 @@ def register(
                 model,
                 directory,
                 LOCAL_USER,
-                metrics=_json(metrics),
+                metrics=json_object(metrics, "--metrics"),
                 description=description,
             )
     sha = version.artifact_sha256[:12]
     console.print(f"registered [bold]{name}[/] v{version.version} ({version.family}, sha256 {sha})")
-
-
-def _json(raw: str | None) -> dict:
-    from helios.core.errors import InvalidInput
-
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"--metrics is not valid JSON: {exc.msg}") from None
-    if not isinstance(value, dict):
-        raise InvalidInput("--metrics must be a JSON object")
-    return value
 
 
 @app.command("deploy")

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import time
 from typing import Annotated
 
@@ -10,7 +9,7 @@ from rich.table import Table
 
 from helios.cli.common import console, err_console, open_context, reported_errors
 from helios.core.auth import LOCAL_USER
-from helios.core.errors import InvalidInput
+from helios.core.parsing import json_object
 from helios.training import service
 from helios.training.schemas import EarlyStoppingSettings, JobCreate, ValidationSettings
 from helios.training.tables import FINISHED
@@ -41,7 +40,7 @@ def train(
             dataset_version=int(version) if version.isdigit() else "latest",
             series=series,
             family=family,
-            hyperparameters=_json(params),
+            hyperparameters=json_object(params, "--params"),
             validation=ValidationSettings(horizon=horizon),
             early_stopping=EarlyStoppingSettings(patience=patience) if early_stopping else None,
             seed=seed,
@@ -55,18 +54,6 @@ def train(
     console.print(f"queued training job [bold]#{job_id}[/] ({family} on {dataset})")
     if follow:
         _follow(job_id)
-
-
-def _json(raw: str | None) -> dict:
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"--params is not valid JSON: {exc.msg}") from None
-    if not isinstance(value, dict):
-        raise InvalidInput("--params must be a JSON object")
-    return value
 
 
 def _follow(job_id: int) -> None:
