@@ -8,6 +8,7 @@ and grows with the horizon as each method implies (random walk: sigma * sqrt(h))
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -52,8 +53,9 @@ class _BaselineFamily(ModelFamily):
         states = fit_each_series(train, lambda s: self.fit_series(s, season), context, self.name)
         return self.FittedType(states, spec.freq, season, config.model_dump())
 
+    @abc.abstractmethod
     def fit_series(self, series: Series, season_length: int) -> SeriesState:
-        raise NotImplementedError
+        """Each baseline's own per-series fit."""
 
 
 # --- naive ---------------------------------------------------------------------------------------
