@@ -134,9 +134,11 @@ def test_train_follow_watches_the_job_to_its_end(run, settings, tmp_path: Path) 
     import sys
 
     csv = tmp_path / "p.csv"
-    csv.write_text("unique_id,ds,y\n" + "".join(f"A,2024-01-{d:02d},{10 + d % 5 + d * 0.3}\n" for d in range(1, 31)))
+    rows = "".join(f"A,2024-01-{d:02d},{10 + d % 5 + d * 0.3}\n" for d in range(1, 31))
+    csv.write_text("unique_id,ds,y\n" + rows)
     assert run("datasets", "import", str(csv), "--name", "prices").exit_code == 0
-    env = {**os.environ, "HELIOS_HOME": str(settings.home), "HELIOS_DATABASE_URL": settings.resolved_database_url}
+    database = settings.resolved_database_url
+    env = {**os.environ, "HELIOS_HOME": str(settings.home), "HELIOS_DATABASE_URL": database}
     worker = subprocess.Popen([sys.executable, "-m", "helios", "worker"], env=env)
     try:
         followed = run("train", "prices", "--family", "drift", "--horizon", "5", "--follow")
