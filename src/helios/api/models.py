@@ -124,7 +124,7 @@ async def register_version(
             parent_version=parent_version,
             code_revision=code_revision,
         )
-    return _version_read(session, store, model, version)
+    return views.single_version_read(session, store, model, version)
 
 
 async def _receive_files(files: list[UploadFile], directory: Path) -> None:
@@ -154,12 +154,7 @@ def add_llm_config(
     """A changed endpoint config becomes the LLM model's next version."""
     model = service.get_model(session, ident, lock=True)
     version = service.add_llm_version(session, model, body, actor)
-    return _version_read(session, store, model, version)
-
-
-def _version_read(session, store, model, version) -> VersionRead:  # type: ignore[no-untyped-def]
-    detail = views.model_detail(session, store, model)
-    return next(v for v in detail.versions if v.version == version.version)
+    return views.single_version_read(session, store, model, version)
 
 
 @router.get("/{ident}/versions/{version}/files/{filename}", response_class=FileResponse)

@@ -157,6 +157,17 @@ def model_detail(session: Session, store: ArtifactStore, model: Model) -> ModelD
     )
 
 
+def single_version_read(
+    session: Session, store: ArtifactStore, model: Model, version: ModelVersion
+) -> VersionRead:
+    """One version as the API returns it, without reading the model's other versions."""
+    aliases = _aliases(session, model)
+    datasets = _dataset_labels(session, [version.dataset_version_id] if version.dataset_version_id else [])
+    parent = session.get(ModelVersion, version.parent_version_id) if version.parent_version_id else None
+    numbers = {version.id: version.version, **({parent.id: parent.version} if parent else {})}
+    return version_read(store, version, aliases, datasets, numbers)
+
+
 def version_read(
     store: ArtifactStore,
     version: ModelVersion,
