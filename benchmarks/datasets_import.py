@@ -49,7 +49,7 @@ def write_csv(path: Path, rows: int) -> None:
 IMPORT = """
 import resource, sys, time, json
 from pathlib import Path
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.config import Settings
 from helios.core.auth import LOCAL_USER
 from helios.datasets import service

@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 def seed(home: Path, models: int, per_model: int) -> None:
     from sqlalchemy import insert
 
-    from helios.api.context import AppContext
+    from helios.context import AppContext
     from helios.config import Settings
     from helios.core.clock import utcnow
     from helios.db import migrate

@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 def ingestion(points: int, per_epoch: int) -> tuple[float, float]:
     from tests.training.conftest import prices_csv
 
-    from helios.api.context import AppContext
+    from helios.context import AppContext
     from helios.config import Settings
     from helios.core.auth import LOCAL_USER
     from helios.datasets import service as datasets

@@ -67,7 +67,7 @@ class Bench:
     def __init__(self, home: Path, args: argparse.Namespace) -> None:
         from tests.training.conftest import prices_csv
 
-        from helios.api.context import AppContext
+        from helios.context import AppContext
         from helios.config import Settings
         from helios.core.auth import LOCAL_USER
         from helios.datasets import service as datasets

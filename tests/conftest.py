@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.config import Settings
 from helios.db import migrate
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.demo import seed_demo
 
 pytestmark = pytest.mark.slow

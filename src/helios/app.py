@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from helios import __version__
 from helios.api import login, problems
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.api.routes import api_router, fallback_router
 from helios.config import Settings, get_settings
 from helios.db import migrate

@@ -10,7 +10,7 @@ import logging
 
 from sqlalchemy import select
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.core.auth import Principal, Role
 from helios.datasets import service
 from helios.datasets.schemas import ImportRequest

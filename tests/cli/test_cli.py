@@ -104,7 +104,7 @@ def test_models_and_training_from_the_cli(run, tmp_path: Path) -> None:  # type:
     assert "no training jobs yet" in run("jobs", "list").output
     queued = run("train", "prices", "--family", "seasonal_naive", "--horizon", "7", "--model", "prices-sn")
     assert queued.exit_code == 0 and "queued training job #1" in queued.output
-    from helios.api.context import AppContext
+    from helios.context import AppContext
     from helios.config import Settings
     from helios.training.runner import run_job
     from helios.training.workers import claim_next

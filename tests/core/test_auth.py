@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.core import auth
 from helios.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from helios.core.tables import ApiToken

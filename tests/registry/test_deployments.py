@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.core.auth import LOCAL_USER
 from helios.core.clock import utcnow
 from helios.core.errors import Conflict, NotFound

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.core.auth import LOCAL_USER
 from helios.datasets import service as datasets
 from helios.datasets.schemas import ImportRequest

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.core.auth import LOCAL_USER
 from helios.registry import service as registry
 from helios.training import service

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.core.auth import LOCAL_USER
 from helios.training import service
 from tests.training.test_jobs_end_to_end import SMALL_NBEATS, create, status, wait_for

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.core.auth import LOCAL_USER
 from helios.core.errors import Conflict, InvalidInput, NotFound
 from helios.training import service

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.api.security import identify
 from helios.config import Settings
 from helios.core.artifacts import ArtifactStore

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.core import auth
 from helios.core.auth import Principal
 

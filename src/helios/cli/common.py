@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.config import Settings
 from helios.core.errors import HeliosError
 from helios.db import migrate

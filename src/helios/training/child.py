@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.config import Settings
 from helios.training.runner import run_job
 

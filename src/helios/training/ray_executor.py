@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.core.clock import utcnow
 from helios.training.service import journal
 from helios.training.tables import TrainingJob
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def _run_remote(settings_json: str, job_id: int) -> str:
-    from helios.api.context import AppContext
+    from helios.context import AppContext
     from helios.config import Settings
     from helios.training.runner import run_job
 

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select, update
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.core.auth import Principal, Role
 from helios.core.clock import utcnow
 from helios.datasets import service as datasets

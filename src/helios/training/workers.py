@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.core.clock import as_utc, utcnow
 from helios.training.service import journal
 from helios.training.tables import TrainingJob

@@ -10,7 +10,7 @@ import secrets
 
 from fastapi import FastAPI
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.ui import runtime
 
 

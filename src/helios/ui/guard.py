@@ -10,7 +10,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 from helios.api.login import render_login
 from helios.api.security import identify
 from helios.core.auth import Principal

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helios.api.context import AppContext
+from helios.context import AppContext
 
 _context: AppContext | None = None
 
