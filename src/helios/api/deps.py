@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from helios.context import AppContext
 from helios.api.security import identify
 from helios.config import Settings
+from helios.context import AppContext
 from helios.core.artifacts import ArtifactStore
 from helios.core.auth import Principal, Role
+from helios.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 
 def get_context(request: Request) -> AppContext:
@@ -60,3 +61,10 @@ def require(role: Role) -> Callable[..., Principal]:
 Viewer = Annotated[Principal, Depends(require(Role.viewer))]
 Editor = Annotated[Principal, Depends(require(Role.editor))]
 Admin = Annotated[Principal, Depends(require(Role.admin))]
+
+
+# Every list route takes these two, beside its own filters (see helios.core.pagination).
+Cursor = Annotated[
+    str | None, Query(max_length=1000, description="next_cursor from the previous page; omit for the first")
+]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"items per page (default {DEFAULT_LIMIT})")]

@@ -11,8 +11,18 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from helios.api.deps import ContextDep, Editor, ReadSessionDep, SessionDep, StoreDep, Viewer
+from helios.api.deps import (
+    ContextDep,
+    Cursor,
+    Editor,
+    Limit,
+    ReadSessionDep,
+    SessionDep,
+    StoreDep,
+    Viewer,
+)
 from helios.core.errors import InvalidInput, PayloadTooLarge
+from helios.core.pagination import DEFAULT_LIMIT
 from helios.core.parsing import json_object
 from helios.registry import deployments, service, views
 from helios.registry.predict import forecast_rows
@@ -52,8 +62,8 @@ def list_models(
     task: str | None = None,
     stage: Stage | None = None,
     q: Annotated[str | None, Query(max_length=100, description="text in name or description")] = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> ModelList:
     return views.list_models(session, kind=kind, task=task, stage=stage, text=q, cursor=cursor, limit=limit)
 

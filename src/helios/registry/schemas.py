@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from helios.core.pagination import Page
+
 ModelKind = Literal["ml", "llm"]
 Stage = Literal["none", "staging", "active", "archived"]
 DeployStage = Literal["active", "staging", "archived", "none"]
@@ -98,9 +100,8 @@ class ModelSummary(BaseModel):
     updated_at: dt.datetime
 
 
-class ModelList(BaseModel):
-    items: list[ModelSummary]
-    next_cursor: str | None
+class ModelList(Page[ModelSummary]):
+    """Models in name order."""
 
 
 class ModelDetail(ModelSummary):

@@ -3,7 +3,6 @@ lineage graph and journal. Built with a handful of set-based queries, never one 
 
 from __future__ import annotations
 
-import base64
 from collections import defaultdict
 from typing import Any
 
@@ -11,7 +10,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from helios.core.artifacts import ArtifactStore
-from helios.core.errors import InvalidInput
+from helios.core.pagination import DEFAULT_LIMIT, Keyset
 from helios.datasets.tables import Dataset, DatasetVersion
 from helios.registry import deployments
 from helios.registry.schemas import (
@@ -34,6 +33,9 @@ TREND_POINTS = 20
 # --- list -------------------------------------------------------------------------------------
 
 
+MODELS = Keyset("models", (Model.name,))
+
+
 def list_models(
     session: Session,
     *,
@@ -42,17 +44,11 @@ def list_models(
     stage: str | None = None,
     text: str | None = None,
     cursor: str | None = None,
-    limit: int = 50,
+    limit: int = DEFAULT_LIMIT,
 ) -> ModelList:
     query = _filtered(select(Model), kind, task, stage, text)
-    if cursor:
-        query = query.where(Model.name > _decode_cursor(cursor))
-    models = list(session.scalars(query.order_by(Model.name).limit(limit + 1)))
-    more = len(models) > limit
-    models = models[:limit]
-    summaries = summarise(session, models)
-    next_cursor = _encode_cursor(models[-1].name) if more and models else None
-    return ModelList(items=summaries, next_cursor=next_cursor)
+    models, next_cursor = MODELS.page(session, query, cursor=cursor, limit=limit)
+    return ModelList(items=summarise(session, models), next_cursor=next_cursor)
 
 
 def _filtered(
@@ -72,23 +68,6 @@ def _filtered(
         like = f"%{text.lower()}%"
         query = query.where(or_(func.lower(Model.name).like(like), func.lower(Model.description).like(like)))
     return query
-
-
-_CURSOR_PREFIX = "after:"
-
-
-def _encode_cursor(name: str) -> str:
-    return base64.urlsafe_b64encode((_CURSOR_PREFIX + name).encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        decoded = base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
-    except (ValueError, UnicodeDecodeError):
-        decoded = ""
-    if not decoded.startswith(_CURSOR_PREFIX):
-        raise InvalidInput("cursor is not one this API handed out; start again without it")
-    return decoded[len(_CURSOR_PREFIX) :]
 
 
 def summarise(session: Session, models: list[Model]) -> list[ModelSummary]:
