@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from helios import __version__
-from helios.api import login, problems
+from helios.api import docs, login, problems
 from helios.context import AppContext
 from helios.api.routes import api_router, fallback_router
 from helios.config import Settings, get_settings
@@ -75,9 +75,12 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         description="Self-hosted control room for forecasting agents.",
+        docs_url=None,  # served offline by helios.api.docs instead of from a CDN
+        redoc_url=None,
     )
     app.state.helios = context
     problems.install(app)
+    docs.install(app)
     app.include_router(api_router())
     app.include_router(login.router)
     app.include_router(fallback_router())

@@ -16,6 +16,20 @@ NAVIGATION: list[tuple[str, str, str]] = [
 
 ACCENT = "#f59e0b"
 
+# Dark mode is the browser's choice, kept in its localStorage: it survives page changes, server restarts and
+# sign-ins, and needs no round trip (applied before the page is first painted).
+_DARK_MODE_SCRIPT = """<script>
+(function () {
+  const KEY = "helios-dark";
+  const apply = () => { const v = localStorage.getItem(KEY); if (v !== null) Quasar.Dark.set(v === "true"); };
+  window.heliosToggleDark = () => {
+    Quasar.Dark.toggle();
+    localStorage.setItem(KEY, String(Quasar.Dark.isActive));
+  };
+  if (window.Quasar) apply(); else window.addEventListener("DOMContentLoaded", apply);
+})();
+</script>"""
+
 
 @contextmanager
 def frame(title: str, principal_name: str = "local") -> Iterator[None]:
@@ -27,7 +41,7 @@ def frame(title: str, principal_name: str = "local") -> Iterator[None]:
         ".helios-drawer{background:#fff!important}.body--dark .helios-drawer{background:#0f172a!important}"
         "</style>"
     )
-    dark = ui.dark_mode()
+    ui.add_body_html(_DARK_MODE_SCRIPT)
     with ui.header(elevated=False).classes("items-center justify-between bg-slate-900 text-white px-4 h-14"):
         with ui.row().classes("items-center gap-2"):
             ui.button(icon="menu", on_click=lambda: drawer.toggle()).props("flat round dense color=white")
@@ -35,9 +49,14 @@ def frame(title: str, principal_name: str = "local") -> Iterator[None]:
             ui.label(f"/ {title}").classes("text-slate-400")
         with ui.row().classes("items-center gap-1"):
             ui.label(principal_name).classes("text-slate-400 text-sm mr-2").props('data-testid="principal"')
-            ui.button(icon="dark_mode", on_click=dark.toggle).props("flat round dense color=white").tooltip(
-                "Toggle dark mode"
+            ui.button(icon="menu_book").props(
+                'flat round dense color=white href=/docs target=_blank aria-label="API docs"'
+            ).tooltip("API docs")
+            dark_toggle = ui.button(icon="dark_mode").props(
+                'flat round dense color=white aria-label="Toggle dark mode"'
             )
+            dark_toggle.on("click", js_handler="() => window.heliosToggleDark()")
+            dark_toggle.tooltip("Toggle dark mode")
     drawer = ui.left_drawer(value=True, bordered=True).classes("helios-drawer p-0")
     with drawer, ui.list().classes("w-full pt-2"):
         for label, target, icon in NAVIGATION:
