@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from helios import __version__
-from helios.api import docs, login, problems
-from helios.context import AppContext
+from helios.api import docs, login, problems, shield
 from helios.api.routes import api_router, fallback_router
 from helios.config import Settings, get_settings
+from helios.context import AppContext
 from helios.db import migrate
 
 log = logging.getLogger(__name__)
@@ -64,10 +64,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
+        context.events.start()
         running = start_executor(context) if executor else None
         yield
         if running is not None:
             running.stop()
+        context.events.stop()
         context.db.dispose()
 
     app = FastAPI(
@@ -88,4 +90,5 @@ def create_app(
         from helios.ui import mount
 
         mount(app, context)
+    shield.install(app, context)  # last added = outermost: before the UI, NiceGUI and the API
     return app

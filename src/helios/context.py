@@ -1,5 +1,7 @@
-"""What a running Helios holds for its lifetime: settings, the database and the artifact store.
-Made once by ``create_app`` and shared by the API, the UI and the seeders."""
+"""What a running Helios holds for its lifetime: settings, the database, the artifact store, the
+inference cache and the event bus. Made once by ``create_app`` (or a CLI command, a worker) and
+shared by the API, the UI and the seeders. The bus delivers only while started (the app lifespan
+does that); publishing works without it, from any process."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from dataclasses import dataclass
 
 from helios.config import Settings
 from helios.core.artifacts import ArtifactStore
+from helios.core.events import EventBus
 from helios.db.engine import Database
 from helios.registry.inference import InferenceCache
 
@@ -17,13 +20,16 @@ class AppContext:
     db: Database
     store: ArtifactStore
     inference: InferenceCache
+    events: EventBus
 
     @classmethod
     def build(cls, settings: Settings) -> AppContext:
         settings.home.mkdir(parents=True, exist_ok=True)
+        db = Database.connect(settings.resolved_database_url)
         return cls(
             settings,
-            Database.connect(settings.resolved_database_url),
+            db,
             ArtifactStore(settings.artifact_root),
             InferenceCache(settings.inference_cache_bytes),
+            EventBus(db),
         )

@@ -1,10 +1,11 @@
-"""Tables that belong to no single domain: API tokens and the audit log."""
+"""Tables that belong to no single domain: API tokens, the audit log, and the event outbox with
+its subscribers' cursors (see ``helios.core.events``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helios.core.clock import utcnow
@@ -37,3 +38,30 @@ class AuditEntry(Base):
     entity_id: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"))
+
+
+class OutboxEvent(Base):
+    """One published event. Ids only grow (AUTOINCREMENT on SQLite, so a pruned tail is never
+    reused) and commit in order, which is what lets a subscriber's cursor be a single id."""
+
+    __tablename__ = "event_outbox"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict] = mapped_column(JSON)
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # host:pid of the publishing process, for tracing where an event came from.
+    origin: Mapped[str] = mapped_column(String(128))
+
+
+class EventCursor(Base):
+    """How far one named subscriber got: every outbox id up to ``position`` is done for it."""
+
+    __tablename__ = "event_cursors"
+
+    subscriber: Mapped[str] = mapped_column(String(128), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
+    delivered_at: Mapped[dt.datetime | None]
+    failures: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

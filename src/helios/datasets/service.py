@@ -24,6 +24,7 @@ from helios.core.artifacts import ArtifactStore
 from helios.core.auth import Principal, record_audit
 from helios.core.clock import utcnow
 from helios.core.errors import Conflict, InvalidInput, NotFound
+from helios.core.events import DatasetVersionCreated, publish
 from helios.datasets import importers
 from helios.datasets.profile import content_hash, profile
 from helios.datasets.schemas import (
@@ -79,7 +80,22 @@ def import_file(
         return dataset, existing, False
     version = _store_version(session, store, dataset, parsed, digest, request, actor)
     record_audit(session, actor, "dataset.import", "dataset", dataset.name, {"version": version.version})
+    publish(session, _version_created(dataset, version))
     return dataset, version, True
+
+
+def _version_created(dataset: Dataset, version: DatasetVersion) -> DatasetVersionCreated:
+    return DatasetVersionCreated(
+        dataset=dataset.name,
+        kind=dataset.kind,
+        version=version.version,
+        version_id=version.id,
+        rows=version.rows,
+        series=version.series_count,
+        start=version.start,
+        end=version.end,
+        actor=version.created_by,
+    )
 
 
 def _import_options(request: ImportRequest) -> importers.ImportOptions:

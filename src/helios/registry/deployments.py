@@ -7,6 +7,7 @@ serialises writers), and a partial unique index refuses a second active version 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -14,21 +15,43 @@ from sqlalchemy.orm import Session
 from helios.core.auth import Principal, record_audit
 from helios.core.clock import utcnow
 from helios.core.errors import Conflict
+from helios.core.events import ModelDeployed, publish
 from helios.registry.service import get_model, get_version
 from helios.registry.tables import Deployment, Model, ModelVersion
 
 
 def deploy(
-    session: Session, model_ident: str, number: int, stage: str, note: str, actor: Principal
+    session: Session,
+    model_ident: str,
+    number: int,
+    stage: str,
+    note: str,
+    actor: Principal,
+    *,
+    action: Literal["deploy", "rollback"] = "deploy",
 ) -> Deployment:
     model = get_model(session, model_ident, lock=True)
     version = get_version(session, model, number)
     if version.stage == stage:
         raise Conflict(f"{model.name} v{number} is already {stage}")
-    if stage == "active":
-        _demote_active(session, model, version, actor, note)
+    replaced = _demote_active(session, model, version, actor, note) if stage == "active" else None
+    from_stage = version.stage
     change = _change_stage(session, model, version, stage, actor, note)
     record_audit(session, actor, "model.deploy", "model", model.name, {"version": number, "stage": stage})
+    publish(
+        session,
+        ModelDeployed(
+            model=model.name,
+            action=action,
+            stage=stage,
+            to_version=number,
+            from_stage=from_stage,
+            from_version=replaced.version if replaced else None,
+            deployment_id=change.id,
+            actor=actor.name,
+            note=note,
+        ),
+    )
     return change
 
 
@@ -42,7 +65,7 @@ def rollback(session: Session, model_ident: str, note: str, actor: Principal) ->
     if previous is None:
         raise Conflict(f"{model.name} has no earlier active version to roll back to")
     why = note or (f"rollback from v{current.version}" if current else "rollback")
-    return deploy(session, model.name, previous.version, "active", why, actor)
+    return deploy(session, model.name, previous.version, "active", why, actor, action="rollback")
 
 
 def active_at(session: Session, model: Model, at: dt.datetime) -> ModelVersion | None:
@@ -74,19 +97,22 @@ def history(session: Session, model: Model) -> list[Deployment]:
 
 def _demote_active(
     session: Session, model: Model, incoming: ModelVersion, actor: Principal, note: str
-) -> None:
+) -> ModelVersion | None:
+    """Archive the active version ``incoming`` replaces; that version, or None."""
     current = session.scalar(
         select(ModelVersion).where(ModelVersion.model_id == model.id, ModelVersion.stage == "active")
     )
-    if current is not None and current.id != incoming.id:
-        _change_stage(
-            session,
-            model,
-            current,
-            "archived",
-            actor,
-            f"replaced by v{incoming.version}" + (f": {note}" if note else ""),
-        )
+    if current is None or current.id == incoming.id:
+        return None
+    _change_stage(
+        session,
+        model,
+        current,
+        "archived",
+        actor,
+        f"replaced by v{incoming.version}" + (f": {note}" if note else ""),
+    )
+    return current
 
 
 def _change_stage(

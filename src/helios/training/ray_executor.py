@@ -16,16 +16,15 @@ from sqlalchemy import select, update
 
 from helios.context import AppContext
 from helios.core.clock import utcnow
-from helios.training.service import journal
 from helios.training.tables import TrainingJob
-from helios.training.workers import claim_next, recover_orphans
+from helios.training.workers import claim_next, fail_running, recover_orphans
 
 log = logging.getLogger(__name__)
 
 
 def _run_remote(settings_json: str, job_id: int) -> str:
-    from helios.context import AppContext
     from helios.config import Settings
+    from helios.context import AppContext
     from helios.training.runner import run_job
 
     context = AppContext.build(Settings.model_validate_json(settings_json))
@@ -116,8 +115,4 @@ class RayDispatcher:
             )
 
     def _fail(self, job_id: int, reason: str) -> None:
-        with self.context.db.transaction() as session:
-            job = session.scalar(select(TrainingJob).where(TrainingJob.id == job_id).with_for_update())
-            if job.status == "running":
-                job.status, job.finished_at, job.error = "failed", utcnow(), reason
-                journal(session, job_id, reason, "error")
+        fail_running(self.context, job_id, reason)

@@ -22,7 +22,7 @@ from helios.core.clock import utcnow
 from helios.datasets import service as datasets
 from helios.datasets.tables import Dataset, DatasetVersion
 from helios.training import evaluation
-from helios.training.service import journal, record_metrics
+from helios.training.service import announce_finished, journal, record_metrics
 from helios.training.tables import TrainingJob
 
 PROGRESS_AFTER_FIT = 0.9
@@ -336,6 +336,7 @@ def _finish(
             "succeeded": f"succeeded; became v{version}",
         }[status]
         journal(session, job_id, text, level)
+        announce_finished(session, job, version)
     return status
 
 

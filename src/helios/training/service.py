@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from helios.core.auth import Principal, record_audit
 from helios.core.clock import as_utc, utcnow
 from helios.core.errors import Conflict, InvalidInput, NotFound
+from helios.core.events import TrainingFinished, publish
 from helios.datasets import service as datasets
 from helios.datasets.schemas import check_slug
 from helios.datasets.tables import Dataset, DatasetVersion
@@ -294,6 +295,24 @@ def record_metrics(session: Session, job_id: int, points: list[tuple[int, str, f
 
 def journal(session: Session, job_id: int, message: str, level: str = "info") -> None:
     session.add(TrainingJournal(job_id=job_id, message=message, level=level))
+
+
+def announce_finished(session: Session, job: TrainingJob, version: int | None = None) -> None:
+    """Publish ``TrainingFinished`` for a job just given its final status (in this transaction)."""
+    publish(
+        session,
+        TrainingFinished(
+            job_id=job.id,
+            status=job.status,
+            family=job.family,
+            dataset_version_id=job.dataset_version_id,
+            model=job.target_model,
+            version=version,
+            metrics=job.final_metrics or {},
+            reason=job.error or job.stop_reason,
+            owner=job.created_by,
+        ),
+    )
 
 
 # --- control ------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 
 from helios.context import AppContext
 from helios.core.clock import as_utc, utcnow
-from helios.training.service import journal
+from helios.training.service import announce_finished, journal
 from helios.training.tables import TrainingJob
 
 log = logging.getLogger(__name__)
@@ -141,6 +141,7 @@ def _recover(context: AppContext, session, job: TrainingJob) -> None:  # type: i
     )
     job.error = f"{died}; not resumed because {why}"
     journal(session, job.id, job.error, "error")
+    announce_finished(session, job)
 
 
 # --- the worker loop ------------------------------------------------------------------------------
@@ -218,12 +219,18 @@ class Worker:
             self._fail(job_id, f"the training process exited with code {returncode} before finishing")
 
     def _fail(self, job_id: int, reason: str, status: str = "failed") -> None:
-        with self.context.db.transaction() as session:
-            job = session.scalar(select(TrainingJob).where(TrainingJob.id == job_id).with_for_update())
-            if job.status != "running":
-                return
-            job.status, job.finished_at, job.error, job.control = status, utcnow(), reason, None
-            journal(session, job_id, reason, "error" if status == "failed" else "info")
+        fail_running(self.context, job_id, reason, status)
+
+
+def fail_running(context: AppContext, job_id: int, reason: str, status: str = "failed") -> None:
+    """The executor ends a job its training process could not (killed, timed out, vanished)."""
+    with context.db.transaction() as session:
+        job = session.scalar(select(TrainingJob).where(TrainingJob.id == job_id).with_for_update())
+        if job.status != "running":
+            return
+        job.status, job.finished_at, job.error, job.control = status, utcnow(), reason, None
+        journal(session, job_id, reason, "error" if status == "failed" else "info")
+        announce_finished(session, job)
 
 
 def _child_env(context: AppContext) -> dict[str, str]:

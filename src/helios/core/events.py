@@ -1,0 +1,419 @@
+"""Typed domain events through a durable outbox, delivered to named subscribers with cursors.
+
+The contract (other domains code against this)
+----------------------------------------------
+**An event type** is a frozen pydantic model registered under a stable type name; adding one is
+a few lines, here or in the publishing domain::
+
+    @event_type("prediction.scored")
+    class PredictionScored(Event):
+        prediction_id: int
+        model: str
+
+The type name is what the outbox stores, so it never changes; fields must survive JSON.
+
+**Publishing**: ``publish(session, event)`` adds a row to the outbox in the caller's
+transaction and only flushes (a service, like any other). Subscribers see it once that
+transaction commits, and never if it rolls back. Publish where the change is made, in the same
+transaction as the change; the boundary (request, job runner, CLI command) commits. On
+PostgreSQL a publishing transaction holds a transaction-scoped advisory lock from ``publish``
+until it ends, so outbox ids commit in id order (SQLite's single writer gives that anyway):
+publish late in a transaction and keep what follows short.
+
+**Subscribing**: ``context.events.subscribe(name, EventTypes, handler)`` with
+``handler(event, session)``. ``name`` is durable: the subscriber's cursor (the last outbox id it
+is done with) lives under it in ``event_cursors``. Each event is handled in a transaction of its
+own that also advances the cursor, so the handler's writes through ``session`` and the cursor
+commit together. Consequences:
+
+- in outbox order, per subscriber; subscribers are independent of each other;
+- at-least-once: a handler that raises has its writes rolled back and is retried with backoff
+  (``event_cursors.failures``/``last_error`` say why), and the events behind it wait. Effects
+  outside the database (files, HTTP) may repeat; key them by ``event.event_id``;
+- a subscriber that was down (server stopped, name not subscribed for a while) catches up from
+  its cursor and misses nothing. A name seen for the first time starts at the beginning of the
+  outbox, or at its end with ``from_start=False``;
+- use the given session only: on SQLite a second write transaction would wait for this one.
+
+**Delivery**: ``EventBus.start()`` runs a dispatcher thread (the app lifespan starts and stops
+``context.events``). A commit in this process that published nudges it at once (an
+``after_commit`` hook); events published by other processes (training workers, the CLI, a
+second server) arrive by polling the outbox every ``poll_s``. ``drain()`` delivers everything
+pending synchronously without a thread (CLI, tests). Several processes may run buses with the
+same subscribers on one database: a delivery holds the subscriber's cursor row ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL (BEGIN IMMEDIATE serialises it on SQLite) and re-reads the position under
+that lock, so no event is handed to one subscriber twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from helios.core.clock import as_utc, utcnow
+from helios.core.tables import EventCursor, OutboxEvent
+from helios.db.engine import Database
+
+log = logging.getLogger(__name__)
+
+# Any constant works: it only has to be the same in every process publishing to one database.
+_OUTBOX_LOCK_KEY = 0x48454C494F53  # "HELIOS"
+_PUBLISHED = "helios.events.published"
+MAX_BACKOFF_S = 60.0
+
+
+class Event(BaseModel):
+    """Base of every event. ``event_id`` and ``published_at`` are filled on delivery."""
+
+    model_config = ConfigDict(frozen=True)
+    type_name: ClassVar[str] = ""
+
+    event_id: int | None = Field(default=None, exclude=True)
+    published_at: dt.datetime | None = Field(default=None, exclude=True)
+
+
+_TYPES: dict[str, type[Event]] = {}
+E = TypeVar("E", bound=type[Event])
+
+
+def event_type(name: str) -> Callable[[E], E]:
+    """Register an event class under ``name``, the stable name stored in the outbox."""
+
+    def register(cls: E) -> E:
+        if name in _TYPES and _TYPES[name] is not cls:
+            raise ValueError(f"event type {name!r} is already {_TYPES[name].__qualname__}")
+        cls.type_name = name
+        _TYPES[name] = cls
+        return cls
+
+    return register
+
+
+def event_class(name: str) -> type[Event] | None:
+    return _TYPES.get(name)
+
+
+# --- the events Helios publishes -----------------------------------------------------------------
+
+
+@event_type("training.finished")
+class TrainingFinished(Event):
+    """A training job reached a final status (any of them, failures included)."""
+
+    job_id: int
+    # succeeded | stopped_early | failed | cancelled
+    status: str
+    family: str
+    dataset_version_id: int
+    model: str
+    # The registered version, when the job produced one.
+    version: int | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)
+    reason: str | None = None
+    owner: str
+
+
+@event_type("model.deployed")
+class ModelDeployed(Event):
+    """A version changed stage. A rollback is a deploy to active with ``action="rollback"``."""
+
+    model: str
+    action: Literal["deploy", "rollback"]
+    # none | staging | active | archived
+    stage: str
+    to_version: int
+    from_stage: str
+    # The version that held ``stage`` before, replaced now (only "active" is held by one version).
+    from_version: int | None = None
+    deployment_id: int
+    actor: str
+    note: str = ""
+
+
+@event_type("dataset.version_created")
+class DatasetVersionCreated(Event):
+    dataset: str
+    kind: str
+    version: int
+    version_id: int
+    rows: int
+    series: int
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    actor: str
+
+
+# --- publishing -------------------------------------------------------------------------------
+
+
+def publish(session: Session, event: Event) -> None:
+    if not event.type_name or _TYPES.get(event.type_name) is not type(event):
+        raise TypeError(f"{type(event).__qualname__} is not a registered event type (use @event_type)")
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTBOX_LOCK_KEY})
+    session.add(OutboxEvent(type=event.type_name, payload=event.model_dump(mode="json"), origin=_origin()))
+    session.flush()
+    session.info[_PUBLISHED] = True
+
+
+def _origin() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:128]
+
+
+# Buses running in this process; a commit that published wakes them.
+_running: weakref.WeakSet[EventBus] = weakref.WeakSet()
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _nudge_after_commit(session: Session) -> None:
+    if session.info.pop(_PUBLISHED, False):
+        for bus in list(_running):
+            bus.nudge()
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session: Session, _previous: Any) -> None:
+    session.info.pop(_PUBLISHED, None)
+
+
+# --- subscribing and delivery -------------------------------------------------------------------
+
+Handler = Callable[[Any, Session], None]
+
+
+@dataclass
+class Subscriber:
+    name: str
+    types: tuple[type[Event], ...]
+    handler: Handler
+    from_start: bool = True
+    retry_at: float = 0.0
+    failures: int = 0
+    # Where this process last saw the cursor: never ahead of the stored one (cursors only move
+    # forward), so "nothing past it" lets a poll skip the write transaction.
+    known_position: int | None = None
+
+    @property
+    def type_names(self) -> list[str]:
+        return [t.type_name for t in self.types]
+
+
+class EventBus:
+    """Delivers outbox events to this process's subscribers; see the module docstring."""
+
+    def __init__(self, db: Database, *, poll_s: float = 1.0, batch: int = 200) -> None:
+        self.db = db
+        self.poll_s = poll_s
+        self.batch = batch
+        self.subscribers: dict[str, Subscriber] = {}
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._delivering = threading.Lock()
+
+    def subscribe(
+        self,
+        name: str,
+        types: type[Event] | Iterable[type[Event]],
+        handler: Handler,
+        *,
+        from_start: bool = True,
+    ) -> Subscriber:
+        if not name or len(name) > 128:
+            raise ValueError("a subscriber needs a name of 1 to 128 characters")
+        if name in self.subscribers:
+            raise ValueError(f"a subscriber named {name!r} is already subscribed")
+        kinds = (types,) if isinstance(types, type) else tuple(types)
+        for kind in kinds:
+            if _TYPES.get(kind.type_name) is not kind:
+                raise TypeError(f"{kind.__qualname__} is not a registered event type")
+        subscriber = Subscriber(name, kinds, handler, from_start)
+        self.subscribers[name] = subscriber
+        self.nudge()
+        return subscriber
+
+    def unsubscribe(self, name: str) -> None:
+        """Stop delivering to ``name`` here; its cursor stays, so it resumes where it was."""
+        self.subscribers.pop(name, None)
+
+    # -- running --
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="helios-events", daemon=True)
+        _running.add(self)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        _running.discard(self)
+        if self._thread is None:
+            return
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(timeout)
+        self._thread = None
+        self._stopping.clear()
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.drain()
+            except Exception:  # the dispatcher outlives a bad moment (database restarting, ...)
+                log.exception("event delivery pass failed")
+            self._wake.wait(self._next_wait())
+            self._wake.clear()
+
+    def _next_wait(self) -> float:
+        now = time.monotonic()
+        waits = [s.retry_at - now for s in self.subscribers.values() if s.retry_at > now]
+        return max(0.01, min([self.poll_s, *waits]))
+
+    def drain(self) -> int:
+        """Deliver everything pending to every subscriber that is not backing off; the count."""
+        with self._delivering:
+            total = 0
+            while (delivered := self._pass()) > 0:
+                total += delivered
+            return total
+
+    def _pass(self) -> int:
+        """Up to ``batch`` events to each subscriber in turn, so one backlog cannot starve the rest."""
+        head = self._read_head()
+        total = 0
+        for subscriber in list(self.subscribers.values()):
+            caught_up = subscriber.known_position is not None and subscriber.known_position >= head
+            if not caught_up and subscriber.retry_at <= time.monotonic():
+                total += self._deliver(subscriber)
+        return total
+
+    def _read_head(self) -> int:
+        with self.db.reading() as session:
+            return _head(session)
+
+    def _deliver(self, subscriber: Subscriber) -> int:
+        delivered = 0
+        while delivered < self.batch and not self._stopping.is_set():
+            try:
+                if not self._deliver_next(subscriber):
+                    return delivered
+            except Exception as exc:
+                self._failed(subscriber, exc)
+                return delivered
+            delivered += 1
+        return delivered
+
+    def _deliver_next(self, subscriber: Subscriber) -> bool:
+        """Hand the subscriber its next event. False when nothing is pending for it, or when
+        another process holds its cursor right now."""
+        with self.db.transaction() as session:
+            cursor = _claim_cursor(session, subscriber)
+            if cursor is None:
+                return False
+            row = _next_event(session, cursor, subscriber.type_names)
+            if row is not None:
+                subscriber.handler(_decode(row), session)
+                cursor.position, cursor.delivered_at = row.id, utcnow()
+                cursor.failures, cursor.last_error = 0, None
+            position = cursor.position
+        subscriber.known_position = position
+        if row is None:
+            return False
+        subscriber.failures, subscriber.retry_at = 0, 0.0
+        return True
+
+    def _failed(self, subscriber: Subscriber, exc: Exception) -> None:
+        subscriber.failures += 1
+        backoff = min(MAX_BACKOFF_S, self.poll_s * 2 ** (subscriber.failures - 1))
+        subscriber.retry_at = time.monotonic() + backoff
+        log.warning(
+            "subscriber %s failed (%d in a row); retrying in %.1f s: %s",
+            subscriber.name,
+            subscriber.failures,
+            backoff,
+            exc,
+        )
+        try:
+            with self.db.transaction() as session:
+                _ensure_cursor(session, subscriber)
+                session.execute(
+                    update(EventCursor)
+                    .where(EventCursor.subscriber == subscriber.name)
+                    .values(
+                        failures=EventCursor.failures + 1,
+                        last_error=f"{type(exc).__name__}: {exc}"[:2000],
+                    )
+                )
+        except Exception:
+            log.exception("could not record the failure of subscriber %s", subscriber.name)
+
+    def cursor(self, name: str) -> int | None:
+        """Where subscriber ``name`` stands (the last outbox id it is done with), or None."""
+        with self.db.reading() as session:
+            return session.scalar(select(EventCursor.position).where(EventCursor.subscriber == name))
+
+
+def _ensure_cursor(session: Session, subscriber: Subscriber) -> None:
+    """A name seen for the first time starts at the beginning of the outbox, or at its end."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    start = 0 if subscriber.from_start else _head(session)
+    session.execute(
+        insert(EventCursor)
+        .values(subscriber=subscriber.name, position=start, failures=0)
+        .on_conflict_do_nothing(index_elements=["subscriber"])
+    )
+
+
+def _claim_cursor(session: Session, subscriber: Subscriber) -> EventCursor | None:
+    _ensure_cursor(session, subscriber)
+    query = select(EventCursor).where(EventCursor.subscriber == subscriber.name)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    # populate_existing: the position must be the one read under the lock, not a cached one.
+    return session.scalar(query.execution_options(populate_existing=True))
+
+
+def _next_event(session: Session, cursor: EventCursor, types: list[str]) -> OutboxEvent | None:
+    """The subscriber's next event; with none, the cursor moves past the others' events."""
+    # The head first: every id up to it has committed (ids commit in order, see ``publish``),
+    # so the next statement sees all of them and moving to the head passes over nothing unseen.
+    head = _head(session)
+    row = session.scalar(
+        select(OutboxEvent)
+        .where(OutboxEvent.id > cursor.position, OutboxEvent.id <= head, OutboxEvent.type.in_(types))
+        .order_by(OutboxEvent.id)
+        .limit(1)
+    )
+    if row is None and head > cursor.position:
+        cursor.position = head
+    return row
+
+
+def _head(session: Session) -> int:
+    return session.scalar(select(func.max(OutboxEvent.id))) or 0
+
+
+def _decode(row: OutboxEvent) -> Event:
+    cls = _TYPES[row.type]
+    return cls.model_validate(row.payload).model_copy(
+        update={"event_id": row.id, "published_at": as_utc(row.published_at)}
+    )
