@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from helios.api import datasets, health, models, tokens, training
+from helios.api import assistant_chat, assistants, datasets, health, models, tokens, training
 from helios.core.errors import NotFound
 
 API_PREFIX = "/api/v1"
@@ -18,6 +18,8 @@ def api_router() -> APIRouter:
     router.include_router(models.router)
     router.include_router(training.router)
     router.include_router(tokens.router)
+    router.include_router(assistants.router)
+    router.include_router(assistant_chat.router)
     return router
 
 

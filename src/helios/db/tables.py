@@ -1,5 +1,6 @@
 """Imports every domain's tables so ``Base.metadata`` is complete (Alembic, create_all)."""
 
+from helios.assistants import tables as assistant_tables  # noqa: F401
 from helios.core import tables as core_tables  # noqa: F401
 from helios.datasets import tables as dataset_tables  # noqa: F401
 from helios.db.base import Base
