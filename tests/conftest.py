@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from helios.context import AppContext
 from helios.config import Settings
+from helios.context import AppContext
 from helios.db import migrate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,7 +66,13 @@ def _postgres_schema(base: str) -> Iterator[str]:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(home=tmp_path / "home", database_url=database_url, max_upload_bytes=5 * 1024 * 1024)
+    # "testserver" is the Host that Starlette's TestClient sends; a real server answers only its own names.
+    return Settings(
+        home=tmp_path / "home",
+        database_url=database_url,
+        max_upload_bytes=5 * 1024 * 1024,
+        allowed_hosts=["testserver"],
+    )
 
 
 @pytest.fixture

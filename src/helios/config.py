@@ -8,10 +8,10 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, computed_field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, computed_field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -27,6 +27,17 @@ class Settings(BaseSettings):
         description="auto: open to the local user on loopback while no token exists; required: always",
     )
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    max_import_rows: int = Field(
+        default=20_000_000, ge=1, description="rows one dataset import may hold (stops decompression bombs)"
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names served besides the bound host, localhost and IP literals (comma-separated)",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="other origins that may send writes, e.g. https://ops.example (comma-separated)",
+    )
     inference_cache_bytes: int = Field(
         default=512 * 1024 * 1024, ge=0, description="memory for loaded models"
     )
@@ -42,6 +53,13 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="a job's heartbeat older than this is orphaned"
     )
     demo: bool = False
+
+    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lower().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
 
     @computed_field  # type: ignore[prop-decorator]
     @property

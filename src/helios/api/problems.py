@@ -17,9 +17,11 @@ log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else headers
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -35,10 +37,12 @@ def install(app: FastAPI) -> None:
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HeliosError)
     body = exc.problem()
+    allow = getattr(exc, "allow", None)  # MethodNotAllowed names what the path does answer
     return problem(
         body.pop("status"),
         body.pop("title"),
         body.pop("detail"),
+        headers={"Allow": ", ".join(sorted(allow))} if allow else None,
         **{k: v for k, v in body.items() if k != "type"},
     )
 

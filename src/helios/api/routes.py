@@ -3,12 +3,15 @@ problem+json 404 rather than falling through to the web UI."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from helios.api import assistant_chat, assistants, datasets, health, models, tokens, training
-from helios.core.errors import NotFound
+from helios.api.shield import api_routes
+from helios.core.errors import MethodNotAllowed, NotFound
 
 API_PREFIX = "/api/v1"
+FALLBACK_PATH = "/api/{path:path}"
+ANY_METHOD = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
 
 
 def api_router() -> APIRouter:
@@ -26,10 +29,24 @@ def api_router() -> APIRouter:
 def fallback_router() -> APIRouter:
     router = APIRouter()
 
-    @router.api_route(
-        "/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
-    )
-    def unknown_api_path(path: str) -> None:
+    # Every method, HEAD/OPTIONS/TRACE included: an API path never falls through to the web UI
+    # (which would answer HTML and open a UI client per request).
+    @router.api_route(FALLBACK_PATH, methods=sorted(ANY_METHOD), include_in_schema=False)
+    def unknown_api_path(path: str, request: Request) -> None:
+        allowed = methods_at(request)
+        if allowed:
+            raise MethodNotAllowed(
+                f"{request.method} is not allowed on /api/{path}; use {', '.join(sorted(allowed))}",
+                allow=allowed,
+            )
         raise NotFound(f"no API endpoint at /api/{path}; see /docs for the list")
 
     return router
+
+
+def methods_at(request: Request) -> set[str]:
+    """The methods the API does answer at this path (for a 405 rather than a 404)."""
+    path = request.url.path
+    routes = [r for r in api_routes(request.app.routes) if r.path != FALLBACK_PATH]
+    allowed = {m for route in routes if route.pattern.match(path) for m in route.methods}
+    return allowed - {"HEAD", "OPTIONS", "TRACE", "CONNECT"}

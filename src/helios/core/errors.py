@@ -66,3 +66,12 @@ class Unauthorized(HeliosError):
 class Forbidden(HeliosError):
     status = 403
     title = "Forbidden"
+
+
+class MethodNotAllowed(HeliosError):
+    status = 405
+    title = "Method not allowed"
+
+    def __init__(self, detail: str, *, allow: set[str]) -> None:
+        super().__init__(detail)
+        self.allow = allow
