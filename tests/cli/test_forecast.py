@@ -45,7 +45,7 @@ def run(csv: Path | str, *args: str) -> tuple[int, str, str]:
 
 
 def test_forecast_prints_long_csv_with_intervals(tmp_path: Path) -> None:
-    code, stdout, _ = run(write_csv(tmp_path), "--horizon", "5", "--model", "naive")
+    code, stdout, _ = run(write_csv(tmp_path), "--horizon", "5", "--family", "naive")
     assert code == 0
     out = pd.read_csv(StringIO(stdout), parse_dates=["ds"])
     assert list(out.columns) == ["unique_id", "ds", "mean", "lo-80", "hi-80", "lo-95", "hi-95"]
@@ -57,7 +57,7 @@ def test_frequency_aliases_are_case_insensitive_and_levels_chosen(tmp_path: Path
     path = write_csv(tmp_path, freq="W-SUN")
     output = tmp_path / "out.csv"
     code, _, _ = run(
-        path, "--horizon", "3", "--freq", "w-sun", "--model", "drift", "--levels", "90", "--output", output
+        path, "--horizon", "3", "--freq", "w-sun", "--family", "drift", "--levels", "90", "--output", output
     )
     assert code == 0
     out = pd.read_csv(output, parse_dates=["ds"])
@@ -75,8 +75,8 @@ def test_the_default_auto_model_runs(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["--horizon", "0"], "must be at least 1"),
-        (["--horizon", "3", "--model", "prophet"], "unknown model 'prophet'; choose one of:"),
-        (["--horizon", "3", "--model", "uniform_chance"], "forecasts draws"),
+        (["--horizon", "3", "--family", "prophet"], "unknown family 'prophet'; choose one of:"),
+        (["--horizon", "3", "--family", "uniform_chance"], "forecasts draws"),
         (["--horizon", "3", "--levels", "80,120"], "strictly between 0 and 100"),
         (["--horizon", "3", "--freq", "fortnightly"], "unknown frequency"),
         (
@@ -97,7 +97,7 @@ def test_non_numeric_values_name_the_series_and_line(tmp_path: Path) -> None:
     frame["y"] = frame["y"].astype(object)
     frame.loc[35, "y"] = "n/a?"  # MSFT's 6th row: file line 37 with the header
     frame.to_csv(path, index=False)
-    code, _, words = run(path, "--horizon", "3", "--model", "naive")
+    code, _, words = run(path, "--horizon", "3", "--family", "naive")
     assert code == 2
     assert "series MSFT, line 37: y 'n/a?' is not a number" in words
 
@@ -109,3 +109,21 @@ def test_missing_columns_and_files_are_named(tmp_path: Path) -> None:
     assert code == 2 and "lacks column(s) unique_id, ds, y" in words
     code, _, words = run(tmp_path / "absent.csv", "--horizon", "3")
     assert code == 2 and "does not exist" in words
+
+
+def test_model_is_a_deprecated_alias_of_family_that_says_so(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--input", str(write_csv(tmp_path)), "--horizon", "2", "--model", "naive"])
+    assert result.exit_code == 0
+    assert "--model is deprecated" in result.stderr and "--family" in result.stderr
+    assert len(pd.read_csv(StringIO(result.stdout))) == 4
+
+
+def test_output_is_rounded_to_six_significant_digits(tmp_path: Path) -> None:
+    path = tmp_path / "one.csv"
+    ds = pd.date_range("2024-01-01", periods=20, freq="D")
+    y = np.append(np.ones(19), 0.1 + 0.2)  # 0.30000000000000004
+    pd.DataFrame({"unique_id": "X", "ds": ds, "y": y}).to_csv(path, index=False)
+    code, stdout, _ = run(path, "--horizon", "1", "--family", "naive")
+    assert code == 0
+    mean = stdout.splitlines()[1].split(",")[2]
+    assert mean == "0.3"

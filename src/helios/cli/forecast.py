@@ -27,7 +27,13 @@ def forecast(
         str | None, typer.Option(help="frequency (h, D, B, W, M, Q, Y); inferred when empty")
     ] = None,
     season: Annotated[int | None, typer.Option(help="seasonal period; default from the frequency")] = None,
-    model: Annotated[str, typer.Option("--model", "-m", help="model family, see `helios families`")] = "auto",
+    family_name: Annotated[
+        str, typer.Option("--family", "-f", help="model family, see `helios families`")
+    ] = "auto",
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", hidden=True, help="deprecated: the family, now --family"),
+    ] = None,
     levels: Annotated[str, typer.Option(help="interval levels in percent, comma-separated")] = "80,95",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="CSV to write; stdout when empty")
@@ -40,7 +46,11 @@ def forecast(
     if horizon < 1:
         raise typer.BadParameter(f"must be at least 1, got {horizon}", param_hint="--horizon")
     wanted_levels = parse_levels(levels)
-    family = forecasting_family(model)
+    if model is not None:
+        # --model named a family, which misled people who passed a registry model's name.
+        _err.print("[yellow]warning:[/] --model is deprecated and names a family; use --family")
+        family_name = model
+    family = forecasting_family(family_name)
     frame = read_long_csv(input)
     spec = data_spec(frame, freq, season)
     config = family_config(family, params, horizon)
@@ -81,11 +91,12 @@ def forecasting_family(name: str) -> ModelFamily:
     except ForecastingError:
         known = ", ".join(f.name for f in list_families() if f.task in _FORECASTING_TASKS)
         raise typer.BadParameter(
-            f"unknown model {name!r}; choose one of: {known}", param_hint="--model"
+            f"unknown family {name!r}; choose one of: {known}", param_hint="--family"
         ) from None
     if family.task not in _FORECASTING_TASKS:
         raise typer.BadParameter(
-            f"{name} forecasts {family.task}, not numeric series; see `helios families`", param_hint="--model"
+            f"{name} forecasts {family.task}, not numeric series; see `helios families`",
+            param_hint="--family",
         )
     return family
 
@@ -189,9 +200,13 @@ def check_lengths(frame: pd.DataFrame, season: int) -> None:
         _fail(f"series {uid} has {size} observations{more}; {hint}")
 
 
+# Six significant digits: more than a price or a meter reading carries, without float noise.
+FLOAT_FORMAT = "%.6g"
+
+
 def write_forecast(result: pd.DataFrame, output: Path | None) -> None:
     if output is None:
-        result.to_csv(sys.stdout, index=False)
+        result.to_csv(sys.stdout, index=False, float_format=FLOAT_FORMAT)
     else:
-        result.to_csv(output, index=False)
+        result.to_csv(output, index=False, float_format=FLOAT_FORMAT)
         _err.print(f"wrote {len(result)} rows for {result['unique_id'].nunique()} series to {output}")
