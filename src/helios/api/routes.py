@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from helios.api import assistant_chat, assistants, datasets, health, models, tokens, training
+from helios.api import assistant_chat, assistants, datasets, health, models, predictions, tokens, training
 from helios.api.shield import api_routes
 from helios.core.errors import MethodNotAllowed, NotFound
 
@@ -20,6 +20,7 @@ def api_router() -> APIRouter:
     router.include_router(datasets.router)
     router.include_router(models.router)
     router.include_router(training.router)
+    router.include_router(predictions.router)
     router.include_router(tokens.router)
     router.include_router(assistants.router)
     router.include_router(assistant_chat.router)

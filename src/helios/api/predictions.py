@@ -1,0 +1,95 @@
+"""/api/v1/predictions: run predictions, read them with their actuals, score against actuals,
+accuracy. Thin: parse, call the predictions service, answer a schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from helios.api.deps import ContextDep, Cursor, Editor, Limit, ReadSessionDep, SessionDep, Viewer
+from helios.core.pagination import DEFAULT_LIMIT
+from helios.predictions import service, views
+from helios.predictions.schemas import (
+    ActualsRequest,
+    PredictionList,
+    PredictionRead,
+    RunRequest,
+    RunResult,
+    ScoreRequest,
+    ScoringReport,
+    Trigger,
+)
+
+router = APIRouter(prefix="/predictions", tags=["predictions"])
+PROBLEMS = {
+    404: {"description": "the dataset, model or prediction named does not exist"},
+    422: {"description": "bad input; `errors` names the field"},
+}
+
+
+@router.post("/run", response_model=RunResult, status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
+def run(body: RunRequest, session: SessionDep, context: ContextDep, actor: Editor) -> RunResult:
+    """Forecast from the last observation of the dataset version (default: latest) with each
+    model's active version (unless a version or alias is named); answers the stored predictions."""
+    stored = service.run_inline(session, context.store, context.inference, body, actor, trigger=Trigger.api)
+    session.flush()
+    return RunResult(predictions=views.prediction_reads(session, stored))
+
+
+@router.post("/actuals", response_model=ScoringReport, responses=PROBLEMS)
+def post_actuals(body: ActualsRequest, session: SessionDep, actor: Editor) -> ScoringReport:
+    """Score every prediction these actuals speak for. Idempotent: the same actuals twice change
+    nothing; a changed actual is scored again beside the first score, never over it."""
+    return ScoringReport(**service.record_actuals(session, body, actor))
+
+
+@router.post("/score", response_model=ScoringReport, responses=PROBLEMS)
+def score_version(body: ScoreRequest, session: SessionDep, context: ContextDep, _: Editor) -> ScoringReport:
+    """Score predictions against a dataset version (what happens by itself when one arrives)."""
+    return ScoringReport(**service.score_dataset_version(session, context.store, body.dataset, body.version))
+
+
+@router.get("/by-id/{prediction_id}", response_model=PredictionRead, responses=PROBLEMS)
+def get_prediction(prediction_id: int, session: ReadSessionDep, _: Viewer) -> PredictionRead:
+    [read] = views.prediction_reads(session, [service.get_prediction(session, prediction_id)])
+    return read
+
+
+@router.get("/{ticker}", response_model=PredictionList, responses=PROBLEMS)
+def list_for_ticker(
+    ticker: str,
+    session: ReadSessionDep,
+    _: Viewer,
+    model: Annotated[str | None, Query(max_length=64)] = None,
+    version: Annotated[int | None, Query(ge=1)] = None,
+    start: Annotated[dt.datetime | None, Query(description="origin on or after")] = None,
+    end: Annotated[dt.datetime | None, Query(description="origin on or before")] = None,
+    latest: Annotated[bool, Query(description="only the newest prediction per model")] = False,
+    as_of: Annotated[
+        dt.datetime | None, Query(description="what Helios had predicted as of this time")
+    ] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> PredictionList:
+    """A ticker's predictions, newest first, with the actuals beside each point where known."""
+    as_of = service.check_as_of(as_of)
+    return views.list_predictions(
+        session,
+        ticker,
+        model=model,
+        version=version,
+        start=_naive(start),
+        end=_naive(end),
+        latest=latest,
+        as_of=as_of,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+def _naive(stamp: dt.datetime | None) -> dt.datetime | None:
+    if stamp is None or stamp.tzinfo is None:
+        return stamp
+    return stamp.astimezone(dt.UTC).replace(tzinfo=None)

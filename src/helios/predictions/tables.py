@@ -1,0 +1,168 @@
+"""The forecast ledger: predictions (immutable), their points, scores against what happened,
+runs over many series, and schedules.
+
+Points carry their prediction's dataset and series (denormalised on purpose): scoring matches
+new actuals on ``(dataset_id, unique_id, ds)`` with one indexed range read, without a join.
+Interval bounds are columns per supported level (``lo_80``/``hi_80``...), not JSON, so scoring
+and accuracy stay vectorised over millions of points. A revised actual adds a score row with the
+next ``revision``; the first score is never overwritten.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from helios.core.clock import utcnow
+from helios.db.base import Base
+
+# Interval levels Helios stores; a request for another level is refused naming ``levels``.
+SUPPORTED_LEVELS = (50, 80, 90, 95, 99)
+
+
+class Prediction(Base):
+    __tablename__ = "predictions"
+    __table_args__ = (
+        Index("ix_predictions_series_created", "unique_id", "created_at"),
+        Index("ix_predictions_dataset_series", "dataset_id", "unique_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(64), index=True)
+    model_version: Mapped[int]
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    family: Mapped[str] = mapped_column(String(64))
+    task: Mapped[str] = mapped_column(String(32))  # price/timeseries | volatility | draws
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    dataset_name: Mapped[str] = mapped_column(String(64))
+    dataset_version: Mapped[int]
+    dataset_version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id"), index=True)
+    unique_id: Mapped[str] = mapped_column(String(128))
+    origin: Mapped[dt.datetime]  # the last observation the prediction starts after
+    origin_value: Mapped[float | None] = mapped_column(Float)  # y at origin: direction and naive
+    naive_scale: Mapped[float | None] = mapped_column(Float)  # in-sample MAE of naive (MASE's scale)
+    horizon: Mapped[int]
+    levels: Mapped[list] = mapped_column(JSON)
+    start_mode: Mapped[str] = mapped_column(String(16))  # state_updated | window_input | history_input
+    volatility_model: Mapped[str | None] = mapped_column(String(64))
+    volatility_version: Mapped[int | None]
+    trigger: Mapped[str] = mapped_column(String(16))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("prediction_runs.id", ondelete="SET NULL"))
+    schedule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("prediction_schedules.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64), default="local")
+
+
+class PredictionPoint(Base):
+    __tablename__ = "prediction_points"
+    __table_args__ = (
+        Index("ix_prediction_points_target", "dataset_id", "unique_id", "ds"),
+        UniqueConstraint("prediction_id", "step"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prediction_id: Mapped[int] = mapped_column(ForeignKey("predictions.id", ondelete="CASCADE"))
+    dataset_id: Mapped[int]
+    unique_id: Mapped[str] = mapped_column(String(128))
+    step: Mapped[int]
+    ds: Mapped[dt.datetime]
+    mean: Mapped[float | None] = mapped_column(Float)
+    sigma: Mapped[float | None] = mapped_column(Float)  # predicted volatility, percent log return
+    lo_50: Mapped[float | None] = mapped_column(Float)
+    hi_50: Mapped[float | None] = mapped_column(Float)
+    lo_80: Mapped[float | None] = mapped_column(Float)
+    hi_80: Mapped[float | None] = mapped_column(Float)
+    lo_90: Mapped[float | None] = mapped_column(Float)
+    hi_90: Mapped[float | None] = mapped_column(Float)
+    lo_95: Mapped[float | None] = mapped_column(Float)
+    hi_95: Mapped[float | None] = mapped_column(Float)
+    lo_99: Mapped[float | None] = mapped_column(Float)
+    hi_99: Mapped[float | None] = mapped_column(Float)
+    # Draws: {"main_low": 1, "main": [p...], "bonus_low": 1, "bonus": [p...]}
+    probabilities: Mapped[dict | None] = mapped_column(JSON)
+
+
+class PredictionScore(Base):
+    __tablename__ = "prediction_scores"
+    __table_args__ = (
+        UniqueConstraint("point_id", "revision"),
+        Index("ix_prediction_scores_prediction", "prediction_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    point_id: Mapped[int] = mapped_column(ForeignKey("prediction_points.id", ondelete="CASCADE"))
+    prediction_id: Mapped[int] = mapped_column(ForeignKey("predictions.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(default=0)  # 0: first actual; 1, 2...: revised actuals
+    latest: Mapped[bool] = mapped_column(default=True)  # the score against the newest actual
+    source: Mapped[str] = mapped_column(String(64))  # "dataset stocks v3" | "api"
+    actual: Mapped[float | None] = mapped_column(Float)
+    actual_draw: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[float | None] = mapped_column(Float)  # actual - mean
+    abs_pct_error: Mapped[float | None] = mapped_column(Float)
+    naive_error: Mapped[float | None] = mapped_column(Float)  # actual - origin value
+    scaled_error: Mapped[float | None] = mapped_column(Float)  # |error| / naive scale (MASE)
+    direction_hit: Mapped[bool | None]
+    inside_50: Mapped[bool | None]
+    inside_80: Mapped[bool | None]
+    inside_90: Mapped[bool | None]
+    inside_95: Mapped[bool | None]
+    inside_99: Mapped[bool | None]
+    winkler_50: Mapped[float | None] = mapped_column(Float)
+    winkler_80: Mapped[float | None] = mapped_column(Float)
+    winkler_90: Mapped[float | None] = mapped_column(Float)
+    winkler_95: Mapped[float | None] = mapped_column(Float)
+    winkler_99: Mapped[float | None] = mapped_column(Float)
+    realised_return: Mapped[float | None] = mapped_column(Float)  # percent log return
+    qlike: Mapped[float | None] = mapped_column(Float)
+    matches: Mapped[int | None]
+    bonus_matches: Mapped[int | None]
+    log_loss: Mapped[float | None] = mapped_column(Float)
+    log_loss_uniform: Mapped[float | None] = mapped_column(Float)
+    scored_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PredictionRun(Base):
+    """A run over many series, done by a worker; its predictions point back to it."""
+
+    __tablename__ = "prediction_runs"
+    __table_args__ = (Index("ix_prediction_runs_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    request: Mapped[dict] = mapped_column(JSON)
+    trigger: Mapped[str] = mapped_column(String(16))
+    schedule_id: Mapped[int | None]
+    series_total: Mapped[int] = mapped_column(default=0)
+    series_done: Mapped[int] = mapped_column(default=0)
+    predictions: Mapped[int] = mapped_column(default=0)
+    worker: Mapped[str | None] = mapped_column(String(128))
+    heartbeat_at: Mapped[dt.datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64), default="local")
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+
+
+class PredictionSchedule(Base):
+    """A cron schedule; ``lease_owner``/``lease_until`` make sure one server runs each firing."""
+
+    __tablename__ = "prediction_schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    request: Mapped[dict] = mapped_column(JSON)
+    cron: Mapped[str] = mapped_column(String(128))
+    missed: Mapped[str] = mapped_column(String(16), default="skip")  # skip | catch_up
+    enabled: Mapped[bool] = mapped_column(default=True)
+    next_run_at: Mapped[dt.datetime]
+    last_run_at: Mapped[dt.datetime | None]
+    last_status: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64), default="local")
