@@ -12,14 +12,14 @@ pytestmark = pytest.mark.slow
 
 
 def test_demo_seeds_a_living_instance_once(context: AppContext) -> None:
-    from helios.datasets import service as datasets
+    from helios.datasets import views as datasets
     from helios.registry import views
     from helios.training import service as training
 
     created = seed_demo(context)
     assert {"synthetic-stocks", "synthetic-powerball"} <= set(created)
     with context.db.reading() as session:
-        names = {d.name for d in datasets.list_datasets(session)}
+        names = {d.name for d in datasets.list_datasets(session).items}
         models = {m.name: m for m in views.list_models(session).items}
         jobs, _ = training.list_jobs(session)
     assert {"synthetic-stocks", "synthetic-powerball"} <= names

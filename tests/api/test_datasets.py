@@ -61,6 +61,31 @@ def test_new_content_makes_the_next_version(client) -> None:  # type: ignore[no-
     assert [v["version"] for v in versions] == [2, 1]
 
 
+def test_lists_page_with_cursors(client) -> None:  # type: ignore[no-untyped-def]
+    for name in ("c-set", "a-set", "b-set"):
+        upload(client, name=name)
+    upload(client, name="a-set", content=(CSV + "AAPL,2024-01-05,14\n").encode())
+    first = client.get("/api/v1/datasets", params={"limit": 2}).json()
+    assert [d["name"] for d in first["items"]] == ["a-set", "b-set"] and first["next_cursor"]
+    rest = client.get("/api/v1/datasets", params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert [d["name"] for d in rest["items"]] == ["c-set"] and rest["next_cursor"] is None
+    page = client.get("/api/v1/datasets/a-set/versions", params={"limit": 1}).json()
+    assert [v["version"] for v in page["items"]] == [2] and page["total"] == 2
+    after = client.get("/api/v1/datasets/a-set/versions", params={"cursor": page["next_cursor"]}).json()
+    assert [v["version"] for v in after["items"]] == [1] and after["next_cursor"] is None
+
+
+def test_a_cursor_from_another_list_is_a_422_naming_cursor(client) -> None:  # type: ignore[no-untyped-def]
+    upload(client, name="a-set")
+    upload(client, name="b-set")
+    cursor = client.get("/api/v1/datasets", params={"limit": 1}).json()["next_cursor"]
+    response = client.get("/api/v1/datasets/a-set/versions", params={"cursor": cursor})
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["errors"][0]["field"] == "cursor"
+    assert client.get("/api/v1/datasets", params={"limit": 0}).status_code == 422
+
+
 def test_parquet_upload_of_the_same_data_is_the_same_version(client) -> None:  # type: ignore[no-untyped-def]
     upload(client)
     frame = pd.read_csv(io.StringIO(CSV), parse_dates=["ds"])

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from helios.context import AppContext
 from helios.core.auth import LOCAL_USER
-from helios.datasets import service
+from helios.datasets import service, views
 from helios.datasets.schemas import ImportRequest
 from helios.datasets.tables import DatasetVersion
 
@@ -31,7 +31,7 @@ def test_concurrent_imports_number_versions_one_after_another(context: AppContex
     assert numbers == [1, 2, 3, 4, 5, 6]
     with context.db.reading() as session:
         hashes = session.scalars(select(DatasetVersion.content_hash)).all()
-        datasets = service.list_datasets(session)
+        datasets = views.list_datasets(session).items
     assert len(set(hashes)) == 6
     assert len(datasets) == 1 and datasets[0].version_count == 6
 
@@ -51,5 +51,5 @@ def test_a_failed_import_leaves_nothing(context: AppContext) -> None:
             max_bytes=10_000,
         )
     with context.db.reading() as session:
-        assert service.list_datasets(session) == []
+        assert views.list_datasets(session).items == []
     assert not list(context.store.root.rglob("*.parquet"))

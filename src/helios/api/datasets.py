@@ -7,9 +7,19 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 from pydantic import ValidationError
 
-from helios.api.deps import Editor, ReadSessionDep, SessionDep, SettingsDep, StoreDep, Viewer
+from helios.api.deps import (
+    Cursor,
+    Editor,
+    Limit,
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+    StoreDep,
+    Viewer,
+)
 from helios.core.errors import InvalidInput, PayloadTooLarge
-from helios.datasets import service
+from helios.core.pagination import DEFAULT_LIMIT
+from helios.datasets import service, views
 from helios.datasets.schemas import (
     DataPage,
     DatasetKind,
@@ -28,8 +38,14 @@ CHUNK = 1024 * 1024
 
 
 @router.get("", response_model=DatasetList)
-def list_datasets(session: ReadSessionDep, _: Viewer, kind: DatasetKind | None = None) -> DatasetList:
-    return DatasetList(items=service.list_datasets(session, kind))
+def list_datasets(
+    session: ReadSessionDep,
+    _: Viewer,
+    kind: DatasetKind | None = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> DatasetList:
+    return views.list_datasets(session, kind=kind, cursor=cursor, limit=limit)
 
 
 @router.post("", response_model=ImportResult, status_code=status.HTTP_201_CREATED)
@@ -65,11 +81,7 @@ async def import_dataset(
     dataset, version, created = await _run_import(session, store, import_request, raw, actor, settings)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return ImportResult(
-        dataset=service.read_dataset(session, dataset.name),
-        version=DatasetVersionRead.model_validate(version),
-        created=created,
-    )
+    return views.import_result(session, dataset, version, created)
 
 
 async def _run_import(session, store, import_request, raw, actor, settings):  # type: ignore[no-untyped-def]
@@ -104,19 +116,19 @@ def _parse_rules(raw: str | None) -> GameRules | None:
 
 @router.get("/{name}", response_model=DatasetRead)
 def get_dataset(name: str, session: ReadSessionDep, _: Viewer) -> DatasetRead:
-    return service.read_dataset(session, name)
+    return views.dataset_read(session, name)
 
 
 @router.get("/{name}/versions", response_model=VersionList)
-def list_versions(name: str, session: ReadSessionDep, _: Viewer) -> VersionList:
-    return VersionList(
-        items=[DatasetVersionRead.model_validate(v) for v in service.list_versions(session, name)]
-    )
+def list_versions(
+    name: str, session: ReadSessionDep, _: Viewer, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+) -> VersionList:
+    return views.list_versions(session, name, cursor=cursor, limit=limit)
 
 
 @router.get("/{name}/versions/{version}", response_model=DatasetVersionRead)
 def get_version(name: str, version: str, session: ReadSessionDep, _: Viewer) -> DatasetVersionRead:
-    return DatasetVersionRead.model_validate(service.get_version(session, name, version))
+    return views.get_version_read(session, name, version)
 
 
 @router.get("/{name}/versions/{version}/data", response_model=DataPage)
@@ -132,9 +144,16 @@ def read_data(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 500,
 ) -> DataPage:
-    row = service.get_version(session, name, version)
     return service.read_page(
-        store, row, series=series, start=_naive(start), end=_naive(end), offset=offset, limit=limit
+        session,
+        store,
+        name,
+        version,
+        series=series,
+        start=_naive(start),
+        end=_naive(end),
+        offset=offset,
+        limit=limit,
     )
 
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from helios.cli.common import console, err_console, open_context, reported_errors
 from helios.core.auth import LOCAL_USER
 from helios.core.errors import InvalidInput, PayloadTooLarge
-from helios.datasets import service
+from helios.datasets import service, views
 from helios.datasets.schemas import ImportRequest
 from helios.forecasting.rules import GameRules
 
@@ -52,12 +52,14 @@ def import_(
         context = open_context()
         raw = _read_with_progress(file, context.settings.max_upload_bytes)
         with console.status("validating and storing…"), context.db.transaction() as session:
-            dataset, version, created = service.import_file(
+            imported = service.import_file(
                 session, context.store, request, raw, LOCAL_USER, max_bytes=context.settings.max_upload_bytes
             )
-    verb = "imported" if created else "identical content already stored as"
+            result = views.import_result(session, *imported)
+    verb = "imported" if result.created else "identical content already stored as"
+    version = result.version
     console.print(
-        f"{verb} [bold]{dataset.name}[/] v{version.version}: {version.rows:,} rows, "
+        f"{verb} [bold]{result.dataset.name}[/] v{version.version}: {version.rows:,} rows, "
         f"{version.series_count} series, {version.start:%Y-%m-%d} → {version.end:%Y-%m-%d}"
     )
 
@@ -108,7 +110,7 @@ def list_() -> None:
     with reported_errors():
         context = open_context()
         with context.db.reading() as session:
-            items = service.list_datasets(session)
+            items = views.all_datasets(session)
     if not items:
         console.print("no datasets yet: helios datasets import FILE --name NAME")
         return
@@ -133,8 +135,8 @@ def show(name: Annotated[str, typer.Argument(help="dataset name")]) -> None:
     with reported_errors():
         context = open_context()
         with context.db.reading() as session:
-            dataset = service.read_dataset(session, name)
-            versions = service.list_versions(session, name)
+            dataset = views.dataset_read(session, name)
+            versions = views.all_versions(session, name)
     console.print(f"[bold]{dataset.name}[/] ({dataset.kind}) {dataset.description}")
     table = Table("version", "rows", "series", "range", "hash", "source", "created")
     for v in versions:
@@ -161,8 +163,7 @@ def data(
     with reported_errors():
         context = open_context()
         with context.db.reading() as session:
-            row = service.get_version(session, name, version)
-        page = service.read_page(context.store, row, series=series, limit=limit)
+            page = service.read_page(session, context.store, name, version, series=series, limit=limit)
     print(",".join(page.columns))
     for values in page.rows:
         print(",".join("" if v is None else str(v) for v in values))

@@ -31,7 +31,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -58,6 +58,18 @@ class Page(BaseModel, Generic[T]):
     total: int | None = Field(
         default=None, description="matches across all pages, where counting is cheap; else null"
     )
+
+
+def every(fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
+    """Every item of a list, page after page: ``fetch(cursor)`` returns the page after ``cursor``.
+    For callers in the server's process (UI, CLI) that show a whole list; HTTP callers use
+    ``helios.client.Client.iterate``."""
+    cursor: str | None = None
+    while True:
+        page = fetch(cursor)
+        yield from page.items
+        if not (cursor := page.next_cursor):
+            return
 
 
 def bad_cursor(reason: str) -> InvalidInput:

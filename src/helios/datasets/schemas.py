@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from helios.core.errors import InvalidInput
+from helios.core.pagination import Page
 from helios.forecasting.rules import GameRules
 
 DatasetKind = Literal["timeseries", "draws"]
@@ -55,13 +56,12 @@ class DatasetRead(BaseModel):
     latest: DatasetVersionRead | None
 
 
-class DatasetList(BaseModel):
-    items: list[DatasetRead]
-    next_cursor: str | None = None
+class DatasetList(Page[DatasetRead]):
+    """Live datasets in name order."""
 
 
-class VersionList(BaseModel):
-    items: list[DatasetVersionRead]
+class VersionList(Page[DatasetVersionRead]):
+    """One dataset's versions, newest first."""
 
 
 class ImportResult(BaseModel):

@@ -29,8 +29,6 @@ from helios.datasets import importers
 from helios.datasets.profile import content_hash, profile
 from helios.datasets.schemas import (
     DataPage,
-    DatasetRead,
-    DatasetVersionRead,
     ImportRequest,
     check_slug,
 )
@@ -208,74 +206,6 @@ def get_dataset(session: Session, name: str) -> Dataset:
     return dataset
 
 
-def list_datasets(session: Session, kind: str | None = None) -> list[DatasetRead]:
-    query = select(Dataset).where(Dataset.deleted_at.is_(None)).order_by(Dataset.name)
-    if kind:
-        query = query.where(Dataset.kind == kind)
-    datasets = list(session.scalars(query))
-    latest = _latest_versions(session, [d.id for d in datasets])
-    counts = _version_counts(session, [d.id for d in datasets])
-    return [_dataset_read(d, latest.get(d.id), counts.get(d.id, 0)) for d in datasets]
-
-
-def read_dataset(session: Session, name: str) -> DatasetRead:
-    dataset = get_dataset(session, name)
-    latest = _latest_versions(session, [dataset.id]).get(dataset.id)
-    return _dataset_read(dataset, latest, _version_counts(session, [dataset.id]).get(dataset.id, 0))
-
-
-def _dataset_read(dataset: Dataset, latest: DatasetVersion | None, count: int) -> DatasetRead:
-    return DatasetRead(
-        name=dataset.name,
-        kind=dataset.kind,
-        description=dataset.description,  # type: ignore[arg-type]
-        created_at=dataset.created_at,
-        created_by=dataset.created_by,
-        version_count=count,
-        latest=DatasetVersionRead.model_validate(latest) if latest else None,
-    )
-
-
-def _latest_versions(session: Session, ids: list[int]) -> dict[int, DatasetVersion]:
-    if not ids:
-        return {}
-    newest = (
-        select(DatasetVersion.dataset_id, func.max(DatasetVersion.version).label("v"))
-        .where(DatasetVersion.dataset_id.in_(ids))
-        .group_by(DatasetVersion.dataset_id)
-        .subquery()
-    )
-    rows = session.scalars(
-        select(DatasetVersion).join(
-            newest,
-            (DatasetVersion.dataset_id == newest.c.dataset_id) & (DatasetVersion.version == newest.c.v),
-        )
-    )
-    return {row.dataset_id: row for row in rows}
-
-
-def _version_counts(session: Session, ids: list[int]) -> dict[int, int]:
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(DatasetVersion.dataset_id, func.count())
-        .where(DatasetVersion.dataset_id.in_(ids))
-        .group_by(DatasetVersion.dataset_id)
-    )
-    return {dataset_id: count for dataset_id, count in rows}
-
-
-def list_versions(session: Session, name: str) -> list[DatasetVersion]:
-    dataset = get_dataset(session, name)
-    return list(
-        session.scalars(
-            select(DatasetVersion)
-            .where(DatasetVersion.dataset_id == dataset.id)
-            .order_by(DatasetVersion.version.desc())
-        )
-    )
-
-
 def get_version(session: Session, name: str, version: int | str) -> DatasetVersion:
     """``version`` is a number or ``latest``."""
     dataset = get_dataset(session, name)
@@ -302,8 +232,10 @@ def load_frame(store: ArtifactStore, version: DatasetVersion) -> pd.DataFrame:
 
 
 def read_page(
+    session: Session,
     store: ArtifactStore,
-    version: DatasetVersion,
+    name: str,
+    version: int | str,
     *,
     series: list[str] | None = None,
     start: pd.Timestamp | None = None,
@@ -315,7 +247,7 @@ def read_page(
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
     if offset < 0:
         raise InvalidInput("offset must not be negative")
-    cached = _cached_table(store, version.artifact_key)
+    cached = _cached_table(store, get_version(session, name, version).artifact_key)
     selected = cached.select(series, start, end)
     total = selected.num_rows
     page = selected.slice(offset, limit)
@@ -433,11 +365,13 @@ def delete_dataset(session: Session, name: str, actor: Principal) -> None:
     session.flush()
 
 
-def series_frame(store: ArtifactStore, version: DatasetVersion, series: str | None) -> pd.DataFrame:
+def series_frame(
+    session: Session, store: ArtifactStore, name: str, version: int, series: str | None
+) -> pd.DataFrame:
     """One series (or, for draws, every draw) of a version, for charts."""
-    cached = _cached_table(store, version.artifact_key)
+    cached = _cached_table(store, get_version(session, name, version).artifact_key)
     return cached.select([series] if series else None, None, None).to_pandas()
 
 
-def series_names(store: ArtifactStore, version: DatasetVersion) -> list[str]:
-    return list(_cached_table(store, version.artifact_key).series_bounds)
+def series_names(session: Session, store: ArtifactStore, name: str, version: int) -> list[str]:
+    return list(_cached_table(store, get_version(session, name, version).artifact_key).series_bounds)

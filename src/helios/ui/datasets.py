@@ -11,8 +11,8 @@ from nicegui import events, run, ui
 
 from helios.core.auth import Principal, Role
 from helios.core.errors import HeliosError
-from helios.datasets import service
-from helios.datasets.schemas import DatasetRead, ImportRequest
+from helios.datasets import service, views
+from helios.datasets.schemas import DatasetRead, DatasetVersionRead, ImportRequest
 from helios.ui.guard import page_principal
 from helios.ui.runtime import context
 from helios.ui.shell import frame
@@ -95,7 +95,7 @@ class DatasetsPage:
 
     def refresh_list(self) -> None:
         with context().db.reading() as session:
-            items = service.list_datasets(session)
+            items = views.all_datasets(session)
         self.table.rows = [_list_row(item) for item in items]
         self.table.update()
         self.empty.set_visibility(not items)
@@ -174,8 +174,8 @@ class DatasetsPage:
         self.detail.clear()
         with context().db.reading() as session:
             try:
-                dataset = service.read_dataset(session, name)
-                versions = service.list_versions(session, name)
+                dataset = views.dataset_read(session, name)
+                versions = views.all_versions(session, name)
             except HeliosError as exc:
                 ui.notify(exc.detail, type="negative")
                 return
@@ -184,7 +184,7 @@ class DatasetsPage:
 
 
 class DatasetDetail:
-    def __init__(self, page: DatasetsPage, dataset: DatasetRead, versions: list) -> None:
+    def __init__(self, page: DatasetsPage, dataset: DatasetRead, versions: list[DatasetVersionRead]) -> None:
         self.page = page
         self.dataset = dataset
         self.versions = versions
@@ -206,6 +206,14 @@ class DatasetDetail:
         if self.versions:
             self.show_version(self.versions[0].version)
 
+    def series_names(self, number: int) -> list[str]:
+        with context().db.reading() as session:
+            return service.series_names(session, context().store, self.dataset.name, number)
+
+    def series_frame(self, number: int, series: str | None) -> pd.DataFrame:
+        with context().db.reading() as session:
+            return service.series_frame(session, context().store, self.dataset.name, number, series)
+
     def history(self) -> None:
         with ui.timeline(side="right").classes("w-full"):
             for v in self.versions:
@@ -218,13 +226,12 @@ class DatasetDetail:
 
     def show_version(self, number: int) -> None:
         version = next(v for v in self.versions if v.version == number)
-        store = context().store
-        names = service.series_names(store, version)
+        names = self.series_names(number)
         self.view.clear()
         with self.view:
             self.stats(version)
             if self.dataset.kind == "draws":
-                frame = service.series_frame(store, version, None)
+                frame = self.series_frame(number, None)
                 with ui.card().classes("helios-card w-full"):
                     ui.echart(draw_chart(frame)).classes("w-full h-80").props('data-testid="dataset-chart"')
                 self.preview(frame.sort_values("ds", ascending=False))
@@ -233,7 +240,7 @@ class DatasetDetail:
 
                 def show_series(series: str) -> None:
                     chart_area.clear()
-                    frame = service.series_frame(store, version, series)
+                    frame = self.series_frame(number, series)
                     with chart_area:
                         with ui.card().classes("helios-card w-full"):
                             ui.echart(series_chart(series, frame)).classes("w-full h-80").props(
@@ -372,10 +379,11 @@ def draw_chart(frame: pd.DataFrame) -> dict:
 def _import(request: ImportRequest, raw: bytes, principal: Principal) -> tuple[bool, int]:
     ctx = context()
     with ctx.db.transaction() as session:
-        _, version, created = service.import_file(
+        imported = service.import_file(
             session, ctx.store, request, raw, principal, max_bytes=ctx.settings.max_upload_bytes
         )
-        return created, version.version
+        result = views.import_result(session, *imported)
+        return result.created, result.version.version
 
 
 def _parse_date(value: str | None) -> dt.date | None:

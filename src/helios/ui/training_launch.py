@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from helios.core.auth import Principal, Role
 from helios.core.errors import HeliosError
-from helios.datasets import service as datasets
+from helios.datasets import views as datasets
 from helios.training import service
 from helios.training.schemas import EarlyStoppingSettings, FamilyRead, JobCreate, ValidationSettings
 from helios.ui.hyperparameter_form import HyperparameterForm
@@ -29,14 +29,14 @@ def _section(title: str, icon: str) -> None:
 
 def _dataset_choices() -> tuple[dict[str, str], dict[str, str]]:
     with context().db.reading() as session:
-        items = datasets.list_datasets(session)
+        items = datasets.all_datasets(session)
     return {d.name: f"{d.name}  ·  {d.kind}" for d in items}, {d.name: d.kind for d in items}
 
 
 def _versions(name: str) -> list[tuple[int, int, list[str], str]]:
     """(version, rows, series names, date range) per version, newest first."""
     with context().db.reading() as session:
-        versions = datasets.list_versions(session, name)
+        versions = datasets.all_versions(session, name)
         return [
             (
                 v.version,
