@@ -12,6 +12,7 @@ from helios.api import docs, login, problems, shield
 from helios.api.routes import api_router, fallback_router
 from helios.config import Settings, get_settings
 from helios.context import AppContext
+from helios.predictions.outcomes import subscribe as subscribe_scoring
 from helios.db import migrate
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     context = AppContext.build(settings)
+    subscribe_scoring(context)  # predictions are scored when newer data arrives
     if migrate_db:
         migrate.upgrade(context.db.write_engine)
     if settings.demo:

@@ -105,3 +105,22 @@ def test_winkler_score() -> None:
     actual = np.array([5.0, 0.0, 12.0])
     lo, hi = np.full(3, 2.0), np.full(3, 10.0)
     assert scoring.winkler(actual, lo, hi, 80).tolist() == pytest.approx([8.0, 8 + 20 * 2, 8 + 20 * 2])
+
+
+def test_a_new_version_is_scored_by_the_subscriber_and_announced(context, predicted) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from helios.core.tables import OutboxEvent
+    from helios.predictions.outcomes import subscribe
+
+    subscribe(context)
+    import_prices(context, prices(102))
+    context.events.drain()
+    with context.db.reading() as session:
+        assert session.query(PredictionScore).count() == 2
+        [payload] = session.scalars(
+            select(OutboxEvent.payload).where(OutboxEvent.type == "prediction.scored")
+        )
+    [outcome] = payload["predictions"]
+    assert outcome["prediction_id"] == predicted and outcome["points"] == 2 and outcome["unique_id"] == "AAA"
+    assert payload["source"] == "dataset stocks v2"

@@ -158,6 +158,31 @@ class DatasetVersionCreated(Event):
     actor: str
 
 
+class ScoredPrediction(BaseModel):
+    """How one prediction did against the actuals that just arrived."""
+
+    prediction_id: int
+    model: str
+    model_version: int
+    dataset: str
+    unique_id: str
+    points: int  # points scored in this batch
+    revised: int  # of which against a revised actual
+    mean_abs_error: float | None = None
+    # Interval levels (e.g. [95]) that at least one of those points fell outside of
+    missed_levels: list[int] = Field(default_factory=list)
+    last_ds: dt.datetime | None = None
+
+
+@event_type("prediction.scored")
+class PredictionScored(Event):
+    """Predictions were scored against new actuals (a dataset version or a POST). One event per
+    batch of up to 200 predictions, so scoring a million points does not write 100k events."""
+
+    source: str  # "dataset stocks v3" | "api"
+    predictions: list[ScoredPrediction]
+
+
 # --- publishing -------------------------------------------------------------------------------
 
 

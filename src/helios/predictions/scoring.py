@@ -20,6 +20,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
 
 from helios.core.clock import utcnow
+from helios.predictions.outcomes import publish_outcomes
 from helios.predictions.tables import SUPPORTED_LEVELS, Prediction, PredictionPoint, PredictionScore
 
 CHUNK = 20_000  # ids per IN (...) and rows per executemany
@@ -45,7 +46,9 @@ def score_actuals(
         int
     )
     _retire(session, todo.loc[todo["revision"] > 0, "point_id"].tolist())
-    _insert(session, measure(todo, realised_returns(matched)), source)
+    scores = measure(todo, realised_returns(matched))
+    _insert(session, scores, source)
+    publish_outcomes(session, scores, source)
     return _report(
         len(matched),
         int(fresh.sum()),
