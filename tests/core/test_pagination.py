@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -102,6 +103,13 @@ def test_bad_cursor_is_a_422_naming_cursor(session: Session, cursor: str, reason
         Keyset("rows", (Row.id,)).page(session, select(Row), cursor=cursor, limit=5)
     assert reason in caught.value.detail
     assert caught.value.errors[0]["field"] == "cursor"
+
+
+def test_datetime_keys_round_trip() -> None:
+    at = dt.datetime(2026, 12, 1, 22, 30, 5, 123456)
+    assert decode_cursor("jobs", encode_cursor("jobs", [at, 3]), [dt.datetime, int]) == (at, 3)
+    with pytest.raises(InvalidInput):
+        decode_cursor("jobs", encode_cursor("jobs", ["yesterday", 3]), [dt.datetime, int])
 
 
 def test_cursor_round_trips_and_is_url_safe() -> None:

@@ -23,13 +23,14 @@ How a domain serves a list (in its ``views.py``)::
 
 with ``class ModelList(Page[ModelSummary])`` in its ``schemas.py`` (a named subclass keeps the
 OpenAPI schema name readable). Key columns must together be unique (end with the primary key when
-the first columns are not) and hold ``str`` or ``int`` values.
+the first columns are not), are never NULL and hold ``str``, ``int`` or ``datetime`` values.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 T = TypeVar("T")
-KeyValue = str | int
+KeyValue = str | int | dt.datetime
 
 
 class Page(BaseModel, Generic[T]):
@@ -80,7 +81,8 @@ def bad_cursor(reason: str) -> InvalidInput:
 
 
 def encode_cursor(scope: str, key: Sequence[KeyValue]) -> str:
-    raw = json.dumps({"s": scope, "k": list(key)}, separators=(",", ":")).encode()
+    values = [v.isoformat() if isinstance(v, dt.datetime) else v for v in key]
+    raw = json.dumps({"s": scope, "k": values}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -93,14 +95,21 @@ def decode_cursor(scope: str, cursor: str, types: Sequence[type]) -> tuple[KeyVa
     if not isinstance(body, dict) or body.get("s") != scope:
         raise bad_cursor(f"does not belong to the {scope} list")
     key = body.get("k")
-    if not isinstance(key, list) or len(key) != len(types) or not all(map(_is_a, key, types)):
+    if not isinstance(key, list) or len(key) != len(types):
         raise bad_cursor("holds a position of the wrong shape")
-    return tuple(key)
+    return tuple(map(_key_value, key, types))
 
 
-def _is_a(value: Any, kind: type) -> bool:
+def _key_value(value: Any, kind: type) -> KeyValue:
+    if kind is dt.datetime and isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            pass
     # bool is an int to Python but never a key value.
-    return isinstance(value, kind) and not isinstance(value, bool)
+    elif isinstance(value, kind) and not isinstance(value, bool):
+        return value  # type: ignore[no-any-return]
+    raise bad_cursor("holds a position of the wrong shape")
 
 
 @dataclass(frozen=True)
