@@ -254,3 +254,213 @@ class CallRead(BaseModel):
 
 class CallList(Page[CallRead]):
     pass
+
+
+# --- A/B experiments ---------------------------------------------------------------------------
+
+
+class ExperimentStatus(enum.StrEnum):
+    running = "running"
+    stopped = "stopped"
+    promoted = "promoted"
+
+
+class VariantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    version: int = Field(ge=1, description="the prompt version this variant serves")
+    weight: float = Field(ge=0, description="share of new subjects, relative to the other weights")
+
+
+class Guardrails(BaseModel):
+    """A variant that crosses one of these (over at least ``min_calls`` calls) is paused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_error_rate: float | None = Field(default=0.2, ge=0, le=1)
+    max_p95_latency_ms: float | None = Field(default=None, gt=0)
+    max_tokens_per_call: float | None = Field(default=None, gt=0, description="mean tokens: the cost")
+    min_calls: int = Field(default=20, ge=1)
+
+
+class ExperimentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assistant: str
+    name: str = Field(pattern=NAME)
+    variants: list[VariantIn] = Field(min_length=2, max_length=8)
+    guardrails: Guardrails = Field(default_factory=Guardrails)
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+
+
+class OutcomeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(min_length=1, max_length=128)
+    thumbs: Literal["up", "down"] | None = None
+    score: float | None = Field(default=None, ge=0, le=1, description="a score scaled to 0..1")
+    variant: str | None = Field(default=None, description="checked against the subject's assignment")
+    call_id: int | None = None
+
+
+class OutcomeBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcomes: list[OutcomeIn] = Field(min_length=1, max_length=50_000)
+
+
+class OutcomesAccepted(BaseModel):
+    accepted: int
+
+
+class Assignment(BaseModel):
+    experiment_id: int
+    subject: str
+    variant: str
+    version: int
+
+
+class AssignRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(min_length=1, max_length=128)
+
+
+class VariantResult(BaseModel):
+    name: str
+    version: int
+    weight: float
+    paused_reason: str | None
+    exposures: int
+    calls: int
+    error_rate: float | None
+    p95_latency_ms: float | None
+    tokens_per_call: float | None
+    outcomes: int
+    mean: float | None
+    low: float | None = Field(description="95% interval of the mean")
+    high: float | None
+    prob_best: float | None
+    p_value: float | None = Field(description="always-valid p-value against the first (control) variant")
+    difference: float | None = Field(description="mean minus the control's mean")
+
+
+class ExperimentRead(BaseModel):
+    id: int
+    assistant: str
+    name: str
+    status: ExperimentStatus
+    alpha: float
+    guardrails: Guardrails
+    winner: str | None
+    created_at: dt.datetime
+    created_by: str
+    stopped_at: dt.datetime | None
+    variants: list[VariantResult]
+    verdict: str = Field(description="the sequential test's verdict in words")
+
+
+class ExperimentList(Page[ExperimentRead]):
+    pass
+
+
+class PromoteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    variant: str | None = Field(default=None, description="the winner; the leading variant if unset")
+    force: bool = Field(default=False, description="admin only: past a failing test gate")
+    note: str = Field(default="", max_length=500)
+
+
+# --- prompt tests ------------------------------------------------------------------------------
+
+
+class AssertionKind(enum.StrEnum):
+    contains = "contains"
+    not_contains = "not_contains"
+    regex = "regex"
+    json_valid = "json_valid"
+    max_length = "max_length"
+    llm_judge = "llm_judge"
+
+
+class TestAssertion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: AssertionKind
+    value: str | None = Field(default=None, max_length=2000, description="text, pattern or judge criterion")
+    max_chars: int | None = Field(default=None, ge=1)
+
+
+class TestCase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    variables: dict[str, Any] = Field(default_factory=dict)
+    assertions: list[TestAssertion] = Field(min_length=1, max_length=20)
+
+
+class TestSetCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME)
+    cases: list[TestCase] = Field(min_length=1, max_length=200)
+    gates_production: bool = False
+    min_pass_rate: float = Field(default=1.0, ge=0, le=1)
+    repeats: int = Field(default=1, ge=1, le=20)
+
+
+class TestSetRead(BaseModel):
+    id: int
+    assistant: str
+    name: str
+    cases: list[TestCase]
+    gates_production: bool
+    min_pass_rate: float
+    repeats: int
+    created_at: dt.datetime
+    created_by: str
+
+
+class TestSetList(Page[TestSetRead]):
+    pass
+
+
+class TestRunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    versions: list[int] = Field(min_length=1, max_length=2, description="one version, or two side by side")
+    repeats: int | None = Field(default=None, ge=1, le=20, description="the set's own if unset")
+
+
+class CaseResult(BaseModel):
+    case: int
+    passes: int
+    repeats: int
+    pass_rate: float
+    low: float
+    high: float
+    all_passed: bool = Field(description="pass^N: every repeat passed")
+    outputs: list[str | None]
+    failures: list[str]
+
+
+class VersionRunResult(BaseModel):
+    version: int
+    version_id: int
+    passed: bool
+    pass_rate: float
+    pass_all: float = Field(description="share of rows where every repeat passed (pass^N)")
+    cases: list[CaseResult]
+    notice: str | None = None
+
+
+class TestRunRead(BaseModel):
+    id: int
+    test_set: str
+    assistant: str
+    status: str
+    repeats: int
+    results: list[VersionRunResult]
+    created_at: dt.datetime
+    created_by: str

@@ -165,7 +165,9 @@ def list_calls(
             select(PromptVersion.id, PromptVersion.version).where(
                 PromptVersion.id.in_({r.prompt_version_id for r in rows})
             )
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     items = [call_read(assistant, r, numbers[r.prompt_version_id]) for r in rows]
     return CallList(items=items, next_cursor=next_cursor)

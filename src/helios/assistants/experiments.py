@@ -1,0 +1,379 @@
+"""A/B experiments between prompt versions, decided by the server.
+
+Assignment is sticky: a subject's variant is a hash of (experiment, subject) laid over the
+weights, stored on first exposure, so it survives weight changes, restarts and other servers.
+A paused variant takes no one new; its subjects are re-assigned among the live variants.
+Outcomes (thumbs, scores in [0, 1], or the ledger's verdict on an explained prediction) are kept
+per subject's variant; results give counts, means, intervals, P(best) and an always-valid
+sequential test against the first (control) variant. Guardrails pause a variant that errs, lags
+or costs too much. Promote moves the ``production`` label (through the test gate) and audits it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from helios.assistants import prompts
+from helios.assistants.schemas import ExperimentCreate, ExperimentStatus, OutcomeIn
+from helios.assistants.tables import (
+    Assistant,
+    AssistantCall,
+    Experiment,
+    ExperimentAssignment,
+    ExperimentOutcome,
+    ExperimentVariant,
+    PromptVersion,
+)
+from helios.core.auth import Principal, Role, record_audit
+from helios.core.clock import utcnow
+from helios.core.errors import Conflict, InvalidInput, NotFound
+
+GUARDRAIL_WINDOW = 200  # the most recent calls a guardrail looks at, per variant
+GUARDRAIL = Principal(name="guardrail", role=Role.viewer)  # who the audit log says paused it
+
+
+def _field(field: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+# --- setting up ----------------------------------------------------------------------------------
+
+
+def create_experiment(
+    session: Session, assistant: Assistant, body: ExperimentCreate, actor: Principal
+) -> Experiment:
+    if sum(v.weight for v in body.variants) <= 0:
+        raise _field("variants", "the weights must add up to more than zero")
+    names = [v.name for v in body.variants]
+    if len(set(names)) != len(names):
+        raise _field("variants", "two variants share a name")
+    versions = [_version(session, assistant, v.version, i) for i, v in enumerate(body.variants)]
+    if running_experiment(session, assistant) is not None:
+        raise Conflict(f"assistant {assistant.name!r} already runs an experiment; stop it first")
+    experiment = Experiment(
+        assistant_id=assistant.id,
+        name=body.name,
+        status=ExperimentStatus.running.value,
+        guardrails=body.guardrails.model_dump(),
+        alpha=body.alpha,
+        created_by=actor.name,
+    )
+    session.add(experiment)
+    session.flush()
+    for position, (variant, version) in enumerate(zip(body.variants, versions, strict=True)):
+        session.add(
+            ExperimentVariant(
+                experiment_id=experiment.id,
+                name=variant.name,
+                version_id=version.id,
+                weight=variant.weight,
+                position=position,
+            )
+        )
+    session.flush()
+    record_audit(session, actor, "experiment.create", "experiment", str(experiment.id), {"variants": names})
+    return experiment
+
+
+def _version(session: Session, assistant: Assistant, number: int, i: int) -> PromptVersion:
+    try:
+        return prompts.get_version(session, assistant, number)
+    except NotFound as exc:
+        raise _field(f"variants.{i}.version", exc.detail) from None
+
+
+def get_experiment(session: Session, experiment_id: int) -> Experiment:
+    experiment = session.get(Experiment, experiment_id)
+    if experiment is None:
+        raise NotFound(f"no experiment {experiment_id}")
+    return experiment
+
+
+def running_experiment(session: Session, assistant: Assistant) -> Experiment | None:
+    return session.scalar(
+        select(Experiment).where(
+            Experiment.assistant_id == assistant.id, Experiment.status == ExperimentStatus.running.value
+        )
+    )
+
+
+def variants_of(session: Session, experiment_id: int) -> list[ExperimentVariant]:
+    return list(
+        session.scalars(
+            select(ExperimentVariant)
+            .where(ExperimentVariant.experiment_id == experiment_id)
+            .order_by(ExperimentVariant.position)
+        )
+    )
+
+
+# --- assignment ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chosen:
+    experiment_id: int
+    variant_id: int
+    variant: str
+    version: PromptVersion
+
+
+def bucket(experiment_id: int, subject: str) -> float:
+    """A uniform number in [0, 1) that depends only on the experiment and the subject."""
+    digest = hashlib.sha256(f"{experiment_id}:{subject}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def pick(variants: list[ExperimentVariant], point: float) -> ExperimentVariant | None:
+    live = [v for v in variants if v.paused_reason is None and v.weight > 0]
+    total = sum(v.weight for v in live)
+    if total <= 0:
+        return None
+    edge = 0.0
+    for variant in live:
+        edge += variant.weight / total
+        if point < edge:
+            return variant
+    return live[-1]
+
+
+def assign(session: Session, experiment: Experiment, subject: str) -> ExperimentVariant | None:
+    """The subject's variant: the stored one while it is live, else a new sticky pick (stored)."""
+    variants = variants_of(session, experiment.id)
+    row = session.scalar(
+        select(ExperimentAssignment).where(
+            ExperimentAssignment.experiment_id == experiment.id, ExperimentAssignment.subject == subject
+        )
+    )
+    by_id = {v.id: v for v in variants}
+    if row is not None and by_id[row.variant_id].paused_reason is None:
+        return by_id[row.variant_id]
+    chosen = pick(variants, bucket(experiment.id, subject))
+    if chosen is None:
+        return None
+    if row is None:
+        session.add(ExperimentAssignment(experiment_id=experiment.id, subject=subject, variant_id=chosen.id))
+    else:
+        row.variant_id, row.assigned_at = chosen.id, utcnow()
+    session.flush()
+    return chosen
+
+
+def variant_for(session: Session, assistant: Assistant, subject: str) -> Chosen | None:
+    experiment = running_experiment(session, assistant)
+    if experiment is None:
+        return None
+    variant = assign(session, experiment, subject)
+    if variant is None:
+        return None
+    version = session.get(PromptVersion, variant.version_id)
+    assert version is not None
+    return Chosen(experiment.id, variant.id, variant.name, version)
+
+
+# --- outcomes ------------------------------------------------------------------------------------
+
+
+def outcome_value(item: OutcomeIn, i: int) -> float:
+    if (item.thumbs is None) == (item.score is None):
+        raise _field(f"outcomes.{i}", "give exactly one of thumbs or score")
+    return item.score if item.score is not None else float(item.thumbs == "up")
+
+
+def record_outcomes(
+    session: Session, experiment: Experiment, items: list[OutcomeIn], source: str = "api"
+) -> int:
+    """All or nothing: one unknown subject or wrong variant refuses the whole batch."""
+    if experiment.status != ExperimentStatus.running.value:
+        raise Conflict(f"experiment {experiment.id} is {experiment.status}; it takes no more outcomes")
+    values = [outcome_value(item, i) for i, item in enumerate(items)]
+    assigned = _assignments(session, experiment.id, {item.subject for item in items})
+    names = {v.id: v.name for v in variants_of(session, experiment.id)}
+    rows = []
+    for i, (item, value) in enumerate(zip(items, values, strict=True)):
+        variant_id = assigned.get(item.subject)
+        if variant_id is None:
+            raise _field(
+                f"outcomes.{i}.subject", f"{item.subject!r} was never assigned in experiment {experiment.id}"
+            )
+        if item.variant is not None and item.variant != names[variant_id]:
+            raise _field(
+                f"outcomes.{i}.variant",
+                f"{item.subject!r} is in variant {names[variant_id]!r}, not {item.variant!r}",
+            )
+        rows.append(
+            {
+                "experiment_id": experiment.id,
+                "variant_id": variant_id,
+                "subject": item.subject,
+                "value": value,
+                "source": source,
+                "call_id": item.call_id,
+                "recorded_at": utcnow(),
+            }
+        )
+    session.execute(insert(ExperimentOutcome), rows)
+    return len(rows)
+
+
+def _assignments(session: Session, experiment_id: int, subjects: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    ordered = sorted(subjects)
+    for start in range(0, len(ordered), 900):  # stay under SQLite's bound-parameter limit
+        chunk = ordered[start : start + 900]
+        found |= dict(
+            session.execute(
+                select(ExperimentAssignment.subject, ExperimentAssignment.variant_id).where(
+                    ExperimentAssignment.experiment_id == experiment_id,
+                    ExperimentAssignment.subject.in_(chunk),
+                )
+            )
+            .tuples()
+            .all()
+        )
+    return found
+
+
+def outcome_from_ledger(session: Session, prediction_id: int, value: float) -> int:
+    """A scored prediction settles the experiment calls that explained it: one outcome per call."""
+    calls = session.execute(
+        select(
+            AssistantCall.id, AssistantCall.experiment_id, AssistantCall.subject, AssistantCall.prediction_ids
+        )
+        .join(Experiment, Experiment.id == AssistantCall.experiment_id)
+        .where(Experiment.status == ExperimentStatus.running.value, AssistantCall.subject.is_not(None))
+    ).all()
+    recorded = 0
+    for call_id, experiment_id, subject, prediction_ids in calls:
+        if prediction_id not in (prediction_ids or []):
+            continue
+        already = session.scalar(select(func.count()).where(ExperimentOutcome.call_id == call_id))
+        if already:
+            continue
+        experiment = get_experiment(session, experiment_id)
+        recorded += record_outcomes(
+            session, experiment, [OutcomeIn(subject=subject, score=value, call_id=call_id)], source="ledger"
+        )
+    return recorded
+
+
+# --- guardrails ----------------------------------------------------------------------------------
+
+
+def check_guardrails(session: Session, experiment_id: int) -> list[str]:
+    """Pause every live variant that crossed a guardrail; the names paused now."""
+    experiment = get_experiment(session, experiment_id)
+    if experiment.status != ExperimentStatus.running.value:
+        return []
+    rails = experiment.guardrails
+    paused = []
+    for variant in variants_of(session, experiment_id):
+        if variant.paused_reason is not None:
+            continue
+        reason = _crossed(calls_summary(session, variant.id, GUARDRAIL_WINDOW), rails)
+        if reason:
+            variant.paused_reason = reason
+            paused.append(variant.name)
+            record_audit(
+                session,
+                GUARDRAIL,
+                "experiment.pause",
+                "experiment",
+                str(experiment_id),
+                {"variant": variant.name, "reason": reason},
+            )
+    session.flush()
+    return paused
+
+
+@dataclass(frozen=True)
+class CallsSummary:
+    calls: int
+    error_rate: float | None
+    p95_latency_ms: float | None
+    tokens_per_call: float | None
+
+
+def calls_summary(session: Session, variant_id: int, window: int | None = None) -> CallsSummary:
+    query = (
+        select(
+            AssistantCall.outcome,
+            AssistantCall.latency_ms,
+            AssistantCall.prompt_tokens,
+            AssistantCall.completion_tokens,
+        )
+        .where(AssistantCall.variant_id == variant_id)
+        .order_by(AssistantCall.id.desc())
+    )
+    rows = session.execute(query.limit(window) if window else query).all()
+    if not rows:
+        return CallsSummary(0, None, None, None)
+    errors = sum(1 for r in rows if r.outcome in ("error", "unreachable"))
+    latencies = sorted(r.latency_ms for r in rows if r.latency_ms is not None)
+    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else None
+    tokens = [
+        (r.prompt_tokens or 0) + (r.completion_tokens or 0) for r in rows if r.prompt_tokens is not None
+    ]
+    return CallsSummary(len(rows), errors / len(rows), p95, sum(tokens) / len(tokens) if tokens else None)
+
+
+def _crossed(summary: CallsSummary, rails: dict) -> str | None:
+    if summary.calls < rails.get("min_calls", 20):
+        return None
+    checks = [
+        ("max_error_rate", summary.error_rate, "error rate {:.0%} over the limit of {:.0%}"),
+        ("max_p95_latency_ms", summary.p95_latency_ms, "p95 latency {:.0f} ms over the limit of {:.0f} ms"),
+        ("max_tokens_per_call", summary.tokens_per_call, "{:.0f} tokens per call over the limit of {:.0f}"),
+    ]
+    for key, value, words in checks:
+        limit = rails.get(key)
+        if limit is not None and value is not None and value > limit:
+            return words.format(value, limit) + f" (last {summary.calls} calls)"
+    return None
+
+
+# --- ending --------------------------------------------------------------------------------------
+
+
+def stop(session: Session, experiment: Experiment, actor: Principal) -> Experiment:
+    if experiment.status != ExperimentStatus.running.value:
+        raise Conflict(f"experiment {experiment.id} is already {experiment.status}")
+    experiment.status, experiment.stopped_at = ExperimentStatus.stopped.value, utcnow()
+    session.flush()
+    record_audit(session, actor, "experiment.stop", "experiment", str(experiment.id), {})
+    return experiment
+
+
+def promote(
+    session: Session, experiment: Experiment, variant_name: str, actor: Principal, *, force: bool, note: str
+) -> ExperimentVariant:
+    """Move ``production`` to the variant's version (through the test gate), end the experiment."""
+    from helios.assistants import service
+
+    if experiment.status == ExperimentStatus.promoted.value:
+        raise Conflict(f"experiment {experiment.id} already promoted a winner")
+    variant = next((v for v in variants_of(session, experiment.id) if v.name == variant_name), None)
+    if variant is None:
+        raise _field("variant", f"experiment {experiment.id} has no variant {variant_name!r}")
+    assistant = session.get(Assistant, experiment.assistant_id)
+    version = session.get(PromptVersion, variant.version_id)
+    assert assistant is not None and version is not None
+    service.move_label(
+        session,
+        assistant,
+        prompts.PRODUCTION,
+        version.version,
+        actor,
+        force=force,
+        note=note or f"promoted from experiment {experiment.name}",
+    )
+    experiment.status, experiment.winner_variant_id = ExperimentStatus.promoted.value, variant.id
+    experiment.stopped_at = experiment.stopped_at or utcnow()
+    session.flush()
+    details = {"variant": variant.name, "version": version.version, "note": note}
+    record_audit(session, actor, "experiment.promote", "experiment", str(experiment.id), details)
+    return variant
