@@ -49,6 +49,12 @@ class Settings(BaseSettings):
         default=1, ge=1, le=256, description="threads per training job; more spin-wait on a busy box"
     )
     ray_address: str | None = Field(default=None, description="Ray cluster address; a local Ray if unset")
+    memory_half_life_days: float = Field(
+        default=30.0, gt=0, description="memory strength halves over this many days without use"
+    )
+    memory_purge_after_days: float = Field(
+        default=30.0, ge=0, description="deleted memories stay restorable this long, then are purged"
+    )
     job_stale_after_s: float = Field(
         default=60.0, gt=0, description="a job's heartbeat older than this is orphaned"
     )

@@ -6,11 +6,13 @@ does that); publishing works without it, from any process."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from helios.config import Settings
 from helios.core.artifacts import ArtifactStore
 from helios.core.events import EventBus
 from helios.db.engine import Database
+from helios.memory.runtime import MemoryRuntime
 from helios.registry.inference import InferenceCache
 
 
@@ -32,4 +34,11 @@ class AppContext:
             ArtifactStore(settings.artifact_root),
             InferenceCache(settings.inference_cache_bytes),
             EventBus(db),
+        )
+
+    @cached_property
+    def memory(self) -> MemoryRuntime:
+        """Memory's embedder and vector cache, made on first use (the model loads later still)."""
+        return MemoryRuntime.default(
+            self.settings.memory_half_life_days, self.settings.memory_purge_after_days
         )

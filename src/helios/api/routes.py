@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from helios.api import assistant_chat, assistants, datasets, health, models, predictions, tokens, training
+from helios.api import (
+    agents,
+    assistant_chat,
+    assistants,
+    datasets,
+    health,
+    memory,
+    models,
+    predictions,
+    tokens,
+    training,
+)
 from helios.api.shield import api_routes
 from helios.core.errors import MethodNotAllowed, NotFound
 
@@ -22,6 +33,8 @@ def api_router() -> APIRouter:
     router.include_router(training.router)
     router.include_router(predictions.router)
     router.include_router(tokens.router)
+    router.include_router(agents.router)
+    router.include_router(memory.router)
     router.include_router(assistants.router)
     router.include_router(assistant_chat.router)
     return router

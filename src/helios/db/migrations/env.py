@@ -7,6 +7,13 @@ from helios.db.tables import metadata
 
 config = context.config
 
+# Search indexes made by raw SQL in migrations (FTS5 tables, expression indexes), not in metadata.
+UNMANAGED_PREFIXES = ("memory_fts", "ix_memories_fts")
+
+
+def include_name(name, type_, parent_names):  # type: ignore[no-untyped-def]
+    return not (name or "").startswith(UNMANAGED_PREFIXES)
+
 
 def run_migrations() -> None:
     connection = config.attributes["connection"]
@@ -15,6 +22,7 @@ def run_migrations() -> None:
         target_metadata=metadata,
         render_as_batch=True,
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,1 @@
+"""Agents: named things that forecast with models, watch series and remember what happened."""

@@ -1,0 +1,162 @@
+"""Hybrid search: full text, semantic similarity and the graph, fused by reciprocal rank.
+
+Each signal ranks up to ``CANDIDATES`` memories on its own; a memory's fused score is
+``sum(weight / (RRF_K + rank))`` over the signals that found it (RRF needs no score calibration
+between BM25, cosine and graph overlap). The fused score is then scaled by strength
+(``0.5 + 0.5 * strength``: decay lowers rank, never removes), and a superseded fact is halved and
+kept below the memory that replaced it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from helios.core.clock import as_utc, utcnow
+from helios.memory import fulltext
+from helios.memory.graph import entity_key
+from helios.memory.runtime import MemoryRuntime
+from helios.memory.schemas import SearchHit, SearchResult, Why
+from helios.memory.tables import Entity, EntitySupport, Memory
+from helios.memory.views import corroborations, memory_read, strength_of
+
+RRF_K = 60
+CANDIDATES = 100
+WEIGHTS = {"terms": 1.0, "semantic": 1.0, "entities": 0.6}
+SUPERSEDED_FACTOR = 0.5
+MAX_EMBEDDED_CHARS = 2_000
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+@dataclass
+class _Signals:
+    ranks: dict[str, list[int]] = field(default_factory=dict)
+    similarity: dict[int, float] = field(default_factory=dict)
+    entities: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def fused(self) -> dict[int, float]:
+        scores: dict[int, float] = defaultdict(float)
+        for signal, ids in self.ranks.items():
+            for rank, memory_id in enumerate(ids):
+                scores[memory_id] += WEIGHTS[signal] / (RRF_K + rank + 1)
+        return scores
+
+
+def search(
+    session: Session,
+    runtime: MemoryRuntime,
+    text: str,
+    agent_ids: Sequence[int],
+    *,
+    k: int = 10,
+    agent_names: dict[int, str] | None = None,
+) -> SearchResult:
+    if not text.strip() or not agent_ids:
+        return SearchResult(query=text, items=[])
+    words = fulltext.query_words(text)
+    signals = _Signals()
+    signals.ranks["terms"] = fulltext.search(session, agent_ids, words, CANDIDATES)
+    _semantic(session, runtime, text, agent_ids, signals)
+    _graph(session, text, agent_ids, signals)
+    return SearchResult(query=text, items=_ranked(session, runtime, signals, words, k, agent_names or {}))
+
+
+def _semantic(
+    session: Session, runtime: MemoryRuntime, text: str, agent_ids: Sequence[int], signals: _Signals
+) -> None:
+    query = runtime.embedder.embed([text[:MAX_EMBEDDED_CHARS]])[0]
+    nearest = runtime.vectors.nearest(session, agent_ids, query, CANDIDATES)
+    matches = [(m, s) for m, s in nearest if s >= runtime.embedder.min_similarity]
+    signals.ranks["semantic"] = [m for m, _ in matches]
+    signals.similarity = dict(matches)
+
+
+def _graph(session: Session, text: str, agent_ids: Sequence[int], signals: _Signals) -> None:
+    """Memories that support an entity the query names, most entities shared first."""
+    keys = _phrases(text)
+    if not keys:
+        signals.ranks["entities"] = []
+        return
+    rows = session.execute(
+        select(EntitySupport.memory_id, Entity.name)
+        .join(Entity, Entity.id == EntitySupport.entity_id)
+        .join(Memory, (Memory.id == EntitySupport.memory_id) & Memory.deleted_at.is_(None))
+        .where(Entity.agent_id.in_(list(agent_ids)), Entity.key.in_(keys))
+        .limit(5 * CANDIDATES)
+    )
+    for memory_id, name in rows:
+        if name not in signals.entities[memory_id]:
+            signals.entities[memory_id].append(name)
+    signals.ranks["entities"] = sorted(signals.entities, key=lambda m: (-len(signals.entities[m]), -m))[
+        :CANDIDATES
+    ]
+
+
+def _phrases(text: str) -> list[str]:
+    """Every run of one to four words in the query, as entity keys."""
+    tokens = [w.casefold() for w in _WORD.findall(text[:MAX_EMBEDDED_CHARS])][:200]
+    phrases = {" ".join(tokens[i : i + n]) for n in range(1, 5) for i in range(len(tokens) - n + 1)}
+    return sorted(entity_key(p) for p in phrases)[:1_000]
+
+
+def _ranked(
+    session: Session,
+    runtime: MemoryRuntime,
+    signals: _Signals,
+    words: list[str],
+    k: int,
+    agent_names: dict[int, str],
+) -> list[SearchHit]:
+    fused = signals.fused()
+    if not fused:
+        return []
+    now = utcnow()
+    memories = {
+        m.id: m
+        for m in session.scalars(
+            select(Memory).where(Memory.id.in_(list(fused)), Memory.deleted_at.is_(None))
+        )
+    }
+    backing = corroborations(session, list(memories))
+    strengths = {i: strength_of(m, runtime, backing.get(i, 0), now) for i, m in memories.items()}
+    scores = {i: fused[i] * (0.5 + 0.5 * strengths[i].total) for i in memories}
+    superseded = {i for i, m in memories.items() if _is_superseded(m, now)}
+    for i in superseded:
+        scores[i] *= SUPERSEDED_FACTOR
+    for i in superseded:
+        replacement = memories[i].superseded_by
+        if replacement in scores:
+            scores[i] = min(scores[i], scores[replacement] * 0.9)
+    best = sorted(scores, key=lambda i: (-scores[i], -i))[:k]
+    return [
+        SearchHit(
+            memory=memory_read(memories[i], agent_names.get(memories[i].agent_id, ""), strengths[i]),
+            score=round(scores[i], 6),
+            strength=strengths[i].total,
+            why=Why(
+                terms=_terms_in(memories[i].content, words),
+                semantic=round(signals.similarity[i], 4) if i in signals.similarity else None,
+                entities=signals.entities.get(i, []),
+                superseded=i in superseded,
+            ),
+        )
+        for i in best
+    ]
+
+
+def _is_superseded(memory: Memory, now: dt.datetime) -> bool:
+    return memory.superseded_by is not None or (
+        memory.valid_until is not None and as_utc(memory.valid_until) <= now
+    )
+
+
+def _terms_in(content: str, words: list[str]) -> list[str]:
+    # Stems match too ("forecasts" finds "forecast"), as they did in the index.
+    present = {w.casefold() for w in _WORD.findall(content)}
+    return [w for w in words if w in present or any(p.startswith(w[:5]) and len(w) > 4 for p in present)]
