@@ -27,6 +27,7 @@ class AppContext:
     @classmethod
     def build(cls, settings: Settings) -> AppContext:
         settings.home.mkdir(parents=True, exist_ok=True)
+        connect_domains()
         db = Database.connect(settings.resolved_database_url)
         return cls(
             settings,
@@ -42,3 +43,15 @@ class AppContext:
         return MemoryRuntime.default(
             self.settings.memory_half_life_days, self.settings.memory_purge_after_days
         )
+
+
+def connect_domains() -> None:
+    """What domains ask of each other at run time, wired here once rather than by import side
+    effects: which of their rows still use a dataset (deleting it is refused while any does).
+    Idempotent; every process that builds an AppContext has it."""
+    from helios.datasets import service as datasets
+    from helios.registry import service as registry
+    from helios.training import service as training
+
+    datasets.register_reference_check(training.dataset_references)
+    datasets.register_reference_check(registry.dataset_references)

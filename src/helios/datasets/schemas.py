@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from helios.core.errors import InvalidInput
 from helios.core.pagination import Page
 from helios.forecasting.rules import GameRules
 
 DatasetKind = Literal["timeseries", "draws"]
 ImportFormat = Literal["auto", "csv", "parquet", "m4-wide", "ny-powerball"]
-
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
-
-
-def check_slug(name: str, what: str = "dataset name") -> str:
-    if not _SLUG.match(name or ""):
-        raise InvalidInput(
-            f"{what} {name!r} is not a slug: use 1-64 lowercase letters, digits, '-' or '_', "
-            "starting and ending with a letter or digit",
-            errors=[{"field": "name", "message": "not a slug"}],
-        )
-    return name
-
 
 class DatasetVersionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,21 +25,19 @@ from helios.core.auth import Principal, record_audit
 from helios.core.clock import utcnow
 from helios.core.errors import Conflict, InvalidInput, NotFound
 from helios.core.events import DatasetVersionCreated, publish
+from helios.core.parsing import check_slug
 from helios.datasets import importers
 from helios.datasets.profile import content_hash, profile
-from helios.datasets.schemas import (
-    DataPage,
-    ImportRequest,
-    check_slug,
-)
+from helios.datasets.schemas import DataPage, ImportRequest
 from helios.datasets.tables import Dataset, DatasetVersion
 from helios.forecasting.rules import PRESETS
 
 MAX_PAGE = 5000
 
-# Other domains (training jobs, predictions, model versions) register a check that names what
-# of theirs still uses a dataset; deleting is refused while any check names something.
-ReferenceCheck = Callable[[Session, int], list[str]]
+# Other domains (training jobs, model versions, predictions) register a check, at start-up (see
+# ``helios.context.connect_domains``), that names what of theirs still uses any of a dataset's
+# versions (given their ids); deleting is refused while any check names something.
+ReferenceCheck = Callable[[Session, list[int]], list[str]]
 _reference_checks: list[ReferenceCheck] = []
 
 
@@ -219,6 +217,43 @@ def get_version(session: Session, name: str, version: int | str) -> DatasetVersi
     return row
 
 
+# --- what other domains ask of datasets (they never read its tables) ----------------------------
+
+
+def get_version_by_id(session: Session, version_id: int) -> DatasetVersion:
+    version = session.get(DatasetVersion, version_id)
+    if version is None:
+        raise NotFound(f"no dataset version #{version_id}")
+    return version
+
+
+def dataset_of(session: Session, version: DatasetVersion) -> Dataset:
+    """The dataset a version belongs to (deleted or not: a version outlives its name)."""
+    return session.get_one(Dataset, version.dataset_id)
+
+
+def version_labels(session: Session, version_ids: Iterable[int]) -> dict[int, tuple[str, int]]:
+    """Dataset name and version number for each version id, in one query."""
+    ids = set(version_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(DatasetVersion.id, Dataset.name, DatasetVersion.version)
+        .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+        .where(DatasetVersion.id.in_(ids))
+    )
+    return {version_id: (name, number) for version_id, name, number in rows}
+
+
+def version_ids_named(name: str) -> Select[tuple[int]]:
+    """The ids of the versions of dataset ``name``, as a subquery for ``column.in_(...)``."""
+    return (
+        select(DatasetVersion.id)
+        .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+        .where(Dataset.name == name)
+    )
+
+
 def _version_number(version: int | str) -> int:
     try:
         return int(version)
@@ -357,7 +392,10 @@ def _ds_array(table: pa.Table) -> np.ndarray | None:
 def delete_dataset(session: Session, name: str, actor: Principal) -> None:
     """Soft delete: the versions and their files stay for lineage, the name becomes free."""
     dataset = get_dataset(session, name)
-    users = [user for check in _reference_checks for user in check(session, dataset.id)]
+    version_ids = list(
+        session.scalars(select(DatasetVersion.id).where(DatasetVersion.dataset_id == dataset.id))
+    )
+    users = [user for check in _reference_checks for user in check(session, version_ids)]
     if users:
         raise Conflict(f"dataset {name!r} is still used by {', '.join(users)}; remove those first")
     dataset.deleted_at = utcnow()

@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from helios.core.artifacts import ArtifactStore
 from helios.core.auth import Principal, Role, record_audit
 from helios.core.clock import utcnow
 from helios.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from helios.datasets.schemas import check_slug
+from helios.core.parsing import check_slug
 from helios.registry.schemas import LlmConfig, ModelCreate, ModelUpdate
 from helios.registry.tables import Deployment, Model, ModelAlias, ModelVersion
 
@@ -165,6 +166,28 @@ def get_version(
     return row
 
 
+def version_numbers(session: Session, version_ids: Iterable[int]) -> dict[int, int]:
+    """The version number of each model version id, in one query (for other domains' reads)."""
+    ids = set(version_ids)
+    if not ids:
+        return {}
+    rows = session.execute(select(ModelVersion.id, ModelVersion.version).where(ModelVersion.id.in_(ids)))
+    return dict(rows.tuples().all())
+
+
+def dataset_references(session: Session, version_ids: list[int]) -> list[str]:
+    """Registered with datasets at start-up: a dataset a model version was trained on stays, for
+    lineage (the versions it names would lose where they came from)."""
+    rows = session.execute(
+        select(Model.name, ModelVersion.version)
+        .join(Model, Model.id == ModelVersion.model_id)
+        .where(ModelVersion.dataset_version_id.in_(version_ids))
+        .order_by(Model.name, ModelVersion.version)
+        .limit(5)
+    )
+    return [f"model {name} v{number}" for name, number in rows]
+
+
 def _next_number(session: Session, model: Model) -> int:
     return (
         session.scalar(select(func.max(ModelVersion.version)).where(ModelVersion.model_id == model.id)) or 0
@@ -254,6 +277,25 @@ def register_fitted(
         target = Path(tmp) / "fitted"
         save_fitted(fitted, target)
         return register_artifact(session, store, model, target, actor, **details)
+
+
+def register_trained(
+    session: Session,
+    store: ArtifactStore,
+    name: str,
+    fitted: Any,
+    owner: Principal,
+    *,
+    task: str,
+    data_kind: str,
+    **details: Any,
+) -> tuple[Model, ModelVersion]:
+    """A training job's result as the next version of model ``name``, made when new. A model fed
+    draws ranks its versions by log loss: MASE means nothing for a lottery draw."""
+    model = ensure_model(session, name, kind="ml", task=task, actor=owner)
+    if data_kind == "draws" and model.key_metric == "mase":
+        model.key_metric = "log_loss"
+    return model, register_fitted(session, store, model, fitted, owner, **details)
 
 
 def artifact_files(source: Path) -> list[str]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from helios.core.artifacts import ArtifactStore
 from helios.core.pagination import DEFAULT_LIMIT, Keyset
-from helios.datasets.tables import Dataset, DatasetVersion
+from helios.datasets import service as datasets_service
 from helios.registry import deployments
 from helios.registry.schemas import (
     DeploymentRead,
@@ -170,14 +170,8 @@ def _aliases(session: Session, model: Model) -> dict[str, int]:
 
 
 def _dataset_labels(session: Session, ids: list[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(DatasetVersion.id, Dataset.name, DatasetVersion.version)
-        .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
-        .where(DatasetVersion.id.in_(set(ids)))
-    )
-    return {vid: f"{name}@v{number}" for vid, name, number in rows}
+    labels = datasets_service.version_labels(session, ids)
+    return {vid: f"{name}@v{number}" for vid, (name, number) in labels.items()}
 
 
 # --- deployments --------------------------------------------------------------------------------

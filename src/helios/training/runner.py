@@ -20,7 +20,6 @@ from helios.context import AppContext
 from helios.core.auth import Principal, Role
 from helios.core.clock import utcnow
 from helios.datasets import service as datasets
-from helios.datasets.tables import Dataset, DatasetVersion
 from helios.training import evaluation
 from helios.training.service import announce_finished, journal, record_metrics
 from helios.training.tables import TrainingJob
@@ -152,8 +151,8 @@ def _plan(context: AppContext, job_id: int) -> JobPlan:
 
     with context.db.transaction() as session:
         job = session.get(TrainingJob, job_id)
-        version = session.get(DatasetVersion, job.dataset_version_id)
-        dataset = session.get(Dataset, version.dataset_id)
+        version = datasets.get_version_by_id(session, job.dataset_version_id)
+        dataset = datasets.dataset_of(session, version)
         family = get_family(job.family)
         frame = datasets.load_frame(context.store, version)
         if job.series:
@@ -273,15 +272,14 @@ def _register(context: AppContext, plan: JobPlan, fitted: Any, scores: dict[str,
     owner = Principal(name=plan.owner, role=Role.editor)
     with context.db.transaction() as session:
         task = plan.family.task if plan.family.task != "timeseries" else "price"
-        model = registry.ensure_model(session, plan.target_model, kind="ml", task=task, actor=owner)
-        if plan.kind == "draws" and model.key_metric == "mase":
-            model.key_metric = "log_loss"
-        version = registry.register_fitted(
+        model, version = registry.register_trained(
             session,
             context.store,
-            model,
+            plan.target_model,
             fitted,
             owner,
+            task=task,
+            data_kind=plan.kind,
             params=plan.config.model_dump(mode="json"),
             metrics=scores,
             training_job_id=plan.job_id,

@@ -17,10 +17,9 @@ from helios.core.auth import Principal, record_audit
 from helios.core.clock import as_utc, utcnow
 from helios.core.errors import Conflict, InvalidInput, NotFound
 from helios.core.events import TrainingFinished, publish
+from helios.core.parsing import check_slug
 from helios.datasets import service as datasets
-from helios.datasets.schemas import check_slug
-from helios.datasets.tables import Dataset, DatasetVersion
-from helios.registry.tables import ModelVersion
+from helios.registry import service as registry
 from helios.training.schemas import (
     Comparison,
     EarlyStoppingPatch,
@@ -72,12 +71,12 @@ def _family(name: str):  # type: ignore[no-untyped-def]
 
 def create_job(session: Session, body: JobCreate, actor: Principal) -> TrainingJob:
     version = datasets.get_version(session, body.dataset, body.dataset_version)
-    dataset = session.get(Dataset, version.dataset_id)
+    dataset = datasets.dataset_of(session, version)
     family = _family(body.family)
     _check_task(family, dataset.kind)
     hyperparameters = _validated_hyperparameters(family, _with_seed(family, body.hyperparameters, body.seed))
     _check_horizon(family, hyperparameters, body.validation.horizon)
-    _check_series(version, body.series)
+    _check_series(version.profile, body.series)
     target = body.target_model or f"{body.dataset}-{body.family}".replace("_", "-")[:64]
     check_slug(target, "target model name")
     job = TrainingJob(
@@ -143,12 +142,12 @@ def _check_horizon(family, hyperparameters: dict[str, Any], validation_horizon: 
         )
 
 
-def _check_series(version: DatasetVersion, series: list[str] | None) -> None:
+def _check_series(profile: dict[str, Any], series: list[str] | None) -> None:
     if series is None:
         return
     if not series:
         raise InvalidInput("series is an empty list; leave it out to train on every series")
-    known = {s.get("unique_id") for s in version.profile.get("series", [])}
+    known = {s.get("unique_id") for s in profile.get("series", [])}
     unknown = [s for s in series if s not in known]
     if unknown:
         raise InvalidInput(
@@ -199,35 +198,14 @@ def _job_filters(query: Select, status, dataset, family, model) -> Select:  # ty
     if model:
         query = query.where(TrainingJob.target_model == model)
     if dataset:
-        versions = (
-            select(DatasetVersion.id)
-            .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
-            .where(Dataset.name == dataset)
-        )
-        query = query.where(TrainingJob.dataset_version_id.in_(versions))
+        query = query.where(TrainingJob.dataset_version_id.in_(datasets.version_ids_named(dataset)))
     return query
 
 
 def job_reads(session: Session, jobs: list[TrainingJob]) -> list[JobRead]:
     """Jobs with their dataset and result labels, in three queries whatever the number of jobs."""
-    version_ids = {j.dataset_version_id for j in jobs}
-    labels = {
-        vid: (name, number)
-        for vid, name, number in session.execute(
-            select(DatasetVersion.id, Dataset.name, DatasetVersion.version)
-            .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
-            .where(DatasetVersion.id.in_(version_ids))
-        )
-    }
-    results = dict(
-        session.execute(
-            select(ModelVersion.id, ModelVersion.version).where(
-                ModelVersion.id.in_({j.result_version_id for j in jobs if j.result_version_id})
-            )
-        )
-        .tuples()
-        .all()
-    )
+    labels = datasets.version_labels(session, {j.dataset_version_id for j in jobs})
+    results = registry.version_numbers(session, {j.result_version_id for j in jobs if j.result_version_id})
     return [
         _job_read(j, labels.get(j.dataset_version_id, ("?", 0)), results.get(j.result_version_id))
         for j in jobs
@@ -409,15 +387,9 @@ def compare(session: Session, job_ids: list[int]) -> Comparison:
     return Comparison(runs=runs, params_diff=diff, params_same=same)
 
 
-def dataset_references(session: Session, dataset_id: int) -> list[str]:
-    """Registered with datasets: a dataset with training jobs cannot be deleted."""
+def dataset_references(session: Session, version_ids: list[int]) -> list[str]:
+    """Registered with datasets at start-up: a dataset with training jobs cannot be deleted."""
     ids = session.scalars(
-        select(TrainingJob.id)
-        .join(DatasetVersion, DatasetVersion.id == TrainingJob.dataset_version_id)
-        .where(DatasetVersion.dataset_id == dataset_id)
-        .limit(5)
+        select(TrainingJob.id).where(TrainingJob.dataset_version_id.in_(version_ids)).limit(5)
     ).all()
     return [f"training job #{i}" for i in ids]
-
-
-datasets.register_reference_check(dataset_references)
