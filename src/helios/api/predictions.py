@@ -4,14 +4,15 @@ accuracy. Thin: parse, call the predictions service, answer a schema."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 
 from helios.api.deps import ContextDep, Cursor, Editor, Limit, ReadSessionDep, SessionDep, Viewer
 from helios.core.pagination import DEFAULT_LIMIT
-from helios.predictions import service, views
+from helios.predictions import accuracy, service, views
 from helios.predictions.schemas import (
+    AccuracyReport,
     ActualsRequest,
     PredictionList,
     PredictionRead,
@@ -49,6 +50,34 @@ def post_actuals(body: ActualsRequest, session: SessionDep, actor: Editor) -> Sc
 def score_version(body: ScoreRequest, session: SessionDep, context: ContextDep, _: Editor) -> ScoringReport:
     """Score predictions against a dataset version (what happens by itself when one arrives)."""
     return ScoringReport(**service.score_dataset_version(session, context.store, body.dataset, body.version))
+
+
+@router.get("/accuracy", response_model=AccuracyReport, responses=PROBLEMS)
+def get_accuracy(
+    session: ReadSessionDep,
+    _: Viewer,
+    model: Annotated[str | None, Query(max_length=64)] = None,
+    version: Annotated[int | None, Query(ge=1)] = None,
+    ticker: Annotated[str | None, Query(max_length=128, description="one series")] = None,
+    dataset: Annotated[str | None, Query(max_length=64)] = None,
+    start: Annotated[dt.datetime | None, Query(description="targets on or after")] = None,
+    end: Annotated[dt.datetime | None, Query(description="targets on or before")] = None,
+    per_series: bool = True,
+    rolling: Annotated[Literal["D", "W", "M"], Query(description="rolling period")] = "W",
+) -> AccuracyReport:
+    """Per model version (and series): MAE, MAPE, sMAPE, MASE, RMSE, coverage with its binomial
+    interval, interval score, direction, skill against naive with a verdict in words; by step and rolling."""
+    return accuracy.accuracy(
+        session,
+        model=model,
+        version=version,
+        unique_id=ticker,
+        dataset=dataset,
+        start=_naive(start),
+        end=_naive(end),
+        per_series=per_series,
+        rolling=rolling,
+    )
 
 
 @router.get("/by-id/{prediction_id}", response_model=PredictionRead, responses=PROBLEMS)

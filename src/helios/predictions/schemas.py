@@ -172,4 +172,69 @@ class ScoringReport(BaseModel):
     predictions: int
 
 
+class Coverage(BaseModel):
+    level: int
+    nominal: float
+    observed: float
+    lo: float = Field(description="95% Wilson interval of the observed coverage")
+    hi: float
+    n: int
+
+
+class Metrics(BaseModel):
+    n: int
+    mae: float | None = None
+    rmse: float | None = None
+    mape: float | None = None
+    smape: float | None = None
+    mase: float | None = None
+    directional_accuracy: float | None = None
+    qlike: float | None = None
+    interval_score: dict[str, float] = Field(default_factory=dict, description="mean Winkler score per level")
+    coverage: list[Coverage] = Field(default_factory=list)
+
+
+class Skill(BaseModel):
+    """Relative MAE against the naive forecast on the same targets (below 1 is better)."""
+
+    n: int
+    relative_mae: float | None = None
+    lo: float | None = None
+    hi: float | None = None
+    verdict: str
+
+
+class StepAccuracy(Metrics):
+    step: int
+
+
+class Period(Metrics):
+    start: dt.datetime
+
+
+class AccuracyGroup(Metrics):
+    model: str
+    version: int
+    unique_id: str | None = None
+    skill: Skill
+    by_step: list[StepAccuracy] = Field(default_factory=list)
+    rolling: list[Period] = Field(default_factory=list)
+
+
+class DrawSkill(BaseModel):
+    model: str
+    version: int
+    draws: int
+    mean_matches: float | None = None
+    mean_log_loss_gain: float | None = Field(default=None, description="uniform log-loss minus the model's")
+    p_value: float | None = None
+    verdict: str
+
+
+class AccuracyReport(BaseModel):
+    scored_points: int
+    groups: list[AccuracyGroup]
+    draws: list[DrawSkill] = Field(default_factory=list)
+
+
 RunResult.model_rebuild()
