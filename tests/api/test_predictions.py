@@ -78,3 +78,10 @@ def test_bad_input_is_a_problem_naming_the_field(ledger, client, path, body, fie
 def test_as_of_in_the_future_is_refused(ledger, client) -> None:  # type: ignore[no-untyped-def]
     answer = client.get("/api/v1/predictions/AAA", params={"as_of": "2999-01-01T00:00:00Z"})
     assert answer.status_code == 422 and "as_of" in answer.text
+
+
+def test_a_model_with_predictions_is_not_deleted(ledger, client) -> None:  # type: ignore[no-untyped-def]
+    client.post("/api/v1/predictions/run", json=RUN)
+    refused = client.delete("/api/v1/ai/models/walk", params={"force": True})
+    assert refused.status_code == 409 and "prediction" in refused.json()["detail"]
+    assert client.get("/api/v1/predictions/AAA").json()["total"] == 1

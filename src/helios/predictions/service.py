@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from helios.core.artifacts import ArtifactStore
@@ -19,6 +19,7 @@ from helios.core.errors import InvalidInput, NotFound
 from helios.predictions import runs, scoring
 from helios.predictions.schemas import ActualsRequest, RunRequest, Trigger
 from helios.predictions.tables import Prediction, PredictionPoint, PredictionRun
+from helios.registry import service as registry
 from helios.registry.inference import InferenceCache
 
 
@@ -263,3 +264,15 @@ def _refuse_unknown_series(session: Session, ids: list[str], dataset_ids: list[i
     if unknown:
         detail = f"no prediction was made for series {', '.join(map(repr, unknown[:5]))}; nothing was scored"
         raise InvalidInput(detail, errors=[{"field": "rows.unique_id", "message": detail}])
+
+
+def model_version_references(session: Session, version_ids: list[int]) -> list[str]:
+    """Predictions keep the version that made them: a model with predictions is not deleted."""
+    if not version_ids:
+        return []
+    query = select(func.count(Prediction.id)).where(Prediction.model_version_id.in_(version_ids))
+    made = session.scalar(query) or 0
+    return [f"{made} prediction(s) in the ledger"] if made else []
+
+
+registry.register_version_reference_check(model_version_references)

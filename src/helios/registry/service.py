@@ -10,7 +10,7 @@ import json
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,17 @@ from helios.registry.tables import Deployment, Model, ModelAlias, ModelVersion
 # Files a saved Fitted directory may hold; anything else is refused before it is stored.
 ARTIFACT_FILE = re.compile(r"^[a-z][a-z0-9_.-]{0,63}\.(json|safetensors)$")
 MAX_ARTIFACT_FILES = 16
+
+
+# Other domains (predictions) register a check naming what of theirs still uses some of a
+# model's versions; deleting the model is refused while any check names something.
+VersionReferenceCheck = Callable[[Session, list[int]], list[str]]
+_version_reference_checks: list[VersionReferenceCheck] = []
+
+
+def register_version_reference_check(check: VersionReferenceCheck) -> None:
+    if check not in _version_reference_checks:
+        _version_reference_checks.append(check)
 
 
 # --- models -----------------------------------------------------------------------------------
@@ -108,6 +119,10 @@ def delete_model(
             raise Conflict(f"model {model.name!r} has v{active} active; stop it first or delete with force")
         if actor.role < Role.admin:
             raise Forbidden("deleting a model with an active version needs the admin role")
+    version_ids = list(session.scalars(select(ModelVersion.id).where(ModelVersion.model_id == model.id)))
+    users = [user for check in _version_reference_checks for user in check(session, version_ids)]
+    if users:
+        raise Conflict(f"model {model.name!r} is still used by {', '.join(users)}; its versions stay")
     keys = list(
         session.scalars(
             select(ModelVersion.artifact_key).where(
