@@ -71,6 +71,24 @@ _STARTERS = frozenset(
         "some",
         "no",
         "not",
+        "later",
+        "however",
+        "meanwhile",
+        "since",
+        "because",
+        "although",
+        "during",
+        "until",
+        "now",
+        "soon",
+        "again",
+        "once",
+        "why",
+        "what",
+        "how",
+        "who",
+        "where",
+        "which",
     ]
 )
 
@@ -96,31 +114,32 @@ class Lexicon:
 
 def entities_in(content: str, lexicon: Lexicon) -> list[tuple[str, str]]:
     """(name, type) pairs found in ``content``, first mention first, each once."""
+    text = content[:20_000]
     found: dict[str, tuple[str, str]] = {}
     phrase: list[str] = []
-    phrase_starts_sentence = False
+    starts_sentence = False
+    last_end = 0
 
     def close_phrase() -> None:
-        if phrase and not (len(phrase) == 1 and phrase_starts_sentence and phrase[0].lower() in _STARTERS):
-            words = phrase[1:] if phrase[0].lower() in _STARTERS else phrase
-            if words:
-                name = " ".join(words)
-                found.setdefault(name.casefold(), (name, "concept"))
+        # One capitalised word opening a sentence says nothing; a longer run loses a leading "The".
+        words = phrase[1:] if phrase and phrase[0].lower() in _STARTERS else list(phrase)
+        if words and not (len(phrase) == 1 and starts_sentence):
+            name = " ".join(words)
+            found.setdefault(name.casefold(), (name, "concept"))
         phrase.clear()
 
-    for match in _TOKEN.finditer(content[:20_000]):
+    for match in _TOKEN.finditer(text):
         token = match.group()
+        if phrase and text[last_end : match.start()].strip():  # punctuation ends a phrase
+            close_phrase()
+        last_end = match.end()
         kind = lexicon.known_type(token)
         if kind:
             close_phrase()
             found.setdefault(token.casefold() + "\0" + kind, (token, kind))
-            continue
-        gap = content[match.start() - 2 : match.start()] if phrase else ""
-        if phrase and gap.strip():  # punctuation between words breaks a phrase
-            close_phrase()
-        if token[0].isupper() and not token.isupper() or (token.isupper() and len(token) > 1 and phrase):
+        elif token[0].isupper() and (not token.isupper() or len(token) > 1):
             if not phrase:
-                phrase_starts_sentence = bool(_SENTENCE_END.search(content[: match.start()]))
+                starts_sentence = bool(_SENTENCE_END.search(text[: match.start()]))
             phrase.append(token)
         else:
             close_phrase()
