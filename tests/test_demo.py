@@ -14,14 +14,14 @@ pytestmark = pytest.mark.slow
 def test_demo_seeds_a_living_instance_once(context: AppContext) -> None:
     from helios.datasets import views as datasets
     from helios.registry import views
-    from helios.training import service as training
+    from helios.training import views as training
 
     created = seed_demo(context)
     assert {"synthetic-stocks", "synthetic-powerball"} <= set(created)
     with context.db.reading() as session:
         names = {d.name for d in datasets.list_datasets(session).items}
         models = {m.name: m for m in views.list_models(session).items}
-        jobs, _ = training.list_jobs(session)
+        jobs = training.list_jobs(session).items
     assert {"synthetic-stocks", "synthetic-powerball"} <= names
     assert {j.status for j in jobs} == {"succeeded", "stopped_early"}
     nbeats = models["stocks-nbeats"]

@@ -30,6 +30,19 @@ def test_client_imports_lists_and_reads_frames(hx: Helios, tmp_path: Path) -> No
     assert hx.datasets.list() == []
 
 
+def test_iterate_follows_cursors_across_pages(hx: Helios, tmp_path: Path) -> None:
+    csv = tmp_path / "p.csv"
+    for i in range(5):
+        csv.write_text(f"unique_id,ds,y\nA,2024-01-01,{i}\n")
+        hx.datasets.import_file(csv, name=f"set-{i}")
+    seen = [d["name"] for d in hx.iterate("/datasets", page_size=2)]
+    assert seen == [f"set-{i}" for i in range(5)]
+    assert [d["name"] for d in hx.datasets.list()] == seen
+    with pytest.raises(HeliosAPIError) as bad:
+        hx.get("/datasets", params={"cursor": "bm90LWEtY3Vyc29y"})
+    assert bad.value.status == 422 and bad.value.errors[0]["field"] == "cursor"
+
+
 def test_client_raises_problem_details(hx: Helios, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("unique_id,ds\nA,2024-01-01\n")

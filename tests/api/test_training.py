@@ -42,6 +42,32 @@ def test_launch_validation_names_the_field(client) -> None:  # type: ignore[no-u
     assert client.get("/api/v1/ml/jobs").json()["total"] == 0
 
 
+def test_job_list_pages_with_a_cursor_per_sort(client) -> None:  # type: ignore[no-untyped-def]
+    seed(client)
+    for family in ("naive", "drift", "naive", "seasonal_naive", "drift"):
+        assert (
+            client.post("/api/v1/ml/train", json={"dataset": "prices", "family": family}).status_code == 201
+        )
+    for sort in ("-created_at", "id", "family", "-status"):
+        seen, cursor, pages = [], None, 0
+        while True:
+            params = {"sort": sort, "limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = client.get("/api/v1/ml/jobs", params=params).json()
+            assert page["total"] == 5
+            seen += [(j["id"], j["family"]) for j in page["items"]]
+            pages, cursor = pages + 1, page["next_cursor"]
+            if not cursor:
+                break
+        assert pages == 3 and len({i for i, _ in seen}) == 5, sort
+        if sort == "family":
+            assert [f for _, f in seen] == sorted(f for _, f in seen)
+    first = client.get("/api/v1/ml/jobs", params={"sort": "id", "limit": 2}).json()
+    other_sort = client.get("/api/v1/ml/jobs", params={"sort": "-id", "cursor": first["next_cursor"]})
+    assert other_sort.status_code == 422 and other_sort.json()["errors"][0]["field"] == "cursor"
+    naive = client.get("/api/v1/ml/jobs", params={"family": "naive", "limit": 1}).json()
+    assert naive["total"] == 2 and len(naive["items"]) == 1 and naive["next_cursor"]
+
+
 def test_a_job_from_launch_to_compare(client) -> None:  # type: ignore[no-untyped-def]
     seed(client)
     small = {

@@ -16,7 +16,7 @@ import pytest
 from helios.context import AppContext
 from helios.core.auth import LOCAL_USER
 from helios.registry import service as registry
-from helios.training import service
+from helios.training import service, views
 from helios.training.schemas import EarlyStoppingSettings, JobCreate, ValidationSettings
 from helios.training.tables import FINISHED
 from helios.training.workers import Worker
@@ -54,7 +54,7 @@ def create(context: AppContext, **fields) -> int:  # type: ignore[no-untyped-def
 
 def status(context: AppContext, job_id: int):  # type: ignore[no-untyped-def]
     with context.db.reading() as session:
-        return service.job_reads(session, [service.get_job(session, job_id)])[0]
+        return views.get_job_read(session, job_id)
 
 
 def wait_for(predicate, timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]
@@ -74,10 +74,10 @@ def test_a_job_trains_and_registers_a_version(context: AppContext, prices: str) 
     assert read.epoch == 4 and read.progress == 1.0 and read.result_version == 1
     assert {"mae", "mase", "smape"} <= set(read.final_metrics)
     with context.db.reading() as session:
-        names = {p.name for p in service.metrics(session, job_id)}
+        names = {p.name for p in views.metrics(session, job_id)}
         model = registry.get_model(session, "prices-nbeats")
         version = registry.get_version(session, model, 1)
-        journal = " | ".join(line.message for line in service.journal_lines(session, job_id))
+        journal = " | ".join(line.message for line in views.journal_lines(session, job_id))
     assert {"train_loss", "val_loss"} <= names
     assert version.training_job_id == job_id and version.dataset_version_id is not None
     assert version.metrics["mase"] == pytest.approx(read.final_metrics["mase"])
@@ -167,7 +167,7 @@ def test_sigkilled_worker_resumes_from_its_checkpoint(context: AppContext, price
         worker.wait()
     killed_at = status(context, job_id).epoch
     with context.db.reading() as session:
-        epochs_recorded = {p.step for p in service.metrics(session, job_id) if p.name == "train_loss"}
+        epochs_recorded = {p.step for p in views.metrics(session, job_id) if p.name == "train_loss"}
     assert set(range(1, killed_at + 1)) <= epochs_recorded  # no finished epoch lost
     assert status(context, job_id).status == "running"  # until a worker looks
     Worker(context).run_once()  # finds the orphan, requeues it, claims it again and resumes
@@ -178,6 +178,6 @@ def test_sigkilled_worker_resumes_from_its_checkpoint(context: AppContext, price
     assert read.status in FINISHED and read.status == "succeeded", read.error
     assert read.attempts == 2 and read.epoch == 40
     with context.db.reading() as session:
-        journal = [line.message for line in service.journal_lines(session, job_id)]
+        journal = [line.message for line in views.journal_lines(session, job_id)]
     assert any("requeued to resume" in line for line in journal)
     assert any("resuming from the last checkpoint" in line for line in journal)

@@ -12,7 +12,7 @@ import pytest
 from helios.context import AppContext
 from helios.core.auth import LOCAL_USER
 from helios.core.errors import Conflict, InvalidInput, NotFound
-from helios.training import service
+from helios.training import service, views
 from helios.training.schemas import EarlyStoppingPatch, EarlyStoppingSettings, JobCreate
 from helios.training.tables import TrainingJob
 from helios.training.workers import claim_next, recover_orphans
@@ -38,14 +38,14 @@ def test_create_validates_hyperparameters_against_the_family(context: AppContext
     with pytest.raises(NotFound):
         create(context, dataset="ghost")
     with context.db.reading() as session:
-        assert service.list_jobs(session)[1] == 0
+        assert views.list_jobs(session).total == 0
 
 
 def test_a_job_is_queued_with_defaults_and_a_journal(context: AppContext, prices: str) -> None:
     job_id = create(context, hyperparameters={"epochs": 3}, early_stopping=EarlyStoppingSettings(patience=2))
     with context.db.reading() as session:
-        read = service.job_reads(session, [service.get_job(session, job_id)])[0]
-        lines = service.journal_lines(session, job_id)
+        read = views.get_job_read(session, job_id)
+        lines = views.journal_lines(session, job_id)
     assert read.status == "queued" and read.target_model == "prices-nbeats"
     assert read.hyperparameters["epochs"] == 3 and read.early_stopping["patience"] == 2
     assert read.dataset == "prices" and read.dataset_version == 1
@@ -87,7 +87,7 @@ def test_orphan_with_a_checkpoint_is_requeued_to_resume(context: AppContext, pri
     assert recover_orphans(context, stale_after_s=60) == [job_id]
     with context.db.reading() as session:
         job = service.get_job(session, job_id)
-        assert job.status == "queued" and "resume" in service.journal_lines(session, job_id)[-1].message
+        assert job.status == "queued" and "resume" in views.journal_lines(session, job_id)[-1].message
 
 
 def test_live_worker_keeps_its_job(context: AppContext, prices: str) -> None:

@@ -9,9 +9,10 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from helios.context import AppContext
 from helios.config import Settings
+from helios.context import AppContext
 from helios.core.errors import HeliosError
+from helios.core.pagination import Page
 from helios.db import migrate
 
 console = Console()
@@ -27,6 +28,15 @@ def open_context() -> AppContext:
     context = AppContext.build(settings())
     migrate.upgrade(context.db.write_engine)
     return context
+
+
+def more_pages(page: Page[object]) -> None:
+    """Under a listed page: how many matched, and the option that shows the next page."""
+    shown = len(page.items)
+    if page.total is not None and page.total > shown:
+        console.print(f"{shown} of {page.total} shown")
+    if page.next_cursor:
+        console.print(f"next page: --cursor {page.next_cursor}")
 
 
 @contextmanager

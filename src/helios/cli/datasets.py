@@ -9,9 +9,10 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from helios.cli.common import console, err_console, open_context, reported_errors
+from helios.cli.common import console, err_console, more_pages, open_context, reported_errors
 from helios.core.auth import LOCAL_USER
 from helios.core.errors import InvalidInput, PayloadTooLarge
+from helios.core.pagination import MAX_LIMIT
 from helios.datasets import service, views
 from helios.datasets.schemas import ImportRequest
 from helios.forecasting.rules import GameRules
@@ -105,12 +106,16 @@ def _read_with_progress(file: Path, limit: int) -> bytes:
 
 
 @app.command("list")
-def list_() -> None:
+def list_(
+    limit: Annotated[int, typer.Option(min=1, max=MAX_LIMIT)] = 50,
+    cursor: Annotated[str | None, typer.Option(help="next page: the cursor printed under a list")] = None,
+) -> None:
     """List datasets with their latest version."""
     with reported_errors():
         context = open_context()
         with context.db.reading() as session:
-            items = views.all_datasets(session)
+            page = views.list_datasets(session, cursor=cursor, limit=limit)
+    items = page.items
     if not items:
         console.print("no datasets yet: helios datasets import FILE --name NAME")
         return
@@ -127,6 +132,7 @@ def list_() -> None:
             f"{v.size_bytes / 1024:,.0f} KB" if v else "—",
         )
     console.print(table)
+    more_pages(page)
 
 
 @app.command("show")

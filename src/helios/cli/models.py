@@ -7,8 +7,9 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from helios.cli.common import console, open_context, reported_errors
+from helios.cli.common import console, more_pages, open_context, reported_errors
 from helios.core.auth import LOCAL_USER
+from helios.core.pagination import MAX_LIMIT
 from helios.core.parsing import json_object
 from helios.registry import deployments, service, views
 from helios.registry.schemas import ModelCreate
@@ -22,12 +23,16 @@ def list_(
     task: Annotated[str | None, typer.Option(help="e.g. price, volatility, draws, chat")] = None,
     stage: Annotated[str | None, typer.Option(help="models with a version in this stage")] = None,
     q: Annotated[str | None, typer.Option(help="text in name or description")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_LIMIT)] = 50,
+    cursor: Annotated[str | None, typer.Option(help="next page: the cursor printed under a list")] = None,
 ) -> None:
     """List models with their active version and key metric."""
     with reported_errors():
         context = open_context()
         with context.db.reading() as session:
-            page = views.list_models(session, kind=kind, task=task, stage=stage, text=q, limit=200)
+            page = views.list_models(
+                session, kind=kind, task=task, stage=stage, text=q, cursor=cursor, limit=limit
+            )
     if not page.items:
         console.print("no models yet: helios models register DIR --name NAME")
         return
@@ -38,6 +43,7 @@ def list_(
             m.name, m.kind, m.task, str(m.version_count), _v(m.active_version), _v(m.staging_version), metric
         )
     console.print(table)
+    more_pages(page)
 
 
 def _v(number: int | None) -> str:

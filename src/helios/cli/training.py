@@ -7,10 +7,11 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from helios.cli.common import console, err_console, open_context, reported_errors
+from helios.cli.common import console, err_console, more_pages, open_context, reported_errors
 from helios.core.auth import LOCAL_USER
+from helios.core.pagination import MAX_LIMIT
 from helios.core.parsing import json_object
-from helios.training import service
+from helios.training import service, views
 from helios.training.schemas import EarlyStoppingSettings, JobCreate, ValidationSettings
 from helios.training.tables import FINISHED
 
@@ -69,8 +70,8 @@ def _follow(job_id: int) -> None:
         task = progress.add_task("train", total=1.0, job=job_id, status="queued", epoch=0, metric="")
         while True:
             with context.db.reading() as session:
-                job = service.get_job(session, job_id)
-                points = service.metrics(session, job_id, 0)[-4:]
+                job = views.get_job_read(session, job_id)
+                points = views.metrics(session, job_id, 0)[-4:]
             metric = " ".join(f"{p.name}={p.value:.4g}" for p in points if p.step == job.epoch)
             progress.update(task, completed=job.progress, status=job.status, epoch=job.epoch, metric=metric)
             if job.status in FINISHED:
@@ -81,7 +82,7 @@ def _follow(job_id: int) -> None:
 
 def _print_outcome(context, job_id: int) -> None:  # type: ignore[no-untyped-def]
     with context.db.reading() as session:
-        read = service.job_reads(session, [service.get_job(session, job_id)])[0]
+        read = views.get_job_read(session, job_id)
     colour = {"succeeded": "green", "stopped_early": "yellow", "failed": "red"}.get(read.status, "white")
     console.print(
         f"job #{job_id}: [{colour}]{read.status}[/]"
@@ -96,7 +97,7 @@ def _print_outcome(context, job_id: int) -> None:  # type: ignore[no-untyped-def
 def families() -> None:
     """List the model families and whether they train in epochs."""
     table = Table("family", "task", "epochs", "description")
-    for f in service.families().items:
+    for f in views.families().items:
         table.add_row(f.slug, f.task, "yes" if f.iterative else "", f.description)
     console.print(table)
 
@@ -105,14 +106,15 @@ def families() -> None:
 def list_jobs(
     status: Annotated[str | None, typer.Option()] = None,
     family: Annotated[str | None, typer.Option()] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 30,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_LIMIT)] = 30,
+    cursor: Annotated[str | None, typer.Option(help="next page: the cursor printed under a list")] = None,
 ) -> None:
     """Training jobs, newest first."""
     with reported_errors():
         context = open_context()
         with context.db.reading() as session:
-            jobs, total = service.list_jobs(session, status=status, family=family, limit=limit)
-            reads = service.job_reads(session, jobs)
+            page = views.list_jobs(session, status=status, family=family, cursor=cursor, limit=limit)
+    reads = page.items
     table = Table("id", "status", "family", "dataset", "epoch", "best", "model", "duration")
     for j in reads:
         table.add_row(
@@ -126,8 +128,7 @@ def list_jobs(
             f"{j.duration_s:.0f} s" if j.duration_s else "—",
         )
     console.print(table if reads else "no training jobs yet: helios train DATASET --family naive")
-    if total > len(reads):
-        console.print(f"({total - len(reads)} more)")
+    more_pages(page)
 
 
 @jobs_app.command("show")
@@ -136,8 +137,8 @@ def show(job_id: Annotated[int, typer.Argument()]) -> None:
     with reported_errors():
         context = open_context()
         with context.db.reading() as session:
-            read = service.job_reads(session, [service.get_job(session, job_id)])[0]
-            lines = service.journal_lines(session, job_id)
+            read = views.get_job_read(session, job_id)
+            lines = views.journal_lines(session, job_id)
     console.print(
         f"[bold]job #{read.id}[/] {read.status}: {read.family} on {read.dataset} v{read.dataset_version}"
     )
@@ -172,7 +173,7 @@ def compare(job_ids: Annotated[list[int], typer.Argument(help="two or more job i
     with reported_errors():
         context = open_context()
         with context.db.reading() as session:
-            result = service.compare(session, job_ids)
+            result = views.compare(session, job_ids)
     table = Table("", *[f"#{r.job_id}" for r in result.runs])
     for name, values in result.params_diff.items():
         table.add_row(f"[bold]{name}[/]", *[str(values.get(str(r.job_id))) for r in result.runs])

@@ -7,7 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from helios.core.pagination import Page
+
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "stopped_early"]
+FINISHED = ("succeeded", "failed", "cancelled", "stopped_early")
 
 
 class EarlyStoppingSettings(BaseModel):
@@ -98,11 +101,8 @@ class JobRead(BaseModel):
     created_by: str
 
 
-class JobList(BaseModel):
-    items: list[JobRead]
-    total: int
-    offset: int
-    limit: int
+class JobList(Page[JobRead]):
+    """Jobs in the requested ``sort`` order; ``total`` counts every match."""
 
 
 class MetricPoint(BaseModel):
@@ -140,8 +140,8 @@ class FamilyRead(BaseModel):
     hyperparameters_schema: dict[str, Any]
 
 
-class FamilyList(BaseModel):
-    items: list[FamilyRead]
+class FamilyList(Page[FamilyRead]):
+    """Every model family this server can train: one page, never a cursor."""
 
 
 class RunCurves(BaseModel):

@@ -1,4 +1,5 @@
-"""Training job operations for people and the API: create, list, read, control, compare.
+"""Training job operations for people and the API: create, record, control. Reads (lists, a job,
+its metrics and journal, comparisons) are ``training.views``.
 
 Running jobs is ``runner`` (one job, in a worker process) and ``workers`` (claiming and
 supervising); this module never trains anything itself.
@@ -6,54 +7,23 @@ supervising); this module never trains anything itself.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helios.core.auth import Principal, record_audit
-from helios.core.clock import as_utc, utcnow
+from helios.core.clock import utcnow
 from helios.core.errors import Conflict, InvalidInput, NotFound
 from helios.core.events import TrainingFinished, publish
 from helios.core.parsing import check_slug
 from helios.datasets import service as datasets
-from helios.registry import service as registry
 from helios.training.schemas import (
-    Comparison,
     EarlyStoppingPatch,
-    FamilyList,
-    FamilyRead,
     JobCreate,
-    JobRead,
-    JournalLine,
-    MetricPoint,
-    RunCurves,
 )
 from helios.training.tables import FINISHED, TrainingJob, TrainingJournal, TrainingMetric
-
-SORTABLE = {"created_at", "status", "family", "best_metric", "id"}
-
-
-# --- families ---------------------------------------------------------------------------------
-
-
-def families() -> FamilyList:
-    from helios.forecasting.families import list_families
-
-    return FamilyList(
-        items=[
-            FamilyRead(
-                slug=f.name,
-                task=f.task,
-                iterative=f.iterative,
-                description=f.description,
-                hyperparameters_schema=f.schema(),
-            )
-            for f in list_families()
-        ]
-    )
 
 
 def _family(name: str):  # type: ignore[no-untyped-def]
@@ -167,87 +137,6 @@ def get_job(session: Session, job_id: int, *, lock: bool = False) -> TrainingJob
     return job
 
 
-def list_jobs(
-    session: Session,
-    *,
-    status: str | None = None,
-    dataset: str | None = None,
-    family: str | None = None,
-    model: str | None = None,
-    sort: str = "-created_at",
-    offset: int = 0,
-    limit: int = 50,
-) -> tuple[list[TrainingJob], int]:
-    query = _job_filters(select(TrainingJob), status, dataset, family, model)
-    total = (
-        session.scalar(_job_filters(select(func.count(TrainingJob.id)), status, dataset, family, model)) or 0
-    )
-    field = sort.lstrip("-")
-    if field not in SORTABLE:
-        raise InvalidInput(f"cannot sort by {field!r}; choose one of {', '.join(sorted(SORTABLE))}")
-    column = getattr(TrainingJob, field)
-    query = query.order_by(column.desc() if sort.startswith("-") else column.asc(), TrainingJob.id.desc())
-    return list(session.scalars(query.offset(offset).limit(limit))), total
-
-
-def _job_filters(query: Select, status, dataset, family, model) -> Select:  # type: ignore[no-untyped-def]
-    if status:
-        query = query.where(TrainingJob.status == status)
-    if family:
-        query = query.where(TrainingJob.family == family)
-    if model:
-        query = query.where(TrainingJob.target_model == model)
-    if dataset:
-        query = query.where(TrainingJob.dataset_version_id.in_(datasets.version_ids_named(dataset)))
-    return query
-
-
-def job_reads(session: Session, jobs: list[TrainingJob]) -> list[JobRead]:
-    """Jobs with their dataset and result labels, in three queries whatever the number of jobs."""
-    labels = datasets.version_labels(session, {j.dataset_version_id for j in jobs})
-    results = registry.version_numbers(session, {j.result_version_id for j in jobs if j.result_version_id})
-    return [
-        _job_read(j, labels.get(j.dataset_version_id, ("?", 0)), results.get(j.result_version_id))
-        for j in jobs
-    ]
-
-
-def _job_read(job: TrainingJob, dataset: tuple[str, int], result: int | None) -> JobRead:
-    duration = None
-    if job.started_at:
-        end = as_utc(job.finished_at) if job.finished_at else utcnow()
-        duration = (end - as_utc(job.started_at)).total_seconds()
-    fields = {c: getattr(job, c) for c in JobRead.model_fields if hasattr(job, c)}
-    return JobRead(
-        **{
-            **fields,
-            "dataset": dataset[0],
-            "dataset_version": dataset[1],
-            "duration_s": duration,
-            "result_version": result,
-        }
-    )
-
-
-def metrics(session: Session, job_id: int, since: int = 0) -> list[MetricPoint]:
-    rows = session.scalars(
-        select(TrainingMetric)
-        .where(TrainingMetric.job_id == job_id, TrainingMetric.id > since)
-        .order_by(TrainingMetric.id)
-    )
-    return [MetricPoint(id=r.id, step=r.step, name=r.name, value=r.value, at=r.at) for r in rows]
-
-
-def journal_lines(session: Session, job_id: int, since: int = 0) -> list[JournalLine]:
-    """The job's journal, oldest first; ``since`` (a line id) returns only newer lines, for live views."""
-    rows = session.scalars(
-        select(TrainingJournal)
-        .where(TrainingJournal.job_id == job_id, TrainingJournal.id > since)
-        .order_by(TrainingJournal.id)
-    )
-    return [JournalLine(id=r.id, at=r.at, level=r.level, message=r.message) for r in rows]
-
-
 _SQLITE_METRIC_INSERT = "INSERT INTO training_metrics (job_id, step, name, value, at) VALUES (?, ?, ?, ?, ?)"
 
 
@@ -351,40 +240,6 @@ def patch_early_stopping(
     )
     session.flush()
     return job
-
-
-# --- compare ------------------------------------------------------------------------------------
-
-
-def compare(session: Session, job_ids: list[int]) -> Comparison:
-    if len(set(job_ids)) < 2:
-        raise InvalidInput("compare needs at least two different job ids")
-    jobs = [get_job(session, i) for i in dict.fromkeys(job_ids)]
-    curves: dict[int, dict[str, list[tuple[int, float]]]] = defaultdict(lambda: defaultdict(list))
-    for point in session.scalars(
-        select(TrainingMetric)
-        .where(TrainingMetric.job_id.in_([j.id for j in jobs]))
-        .order_by(TrainingMetric.id)
-    ):
-        curves[point.job_id][point.name].append((point.step, point.value))
-    params = {j.id: {**j.hyperparameters, "family": j.family, "seed": j.seed} for j in jobs}
-    keys = sorted({k for p in params.values() for k in p})
-    diff = {
-        k: {str(j): params[j].get(k) for j in params}
-        for k in keys
-        if len({repr(params[j].get(k)) for j in params}) > 1
-    }
-    same = {k: params[jobs[0].id].get(k) for k in keys if k not in diff}
-    runs = [
-        RunCurves(
-            job_id=j.id,
-            label=f"#{j.id} {j.family}",
-            curves=dict(curves[j.id]),
-            final_metrics=j.final_metrics or {},
-        )
-        for j in jobs
-    ]
-    return Comparison(runs=runs, params_diff=diff, params_same=same)
 
 
 def dataset_references(session: Session, version_ids: list[int]) -> list[str]:

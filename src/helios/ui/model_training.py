@@ -11,7 +11,7 @@ from nicegui import run, ui
 
 from helios.core.auth import Principal, Role
 from helios.core.errors import HeliosError
-from helios.training import service
+from helios.training import views
 from helios.training.schemas import JobRead
 from helios.ui import training_charts as charts
 from helios.ui.guard import page_principal
@@ -99,8 +99,8 @@ def job_row(job: JobRead) -> dict:
 
 def _load_rows(status: str | None, family: str | None) -> tuple[list[dict], int]:
     with context().db.reading() as session:
-        jobs, total = service.list_jobs(session, status=status, family=family, limit=LIST_LIMIT)
-        return [job_row(j) for j in service.job_reads(session, jobs)], total
+        page = views.list_jobs(session, status=status or None, family=family or None, limit=LIST_LIMIT)
+        return [job_row(j) for j in page.items], page.total or 0
 
 
 class JobListPage:
@@ -154,7 +154,7 @@ class JobListPage:
         ui.timer(REFRESH_S, self.refresh)
 
     def toolbar(self) -> None:
-        families = {"": "All families", **{f.slug: f.slug for f in service.families().items}}
+        families = {"": "All families", **{f.slug: f.slug for f in views.families().items}}
         statuses = {"": "Any status", **{s: words for s, (_, _, words) in charts.STATUS.items()}}
         with ui.row().classes("w-full items-center gap-3"):
             status = ui.select(statuses, value="", on_change=lambda e: self.set_filter("status", e.value))

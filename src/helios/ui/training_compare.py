@@ -8,7 +8,7 @@ from typing import Any
 from nicegui import ui
 
 from helios.core.errors import HeliosError, InvalidInput
-from helios.training import service
+from helios.training import views
 from helios.training.schemas import Comparison, JobRead
 from helios.ui import training_charts as charts
 from helios.ui.runtime import context
@@ -28,8 +28,8 @@ def parse_ids(raw: str) -> list[int] | str:
 
 def _load(ids: list[int]) -> tuple[Comparison, dict[int, JobRead]]:
     with context().db.reading() as session:
-        comparison = service.compare(session, ids)
-        jobs = service.job_reads(session, [service.get_job(session, i) for i in ids])
+        comparison = views.compare(session, ids)
+        jobs = [views.get_job_read(session, i) for i in ids]
     return comparison, {j.id: j for j in jobs}
 
 

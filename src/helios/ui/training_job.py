@@ -14,7 +14,7 @@ from nicegui import run, ui
 
 from helios.core.auth import Principal, Role
 from helios.core.errors import HeliosError, NotFound
-from helios.training import service
+from helios.training import service, views
 from helios.training.schemas import JobRead, JournalLine, MetricPoint
 from helios.ui import training_charts as charts
 from helios.ui.runtime import context
@@ -37,8 +37,8 @@ def load_job(raw_id: str) -> tuple[JobRead, bool]:
     except ValueError:
         raise NotFound(f"“{raw_id}” is not a job number") from None
     with context().db.reading() as session:
-        job = service.job_reads(session, [service.get_job(session, job_id)])[0]
-    family = next((f for f in service.families().items if f.slug == job.family), None)
+        job = views.get_job_read(session, job_id)
+    family = next((f for f in views.families().items if f.slug == job.family), None)
     return job, bool(family and family.iterative)
 
 
@@ -52,9 +52,9 @@ class Snapshot:
 def _poll(job_id: int, since_point: int, since_line: int) -> Snapshot:
     # One read transaction: a job seen finished comes with every point and line it wrote.
     with context().db.reading() as session:
-        job = service.job_reads(session, [service.get_job(session, job_id)])[0]
-        points = service.metrics(session, job_id, since_point)
-        lines = service.journal_lines(session, job_id, since_line)
+        job = views.get_job_read(session, job_id)
+        points = views.metrics(session, job_id, since_point)
+        lines = views.journal_lines(session, job_id, since_line)
     return Snapshot(job, points, lines)
 
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from helios.core.auth import Principal, Role
 from helios.core.errors import HeliosError
 from helios.datasets import views as datasets
-from helios.training import service
+from helios.training import service, views
 from helios.training.schemas import EarlyStoppingSettings, FamilyRead, JobCreate, ValidationSettings
 from helios.ui.hyperparameter_form import HyperparameterForm
 from helios.ui.runtime import context
@@ -71,7 +71,7 @@ class LaunchDialog:
 
     def open(self) -> None:
         # Read afresh each time: a dataset imported since the page loaded is offered too.
-        self.families = {f.slug: f for f in service.families().items}
+        self.families = {f.slug: f for f in views.families().items}
         self.dataset_options, self.kinds = _dataset_choices()
         self.hyperparameters, self.target_edited, self.horizon_edited = None, False, False
         self.dialog.clear()
