@@ -4,8 +4,6 @@
     hx = Helios("http://127.0.0.1:8765", token="hel_...")
     hx.datasets.import_file("prices.csv", name="prices")
     page = hx.datasets.data("prices", series=["AAPL"], limit=100)
-    for job in hx.iterate("/ml/jobs", status="failed"):  # any list route, page by page
-        ...
 
 Errors come back as ``HeliosAPIError`` carrying the server's problem+json (status, detail, errors).
 """
@@ -14,13 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-
-MAX_PAGE_SIZE = 200  # the server's largest ``limit`` (helios.core.pagination.MAX_LIMIT)
 
 
 class HeliosAPIError(Exception):
@@ -42,15 +37,13 @@ class _Area:
 
 class Datasets(_Area):
     def list(self, kind: str | None = None) -> list[dict[str, Any]]:
-        """Every live dataset (of ``kind``), in name order."""
-        return list(self._client.iterate("/datasets", kind=kind))
+        return self._client.get("/datasets", params={"kind": kind} if kind else None)["items"]
 
     def get(self, name: str) -> dict[str, Any]:
         return self._client.get(f"/datasets/{name}")
 
     def versions(self, name: str) -> list[dict[str, Any]]:
-        """Every version of ``name``, newest first."""
-        return list(self._client.iterate(f"/datasets/{name}/versions"))
+        return self._client.get(f"/datasets/{name}/versions")["items"]
 
     def import_file(
         self,
@@ -124,8 +117,15 @@ class Models(_Area):
     """The model registry (``/ai/models``): ML and LLM models, versions, stages, lineage."""
 
     def list(self, **filters: Any) -> list[dict[str, Any]]:
-        """Every model matching ``kind``, ``task``, ``stage`` or ``q``, in name order."""
-        return list(self._client.iterate("/ai/models", **filters))
+        """Every model matching ``kind``, ``task``, ``stage`` or ``q``, following the cursor."""
+        items, cursor = [], None
+        while True:
+            params = {k: v for k, v in {**filters, "cursor": cursor, "limit": 200}.items() if v is not None}
+            page = self._client.get("/ai/models", params=params)
+            items += page["items"]
+            cursor = page["next_cursor"]
+            if not cursor:
+                return items
 
     def get(self, name: str) -> dict[str, Any]:
         return self._client.get(f"/ai/models/{name}")
@@ -176,6 +176,39 @@ class Models(_Area):
         self._client.request("DELETE", f"/ai/models/{name}", params={"force": force})
 
 
+class Predictions(_Area):
+    """The forecast ledger (``/predictions``): run, read with actuals, score, accuracy."""
+
+    def run(
+        self,
+        dataset: str,
+        series: str | list[str],
+        models: list[str | dict[str, Any]],
+        horizon: int,
+        **fields: Any,
+    ) -> list[dict[str, Any]]:
+        body = {"dataset": dataset, "series": series, "models": models, "horizon": horizon, **fields}
+        return self._client.request("POST", "/predictions/run", json=body)["predictions"]
+
+    def list(self, ticker: str, **filters: Any) -> list[dict[str, Any]]:
+        """Every page of a ticker's predictions (filters: model, version, start, end, latest, as_of)."""
+        return list(self._client.iterate(f"/predictions/{ticker}", **filters))
+
+    def get(self, prediction_id: int) -> dict[str, Any]:
+        return self._client.get(f"/predictions/by-id/{prediction_id}")
+
+    def actuals(self, rows: list[dict[str, Any]], dataset: str | None = None) -> dict[str, Any]:
+        return self._client.request("POST", "/predictions/actuals", json={"dataset": dataset, "rows": rows})
+
+    def score(self, dataset: str, version: int | str = "latest") -> dict[str, Any]:
+        return self._client.request(
+            "POST", "/predictions/score", json={"dataset": dataset, "version": version}
+        )
+
+    def accuracy(self, **filters: Any) -> dict[str, Any]:
+        return self._client.get("/predictions/accuracy", params=filters)
+
+
 class Training(_Area):
     """Training jobs (``/ml``)."""
 
@@ -188,8 +221,9 @@ class Training(_Area):
         )
 
     def jobs(self, **filters: Any) -> list[dict[str, Any]]:
-        """Every job matching ``status``, ``dataset``, ``family`` or ``model``, in ``sort`` order."""
-        return list(self._client.iterate("/ml/jobs", **filters))
+        return self._client.get("/ml/jobs", params={k: v for k, v in filters.items() if v is not None})[
+            "items"
+        ]
 
     def job(self, job_id: int) -> dict[str, Any]:
         return self._client.get(f"/ml/jobs/{job_id}")
@@ -241,24 +275,13 @@ class Helios:
         self.datasets = Datasets(self)
         self.models = Models(self)
         self.training = Training(self)
+        self.predictions = Predictions(self)
 
     def health(self) -> dict[str, Any]:
         return self.get("/health")
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)
-
-    def iterate(self, path: str, *, page_size: int = MAX_PAGE_SIZE, **filters: Any) -> Iterator[Any]:
-        """Every item of a list route, fetched page by page as the caller consumes them.
-        Lists answer ``{"items", "next_cursor", "total"}``; the walk passes ``next_cursor`` back as
-        ``cursor`` until it is null. Filters set to None are left out."""
-        params = {k: v for k, v in filters.items() if v is not None} | {"limit": page_size}
-        while True:
-            page = self.get(path, params=params)
-            yield from page["items"]
-            if not page.get("next_cursor"):
-                return
-            params["cursor"] = page["next_cursor"]
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._http.request(method, path, **kwargs)

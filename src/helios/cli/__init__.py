@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from helios.cli import datasets, db, models, server, tokens, training
+from helios.cli import datasets, db, models, predictions, server, tokens, training
 
 app = typer.Typer(
     name="helios",
@@ -24,6 +24,8 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(models.app, name="models")
 app.add_typer(training.jobs_app, name="jobs")
+app.command("predict")(predictions.predict)
+app.add_typer(predictions.app, name="predictions")
 
 
 def _register_forecast() -> None:
