@@ -147,3 +147,34 @@ def test_train_follow_watches_the_job_to_its_end(run, settings, tmp_path: Path) 
         worker.wait(timeout=30)
     assert followed.exit_code == 0, followed.output
     assert "job #1: succeeded → prices-drift v1" in followed.output
+
+
+def test_compare_stars_the_best_run_only_on_the_same_data(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from helios.config import Settings
+    from helios.context import AppContext
+    from helios.training.runner import run_job
+    from helios.training.workers import claim_next
+
+    csv = tmp_path / "p.csv"
+    rows = "".join(
+        f"A,2024-{1 + d // 28:02d}-{1 + d % 28:02d},{10 + d % 7 + (d * 37 % 11) / 10}\n" for d in range(84)
+    )
+    csv.write_text("unique_id,ds,y\n" + rows)
+    assert run("datasets", "import", str(csv), "--name", "prices").exit_code == 0
+    for family in ("naive", "seasonal_naive"):
+        assert run("train", "prices", "--family", family, "--horizon", "7").exit_code == 0
+    csv.write_text("unique_id,ds,y\n" + rows + "A,2024-04-01,12\n")
+    assert run("datasets", "import", str(csv), "--name", "prices").exit_code == 0
+    assert run("train", "prices", "--family", "naive", "--horizon", "7").exit_code == 0
+    context = AppContext.build(Settings())
+    for _ in range(3):
+        assert run_job(context, claim_next(context, "test")) == "succeeded"
+    context.db.dispose()
+
+    same = run("jobs", "compare", "1", "2")
+    assert same.exit_code == 0, same.output
+    assert "★" in same.output and "lower is better" in same.output
+    assert "nearest 95% is best" in same.output
+    across = run("jobs", "compare", "1", "3")
+    assert across.exit_code == 0
+    assert "★" not in across.output and "not comparable" in " ".join(across.output.split())

@@ -158,7 +158,9 @@ def test_launch_watch_stop_and_compare(server: str, tmp_path: Path) -> None:
         epochs_row = diff.locator("tr").filter(has_text="epochs")
         assert re.search(r"2,?000\s+3", epochs_row.inner_text())
         assert "hidden_size" in diff.inner_text()
-        page.get_by_test_id("final-metrics-table").get_by_text("mase").wait_for()
+        scores = page.get_by_test_id("final-metrics-table")
+        scores.get_by_text("mase").wait_for()
+        scores.get_by_text("lower is better").first.wait_for()  # each score says how to read it
         page.screenshot(path=str(tmp_path / "training-compare.png"), full_page=True)
 
     detail = httpx.get(f"{server}/api/v1/ml/jobs/1", timeout=10).json()

@@ -11,9 +11,8 @@ from helios.cli.common import console, err_console, more_pages, open_context, re
 from helios.core.auth import LOCAL_USER
 from helios.core.pagination import MAX_LIMIT
 from helios.core.parsing import json_object
-from helios.training import service, views
-from helios.training.schemas import EarlyStoppingSettings, JobCreate, ValidationSettings
-from helios.training.tables import FINISHED
+from helios.training import scoreboard, service, views
+from helios.training.schemas import FINISHED, EarlyStoppingSettings, JobCreate, ValidationSettings
 
 jobs_app = typer.Typer(help="Training jobs: list, inspect, stop, cancel, compare.", no_args_is_help=True)
 
@@ -169,18 +168,26 @@ def cancel(job_id: Annotated[int, typer.Argument()]) -> None:
 
 @jobs_app.command("compare")
 def compare(job_ids: Annotated[list[int], typer.Argument(help="two or more job ids")]) -> None:
-    """Params that differ and final metrics, side by side."""
+    """Params that differ and final metrics, side by side, the best run starred."""
     with reported_errors():
         context = open_context()
         with context.db.reading() as session:
             result = views.compare(session, job_ids)
-    table = Table("", *[f"#{r.job_id}" for r in result.runs])
+            reads = [views.get_job_read(session, r.job_id) for r in result.runs]
+    datasets = {j.id: f"{j.dataset} v{j.dataset_version}" for j in reads}
+    comparable = scoreboard.same_data(datasets)
+    table = Table("", *[f"#{r.job_id}" for r in result.runs], "reading")
     for name, values in result.params_diff.items():
-        table.add_row(f"[bold]{name}[/]", *[str(values.get(str(r.job_id))) for r in result.runs])
+        table.add_row(f"[bold]{name}[/]", *[str(values.get(str(r.job_id))) for r in result.runs], "")
     metric_names = sorted({m for r in result.runs for m in r.final_metrics})
     for name in metric_names:
-        table.add_row(name, *[_fmt(r.final_metrics.get(name)) for r in result.runs])
+        values = {r.job_id: r.final_metrics.get(name) for r in result.runs}
+        best = scoreboard.best_run(name, values) if comparable else None
+        cells = [_fmt(v) + (" ★" if i == best else "") for i, v in values.items()]
+        table.add_row(name, *cells, scoreboard.direction(name) or "")
     console.print(table)
+    if not comparable:
+        console.print(f"[yellow]{scoreboard.different_data_notice(datasets)}[/]")
 
 
 def _fmt(value: object) -> str:

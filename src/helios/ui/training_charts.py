@@ -24,8 +24,6 @@ STATUS = {
     "stopped_early": ("amber-8", "stop_circle", "stopped early"),
 }
 FINISHED = ("succeeded", "failed", "cancelled", "stopped_early")
-# Holdout metrics where less is better; the comparison marks the best run on these.
-LOWER_IS_BETTER = {"mae", "rmse", "smape", "mase", "msis", "log_loss", "train_loss", "val_loss"}
 
 
 def status_chip(status: str, testid: str = "job-status") -> ui.chip:

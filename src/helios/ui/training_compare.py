@@ -1,5 +1,5 @@
 """Runs side by side: each metric's curves overlaid (one chart per metric, one line per run), the
-hyperparameters that differ, and the holdout scores with the best run marked."""
+hyperparameters that differ, and the holdout scores with the best run marked (``training.scoreboard``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from nicegui import ui
 
 from helios.core.errors import HeliosError, InvalidInput
-from helios.training import views
+from helios.training import scoreboard, views
 from helios.training.schemas import Comparison, JobRead
 from helios.ui import training_charts as charts
 from helios.ui.runtime import context
@@ -152,33 +152,34 @@ class ComparePage:
     def scores_table(self) -> None:
         runs = self.comparison.runs
         names = sorted({name for run in runs for name in run.final_metrics})
+        datasets = {
+            run.job_id: f"{self.jobs[run.job_id].dataset} v{self.jobs[run.job_id].dataset_version}"
+            for run in runs
+        }
+        comparable = scoreboard.same_data(datasets)
         with ui.card().classes("helios-card w-full lg:w-1/2 min-w-0 p-0 gap-0"):
             ui.label("Holdout scores").classes("px-4 pt-3 font-semibold")
             if not names:
                 ui.label("No run has finished with scores yet.").classes("px-4 py-3 text-sm text-slate-500")
                 return
+            if not comparable:
+                ui.label(scoreboard.different_data_notice(datasets)).classes(
+                    "px-4 pt-1 text-sm text-amber-700 dark:text-amber-400"
+                ).props('data-testid="compare-not-comparable"')
             rows = []
             for name in names:
                 values = {run.job_id: run.final_metrics.get(name) for run in runs}
-                best = _best(name, values)
-                rows.append(
-                    {
-                        "name": name,
-                        **{
-                            f"r{i}": charts.number(v) + (" ★" if i == best else "") for i, v in values.items()
-                        },
-                    }
-                )
-            ui.table(rows=rows, columns=self._run_columns("Metric"), row_key="name").classes("w-full").props(
+                best = scoreboard.best_run(name, values) if comparable else None
+                cells = {f"r{i}": charts.number(v) + (" ★" if i == best else "") for i, v in values.items()}
+                rows.append({"name": name, "better": scoreboard.direction(name) or "", **cells})
+            columns = [
+                *self._run_columns("Metric"),
+                {"name": "better", "label": "Reading", "field": "better", "align": "left"},
+            ]
+            ui.table(rows=rows, columns=columns, row_key="name").classes("w-full").props(
                 'flat dense data-testid="final-metrics-table"'
             )
-            ui.label("★ best of these runs (lower is better)").classes("px-4 pb-2 text-xs text-slate-500")
-
-
-def _best(name: str, values: dict[int, Any]) -> int | None:
-    numbers = {i: v for i, v in values.items() if isinstance(v, int | float)}
-    if name not in charts.LOWER_IS_BETTER or len(numbers) < 2:
-        return None
-    best = min(numbers.values())
-    winners = [i for i, v in numbers.items() if v == best]
-    return winners[0] if len(winners) == 1 else None  # a tie has no best
+            if comparable:
+                ui.label("★ best of these runs, read as the last column says").classes(
+                    "px-4 pb-2 text-xs text-slate-500"
+                )

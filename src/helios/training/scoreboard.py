@@ -1,0 +1,69 @@
+"""Which way is better for each holdout score, and which of several runs is best on one.
+
+Shared by the comparison page and ``helios jobs compare`` so both award the same star. Two rules a
+person would expect: a coverage is best nearest its nominal level (96% is not better than 95%, and
+0% is not "lowest is best"), and runs scored on different data are never ranked against each other."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+# Holdout metrics where less is better.
+LOWER_IS_BETTER = frozenset(
+    {"mae", "rmse", "smape", "mape", "mase", "msis", "log_loss", "train_loss", "val_loss"}
+)
+_COVERAGE = re.compile(r"^coverage_(\d{1,2})$")
+
+
+def nominal_level(metric: str) -> float | None:
+    """``coverage_95`` -> 0.95; None for anything that is not an interval coverage."""
+    match = _COVERAGE.match(metric)
+    return int(match.group(1)) / 100 if match else None
+
+
+def direction(metric: str) -> str | None:
+    """How to read the metric, in words; None when no direction is known (then no run is starred)."""
+    if metric in LOWER_IS_BETTER:
+        return "lower is better"
+    level = nominal_level(metric)
+    if level is not None:
+        return f"nearest {level:.0%} is best"
+    return None
+
+
+def _distance(metric: str, value: float) -> float | None:
+    if metric in LOWER_IS_BETTER:
+        return value
+    level = nominal_level(metric)
+    return abs(value - level) if level is not None else None
+
+
+def best_run(metric: str, values: Mapping[int, Any]) -> int | None:
+    """The one run (key) best on ``metric``; None with fewer than two scored runs, a tie, or no direction."""
+    distances = {
+        run: _distance(metric, float(value))
+        for run, value in values.items()
+        if isinstance(value, int | float) and math.isfinite(value)
+    }
+    scored = {run: d for run, d in distances.items() if d is not None}
+    if len(scored) < 2:
+        return None
+    best = min(scored.values())
+    winners = [run for run, d in scored.items() if math.isclose(d, best, rel_tol=1e-12, abs_tol=1e-12)]
+    return winners[0] if len(winners) == 1 else None
+
+
+def same_data(datasets: Mapping[int, str]) -> bool:
+    """Whether every run was scored on the same dataset version (``name vN``): only then can one be best."""
+    return len(set(datasets.values())) <= 1
+
+
+def different_data_notice(datasets: Mapping[int, str]) -> str:
+    names = ", ".join(sorted(set(datasets.values())))
+    return (
+        f"These runs were scored on different data ({names}): "
+        "their scores are not comparable, so none is starred."
+    )
