@@ -69,6 +69,6 @@ def test_symlink_out_of_the_store_is_refused(store: ArtifactStore, tmp_path: Pat
 def test_write_is_atomic_and_readable(store: ArtifactStore) -> None:
     store.write_bytes("datasets/1/abc.parquet", b"data")
     assert store.read_bytes("datasets/1/abc.parquet") == b"data"
-    assert not [p for p in (store.root / "datasets" / "1").iterdir() if p.name.startswith(".tmp-")]
+    assert [p.name for p in (store.root / "datasets" / "1").iterdir()] == ["abc.parquet"]  # no temp left
     assert store.delete("datasets/1/abc.parquet")
     assert not store.exists("datasets/1/abc.parquet")

@@ -145,7 +145,7 @@ def test_a_crash_while_writing_leaves_no_half_artifact(
             raise OSError("disk full")
         path.write_bytes(data)
 
-    monkeypatch.setattr(artifacts, "_write_synced", crash_on_second_file)
+    monkeypatch.setattr(artifacts, "write_synced", crash_on_second_file)
     with pytest.raises(OSError, match="disk full"):
         save_fitted(quick_fit("drift"), tmp_path / "model")
     # The old artifact is whole and untouched, and no staging directory is left behind.

@@ -301,18 +301,22 @@ def test_powerball_net_resumes_to_the_same_weights(powerball_draws: pd.DataFrame
     straight = fit(
         "powerball_net", powerball_draws, context=FitContext(checkpoint_dir=tmp_path / "a"), epochs=4
     )
+    # Interrupted as a killed or cancelled job is (a stop a callback asks for is final, as for N-BEATS).
+    interrupted = StopAfter(99)
+    cancel_after_two = TrainingControl(lambda: len(interrupted.seen) >= 2)
     fit(
         "powerball_net",
         powerball_draws,
-        context=FitContext(callbacks=[StopAfter(2)], checkpoint_dir=tmp_path / "b"),
+        context=FitContext([interrupted], cancel_after_two, checkpoint_dir=tmp_path / "b"),
         epochs=4,
     )
-    pointer = json.loads((tmp_path / "b" / "powerball_net-latest.json").read_text())
-    assert pointer["epoch"] == 2
-    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
-        "powerball_net-00002.safetensors",
-        "powerball_net-latest.json",
-    ]
+    assert interrupted.summary["stopped_reason"] == "cancelled"
+    from helios.forecasting.nn import checkpoint as checkpoints  # the one format of every neural family
+
+    saved = checkpoints.load_checkpoint(tmp_path / "b")
+    assert saved is not None and saved.epoch == 2 and saved.optimizer_state and saved.best_model is not None
+    assert saved.fingerprint["config"]["d_model"] == 16 and "rules_sha256" in saved.fingerprint
+    assert [p.name for p in (tmp_path / "b").iterdir()] == [checkpoints.CHECKPOINT_NAME]
     resumed_epochs = StopAfter(99)
     resumed = fit(
         "powerball_net",
@@ -328,15 +332,22 @@ def test_powerball_net_refuses_a_foreign_or_damaged_checkpoint(
     powerball_draws: pd.DataFrame, tmp_path: Path
 ) -> None:
     fit("powerball_net", powerball_draws, context=FitContext(checkpoint_dir=tmp_path), epochs=1)
-    with pytest.raises(ForecastingError, match="other draws or settings"):
+    with pytest.raises(ForecastingError, match="another run .different data_sha256"):
         fit(
             "powerball_net",
             powerball_draws.iloc[:-1],
             context=FitContext(checkpoint_dir=tmp_path, resume=True),
         )
-    weights = tmp_path / "powerball_net-00001.safetensors"
+    with pytest.raises(ForecastingError, match="different config"):
+        fit(
+            "powerball_net",
+            powerball_draws,
+            context=FitContext(checkpoint_dir=tmp_path, resume=True),
+            d_model=32,
+        )
+    weights = tmp_path / "checkpoint.safetensors"
     weights.write_bytes(weights.read_bytes()[:-8])
-    with pytest.raises(ForecastingError, match="damaged"):
+    with pytest.raises(ForecastingError, match="cannot be read"):
         fit("powerball_net", powerball_draws, context=FitContext(checkpoint_dir=tmp_path, resume=True))
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
+from helios.forecasting import atomic_files
 from helios.forecasting.artifacts import load_fitted, save_fitted
 from helios.forecasting.base import Callback, DataSpec, FitContext, ForecastingError, TrainingControl
 from helios.forecasting.callbacks import EarlyStopping, MetricsRecorder
@@ -217,7 +218,7 @@ def test_resume_keeps_early_stopping_progress_and_a_stopped_run_stays_stopped(tm
 
 
 def test_resume_without_a_checkpoint_starts_fresh_and_ignores_half_written_files(tmp_path: Path) -> None:
-    stale = tmp_path / ".checkpoint-crashed.tmp"
+    stale = tmp_path / f".{checkpoints.CHECKPOINT_NAME}.crashed.tmp"
     stale.write_bytes(b"half a checkpoint")
     recorder = MetricsRecorder()
     forecast = fit(context=FitContext(callbacks=[recorder], checkpoint_dir=tmp_path, resume=True))
@@ -250,7 +251,7 @@ def test_a_crash_while_writing_leaves_the_previous_checkpoint(
     def crash(src: str, dst: str) -> None:
         raise OSError("disk vanished")
 
-    monkeypatch.setattr(checkpoints.os, "replace", crash)
+    monkeypatch.setattr(atomic_files.os, "replace", crash)
     with pytest.raises(OSError, match="disk vanished"):
         fit(epochs=2, context=FitContext(checkpoint_dir=tmp_path))
     assert checkpoints.checkpoint_path(tmp_path).read_bytes() == before

@@ -15,11 +15,15 @@ import pytest
 
 from helios.context import AppContext
 from helios.core.auth import LOCAL_USER
+from helios.datasets import service as datasets
+from helios.datasets.schemas import ImportRequest
+from helios.forecasting.rules import POWERBALL
 from helios.registry import service as registry
 from helios.training import service, views
 from helios.training.schemas import EarlyStoppingSettings, JobCreate, ValidationSettings
 from helios.training.tables import FINISHED
 from helios.training.workers import Worker
+from tests.forecasting.draw_samples import fair_draws
 
 pytestmark = pytest.mark.slow
 # Executor behaviour (stop, cancel, timeout, SIGKILL) is the same on both databases and costs real
@@ -155,9 +159,30 @@ def test_early_stopping_ends_the_job_as_stopped_early(context: AppContext, price
     assert read.result_version is not None
 
 
+@pytest.fixture
+def draws(context: AppContext) -> str:
+    content = fair_draws(POWERBALL, "2016-01-02", 240, seed=1).to_csv(index=False, date_format="%Y-%m-%d")
+    request = ImportRequest(name="draws", kind="draws", game="powerball")
+    with context.db.transaction() as session:
+        datasets.import_file(session, context.store, request, content.encode(), LOCAL_USER, max_bytes=10**7)
+    return "draws"
+
+
+# Both neural families train on the one loop and write the one checkpoint format (nn/trainer.py).
+RESUMABLE_JOBS = {
+    "nbeats": ("prices", {**SMALL_NBEATS, "epochs": 40}),
+    "powerball_net": ("draws", {"epochs": 40, "d_model": 16, "heads": 2, "layers": 1, "context_draws": 8}),
+}
+
+
 @sqlite_only
-def test_sigkilled_worker_resumes_from_its_checkpoint(context: AppContext, prices: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    job_id = create(context, hyperparameters={**SMALL_NBEATS, "epochs": 40})
+@pytest.mark.parametrize("family", sorted(RESUMABLE_JOBS))
+def test_sigkilled_worker_resumes_from_its_checkpoint(
+    context: AppContext, family: str, request: pytest.FixtureRequest
+) -> None:
+    dataset, hyperparameters = RESUMABLE_JOBS[family]
+    request.getfixturevalue(dataset)
+    job_id = create(context, dataset=dataset, family=family, hyperparameters=hyperparameters)
     env = {**os.environ, "HELIOS_HOME": str(context.settings.home), "HELIOS_DATABASE_URL": context.db.url}
     worker = subprocess.Popen([sys.executable, "-m", "helios", "worker"], env=env, start_new_session=True)
     try:
@@ -170,14 +195,20 @@ def test_sigkilled_worker_resumes_from_its_checkpoint(context: AppContext, price
         epochs_recorded = {p.step for p in views.metrics(session, job_id) if p.name == "train_loss"}
     assert set(range(1, killed_at + 1)) <= epochs_recorded  # no finished epoch lost
     assert status(context, job_id).status == "running"  # until a worker looks
+    checkpoints = context.store.resolve(f"jobs/{job_id}/checkpoints")
+    assert [p.name for p in checkpoints.iterdir()] == ["checkpoint.safetensors"]
     Worker(context).run_once()  # finds the orphan, requeues it, claims it again and resumes
     read = status(context, job_id)
     if read.status == "queued":
         Worker(context).run_once()
         read = status(context, job_id)
     assert read.status in FINISHED and read.status == "succeeded", read.error
-    assert read.attempts == 2 and read.epoch == 40
+    assert read.attempts == 2 and read.epoch == 40 and read.result_version is not None
     with context.db.reading() as session:
         journal = [line.message for line in views.journal_lines(session, job_id)]
     assert any("requeued to resume" in line for line in journal)
     assert any("resuming from the last checkpoint" in line for line in journal)
+    resumed = [
+        line for line in journal if line.startswith("training started") and "resumed_from_epoch=" in line
+    ]
+    assert resumed and "resumed_from_epoch=None" not in resumed[-1]

@@ -8,13 +8,12 @@ characters, ``;``/``#``/``?``, and symlinks that point out of the root.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 from urllib.parse import unquote
 
 from helios.core.errors import InvalidInput, NotFound
+from helios.forecasting.atomic_files import write_atomically
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -37,19 +36,7 @@ class ArtifactStore:
 
     def write_bytes(self, key: str, data: bytes) -> Path:
         """Atomic: written to a temp file in the same directory, fsynced, then renamed."""
-        path = self.resolve(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_atomically(self.resolve(key), data)
 
     def read_bytes(self, key: str) -> bytes:
         path = self.resolve(key)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from helios.forecasting.atomic_files import write_synced
 from helios.forecasting.base import ArtifactError, Fitted
 
 FORMAT = "helios-fitted/1"
@@ -48,7 +49,7 @@ def save_fitted(fitted: Fitted, directory: str | Path) -> dict[str, Any]:
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
     try:
         for name, data in {**payload, MANIFEST: _json_bytes(manifest)}.items():
-            _write_synced(staging / name, data)
+            write_synced(staging / name, data)
         _move_into_place(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -161,10 +162,3 @@ def _load_arrays(path: Path) -> dict[str, np.ndarray]:
         return load(_read(path))
     except (SafetensorError, ValueError) as exc:
         raise ArtifactError(f"{path.name} is not a valid safetensors file: {exc}") from None
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    with path.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())

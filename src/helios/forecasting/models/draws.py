@@ -287,7 +287,7 @@ class PowerballNetFamily(ModelFamily):
         rules = _rules_of(spec)
         history = draw_history(train, rules)
         outcome = train_powerball_net(history, rules, settings, context or FitContext())
-        return PowerballNetFitted(rules, history, settings, outcome.net, outcome.summary)
+        return PowerballNetFitted(rules, history, settings, outcome.model, outcome.summary())
 
 
 def _as_config(config: Hyperparameters | dict[str, Any] | None, kind: type[ConfigT]) -> ConfigT:

@@ -1,18 +1,16 @@
-"""Resumable checkpoints: one safetensors file with the JSON state in its header.
+"""Resumable checkpoints, the one format of every neural family: one safetensors file with the JSON
+state in its header.
 
 A checkpoint holds the model, the optimizer's moments, the epoch and step, the best metric (and the
 weights of the best epoch), the run's fingerprint (config + data hash), both RNG states and the
-callbacks' progress. It is written whole to a temp file in the same folder, fsynced, then
-``os.replace``d over the previous one, so a crash leaves either the old checkpoint or the new one,
-never half of either. Temp files are never read. Loading parses tensors only: no pickle, no code.
+callbacks' progress. It is written whole by ``atomic_files.write_atomically`` (temp file in the same
+folder, fsync, ``os.replace``), so a crash leaves either the old checkpoint or the new one, never
+half of either. Temp files are never read. Loading parses tensors only: no pickle, no code.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,11 +19,11 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file as save_tensor_file
 
+from helios.forecasting.atomic_files import remove_temp_files, write_atomically
 from helios.forecasting.base import ForecastingError
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 FORMAT = 1
-_TEMP_PREFIX = ".checkpoint-"
 
 
 @dataclass
@@ -47,21 +45,12 @@ def checkpoint_path(folder: Path) -> Path:
 
 def save_checkpoint(folder: Path, ckpt: Checkpoint) -> Path:
     tensors, meta = _flatten(ckpt)
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=_TEMP_PREFIX, suffix=".tmp")
-    os.close(fd)
-    try:
-        # Straight to the file (no 8 MiB bytes copy), then fsync before the rename makes it current.
-        save_tensor_file(tensors, temp, metadata={"helios": json.dumps(meta)})
-        with open(temp, "rb+") as out:
-            os.fsync(out.fileno())
-        os.replace(temp, checkpoint_path(folder))
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    return checkpoint_path(folder)
+    header = {"helios": json.dumps(meta)}
+
+    def write(temp: Path) -> None:  # straight to the file: no 8 MiB copy in memory first
+        save_tensor_file(tensors, str(temp), metadata=header)
+
+    return write_atomically(checkpoint_path(folder), write)
 
 
 def _flatten(ckpt: Checkpoint) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -130,6 +119,4 @@ def _unflatten(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Checkp
 
 def remove_stale_temps(folder: Path) -> None:
     """Temp files a crash left behind: never loaded, just clutter."""
-    for stale in Path(folder).glob(f"{_TEMP_PREFIX}*.tmp"):
-        with contextlib.suppress(OSError):
-            stale.unlink()
+    remove_temp_files(folder, CHECKPOINT_NAME)

@@ -1,40 +1,41 @@
-"""The training loop of PowerballNet: epochs of cross-entropy, callbacks, best weights, resumable checkpoints.
+"""PowerballNet on the shared training loop (``nn/trainer.py``): its data, its loss, its fingerprint.
 
 Every draw after the first is a target; the last ``val_fraction`` of them, in time order, is the validation
-set, so ``val_loss`` always measures draws the weights never trained on. The loop is deterministic for a
-seed: weights are initialised, batches shuffled and dropout drawn from RNGs seeded by the config, and a
-checkpoint carries those RNG states, so stopping and resuming gives the same weights as one straight run.
+set, so ``val_loss`` always measures draws the weights never trained on. A batch is the positions of the
+draws to predict (the net reads the ``context_draws`` before each) and the numbers those draws showed.
+Epochs, callbacks, cooperative stopping, best weights, determinism for a seed and resumable checkpoints
+are the shared loop's, exactly as for N-BEATS.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from helios.forecasting.base import Callback, FitContext, ForecastingError
+from helios.forecasting.base import FitContext, ForecastingError
 from helios.forecasting.draw_history import DrawHistory
-from helios.forecasting.nn.powerball_checkpoints import read_latest_checkpoint, write_checkpoint
 from helios.forecasting.nn.powerball_net import DrawEncoding, PowerballNet, context_batch
+from helios.forecasting.nn.trainer import TrainerConfig, TrainingOutcome, train
 from helios.forecasting.rules import GameRules
 
 if TYPE_CHECKING:
     from helios.forecasting.models.draws import PowerballNetConfig
 
-CHECKPOINT_PREFIX = "powerball_net"
+# Settings that only change what happens around training: a checkpoint written under other values
+# of these may be resumed. ``epochs`` too: the learning rate is constant, so more epochs continue the run.
+_RESUMABLE_ACROSS = {"epochs", "restore_best"}
 
 
 @dataclass(frozen=True)
-class TrainingData:
-    """Everything one epoch needs, as tensors indexed by draw position."""
+class DrawTensors:
+    """The draws as tensors indexed by draw position."""
 
     tokens: torch.Tensor  # (T, token_size)
     queries: torch.Tensor  # (eras, token_size)
@@ -45,23 +46,6 @@ class TrainingData:
     bonus_masks: torch.Tensor  # (eras, M, bonus size)
     train_targets: torch.Tensor  # positions of the draws trained on
     val_targets: torch.Tensor  # positions of the later draws validated on
-
-
-@dataclass
-class RunState:
-    """Where a run stands; what a checkpoint saves besides tensors."""
-
-    epoch: int = 0
-    best_epoch: int | None = None
-    best_loss: float = math.inf
-    best_weights: dict[str, torch.Tensor] | None = None
-    metrics: list[dict[str, float]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class TrainingOutcome:
-    net: PowerballNet
-    summary: dict[str, Any]
 
 
 def build_net(encoding: DrawEncoding, config: PowerballNetConfig) -> PowerballNet:
@@ -79,7 +63,7 @@ def build_net(encoding: DrawEncoding, config: PowerballNetConfig) -> PowerballNe
     )
 
 
-def prepare_data(history: DrawHistory, rules: GameRules, val_fraction: float) -> TrainingData:
+def prepare_tensors(history: DrawHistory, rules: GameRules, val_fraction: float) -> DrawTensors:
     encoding = DrawEncoding(rules)
     eras = history.era_index(rules)
     targets = np.arange(1, len(history))  # the first draw has no past to learn from
@@ -89,7 +73,7 @@ def prepare_data(history: DrawHistory, rules: GameRules, val_fraction: float) ->
     if len(targets) - val_count < 1:
         raise ForecastingError(f"PowerballNet needs more draws to train on, got {len(history)}")
     main_masks, bonus_masks = encoding.slot_masks()
-    return TrainingData(
+    return DrawTensors(
         tokens=torch.from_numpy(encoding.draw_tokens(history, eras)),
         queries=torch.from_numpy(encoding.query_tokens()),
         eras=torch.from_numpy(eras),
@@ -102,252 +86,90 @@ def prepare_data(history: DrawHistory, rules: GameRules, val_fraction: float) ->
     )
 
 
+class DrawData:
+    """Feeds the shared loop: shuffled batches of training draws, and ``val_loss`` on the held-out ones."""
+
+    def __init__(self, tensors: DrawTensors, config: PowerballNetConfig) -> None:
+        self.tensors, self.batch_size, self.context = tensors, config.batch_size, config.context_draws
+
+    def batches(self, rng: np.random.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        t = self.tensors
+        order = t.train_targets[torch.from_numpy(rng.permutation(len(t.train_targets)))]
+        for start in range(0, len(order), self.batch_size):
+            positions = order[start : start + self.batch_size]
+            yield positions, self._numbers_drawn(positions)
+
+    def loss(self, model: PowerballNet, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy averaged over the draws of the batch and over the heads (main slots, bonus balls)."""
+        t = self.tensors
+        eras = t.eras[inputs]
+        tokens, padding = context_batch(t.tokens, t.queries, inputs, eras, self.context)
+        main, bonus = model(tokens, padding, t.main_masks[eras], t.bonus_masks[eras])
+        main_count = main.shape[1]
+        loss = F.cross_entropy(main.flatten(0, 1), targets[:, :main_count].flatten(), reduction="sum")
+        if bonus.shape[1]:
+            loss = loss + F.cross_entropy(
+                bonus.flatten(0, 1), targets[:, main_count:].flatten(), reduction="sum"
+            )
+        return loss / (len(inputs) * targets.shape[1])
+
+    @torch.no_grad()
+    def validation_loss(self, model: PowerballNet) -> float | None:
+        validated = self.tensors.val_targets
+        if len(validated) == 0:
+            return None
+        model.eval()
+        total = 0.0
+        for start in range(0, len(validated), self.batch_size):
+            positions = validated[start : start + self.batch_size]
+            total += self.loss(model, positions, self._numbers_drawn(positions)).item() * len(positions)
+        return total / len(validated)
+
+    def _numbers_drawn(self, positions: torch.Tensor) -> torch.Tensor:
+        """(B, K + M): each draw's main numbers then its bonus balls, as indices into their spaces."""
+        return torch.cat([self.tensors.main_targets[positions], self.tensors.bonus_targets[positions]], dim=1)
+
+
 def train_powerball_net(
     history: DrawHistory, rules: GameRules, config: PowerballNetConfig, context: FitContext
-) -> TrainingOutcome:
-    # Seeding torch's global RNG (dropout draws from it) must not leak into whoever called us.
-    with torch.random.fork_rng(devices=[]):
-        return _train(history, rules, config, context)
-
-
-def _train(
-    history: DrawHistory, rules: GameRules, config: PowerballNetConfig, context: FitContext
-) -> TrainingOutcome:
-    torch.manual_seed(config.seed)
-    data = prepare_data(history, rules, config.val_fraction)
-    net = build_net(DrawEncoding(rules), config)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    shuffler = torch.Generator().manual_seed(config.seed)
-    fingerprint = _fingerprint(history, rules, config)
-    saved = _latest_checkpoint(context, fingerprint)
-    run = _restore(saved, net, optimizer, shuffler) if saved else RunState()
+) -> TrainingOutcome[PowerballNet]:
+    tensors = prepare_tensors(history, rules, config.val_fraction)
+    encoding = DrawEncoding(rules)
     info = {
-        "epochs": config.epochs,
         "draws": len(history),
         "rows": len(history),
-        "train_draws": len(data.train_targets),
-        "val_draws": len(data.val_targets),
-        "start_epoch": run.epoch + 1,
+        "train_draws": len(tensors.train_targets),
+        "val_draws": len(tensors.val_targets),
     }
-    for callback in context.callbacks:
-        callback.on_train_begin(info, context.control)
-    if saved:
-        _restore_callbacks(saved[0], context.callbacks)
-    for epoch in range(run.epoch + 1, config.epochs + 1):
-        if context.control.should_stop:
-            break
-        _run_epoch(epoch, net, optimizer, shuffler, data, config, context, run)
-        if context.checkpoint_dir is not None:
-            _save(
-                context.checkpoint_dir, context.callbacks, epoch, net, optimizer, shuffler, run, fingerprint
-            )
-    return _finish(net, run, config, context)
-
-
-def _run_epoch(
-    epoch: int,
-    net: PowerballNet,
-    optimizer: torch.optim.Optimizer,
-    shuffler: torch.Generator,
-    data: TrainingData,
-    config: PowerballNetConfig,
-    context: FitContext,
-    run: RunState,
-) -> None:
-    metrics = {"train_loss": _train_epoch(net, optimizer, shuffler, data, config)}
-    if len(data.val_targets):
-        metrics["val_loss"] = _validation_loss(net, data, config)
-    for callback in context.callbacks:
-        callback.on_epoch_end(epoch, dict(metrics), context.control)
-    run.epoch = epoch
-    run.metrics.append({"epoch": epoch, **metrics})
-    monitored = metrics.get("val_loss", metrics["train_loss"])
-    if math.isfinite(monitored) and monitored < run.best_loss:
-        run.best_epoch, run.best_loss = epoch, monitored
-    if _keep_these_weights(epoch, run, config, context.callbacks):
-        run.best_weights = {name: t.detach().clone() for name, t in net.state_dict().items()}
-
-
-def _keep_these_weights(
-    epoch: int, run: RunState, config: PowerballNetConfig, callbacks: Sequence[Callback]
-) -> bool:
-    # Callbacks that restore weights (EarlyStopping's ``restore_best`` and ``best_epoch``) decide which epoch
-    # is best; without one, the config's ``restore_best`` keeps the epoch with the lowest monitored loss.
-    for callback in callbacks:
-        if getattr(callback, "restore_best", False) and hasattr(callback, "best_epoch"):
-            return callback.best_epoch == epoch
-    return config.restore_best and run.best_epoch == epoch
-
-
-def _train_epoch(
-    net: PowerballNet,
-    optimizer: torch.optim.Optimizer,
-    shuffler: torch.Generator,
-    data: TrainingData,
-    config: PowerballNetConfig,
-) -> float:
-    net.train()
-    order = data.train_targets[torch.randperm(len(data.train_targets), generator=shuffler)]
-    total = 0.0
-    for start in range(0, len(order), config.batch_size):
-        batch = order[start : start + config.batch_size]
-        loss = _mean_head_loss(net, data, batch, config.context_draws)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        optimizer.step()
-        total += loss.item() * len(batch)
-    return total / len(order)
-
-
-@torch.no_grad()
-def _validation_loss(net: PowerballNet, data: TrainingData, config: PowerballNetConfig) -> float:
-    net.eval()
-    total = 0.0
-    for start in range(0, len(data.val_targets), config.batch_size):
-        batch = data.val_targets[start : start + config.batch_size]
-        total += _mean_head_loss(net, data, batch, config.context_draws).item() * len(batch)
-    return total / len(data.val_targets)
-
-
-def _mean_head_loss(
-    net: PowerballNet, data: TrainingData, targets: torch.Tensor, context: int
-) -> torch.Tensor:
-    """Cross-entropy averaged over the draws of the batch and over the heads (main slots and bonus balls)."""
-    eras = data.eras[targets]
-    inputs, padding = context_batch(data.tokens, data.queries, targets, eras, context)
-    main, bonus = net(inputs, padding, data.main_masks[eras], data.bonus_masks[eras])
-    loss = F.cross_entropy(main.flatten(0, 1), data.main_targets[targets].flatten(), reduction="sum")
-    if bonus.shape[1]:
-        loss = loss + F.cross_entropy(
-            bonus.flatten(0, 1), data.bonus_targets[targets].flatten(), reduction="sum"
-        )
-    return loss / (len(targets) * (main.shape[1] + bonus.shape[1]))
-
-
-def _finish(
-    net: PowerballNet, run: RunState, config: PowerballNetConfig, context: FitContext
-) -> TrainingOutcome:
-    control = context.control
-    restore = config.restore_best or any(getattr(c, "restore_best", False) for c in context.callbacks)
-    restored = False
-    if restore and run.best_weights is not None:
-        net.load_state_dict(run.best_weights)
-        restored = True
-    net.eval()
-    if control.stop_requested:
-        reason = control.stop_reason
-    else:
-        reason = "cancelled" if control.cancelled else "completed"
-    summary = {
-        "epochs_run": run.epoch,
-        "best_epoch": run.best_epoch,
-        "best_loss": run.best_loss if math.isfinite(run.best_loss) else None,
-        "restored_best": restored,
-        "stopped_reason": reason,
-        "metrics": run.metrics,
-    }
-    for callback in context.callbacks:
-        callback.on_train_end(dict(summary), control)
-    return TrainingOutcome(net, summary)
-
-
-# --- checkpoints --------------------------------------------------------------------------------------
-
-
-def _fingerprint(history: DrawHistory, rules: GameRules, config: PowerballNetConfig) -> str:
-    """What a checkpoint must match to be resumed: the data, the rules and every setting but ``epochs``
-    (resuming with more epochs continues the same run)."""
-    digest = hashlib.sha256()
-    settings = config.model_dump(mode="json", exclude={"epochs"})
-    digest.update(
-        json.dumps({"rules": rules.model_dump(mode="json"), "config": settings}, sort_keys=True).encode()
+    return train(
+        lambda: build_net(encoding, config),
+        DrawData(tensors, config),
+        trainer_config(config),
+        context,
+        fingerprint=fingerprint(history, rules, config),
+        info=info,
     )
+
+
+def trainer_config(config: PowerballNetConfig) -> TrainerConfig:
+    return TrainerConfig(
+        epochs=config.epochs,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        grad_clip=1.0,
+        seed=config.seed,
+        restore_best=config.restore_best,
+    )
+
+
+def fingerprint(history: DrawHistory, rules: GameRules, config: PowerballNetConfig) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: the draws, the rules, the settings that shape training."""
+    digest = hashlib.sha256()
     for block in (history.ds.view(np.int64), history.main, history.bonus):
         digest.update(np.ascontiguousarray(block).tobytes())
-    return digest.hexdigest()
-
-
-def _latest_checkpoint(
-    context: FitContext, fingerprint: str
-) -> tuple[dict[str, Any], dict[str, torch.Tensor]] | None:
-    if not context.resume or context.checkpoint_dir is None:
-        return None
-    saved = read_latest_checkpoint(context.checkpoint_dir, CHECKPOINT_PREFIX)
-    if saved is not None and saved[0].get("fingerprint") != fingerprint:
-        raise ForecastingError(
-            f"the checkpoint in {context.checkpoint_dir} was written for other draws or settings; "
-            "train afresh (resume=False) or point to another checkpoint directory"
-        )
-    return saved
-
-
-def _save(
-    directory: Path,
-    callbacks: Sequence[Callback],
-    epoch: int,
-    net: PowerballNet,
-    optimizer: torch.optim.Optimizer,
-    shuffler: torch.Generator,
-    run: RunState,
-    fingerprint: str,
-) -> None:
-    tensors = {f"model.{name}": t for name, t in net.state_dict().items()}
-    tensors |= {f"best.{name}": t for name, t in (run.best_weights or {}).items()}
-    for index, state in optimizer.state_dict()["state"].items():
-        tensors |= {f"optimizer.{index}.{key}": value for key, value in state.items()}
-    tensors["rng.torch"] = torch.get_rng_state()
-    tensors["rng.shuffle"] = shuffler.get_state()
-    meta = {
-        "format": "helios.powerball_net.checkpoint/1",
-        "fingerprint": fingerprint,
-        "best_epoch": run.best_epoch,
-        "best_loss": run.best_loss if math.isfinite(run.best_loss) else None,
-        "metrics": run.metrics,
-        "callbacks": _callback_states(callbacks),
+    rules_json = json.dumps(rules.model_dump(mode="json"), sort_keys=True).encode()
+    return {
+        "config": config.model_dump(mode="json", exclude=_RESUMABLE_ACROSS),
+        "rules_sha256": hashlib.sha256(rules_json).hexdigest(),
+        "data_sha256": digest.hexdigest(),
     }
-    write_checkpoint(directory, CHECKPOINT_PREFIX, epoch, tensors, meta)
-
-
-def _restore(
-    saved: tuple[dict[str, Any], dict[str, torch.Tensor]],
-    net: PowerballNet,
-    optimizer: torch.optim.Optimizer,
-    shuffler: torch.Generator,
-) -> RunState:
-    meta, tensors = saved
-    net.load_state_dict(_with_prefix(tensors, "model."))
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for name, value in _with_prefix(tensors, "optimizer.").items():
-        index, key = name.split(".", 1)
-        state.setdefault(int(index), {})[key] = value
-    optimizer.load_state_dict({"state": state, "param_groups": optimizer.state_dict()["param_groups"]})
-    torch.set_rng_state(tensors["rng.torch"])
-    shuffler.set_state(tensors["rng.shuffle"])
-    best = _with_prefix(tensors, "best.")
-    return RunState(
-        epoch=int(meta["epoch"]),
-        best_epoch=meta["best_epoch"],
-        best_loss=math.inf if meta["best_loss"] is None else float(meta["best_loss"]),
-        best_weights=best or None,
-        metrics=list(meta["metrics"]),
-    )
-
-
-def _with_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    return {name[len(prefix) :]: value for name, value in tensors.items() if name.startswith(prefix)}
-
-
-def _callback_states(callbacks: Sequence[Callback]) -> list[dict[str, Any] | None]:
-    return [
-        {"type": type(c).__name__, "state": c.state_dict()} if hasattr(c, "state_dict") else None
-        for c in callbacks
-    ]
-
-
-def _restore_callbacks(meta: dict[str, Any], callbacks: Sequence[Callback]) -> None:
-    # Matched by position and type: a resumed run is started with the same callbacks as the first one.
-    saved = meta.get("callbacks", [])
-    for callback, entry in zip(callbacks, saved, strict=False):
-        if entry and entry["type"] == type(callback).__name__ and hasattr(callback, "load_state_dict"):
-            callback.load_state_dict(entry["state"])

@@ -1,7 +1,8 @@
-"""The training loop shared by neural families: epochs, callbacks, stopping, checkpoints, best weights.
+"""The one training loop of the neural families: epochs, callbacks, stopping, checkpoints, best weights.
 
-The loop knows nothing of forecasting: a ``TrainingData`` gives it batches, a loss and a validation
-loss. What it guarantees:
+N-BEATS (``models/neural.py``) and PowerballNet (``nn/powerball_training.py``) both train here. The
+loop knows nothing of forecasting: a ``TrainingData`` gives it batches, a loss and a validation
+loss. What it guarantees, for every model alike:
 
 * deterministic for a seed: the global torch RNG is forked (the caller's is left alone) and seeded,
   and batches come from a numpy generator seeded the same way;
@@ -21,7 +22,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 import torch
@@ -37,13 +38,25 @@ from helios.forecasting.nn.checkpoint import (
 
 _CANCEL_CHECK_SECONDS = 0.5  # ``cancelled`` may query a database: ask at most this often mid-epoch
 
+ModelT = TypeVar("ModelT", bound=nn.Module)
+
 
 class TrainingData(Protocol):
-    def batches(self, rng: np.random.Generator) -> Iterable[tuple[torch.Tensor, torch.Tensor]]: ...
+    """What a model brings to the loop. ``inputs`` is whatever its ``loss`` reads (windows of values for
+    N-BEATS, the positions of the draws to predict for PowerballNet); ``len(inputs)`` is the number of
+    examples, which weighs the batch's mean loss in the epoch's ``train_loss``."""
 
-    def loss(self, model: Any, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor: ...
+    def batches(self, rng: np.random.Generator) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
+        """One epoch of batches, shuffled or sampled with ``rng`` only (it is checkpointed)."""
+        ...
 
-    def validation_loss(self, model: Any) -> float | None: ...
+    def loss(self, model: Any, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Mean loss over the batch, with a gradient."""
+        ...
+
+    def validation_loss(self, model: Any) -> float | None:
+        """Mean loss on held-out data (``model.eval()``, no gradient), or None when there is none."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -69,20 +82,22 @@ class TrainerConfig:
 
 
 @dataclass
-class TrainingOutcome:
-    model: nn.Module
+class TrainingOutcome(Generic[ModelT]):
+    model: ModelT
     epochs_run: int
     best_epoch: int | None
     best_value: float | None
     stopped_reason: str | None
     resumed_from_epoch: int | None
     history: list[dict[str, float]] = field(default_factory=list)
+    restored_best: bool = False  # the model ends with the best epoch's weights, not the last one's
 
     def summary(self) -> dict[str, Any]:
         return {
             "epochs_run": self.epochs_run,
             "best_epoch": self.best_epoch,
             "best_val_loss": self.best_value,
+            "restored_best": self.restored_best,
             "stopped_reason": self.stopped_reason,
             "resumed_from_epoch": self.resumed_from_epoch,
         }
@@ -99,13 +114,13 @@ class _Progress:
 
 
 def train(
-    build_model: Callable[[], nn.Module],
+    build_model: Callable[[], ModelT],
     data: TrainingData,
     cfg: TrainerConfig,
     context: FitContext,
     fingerprint: dict[str, Any],
     info: dict[str, Any] | None = None,
-) -> TrainingOutcome:
+) -> TrainingOutcome[ModelT]:
     """Train a model built by ``build_model`` (called after seeding, so its init is reproducible)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
@@ -116,10 +131,10 @@ def train(
         return loop.run(info or {})
 
 
-class _Loop:
+class _Loop(Generic[ModelT]):
     def __init__(
         self,
-        model: nn.Module,
+        model: ModelT,
         optimizer: torch.optim.Optimizer,
         rng: np.random.Generator,
         data: TrainingData,
@@ -139,7 +154,7 @@ class _Loop:
         self.finished_reason: str | None = None  # an early-stopped run that is resumed stays stopped
         self._saved_callback_states: dict[str, Any] = {}
 
-    def run(self, info: dict[str, Any]) -> TrainingOutcome:
+    def run(self, info: dict[str, Any]) -> TrainingOutcome[ModelT]:
         resumed_from = self._resume_if_asked()
         begin = dict(info, epochs=self.cfg.epochs, parameters=_parameter_count(self.model))
         begin["resumed_from_epoch"] = resumed_from
@@ -148,7 +163,8 @@ class _Loop:
         if resumed_from is not None:
             self._restore_callbacks()
         stopped_reason = self.finished_reason or self._epochs()
-        self._restore_best_weights()
+        restored = self._restore_best_weights()
+        self.model.eval()  # ready to forecast: no dropout
         outcome = TrainingOutcome(
             self.model,
             self.progress.epoch,
@@ -157,6 +173,7 @@ class _Loop:
             stopped_reason,
             resumed_from,
             self.history,
+            restored,
         )
         summary = outcome.summary()
         for callback in self.callbacks:
@@ -259,13 +276,17 @@ class _Loop:
             p.snapshot_epoch = epoch
             p.snapshot = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
-    def _restore_best_weights(self) -> None:
+    def _restore_best_weights(self) -> bool:
+        """True when the model ends with the best epoch's weights (loaded here, or already the last's)."""
         callback = self._restoring_callback()
         wanted = getattr(callback, "restore_best", False) if callback is not None else self.cfg.restore_best
         p = self.progress
         target = self._best_epoch_source()
-        if wanted and p.snapshot is not None and target == p.snapshot_epoch and target != p.epoch:
+        if not wanted or p.snapshot is None or target != p.snapshot_epoch:
+            return False
+        if target != p.epoch:
             self.model.load_state_dict(p.snapshot)
+        return True
 
     # -- checkpoints ----------------------------------------------------------------------------
 
