@@ -328,6 +328,25 @@ def test_powerball_net_resumes_to_the_same_weights(powerball_draws: pd.DataFrame
     pd.testing.assert_frame_equal(resumed.probabilities(), straight.probabilities(), check_exact=True)
 
 
+def test_powerball_net_resume_keeps_early_stopping_progress_and_stays_stopped(
+    powerball_draws: pd.DataFrame, tmp_path: Path
+) -> None:
+    """The same callbacks, the same way, as for N-BEATS: the shared loop checkpoints their progress."""
+    callbacks = pytest.importorskip("helios.forecasting.callbacks")
+
+    def run(resume: bool) -> tuple[DrawFitted, StopAfter]:
+        recorder = StopAfter(99)
+        never_better = callbacks.EarlyStopping(patience=1, min_delta=1e9)
+        context = FitContext([never_better, recorder], checkpoint_dir=tmp_path, resume=resume)
+        return fit("powerball_net", powerball_draws, context=context, epochs=6), recorder
+
+    stopped, first = run(resume=False)
+    again, resumed = run(resume=True)
+    assert first.summary["stopped_reason"] == "early_stopping" and first.summary["epochs_run"] == 2
+    assert resumed.seen == [] and resumed.summary == first.summary | {"resumed_from_epoch": 2}
+    pd.testing.assert_frame_equal(again.probabilities(), stopped.probabilities(), check_exact=True)
+
+
 def test_powerball_net_refuses_a_foreign_or_damaged_checkpoint(
     powerball_draws: pd.DataFrame, tmp_path: Path
 ) -> None:
