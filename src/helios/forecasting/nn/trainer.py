@@ -7,7 +7,9 @@ loss. What it guarantees, for every model alike:
 * deterministic for a seed: the global torch RNG is forked (the caller's is left alone) and seeded,
   and batches come from a numpy generator seeded the same way;
 * cooperative stopping: ``control.should_stop`` is honoured after every epoch, a cancel also
-  between steps (an interrupted epoch is dropped, not counted);
+  between steps (an interrupted epoch is dropped, not counted). A stop a callback asks for
+  (early stopping, a person's Stop) is final: resumed, the run stays stopped. A cancel or a
+  killed process is not: resumed, the run goes on;
 * resumable: with ``context.resume`` the run continues after the last checkpointed epoch with the
   same weights, optimizer moments, RNG states and callback progress, so it ends exactly as an
   uninterrupted run with the same settings and data would (same thread count assumed);
