@@ -104,8 +104,8 @@ def test_models_and_training_from_the_cli(run, tmp_path: Path) -> None:  # type:
     assert "no training jobs yet" in run("jobs", "list").output
     queued = run("train", "prices", "--family", "seasonal_naive", "--horizon", "7", "--model", "prices-sn")
     assert queued.exit_code == 0 and "queued training job #1" in queued.output
-    from helios.context import AppContext
     from helios.config import Settings
+    from helios.context import AppContext
     from helios.training.runner import run_job
     from helios.training.workers import claim_next
 
@@ -147,6 +147,9 @@ def test_train_follow_watches_the_job_to_its_end(run, settings, tmp_path: Path) 
         worker.wait(timeout=30)
     assert followed.exit_code == 0, followed.output
     assert "job #1: succeeded → prices-drift v1" in followed.output
+    assert "holdout scores:" in followed.output and "mase" in followed.output
+    assert "naive forecast" in followed.output  # the MASE is read out in words
+    assert "epoch" not in followed.output  # drift is one pass: no epoch counter
 
 
 def test_compare_stars_the_best_run_only_on_the_same_data(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -28,3 +28,17 @@ def test_runs_on_different_dataset_versions_are_not_comparable() -> None:
     assert not scoreboard.same_data({1: "stocks v1", 2: "stocks v2"})
     notice = scoreboard.different_data_notice({1: "stocks v1", 2: "stocks v2"})
     assert "stocks v1, stocks v2" in notice and "none is starred" in notice
+
+
+def test_scores_are_explained_in_words() -> None:
+    words = scoreboard.explain({"mase": 1.53, "coverage_95": 0.12, "mae": 3.0, "smape": float("nan")})
+    assert words["mase"] == "MASE 1.53: worse than the naive forecast (1 = as good as naive)"
+    assert words["coverage_95"] == "95% interval covered 12% of the holdout: intervals too narrow"
+    assert set(words) == {"mase", "coverage_95"}
+    assert "better than the naive" in scoreboard.explain({"mase": 0.7})["mase"]
+    assert "as claimed" in scoreboard.explain({"coverage_95": 0.94})["coverage_95"]
+
+
+def test_draw_scores_say_plainly_when_there_is_no_skill() -> None:
+    words = scoreboard.explain({"log_loss": 24.49, "uniform_log_loss": 24.43, "p_value": 0.99})
+    assert words["log_loss"] == "log-loss 24.49 vs 24.43 for pure chance: no evidence of skill"

@@ -58,10 +58,14 @@ def train(
 
 def _follow(job_id: int) -> None:
     context = open_context()
+    with context.db.reading() as session:
+        family = views.get_job_read(session, job_id).family
+    # One-pass families (ETS, naive...) have no epochs: an "epoch 0" column would only confuse.
+    iterative = any(f.slug == family and f.iterative for f in views.families().items)
     columns = (
         TextColumn("job #{task.fields[job]} {task.fields[status]}"),
         BarColumn(),
-        TextColumn("epoch {task.fields[epoch]}"),
+        *((TextColumn("epoch {task.fields[epoch]}"),) if iterative else ()),
         TextColumn("{task.fields[metric]}"),
         TimeElapsedColumn(),
     )
@@ -89,8 +93,18 @@ def _print_outcome(context, job_id: int) -> None:  # type: ignore[no-untyped-def
         + (f" ({read.error})" if read.error else "")
         + (f" ({read.stop_reason})" if read.stop_reason else "")
     )
+    _print_holdout_scores(read.final_metrics)
     if read.status == "failed":
         raise typer.Exit(1)
+
+
+def _print_holdout_scores(scores: dict[str, object]) -> None:
+    if not scores:
+        return
+    console.print("holdout scores:")
+    words = scoreboard.explain(scores)
+    for name, value in sorted(scores.items()):
+        console.print(f"  {name} {_fmt(value)}" + (f"  ({words[name]})" if name in words else ""))
 
 
 def families() -> None:

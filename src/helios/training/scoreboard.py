@@ -67,3 +67,42 @@ def different_data_notice(datasets: Mapping[int, str]) -> str:
         f"These runs were scored on different data ({names}): "
         "their scores are not comparable, so none is starred."
     )
+
+
+def explain(scores: Mapping[str, Any]) -> dict[str, str]:
+    """Holdout scores in words a newcomer can act on, by metric; metrics with no reading are left out."""
+    words: dict[str, str] = {}
+    for metric, value in scores.items():
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            continue
+        reading = _reading(metric, float(value), scores)
+        if reading:
+            words[metric] = reading
+    return words
+
+
+def _reading(metric: str, value: float, scores: Mapping[str, Any]) -> str | None:
+    if metric == "mase":
+        if value < 0.95:
+            return f"MASE {value:.2f}: better than the naive forecast (1 = as good as naive)"
+        if value <= 1.05:
+            return f"MASE {value:.2f}: about as good as the naive forecast"
+        return f"MASE {value:.2f}: worse than the naive forecast (1 = as good as naive)"
+    level = nominal_level(metric)
+    if level is not None:
+        verdict = (
+            "as claimed"
+            if abs(value - level) <= 0.05
+            else "intervals too narrow"
+            if value < level
+            else "intervals wider than needed"
+        )
+        return f"{level:.0%} interval covered {value:.0%} of the holdout: {verdict}"
+    if metric == "log_loss" and isinstance(scores.get("uniform_log_loss"), int | float):
+        p_value = scores.get("p_value")
+        if isinstance(p_value, int | float) and p_value < 0.05:
+            return f"log-loss {value:.2f}: better than chance (p = {p_value:.3f})"
+        return (
+            f"log-loss {value:.2f} vs {scores['uniform_log_loss']:.2f} for pure chance: no evidence of skill"
+        )
+    return None
