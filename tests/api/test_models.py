@@ -60,6 +60,12 @@ def test_deploy_rollback_history_and_active_at(client) -> None:  # type: ignore[
     assert rolled.status_code == 200 and rolled.json()["version"] == 1
     history = client.get("/api/v1/ai/models/explainer/deployments").json()
     assert history["active_now"] == 1 and len(history["items"]) == 5
+    newest = client.get("/api/v1/ai/models/explainer/deployments", params={"limit": 2}).json()
+    assert newest["items"] == history["items"][:2] and newest["total"] == 5
+    older = client.get(
+        "/api/v1/ai/models/explainer/deployments", params={"limit": 4, "cursor": newest["next_cursor"]}
+    ).json()
+    assert older["items"] == history["items"][2:] and older["next_cursor"] is None
     assert client.get("/api/v1/ai/models/explainer/active").json()["version"] == 1
     past = client.get("/api/v1/ai/models/explainer/active", params={"at": "2000-01-01T00:00:00Z"}).json()
     assert past["version"] is None

@@ -189,11 +189,11 @@ def rollback(ident: str, body: RollbackRequest, session: SessionDep, actor: Edit
 
 
 @router.get("/{ident}/deployments", response_model=DeploymentList)
-def list_deployments(ident: str, session: ReadSessionDep, _: Viewer) -> DeploymentList:
+def list_deployments(
+    ident: str, session: ReadSessionDep, _: Viewer, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+) -> DeploymentList:
     model = service.get_model(session, ident)
-    items = views.deployment_reads(session, model)
-    active = views.summarise(session, [model])[0].active_version
-    return DeploymentList(items=items, active_now=active)
+    return views.list_deployments(session, model, cursor=cursor, limit=limit)
 
 
 @router.get("/{ident}/active", response_model=ActiveAt)
@@ -204,12 +204,10 @@ def active_at(
     at: Annotated[dt.datetime | None, Query(description="default: now")] = None,
 ) -> ActiveAt:
     """Which version was active at a moment in time."""
-    model = service.get_model(session, ident)
     moment = at or dt.datetime.now(dt.UTC)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    version = deployments.active_at(session, model, moment)
-    return ActiveAt(at=moment, version=version.version if version else None)
+    return views.active_at(session, service.get_model(session, ident), moment)
 
 
 @router.put("/{ident}/aliases/{alias}", response_model=ModelDetail)
@@ -236,26 +234,13 @@ def lineage(ident: str, session: ReadSessionDep, _: Viewer) -> Lineage:
 
 @router.get("/{ident}/journal", response_model=Journal)
 def journal(ident: str, session: ReadSessionDep, _: Viewer) -> Journal:
-    return Journal(items=views.journal(session, service.get_model(session, ident)))
+    entries = views.journal(session, service.get_model(session, ident))
+    return Journal(items=entries, total=len(entries))
 
 
 @router.get("/{ident}/info", response_model=ModelInfo)
 def info(ident: str, session: ReadSessionDep, context: ContextDep, _: Viewer) -> ModelInfo:
-    model = service.get_model(session, ident)
-    summary = views.summarise(session, [model])[0]
-    active = service.get_version(session, model) if summary.active_version else None
-    history = views.deployment_reads(session, model)
-    return ModelInfo(
-        name=model.name,
-        kind=model.kind,
-        task=model.task,
-        active_version=summary.active_version,  # type: ignore[arg-type]
-        family=active.family if active else None,
-        artifact_bytes=active.artifact_bytes if active else None,
-        last_deployment=history[0] if history else None,
-        cached_versions=context.inference.loaded_versions(model.name),
-        cache=context.inference.stats(),
-    )
+    return views.model_info(session, context.inference, service.get_model(session, ident))
 
 
 @router.post("/{ident}/load", response_model=LoadResult)

@@ -142,8 +142,9 @@ class DeploymentRead(BaseModel):
     note: str
 
 
-class DeploymentList(BaseModel):
-    items: list[DeploymentRead]
+class DeploymentList(Page[DeploymentRead]):
+    """A model's stage changes, newest first."""
+
     active_now: int | None
 
 
@@ -179,8 +180,8 @@ class JournalEntry(BaseModel):
     message: str
 
 
-class Journal(BaseModel):
-    items: list[JournalEntry]
+class Journal(Page[JournalEntry]):
+    """A model's whole story in time order: one page, never a cursor."""
 
 
 class CacheEntry(BaseModel):

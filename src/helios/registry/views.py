@@ -3,6 +3,7 @@ lineage graph and journal. Built with a handful of set-based queries, never one 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from typing import Any
 
@@ -10,16 +11,20 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from helios.core.artifacts import ArtifactStore
-from helios.core.pagination import DEFAULT_LIMIT, Keyset
+from helios.core.pagination import DEFAULT_LIMIT, Keyset, count
 from helios.datasets import service as datasets_service
 from helios.registry import deployments
+from helios.registry.inference import InferenceCache
 from helios.registry.schemas import (
+    ActiveAt,
+    DeploymentList,
     DeploymentRead,
     JournalEntry,
     Lineage,
     LineageEdge,
     LineageNode,
     ModelDetail,
+    ModelInfo,
     ModelList,
     ModelSummary,
     VersionRead,
@@ -177,16 +182,63 @@ def _dataset_labels(session: Session, ids: list[int]) -> dict[int, str]:
 # --- deployments --------------------------------------------------------------------------------
 
 
-def deployment_reads(session: Session, model: Model) -> list[DeploymentRead]:
-    changes = deployments.history(session, model)
-    numbers = dict(
-        session.execute(
-            select(ModelVersion.id, ModelVersion.version).where(ModelVersion.model_id == model.id)
-        )
-        .tuples()
-        .all()
+DEPLOYMENTS = Keyset("deployments", (Deployment.at, Deployment.id), descending=True)
+
+
+def list_deployments(
+    session: Session, model: Model, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+) -> DeploymentList:
+    """A model's stage changes, newest first, with the version active now."""
+    query = select(Deployment).where(Deployment.model_id == model.id)
+    changes, next_cursor = DEPLOYMENTS.page(session, query, cursor=cursor, limit=limit)
+    numbers = _version_numbers(session, model)
+    return DeploymentList(
+        items=[deployment_read(c, numbers) for c in changes],
+        next_cursor=next_cursor,
+        total=count(session, query),
+        active_now=summarise(session, [model])[0].active_version,
     )
-    return [deployment_read(c, numbers) for c in changes]
+
+
+def active_at(session: Session, model: Model, moment: dt.datetime) -> ActiveAt:
+    version = deployments.active_at(session, model, moment)
+    return ActiveAt(at=moment, version=version.version if version else None)
+
+
+def model_info(session: Session, inference: InferenceCache, model: Model) -> ModelInfo:
+    """What serves predictions for ``model`` now: its active version and the inference cache."""
+    summary = summarise(session, [model])[0]
+    active = session.scalar(
+        select(ModelVersion).where(ModelVersion.model_id == model.id, ModelVersion.stage == "active")
+    )
+    last = session.scalar(
+        select(Deployment)
+        .where(Deployment.model_id == model.id)
+        .order_by(Deployment.at.desc(), Deployment.id.desc())
+        .limit(1)
+    )
+    return ModelInfo(
+        name=model.name,
+        kind=summary.kind,
+        task=model.task,
+        active_version=summary.active_version,
+        family=active.family if active else None,
+        artifact_bytes=active.artifact_bytes if active else None,
+        last_deployment=deployment_read(last, _version_numbers(session, model)) if last else None,
+        cached_versions=inference.loaded_versions(model.name),
+        cache=inference.stats(),
+    )
+
+
+def _version_numbers(session: Session, model: Model) -> dict[int, int]:
+    rows = select(ModelVersion.id, ModelVersion.version).where(ModelVersion.model_id == model.id)
+    return dict(session.execute(rows).tuples().all())
+
+
+def deployment_reads(session: Session, model: Model) -> list[DeploymentRead]:
+    """The whole history, newest first, for in-process callers that draw it (UI timeline, CLI)."""
+    numbers = _version_numbers(session, model)
+    return [deployment_read(c, numbers) for c in deployments.history(session, model)]
 
 
 def deployment_view(session: Session, change: Deployment) -> DeploymentRead:
