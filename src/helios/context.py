@@ -47,11 +47,13 @@ class AppContext:
 
 def connect_domains() -> None:
     """What domains ask of each other at run time, wired here once rather than by import side
-    effects: which of their rows still use a dataset (deleting it is refused while any does).
-    Idempotent; every process that builds an AppContext has it."""
+    effects: which of their rows still use a dataset or a model version (deleting it is refused
+    while any does). Idempotent; every process that builds an AppContext has it."""
     from helios.datasets import service as datasets
+    from helios.predictions import service as predictions
     from helios.registry import service as registry
     from helios.training import service as training
 
     datasets.register_reference_check(training.dataset_references)
     datasets.register_reference_check(registry.dataset_references)
+    registry.register_version_reference_check(predictions.model_version_references)

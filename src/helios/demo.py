@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-
 from helios.context import AppContext
 from helios.core.auth import Principal, Role
-from helios.datasets import service
+from helios.datasets import service, views
 from helios.datasets.schemas import ImportRequest
-from helios.datasets.tables import Dataset
 
 log = logging.getLogger(__name__)
 DEMO_USER = Principal(name="demo", role=Role.admin)
@@ -28,7 +25,7 @@ def seed_demo(context: AppContext, *, force: bool = False) -> list[str]:
     from helios.datasets.demo import demo_datasets
 
     with context.db.reading() as session:
-        existing = set(session.scalars(select(Dataset.name).where(Dataset.deleted_at.is_(None))))
+        existing = {dataset.name for dataset in views.all_datasets(session)}
     if existing and not force:
         return []
     created = []

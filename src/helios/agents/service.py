@@ -25,6 +25,10 @@ def find_agent(session: Session, ident: str | int, *, deleted: bool = False) -> 
     return session.scalar(query.where(Agent.id == int(ident)))
 
 
+def is_deleted(session: Session, agent_id: int) -> bool:
+    return session.scalar(select(Agent.deleted_at).where(Agent.id == agent_id)) is not None
+
+
 def get_agent(session: Session, ident: str | int) -> Agent:
     agent = find_agent(session, ident)
     if agent is None:

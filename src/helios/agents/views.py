@@ -12,6 +12,11 @@ from helios.core.pagination import DEFAULT_LIMIT, Keyset, count
 AGENTS = Keyset("agents", (Agent.name,))
 
 
+def agent_keyset(name: str) -> Keyset:
+    """The agent list order under a cursor name of another list's own (memory's agent list)."""
+    return Keyset(name, (Agent.name,))
+
+
 def page_agents(
     session: Session, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT, scope: Keyset = AGENTS
 ) -> tuple[list[Agent], str | None, int]:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from helios.agents import service as agents
 from helios.api.deps import Admin, ContextDep, Cursor, Editor, Limit, ReadSessionDep, SessionDep, Viewer
 from helios.core.errors import InvalidInput
-from helios.core.pagination import DEFAULT_LIMIT, Keyset
+from helios.core.pagination import DEFAULT_LIMIT
 from helios.memory import forget, graph_views, search, service, views
 from helios.memory.schemas import (
     AgentMemory,
@@ -32,14 +32,12 @@ from helios.memory.schemas import (
     RestoreResult,
     SearchResult,
 )
-from helios.memory.tables import MemoryDeletion
 
 router = APIRouter(prefix="/memory", tags=["memory"])
 NOT_FOUND = {404: {"description": "no such agent or memory"}}
 INVALID = {422: {"description": "invalid input; errors[].field names it, e.g. memories[3].importance"}}
 AsOf = Annotated[dt.datetime | None, Query(description="what the agent believed at this time")]
 Order = Annotated[MemoryOrder, Query(description="time: newest first; strength: strongest first")]
-DELETIONS = Keyset("memory.deletions", (MemoryDeletion.id,), descending=True)
 
 
 @router.get("/agents", response_model=AgentMemoryList)
@@ -145,7 +143,7 @@ def list_deletions(
     agent_id: str, session: ReadSessionDep, _: Viewer, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
 ) -> DeletionList:
     agent = agents.get_agent(session, agent_id)
-    return views.deletions(session, agent, DELETIONS, cursor=cursor, limit=limit)
+    return views.deletions(session, agent, cursor=cursor, limit=limit)
 
 
 @router.post("/deletions/{deletion_id}/undo", response_model=RestoreResult, responses=NOT_FOUND)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from helios.agents import service as agents
-from helios.agents.tables import Agent
 from helios.core.artifacts import ArtifactStore
 from helios.core.auth import Principal
 from helios.core.clock import as_utc, utcnow
@@ -24,6 +24,9 @@ from helios.memory.embeddings import next_version, to_blob
 from helios.memory.runtime import MemoryRuntime
 from helios.memory.schemas import MemoryBatch, MemoryCreate, MemoryUpdate, PurgeResult
 from helios.memory.tables import Memory, MemoryDeletion, MemoryEmbedding
+
+if TYPE_CHECKING:
+    from helios.agents.tables import Agent
 
 
 def write_memories(
@@ -210,7 +213,7 @@ def delete_memory(session: Session, memory: Memory, actor: Principal) -> MemoryD
 
 
 def restore_memory(session: Session, memory: Memory) -> Memory:
-    if session.scalar(select(Agent.deleted_at).where(Agent.id == memory.agent_id)) is not None:
+    if agents.is_deleted(session, memory.agent_id):
         raise Conflict("this memory's agent is deleted; restore the agent first")
     memory.deleted_at = None
     memory.deletion_id = None

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from helios.agents import service as agents
 from helios.agents import views as agent_views
-from helios.agents.tables import Agent
 from helios.core.clock import as_utc, utcnow
 from helios.core.pagination import DEFAULT_LIMIT, Keyset, decode_cursor, encode_cursor
 from helios.memory.runtime import MemoryRuntime
@@ -31,8 +31,12 @@ from helios.memory.schemas import (
 from helios.memory.strength import strength_parts
 from helios.memory.tables import Entity, EntitySupport, Memory, MemoryDeletion, RelationSupport
 
+if TYPE_CHECKING:
+    from helios.agents.tables import Agent
+
 BY_TIME = Keyset("memories.time", (Memory.id,), descending=True)
 STRENGTH_SCOPE = "memories.strength"
+DELETIONS = Keyset("memory.deletions", (MemoryDeletion.id,), descending=True)
 TIMELINE_DAY_ITEMS = 20
 TIMELINE_MEMORIES = 5_000
 
@@ -153,7 +157,7 @@ def _by_strength(session, runtime, query, cursor, limit, total) -> MemoryList:  
     )
 
 
-AGENT_MEMORY = Keyset("memory.agents", (Agent.name,))
+AGENT_MEMORY = agent_views.agent_keyset("memory.agents")
 
 
 def agent_summaries(
@@ -243,9 +247,7 @@ def deletion_read(session: Session, deletion: MemoryDeletion) -> DeletionRead:
     )
 
 
-def deletions(
-    session: Session, agent: Agent, scope: Keyset, *, cursor: str | None, limit: int
-) -> DeletionList:
+def deletions(session: Session, agent: Agent, *, cursor: str | None, limit: int) -> DeletionList:
     query = select(MemoryDeletion).where(MemoryDeletion.agent_id == agent.id)
-    rows, next_cursor = scope.page(session, query, cursor=cursor, limit=limit)
+    rows, next_cursor = DELETIONS.page(session, query, cursor=cursor, limit=limit)
     return DeletionList(items=[deletion_read(session, d) for d in rows], next_cursor=next_cursor)

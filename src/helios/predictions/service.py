@@ -19,7 +19,6 @@ from helios.core.errors import InvalidInput, NotFound
 from helios.predictions import runs, scoring
 from helios.predictions.schemas import ActualsRequest, RunRequest, Trigger
 from helios.predictions.tables import Prediction, PredictionPoint, PredictionRun
-from helios.registry import service as registry
 from helios.registry.inference import InferenceCache
 
 
@@ -273,6 +272,3 @@ def model_version_references(session: Session, version_ids: list[int]) -> list[s
     query = select(func.count(Prediction.id)).where(Prediction.model_version_id.in_(version_ids))
     made = session.scalar(query) or 0
     return [f"{made} prediction(s) in the ledger"] if made else []
-
-
-registry.register_version_reference_check(model_version_references)
