@@ -12,7 +12,7 @@ from helios.core.auth import LOCAL_USER
 from helios.core.pagination import MAX_LIMIT
 from helios.core.parsing import json_object
 from helios.registry import deployments, service, views
-from helios.registry.schemas import ModelCreate
+from helios.registry.schemas import ModelCreate, Stage
 
 app = typer.Typer(help="Model registry: versions, stages, deployments, lineage.", no_args_is_help=True)
 
@@ -106,13 +106,10 @@ def register(
 def deploy(
     name: Annotated[str, typer.Argument(help="model name or id")],
     version: Annotated[int, typer.Argument(help="version number")],
-    stage: Annotated[str, typer.Option(help="active, staging, archived or none")] = "active",
+    stage: Annotated[Stage, typer.Option(help="the stage to move it to")] = Stage.active,
     note: Annotated[str, typer.Option(help="why")] = "",
 ) -> None:
     """Move a version to a stage; making one active archives the previous active version."""
-    if stage not in ("active", "staging", "archived", "none"):
-        console.print(f"[bold red]error:[/] stage must be active, staging, archived or none, not {stage!r}")
-        raise typer.Exit(2)
     with reported_errors():
         context = open_context()
         with context.db.transaction() as session:
@@ -210,7 +207,5 @@ def delete(
     with reported_errors():
         context = open_context()
         with context.db.transaction() as session:
-            service.delete_model(
-                session, context.store, service.get_model(session, name, lock=True), LOCAL_USER, force=force
-            )
+            service.delete_model(session, context.store, context.inference, name, LOCAL_USER, force=force)
     console.print(f"deleted [bold]{name}[/]")

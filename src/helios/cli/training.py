@@ -12,7 +12,7 @@ from helios.core.auth import LOCAL_USER
 from helios.core.pagination import MAX_LIMIT
 from helios.core.parsing import json_object
 from helios.training import scoreboard, service, views
-from helios.training.schemas import FINISHED, EarlyStoppingSettings, JobCreate, ValidationSettings
+from helios.training.schemas import FINISHED, EarlyStoppingSettings, JobCreate, JobStatus, ValidationSettings
 
 jobs_app = typer.Typer(help="Training jobs: list, inspect, stop, cancel, compare.", no_args_is_help=True)
 
@@ -70,7 +70,7 @@ def _follow(job_id: int) -> None:
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=err_console) as progress:
-        task = progress.add_task("train", total=1.0, job=job_id, status="queued", epoch=0, metric="")
+        task = progress.add_task("train", total=1.0, job=job_id, status=JobStatus.queued, epoch=0, metric="")
         while True:
             with context.db.reading() as session:
                 job = views.get_job_read(session, job_id)
@@ -86,7 +86,9 @@ def _follow(job_id: int) -> None:
 def _print_outcome(context, job_id: int) -> None:  # type: ignore[no-untyped-def]
     with context.db.reading() as session:
         read = views.get_job_read(session, job_id)
-    colour = {"succeeded": "green", "stopped_early": "yellow", "failed": "red"}.get(read.status, "white")
+    colour = {JobStatus.succeeded: "green", JobStatus.stopped_early: "yellow", JobStatus.failed: "red"}.get(
+        read.status, "white"
+    )
     console.print(
         f"job #{job_id}: [{colour}]{read.status}[/]"
         + (f" → {read.target_model} v{read.result_version}" if read.result_version else "")
@@ -94,7 +96,7 @@ def _print_outcome(context, job_id: int) -> None:  # type: ignore[no-untyped-def
         + (f" ({read.stop_reason})" if read.stop_reason else "")
     )
     _print_holdout_scores(read.final_metrics)
-    if read.status == "failed":
+    if read.status == JobStatus.failed:
         raise typer.Exit(1)
 
 

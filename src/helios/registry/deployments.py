@@ -16,6 +16,7 @@ from helios.core.auth import Principal, record_audit
 from helios.core.clock import utcnow
 from helios.core.errors import Conflict
 from helios.core.events import ModelDeployed, publish
+from helios.registry.schemas import Stage
 from helios.registry.service import get_model, get_version
 from helios.registry.tables import Deployment, Model, ModelVersion
 
@@ -24,7 +25,7 @@ def deploy(
     session: Session,
     model_ident: str,
     number: int,
-    stage: str,
+    stage: Stage,
     note: str,
     actor: Principal,
     *,
@@ -34,7 +35,7 @@ def deploy(
     version = get_version(session, model, number)
     if version.stage == stage:
         raise Conflict(f"{model.name} v{number} is already {stage}")
-    replaced = _demote_active(session, model, version, actor, note) if stage == "active" else None
+    replaced = _demote_active(session, model, version, actor, note) if stage == Stage.active else None
     from_stage = version.stage
     change = _change_stage(session, model, version, stage, actor, note)
     record_audit(session, actor, "model.deploy", "model", model.name, {"version": number, "stage": stage})
@@ -59,13 +60,13 @@ def rollback(session: Session, model_ident: str, note: str, actor: Principal) ->
     """Make the version that was active before the current one active again."""
     model = get_model(session, model_ident, lock=True)
     current = session.scalar(
-        select(ModelVersion).where(ModelVersion.model_id == model.id, ModelVersion.stage == "active")
+        select(ModelVersion).where(ModelVersion.model_id == model.id, ModelVersion.stage == Stage.active)
     )
     previous = _previously_active(session, model, exclude=current.id if current else None)
     if previous is None:
         raise Conflict(f"{model.name} has no earlier active version to roll back to")
     why = note or (f"rollback from v{current.version}" if current else "rollback")
-    return deploy(session, model.name, previous.version, "active", why, actor, action="rollback")
+    return deploy(session, model.name, previous.version, Stage.active, why, actor, action="rollback")
 
 
 def active_at(session: Session, model: Model, at: dt.datetime) -> ModelVersion | None:
@@ -75,12 +76,12 @@ def active_at(session: Session, model: Model, at: dt.datetime) -> ModelVersion |
         .where(
             Deployment.model_id == model.id,
             Deployment.at <= at,
-            or_(Deployment.to_stage == "active", Deployment.from_stage == "active"),
+            or_(Deployment.to_stage == Stage.active, Deployment.from_stage == Stage.active),
         )
         .order_by(Deployment.at.desc(), Deployment.id.desc())
         .limit(1)
     )
-    if last is None or last.to_stage != "active":
+    if last is None or last.to_stage != Stage.active:
         return None
     return session.get(ModelVersion, last.version_id)
 
@@ -100,7 +101,7 @@ def _demote_active(
 ) -> ModelVersion | None:
     """Archive the active version ``incoming`` replaces; that version, or None."""
     current = session.scalar(
-        select(ModelVersion).where(ModelVersion.model_id == model.id, ModelVersion.stage == "active")
+        select(ModelVersion).where(ModelVersion.model_id == model.id, ModelVersion.stage == Stage.active)
     )
     if current is None or current.id == incoming.id:
         return None
@@ -108,7 +109,7 @@ def _demote_active(
         session,
         model,
         current,
-        "archived",
+        Stage.archived,
         actor,
         f"replaced by v{incoming.version}" + (f": {note}" if note else ""),
     )
@@ -116,7 +117,7 @@ def _demote_active(
 
 
 def _change_stage(
-    session: Session, model: Model, version: ModelVersion, stage: str, actor: Principal, note: str
+    session: Session, model: Model, version: ModelVersion, stage: Stage, actor: Principal, note: str
 ) -> Deployment:
     change = Deployment(
         model_id=model.id,
@@ -137,7 +138,7 @@ def _change_stage(
 def _previously_active(session: Session, model: Model, exclude: int | None) -> ModelVersion | None:
     promoted = session.scalars(
         select(Deployment.version_id)
-        .where(Deployment.model_id == model.id, Deployment.to_stage == "active")
+        .where(Deployment.model_id == model.id, Deployment.to_stage == Stage.active)
         .order_by(Deployment.at.desc(), Deployment.id.desc())
     )
     for version_id in promoted:

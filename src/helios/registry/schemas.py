@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -10,9 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from helios.core.pagination import Page
 
 ModelKind = Literal["ml", "llm"]
-Stage = Literal["none", "staging", "active", "archived"]
-DeployStage = Literal["active", "staging", "archived", "none"]
-STAGES: tuple[str, ...] = ("none", "staging", "active", "archived")
+
+
+class Stage(StrEnum):
+    """Where a model version is in its life; at most one version of a model is ``active``."""
+
+    none = "none"
+    staging = "staging"
+    active = "active"
+    archived = "archived"
 
 
 class LlmConfig(BaseModel):
@@ -115,7 +122,7 @@ class DeployRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: int
-    stage: DeployStage = "active"
+    stage: Stage = Stage.active
     note: str = Field(default="", max_length=2000)
 
 

@@ -23,7 +23,7 @@ from helios.core.auth import Principal, Role, record_audit
 from helios.core.clock import utcnow
 from helios.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from helios.core.parsing import check_slug
-from helios.registry.schemas import LlmConfig, ModelCreate, ModelUpdate
+from helios.registry.schemas import LlmConfig, ModelCreate, ModelUpdate, Stage
 from helios.registry.tables import Deployment, Model, ModelAlias, ModelVersion
 
 # Files a saved Fitted directory may hold; anything else is refused before it is stored.
@@ -112,7 +112,9 @@ def delete_model(
 ) -> None:
     """Removes the model, its versions and their artifacts; leaves an audit row."""
     active = session.scalar(
-        select(ModelVersion.version).where(ModelVersion.model_id == model.id, ModelVersion.stage == "active")
+        select(ModelVersion.version).where(
+            ModelVersion.model_id == model.id, ModelVersion.stage == Stage.active
+        )
     )
     if active is not None:
         if not force:
@@ -174,7 +176,7 @@ def get_version(
         row = session.scalar(query.where(ModelVersion.version == number))
         what = f"version {number}"
     else:
-        row = session.scalar(query.where(ModelVersion.stage == "active"))
+        row = session.scalar(query.where(ModelVersion.stage == Stage.active))
         what = "active version"
     if row is None:
         raise NotFound(f"model {model.name!r} has no {what}")

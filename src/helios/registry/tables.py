@@ -12,7 +12,8 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helios.core.clock import utcnow
-from helios.db.base import Base
+from helios.db.base import Base, StrEnumText
+from helios.registry.schemas import Stage
 
 
 class Model(Base):
@@ -51,7 +52,7 @@ class ModelVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
     version: Mapped[int]
-    stage: Mapped[str] = mapped_column(String(16), default="none")
+    stage: Mapped[Stage] = mapped_column(StrEnumText(Stage), default=Stage.none)
     family: Mapped[str | None] = mapped_column(String(64))
     artifact_key: Mapped[str | None] = mapped_column(String(512))
     artifact_sha256: Mapped[str | None] = mapped_column(String(64))
@@ -99,8 +100,8 @@ class Deployment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
     version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
-    from_stage: Mapped[str] = mapped_column(String(16))
-    to_stage: Mapped[str] = mapped_column(String(16))
+    from_stage: Mapped[Stage] = mapped_column(StrEnumText(Stage))
+    to_stage: Mapped[Stage] = mapped_column(StrEnumText(Stage))
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     note: Mapped[str] = mapped_column(Text, default="")

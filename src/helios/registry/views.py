@@ -27,6 +27,7 @@ from helios.registry.schemas import (
     ModelInfo,
     ModelList,
     ModelSummary,
+    Stage,
     VersionRead,
 )
 from helios.registry.service import manifest_files
@@ -96,7 +97,7 @@ def _summary(model: Model, versions: list[tuple[int, str, float | None]]) -> Mod
         return next((n for n, s, _ in versions if s == stage), None)
 
     trend = [value for _, _, value in versions][-TREND_POINTS:]
-    active = numbered("active")
+    active = numbered(Stage.active)
     shown = next((v for n, _, v in versions if n == active), versions[-1][2] if versions else None)
     return ModelSummary(
         id=model.id,
@@ -111,7 +112,7 @@ def _summary(model: Model, versions: list[tuple[int, str, float | None]]) -> Mod
         version_count=len(versions),
         latest_version=versions[-1][0] if versions else None,
         active_version=active,
-        staging_version=numbered("staging"),
+        staging_version=numbered(Stage.staging),
         updated_at=model.updated_at,
     )
 
@@ -209,7 +210,7 @@ def model_info(session: Session, inference: InferenceCache, model: Model) -> Mod
     """What serves predictions for ``model`` now: its active version and the inference cache."""
     summary = summarise(session, [model])[0]
     active = session.scalar(
-        select(ModelVersion).where(ModelVersion.model_id == model.id, ModelVersion.stage == "active")
+        select(ModelVersion).where(ModelVersion.model_id == model.id, ModelVersion.stage == Stage.active)
     )
     last = session.scalar(
         select(Deployment)
@@ -250,7 +251,7 @@ def deployment_read(change: Deployment, numbers: dict[int, int]) -> DeploymentRe
     return DeploymentRead(
         id=change.id,
         version=numbers.get(change.version_id, 0),
-        from_stage=change.from_stage,  # type: ignore[arg-type]
+        from_stage=change.from_stage,
         to_stage=change.to_stage,
         actor=change.actor,
         at=change.at,

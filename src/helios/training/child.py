@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from helios.context import AppContext
 from helios.config import Settings
+from helios.context import AppContext
 from helios.training.runner import run_job
+from helios.training.schemas import JobStatus
 
 
 def main() -> None:
@@ -15,7 +16,7 @@ def main() -> None:
     context = AppContext.build(settings)
     status = run_job(context, int(sys.argv[1]))
     context.db.dispose()
-    sys.exit(0 if status in ("succeeded", "stopped_early", "cancelled") else 3)
+    sys.exit(0 if status in (JobStatus.succeeded, JobStatus.stopped_early, JobStatus.cancelled) else 3)
 
 
 def _limit_threads(threads: int) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from helios.context import AppContext
 from helios.core.clock import utcnow
+from helios.training.schemas import JobStatus
 from helios.training.tables import TrainingJob
 from helios.training.workers import claim_next, fail_running, recover_orphans
 
@@ -110,7 +111,7 @@ class RayDispatcher:
         with self.context.db.transaction() as session:
             session.execute(
                 update(TrainingJob)
-                .where(TrainingJob.id == job_id, TrainingJob.status == "running")
+                .where(TrainingJob.id == job_id, TrainingJob.status == JobStatus.running)
                 .values(heartbeat_at=utcnow())
             )
 

@@ -21,6 +21,7 @@ from helios.core.auth import Principal, Role
 from helios.core.clock import utcnow
 from helios.datasets import service as datasets
 from helios.training import evaluation
+from helios.training.schemas import JobStatus
 from helios.training.service import announce_finished, journal, record_metrics
 from helios.training.tables import TrainingJob
 
@@ -139,8 +140,8 @@ def run_job(context: AppContext, job_id: int) -> str:
         plan = _plan(context, job_id)
         return _execute(context, plan)
     except Exception as exc:  # the job fails, the worker lives on
-        _finish(context, job_id, "failed", error=_describe(exc))
-        return "failed"
+        _finish(context, job_id, JobStatus.failed, error=_describe(exc))
+        return JobStatus.failed
 
 
 def _plan(context: AppContext, job_id: int) -> JobPlan:
@@ -204,7 +205,9 @@ def _execute(context: AppContext, plan: JobPlan) -> str:
     )
     fitted = plan.family.fit(train, plan.config, plan.spec, fit_context)
     if reporter.cancel_requested:
-        return _finish(context, plan.job_id, "cancelled", reason="cancelled on request; nothing registered")
+        return _finish(
+            context, plan.job_id, JobStatus.cancelled, reason="cancelled on request; nothing registered"
+        )
     scores = _score(context, fitted, train, holdout, plan, horizon)
     stopped = control.stop_requested
     if plan.validation.get("refit", True) and not stopped:
@@ -213,9 +216,11 @@ def _execute(context: AppContext, plan: JobPlan) -> str:
         )
         fitted = plan.family.fit(plan.frame, plan.config, plan.spec, FitContext(control=control))
     if reporter.cancel_requested:
-        return _finish(context, plan.job_id, "cancelled", reason="cancelled on request; nothing registered")
+        return _finish(
+            context, plan.job_id, JobStatus.cancelled, reason="cancelled on request; nothing registered"
+        )
     number = _register(context, plan, fitted, scores)
-    status = "stopped_early" if stopped else "succeeded"
+    status = JobStatus.stopped_early if stopped else JobStatus.succeeded
     reason = (
         f"stopped by {reporter.stop_requested_by}"
         if reporter.stop_requested_by
@@ -320,18 +325,18 @@ def _finish(
     with context.db.transaction() as session:
         job = session.scalar(select(TrainingJob).where(TrainingJob.id == job_id).with_for_update())
         job.status, job.finished_at, job.control = status, utcnow(), None
-        job.progress = 1.0 if status in ("succeeded", "stopped_early") else job.progress
+        job.progress = 1.0 if status in (JobStatus.succeeded, JobStatus.stopped_early) else job.progress
         job.stop_reason, job.error = reason, error
         job.final_metrics = metrics or {}
         if metrics:
             shown = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())
             journal(session, job_id, f"holdout scores: {shown}")
-        level = "error" if status == "failed" else "info"
+        level = "error" if status == JobStatus.failed else "info"
         text = {
-            "failed": f"failed: {error}",
-            "cancelled": reason or "cancelled",
-            "stopped_early": f"stopped early ({reason}); best kept as v{version}",
-            "succeeded": f"succeeded; became v{version}",
+            JobStatus.failed: f"failed: {error}",
+            JobStatus.cancelled: reason or JobStatus.cancelled,
+            JobStatus.stopped_early: f"stopped early ({reason}); best kept as v{version}",
+            JobStatus.succeeded: f"succeeded; became v{version}",
         }[status]
         journal(session, job_id, text, level)
         announce_finished(session, job, version)

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from helios.core.pagination import Page
 
-JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "stopped_early"]
-FINISHED = ("succeeded", "failed", "cancelled", "stopped_early")
+
+class JobStatus(StrEnum):
+    """A training job's life: queued -> running -> one of the four finished statuses."""
+
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+    stopped_early = "stopped_early"
+
+
+FINISHED = (JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled, JobStatus.stopped_early)
 
 
 class EarlyStoppingSettings(BaseModel):

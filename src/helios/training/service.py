@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from helios.core.auth import Principal, record_audit
@@ -20,10 +20,12 @@ from helios.core.events import TrainingFinished, publish
 from helios.core.parsing import check_slug
 from helios.datasets import service as datasets
 from helios.training.schemas import (
+    FINISHED,
     EarlyStoppingPatch,
     JobCreate,
+    JobStatus,
 )
-from helios.training.tables import FINISHED, TrainingJob, TrainingJournal, TrainingMetric
+from helios.training.tables import TrainingJob, TrainingJournal, TrainingMetric
 
 
 def _family(name: str):  # type: ignore[no-untyped-def]
@@ -145,6 +147,7 @@ def record_metrics(session: Session, job_id: int, points: list[tuple[int, str, f
     processing (about 4x the throughput); the timestamp is written in SQLAlchemy's own format."""
     if not points:
         return
+    _forget_replaced_points(session, job_id, points)
     now = utcnow()
     if session.get_bind().dialect.name == "sqlite":
         stamp = now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -157,6 +160,19 @@ def record_metrics(session: Session, job_id: int, points: list[tuple[int, str, f
             {"job_id": job_id, "step": step, "name": name, "value": float(value), "at": now}
             for step, name, value in points
         ],
+    )
+
+
+def _forget_replaced_points(session: Session, job_id: int, points: list[tuple[int, str, float]]) -> None:
+    """Steps only move forward within an attempt, so anything stored at or after the first step
+    reported now came from an earlier attempt that a resume (from a checkpoint) is replaying."""
+    first = min(step for step, _, _ in points)
+    names = {name for step, name, _ in points if step == first}
+    session.execute(
+        delete(TrainingMetric).where(
+            TrainingMetric.job_id == job_id,
+            (TrainingMetric.step > first) | ((TrainingMetric.step == first) & TrainingMetric.name.in_(names)),
+        )
     )
 
 
@@ -199,9 +215,9 @@ def _request(session: Session, job_id: int, what: str, actor: Principal) -> Trai
     job = get_job(session, job_id, lock=True)
     if job.status in FINISHED:
         raise Conflict(f"job {job_id} already {job.status}")
-    if job.status == "queued":
+    if job.status == JobStatus.queued:
         job.status, job.finished_at, job.stop_reason = (
-            "cancelled",
+            JobStatus.cancelled,
             utcnow(),
             f"{what} requested before it started",
         )

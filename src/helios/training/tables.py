@@ -9,9 +9,9 @@ from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helios.core.clock import utcnow
-from helios.db.base import Base
+from helios.db.base import Base, StrEnumText
+from helios.training.schemas import JobStatus
 
-JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "stopped_early")
 FINISHED = ("succeeded", "failed", "cancelled", "stopped_early")
 
 
@@ -20,7 +20,7 @@ class TrainingJob(Base):
     __table_args__ = (Index("ix_training_jobs_status_id", "status", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[JobStatus] = mapped_column(StrEnumText(JobStatus), default=JobStatus.queued)
     dataset_version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id"), index=True)
     series: Mapped[list | None] = mapped_column(JSON)  # None: every series
     family: Mapped[str] = mapped_column(String(64), index=True)

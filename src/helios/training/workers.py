@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 
 from helios.context import AppContext
 from helios.core.clock import as_utc, utcnow
+from helios.training.schemas import JobStatus
 from helios.training.service import announce_finished, journal
 from helios.training.tables import TrainingJob
 
@@ -39,7 +40,10 @@ def worker_name() -> str:
 def claim_next(context: AppContext, worker: str) -> int | None:
     with context.db.transaction() as session:
         oldest = (
-            select(TrainingJob.id).where(TrainingJob.status == "queued").order_by(TrainingJob.id).limit(1)
+            select(TrainingJob.id)
+            .where(TrainingJob.status == JobStatus.queued)
+            .order_by(TrainingJob.id)
+            .limit(1)
         )
         if context.db.dialect == "postgresql":
             oldest = oldest.with_for_update(skip_locked=True)
@@ -49,9 +53,9 @@ def claim_next(context: AppContext, worker: str) -> int | None:
         now = utcnow()
         claimed = session.execute(
             update(TrainingJob)
-            .where(TrainingJob.id == job_id, TrainingJob.status == "queued")
+            .where(TrainingJob.id == job_id, TrainingJob.status == JobStatus.queued)
             .values(
-                status="running",
+                status=JobStatus.running,
                 worker=worker,
                 attempts=TrainingJob.attempts + 1,
                 heartbeat_at=now,
@@ -73,7 +77,7 @@ def recover_orphans(context: AppContext, stale_after_s: float) -> list[int]:
     recovered = []
     with context.db.transaction() as session:
         for job in session.scalars(
-            select(TrainingJob).where(TrainingJob.status == "running").with_for_update()
+            select(TrainingJob).where(TrainingJob.status == JobStatus.running).with_for_update()
         ):
             if _worker_alive(job, stale_after_s):
                 continue
@@ -119,7 +123,7 @@ def _recover(context: AppContext, session, job: TrainingJob) -> None:  # type: i
         else f"worker {job.worker} stopped"
     )
     if resumable and job.attempts < MAX_ATTEMPTS and job.control != "cancel":
-        job.status, job.worker = "queued", None
+        job.status, job.worker = JobStatus.queued, None
         journal(
             session,
             job.id,
@@ -135,7 +139,7 @@ def _recover(context: AppContext, session, job: TrainingJob) -> None:  # type: i
         else "it was being cancelled"
     )
     job.status, job.finished_at, job.control = (
-        ("cancelled" if job.control == "cancel" else "failed"),
+        (JobStatus.cancelled if job.control == "cancel" else JobStatus.failed),
         utcnow(),
         None,
     )
@@ -193,7 +197,7 @@ class Worker:
                     self._fail(
                         job_id,
                         "cancelled; the training process did not stop by itself and was killed",
-                        status="cancelled",
+                        status=JobStatus.cancelled,
                     )
                     return
         if child.poll() is None:  # the worker itself is shutting down
@@ -205,7 +209,7 @@ class Worker:
         with self.context.db.transaction() as session:
             session.execute(
                 update(TrainingJob)
-                .where(TrainingJob.id == job_id, TrainingJob.status == "running")
+                .where(TrainingJob.id == job_id, TrainingJob.status == JobStatus.running)
                 .values(heartbeat_at=utcnow())
             )
             job = session.get(TrainingJob, job_id)
@@ -215,21 +219,21 @@ class Worker:
         """A child that died without finishing its job (crash, OOM kill) fails it, with the code."""
         with self.context.db.reading() as session:
             status = session.scalar(select(TrainingJob.status).where(TrainingJob.id == job_id))
-        if status == "running":
+        if status == JobStatus.running:
             self._fail(job_id, f"the training process exited with code {returncode} before finishing")
 
-    def _fail(self, job_id: int, reason: str, status: str = "failed") -> None:
+    def _fail(self, job_id: int, reason: str, status: str = JobStatus.failed) -> None:
         fail_running(self.context, job_id, reason, status)
 
 
-def fail_running(context: AppContext, job_id: int, reason: str, status: str = "failed") -> None:
+def fail_running(context: AppContext, job_id: int, reason: str, status: str = JobStatus.failed) -> None:
     """The executor ends a job its training process could not (killed, timed out, vanished)."""
     with context.db.transaction() as session:
         job = session.scalar(select(TrainingJob).where(TrainingJob.id == job_id).with_for_update())
-        if job.status != "running":
+        if job.status != JobStatus.running:
             return
         job.status, job.finished_at, job.error, job.control = status, utcnow(), reason, None
-        journal(session, job_id, reason, "error" if status == "failed" else "info")
+        journal(session, job_id, reason, "error" if status == JobStatus.failed else "info")
         announce_finished(session, job)
 
 

@@ -17,14 +17,24 @@ from sqlalchemy.orm import Session
 from helios.core.auth import Principal, Role
 from helios.core.errors import HeliosError, NotFound
 from helios.registry import deployments, service, views
-from helios.registry.schemas import DeploymentRead, Lineage, ModelDetail, VersionRead
+from helios.registry.schemas import DeploymentRead, Lineage, ModelDetail, Stage, VersionRead
 from helios.ui import registry_charts as charts
 from helios.ui.runtime import context
 
 KIND_COLORS = {"ml": "indigo-6", "llm": "purple-6"}
-STAGE_BADGES = {"active": "green-7", "staging": "amber-8", "archived": "blue-grey-4", "none": "grey-5"}
-STAGE_ICONS = {"active": "rocket_launch", "staging": "science", "archived": "inventory_2", "none": "remove"}
-DEPLOY_STAGES = ["active", "staging", "archived"]
+STAGE_BADGES = {
+    Stage.active: "green-7",
+    Stage.staging: "amber-8",
+    Stage.archived: "blue-grey-4",
+    Stage.none: "grey-5",
+}
+STAGE_ICONS = {
+    Stage.active: "rocket_launch",
+    Stage.staging: "science",
+    Stage.archived: "inventory_2",
+    Stage.none: "remove",
+}
+DEPLOY_STAGES = [Stage.active, Stage.staging, Stage.archived]
 # Quasar's timeline is sized for long posts; a deployment history wants a compact list.
 HISTORY_CSS = (
     ".helios-history .q-timeline__title{display:none}"
@@ -62,7 +72,9 @@ class ModelState:
     def rollback_target(self) -> int | None:
         """The version a rollback would activate: the last one active before the current one."""
         active = self.detail.active_version
-        return next((d.version for d in self.history if d.to_stage == "active" and d.version != active), None)
+        return next(
+            (d.version for d in self.history if d.to_stage == Stage.active and d.version != active), None
+        )
 
 
 def load_model(name: str) -> ModelState:
@@ -291,12 +303,12 @@ class ModelPage:
             stage = ui.select(
                 DEPLOY_STAGES,
                 label="Move to stage",
-                value="archived" if version.stage == "active" else "active",
+                value=Stage.archived if version.stage == Stage.active else Stage.active,
             )
             stage.classes("w-full").props('outlined data-testid="deploy-stage"')
             if active is not None and active != number:
                 warning = ui.label(f"Making it active archives v{active}.").classes("text-sm text-amber-700")
-                warning.bind_visibility_from(stage, "value", value="active")
+                warning.bind_visibility_from(stage, "value", value=Stage.active)
             note = ui.input("Note — why this change?").classes("w-full")
             note.props('outlined data-testid="deploy-note"')
             with ui.row().classes("w-full justify-end"):

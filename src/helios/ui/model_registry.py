@@ -8,7 +8,7 @@ from nicegui import ui
 
 from helios.core.errors import NotFound
 from helios.registry import views
-from helios.registry.schemas import STAGES, ModelSummary
+from helios.registry.schemas import ModelSummary, Stage
 from helios.ui import registry_charts as charts
 from helios.ui.guard import page_principal
 from helios.ui.model_detail import ModelPage, kind_badge, load_model, number_text, stage_badge
@@ -37,7 +37,9 @@ class ModelListPage:
                 ui.icon("search")
             self.select("kind", {"": "All kinds", "ml": "ML", "llm": "LLM"}, "w-36")
             self.task_select = self.select("task", {"": "All tasks"}, "w-40")
-            self.select("stage", {"": "Any stage", **{s: f"has {s}" for s in STAGES if s != "none"}}, "w-40")
+            self.select(
+                "stage", {"": "Any stage", **{s: f"has {s}" for s in Stage if s != Stage.none}}, "w-40"
+            )
             self.count = ui.label().classes("text-slate-500 text-sm ml-auto")
         self.grid = ui.element("div").classes("w-full grid gap-4 grid-cols-1 md:grid-cols-2 xl:grid-cols-3")
         self.grid.props('data-testid="model-grid"')
@@ -93,9 +95,9 @@ def model_card(model: ModelSummary) -> None:
             ui.label(f"{model.version_count} version{'s' * (model.version_count != 1)}")
         with ui.row().classes("w-full items-center gap-2 min-h-[26px]"):
             if model.active_version is not None:
-                stage_badge(model.active_version, "active", f"card-active-{model.name}")
+                stage_badge(model.active_version, Stage.active, f"card-active-{model.name}")
             if model.staging_version is not None:
-                stage_badge(model.staging_version, "staging", f"card-staging-{model.name}")
+                stage_badge(model.staging_version, Stage.staging, f"card-staging-{model.name}")
             if model.active_version is None and model.staging_version is None:
                 ui.label("nothing deployed").classes("text-xs text-slate-400 italic")
         key_metric(model)

@@ -11,11 +11,16 @@ import html
 import math
 from collections import defaultdict
 
-from helios.registry.schemas import Lineage, LineageNode, VersionRead
+from helios.registry.schemas import Lineage, LineageNode, Stage, VersionRead
 
 MUTED = "#64748b"  # slate-500: readable on white cards and on dark ones
 PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#db2777", "#0891b2", "#7c3aed", "#dc2626", "#65a30d"]
-STAGE_COLORS = {"active": "#16a34a", "staging": "#d97706", "archived": "#94a3b8", "none": "#cbd5e1"}
+STAGE_COLORS = {
+    Stage.active: "#16a34a",
+    Stage.staging: "#d97706",
+    Stage.archived: "#94a3b8",
+    Stage.none: "#cbd5e1",
+}
 
 # kind -> (legend name, colour, symbol, size)
 KINDS: dict[str, tuple[str, str, str, int]] = {
@@ -203,7 +208,7 @@ def _node(node: LineageNode, x: float, y: float, category: int, grow: float, tit
         "tooltip": {"formatter": _tooltip(node, title)},
     }
     stage = node.data.get("stage") if node.kind == "model_version" else None
-    if stage in ("active", "staging"):
+    if stage in (Stage.active, Stage.staging):
         item["itemStyle"] = {"borderColor": STAGE_COLORS[stage], "borderWidth": 4}
         item["symbolSize"] = round(size + 4 * grow, 1)
     return item

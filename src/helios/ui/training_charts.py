@@ -8,6 +8,8 @@ from typing import Any
 
 from nicegui import ui
 
+from helios.training.schemas import FINISHED, JobStatus  # noqa: F401  (FINISHED: pages read it here)
+
 MUTED = "#64748b"  # slate-500: readable on white cards and on dark ones
 GRID_LINE = "rgba(148,163,184,0.25)"
 # train before val, so the colours of a run's curves are the same on every page
@@ -16,14 +18,13 @@ PALETTE = ["#2563eb", "#f59e0b", "#16a34a", "#db2777", "#0891b2", "#7c3aed", "#d
 
 # status -> (Quasar colour, icon, words)
 STATUS = {
-    "queued": ("grey-6", "schedule", "queued"),
-    "running": ("blue-6", "autorenew", "running"),
-    "succeeded": ("green-7", "check_circle", "succeeded"),
-    "failed": ("red-7", "error", "failed"),
-    "cancelled": ("blue-grey-5", "block", "cancelled"),
-    "stopped_early": ("amber-8", "stop_circle", "stopped early"),
+    JobStatus.queued: ("grey-6", "schedule", "queued"),
+    JobStatus.running: ("blue-6", "autorenew", "running"),
+    JobStatus.succeeded: ("green-7", "check_circle", "succeeded"),
+    JobStatus.failed: ("red-7", "error", "failed"),
+    JobStatus.cancelled: ("blue-grey-5", "block", "cancelled"),
+    JobStatus.stopped_early: ("amber-8", "stop_circle", "stopped early"),
 }
-FINISHED = ("succeeded", "failed", "cancelled", "stopped_early")
 
 
 def status_chip(status: str, testid: str = "job-status") -> ui.chip:

@@ -15,7 +15,7 @@ from nicegui import run, ui
 from helios.core.auth import Principal, Role
 from helios.core.errors import HeliosError, NotFound
 from helios.training import service, views
-from helios.training.schemas import JobRead, JournalLine, MetricPoint
+from helios.training.schemas import JobRead, JobStatus, JournalLine, MetricPoint
 from helios.ui import training_charts as charts
 from helios.ui.runtime import context
 from helios.ui.training_rule import RuleEditor, stop_reason, write
@@ -296,9 +296,13 @@ class JobPage:
     def _chart_hint(self, job: JobRead) -> str:
         if not self.iterative:
             return f"{job.family} does not train in epochs: no curve to draw, only the scores below."
-        if job.status == "queued":
+        if job.status == JobStatus.queued:
             return "Waiting for a worker to pick this job up…"
-        return "The first epoch has not ended yet." if job.status == "running" else "No epochs were recorded."
+        return (
+            "The first epoch has not ended yet."
+            if job.status == JobStatus.running
+            else "No epochs were recorded."
+        )
 
     def render_result(self, job: JobRead) -> None:
         shown = (job.result_version, job.status in charts.FINISHED)
@@ -322,7 +326,7 @@ class JobPage:
         self.notice.clear()
         with self.notice:
             if job.error or job.stop_reason:
-                failed = job.status == "failed"
+                failed = job.status == JobStatus.failed
                 tone = (
                     "bg-red-50 dark:bg-red-950/40 text-red-800 dark:text-red-200"
                     if failed
