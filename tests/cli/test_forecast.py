@@ -71,6 +71,15 @@ def test_the_default_auto_model_runs(tmp_path: Path) -> None:
     assert len(pd.read_csv(StringIO(stdout))) == 8
 
 
+def test_auto_explains_its_choice_per_series(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["--input", str(write_csv(tmp_path, length=40)), "--horizon", "4", "--explain"]
+    )
+    assert result.exit_code == 0
+    assert "AAPL:" in result.stderr and "MSFT:" in result.stderr
+    assert "scores (1 = candidates' mean" in result.stderr and "cost of naive:" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helios.forecasting import auto_validation
 from helios.forecasting.base import DataSpec, ForecastingError
 from helios.forecasting.families import get_family
 from helios.forecasting.models import auto as auto_module
@@ -101,7 +102,7 @@ def test_a_bad_candidate_config_is_reported_as_bad_input() -> None:
 
 
 def test_all_is_a_fixed_combination_without_validation(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auto_module, "backtest", lambda *a, **k: pytest.fail("'all' must not validate"))
+    monkeypatch.setattr(auto_validation, "backtest", lambda *a, **k: pytest.fail("'all' must not validate"))
     data = mixed_panel()
     fitted = fit_auto(data, candidates=["mean", "drift"], selection="all")
     assert all(names == ["mean", "drift"] for names in fitted.choices.values())

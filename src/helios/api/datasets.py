@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
@@ -89,7 +90,16 @@ async def _run_import(session, store, import_request, raw, actor, settings):  # 
 
     # Parsing a large file is CPU work: keep it off the event loop.
     return await run_in_threadpool(
-        service.import_file, session, store, import_request, raw, actor, max_bytes=settings.max_upload_bytes
+        partial(
+            service.import_file,
+            max_bytes=settings.max_upload_bytes,
+            max_rows=settings.max_import_rows,
+        ),
+        session,
+        store,
+        import_request,
+        raw,
+        actor,
     )
 
 

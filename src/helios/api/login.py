@@ -1,4 +1,6 @@
-"""Sign-in for the web UI: the token goes into an HttpOnly cookie, never into page script."""
+"""Sign-in for the web UI: the token is checked once and a server-side session is started; the
+cookie holds only the session id (HttpOnly, SameSite=Strict, Secure over HTTPS). Signing out
+ends the session on the server, so the cookie is worthless afterwards even if it was copied."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from helios.api.security import TOKEN_COOKIE
+from helios.api.security import SESSION_COOKIE
 from helios.core import auth
 from helios.core.errors import Unauthorized
 
@@ -42,7 +44,7 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Hel
 
 def _safe_next(target: str) -> str:
     # Only same-site paths: never redirect a signed-in user to another origin.
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
 
 
 def render_login(next_path: str = "/", error: str = "", status_code: int = 200) -> HTMLResponse:
@@ -62,17 +64,28 @@ def login(
 ) -> HTMLResponse | RedirectResponse:
     context = request.app.state.helios
     try:
-        with context.db.reading() as session:
-            auth.authenticate(session, token.strip())
+        with context.db.transaction() as session:
+            session_id = auth.start_web_session(session, token.strip())
     except Unauthorized as exc:
         return render_login(next, exc.detail, status_code=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(TOKEN_COOKIE, token.strip(), httponly=True, samesite="lax", max_age=30 * 86400)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_id,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=int(auth.SESSION_LIFETIME.total_seconds()),
+    )
     return response
 
 
-@router.get("/logout")
-def logout() -> RedirectResponse:
+@router.api_route("/logout", methods=["GET", "POST"])
+def logout(request: Request) -> RedirectResponse:
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        with request.app.state.helios.db.transaction() as session:
+            auth.end_web_session(session, session_id)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(TOKEN_COOKIE)
+    response.delete_cookie(SESSION_COOKIE)
     return response

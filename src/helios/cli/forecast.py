@@ -3,6 +3,7 @@ no database: the forecasting engine alone, for a quick look or a script."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from rich.console import Console
 from helios.forecasting.base import DataSpec, ForecastingError, ModelFamily
 from helios.forecasting.frequency import infer_freq, normalise_freq, season_length
 from helios.forecasting.panel import interval_columns
+from helios.forecasting.seasonality import data_seasons
 
 _FORECASTING_TASKS = ("timeseries", "price")
 _err = Console(stderr=True, soft_wrap=True)  # long messages stay one line, paths unbroken
@@ -41,6 +43,9 @@ def forecast(
     params: Annotated[
         str | None, typer.Option(help='family hyperparameters as JSON, e.g. {"window": 260}')
     ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="auto: say per series what it chose and why (on stderr)")
+    ] = False,
 ) -> None:
     """Forecast every series of a long CSV and write unique_id, ds, mean, lo-L, hi-L."""
     if horizon < 1:
@@ -62,6 +67,21 @@ def forecast(
         _fail(str(exc))
     columns = ["unique_id", "ds", "mean", *interval_columns(wanted_levels)]
     write_forecast(result[columns], output)
+    if explain:
+        explain_choices(fitted)
+
+
+def explain_choices(fitted: object) -> None:
+    """What ``auto`` chose per series and why, then what each candidate cost."""
+    explanations = getattr(fitted, "explanations", None)
+    if not explanations:
+        _err.print(f"{getattr(fitted, 'family', 'this model')} makes no per-series choice to explain")
+        return
+    for uid, reason in explanations.items():
+        _err.print(f"{uid}: {reason}", markup=False, highlight=False)
+    for name, cost in getattr(fitted, "costs", {}).items():
+        spent = ", ".join(f"{key} {value:.1f}" for key, value in cost.items()) or "not run"
+        _err.print(f"cost of {name}: {spent}", markup=False, highlight=False)
 
 
 def _fail(message: str) -> NoReturn:
@@ -157,7 +177,13 @@ def data_spec(frame: pd.DataFrame, freq: str | None, season: int | None) -> Data
         canonical = _inferred_freq(frame)
     if season is not None and season < 1:
         raise typer.BadParameter(f"must be at least 1, got {season}", param_hint="--season")
-    return DataSpec(freq=canonical, season_length=season or season_length(canonical))
+    spec = DataSpec(freq=canonical, season_length=season or season_length(canonical))
+    # Every cycle the calendar suggests (hourly: days and weeks) that the data confirms, once
+    # for all families; the main season stays whatever was given or is usual for the frequency.
+    try:
+        return dataclasses.replace(spec, seasons=data_seasons(frame, spec))
+    except ForecastingError as exc:
+        _fail(str(exc))
 
 
 def _inferred_freq(frame: pd.DataFrame) -> str:

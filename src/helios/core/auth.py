@@ -7,6 +7,7 @@ and always when bound elsewhere or with ``HELIOS_AUTH=required``, every request 
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import hashlib
 import secrets
@@ -17,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from helios.core.clock import utcnow
 from helios.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from helios.core.tables import ApiToken, AuditEntry
+from helios.core.tables import ApiToken, AuditEntry, WebSession
 
 TOKEN_PREFIX = "hel_"
+SESSION_LIFETIME = dt.timedelta(days=30)
 
 
 class Role(enum.IntEnum):
@@ -110,6 +112,48 @@ def authenticate(session: Session, secret: str | None) -> Principal:
     if row is None:
         raise Unauthorized("the API token is unknown or revoked")
     return Principal(name=row.name, role=Role[row.role], token_id=row.id)
+
+
+def start_web_session(session: Session, secret: str) -> str:
+    """Sign a browser in with a token: returns the session id its cookie will hold."""
+    principal = authenticate(session, secret)
+    session_id = secrets.token_urlsafe(32)
+    session.add(
+        WebSession(
+            session_hash=hash_secret(session_id),
+            token_id=principal.token_id,
+            expires_at=utcnow() + SESSION_LIFETIME,
+        )
+    )
+    session.flush()
+    return session_id
+
+
+def authenticate_web_session(session: Session, session_id: str | None) -> Principal:
+    """The principal behind a browser's session; dies with the session, its expiry or its token."""
+    if not session_id:
+        raise Unauthorized("sign in first: this needs a signed-in session or an API token")
+    row = session.execute(
+        select(ApiToken)
+        .join(WebSession, WebSession.token_id == ApiToken.id)
+        .where(
+            WebSession.session_hash == hash_secret(session_id),
+            WebSession.revoked_at.is_(None),
+            WebSession.expires_at > utcnow(),
+            ApiToken.revoked_at.is_(None),
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise Unauthorized("the session ended (signed out, expired or its token revoked); sign in again")
+    return Principal(name=row.name, role=Role[row.role], token_id=row.id)
+
+
+def end_web_session(session: Session, session_id: str) -> None:
+    session.execute(
+        update(WebSession)
+        .where(WebSession.session_hash == hash_secret(session_id), WebSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
 
 
 def touch_token(session: Session, token_id: int) -> None:

@@ -26,6 +26,20 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None]
 
 
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a random session id (only its sha256 is stored here),
+    never the API token, so signing out ends exactly this session and a stolen cookie dies with it."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)

@@ -112,7 +112,12 @@ class ParsedData:
     notes: tuple[str, ...] = ()
 
 
-def parse_upload(raw: bytes, options: ImportOptions, *, max_bytes: int) -> ParsedData:
+DEFAULT_MAX_ROWS = 20_000_000
+
+
+def parse_upload(
+    raw: bytes, options: ImportOptions, *, max_bytes: int, max_rows: int = DEFAULT_MAX_ROWS
+) -> ParsedData:
     """Read, validate and canonicalise an upload; raises ``PayloadTooLarge`` or ``InvalidInput``."""
     _check_size(raw, max_bytes)
     if not raw or raw.isspace():
@@ -128,7 +133,8 @@ def parse_upload(raw: bytes, options: ImportOptions, *, max_bytes: int) -> Parse
         frame, notes = canonical_draws(read_ny_powerball(raw, rules), rules)
     else:
         wanted = draw_columns(rules) if rules else None
-        table = read_parquet(raw, wanted) if fmt == "parquet" else read_csv(raw, wanted)
+        reader = read_parquet if fmt == "parquet" else read_csv
+        table = reader(raw, wanted, max_rows=max_rows)
         frame, notes = canonical_draws(table, rules) if rules else canonical_timeseries(table)
     return ParsedData(kind=options.kind, frame=frame, rules=rules, format=fmt, notes=tuple(notes))
 

@@ -57,6 +57,7 @@ def import_file(
     actor: Principal,
     *,
     max_bytes: int,
+    max_rows: int = importers.DEFAULT_MAX_ROWS,
 ) -> tuple[Dataset, DatasetVersion, bool]:
     """Parse, validate and store ``raw`` as the next version of dataset ``request.name``.
 
@@ -64,7 +65,7 @@ def import_file(
     Nothing is stored unless everything validates.
     """
     check_slug(request.name)
-    parsed = importers.parse_upload(raw, _import_options(request), max_bytes=max_bytes)
+    parsed = importers.parse_upload(raw, _import_options(request), max_bytes=max_bytes, max_rows=max_rows)
     digest = content_hash(parsed)
     dataset = _dataset_for_import(session, request, parsed.kind, actor)
     existing = session.scalar(

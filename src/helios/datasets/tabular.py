@@ -23,8 +23,16 @@ import pyarrow.parquet as pq
 from helios.core.errors import InvalidInput
 
 MAX_LISTED_PROBLEMS = 20
+# The widest real layout is M4's (daily series reach ~9,920 values across); a header far beyond that
+# is an attack on the parser or on the error message, refused before either sees it.
+MAX_COLUMNS = 20_000
+# Parquet is compressed: what it would take in memory, per byte of upload, before it is refused.
+MAX_PARQUET_EXPANSION = 16
+PARQUET_BATCH_ROWS = 65_536
 SERIES_COLUMNS = ("unique_id", "ds", "y")
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+
+_NAMED_UNKNOWN = 5  # an error names this many unknown columns, then counts the rest
 
 # Names people give these columns, offered in the error so the fix is a rename, not a guess.
 _RENAME_HINTS = {
@@ -100,8 +108,18 @@ class Problems:
         )
 
 
+def refuse_too_many_columns(count: int) -> None:
+    if count > MAX_COLUMNS:
+        raise InvalidInput(
+            f"The file has {count:,} columns; Helios reads at most {MAX_COLUMNS:,}. "
+            "Long format needs only unique_id, ds and y (plus optional price columns).",
+            errors=[{"row": 1, "column": None, "message": f"{count:,} columns"}],
+        )
+
+
 def normalised_labels(names: Sequence[str], header_row: int | None) -> dict[str, str]:
     """Normalised name -> name as written; two columns that normalise alike are refused."""
+    refuse_too_many_columns(len(names))
     labels: dict[str, str] = {}
     for name in names:
         key = str(name).strip().lower()
@@ -125,12 +143,15 @@ def csv_header(raw: bytes) -> tuple[list[str], str]:
     if not line.strip():
         raise InvalidInput("The first line of the file is empty; it must be the header naming the columns.")
     delimiter = max((",", ";", "\t"), key=line.count)
+    refuse_too_many_columns(line.count(delimiter) + 1)  # counted before the header is parsed
     return next(csv.reader([line], delimiter=delimiter)), delimiter
 
 
-def read_csv(raw: bytes, wanted: Sequence[str] | None) -> Table:
+def read_csv(raw: bytes, wanted: Sequence[str] | None, *, max_rows: int) -> Table:
     """A long-format CSV; ``wanted`` are the draw columns, or None for time series."""
     names, delimiter = csv_header(raw)
+    if raw.count(b"\n") > max_rows + 1:  # lines bound rows from above, and counting them is cheap
+        raise too_many_rows(raw.count(b"\n") - 1, max_rows, at_least=True)
     labels = normalised_labels(names, header_row=1)
     present = _check_columns(labels, wanted, header_row=1)
     types = {labels[name]: _arrow_type(name) for name in present}
@@ -228,21 +249,56 @@ def csv_line_finder(raw: bytes) -> Callable[[int], int | None]:
     return line_of
 
 
-def read_parquet(raw: bytes, wanted: Sequence[str] | None) -> Table:
+def read_parquet(raw: bytes, wanted: Sequence[str] | None, *, max_rows: int) -> Table:
+    """A Parquet file, judged by its footer before any page is decompressed: a few kilobytes can
+    claim a hundred million rows. Then read in batches, counting rows as they come."""
     try:
-        table = pq.read_table(pa.BufferReader(raw))
+        source = pq.ParquetFile(pa.BufferReader(raw))
+        _refuse_parquet_bomb(source.metadata, len(raw), max_rows)
+        labels = normalised_labels(source.schema_arrow.names, header_row=None)
+        present = _check_columns(labels, wanted, header_row=None)
+        table = _read_parquet_batches(source, [labels[name] for name in present], max_rows)
     except (pa.ArrowException, OSError) as exc:
         raise InvalidInput(
             f"The Parquet file is corrupt or truncated ({exc}); export it again and upload the new file."
         ) from None
     if table.num_rows == 0:
         raise InvalidInput("The Parquet file has no rows; upload a file with data.")
-    labels = normalised_labels(table.column_names, header_row=None)
-    present = _check_columns(labels, wanted, header_row=None)
     return Table(
         {name: table.column(labels[name]).to_pandas(date_as_object=False) for name in present},
         labels,
         line_of=lambda position: position + 1,
+    )
+
+
+def _refuse_parquet_bomb(meta: pq.FileMetaData, size: int, max_rows: int) -> None:
+    refuse_too_many_columns(meta.num_columns)
+    if meta.num_rows > max_rows:
+        raise too_many_rows(meta.num_rows, max_rows)
+    expanded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if expanded > MAX_PARQUET_EXPANSION * max(size, 1_000_000):
+        raise InvalidInput(
+            f"The Parquet file would expand from {size:,} bytes to {expanded:,} in memory, more than "
+            f"{MAX_PARQUET_EXPANSION}x; Helios refuses it as a decompression bomb."
+        )
+
+
+def _read_parquet_batches(source: pq.ParquetFile, columns: list[str], max_rows: int) -> pa.Table:
+    batches, rows = [], 0
+    for batch in source.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns):
+        rows += batch.num_rows
+        if rows > max_rows:  # the footer can lie: count what really comes out
+            raise too_many_rows(rows, max_rows, at_least=True)
+        batches.append(batch)
+    if not batches:
+        return source.schema_arrow.empty_table().select(columns)
+    return pa.Table.from_batches(batches)
+
+
+def too_many_rows(rows: int, max_rows: int, *, at_least: bool = False) -> InvalidInput:
+    return InvalidInput(
+        f"The file holds {'more than ' if at_least else ''}{rows:,} rows; one import may hold at most "
+        f"{max_rows:,} (HELIOS_MAX_IMPORT_ROWS). Split it into smaller files."
     )
 
 
@@ -262,11 +318,13 @@ def _check_columns(labels: dict[str, str], wanted: Sequence[str] | None, header_
     if missing or unknown:
         raise InvalidInput(
             _column_advice(missing, unknown, wanted),
-            errors=[
-                {"row": header_row, "column": name, "message": "required column is missing"}
-                for name in missing
-            ]
-            + [{"row": header_row, "column": name, "message": "unknown column"} for name in unknown],
+            errors=(
+                [
+                    {"row": header_row, "column": name, "message": "required column is missing"}
+                    for name in missing
+                ]
+                + [{"row": header_row, "column": name, "message": "unknown column"} for name in unknown]
+            )[:MAX_LISTED_PROBLEMS],
         )
     return [name for name in (wanted or SERIES_COLUMNS + PRICE_COLUMNS) if name in present]
 
@@ -281,10 +339,12 @@ def _column_advice(missing: list[str], unknown: list[str], wanted: Sequence[str]
     if missing:
         parts.append(f"lacks the column(s) {', '.join(missing)}")
     if unknown:
-        parts.append(f"has column(s) Helios does not know: {', '.join(repr(name) for name in unknown)}")
+        named = ", ".join(repr(name[:40]) for name in unknown[:_NAMED_UNKNOWN])
+        more = f" and {len(unknown) - _NAMED_UNKNOWN:,} more" if len(unknown) > _NAMED_UNKNOWN else ""
+        parts.append(f"has {len(unknown):,} column(s) Helios does not know: {named}{more}")
     hints = [
         f"rename {name!r} to {_RENAME_HINTS[name.strip().lower()]!r}"
-        for name in unknown
+        for name in unknown[:_NAMED_UNKNOWN]
         if name.strip().lower() in _RENAME_HINTS
     ]
     if any(not name.strip() or name.lower().startswith("unnamed") for name in unknown):

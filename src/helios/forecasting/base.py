@@ -49,8 +49,19 @@ class DataSpec:
     """What the engine must know about the data beyond the values themselves."""
 
     freq: str = "D"  # pandas offset alias, already normalised (see ``frequency.normalise_freq``)
-    season_length: int = 1  # 1 when non-seasonal
+    season_length: int = 1  # the main season; 1 when non-seasonal
     rules: GameRules | None = None  # only for draws
+    # Every cycle the data shows, shortest first (hourly: 24 and 168). Empty means "not yet
+    # looked at": ``seasonality.data_seasons`` then infers them from the frequency and confirms
+    # them on the data. ``season_length`` is always kept among them when above 1.
+    seasons: tuple[int, ...] = ()
+
+    @property
+    def declared_seasons(self) -> tuple[int, ...]:
+        """The seasons given, or the main season alone when none were listed."""
+        if self.seasons:
+            return tuple(sorted(set(self.seasons)))
+        return (self.season_length,) if self.season_length > 1 else ()
 
 
 class TrainingControl:

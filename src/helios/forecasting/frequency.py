@@ -50,6 +50,27 @@ def normalise_freq(freq: str) -> str:
     return canonical
 
 
+# Every cycle worth testing for, per frequency (the first is the default season above, unless
+# M4's convention sets it to 1): hourly data has days and weeks, daily data weeks and years.
+_CANDIDATE_SEASONS = {
+    "min": (60, 1440),
+    "h": (24, 168),
+    "D": (7, 365),
+    "B": (5, 260),
+    "W": (52,),
+    "MS": (12,),
+    "ME": (12,),
+    "QS": (4,),
+    "QE": (4,),
+}
+
+
+def candidate_seasons(freq: str) -> tuple[int, ...]:
+    """Cycles the calendar suggests for ``freq``, shortest first; a test on the data decides
+    which are really there (``seasonality.confirm_seasons``)."""
+    return _CANDIDATE_SEASONS.get(freq.split("-")[0], ())
+
+
 def season_length(freq: str) -> int:
     """Default seasonal period for a (normalised) frequency; 1 when there is no usual season."""
     return _SEASON.get(freq.split("-")[0], 1)

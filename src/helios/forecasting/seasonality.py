@@ -7,6 +7,7 @@ Used by Naive2, and by ETS/ARIMA for seasons longer than they model natively (we
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -83,3 +84,56 @@ class SeasonalAdjustment:
 
     def future_indices(self, horizon: int) -> np.ndarray:
         return self.indices[(self.n + np.arange(horizon)) % len(self.indices)]
+
+
+# --- which cycles a panel has ---------------------------------------------------------------------
+
+# A cycle is kept for the panel when at least this share of the series long enough to show it
+# pass the test: one noisy series should not add (or remove) a season for all of them.
+CONFIRMING_SHARE = 0.5
+# Two full cycles are the least that can tell a cycle from noise.
+MIN_CYCLES = 2
+
+
+def shows_cycle(y: np.ndarray, season: int, shorter: tuple[int, ...] = ()) -> bool | None:
+    """Whether one series shows a cycle of ``season`` points; ``None`` when it is too short to
+    say. A cycle that is a multiple of an already confirmed shorter one (a week of hours over a
+    day) must show up *beyond* it: the series differenced at the shorter cycle still has a
+    significant autocorrelation at the longer lag (otherwise the daily cycle alone would pass)."""
+    if season <= 1 or len(y) < MIN_CYCLES * season + 1:
+        return None
+    base = max((s for s in shorter if season % s == 0), default=None)
+    if base is None:
+        return is_seasonal(y, season, MIN_CYCLES)
+    differenced = y[base:] - y[:-base]
+    if len(differenced) < MIN_CYCLES * season + 1:
+        return None
+    return is_seasonal(differenced, season, MIN_CYCLES)
+
+
+def confirm_seasons(
+    series: list[np.ndarray], candidates: tuple[int, ...], declared: tuple[int, ...] = ()
+) -> tuple[int, ...]:
+    """The candidate cycles the panel really shows, shortest first, plus the ``declared`` ones
+    (a season someone stated is kept without a test). Each candidate is tested on every series
+    long enough for it and kept when at least half of them show it."""
+    confirmed = sorted({s for s in declared if s > 1})
+    for season in sorted({s for s in candidates if s > 1} - set(confirmed)):
+        shorter = tuple(s for s in confirmed if s < season)
+        votes = [v for y in series if (v := shows_cycle(y, season, shorter)) is not None]
+        if votes and np.mean(votes) >= CONFIRMING_SHARE:
+            confirmed = sorted({*confirmed, season})
+    return tuple(confirmed)
+
+
+def data_seasons(train: Any, spec: Any) -> tuple[int, ...]:
+    """The seasons a family should model for ``train`` (long ``unique_id, ds, y``): those the
+    spec lists, or else the frequency's candidates confirmed on the data, with the spec's main
+    season always among them."""
+    from helios.forecasting.frequency import candidate_seasons
+    from helios.forecasting.panel import split_panel
+
+    if spec.seasons:
+        return spec.declared_seasons
+    values = [s.y for s in split_panel(train)]
+    return confirm_seasons(values, candidate_seasons(spec.freq), spec.declared_seasons)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from helios.core.auth import Principal, record_audit
@@ -147,6 +147,7 @@ def record_metrics(session: Session, job_id: int, points: list[tuple[int, str, f
     processing (about 4x the throughput); the timestamp is written in SQLAlchemy's own format."""
     if not points:
         return
+    _forget_replaced_points(session, job_id, points)
     now = utcnow()
     if session.get_bind().dialect.name == "sqlite":
         stamp = now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -159,6 +160,19 @@ def record_metrics(session: Session, job_id: int, points: list[tuple[int, str, f
             {"job_id": job_id, "step": step, "name": name, "value": float(value), "at": now}
             for step, name, value in points
         ],
+    )
+
+
+def _forget_replaced_points(session: Session, job_id: int, points: list[tuple[int, str, float]]) -> None:
+    """Steps only move forward within an attempt, so anything stored at or after the first step
+    reported now came from an earlier attempt that a resume (from a checkpoint) is replaying."""
+    first = min(step for step, _, _ in points)
+    names = {name for step, name, _ in points if step == first}
+    session.execute(
+        delete(TrainingMetric).where(
+            TrainingMetric.job_id == job_id,
+            (TrainingMetric.step > first) | ((TrainingMetric.step == first) & TrainingMetric.name.in_(names)),
+        )
     )
 
 

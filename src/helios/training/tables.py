@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helios.core.clock import utcnow
@@ -55,7 +55,12 @@ class TrainingJob(Base):
 
 class TrainingMetric(Base):
     __tablename__ = "training_metrics"
-    __table_args__ = (Index("ix_training_metrics_job_id_id", "job_id", "id"),)
+    # One value per (job, step, name): a job resumed from a checkpoint replaces the points it
+    # reports again instead of storing them twice.
+    __table_args__ = (
+        Index("ix_training_metrics_job_id_id", "job_id", "id"),
+        UniqueConstraint("job_id", "step", "name"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("training_jobs.id", ondelete="CASCADE"))

@@ -18,10 +18,10 @@ def mount(app: FastAPI, context: AppContext) -> None:
     from nicegui import ui
 
     from helios.ui import pages  # noqa: F401  (registers every page)
-    from helios.ui.guard import UiAuthMiddleware
+    from helios.ui.guard import UiGuard, guard_socket, redact_access_log
 
     runtime.set_context(context)
-    app.add_middleware(UiAuthMiddleware, context=context)
+    app.add_middleware(UiGuard, context=context)
     ui.run_with(
         app,
         title="Helios",
@@ -30,3 +30,5 @@ def mount(app: FastAPI, context: AppContext) -> None:
         show_welcome_message=False,
         reconnect_timeout=10.0,
     )
+    guard_socket()
+    redact_access_log()

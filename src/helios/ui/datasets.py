@@ -380,7 +380,13 @@ def _import(request: ImportRequest, raw: bytes, principal: Principal) -> tuple[b
     ctx = context()
     with ctx.db.transaction() as session:
         imported = service.import_file(
-            session, ctx.store, request, raw, principal, max_bytes=ctx.settings.max_upload_bytes
+            session,
+            ctx.store,
+            request,
+            raw,
+            principal,
+            max_bytes=ctx.settings.max_upload_bytes,
+            max_rows=ctx.settings.max_import_rows,
         )
         result = views.import_result(session, *imported)
         return result.created, result.version.version

@@ -1,15 +1,27 @@
-"""``auto``: per series, the candidate family that forecast best on rolling origins inside the
-training data (or the mean of the best few).
+"""``auto``: per series, the candidate that forecast best on rolling origins inside the training
+data, or the average of the few that validation cannot tell apart; intervals calibrated on the
+same windows.
 
-Every candidate is backtested on the last ``n_windows`` origins of the *training* data only, so
-the choice never sees what it will be judged on. Each series scores each candidate by an OWA-like
-relative error: half its sMAPE over the candidates' mean sMAPE plus half its MASE over theirs.
-The chosen candidates are then refitted on all the data. Series too short to validate take the
-first candidate that fits them.
+Candidates, unless configured: seasonal naive on every season the data has (it can never be
+left out, so ``auto`` is judged against it on every series), naive, the global gradient-boosted
+model (``gbm``), and the local Theta model (and ETS, for seasons up to 12) when the panel is
+small enough for them to fit in reasonable time. Every candidate forecasts the last
+``n_windows`` origins of the *training* data at the horizon asked for (``auto_validation.py``),
+so the choice never sees what it will be judged on; only the chosen candidates are then fitted
+on all the data.
+
+Intervals (``intervals="conformal"``, the default): the errors of each series' chosen forecast
+on those windows, over the series' seasonal-naive scale and its own difficulty (its validation
+error against the typical series', shrunk), calibrate per-step half-widths pooled across series
+(``step_calibration.py``). ``"members"`` averages the candidates' own bounds.
+
+The fitted model says per series what it chose and why (``explanations``) and what each
+candidate cost (``costs``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -17,7 +29,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from helios.forecasting.backtest import backtest
+from helios.forecasting import auto_validation as validation
 from helios.forecasting.base import (
     DEFAULT_LEVELS,
     DataSpec,
@@ -28,31 +40,53 @@ from helios.forecasting.base import (
     ModelFamily,
 )
 from helios.forecasting.families import get_family, register
+from helios.forecasting.frequency import candidate_seasons
 from helios.forecasting.panel import check_horizon, check_levels, interval_columns, nested_config, own_config
+from helios.forecasting.seasonality import data_seasons
+from helios.forecasting.step_calibration import StepCalibration
+
+# Local statistical candidates join only below this many points in the whole panel: past it
+# (e.g. 400 hourly series of 1,000 points) refitting them at every origin costs minutes.
+LOCAL_CANDIDATE_POINTS = 60_000
+ETS_SEASON_LIMIT = 12
+BASELINE_FAMILIES = ("seasonal_naive", "naive")
 
 
 class AutoConfig(Hyperparameters):
-    candidates: list[str] = Field(
-        default=["auto_ets", "auto_theta", "naive"],
-        min_length=1,
-        description="Families to choose from; 'family@label' names a variant (e.g. auto_ets@recent).",
+    candidates: list[str] | None = Field(
+        default=None,
+        description="Families to choose from ('family@label' names a variant, e.g. seasonal_naive@168); "
+        "empty: seasonal naive per season, naive, gbm, and Theta (ETS too for seasons up to 12) "
+        "on small panels.",
     )
     candidate_configs: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Hyperparameters per candidate, by its name in candidates."
     )
     horizon: int = Field(default=12, ge=1, le=1000, description="Steps ahead each validation window scores.")
     n_windows: int = Field(
-        default=1, ge=1, le=50, description="Validation origins at the end of the training data."
+        default=4, ge=1, le=50, description="Validation origins at the end of the training data."
     )
     step: int | None = Field(
         default=None, ge=1, description="Points between origins; empty means the horizon."
     )
-    selection: Literal["best", "combine", "all"] = Field(
-        default="best",
-        description="Keep the best candidate per series, average the best top_k, or average all "
-        "candidates everywhere ('all' skips validation: a fixed combination).",
+    selection: Literal["best", "close", "combine", "all"] = Field(
+        default="close",
+        description="Keep the best candidate per series; average the best and those within tolerance "
+        "of it ('close'); average the best top_k; or average all (no validation).",
     )
-    top_k: int = Field(default=2, ge=1, le=10, description="How many candidates 'combine' averages.")
+    top_k: int = Field(default=3, ge=1, le=10, description="Most candidates averaged per series.")
+    tolerance: float = Field(
+        default=0.05, ge=0, le=1, description="Validation scores this close to the best count as a tie."
+    )
+    interval_spread: Literal["series", "pooled"] = Field(
+        default="series",
+        description="Conformal widths follow each series' own validation error (shrunk towards the "
+        "typical series), or one width per step for every series in its scale units.",
+    )
+    intervals: Literal["conformal", "members"] = Field(
+        default="conformal",
+        description="Calibrate intervals on the validation errors, or average the candidates' own.",
+    )
 
 
 def candidate_family(candidate: str) -> str:
@@ -60,60 +94,96 @@ def candidate_family(candidate: str) -> str:
     return candidate.split("@", 1)[0]
 
 
-def relative_scores(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Series x candidate table of 0.5 * (sMAPE / mean sMAPE + MASE / mean MASE) over the
-    candidates of that series; lower is better, missing candidates are +inf."""
-    mean = metrics.groupby(["unique_id", "candidate"])[["smape", "mase"]].mean()
-    smape = mean["smape"].unstack("candidate")
-    mase = mean["mase"].unstack("candidate")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        score = 0.5 * (smape.div(smape.mean(axis=1), axis=0) + mase.div(mase.mean(axis=1), axis=0))
-    # 0/0 (every candidate exact) or a failed candidate: +inf, never ranked; a series left with no
-    # finite score takes the first candidate.
-    return score.fillna(np.inf)
-
-
-def choose(
-    scores: pd.DataFrame, candidates: Sequence[str], selection: str, top_k: int
-) -> dict[str, list[str]]:
-    ordered = scores.reindex(columns=list(candidates)).fillna(np.inf)
-    count = top_k if selection == "combine" else 1
-    choices = {}
-    for uid, row in ordered.iterrows():
-        ranked = [name for name in row.sort_values(kind="stable").index if np.isfinite(row[name])]
-        choices[str(uid)] = ranked[:count]
-    return choices
+def default_candidates(
+    train: pd.DataFrame, spec: DataSpec, config: AutoConfig
+) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """Seasonal naive on every season the data has (confirmed, declared, or suggested by the
+    calendar: validation decides), naive, gbm, and local Theta/ETS on small panels."""
+    sizes = train.groupby("unique_id").size()
+    validated = config.n_windows * (config.step or config.horizon) + config.horizon
+    room = int(sizes.max()) - validated
+    seasons = sorted({*data_seasons(train, spec), *candidate_seasons(spec.freq), spec.season_length})
+    names, configs = [], {}
+    for m in seasons:
+        if 1 < m <= room:
+            names.append(f"seasonal_naive@{m}")
+            configs[f"seasonal_naive@{m}"] = {"season_length": m}
+    names.append("naive")
+    if room >= 2 * max([m for m in seasons if m <= room] or [1]) and len(train) >= 200:
+        names.append("gbm")
+        configs["gbm"] = {"calibration_windows": 0, "horizon": config.horizon}
+    if len(train) <= LOCAL_CANDIDATE_POINTS:
+        names.append("auto_theta")
+        if spec.season_length <= ETS_SEASON_LIMIT:  # ETS with 24 seasonal states takes seconds a series
+            names.append("auto_ets")
+    return names, configs
 
 
 class AutoFitted(Fitted):
     family = "auto"
 
-    def __init__(self, members: dict[str, Fitted], choices: dict[str, list[str]], scores: pd.DataFrame):
+    def __init__(
+        self,
+        members: dict[str, Fitted],
+        choices: dict[str, list[str]],
+        scores: pd.DataFrame,
+        calibration: StepCalibration | None = None,
+        scales: dict[str, float] | None = None,
+        explanations: dict[str, str] | None = None,
+        costs: dict[str, dict[str, float]] | None = None,
+    ):
         self.members = members  # candidate name -> fitted on the series that chose it
         self.choices = choices  # series -> chosen candidates
         self.scores = scores  # validation scores, series x candidate (for people asking "why this one?")
+        self.calibration = calibration  # conformal half-widths per step; None: members' own bounds
+        self.scales = scales or {}  # series -> seasonal-naive scale the calibration is in
+        self.explanations = explanations or {}  # series -> what it chose and why
+        self.costs = costs or {}  # candidate -> seconds spent validating and fitting it
+
+    def choice_counts(self) -> dict[str, int]:
+        """How many series use each candidate (a series averaging two counts for both)."""
+        counts: dict[str, int] = {}
+        for names in self.choices.values():
+            for name in names:
+                counts[name] = counts.get(name, 0) + 1
+        return counts
 
     def predict(self, horizon: int, levels: Sequence[int] = DEFAULT_LEVELS) -> pd.DataFrame:
         horizon, levels = check_horizon(horizon), check_levels(levels)
+        member_levels = levels if self.calibration is None else ()
         frames = [
-            fitted.predict(horizon, levels).assign(_candidate=name) for name, fitted in self.members.items()
+            fitted.predict(horizon, member_levels).assign(_candidate=name)
+            for name, fitted in self.members.items()
         ]
         every = pd.concat(frames, ignore_index=True)
+        every["unique_id"] = every["unique_id"].astype(str)
         wanted = pd.DataFrame(
             [(uid, name) for uid, names in self.choices.items() for name in names],
             columns=["unique_id", "_candidate"],
         )
         chosen = every.merge(wanted, on=["unique_id", "_candidate"], how="inner")
-        value_columns = ["mean", *interval_columns(levels)]
+        value_columns = ["mean", *interval_columns(member_levels)]
         # Averaging bounds as well as means: quantile averaging, as ensemble does.
         combined = chosen.groupby(["unique_id", "ds"], sort=False)[value_columns].mean().reset_index()
         series_order = pd.Categorical(combined["unique_id"], categories=list(self.choices), ordered=True)
-        return (
+        combined = (
             combined.assign(_order=series_order)
             .sort_values(["_order", "ds"], kind="stable")
             .drop(columns="_order")
             .reset_index(drop=True)
         )
+        if self.calibration is not None:
+            self._conformal_bounds(combined, horizon, levels)
+        return combined
+
+    def _conformal_bounds(self, frame: pd.DataFrame, horizon: int, levels: Sequence[int]) -> None:
+        assert self.calibration is not None
+        steps = frame.groupby("unique_id", sort=False).cumcount().to_numpy()
+        scale = frame["unique_id"].map(self.scales).fillna(1.0).to_numpy()
+        for level in levels:
+            width = self.calibration.half_width(level, horizon)[steps] * scale
+            frame[f"lo-{level}"] = frame["mean"] - width
+            frame[f"hi-{level}"] = frame["mean"] + width
 
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         meta: dict[str, Any] = {
@@ -121,8 +191,14 @@ class AutoFitted(Fitted):
             "members": {},
             "score_series": list(map(str, self.scores.index)),
             "score_candidates": list(self.scores.columns),
+            "scales": self.scales,
+            "explanations": self.explanations,
+            "costs": self.costs,
+            "calibrated": self.calibration is not None,
         }
         arrays = {"scores": self.scores.to_numpy(dtype=float)}
+        if self.calibration is not None:
+            arrays |= self.calibration.arrays("calibration/")
         for name, fitted in self.members.items():
             member_meta, member_arrays = fitted.to_state()
             meta["members"][name] = {"family": fitted.family, "state": member_meta}
@@ -137,7 +213,16 @@ class AutoFitted(Fitted):
             own = {key[len(prefix) :]: value for key, value in arrays.items() if key.startswith(prefix)}
             members[name] = get_family(entry["family"]).FittedType.from_state(entry["state"], own)
         scores = pd.DataFrame(arrays["scores"], index=meta["score_series"], columns=meta["score_candidates"])
-        return cls(members, {uid: list(names) for uid, names in meta["choices"].items()}, scores)
+        calibration = StepCalibration.from_arrays(arrays, "calibration/") if meta.get("calibrated") else None
+        return cls(
+            members,
+            {uid: list(names) for uid, names in meta["choices"].items()},
+            scores,
+            calibration,
+            {uid: float(value) for uid, value in meta.get("scales", {}).items()},
+            dict(meta.get("explanations", {})),
+            dict(meta.get("costs", {})),
+        )
 
 
 @register
@@ -145,7 +230,8 @@ class Auto(ModelFamily):
     name = "auto"
     task = "timeseries"
     description = (
-        "Per series, the candidate family that validated best on rolling origins (or the best few, averaged)."
+        "Per series, the candidate that validated best on rolling origins (seasonal naive always among "
+        "them), or the average of near-ties; conformal intervals from the same windows."
     )
     Config = AutoConfig
     FittedType = AutoFitted
@@ -154,38 +240,71 @@ class Auto(ModelFamily):
         self, train: pd.DataFrame, config: Hyperparameters, spec: DataSpec, context: FitContext | None = None
     ) -> AutoFitted:
         config = own_config(config, AutoConfig)
-        if any(candidate_family(name) == self.name for name in config.candidates):
+        names, default_configs = (
+            (list(config.candidates), {}) if config.candidates else default_candidates(train, spec, config)
+        )
+        if any(candidate_family(name) == self.name for name in names):
             raise ForecastingError("auto cannot be its own candidate")
-        families = {name: get_family(candidate_family(name)) for name in config.candidates}
+        families = {name: get_family(candidate_family(name)) for name in names}
+        raw_configs = {**default_configs, **config.candidate_configs}
         settings = {
-            name: nested_config(families[name], config.candidate_configs.get(name), f"candidate {name}")
+            name: nested_config(families[name], raw_configs.get(name), f"candidate {name}")
             for name in families
         }
         series_ids = sorted(pd.unique(train["unique_id"].astype(str)))  # the order every family returns
+        costs: dict[str, dict[str, float]] = {name: {} for name in names}
+        calibration, explanations, factors = None, {}, {}
         if config.selection == "all":
-            scores = pd.DataFrame(np.nan, index=series_ids, columns=config.candidates)
-            choices = {uid: list(config.candidates) for uid in series_ids}
+            scores = pd.DataFrame(np.nan, index=series_ids, columns=names)
+            choices = {uid: list(names) for uid in series_ids}
         else:
-            metrics = self._validate(train, families, settings, spec, config)
-            scores = relative_scores(metrics).reindex(index=series_ids, columns=config.candidates)
-            choices = choose(scores.fillna(np.inf), config.candidates, config.selection, config.top_k)
-        for uid, names in choices.items():
-            if not names:  # too short to validate: the first candidate, as configured
-                choices[uid] = [config.candidates[0]]
+            forecasts = self._validate(train, families, settings, spec, config, costs)
+            offsets = validation.window_offsets(config.horizon, config.n_windows, config.step)
+            cut = max(offsets) + config.horizon
+            early_scales = validation.series_scales(train, spec.season_length, cut)
+            metrics = validation.window_scores(forecasts, early_scales) if len(forecasts) else forecasts
+            scores = (
+                validation.relative_scores(metrics).reindex(index=series_ids, columns=names)
+                if len(forecasts)
+                else pd.DataFrame(np.inf, index=series_ids, columns=names)
+            )
+            choices = validation.choose(scores, names, config.selection, config.top_k, config.tolerance)
+            baselines = [n for n in names if candidate_family(n) in BASELINE_FAMILIES]
+            explanations = {
+                uid: validation.explain(uid, kept, scores.loc[uid], config.tolerance, baselines)
+                for uid, kept in choices.items()
+            }
+            if config.intervals == "conformal" and len(forecasts):
+                errors, rows = validation.combined_errors(forecasts, choices, early_scales, config.horizon)
+                if config.interval_spread == "series":
+                    factors = validation.spread_factors(errors, rows)
+                    errors = errors / np.array([factors.get(uid, 1.0) for uid in rows])[:, None]
+                if np.isfinite(errors).sum() >= 2 * config.horizon:
+                    calibration = StepCalibration.from_errors(errors)
+        for uid, kept in choices.items():
+            if not kept:  # too short to validate: the first candidate, as configured
+                choices[uid] = [names[0]]
         context = context or FitContext()
         members = self._fit_members(
-            train, families, settings, spec, choices, FitContext(control=context.control)
+            train, families, settings, spec, choices, FitContext(control=context.control), costs
         )
+        # Interval widths are in units of each series' scale times how hard it was to forecast.
+        scales = {
+            uid: scale * factors.get(uid, 1.0)
+            for uid, scale in validation.series_scales(train, spec.season_length).items()
+        }
+        fitted = AutoFitted(members, choices, scores, calibration, scales, explanations, costs)
         summary = {
             "epochs_run": 0,
             "series": len(choices),
             "family": self.name,
             "stopped_reason": None,
-            "chosen": {name: sum(name in names for names in choices.values()) for name in config.candidates},
+            "chosen": fitted.choice_counts(),
+            "costs": validation.cost_table(costs),
         }
         for callback in context.callbacks:
             callback.on_train_end(summary, context.control)
-        return AutoFitted(members, choices, scores)
+        return fitted
 
     def _validate(
         self,
@@ -194,26 +313,22 @@ class Auto(ModelFamily):
         settings: dict[str, Hyperparameters],
         spec: DataSpec,
         config: AutoConfig,
+        costs: dict[str, dict[str, float]],
     ) -> pd.DataFrame:
         results = []
         for name, family in families.items():
+            started = time.perf_counter()
             try:
-                result = backtest(
-                    train,
-                    family,
-                    spec,
-                    config.horizon,
-                    config.n_windows,
-                    config.step,
-                    settings[name],
-                    levels=(),
-                    min_train_size=2,
+                forecasts = validation.validation_forecasts(
+                    train, family, settings[name], spec, config.horizon, config.n_windows, config.step
                 )
             except ForecastingError:
                 continue  # a candidate that cannot fit this data (e.g. mstl without a season) is not chosen
-            results.append(result.metrics.assign(candidate=name))
+            finally:
+                costs[name]["validation_s"] = time.perf_counter() - started
+            results.append(forecasts.assign(candidate=name))
         if not results:
-            return pd.DataFrame(columns=["unique_id", "candidate", "smape", "mase"])
+            return pd.DataFrame(columns=[*validation.FORECAST_COLUMNS, "candidate"])
         return pd.concat(results, ignore_index=True)
 
     def _fit_members(
@@ -224,11 +339,14 @@ class Auto(ModelFamily):
         spec: DataSpec,
         choices: dict[str, list[str]],
         context: FitContext,
+        costs: dict[str, dict[str, float]],
     ) -> dict[str, Fitted]:
         ids = train["unique_id"].astype(str)
         members = {}
         for name, family in families.items():
             wanted = {uid for uid, names in choices.items() if name in names}
             if wanted:
+                started = time.perf_counter()
                 members[name] = family.fit(train[ids.isin(wanted)], settings[name], spec, context)
+                costs[name]["final_fit_s"] = time.perf_counter() - started
         return members

@@ -85,6 +85,23 @@ class Naive(_BaselineFamily):
 # --- seasonal naive ------------------------------------------------------------------------------
 
 
+class SeasonalNaiveConfig(BaselineConfig):
+    average: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="Average the same point of the last N seasons (1 = plain seasonal naive); "
+        "averaging a few weeks smooths the noise of any single one.",
+    )
+
+
+def seasonal_average(y: np.ndarray, season_length: int, average: int) -> np.ndarray:
+    """For every point from ``average`` seasons in: the mean of the same point of the
+    ``average`` seasons before it (the in-sample forecast whose errors set sigma)."""
+    m, k = season_length, average
+    return np.mean([y[(k - j) * m : len(y) - j * m] for j in range(1, k + 1)], axis=0)
+
+
 class SeasonalNaiveFitted(LocalFitted):
     family = "seasonal_naive"
 
@@ -100,16 +117,36 @@ class SeasonalNaiveFitted(LocalFitted):
 @register
 class SeasonalNaive(_BaselineFamily):
     name = "seasonal_naive"
-    description = "Value of the same season one period ago (naive when the season length is 1)."
+    description = (
+        "Value of the same season one period ago, or the mean of the last few (naive when the "
+        "season length is 1)."
+    )
+    Config = SeasonalNaiveConfig
     FittedType = SeasonalNaiveFitted
 
-    def fit_series(self, series: Series, season_length: int) -> SeriesState:
-        require_length(series, season_length, self.name, f"one full season of {season_length}")
-        y = series.y
-        sigma = residual_sigma(y[season_length:] - y[:-season_length], 0)
-        return SeriesState(
-            series.unique_id, series.last_ds, {"sigma": sigma}, {"last_season": y[-season_length:].copy()}
+    def fit(
+        self, train: pd.DataFrame, config: Hyperparameters, spec: DataSpec, context: FitContext | None = None
+    ) -> LocalFitted:
+        config = own_config(config, SeasonalNaiveConfig)
+        season = config.season_length or spec.season_length
+        states = fit_each_series(
+            train, lambda s: self.fit_averaged(s, season, config.average), context, self.name
         )
+        return self.FittedType(states, spec.freq, season, config.model_dump())
+
+    def fit_series(self, series: Series, season_length: int) -> SeriesState:
+        return self.fit_averaged(series, season_length, 1)
+
+    def fit_averaged(self, series: Series, season_length: int, average: int) -> SeriesState:
+        require_length(series, season_length, self.name, f"one full season of {season_length}")
+        y, m = series.y, season_length
+        k = max(1, min(average, len(y) // m))  # a short series averages the seasons it has
+        if k == 1:
+            sigma = residual_sigma(y[m:] - y[:-m], 0)
+        else:
+            sigma = residual_sigma(y[k * m :] - seasonal_average(y, m, k), 0)
+        last_season = np.mean([y[len(y) - j * m : len(y) - (j - 1) * m] for j in range(1, k + 1)], axis=0)
+        return SeriesState(series.unique_id, series.last_ds, {"sigma": sigma}, {"last_season": last_season})
 
 
 # --- drift ---------------------------------------------------------------------------------------

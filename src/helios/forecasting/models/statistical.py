@@ -18,6 +18,7 @@ statsforecast is imported inside functions: listing families must not pay for it
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -32,7 +33,7 @@ from helios.forecasting.base import DataSpec, FitContext, ForecastingError, Hype
 from helios.forecasting.families import register
 from helios.forecasting.local import LocalFitted, SeriesState, fit_each_series
 from helios.forecasting.panel import Series, SeriesForecast, own_config
-from helios.forecasting.seasonality import SeasonalAdjustment
+from helios.forecasting.seasonality import SeasonalAdjustment, data_seasons
 
 # ETS has no seasonal states beyond 24 and seasonal ARIMA past that is slow and fragile.
 NATIVE_SEASON_LIMIT = 24
@@ -49,7 +50,7 @@ class Method:
     pinned spec (``refit``); ``adjusts`` says whether long seasons are divided out first."""
 
     name: str
-    search: Callable[[np.ndarray, int], tuple[dict[str, Any], Any]]
+    search: Callable[[np.ndarray, Any], tuple[dict[str, Any], Any]]  # Any: MSTL takes a list
     refit: Callable[[dict[str, Any], np.ndarray, int], Any]
     adjusts_long_seasons: bool
 
@@ -123,15 +124,18 @@ def _mstl_model(season_lengths: list[int], trend: Any) -> Any:
     return MSTL(season_length=season_lengths, trend_forecaster=trend)
 
 
-def _search_mstl(y: np.ndarray, m: int) -> tuple[dict[str, Any], Any]:
+def _search_mstl(y: np.ndarray, m: int | list[int]) -> tuple[dict[str, Any], Any]:
     from statsforecast.models import AutoETS
 
-    model = _mstl_model([m], AutoETS(model="ZZN")).fit(y)
-    return {"trend": model.trend_forecaster.model_["components"]}, model
+    # Every season the data has (hourly: 24 and 168), each short enough for two cycles to fit.
+    given = m if isinstance(m, list) else [m]
+    seasons = [s for s in given if s > 1 and 2 * s < len(y)] or given[:1]
+    model = _mstl_model(list(seasons), AutoETS(model="ZZN")).fit(y)
+    return {"trend": model.trend_forecaster.model_["components"], "seasons": list(seasons)}, model
 
 
 def _refit_mstl(spec: dict[str, Any], y: np.ndarray, m: int) -> Any:
-    return _mstl_model([m], _ets_model(spec["trend"], 1)).fit(y)
+    return _mstl_model(spec.get("seasons", [m]), _ets_model(spec["trend"], 1)).fit(y)
 
 
 METHODS: dict[str, Method] = {
@@ -189,7 +193,12 @@ def _quiet() -> Iterator[None]:
 
 
 def fit_statistical_series(
-    series: Series, members: Sequence[str], season_length: int, window: int | None, family: str
+    series: Series,
+    members: Sequence[str],
+    season_length: int,
+    window: int | None,
+    family: str,
+    seasons: Sequence[int] = (),
 ) -> tuple[SeriesState, list[MemberFit]]:
     y = series.y[-window:] if window else series.y
     adjusted_members = [m for m in members if _model_season(METHODS[m], season_length) != season_length]
@@ -205,7 +214,9 @@ def fit_statistical_series(
         values = adjustment.adjust(y) if m != season_length else y
         try:
             with _quiet():
-                spec, model = method.search(values, m)
+                # MSTL decomposes every season of the data at once; the others model one.
+                season_arg: Any = [*seasons] if name == "mstl" and seasons else m
+                spec, model = method.search(values, season_arg)
         except Exception as exc:  # statsforecast raises bare Exceptions on degenerate series
             failures.append(f"{name}: {exc}")
             continue
@@ -317,10 +328,13 @@ class _StatisticalFamily(ModelFamily):
         members = self.member_names(config)
         check_season(self.name, members, season)
         fits: dict[str, list[MemberFit]] = {}
+        seasons = (
+            data_seasons(train, dataclasses.replace(spec, season_length=season)) if "mstl" in members else ()
+        )
 
         def fit_one(series: Series) -> SeriesState:
             state, fits[series.unique_id] = fit_statistical_series(
-                series, members, season, config.window, self.name
+                series, members, season, config.window, self.name, seasons
             )
             return state
 

@@ -1,0 +1,272 @@
+"""Every forecasting family on hourly ETT data, on rolling origins over the last year, scored the
+M4 way; and the speed of ``auto`` on 400 hourly series of 1,000 points.
+
+    .venv/bin/python benchmarks/hourly.py --dataset ETTh1            # choose settings here
+    .venv/bin/python benchmarks/hourly.py --dataset ETTh2            # the holdout: report only
+    .venv/bin/python benchmarks/hourly.py --dataset ETTh1 --families auto,seasonal_naive --origins 5
+    .venv/bin/python benchmarks/hourly.py --speed                    # 400 x 1,000 points, auto
+
+Accuracy: the 7 series of one ETT station; ``--origins`` (default 20) forecast origins spread
+evenly over the last year (8,760 hours), horizon 48. At each origin every family is fitted on
+the ``--history`` hours before it (default 960: the length of the series users bring) and
+nothing after; all families see the same ``DataSpec`` (freq h, season 24; the rest of the
+seasons each family infers from the data). Scores, averaged over every series and origin:
+sMAPE, MASE (m=24), OWA against Naive2 (season 24) computed in the same run, MSIS and coverage
+of the 95% interval; wall and CPU seconds of fit + predict summed over the origins.
+
+Speed: ``--speed`` cuts 400 series of 1,000 hours from ETTh1 and ETTh2 (windows starting every
+500 hours, all seven columns) and times ``auto`` fit + predict at horizon 48, reporting the cost
+of each candidate from auto's own record.
+
+Data: ``$HELIOS_SHARED_DATA/ett`` or ``<repo>/../shared/data/ett``; without it the script says
+so and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+HORIZON = 48
+SEASON = 24
+YEAR = 8760
+LEVEL = 95
+REPO = Path(__file__).resolve().parents[1]
+EXCLUDED_TASKS = ("draws", "volatility")
+
+
+def ett_dir() -> Path | None:
+    folder = Path(os.environ.get("HELIOS_SHARED_DATA") or REPO.parent / "shared" / "data") / "ett"
+    return folder if (folder / "ETTh1.csv").is_file() else None
+
+
+def load_ett(folder: Path, name: str) -> pd.DataFrame:
+    """The wide ETT file as a long ``unique_id, ds, y`` frame, one series per column."""
+    wide = pd.read_csv(folder / f"{name}.csv", parse_dates=["date"])
+    long = wide.melt(id_vars="date", var_name="unique_id", value_name="y").rename(columns={"date": "ds"})
+    return (
+        long[["unique_id", "ds", "y"]].sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+    )
+
+
+def origins(length: int, count: int) -> list[int]:
+    """Positions of the first forecast point of each origin, spread over the last year."""
+    first, last = length - YEAR, length - HORIZON
+    return sorted({int(round(p)) for p in np.linspace(first, last, count)})
+
+
+# --- scoring -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """Per (series, origin) scores of one family, and its cost."""
+
+    rows: list[dict[str, float]] = field(default_factory=list)
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def mean(self, name: str) -> float:
+        values = [row[name] for row in self.rows if name in row]
+        return float(np.nanmean(values)) if values else float("nan")
+
+
+def score_origin(
+    forecast: pd.DataFrame, truth: pd.DataFrame, history: pd.DataFrame
+) -> list[dict[str, float]]:
+    from helios.forecasting import metrics
+
+    rows = []
+    for uid, actual in truth.groupby("unique_id", sort=False):
+        f = forecast[forecast["unique_id"].astype(str) == str(uid)]
+        h = history.loc[history["unique_id"] == uid, "y"].to_numpy()
+        y = actual["y"].to_numpy()
+        mean = f["mean"].to_numpy()[: len(y)]
+        row = {"smape": metrics.smape(y, mean), "mase": metrics.mase(y, mean, h, SEASON)}
+        if f"lo-{LEVEL}" in f:
+            lo, hi = f[f"lo-{LEVEL}"].to_numpy()[: len(y)], f[f"hi-{LEVEL}"].to_numpy()[: len(y)]
+            row["msis"] = metrics.msis(y, lo, hi, h, SEASON, alpha=1 - LEVEL / 100)
+            row["coverage"] = metrics.coverage(y, lo, hi)
+        rows.append(row)
+    return rows
+
+
+def run_family(name: str, config: dict[str, Any], splits: list[tuple[pd.DataFrame, pd.DataFrame]]) -> Tally:
+    from helios.forecasting.base import DataSpec, ForecastingError
+    from helios.forecasting.families import get_family
+
+    family = get_family(name.split("@", 1)[0])
+    raw = dict(config)
+    if "horizon" in family.Config.model_fields and "horizon" not in raw:
+        raw["horizon"] = HORIZON
+    settings = family.parse_config(raw)
+    spec = DataSpec(freq="h", season_length=SEASON)
+    tally = Tally()
+    for train, test in splits:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            fitted = family.fit(train, settings, spec)
+            forecast = fitted.predict(HORIZON, (80, LEVEL))
+        except (ForecastingError, RuntimeError, ValueError) as exc:
+            tally.error = f"{type(exc).__name__}: {exc}"
+            return tally
+        tally.wall_s += time.perf_counter() - wall
+        tally.cpu_s += time.process_time() - cpu
+        tally.rows += score_origin(forecast, test, train)
+        if hasattr(fitted, "choice_counts"):
+            tally.notes.append(json.dumps(fitted.choice_counts()))
+    return tally
+
+
+def owa(tally: Tally, reference: Tally) -> float:
+    return 0.5 * (tally.mean("smape") / reference.mean("smape") + tally.mean("mase") / reference.mean("mase"))
+
+
+def markdown_table(tallies: dict[str, Tally], reference: Tally) -> str:
+    lines = [
+        "| model | sMAPE | MASE | OWA | MSIS | 95% coverage | fit+predict wall s | CPU s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    ordered = sorted(tallies.items(), key=lambda kv: (kv[1].error is not None, owa(kv[1], reference)))
+    for name, t in ordered:
+        if t.error:
+            lines.append(f"| {name} | failed: {t.error[:80]} | | | | | | |")
+            continue
+        coverage = t.mean("coverage")
+        lines.append(
+            f"| {name} | {t.mean('smape'):.3f} | {t.mean('mase'):.3f} | {owa(t, reference):.3f} | "
+            f"{t.mean('msis'):.2f} | {100 * coverage:.1f}% | {t.wall_s:.1f} | {t.cpu_s:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+# --- speed ---------------------------------------------------------------------------------------
+
+
+def speed_panel(folder: Path, series: int = 400, length: int = 1000) -> pd.DataFrame:
+    """``series`` windows of ``length`` hours from both stations, as distinct series."""
+    frames = []
+    for name in ("ETTh1", "ETTh2"):
+        data = load_ett(folder, name)
+        for uid, one in data.groupby("unique_id", sort=False):
+            for start in range(0, len(one) - length + 1, length // 2):
+                piece = one.iloc[start : start + length]
+                frames.append(piece.assign(unique_id=f"{name}/{uid}/{start}"))
+    chosen = frames[:: max(1, len(frames) // series)][:series]
+    return pd.concat(chosen, ignore_index=True)
+
+
+def run_speed(folder: Path, config: dict[str, Any]) -> str:
+    from helios.forecasting.base import DataSpec
+    from helios.forecasting.families import get_family
+
+    panel = speed_panel(folder)
+    family = get_family("auto")
+    settings = family.parse_config({"horizon": HORIZON, **config})
+    wall, cpu = time.perf_counter(), time.process_time()
+    fitted = family.fit(panel, settings, DataSpec(freq="h", season_length=SEASON))
+    fit_wall = time.perf_counter() - wall
+    fitted.predict(HORIZON, (80, LEVEL))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    lines = [
+        f"auto on {panel['unique_id'].nunique()} series x 1,000 hours, horizon {HORIZON}: "
+        f"fit + predict {wall:.1f} s wall ({fit_wall:.1f} s fit), {cpu:.1f} s CPU",
+        "",
+        "| candidate | validation s | final fit s | series choosing it |",
+        "|---|---|---|---|",
+    ]
+    counts = fitted.choice_counts()
+    for name, cost in fitted.costs.items():
+        lines.append(
+            f"| {name} | {cost.get('validation_s', 0):.1f} | {cost.get('final_fit_s', 0):.1f} | "
+            f"{counts.get(name, 0)} |"
+        )
+    return "\n".join(lines)
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def default_families() -> list[str]:
+    from helios.forecasting.families import list_families
+
+    return [f.name for f in list_families() if f.task in ("price", "timeseries")]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", default="ETTh1", choices=["ETTh1", "ETTh2"])
+    parser.add_argument("--families", help="comma-separated families, 'family@label' for variants")
+    parser.add_argument("--origins", type=int, default=20, help="forecast origins over the last year")
+    parser.add_argument("--history", type=int, default=960, help="hours each fit sees before its origin")
+    parser.add_argument("--config", default="{}", help="JSON {family or family@label: {param: value}}")
+    parser.add_argument("--config-file", type=Path, help="the same JSON, read from a file")
+    parser.add_argument("--markdown", type=Path, help="also write the table to this file")
+    parser.add_argument("--speed", action="store_true", help="time auto on 400 series of 1,000 hours")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    folder = ett_dir()
+    if folder is None:
+        print("ETT data not found under ../shared/data/ett; set HELIOS_SHARED_DATA. Nothing to do.")
+        return 0
+    sys.path.insert(0, str(REPO / "src"))
+    warnings.simplefilter("ignore")
+    configs = json.loads(args.config_file.read_text() if args.config_file else args.config)
+    if args.speed:
+        report = run_speed(folder, configs.get("auto", {}))
+        print(report)
+        if args.markdown:
+            args.markdown.write_text(report + "\n", encoding="utf-8")
+        return 0
+    data = load_ett(folder, args.dataset)
+    length = int(data.groupby("unique_id").size().min())
+    positioned = data.assign(position=data.groupby("unique_id").cumcount())
+    splits = []
+    for start in origins(length, args.origins):
+        train = positioned[
+            (positioned["position"] < start) & (positioned["position"] >= start - args.history)
+        ]
+        test = positioned[(positioned["position"] >= start) & (positioned["position"] < start + HORIZON)]
+        splits.append((train.drop(columns="position"), test.drop(columns="position")))
+    names = args.families.split(",") if args.families else default_families()
+    print(
+        f"{args.dataset}: {data['unique_id'].nunique()} series, {len(splits)} origins over the last year, "
+        f"horizon {HORIZON}, {args.history} hours of history per fit",
+        flush=True,
+    )
+    reference = run_family("naive2", {}, splits)
+    tallies = {}
+    for name in dict.fromkeys([*names, "seasonal_naive"]):
+        tallies[name] = tally = run_family(name, configs.get(name, {}), splits)
+        summary = tally.error or (
+            f"OWA {owa(tally, reference):.3f} sMAPE {tally.mean('smape'):.3f} MASE {tally.mean('mase'):.3f} "
+            f"MSIS {tally.mean('msis'):.2f} cov {tally.mean('coverage'):.3f}"
+        )
+        print(f"{name:>24}: {summary}  [{tally.wall_s:.1f} s wall, {tally.cpu_s:.1f} s CPU]", flush=True)
+        if tally.notes:
+            print(f"{'':>24}  chosen per origin: {tally.notes[-1]}", flush=True)
+    table = markdown_table(tallies, reference)
+    print()
+    print(table)
+    if args.markdown:
+        args.markdown.write_text(table + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,165 @@
+"""What ``auto`` learns from its validation windows inside the training data: each candidate's
+forecasts at several origins, per-series scores, which candidates each series keeps (and why),
+and the errors its intervals are calibrated on.
+
+Scores are OWA-like: half a candidate's sMAPE over the candidates' mean sMAPE plus half its
+MASE over theirs, per series, averaged over the windows. Candidates whose scores validation
+cannot separate (within ``tolerance`` of the best) are averaged rather than picked between:
+a coin toss between near-equals only adds variance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from helios.forecasting.backtest import backtest
+from helios.forecasting.base import DataSpec, Hyperparameters, ModelFamily
+from helios.forecasting.metrics import seasonal_naive_scale
+from helios.forecasting.panel import split_panel
+
+FORECAST_COLUMNS = ["unique_id", "window", "step", "y", "mean"]
+
+
+def window_offsets(horizon: int, n_windows: int, step: int | None) -> list[int]:
+    """Points between each window's last test point and the series' end, oldest window first."""
+    gap = step or horizon
+    return [(n_windows - 1 - w) * gap for w in range(n_windows)]
+
+
+def validation_forecasts(
+    train: pd.DataFrame,
+    family: ModelFamily,
+    settings: Hyperparameters,
+    spec: DataSpec,
+    horizon: int,
+    n_windows: int,
+    step: int | None,
+) -> pd.DataFrame:
+    """``unique_id, window, step, y, mean`` of one candidate. A family that can forecast from
+    several origins after one fit (``backtest_forecasts``, e.g. gbm) does; others are refitted
+    at each origin on the points before it."""
+    offsets = window_offsets(horizon, n_windows, step)
+    fast = getattr(family, "backtest_forecasts", None)
+    if fast is not None:
+        frame = fast(train, settings, spec, horizon, offsets)
+    else:
+        frame = backtest(train, family, spec, horizon, n_windows, step, settings, levels=(), min_train_size=2)
+        frame = frame.forecasts
+    return frame.assign(unique_id=frame["unique_id"].astype(str))[FORECAST_COLUMNS]
+
+
+def series_scales(train: pd.DataFrame, season: int, cut: int = 0) -> pd.Series:
+    """Each series' in-sample seasonal-naive MAE (the MASE scale), on all but its last ``cut``
+    points; a flat series gets 1 so nothing divides by zero."""
+    scales = {}
+    for series in split_panel(train):
+        y = series.y[: len(series.y) - cut] if cut else series.y
+        scale = seasonal_naive_scale(y, season) if len(y) > 1 else float("nan")
+        scales[series.unique_id] = scale if np.isfinite(scale) and scale > 0 else 1.0
+    return pd.Series(scales, dtype=float)
+
+
+def window_scores(forecasts: pd.DataFrame, scales: pd.Series) -> pd.DataFrame:
+    """sMAPE and MASE per candidate, series and window: ``unique_id, candidate, window, smape, mase``."""
+    absolute = (forecasts["y"] - forecasts["mean"]).abs()
+    denominator = forecasts["y"].abs() + forecasts["mean"].abs()
+    ratio = np.where(denominator > 0, absolute / denominator.where(denominator > 0, 1.0), 0.0)
+    scored = forecasts.assign(
+        smape=200 * ratio, mase=absolute / forecasts["unique_id"].map(scales).to_numpy()
+    )
+    keys = ["unique_id", "candidate", "window"]
+    return scored.groupby(keys, sort=False)[["smape", "mase"]].mean().reset_index()
+
+
+def relative_scores(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Series x candidate table of 0.5 * (sMAPE / mean sMAPE + MASE / mean MASE) over the
+    candidates of that series; lower is better, missing candidates are +inf."""
+    mean = metrics.groupby(["unique_id", "candidate"])[["smape", "mase"]].mean()
+    smape = mean["smape"].unstack("candidate")
+    mase = mean["mase"].unstack("candidate")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = 0.5 * (smape.div(smape.mean(axis=1), axis=0) + mase.div(mase.mean(axis=1), axis=0))
+    # 0/0 (every candidate exact) or a failed candidate: +inf, never ranked.
+    return score.fillna(np.inf)
+
+
+def choose(
+    scores: pd.DataFrame, candidates: Sequence[str], selection: str, top_k: int, tolerance: float
+) -> dict[str, list[str]]:
+    """Per series, the candidates kept: the best; the best ``top_k``; or ("close") the best and
+    those within ``tolerance`` of it, at most ``top_k``."""
+    ordered = scores.reindex(columns=list(candidates)).fillna(np.inf)
+    choices = {}
+    for uid, row in ordered.iterrows():
+        ranked = [name for name in row.sort_values(kind="stable").index if np.isfinite(row[name])]
+        if selection == "combine":
+            kept = ranked[:top_k]
+        elif selection == "close" and ranked:
+            limit = row[ranked[0]] * (1 + tolerance)
+            kept = [name for name in ranked if row[name] <= limit][:top_k]
+        else:
+            kept = ranked[:1]
+        choices[str(uid)] = kept
+    return choices
+
+
+def explain(uid: str, kept: list[str], row: pd.Series, tolerance: float, baselines: Sequence[str]) -> str:
+    """One line saying what a series chose and why, in validation scores."""
+    finite = row[np.isfinite(row)].sort_values(kind="stable")
+    if not kept:
+        return "no candidate could be validated (series too short): the first candidate, unvalidated"
+    if finite.empty:
+        return f"{kept[0]}: no validation scores"
+    parts = ", ".join(f"{name} {value:.3f}" for name, value in finite.items())
+    how = (
+        f"average of {' + '.join(kept)} (validation cannot separate them: within {tolerance:.0%})"
+        if len(kept) > 1
+        else f"{kept[0]} (best in validation)"
+    )
+    baseline = [name for name in finite.index if name in baselines]
+    against = f"; best seasonal naive {baseline[0]} {finite[baseline[0]]:.3f}" if baseline else ""
+    return f"{how}; scores (1 = candidates' mean, lower is better): {parts}{against}"
+
+
+def combined_errors(
+    forecasts: pd.DataFrame, choices: dict[str, list[str]], scales: pd.Series, horizon: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(series x windows, horizon) errors of each series' chosen combination, over its scale,
+    and the series of each row: what the intervals are calibrated on (the same averaging the
+    forecast will do)."""
+    wanted = pd.DataFrame(
+        [(uid, name) for uid, names in choices.items() for name in names], columns=["unique_id", "candidate"]
+    )
+    chosen = forecasts.merge(wanted, on=["unique_id", "candidate"], how="inner")
+    combined = chosen.groupby(["unique_id", "window", "step"], sort=False).agg(
+        y=("y", "first"), mean=("mean", "mean"), members=("candidate", "nunique")
+    )
+    counts = combined["members"].to_numpy()
+    needed = combined.reset_index()["unique_id"].map(lambda uid: len(choices.get(uid, ()))).to_numpy()
+    combined = combined[counts == needed].reset_index()  # every chosen member forecast that step
+    scaled = (combined["y"] - combined["mean"]) / combined["unique_id"].map(scales)
+    table = combined.assign(error=scaled.to_numpy()).pivot_table(
+        index=["unique_id", "window"], columns="step", values="error", dropna=False
+    )
+    matrix = table.reindex(columns=range(1, horizon + 1)).to_numpy(dtype=float)
+    return matrix, table.index.get_level_values("unique_id").to_numpy()
+
+
+def spread_factors(errors: np.ndarray, rows: np.ndarray, shrink: float = 0.5) -> dict[str, float]:
+    """How much harder (above 1) or easier each series was than the typical one on validation:
+    its mean absolute scaled error over the median series', shrunk towards 1 (a square root at
+    ``shrink`` 0.5) and kept within 0.5-2, since a few windows are a noisy judge of one series."""
+    own = pd.Series(np.nanmean(np.abs(errors), axis=1), index=rows).groupby(level=0).mean()
+    typical = float(np.nanmedian(own)) if np.isfinite(own).any() else float("nan")
+    if not np.isfinite(typical) or typical <= 0:
+        return {}
+    factors = np.clip((own / typical) ** shrink, 0.5, 2.0).fillna(1.0)
+    return {str(uid): float(value) for uid, value in factors.items()}
+
+
+def cost_table(costs: dict[str, dict[str, float]]) -> dict[str, Any]:
+    return {name: {key: round(value, 3) for key, value in entry.items()} for name, entry in costs.items()}

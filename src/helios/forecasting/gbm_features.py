@@ -1,0 +1,154 @@
+"""Features of the global gradient-boosted forecaster (``models/gbm.py``), built for all series at
+once with numpy: lags, seasonal lags, means over each season and the position in each season.
+
+Every series is first standardised by its own mean and spread (over the points the model is
+fitted on), so one model learns shapes shared by series of any scale. A series is a row of a
+matrix padded with NaN on the left: short series simply have missing far lags, which LightGBM
+handles natively, and the recursive forecast extends every series by one column per step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+def default_lags(seasons: Sequence[int], longest_history: int) -> list[int]:
+    """Every lag within the shortest season (1..24 for hourly), each multiple of it up to the
+    longest season (a week of days' same hour), and two of the longest; never lags the data
+    cannot fill (half the longest series at most). Without a season: the last 12 points."""
+    reach = max(1, longest_history // 2)
+    if not seasons:
+        return list(range(1, min(12, reach) + 1))
+    short, long = min(seasons), max(seasons)
+    lags = set(range(1, short + 1))
+    lags |= set(range(short, long + 1, short)) | set(seasons) | {2 * long}
+    return sorted(lag for lag in lags if lag <= reach) or [1]
+
+
+def feature_names(lags: Sequence[int], seasons: Sequence[int]) -> list[str]:
+    return (
+        [f"lag{lag}" for lag in lags]
+        + [f"mean{m}" for m in seasons]
+        + ["mean_short"]
+        + [f"phase{m}" for m in seasons]
+    )
+
+
+# Recent level, whatever the seasons: a short window the trees can compare lags against.
+SHORT_MEAN = 6
+
+
+@dataclass
+class Standardiser:
+    """Per-series location and scale (the spread is never zero: a flat series divides by 1)."""
+
+    loc: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, padded: np.ndarray) -> Standardiser:
+        loc = np.nanmean(padded, axis=1)
+        scale = np.nanstd(padded, axis=1)
+        return cls(loc, np.where(scale > 0, scale, 1.0))
+
+    def apply(self, padded: np.ndarray) -> np.ndarray:
+        return (padded - self.loc[:, None]) / self.scale[:, None]
+
+    def invert(self, z: np.ndarray) -> np.ndarray:
+        return z * self.scale[:, None] + self.loc[:, None]
+
+
+def pad_left(series: Sequence[np.ndarray], width: int | None = None) -> np.ndarray:
+    """Series as rows of one matrix, right-aligned (all end at the last column), NaN before."""
+    width = width or max(len(y) for y in series)
+    padded = np.full((len(series), width), np.nan)
+    for row, y in enumerate(series):
+        tail = y[-width:]
+        padded[row, width - len(tail) :] = tail
+    return padded
+
+
+def _window_means(z: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the ``window`` points before each column (NaN where any of them is missing)."""
+    n = z.shape[1]
+    means = np.full(z.shape, np.nan)
+    if n <= window:
+        return means
+    # cumulative[:, k] = sum of the first k points, so columns c-window..c-1 sum to the difference.
+    zeros = np.zeros((z.shape[0], 1))
+    cumulative = np.concatenate([zeros, np.cumsum(np.nan_to_num(z), axis=1)], axis=1)
+    present = np.concatenate([zeros, np.cumsum(~np.isnan(z), axis=1)], axis=1)
+    total = cumulative[:, window:n] - cumulative[:, : n - window]
+    count = present[:, window:n] - present[:, : n - window]
+    means[:, window:] = np.where(count == window, total / window, np.nan)
+    return means
+
+
+def training_matrix(
+    z: np.ndarray,
+    steps: np.ndarray,
+    lags: Sequence[int],
+    seasons: Sequence[int],
+    first_column: int,
+    base_lag: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows for every observed point from ``first_column`` on: (features, target). ``steps`` is
+    each series' calendar step number at column 0 (for the phase features). With ``base_lag``
+    the target is the change from ``base_lag`` points before (a seasonal difference): the trees
+    then learn corrections to seasonal naive, and shrink towards it where they know nothing."""
+    columns = np.arange(first_column, z.shape[1])
+    blocks = [_lagged(z, columns, lag) for lag in lags]
+    blocks += [_window_means(z, m)[:, columns] for m in seasons]
+    blocks.append(_window_means(z, SHORT_MEAN)[:, columns])
+    blocks += [np.mod(steps[:, None] + columns[None, :], m).astype(float) for m in seasons]
+    features = np.stack(blocks, axis=-1).reshape(-1, len(blocks))
+    target = z[:, columns]
+    if base_lag:
+        target = target - _lagged(z, columns, base_lag)
+    target = target.reshape(-1)
+    keep = ~np.isnan(target)
+    return features[keep].astype(np.float32), target[keep]
+
+
+def _lagged(z: np.ndarray, columns: np.ndarray, lag: int) -> np.ndarray:
+    out = np.full((z.shape[0], len(columns)), np.nan)
+    valid = columns - lag >= 0
+    out[:, valid] = z[:, columns[valid] - lag]
+    return out
+
+
+def next_step_features(
+    z: np.ndarray, steps: np.ndarray, lags: Sequence[int], seasons: Sequence[int]
+) -> np.ndarray:
+    """Features of the point right after the last column of ``z``, for every series."""
+    n = z.shape[1]
+    blocks = [z[:, n - lag] if lag <= n else np.full(z.shape[0], np.nan) for lag in lags]
+    for m in (*seasons, SHORT_MEAN):
+        blocks.append(z[:, -m:].mean(axis=1) if m <= n else np.full(z.shape[0], np.nan))
+    blocks += [np.mod(steps + n, m).astype(float) for m in seasons]
+    return np.stack(blocks, axis=-1).astype(np.float32)
+
+
+_FIXED_UNITS = {"min": "1min", "h": "1h", "D": "1D", "W": "7D"}
+_EPOCH = pd.Timestamp("1970-01-05")  # a Monday: weekly phases start on Mondays
+
+
+def step_number(stamp: pd.Timestamp | int, freq: str) -> int:
+    """A stamp as a count of ``freq`` steps since a fixed Monday, so the position in every season
+    (hour of day, day of week...) is that count modulo the season, the same in every series."""
+    if not isinstance(stamp, pd.Timestamp):
+        return int(stamp)
+    base = freq.split("-")[0]
+    if base in _FIXED_UNITS:
+        return int((stamp - _EPOCH) // pd.Timedelta(_FIXED_UNITS[base]))
+    if base == "B":
+        return int(np.busday_count(_EPOCH.date(), stamp.date()))
+    if base in ("MS", "ME"):
+        return stamp.year * 12 + stamp.month - 1
+    if base in ("QS", "QE"):
+        return stamp.year * 4 + (stamp.month - 1) // 3
+    return stamp.year
