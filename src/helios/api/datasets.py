@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from functools import partial
 from typing import Annotated
 
@@ -20,6 +19,7 @@ from helios.api.deps import (
 )
 from helios.core.errors import InvalidInput, PayloadTooLarge
 from helios.core.pagination import DEFAULT_LIMIT
+from helios.core.parsing import load_json
 from helios.datasets import service, views
 from helios.datasets.schemas import (
     DataPage,
@@ -119,8 +119,8 @@ def _parse_rules(raw: str | None) -> GameRules | None:
     if not raw:
         return None
     try:
-        return GameRules.model_validate(json.loads(raw))
-    except (json.JSONDecodeError, ValidationError) as exc:
+        return GameRules.model_validate(load_json(raw, "rules"))
+    except ValidationError as exc:
         raise InvalidInput(f"rules are not valid game rules JSON: {exc}") from None
 
 

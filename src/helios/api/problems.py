@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from helios.core.errors import HeliosError
@@ -30,6 +30,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(OverflowError, _data_error)
     app.add_exception_handler(OperationalError, _operational_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
@@ -69,6 +71,12 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 async def _integrity_error(_: Request, exc: Exception) -> JSONResponse:
     log.info("integrity error: %s", exc)
     return problem(409, "Conflict", "the change clashes with a concurrent one; reload and try again")
+
+
+async def _data_error(_: Request, exc: Exception) -> JSONResponse:
+    # The backstop behind the schemas' bounds: a value the database cannot hold is the caller's error.
+    log.info("value out of range: %s", exc)
+    return problem(422, "Invalid input", "a value is out of range for what Helios can store")
 
 
 async def _operational_error(_: Request, exc: Exception) -> JSONResponse:

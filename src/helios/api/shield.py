@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from helios.context import AppContext
 from helios.core.auth import Role
 from helios.core.errors import Forbidden, HeliosError, PayloadTooLarge
+from helios.core.parsing import INT64_MAX, INT64_MIN, load_json, out_of_range
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Multipart framing and form fields ride along with the file: allow that much beyond the upload limit.
@@ -93,6 +94,7 @@ class Shield:
             if scope["type"] == "http":
                 self.check_length(connection)
                 await self.check_api_caller(connection, scope)
+                self.check_numbers(connection, scope)
         except HeliosError as refusal:
             await refuse(scope, receive, send, refusal)
             return
@@ -144,16 +146,39 @@ class Shield:
         principal.require(role)
 
     def required_role(self, app_routes: Iterable[Any], method: str, path: str) -> Role | None:
-        if self._routes is None:  # built on first use: every domain has added its routes by then
-            self._routes = list(api_routes(app_routes))
-        for route in self._routes:
+        for route in self.routes(app_routes):
             if method in route.methods and route.pattern.match(path):
                 return route.role
         return None
 
+    def routes(self, app_routes: Iterable[Any]) -> list[ApiRoute]:
+        if self._routes is None:  # built on first use: every domain has added its routes by then
+            self._routes = list(api_routes(app_routes))
+        return self._routes
+
+    def check_numbers(self, connection: HTTPConnection, scope: Scope) -> None:
+        """An integer beyond 64 bits in a path or query parameter could only overflow in the
+        database: refuse it here for every route, naming the parameter."""
+        if not scope["path"].startswith("/api/"):
+            return
+        for name, value in connection.query_params.multi_items():
+            refuse_huge_integer(value, name)
+        for route in self.routes(scope["app"].routes):
+            match = route.pattern.match(scope["path"])
+            if match:
+                for name, value in match.groupdict().items():
+                    refuse_huge_integer(value, name)
+                return
+
     # -- serving, with a counted body and the headers ---------------------------------------------
 
     async def serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] not in READ_METHODS and is_json(scope):
+            try:
+                receive = await self.checked_json_body(receive)
+            except HeliosError as refusal:
+                await refuse(scope, receive, send, refusal)
+                return
         counted = 0
         over = False
         started = False
@@ -189,6 +214,47 @@ class Shield:
             return
         if over and not started:
             await refuse(scope, receive, send, too_large(self.context.settings.max_upload_bytes))
+
+    async def checked_json_body(self, receive: Receive) -> Receive:
+        """A JSON body is small and read whole anyway: check its depth and numbers once, for
+        every route, then hand the same bytes on."""
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.body_limit:
+                raise too_large(self.context.settings.max_upload_bytes)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if body.strip():
+            await anyio.to_thread.run_sync(load_json, body, "the request body")
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return replay
+
+
+def is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            media = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or media.endswith(b"+json")
+    return False
+
+
+def refuse_huge_integer(value: str, name: str) -> None:
+    text = value.strip()
+    if len(text) > 18 and text.lstrip("+-").isdigit() and not INT64_MIN <= int(text) <= INT64_MAX:
+        raise out_of_range(name, "the request")
 
 
 def install(app: Any, context: AppContext) -> None:
@@ -255,7 +321,8 @@ async def refuse(scope: Scope, receive: Receive, send: Send, refusal: HeliosErro
         return
     from helios.api.problems import problem
 
-    response = problem(refusal.status, refusal.title, refusal.detail)
+    extra = {"errors": refusal.errors} if refusal.errors else {}
+    response = problem(refusal.status, refusal.title, refusal.detail, **extra)
     response.headers.update({k.decode(): v.decode() for k, v in SECURITY_HEADERS})
     response.headers["connection"] = "close"  # the unread body is not worth draining
     await response(scope, receive, send)

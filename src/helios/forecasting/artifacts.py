@@ -105,6 +105,8 @@ def _json(path: Path) -> Any:
         return json.loads(_read(path))
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ArtifactError(f"{path.name} is not valid JSON") from None
+    except RecursionError:  # hostile nesting: Python's parser recurses once per level
+        raise ArtifactError(f"{path.name} is nested too deeply to be a model's state") from None
 
 
 def _manifest(source: Path) -> dict[str, Any]:
