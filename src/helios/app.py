@@ -51,6 +51,13 @@ def start_executor(context: AppContext):  # type: ignore[no-untyped-def]
     return executor
 
 
+def sweep_leftovers(context: AppContext) -> None:
+    """Temp files and staged artifacts a crash left in the store: gone at start-up."""
+    removed = context.store.sweep_leftovers()
+    if removed:
+        log.info("removed %d leftover temp file(s) from the artifact store", len(removed))
+
+
 def create_app(
     settings: Settings | None = None, *, ui: bool = True, migrate_db: bool = True, executor: bool = False
 ) -> FastAPI:
@@ -59,6 +66,7 @@ def create_app(
     subscribe_scoring(context)  # predictions are scored when newer data arrives
     if migrate_db:
         migrate.upgrade(context.db.write_engine)
+        sweep_leftovers(context)
     if settings.demo:
         from helios.demo import seed_demo
 

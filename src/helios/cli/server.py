@@ -43,10 +43,17 @@ def worker(
     """Run one training worker on its own (``helios serve`` starts HELIOS_WORKERS of them itself)."""
     import signal
 
-    from helios.training.workers import Worker
+    from helios.training.workers import ParentGone, Worker, bind_to_parent
 
+    try:
+        parent = bind_to_parent()
+    except ParentGone as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
     context = open_context()
-    runner = Worker(context, stale_after_s=stale_after or context.settings.job_stale_after_s)
+    runner = Worker(
+        context, stale_after_s=stale_after or context.settings.job_stale_after_s, parent_pid=parent
+    )
     signal.signal(signal.SIGTERM, lambda *_: runner.stopping.set())
     console.print(f"worker {runner.name} waiting for training jobs (Ctrl+C to stop)")
     try:

@@ -8,7 +8,11 @@ characters, ``;``/``#``/``?``, and symlinks that point out of the root.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import tempfile
+import time
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -16,6 +20,8 @@ from helios.core.errors import InvalidInput, NotFound
 from helios.forecasting.atomic_files import write_atomically
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+STAGING = ".staging"
+LEFTOVER_AGE_S = 15 * 60
 
 
 class ArtifactStore:
@@ -56,6 +62,38 @@ class ArtifactStore:
 
     def size(self, key: str) -> int:
         return self.resolve(key).stat().st_size
+
+    # Keys never start a segment with ".", so every dot-entry in the store is in-flight work: an
+    # atomic write's temp file, a staged artifact waiting for its commit, a retired directory.
+
+    def stage_dir(self) -> Path:
+        """A private directory to build an artifact in before the database commit that records it."""
+        staging = self.root / STAGING
+        staging.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=staging, prefix=".artifact-"))
+
+    def publish(self, staged: Path, key: str) -> Path:
+        """Move a staged directory to ``key``: done after the commit, so no row ever points at
+        a missing file and no file appears for a rolled-back row."""
+        target = self.resolve(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, target)
+        return target
+
+    def sweep_leftovers(self, older_than_s: float = LEFTOVER_AGE_S) -> list[Path]:
+        """Remove what crashed writers left behind (start-up); young entries may still be in use
+        by another process (a worker, a CLI import), so only old ones go."""
+        cutoff = time.time() - older_than_s
+        removed = []
+        for path in sorted(self.root.rglob(".*"), key=lambda p: len(p.parts), reverse=True):
+            if path.is_symlink() or not path.exists() or path.lstat().st_mtime > cutoff:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+        return removed
 
 
 def _check_key(key: str) -> None:

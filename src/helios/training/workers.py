@@ -154,15 +154,26 @@ def _recover(context: AppContext, session, job: TrainingJob) -> None:  # type: i
 class Worker:
     """One worker: claims jobs one at a time and runs each in a child process."""
 
-    def __init__(self, context: AppContext, *, stale_after_s: float = 60.0, name: str | None = None) -> None:
+    def __init__(
+        self,
+        context: AppContext,
+        *,
+        stale_after_s: float = 60.0,
+        name: str | None = None,
+        parent_pid: int | None = None,
+    ) -> None:
         self.context = context
         self.name = name or worker_name()
         self.stale_after_s = stale_after_s
+        self.parent_pid = parent_pid
         self.stopping = threading.Event()
 
     def run_forever(self) -> None:
         log.info("worker %s started", self.name)
         while not self.stopping.is_set():
+            if self.parent_pid is not None and os.getppid() != self.parent_pid:
+                log.warning("worker %s: its server is gone; stopping", self.name)  # where prctl is missing
+                break
             if not self.run_once():
                 self.stopping.wait(POLL_S)
 
@@ -247,6 +258,25 @@ def _child_env(context: AppContext) -> dict[str, str]:
     }
 
 
+PARENT_ENV = "HELIOS_WORKER_PARENT"
+
+
+class ParentGone(RuntimeError):
+    """A worker spawned by a server whose server is no longer there."""
+
+
+def bind_to_parent() -> int | None:
+    """In a worker that ``helios serve`` spawned: the server's pid, after making sure this
+    process dies with it. None for a worker someone started by hand."""
+    expected = os.environ.get(PARENT_ENV)
+    if not expected:
+        return None
+    _die_with_parent()
+    if os.getppid() != int(expected):  # checked after prctl: the server may have died before it
+        raise ParentGone(f"the server that started this worker (pid {expected}) is gone; not running")
+    return int(expected)
+
+
 def _die_with_parent() -> None:
     """Linux: the child gets SIGKILL when its worker dies, so a requeued job never trains twice."""
     try:
@@ -277,7 +307,13 @@ class WorkerPool:
         self.monitor.start()
 
     def _spawn(self) -> subprocess.Popen:  # type: ignore[type-arg]
-        return subprocess.Popen([sys.executable, "-m", "helios", "worker"], env=_child_env(self.context))
+        # A worker dies with the server that spawned it (a killed server must not leave workers
+        # claiming jobs), and refuses to run at all if that server is already gone.
+        return subprocess.Popen(
+            [sys.executable, "-m", "helios", "worker"],
+            env={**_child_env(self.context), PARENT_ENV: str(os.getpid())},
+            preexec_fn=_die_with_parent,
+        )
 
     def _watch(self) -> None:
         """A worker that died (killed, crashed) is replaced, so queued jobs never wait forever;

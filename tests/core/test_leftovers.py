@@ -1,0 +1,44 @@
+"""Crashes leave nothing behind for long (issue 9): the start-up sweep removes old temp files and
+staged artifacts from the store, and leaves young ones (another process may be writing them)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from helios.core.artifacts import ArtifactStore
+
+
+def age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_sweep_removes_old_temp_files_and_staging_but_keeps_artifacts(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path / "artifacts")
+    kept = store.write_bytes("datasets/6/v1.parquet", b"data")
+    crashed = kept.parent / ".v2.parquet.abc123.tmp"
+    crashed.write_bytes(b"half a file")
+    staged = store.stage_dir()
+    (staged / "meta.json").write_text("{}")
+    young = kept.parent / ".v3.parquet.def456.tmp"
+    young.write_bytes(b"being written right now")
+    for path in (crashed, staged / "meta.json", staged):
+        age(path, 3600)
+    removed = store.sweep_leftovers()
+    assert crashed in removed and staged in removed
+    assert not crashed.exists() and not staged.exists()
+    assert kept.read_bytes() == b"data" and young.exists()
+
+
+def test_serving_sweeps_at_start_up(settings) -> None:  # type: ignore[no-untyped-def]
+    from helios.app import create_app
+
+    leftover = settings.artifact_root / "datasets" / "1" / ".v1.parquet.zzz.tmp"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"x" * 1000)
+    age(leftover, 24 * 3600)
+    app = create_app(settings, ui=False)
+    app.state.helios.db.dispose()
+    assert not leftover.exists()
