@@ -35,9 +35,9 @@ def test_a_prediction_starts_from_the_last_observation_of_its_data(ledger) -> No
     [naive] = run(ledger)
     data = prices(130)
     last = data[data["unique_id"] == "AAA"].iloc[-1]
-    assert naive.origin == last["ds"].to_pydatetime() and naive.origin_value == pytest.approx(last["y"])
+    assert naive.origin == last["ds"].tz_localize("UTC") and naive.origin_value == pytest.approx(last["y"])
     assert naive.start_mode == "state_updated" and naive.dataset_version == 1
-    assert [p.ds for p in naive.points] == list(pd.date_range(last["ds"], periods=6, freq="D")[1:])
+    assert [p.ds for p in naive.points] == list(pd.date_range(last["ds"], periods=6, freq="D", tz="UTC")[1:])
     assert naive.points[0].mean == pytest.approx(last["y"])  # the walk starts at the new last value
     lo, hi = naive.points[0].bounds["80"]
     assert lo < naive.points[0].mean < hi and naive.points[0].bounds["95"][0] < lo
@@ -46,7 +46,7 @@ def test_a_prediction_starts_from_the_last_observation_of_its_data(ledger) -> No
 def test_statistical_model_runs_forward_without_refitting(ledger) -> None:  # type: ignore[no-untyped-def]
     [ets] = run(ledger, models=["ets"], series=["AAA", "BBB"])[:1]
     assert ets.start_mode == "state_updated"
-    assert ets.origin == pd.Timestamp("2026-05-10").to_pydatetime()  # day 130, not day 100
+    assert ets.origin == pd.Timestamp("2026-05-10", tz="UTC")  # day 130, not day 100
 
 
 def test_volatility_overlay_and_immutability(ledger) -> None:  # type: ignore[no-untyped-def]

@@ -45,7 +45,7 @@ def test_a_new_dataset_version_scores_what_it_covers_once(context, predicted) ->
     truth = prices(103)
     truth = truth[truth["unique_id"] == "AAA"].set_index("ds")["y"]
     for point in read_back.points[:3]:
-        assert point.actual == pytest.approx(truth[pd.Timestamp(point.ds)])
+        assert point.actual == pytest.approx(truth[pd.Timestamp(point.ds).tz_localize(None)])
         assert point.error == pytest.approx(point.actual - point.mean)
         assert set(point.inside) == {"80", "95"}
     assert read_back.points[3].actual is None
@@ -104,7 +104,9 @@ def test_winkler_score() -> None:
 
     actual = np.array([5.0, 0.0, 12.0])
     lo, hi = np.full(3, 2.0), np.full(3, 10.0)
-    assert scoring.winkler(actual, lo, hi, 80).tolist() == pytest.approx([8.0, 8 + 20 * 2, 8 + 20 * 2])
+    assert scoring.winkler(actual, lo, hi, 80).tolist() == pytest.approx(
+        [8.0, 28.0, 28.0]
+    )  # width + 2/alpha * miss
 
 
 def test_a_new_version_is_scored_by_the_subscriber_and_announced(context, predicted) -> None:  # type: ignore[no-untyped-def]

@@ -119,6 +119,6 @@ def list_for_ticker(
 
 
 def _naive(stamp: dt.datetime | None) -> dt.datetime | None:
-    if stamp is None or stamp.tzinfo is None:
+    if stamp is None:
         return stamp
-    return stamp.astimezone(dt.UTC).replace(tzinfo=None)
+    return stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)

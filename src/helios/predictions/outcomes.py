@@ -29,14 +29,12 @@ def publish_outcomes(session: Session, scores: pd.DataFrame, source: str) -> Non
 
 
 def _outcomes(session: Session, scores: pd.DataFrame) -> list[ScoredPrediction]:
-    grouped = scores.groupby("prediction_id")
+    keys = scores["prediction_id"]
     summary = pd.DataFrame(
         {
-            "points": grouped.size(),
-            "revised": grouped["revision"].apply(lambda r: int((r > 0).sum())),
-            "mae": grouped["error"].apply(
-                lambda e: float(np.nanmean(np.abs(e))) if e.notna().any() else None
-            ),
+            "points": keys.groupby(keys).size(),
+            "revised": (scores["revision"] > 0).groupby(keys).sum(),
+            "mae": scores["error"].abs().groupby(keys).mean(),  # NaN where no error was defined
         }
     )
     missed = {
@@ -56,7 +54,7 @@ def _outcomes(session: Session, scores: pd.DataFrame) -> list[ScoredPrediction]:
             unique_id=found[pid].unique_id,
             points=int(row["points"]),
             revised=int(row["revised"]),
-            mean_abs_error=row["mae"],
+            mean_abs_error=None if np.isnan(row["mae"]) else float(row["mae"]),
             missed_levels=[level for level in SUPPORTED_LEVELS if pid in missed[level]],
         )
         for pid, row in zip(ids, summary.to_dict("records"), strict=True)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from helios.core.artifacts import ArtifactStore
 from helios.core.auth import Principal, record_audit
-from helios.core.clock import utcnow
+from helios.core.clock import as_utc, utcnow
 from helios.core.errors import InvalidInput, NotFound
 from helios.predictions import runs, scoring
 from helios.predictions.schemas import ActualsRequest, RunRequest, Trigger
@@ -83,7 +83,7 @@ def _store(
         dataset_version=data.version,
         dataset_version_id=data.version_id,
         unique_id=forecast.unique_id,
-        origin=forecast.origin.to_pydatetime(),
+        origin=as_utc(forecast.origin.to_pydatetime()),
         origin_value=forecast.origin_value,
         naive_scale=forecast.naive_scale,
         horizon=request.horizon,
@@ -114,7 +114,7 @@ def point_rows(
             "dataset_id": prediction.dataset_id,
             "unique_id": prediction.unique_id,
             "step": step,
-            "ds": pd.Timestamp(record["ds"]).to_pydatetime(),
+            "ds": as_utc(pd.Timestamp(record["ds"]).to_pydatetime()),
             "mean": _number(record.get("mean")),
             "sigma": sigma.get((prediction.unique_id, step), _number(record.get("sigma"))),
             "probabilities": record.get("probabilities"),
@@ -152,7 +152,7 @@ def check_as_of(as_of: dt.datetime | None) -> dt.datetime | None:
             f"as_of {as_of.isoformat()} is in the future; Helios can only say what it had predicted by now"
         )
         raise InvalidInput(detail, errors=[{"field": "as_of", "message": detail}])
-    return stamp.astimezone(dt.UTC).replace(tzinfo=None)
+    return stamp.astimezone(dt.UTC)
 
 
 def known_series(session: Session, unique_id: str) -> bool:

@@ -9,6 +9,7 @@ from collections import defaultdict
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from helios.core.clock import as_utc
 from helios.core.pagination import DEFAULT_LIMIT, Keyset, count
 from helios.predictions.schemas import PointRead, PredictionList, PredictionRead, RunRead
 from helios.predictions.tables import Prediction, PredictionPoint, PredictionRun, PredictionScore
@@ -114,7 +115,7 @@ def prediction_read(
         dataset=prediction.dataset_name,
         dataset_version=prediction.dataset_version,
         unique_id=prediction.unique_id,
-        origin=prediction.origin,
+        origin=as_utc(prediction.origin),
         origin_value=prediction.origin_value,
         horizon=prediction.horizon,
         levels=list(prediction.levels),
@@ -123,7 +124,7 @@ def prediction_read(
         volatility_version=prediction.volatility_version,
         trigger=prediction.trigger,
         run_id=prediction.run_id,
-        created_at=prediction.created_at,
+        created_at=as_utc(prediction.created_at),
         created_by=prediction.created_by,
         points=[point_read(point, prediction.levels, scores.get(point.id)) for point in points],
     )
@@ -134,7 +135,7 @@ def point_read(
 ) -> PointRead:
     read = PointRead(
         step=point.step,
-        ds=point.ds,
+        ds=as_utc(point.ds),
         mean=point.mean,
         sigma=point.sigma,
         bounds={
