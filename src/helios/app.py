@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from helios import __version__
 from helios.api import docs, login, problems, shield
 from helios.api.routes import api_router, fallback_router
+from helios.assistants.ledger import subscribe as subscribe_assistant_outcomes
 from helios.config import Settings, get_settings
 from helios.context import AppContext
 from helios.predictions.outcomes import subscribe as subscribe_scoring
@@ -64,6 +65,7 @@ def create_app(
     settings = settings or get_settings()
     context = AppContext.build(settings)
     subscribe_scoring(context)  # predictions are scored when newer data arrives
+    subscribe_assistant_outcomes(context)  # scored predictions settle assistant experiments
     if migrate_db:
         migrate.upgrade(context.db.write_engine)
         sweep_leftovers(context)

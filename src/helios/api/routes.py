@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from helios.api import (
     agents,
     assistant_chat,
+    assistant_quality,
     assistants,
     datasets,
     health,
@@ -37,6 +38,7 @@ def api_router() -> APIRouter:
     router.include_router(memory.router)
     router.include_router(assistants.router)
     router.include_router(assistant_chat.router)
+    router.include_router(assistant_quality.router)
     return router
 
 

@@ -173,3 +173,10 @@ def list_experiments(
         next_cursor=next_cursor,
         total=count(session, query),
     )
+
+
+def leader(session: Session, experiment: Experiment) -> str:
+    """The variant most likely best; the control while nothing has outcomes."""
+    read = experiment_read(session, experiment)
+    scored = [v for v in read.variants if v.prob_best is not None]
+    return max(scored, key=lambda v: v.prob_best or 0).name if scored else read.variants[0].name

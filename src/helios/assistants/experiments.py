@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from helios.assistants import prompts
@@ -238,8 +238,9 @@ def _assignments(session: Session, experiment_id: int, subjects: set[str]) -> di
     return found
 
 
-def outcome_from_ledger(session: Session, prediction_id: int, value: float) -> int:
-    """A scored prediction settles the experiment calls that explained it: one outcome per call."""
+def outcomes_from_ledger(session: Session, values: dict[int, float]) -> int:
+    """Scored predictions settle the experiment calls that explained them: one outcome per call
+    (the first verdict on any of its predictions), recorded in the call's variant."""
     calls = session.execute(
         select(
             AssistantCall.id, AssistantCall.experiment_id, AssistantCall.subject, AssistantCall.prediction_ids
@@ -247,17 +248,18 @@ def outcome_from_ledger(session: Session, prediction_id: int, value: float) -> i
         .join(Experiment, Experiment.id == AssistantCall.experiment_id)
         .where(Experiment.status == ExperimentStatus.running.value, AssistantCall.subject.is_not(None))
     ).all()
+    settled = set(
+        session.scalars(
+            select(ExperimentOutcome.call_id).where(ExperimentOutcome.call_id.in_([c.id for c in calls]))
+        )
+    )
     recorded = 0
     for call_id, experiment_id, subject, prediction_ids in calls:
-        if prediction_id not in (prediction_ids or []):
+        scored = [values[p] for p in prediction_ids or [] if p in values]
+        if not scored or call_id in settled:
             continue
-        already = session.scalar(select(func.count()).where(ExperimentOutcome.call_id == call_id))
-        if already:
-            continue
-        experiment = get_experiment(session, experiment_id)
-        recorded += record_outcomes(
-            session, experiment, [OutcomeIn(subject=subject, score=value, call_id=call_id)], source="ledger"
-        )
+        item = OutcomeIn(subject=subject, score=sum(scored) / len(scored), call_id=call_id)
+        recorded += record_outcomes(session, get_experiment(session, experiment_id), [item], source="ledger")
     return recorded
 
 
@@ -377,3 +379,9 @@ def promote(
     details = {"variant": variant.name, "version": version.version, "note": note}
     record_audit(session, actor, "experiment.promote", "experiment", str(experiment.id), details)
     return variant
+
+
+def version_number(session: Session, variant: ExperimentVariant) -> int:
+    version = session.get(PromptVersion, variant.version_id)
+    assert version is not None
+    return version.version

@@ -20,8 +20,21 @@ from helios.assistants.schemas import (
     PromptSummary,
     PromptVersionList,
     PromptVersionRead,
+    TestCase,
+    TestRunRead,
+    TestSetList,
+    TestSetRead,
+    VersionRunResult,
 )
-from helios.assistants.tables import Assistant, AssistantCall, AssistantSettings, PromptLabel, PromptVersion
+from helios.assistants.tables import (
+    Assistant,
+    AssistantCall,
+    AssistantSettings,
+    PromptLabel,
+    PromptTestRun,
+    PromptTestSet,
+    PromptVersion,
+)
 from helios.core.pagination import DEFAULT_LIMIT, Keyset, count
 
 ASSISTANTS = Keyset("assistants", (Assistant.name,))
@@ -191,4 +204,50 @@ def call_read(assistant: Assistant, r: AssistantCall, number: int) -> CallRead:
         prediction_ids=list(r.prediction_ids),
         created_at=r.created_at,
         created_by=r.created_by,
+    )
+
+
+# --- prompt tests -----------------------------------------------------------------------------------
+
+TEST_SETS = Keyset("prompt_test_sets", (PromptTestSet.id,))
+
+
+def test_set_read(session: Session, row: PromptTestSet) -> TestSetRead:
+    assistant = session.get(Assistant, row.assistant_id)
+    return TestSetRead(
+        id=row.id,
+        assistant=assistant.name if assistant else "?",
+        name=row.name,
+        cases=[TestCase.model_validate(c) for c in row.cases],
+        gates_production=row.gates_production,
+        min_pass_rate=row.min_pass_rate,
+        repeats=row.repeats,
+        created_at=row.created_at,
+        created_by=row.created_by,
+    )
+
+
+def list_test_sets(
+    session: Session, assistant: Assistant, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+) -> TestSetList:
+    query = select(PromptTestSet).where(PromptTestSet.assistant_id == assistant.id)
+    rows, next_cursor = TEST_SETS.page(session, query, cursor=cursor, limit=limit)
+    return TestSetList(
+        items=[test_set_read(session, r) for r in rows], next_cursor=next_cursor, total=count(session, query)
+    )
+
+
+def run_read(session: Session, run: PromptTestRun) -> TestRunRead:
+    test_set = session.get(PromptTestSet, run.test_set_id)
+    assert test_set is not None
+    assistant = session.get(Assistant, test_set.assistant_id)
+    return TestRunRead(
+        id=run.id,
+        test_set=test_set.name,
+        assistant=assistant.name if assistant else "?",
+        status=run.status,
+        repeats=run.repeats,
+        results=[VersionRunResult.model_validate(r) for r in run.results],
+        created_at=run.created_at,
+        created_by=run.created_by,
     )

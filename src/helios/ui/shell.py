@@ -12,6 +12,7 @@ NAVIGATION: list[tuple[str, str, str]] = [
     ("Datasets", "/datasets", "dataset"),
     ("Training", "/training", "model_training"),
     ("Models", "/models", "hub"),
+    ("Assistants", "/assistants", "support_agent"),
 ]
 
 ACCENT = "#f59e0b"
