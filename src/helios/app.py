@@ -13,8 +13,9 @@ from helios.api.routes import api_router, fallback_router
 from helios.assistants.ledger import subscribe as subscribe_assistant_outcomes
 from helios.config import Settings, get_settings
 from helios.context import AppContext
-from helios.predictions.outcomes import subscribe as subscribe_scoring
 from helios.db import migrate
+from helios.predictions.jobs import PredictionWorker
+from helios.predictions.outcomes import subscribe as subscribe_scoring
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,9 @@ def create_app(
     async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
         context.events.start()
         running = start_executor(context) if executor else None
+        predicting = PredictionWorker(context).start()  # schedules and runs over many series
         yield
+        predicting.stop()
         if running is not None:
             running.stop()
         context.events.stop()

@@ -85,3 +85,24 @@ def test_a_model_with_predictions_is_not_deleted(ledger, client) -> None:  # typ
     refused = client.delete("/api/v1/ai/models/walk", params={"force": True})
     assert refused.status_code == 409 and "prediction" in refused.json()["detail"]
     assert client.get("/api/v1/predictions/AAA").json()["total"] == 1
+
+
+def test_many_series_answer_a_run_and_schedules_refuse_bad_cron(ledger, client) -> None:  # type: ignore[no-untyped-def]
+    queued = client.post("/api/v1/predictions/run", json={**RUN, "series": "all"})
+    assert queued.status_code == 202 and queued.json()["run"]["series_total"] == 2
+    run_id = queued.json()["run"]["id"]
+    assert client.get(f"/api/v1/predictions/runs/{run_id}").json()["status"] in {
+        "queued",
+        "running",
+        "succeeded",
+    }
+    bad = client.post(
+        "/api/v1/predictions/schedules", json={"name": "nightly", "cron": "every night", "request": RUN}
+    )
+    assert bad.status_code == 422 and "cron" in bad.text
+    made = client.post(
+        "/api/v1/predictions/schedules", json={"name": "nightly", "cron": "0 22 * * 1-5", "request": RUN}
+    )
+    assert made.status_code == 201 and made.json()["next_run_at"]
+    assert [s["name"] for s in client.get("/api/v1/predictions/schedules").json()["items"]] == ["nightly"]
+    assert client.delete("/api/v1/predictions/schedules/nightly").status_code == 204

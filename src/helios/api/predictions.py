@@ -6,18 +6,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from helios.api.deps import ContextDep, Cursor, Editor, Limit, ReadSessionDep, SessionDep, Viewer
 from helios.core.pagination import DEFAULT_LIMIT
-from helios.predictions import accuracy, service, views
+from helios.predictions import accuracy, runs, schedules, service, views
 from helios.predictions.schemas import (
     AccuracyReport,
     ActualsRequest,
     PredictionList,
     PredictionRead,
+    RunList,
+    RunRead,
     RunRequest,
     RunResult,
+    ScheduleCreate,
+    ScheduleList,
+    ScheduleRead,
     ScoreRequest,
     ScoringReport,
     Trigger,
@@ -31,12 +36,56 @@ PROBLEMS = {
 
 
 @router.post("/run", response_model=RunResult, status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
-def run(body: RunRequest, session: SessionDep, context: ContextDep, actor: Editor) -> RunResult:
+def run(
+    body: RunRequest, session: SessionDep, context: ContextDep, actor: Editor, response: Response
+) -> RunResult:
     """Forecast from the last observation of the dataset version (default: latest) with each
-    model's active version (unless a version or alias is named); answers the stored predictions."""
-    stored = service.run_inline(session, context.store, context.inference, body, actor, trigger=Trigger.api)
-    session.flush()
+    model's active version (unless a version or alias is named). One series answers its stored
+    predictions (201); more are queued as a run with progress (202, see GET /runs/{id})."""
+    stored, queued = service.run_or_enqueue(
+        session, context.store, context.inference, body, actor, trigger=Trigger.api
+    )
+    if queued is not None:
+        response.status_code = status.HTTP_202_ACCEPTED
+        return RunResult(run=views.run_read(queued))
     return RunResult(predictions=views.prediction_reads(session, stored))
+
+
+@router.get("/runs", response_model=RunList)
+def list_runs(
+    session: ReadSessionDep, _: Viewer, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+) -> RunList:
+    return views.list_runs(session, cursor=cursor, limit=limit)
+
+
+@router.get("/runs/{run_id}", response_model=RunRead, responses=PROBLEMS)
+def get_run(run_id: int, session: ReadSessionDep, _: Viewer) -> RunRead:
+    return views.run_read(service.get_run(session, run_id))
+
+
+@router.get("/schedules", response_model=ScheduleList)
+def list_schedules(session: ReadSessionDep, _: Viewer) -> ScheduleList:
+    found = schedules.list_schedules(session)
+    return ScheduleList(items=[views.schedule_read(s) for s in found], total=len(found))
+
+
+@router.post(
+    "/schedules", response_model=ScheduleRead, status_code=status.HTTP_201_CREATED, responses=PROBLEMS
+)
+def create_schedule(
+    body: ScheduleCreate, session: SessionDep, context: ContextDep, actor: Editor
+) -> ScheduleRead:
+    """A cron schedule (UTC). What it would run is checked now, so a bad one is refused today."""
+    service.resolve_series(session, context.store, body.request)
+    for i, ref in enumerate(body.request.model_refs()):
+        runs.load_model(session, context.store, context.inference, ref, f"request.models[{i}]")
+    return views.schedule_read(schedules.create_schedule(session, body, actor))
+
+
+@router.delete("/schedules/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=PROBLEMS)
+def delete_schedule(name: str, session: SessionDep, actor: Editor) -> Response:
+    schedules.delete_schedule(session, name, actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/actuals", response_model=ScoringReport, responses=PROBLEMS)

@@ -7,7 +7,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from helios.core.pagination import Page
 from helios.predictions.tables import SUPPORTED_LEVELS
@@ -133,12 +133,45 @@ class RunRead(BaseModel):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def progress(self) -> float:
         return self.series_done / self.series_total if self.series_total else 0.0
 
 
 class RunList(Page[RunRead]):
+    pass
+
+
+class ScheduleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    cron: str = Field(min_length=1, max_length=128, description="5-field cron, UTC: '30 21 * * 1-5'")
+    missed: Literal["skip", "catch_up"] = Field(
+        default="skip", description="after downtime: run once and move on, or run every missed time"
+    )
+    enabled: bool = True
+    request: RunRequest
+
+
+class ScheduleRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    cron: str
+    missed: str
+    enabled: bool
+    request: dict[str, Any]
+    next_run_at: dt.datetime
+    last_run_at: dt.datetime | None
+    last_status: str | None
+    created_at: dt.datetime
+    created_by: str
+
+
+class ScheduleList(Page[ScheduleRead]):
     pass
 
 

@@ -17,7 +17,7 @@ from helios.core.auth import Principal, record_audit
 from helios.core.clock import as_utc, utcnow
 from helios.core.errors import InvalidInput, NotFound
 from helios.predictions import runs, scoring
-from helios.predictions.schemas import ActualsRequest, RunRequest, Trigger
+from helios.predictions.schemas import MAX_SERIES_INLINE, ActualsRequest, RunRequest, Trigger
 from helios.predictions.tables import Prediction, PredictionPoint, PredictionRun
 from helios.registry.inference import InferenceCache
 
@@ -160,6 +160,30 @@ def known_series(session: Session, unique_id: str) -> bool:
 
 
 # --- runs over many series -----------------------------------------------------------------------
+
+
+def resolve_series(session: Session, store: ArtifactStore, request: RunRequest) -> list[str]:
+    """The series a request names, checked against the dataset version (bad names refused)."""
+    return runs.snapshot(session, store, request).series
+
+
+def run_or_enqueue(
+    session: Session,
+    store: ArtifactStore,
+    cache: InferenceCache,
+    request: RunRequest,
+    actor: Principal,
+    *,
+    trigger: Trigger,
+) -> tuple[list[Prediction], PredictionRun | None]:
+    """One series answers inline; more become a run for the prediction worker. Everything a run
+    would refuse later (unknown series, model without an active version) is refused now."""
+    series = resolve_series(session, store, request)
+    if len(series) <= MAX_SERIES_INLINE:
+        return run_inline(session, store, cache, request, actor, trigger=trigger), None
+    for i, ref in enumerate(request.model_refs()):
+        runs.load_model(session, store, cache, ref, f"models[{i}]")
+    return [], enqueue_run(session, request, len(series), actor, trigger=trigger)
 
 
 def enqueue_run(

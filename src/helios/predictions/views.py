@@ -11,8 +11,21 @@ from sqlalchemy.orm import Session
 
 from helios.core.clock import as_utc
 from helios.core.pagination import DEFAULT_LIMIT, Keyset, count
-from helios.predictions.schemas import PointRead, PredictionList, PredictionRead, RunRead
-from helios.predictions.tables import Prediction, PredictionPoint, PredictionRun, PredictionScore
+from helios.predictions.schemas import (
+    PointRead,
+    PredictionList,
+    PredictionRead,
+    RunList,
+    RunRead,
+    ScheduleRead,
+)
+from helios.predictions.tables import (
+    Prediction,
+    PredictionPoint,
+    PredictionRun,
+    PredictionSchedule,
+    PredictionScore,
+)
 
 PREDICTIONS = Keyset("predictions", (Prediction.id,), descending=True)
 
@@ -155,5 +168,24 @@ def point_read(
     return read
 
 
+RUNS = Keyset("prediction_runs", (PredictionRun.id,), descending=True)
+
+
 def run_read(run: PredictionRun) -> RunRead:
-    return RunRead.model_validate(run)
+    read = RunRead.model_validate(run)
+    for field in ("created_at", "started_at", "finished_at"):
+        value = getattr(read, field)
+        setattr(read, field, as_utc(value) if value is not None else None)
+    return read
+
+
+def list_runs(session: Session, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> RunList:
+    rows, next_cursor = RUNS.page(session, select(PredictionRun), cursor=cursor, limit=limit)
+    return RunList(items=[run_read(r) for r in rows], next_cursor=next_cursor)
+
+
+def schedule_read(schedule: PredictionSchedule) -> ScheduleRead:
+    read = ScheduleRead.model_validate(schedule)
+    read.next_run_at = as_utc(read.next_run_at)
+    read.last_run_at = as_utc(read.last_run_at) if read.last_run_at else None
+    return read
