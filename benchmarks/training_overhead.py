@@ -67,8 +67,8 @@ class Bench:
     def __init__(self, home: Path, args: argparse.Namespace) -> None:
         from tests.training.conftest import prices_csv
 
-        from helios.context import AppContext
         from helios.config import Settings
+        from helios.context import AppContext
         from helios.core.auth import LOCAL_USER
         from helios.datasets import service as datasets
         from helios.datasets.schemas import ImportRequest
@@ -132,10 +132,10 @@ class Bench:
         return {"wall": wall, "cpu": cpu, "val_loss": val_loss, "train": job.train, "bytes": checkpoint_bytes}
 
     def recorded_val_loss(self, job_id: int) -> list[float]:
-        from helios.training import service
+        from helios.training import views
 
         with self.context.db.reading() as session:
-            points = service.metrics(session, job_id)
+            points = views.metrics(session, job_id)
         return [p.value for p in sorted(points, key=lambda p: p.step) if p.name == "val_loss"]
 
 
@@ -226,8 +226,7 @@ PROFILE_PARTS = {
     "neural.py:validation_loss": "validation loss",
     "trainer.py:_save": "checkpoints, all of `_Loop._save`",
     "checkpoint.py:_flatten": "  clone every tensor (`checkpoint._flatten`)",
-    "torch.py:save": "  safetensors `save` to an in-memory bytes payload",
-    "<method 'write' of '_io.BufferedWriter' objects>": "  write payload",
+    "torch.py:save_file": "  safetensors `save_file` straight to the temp file",
     "<built-in method posix.fsync>": "  fsync",
     "trainer.py:_track_best": "best-weights snapshot (state_dict clone)",
     "runner.py:on_epoch_end": "JobReporter.on_epoch_end (metrics, progress, journal, read-back)",
@@ -249,9 +248,12 @@ TIMED_PARTS = (
     ("helios.forecasting.models.neural:_WindowData.validation_loss", "validation loss"),
     ("helios.forecasting.nn.trainer:_Loop._save", "checkpoint (`_Loop._save`)"),
     ("helios.forecasting.nn.checkpoint:_flatten", "  of which: clone tensors (`checkpoint._flatten`)"),
-    ("helios.forecasting.nn.checkpoint:save_tensors", "  of which: safetensors `save` (payload in memory)"),
-    ("helios.forecasting.nn.checkpoint:os.fsync", "  of which: fsync"),
-    ("helios.forecasting.nn.checkpoint:os.replace", "  of which: os.replace"),
+    (
+        "helios.forecasting.nn.checkpoint:save_tensor_file",
+        "  of which: safetensors `save_file` to the temp file",
+    ),
+    ("helios.forecasting.atomic_files:os.fsync", "  of which: fsync"),
+    ("helios.forecasting.atomic_files:os.replace", "  of which: os.replace"),
     ("helios.forecasting.nn.trainer:_Loop._track_best", "best-weights snapshot"),
     ("helios.training.runner:JobReporter.on_epoch_end", "JobReporter.on_epoch_end (DB write + read-back)"),
     ("helios.forecasting.callbacks:EarlyStopping.on_epoch_end", "EarlyStopping.on_epoch_end"),
@@ -265,7 +267,7 @@ def instrumented_helios(bench: Bench, checkpoint_every: int) -> None:
     about a microsecond per call, so the split is the real one."""
     import importlib
 
-    from helios.forecasting.nn import checkpoint
+    from helios.forecasting import atomic_files
 
     spent = dict.fromkeys((name for name, _ in TIMED_PARTS), 0.0)
 
@@ -279,9 +281,9 @@ def instrumented_helios(bench: Bench, checkpoint_every: int) -> None:
 
         return wrapper
 
-    real_os = checkpoint.os
-    checkpoint.os = SimpleNamespace(**vars(real_os))  # type: ignore[assignment]  # time its calls only
-    undo = [(checkpoint, "os", real_os)]
+    real_os = atomic_files.os  # the one atomic writer (checkpoints, artifacts) calls fsync and replace
+    atomic_files.os = SimpleNamespace(**vars(real_os))  # type: ignore[assignment]  # time its calls only
+    undo = [(atomic_files, "os", real_os)]
     for name, _ in TIMED_PARTS:
         module_name, attribute = name.split(":")
         owner: Any = importlib.import_module(module_name)
