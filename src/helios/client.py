@@ -257,6 +257,105 @@ class Training(_Area):
             time.sleep(poll)
 
 
+class Assistants(_Area):
+    """``/ai-assistant``: assistants, prompt versions and labels, chat, prompt tests, A/B experiments.
+    A prompt's id is its assistant's name."""
+
+    def config(self) -> dict[str, Any]:
+        return self._client.get("/ai-assistant/config")
+
+    def set_config(self, **fields: Any) -> dict[str, Any]:
+        return self._client.request("PUT", "/ai-assistant/config", json=fields)
+
+    def list(self) -> list[dict[str, Any]]:
+        return list(self._client.iterate("/ai-assistant/assistants"))
+
+    def get(self, name: str) -> dict[str, Any]:
+        return self._client.get(f"/ai-assistant/assistants/{name}")
+
+    def create(self, name: str, role: str = "analyst", **fields: Any) -> dict[str, Any]:
+        body = {"name": name, "role": role, **fields}
+        return self._client.request("POST", "/ai-assistant/assistants", json=body)
+
+    def update(self, name: str, **fields: Any) -> dict[str, Any]:
+        return self._client.request("PATCH", f"/ai-assistant/assistants/{name}", json=fields)
+
+    def delete(self, name: str) -> None:
+        self._client.request("DELETE", f"/ai-assistant/assistants/{name}")
+
+    def save_version(self, name: str, system_prompt: str, **fields: Any) -> dict[str, Any]:
+        """A new immutable version: ``messages``, ``variables``, ``settings``, ``message``."""
+        body = {"system_prompt": system_prompt, **fields}
+        return self._client.request("PUT", f"/ai-assistant/prompts/{name}", json=body)
+
+    def prompt(self, name: str) -> dict[str, Any]:
+        return self._client.get(f"/ai-assistant/prompts/{name}")
+
+    def versions(self, name: str) -> list[dict[str, Any]]:
+        return list(self._client.iterate(f"/ai-assistant/prompts/{name}/versions"))
+
+    def version(self, name: str, number: int) -> dict[str, Any]:
+        return self._client.get(f"/ai-assistant/prompts/{name}/versions/{number}")
+
+    def diff(self, name: str, old: int, new: int) -> dict[str, Any]:
+        return self._client.get(f"/ai-assistant/prompts/{name}/diff", params={"from": old, "to": new})
+
+    def set_label(
+        self, name: str, label: str, version: int, *, force: bool = False, note: str = ""
+    ) -> dict[str, Any]:
+        body = {"version": version, "force": force, "note": note}
+        return self._client.request("PUT", f"/ai-assistant/prompts/{name}/labels/{label}", json=body)
+
+    def render(self, name: str, variables: dict[str, Any], version: int | None = None) -> dict[str, Any]:
+        body = {"variables": variables, "version": version}
+        return self._client.request("POST", f"/ai-assistant/prompts/{name}/render", json=body)
+
+    def chat(self, name: str, variables: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        """An answer, or ``outcome`` saying why there is none (with the rendered prompt)."""
+        body = {"assistant": name, "variables": variables, **fields}
+        return self._client.request("POST", "/ai-assistant/chat", json=body)
+
+    def calls(self, name: str) -> list[dict[str, Any]]:
+        return list(self._client.iterate(f"/ai-assistant/assistants/{name}/calls"))
+
+    def create_test_set(
+        self, name: str, test_set: str, cases: list[dict[str, Any]], **fields: Any
+    ) -> dict[str, Any]:
+        body = {"name": test_set, "cases": cases, **fields}
+        return self._client.request("POST", f"/ai-assistant/prompts/{name}/test-sets", json=body)
+
+    def run_tests(self, test_set_id: int, versions: list[int], repeats: int | None = None) -> dict[str, Any]:
+        body = {"versions": versions, "repeats": repeats}
+        return self._client.request("POST", f"/ai-assistant/test-sets/{test_set_id}/runs", json=body)
+
+    def start_experiment(
+        self, name: str, experiment: str, variants: list[dict[str, Any]], **fields: Any
+    ) -> dict[str, Any]:
+        body = {"assistant": name, "name": experiment, "variants": variants, **fields}
+        return self._client.request("POST", "/ai-assistant/experiments", json=body)
+
+    def experiment(self, experiment_id: int) -> dict[str, Any]:
+        return self._client.get(f"/ai-assistant/experiments/{experiment_id}")
+
+    def assign(self, experiment_id: int, subject: str) -> dict[str, Any]:
+        return self._client.request(
+            "POST", f"/ai-assistant/experiments/{experiment_id}/assign", json={"subject": subject}
+        )
+
+    def outcomes(self, experiment_id: int, outcomes: list[dict[str, Any]]) -> int:
+        body = {"outcomes": outcomes}
+        return self._client.request("POST", f"/ai-assistant/experiments/{experiment_id}/outcomes", json=body)[
+            "accepted"
+        ]
+
+    def stop(self, experiment_id: int) -> dict[str, Any]:
+        return self._client.request("POST", f"/ai-assistant/experiments/{experiment_id}/stop")
+
+    def promote(self, experiment_id: int, variant: str | None = None, **fields: Any) -> dict[str, Any]:
+        body = {"variant": variant, **fields}
+        return self._client.request("POST", f"/ai-assistant/experiments/{experiment_id}/promote", json=body)
+
+
 class Helios:
     """A Helios server. ``transport`` lets tests talk to an app in-process."""
 
@@ -274,6 +373,7 @@ class Helios:
         )
         self.datasets = Datasets(self)
         self.models = Models(self)
+        self.assistants = Assistants(self)
         self.training = Training(self)
         self.predictions = Predictions(self)
 

@@ -15,7 +15,7 @@ QUESTION = {"persona": "an analyst", "question": "Where is AAPL heading?"}
 def ready(client, fake_llm, **config):  # type: ignore[no-untyped-def]
     client.put(f"{API}/config", json={"allow_local_model_servers": True, "max_retries": 1, **config})
     llm_model(client, base_url=fake_llm.base_url)
-    assistant(client, llm_model="local-llm")
+    assistant(client, llm_model="local-llm", llm_version=1)
     save(client)
     client.put(f"{API}/prompts/analyst/labels/production", json={"version": 1})
 
@@ -77,7 +77,7 @@ def test_no_provider_says_so_and_still_shows_the_rendered_prompt(client) -> None
 def test_an_unreachable_server_is_reported_not_answered(client) -> None:  # type: ignore[no-untyped-def]
     client.put(f"{API}/config", json={"allow_local_model_servers": True, "max_retries": 0})
     llm_model(client, base_url="http://127.0.0.1:9/v1")
-    assistant(client, llm_model="local-llm")
+    assistant(client, llm_model="local-llm", llm_version=1)
     save(client)
     client.put(f"{API}/prompts/analyst/labels/production", json={"version": 1})
     result = ask(client).json()
@@ -118,8 +118,7 @@ def test_the_api_key_is_read_from_the_named_env_var(client, fake_llm, monkeypatc
     client.put(f"{API}/config", json={"allow_local_model_servers": True})
     config = {"base_url": fake_llm.base_url, "model_name": "m", "api_key_env": "HELIOS_TEST_LLM_KEY"}
     client.post("/api/v1/ai/models", json={"name": "keyed", "kind": "llm", "task": "chat", "llm": config})
-    client.post("/api/v1/ai/models/keyed/deploy", json={"version": 1})
-    assistant(client, llm_model="keyed")
+    assistant(client, llm_model="keyed", llm_version=1)
     save(client)
     client.put(f"{API}/prompts/analyst/labels/production", json={"version": 1})
     monkeypatch.delenv("HELIOS_TEST_LLM_KEY", raising=False)

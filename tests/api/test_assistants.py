@@ -24,8 +24,7 @@ def llm_model(client, name: str = "local-llm", base_url: str = "http://127.0.0.1
         "/api/v1/ai/models", json={"name": name, "kind": "llm", "task": "chat", "llm": config}
     )
     assert created.status_code == 201, created.text
-    deployed = client.post(f"/api/v1/ai/models/{name}/deploy", json={"version": 1})
-    assert deployed.status_code == 200, deployed.text
+    # Assistants pin v1 rather than deploying it: a deployment wakes other domains' subscribers.
 
 
 def assistant(client, name: str = "analyst", **extra):  # type: ignore[no-untyped-def]
@@ -152,7 +151,7 @@ def test_bad_versions_are_refused_naming_the_field_and_store_nothing(client, cha
 def test_max_tokens_above_the_models_own_limit_is_refused(client) -> None:  # type: ignore[no-untyped-def]
     client.put(f"{API}/config", json={"allow_local_model_servers": True})
     llm_model(client, max_output_tokens=256)
-    assistant(client, llm_model="local-llm")
+    assistant(client, llm_model="local-llm", llm_version=1)
     response = client.put(f"{API}/prompts/analyst", json={**PROMPT, "settings": {"max_tokens": 1000}})
     assert "256" in problem(response, 422, "settings.max_tokens")
     assert version_count(client) == 0
@@ -161,7 +160,8 @@ def test_max_tokens_above_the_models_own_limit_is_refused(client) -> None:  # ty
 def test_internal_base_urls_are_refused_until_an_admin_allows_local_servers(client) -> None:  # type: ignore[no-untyped-def]
     llm_model(client, base_url="http://169.254.169.254/v1")
     refused = client.post(
-        f"{API}/assistants", json={"name": "a1", "role": "analyst", "llm_model": "local-llm"}
+        f"{API}/assistants",
+        json={"name": "a1", "role": "analyst", "llm_model": "local-llm", "llm_version": 1},
     )
     assert "169.254.169.254" in problem(refused, 422, "llm_model")
     assert client.get(f"{API}/assistants").json()["total"] == 0
@@ -169,7 +169,8 @@ def test_internal_base_urls_are_refused_until_an_admin_allows_local_servers(clie
     assert client.put(f"{API}/config", json={"allow_local_model_servers": True}).status_code == 200
     assert (
         client.post(
-            f"{API}/assistants", json={"name": "a1", "role": "analyst", "llm_model": "local-llm"}
+            f"{API}/assistants",
+            json={"name": "a1", "role": "analyst", "llm_model": "local-llm", "llm_version": 1},
         ).status_code
         == 201
     )

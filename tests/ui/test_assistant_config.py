@@ -6,7 +6,6 @@ the app while they do."""
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import httpx
@@ -49,27 +48,15 @@ def seed(server: str, llm_url: str) -> None:
     ok(HTTP.put(f"{api}/ai-assistant/config", json={"allow_local_model_servers": True}))
     llm = {"base_url": llm_url, "model_name": "fake"}
     ok(HTTP.post(f"{api}/ai/models", json={"name": "local-llm", "kind": "llm", "task": "chat", "llm": llm}))
-    ok(HTTP.post(f"{api}/ai/models/local-llm/deploy", json={"version": 1}))
-    settle(server)
     ok(
         HTTP.post(
             f"{api}/ai-assistant/assistants",
-            json={"name": "analyst", "role": "analyst", "llm_model": "local-llm"},
+            json={"name": "analyst", "role": "analyst", "llm_model": "local-llm", "llm_version": 1},
         )
     )
     ok(HTTP.put(f"{api}/ai-assistant/prompts/analyst", json=PROMPT))
     ok(HTTP.put(f"{api}/ai-assistant/prompts/analyst/labels/production", json={"version": 1}))
     ok(HTTP.post(f"{api}/ai-assistant/prompts/analyst/test-sets", json={"name": "smoke", "cases": CASES}))
-
-
-def settle(server: str) -> None:
-    """Wait while another domain's event subscriber holds SQLite's one writer (memory loads its
-    embedding model when it records the deployment): the API answers 503 until it is done."""
-    for _ in range(60):
-        probe = HTTP.put(f"{server}/api/v1/ai-assistant/config", json={"allow_local_model_servers": True})
-        if probe.status_code != 503:
-            return
-        time.sleep(1)
 
 
 def choose(page, testid: str, option: str) -> None:  # type: ignore[no-untyped-def]

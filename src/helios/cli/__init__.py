@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from helios.cli import datasets, db, models, predictions, server, tokens, training
+from helios.cli import assistants, datasets, db, models, predictions, server, tokens, training
 
 app = typer.Typer(
     name="helios",
@@ -26,6 +26,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(training.jobs_app, name="jobs")
 app.command("predict")(predictions.predict)
 app.add_typer(predictions.app, name="predictions")
+app.add_typer(assistants.app, name="assistants")
 
 
 def _register_forecast() -> None:

@@ -1,0 +1,301 @@
+"""``helios assistants``: assistants, prompt versions and labels, rendering, chat, prompt tests and
+A/B experiments, on the local Helios home (as the local user)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from helios.assistants import chat, experiment_results, experiments, prompts, service, testing, views
+from helios.assistants.schemas import (
+    AssistantConfigUpdate,
+    AssistantCreate,
+    ChatRequest,
+    MemoryPolicy,
+    PromptVersionCreate,
+)
+from helios.cli.common import console, more_pages, open_context, reported_errors
+from helios.core.auth import LOCAL_USER
+from helios.core.parsing import json_object
+
+app = typer.Typer(
+    help="AI assistants: prompts, versions, labels, tests and A/B experiments.", no_args_is_help=True
+)
+Name = Annotated[str, typer.Argument(help="assistant name")]
+Vars = Annotated[
+    str | None, typer.Option("--vars", help='variables as a JSON object, e.g. \'{"question": "..."}\'')
+]
+
+
+@app.command("list")
+def list_(cursor: Annotated[str | None, typer.Option(help="next page")] = None) -> None:
+    """Assistants with their model and labels."""
+    with reported_errors():
+        context = open_context()
+        with context.db.reading() as session:
+            page = views.list_assistants(session, cursor=cursor)
+    if not page.items:
+        console.print("no assistants yet: helios assistants create NAME --role analyst")
+        return
+    table = Table("name", "role", "model", "labels", "versions")
+    for a in page.items:
+        labels = ", ".join(f"{k}=v{v}" for k, v in sorted(a.labels.items())) or "—"
+        table.add_row(a.name, a.role, a.llm_model or "—", labels, str(a.latest_version or 0))
+    console.print(table)
+    more_pages(page)
+
+
+@app.command("create")
+def create(
+    name: Name,
+    role: Annotated[str, typer.Option(help="e.g. analyst, risk, support")] = "analyst",
+    model: Annotated[str | None, typer.Option(help="a registry llm model")] = None,
+    memory_agent: Annotated[str | None, typer.Option(help="whose memories to recall")] = None,
+) -> None:
+    with reported_errors():
+        body = AssistantCreate(name=name, role=role, llm_model=model, memory=MemoryPolicy(agent=memory_agent))
+        context = open_context()
+        with context.db.transaction() as session:
+            service.create_assistant(session, body, LOCAL_USER)
+    console.print(f"created assistant {name}")
+
+
+@app.command("save")
+def save(
+    name: Name,
+    file: Annotated[
+        Path,
+        typer.Option(
+            "--file", exists=True, dir_okay=False, help="JSON: system_prompt, messages, variables, settings"
+        ),
+    ],
+    message: Annotated[str, typer.Option("--message", "-m", help="what changed")] = "",
+) -> None:
+    """Save a new immutable prompt version from a JSON file."""
+    with reported_errors():
+        fields = json_object(file.read_text(), str(file))
+        body = PromptVersionCreate.model_validate({**fields, "message": message or fields.get("message", "")})
+        context = open_context()
+        with context.db.transaction() as session:
+            version = service.save_version(session, service.get_assistant(session, name), body, LOCAL_USER)
+            number, digest = version.version, version.content_hash
+    console.print(f"saved {name} v{number} ({digest[:12]})")
+
+
+@app.command("versions")
+def versions(name: Name) -> None:
+    with reported_errors():
+        context = open_context()
+        with context.db.reading() as session:
+            page = views.list_versions(session, service.get_assistant(session, name))
+    table = Table("version", "labels", "message", "author", "saved", "hash")
+    for v in page.items:
+        table.add_row(
+            f"v{v.version}",
+            ",".join(v.labels),
+            v.message,
+            v.author,
+            f"{v.created_at:%Y-%m-%d %H:%M}",
+            v.content_hash[:12],
+        )
+    console.print(table)
+    more_pages(page)
+
+
+@app.command("diff")
+def diff(name: Name, old: int, new: int) -> None:
+    """Unified diff between two versions."""
+    with reported_errors():
+        context = open_context()
+        with context.db.reading() as session:
+            assistant = service.get_assistant(session, name)
+            result = prompts.diff(
+                assistant,
+                prompts.get_version(session, assistant, old),
+                prompts.get_version(session, assistant, new),
+            )
+    if not result.changed:
+        console.print(f"v{old} and v{new} are the same")
+    for part in result.parts:
+        if part.unified:
+            console.print(part.unified, markup=False, highlight=False)
+
+
+@app.command("label")
+def label(
+    name: Name,
+    label_name: Annotated[str, typer.Argument(metavar="LABEL", help="production, staging or any")],
+    version: int,
+    force: Annotated[bool, typer.Option(help="past a failing test gate")] = False,
+    note: str = "",
+) -> None:
+    """Point a label at a version (rollback = point it back)."""
+    with reported_errors():
+        context = open_context()
+        with context.db.transaction() as session:
+            service.move_label(
+                session,
+                service.get_assistant(session, name),
+                label_name,
+                version,
+                LOCAL_USER,
+                force=force,
+                note=note,
+            )
+    console.print(f"{name}: {label_name} → v{version}")
+
+
+@app.command("render")
+def render(name: Name, variables: Vars = None, version: Annotated[int | None, typer.Option()] = None) -> None:
+    """The messages a version (production by default) makes, without calling a model."""
+    with reported_errors():
+        values = json_object(variables, "--vars")
+        context = open_context()
+        with context.db.reading() as session:
+            assistant = service.get_assistant(session, name)
+            chosen = (
+                prompts.get_version(session, assistant, version)
+                if version
+                else prompts.labelled_version(session, assistant)
+            )
+            rendered = prompts.render_version(chosen, values)
+    for message in rendered.messages:
+        console.print(f"[bold]{message.role}[/]: {message.content}", highlight=False)
+
+
+@app.command("chat")
+def chat_(
+    name: Name,
+    variables: Vars = None,
+    subject: Annotated[str | None, typer.Option(help="who asks (experiment assignment)")] = None,
+    ticker: Annotated[list[str] | None, typer.Option(help="tickers asked about (repeatable)")] = None,
+) -> None:
+    """Ask the assistant; says plainly when no model answered, and shows the rendered prompt."""
+    with reported_errors():
+        body = ChatRequest(
+            assistant=name, variables=json_object(variables, "--vars"), subject=subject, tickers=ticker or []
+        )
+        context = open_context()
+        result = chat.run_chat(context.db, context, body, LOCAL_USER)
+    console.print(
+        f"v{result.prompt_version}"
+        + (f" · variant {result.variant}" if result.variant else "")
+        + f" · {result.outcome}"
+    )
+    if result.answer is not None:
+        console.print(result.answer, highlight=False)
+        return
+    console.print(f"[yellow]{result.notice}[/]")
+    for message in result.rendered:
+        console.print(f"[bold]{message.role}[/]: {message.content}", highlight=False)
+    raise typer.Exit(3)
+
+
+@app.command("test")
+def test(
+    test_set_id: Annotated[int, typer.Argument(help="test set id")],
+    version: Annotated[list[int], typer.Option(help="one version, or two side by side (repeat the option)")],
+    repeats: Annotated[int | None, typer.Option(min=1, max=20)] = None,
+) -> None:
+    """Run prompt versions over a test set; exit 1 when any version fails."""
+    with reported_errors():
+        context = open_context()
+        with context.db.reading() as session:
+            test_set = testing.get_test_set(session, test_set_id)
+            provider = service.provider_for(
+                session, service.get_assistant(session, str(test_set.assistant_id))
+            )
+            plan = testing.plan_run(session, test_set, version, repeats, provider)
+        results = testing.execute(plan)
+        with context.db.transaction() as session:
+            run = views.run_read(session, testing.store_run(session, plan, results, LOCAL_USER))
+    for result in run.results:
+        verdict = "passed" if result.passed else "failed"
+        console.print(
+            f"[bold]v{result.version}[/]: {verdict} · pass rate {result.pass_rate:.0%} · "
+            f"all repeats passed on {result.pass_all:.0%} of rows"
+        )
+        if result.notice:
+            console.print(f"  [yellow]{result.notice}[/]")
+        for case in result.cases:
+            interval = f"{case.low:.0%}–{case.high:.0%}"
+            failures = "; ".join(case.failures)
+            console.print(f"  row {case.case + 1}: {case.passes}/{case.repeats} ({interval}) {failures}")
+    if run.status != "passed":
+        raise typer.Exit(1)
+
+
+@app.command("experiment")
+def experiment(experiment_id: int) -> None:
+    """Live results of an A/B experiment and the verdict in words."""
+    with reported_errors():
+        context = open_context()
+        with context.db.reading() as session:
+            read = experiment_results.experiment_read(
+                session, experiments.get_experiment(session, experiment_id)
+            )
+    table = Table(
+        "variant", "version", "subjects", "outcomes", "mean", "interval", "P(best)", "p", "guardrails"
+    )
+    for v in read.variants:
+        table.add_row(
+            v.name,
+            f"v{v.version}",
+            str(v.exposures),
+            str(v.outcomes),
+            _num(v.mean),
+            f"{_num(v.low)}–{_num(v.high)}",
+            _num(v.prob_best),
+            _num(v.p_value),
+            v.paused_reason or "ok",
+        )
+    console.print(f"[bold]{read.name}[/] ({read.status})")
+    console.print(table)
+    console.print(read.verdict)
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+@app.command("promote")
+def promote(
+    experiment_id: int,
+    variant: Annotated[str | None, typer.Option(help="the winner; the leading variant if unset")] = None,
+    force: bool = False,
+) -> None:
+    """Move production to the winner and end the experiment."""
+    with reported_errors():
+        context = open_context()
+        with context.db.transaction() as session:
+            found = experiments.get_experiment(session, experiment_id)
+            winner = variant or experiment_results.leader(session, found)
+            experiments.promote(session, found, winner, LOCAL_USER, force=force, note="from the CLI")
+    console.print(f"promoted {winner} to production")
+
+
+@app.command("config")
+def config(
+    allow_local: Annotated[
+        bool | None, typer.Option("--allow-local/--no-allow-local", help="local model servers")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option(help="seconds per model request")] = None,
+    retries: Annotated[int | None, typer.Option(help="retries after a failed request")] = None,
+) -> None:
+    """Show or change the server-wide assistant settings."""
+    with reported_errors():
+        context = open_context()
+        with context.db.transaction() as session:
+            if allow_local is not None or timeout is not None or retries is not None:
+                body = AssistantConfigUpdate(
+                    allow_local_model_servers=allow_local, request_timeout_s=timeout, max_retries=retries
+                )
+                service.update_config(session, body, LOCAL_USER)
+            shown = views.config_read(service.read_config(session))
+    console.print(
+        json.dumps(shown.model_dump(mode="json", exclude={"updated_at"}), indent=2), highlight=False
+    )

@@ -1,0 +1,39 @@
+"""An assistant talks to its registry llm model's active version unless it pins one, and is
+refused an internal base URL unless local model servers are allowed."""
+
+from __future__ import annotations
+
+import pytest
+
+from helios.assistants import service
+from helios.assistants.schemas import AssistantConfigUpdate, AssistantCreate, AssistantUpdate
+from helios.core.auth import LOCAL_USER
+from helios.core.errors import InvalidInput
+from helios.registry import deployments
+from helios.registry import service as registry
+from helios.registry.schemas import LlmConfig, ModelCreate
+
+
+def test_the_provider_follows_the_active_version_unless_pinned(context) -> None:  # type: ignore[no-untyped-def]
+    with context.db.transaction() as session:
+        service.update_config(session, AssistantConfigUpdate(allow_local_model_servers=True), LOCAL_USER)
+        first = LlmConfig(base_url="http://127.0.0.1:8001/v1", model_name="small")
+        model = registry.create_model(
+            session, ModelCreate(name="llm", kind="llm", task="chat", llm=first), LOCAL_USER
+        )
+        registry.add_llm_version(
+            session, model, LlmConfig(base_url="http://127.0.0.1:8002/v1", model_name="big"), LOCAL_USER
+        )
+        deployments.deploy(session, "llm", 1, "active", "", LOCAL_USER)
+        assistant = service.create_assistant(
+            session, AssistantCreate(name="a", role="analyst", llm_model="llm"), LOCAL_USER
+        )
+        assert service.provider_for(session, assistant).model_name == "small"
+        deployments.deploy(session, "llm", 2, "active", "", LOCAL_USER)
+        assert service.provider_for(session, assistant).model_name == "big"
+        service.update_assistant(session, assistant, AssistantUpdate(llm_version=1), LOCAL_USER)
+        assert service.provider_for(session, assistant).base_url == "http://127.0.0.1:8001/v1"
+        service.update_config(session, AssistantConfigUpdate(allow_local_model_servers=False), LOCAL_USER)
+        assert service.provider_for(session, assistant).allow_local is False
+        with pytest.raises(InvalidInput, match="internal address 127.0.0.1"):
+            service.update_assistant(session, assistant, AssistantUpdate(llm_version=2), LOCAL_USER)
