@@ -99,6 +99,10 @@ def restore_agent(session: Session, ident: str) -> tuple[Agent, int]:
     return agent, memory.restore_agent_memories(session, agent.id)
 
 
+def live_agents(session: Session) -> list[Agent]:
+    return list(session.scalars(select(Agent).where(Agent.deleted_at.is_(None)).order_by(Agent.name)))
+
+
 def list_agent_ids(session: Session) -> list[int]:
     return list(session.scalars(select(Agent.id).where(Agent.deleted_at.is_(None))))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from helios.cli import assistants, datasets, db, models, predictions, server, tokens, training
+from helios.cli import agents, datasets, db, memory, models, predictions, server, tokens, training
 
 app = typer.Typer(
     name="helios",
@@ -27,6 +27,8 @@ app.add_typer(training.jobs_app, name="jobs")
 app.command("predict")(predictions.predict)
 app.add_typer(predictions.app, name="predictions")
 app.add_typer(assistants.app, name="assistants")
+app.add_typer(agents.app, name="agents")
+app.add_typer(memory.app, name="memory")
 
 
 def _register_forecast() -> None:

@@ -56,25 +56,29 @@ def replace(session: Session, memory_id: int, content: str) -> None:
     add(session, [(memory_id, content)])
 
 
-def search(session: Session, agent_ids: Sequence[int], words: Sequence[str], limit: int) -> list[int]:
-    """Ids of live memories matching any of ``words``, best first."""
+def search(
+    session: Session, agent_ids: Sequence[int], words: Sequence[str], limit: int
+) -> list[tuple[int, float]]:
+    """(id, relevance) of live memories matching any of ``words``, best first; higher is better."""
     if not words or not agent_ids:
         return []
     if _sqlite(session):
         # Words hold no quote (see _WORD), so each one quoted is a plain phrase to FTS5.
         match = " OR ".join(f'"{w}"' for w in words)
         statement = text(
-            f"SELECT m.id FROM {FTS_TABLE} JOIN memories m ON m.id = {FTS_TABLE}.rowid "
+            f"SELECT m.id, -bm25({FTS_TABLE}) FROM {FTS_TABLE} JOIN memories m ON m.id = {FTS_TABLE}.rowid "
             f"WHERE {FTS_TABLE} MATCH :match AND m.agent_id IN :agents AND m.deleted_at IS NULL "
             f"ORDER BY bm25({FTS_TABLE}) LIMIT :limit"
         )
     else:
         match = " or ".join(words)
         statement = text(
-            "SELECT id FROM memories, websearch_to_tsquery('english', :match) query "
+            "SELECT id, ts_rank_cd(to_tsvector('english', content), query) "
+            "FROM memories, websearch_to_tsquery('english', :match) query "
             "WHERE to_tsvector('english', content) @@ query AND agent_id IN :agents "
             "AND deleted_at IS NULL "
             "ORDER BY ts_rank_cd(to_tsvector('english', content), query) DESC, id DESC LIMIT :limit"
         )
     statement = statement.bindparams(bindparam("agents", expanding=True))
-    return list(session.scalars(statement, {"match": match, "agents": list(agent_ids), "limit": limit}))
+    rows = session.execute(statement, {"match": match, "agents": list(agent_ids), "limit": limit})
+    return [(int(i), float(r)) for i, r in rows]

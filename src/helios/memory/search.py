@@ -1,10 +1,12 @@
-"""Hybrid search: full text, semantic similarity and the graph, fused by reciprocal rank.
+"""Hybrid search: full text, semantic similarity and the graph, fused by weighted relevance.
 
-Each signal ranks up to ``CANDIDATES`` memories on its own; a memory's fused score is
-``sum(weight / (RRF_K + rank))`` over the signals that found it (RRF needs no score calibration
-between BM25, cosine and graph overlap). The fused score is then scaled by strength
-(``0.5 + 0.5 * strength``: decay lowers rank, never removes), and a superseded fact is halved and
-kept below the memory that replaced it.
+Each signal finds up to ``CANDIDATES`` memories and scores them in 0-1: full text as BM25 (or
+ts_rank_cd) over the best match of this query, semantic as cosine rescaled from the embedder's
+``min_similarity`` (so a weak match stays weak rather than being stretched to 1), the graph as the
+share of the query's entities a memory supports. Reciprocal rank fusion was tried first and
+dropped: its scores for rank 1 and rank 2 differ by under 2%, so strength, not relevance, ended up
+deciding the order. The fused relevance is scaled by strength (``0.7 + 0.3 * strength``: decay
+lowers rank, never removes), and a superseded fact is halved and kept below its replacement.
 """
 
 from __future__ import annotations
@@ -26,25 +28,54 @@ from helios.memory.schemas import SearchHit, SearchResult, Why
 from helios.memory.tables import Entity, EntitySupport, Memory
 from helios.memory.views import corroborations, memory_read, strength_of
 
-RRF_K = 60
 CANDIDATES = 100
-WEIGHTS = {"terms": 1.0, "semantic": 1.0, "entities": 0.6}
+WEIGHTS = {"terms": 0.35, "semantic": 0.5, "entities": 0.15}
+STRENGTH_SHARE = 0.3
 SUPERSEDED_FACTOR = 0.5
 MAX_EMBEDDED_CHARS = 2_000
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Words that match everywhere and explain nothing; left out of ``why.terms`` only.
+_FILLER = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "to",
+        "was",
+        "were",
+        "with",
+    ]
+)
 
 
 @dataclass
 class _Signals:
-    ranks: dict[str, list[int]] = field(default_factory=dict)
+    relevance: dict[str, dict[int, float]] = field(default_factory=dict)
     similarity: dict[int, float] = field(default_factory=dict)
     entities: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def fused(self) -> dict[int, float]:
         scores: dict[int, float] = defaultdict(float)
-        for signal, ids in self.ranks.items():
-            for rank, memory_id in enumerate(ids):
-                scores[memory_id] += WEIGHTS[signal] / (RRF_K + rank + 1)
+        for signal, found in self.relevance.items():
+            for memory_id, value in found.items():
+                scores[memory_id] += WEIGHTS[signal] * value
         return scores
 
 
@@ -61,7 +92,7 @@ def search(
         return SearchResult(query=text, items=[])
     words = fulltext.query_words(text)
     signals = _Signals()
-    signals.ranks["terms"] = fulltext.search(session, agent_ids, words, CANDIDATES)
+    signals.relevance["terms"] = _relative(dict(fulltext.search(session, agent_ids, words, CANDIDATES)))
     _semantic(session, runtime, text, agent_ids, signals)
     _graph(session, text, agent_ids, signals)
     return SearchResult(query=text, items=_ranked(session, runtime, signals, words, k, agent_names or {}))
@@ -72,16 +103,16 @@ def _semantic(
 ) -> None:
     query = runtime.embedder.embed([text[:MAX_EMBEDDED_CHARS]])[0]
     nearest = runtime.vectors.nearest(session, agent_ids, query, CANDIDATES)
-    matches = [(m, s) for m, s in nearest if s >= runtime.embedder.min_similarity]
-    signals.ranks["semantic"] = [m for m, _ in matches]
-    signals.similarity = dict(matches)
+    floor = runtime.embedder.min_similarity
+    matches = {m: s for m, s in nearest if s >= floor}
+    signals.relevance["semantic"] = {m: (s - floor) / (1 - floor) for m, s in matches.items()}
+    signals.similarity = matches
 
 
 def _graph(session: Session, text: str, agent_ids: Sequence[int], signals: _Signals) -> None:
     """Memories that support an entity the query names, most entities shared first."""
     keys = _phrases(text)
     if not keys:
-        signals.ranks["entities"] = []
         return
     rows = session.execute(
         select(EntitySupport.memory_id, Entity.name)
@@ -93,9 +124,13 @@ def _graph(session: Session, text: str, agent_ids: Sequence[int], signals: _Sign
     for memory_id, name in rows:
         if name not in signals.entities[memory_id]:
             signals.entities[memory_id].append(name)
-    signals.ranks["entities"] = sorted(signals.entities, key=lambda m: (-len(signals.entities[m]), -m))[
-        :CANDIDATES
-    ]
+    named = {name for names in signals.entities.values() for name in names}
+    signals.relevance["entities"] = {m: len(names) / len(named) for m, names in signals.entities.items()}
+
+
+def _relative(found: dict[int, float]) -> dict[int, float]:
+    best = max(found.values(), default=0.0)
+    return {m: v / best for m, v in found.items()} if best > 0 else {}
 
 
 def _phrases(text: str) -> list[str]:
@@ -125,7 +160,7 @@ def _ranked(
     }
     backing = corroborations(session, list(memories))
     strengths = {i: strength_of(m, runtime, backing.get(i, 0), now) for i, m in memories.items()}
-    scores = {i: fused[i] * (0.5 + 0.5 * strengths[i].total) for i in memories}
+    scores = {i: fused[i] * (1 - STRENGTH_SHARE + STRENGTH_SHARE * strengths[i].total) for i in memories}
     superseded = {i for i, m in memories.items() if _is_superseded(m, now)}
     for i in superseded:
         scores[i] *= SUPERSEDED_FACTOR
@@ -159,4 +194,8 @@ def _is_superseded(memory: Memory, now: dt.datetime) -> bool:
 def _terms_in(content: str, words: list[str]) -> list[str]:
     # Stems match too ("forecasts" finds "forecast"), as they did in the index.
     present = {w.casefold() for w in _WORD.findall(content)}
-    return [w for w in words if w in present or any(p.startswith(w[:5]) and len(w) > 4 for p in present)]
+    return [
+        w
+        for w in words
+        if w not in _FILLER and (w in present or any(p.startswith(w[:5]) and len(w) > 4 for p in present))
+    ]

@@ -1,0 +1,113 @@
+"""``helios agents ...``: agents as first-class entities."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from helios.agents import service, views
+from helios.agents.schemas import AgentCreate, AgentUpdate, WatchedSeries
+from helios.cli.common import console, more_pages, open_context, reported_errors
+from helios.core.auth import LOCAL_USER
+from helios.core.errors import InvalidInput
+from helios.core.pagination import MAX_LIMIT
+
+app = typer.Typer(
+    help="Agents: the models they use, the series they watch, what they remember.", no_args_is_help=True
+)
+
+Models = Annotated[list[str] | None, typer.Option("--model", help="registry model name; repeat for more")]
+Watches = Annotated[
+    list[str] | None, typer.Option("--watch", help="DATASET or DATASET:T1,T2 (tickers); repeat for more")
+]
+
+
+def _watches(raw: list[str] | None) -> list[WatchedSeries] | None:
+    if raw is None:
+        return None
+    found = []
+    for item in raw:
+        dataset, _, tickers = item.partition(":")
+        if not dataset.strip():
+            raise InvalidInput(f"--watch {item!r}: give DATASET or DATASET:T1,T2")
+        found.append(
+            WatchedSeries(
+                dataset=dataset.strip(), tickers=[t.strip() for t in tickers.split(",") if t.strip()]
+            )
+        )
+    return found
+
+
+@app.command("list")
+def list_(
+    limit: Annotated[int, typer.Option(min=1, max=MAX_LIMIT)] = 50,
+    cursor: Annotated[str | None, typer.Option(help="the cursor printed under the previous page")] = None,
+) -> None:
+    """Agents with their models and memory counts."""
+    with reported_errors(), open_context().db.reading() as session:
+        page = views.list_agents(session, cursor=cursor, limit=limit)
+    if not page.items:
+        console.print("no agents yet: helios agents create NAME (or write a memory for one)")
+        return
+    table = Table("name", "models", "watches", "memories", "description")
+    for a in page.items:
+        watched = "; ".join(f"{w.dataset}:{','.join(w.tickers)}" for w in a.watches)
+        table.add_row(a.name, ", ".join(a.models), watched, str(a.memory_count), a.description)
+    console.print(table)
+    more_pages(page)
+
+
+@app.command("show")
+def show(name: Annotated[str, typer.Argument(help="agent name or id")]) -> None:
+    with reported_errors(), open_context().db.reading() as session:
+        agent = views.agent_detail(session, service.get_agent(session, name))
+    console.print_json(agent.model_dump_json())
+
+
+@app.command("create")
+def create(
+    name: str,
+    description: Annotated[str, typer.Option()] = "",
+    model: Models = None,
+    watch: Watches = None,
+) -> None:
+    with reported_errors():
+        body = AgentCreate(
+            name=name, description=description, models=model or [], watches=_watches(watch) or []
+        )
+        with open_context().db.transaction() as session:
+            service.create_agent(session, body, LOCAL_USER)
+    console.print(f"created agent {name}")
+
+
+@app.command("update")
+def update(
+    name: str,
+    description: Annotated[str | None, typer.Option()] = None,
+    model: Models = None,
+    watch: Watches = None,
+) -> None:
+    """Change what is given; --model/--watch replace the whole list."""
+    with reported_errors():
+        body = AgentUpdate(description=description, models=model, watches=_watches(watch))
+        body = AgentUpdate.model_validate(body.model_dump(exclude_none=True))
+        with open_context().db.transaction() as session:
+            service.update_agent(session, service.get_agent(session, name), body)
+    console.print(f"updated agent {name}")
+
+
+@app.command("delete")
+def delete(name: str) -> None:
+    """Soft-delete the agent and its memories (undo with: helios agents restore NAME)."""
+    with reported_errors(), open_context().db.transaction() as session:
+        count, _ = service.delete_agent(session, service.get_agent(session, name), LOCAL_USER)
+    console.print(f"deleted agent {name} and {count} memories; restore with: helios agents restore {name}")
+
+
+@app.command("restore")
+def restore(name: str) -> None:
+    with reported_errors(), open_context().db.transaction() as session:
+        _, count = service.restore_agent(session, name)
+    console.print(f"restored agent {name} with {count} memories")
