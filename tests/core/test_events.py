@@ -23,6 +23,7 @@ from helios.core.events import (
     EventBus,
     ModelDeployed,
     TrainingFinished,
+    after_commit,
     event_type,
     publish,
 )
@@ -224,17 +225,32 @@ def test_an_event_published_in_another_process_reaches_a_running_bus(context: Ap
 
 
 def test_two_buses_on_one_database_never_deliver_an_event_twice(context: AppContext) -> None:
-    got = Recorder()
+    calls: list[int] = []
+
+    def record(event: Event, session: Session) -> None:
+        calls.append(event.event_id or 0)
+        time.sleep(0.005)  # widen the window in which the other server could deliver it too
+        session.add(
+            AuditEntry(actor="ledger", action="seen", entity_type="event", entity_id=str(event.event_id))
+        )
+
     buses = [EventBus(Database.connect(context.db.url)) for _ in range(2)]
     for bus in buses:
-        bus.subscribe("ledger", ModelDeployed, got)  # the same subscriber, in two "servers"
+        bus.subscribe("ledger", ModelDeployed, record)  # the same subscriber, in two "servers"
     publish_committed(context, *[deployed(n) for n in range(1, 41)])
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda bus: bus.drain(), buses))
     for bus in buses:
         bus.drain()
         bus.db.dispose()
-    assert got.versions() == list(range(1, 41))
+    with context.db.reading() as session:
+        ledger = select(AuditEntry.entity_id).where(AuditEntry.actor == "ledger").order_by(AuditEntry.id)
+        committed = list(session.scalars(ledger))
+        ids = list(session.scalars(select(OutboxEvent.id).order_by(OutboxEvent.id)))
+    # Each event's effects committed exactly once, in outbox order; a handler that ran in both
+    # "servers" at once had one of its two transactions rolled back.
+    assert committed == [str(i) for i in ids] and len(ids) == 40
+    assert set(calls) == set(ids)
 
 
 @event_type("test.scored")
@@ -305,3 +321,18 @@ def test_deploy_and_rollback_publish_model_deployed(context: AppContext) -> None
         ("rollback", 2, 1, "active"),
     ]
     assert got.events[-1].note == "bad answers"  # type: ignore[attr-defined]
+
+
+def test_after_commit_actions_run_once_committed_and_never_after_a_rollback(context: AppContext) -> None:
+    done: list[str] = []
+    with pytest.raises(RuntimeError), context.db.transaction() as session:
+        after_commit(session, lambda: done.append("rolled back"))
+        raise RuntimeError("failed")
+    with context.db.transaction() as session:
+        after_commit(session, lambda: done.append("outer"))
+        with pytest.raises(RuntimeError), session.begin_nested():
+            after_commit(session, lambda: done.append("inside a savepoint"))
+            raise RuntimeError("the savepoint rolls back, the transaction goes on")
+        assert done == []
+    # A savepoint's rollback takes its own plans along, not what the outer transaction planned.
+    assert done == ["outer"]

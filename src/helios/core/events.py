@@ -33,16 +33,23 @@ commit together. Consequences:
 - a subscriber that was down (server stopped, name not subscribed for a while) catches up from
   its cursor and misses nothing. A name seen for the first time starts at the beginning of the
   outbox, or at its end with ``from_start=False``;
-- use the given session only: on SQLite a second write transaction would wait for this one.
+- use the given session only: on SQLite a second write transaction would wait for this one;
+- the transaction opens at the handler's first statement and holds SQLite's write lock until
+  the commit: do slow work that needs no database (embedding, HTTP) before touching ``session``.
 
 **Delivery**: ``EventBus.start()`` runs a dispatcher thread (the app lifespan starts and stops
 ``context.events``). A commit in this process that published nudges it at once (an
 ``after_commit`` hook); events published by other processes (training workers, the CLI, a
 second server) arrive by polling the outbox every ``poll_s``. ``drain()`` delivers everything
 pending synchronously without a thread (CLI, tests). Several processes may run buses with the
-same subscribers on one database: a delivery holds the subscriber's cursor row ``FOR UPDATE SKIP
-LOCKED`` on PostgreSQL (BEGIN IMMEDIATE serialises it on SQLite) and re-reads the position under
-that lock, so no event is handed to one subscriber twice.
+same subscribers on one database: a delivery moves the cursor by compare-and-set from the
+position it read, in the handler's transaction, so of two processes handling the same event only
+one commits; the other's transaction (its handler's writes included) rolls back. No event's
+database effects reach one subscriber twice.
+
+**After commit**: ``after_commit(session, action)`` runs a plain callable once the session's
+transaction commits (never on rollback) — for files and caches that must change only after the
+commit that justifies them.
 """
 
 from __future__ import annotations
@@ -74,6 +81,7 @@ log = logging.getLogger(__name__)
 # Any constant works: it only has to be the same in every process publishing to one database.
 _OUTBOX_LOCK_KEY = 0x48454C494F53  # "HELIOS"
 _PUBLISHED = "helios.events.published"
+_AFTER_COMMIT = "helios.after_commit"
 MAX_BACKOFF_S = 60.0
 
 
@@ -204,16 +212,48 @@ def _origin() -> str:
 _running: weakref.WeakSet[EventBus] = weakref.WeakSet()
 
 
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once this session's transaction has committed, never if it rolls back: for
+    changes outside the database (artifact files, in-memory caches) that the commit justifies."""
+    owner = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_AFTER_COMMIT, []).append((owner, action))
+
+
 @sa_event.listens_for(Session, "after_commit")
-def _nudge_after_commit(session: Session) -> None:
+def _run_after_commit(session: Session) -> None:
+    actions = session.info.pop(_AFTER_COMMIT, [])
     if session.info.pop(_PUBLISHED, False):
         for bus in list(_running):
             bus.nudge()
+    for _, action in actions:
+        try:
+            action()
+        except Exception:  # the commit stands; what failed afterwards is logged, not raised
+            log.exception("an after-commit action failed")
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")
-def _forget_after_rollback(session: Session, _previous: Any) -> None:
-    session.info.pop(_PUBLISHED, None)
+def _drop_rolled_back(session: Session, previous: Any) -> None:
+    """A rolled-back savepoint takes the actions planned inside it along."""
+    planned = session.info.get(_AFTER_COMMIT)
+    if planned:
+        planned[:] = [(owner, action) for owner, action in planned if not _within(owner, previous)]
+
+
+def _within(transaction: Any, ancestor: Any) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_at_transaction_end(session: Session, transaction: Any) -> None:
+    # Only the outermost transaction: a rolled-back savepoint leaves the outer one's plans alone.
+    if transaction.parent is None:
+        session.info.pop(_PUBLISHED, None)
+        session.info.pop(_AFTER_COMMIT, None)
 
 
 # --- subscribing and delivery -------------------------------------------------------------------
@@ -348,21 +388,31 @@ class EventBus:
         return delivered
 
     def _deliver_next(self, subscriber: Subscriber) -> bool:
-        """Hand the subscriber its next event. False when nothing is pending for it, or when
-        another process holds its cursor right now."""
-        with self.db.transaction() as session:
-            cursor = _claim_cursor(session, subscriber)
-            if cursor is None:
-                return False
-            row = _next_event(session, cursor, subscriber.type_names)
-            if row is not None:
-                subscriber.handler(_decode(row), session)
-                cursor.position, cursor.delivered_at = row.id, utcnow()
-                cursor.failures, cursor.last_error = 0, None
-            position = cursor.position
-        subscriber.known_position = position
-        if row is None:
+        """Hand the subscriber its next event; False when nothing is pending for it (or another
+        process delivered it first)."""
+        if subscriber.known_position is None:
+            with self.db.transaction() as session:
+                _ensure_cursor(session, subscriber)
+        with self.db.reading() as session:
+            position, head, row = _next_event(session, subscriber)
+            event = _decode(row) if row is not None else None
+        if event is None:
+            if head > position:  # past the others' events, so the next look starts there
+                with self.db.transaction() as session:
+                    _move_cursor(session, subscriber.name, position, head)
+            subscriber.known_position = max(position, head)
             return False
+        try:
+            with self.db.transaction() as session:
+                # The handler's first statement opens the transaction: what it does before
+                # touching the session (embedding, HTTP) holds no lock.
+                subscriber.handler(event, session)
+                if not _move_cursor(session, subscriber.name, position, row.id, delivered=True):
+                    raise _Superseded
+        except _Superseded:  # another process delivered it meanwhile; this attempt rolled back
+            subscriber.known_position = None
+            return False
+        subscriber.known_position = row.id
         subscriber.failures, subscriber.retry_at = 0, 0.0
         return True
 
@@ -408,29 +458,41 @@ def _ensure_cursor(session: Session, subscriber: Subscriber) -> None:
     )
 
 
-def _claim_cursor(session: Session, subscriber: Subscriber) -> EventCursor | None:
-    _ensure_cursor(session, subscriber)
-    query = select(EventCursor).where(EventCursor.subscriber == subscriber.name)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    # populate_existing: the position must be the one read under the lock, not a cached one.
-    return session.scalar(query.execution_options(populate_existing=True))
+class _Superseded(Exception):
+    """The cursor moved while a handler ran: another process delivered this event."""
 
 
-def _next_event(session: Session, cursor: EventCursor, types: list[str]) -> OutboxEvent | None:
-    """The subscriber's next event; with none, the cursor moves past the others' events."""
-    # The head first: every id up to it has committed (ids commit in order, see ``publish``),
-    # so the next statement sees all of them and moving to the head passes over nothing unseen.
+def _next_event(session: Session, subscriber: Subscriber) -> tuple[int, int, OutboxEvent | None]:
+    """The subscriber's position, the outbox head, and its next event up to the head."""
+    position = session.scalar(select(EventCursor.position).where(EventCursor.subscriber == subscriber.name))
+    # The head first: every id up to it has committed (ids commit in order, see ``publish``), so
+    # the next statement sees all of them and moving the cursor to the head passes over nothing.
     head = _head(session)
     row = session.scalar(
         select(OutboxEvent)
-        .where(OutboxEvent.id > cursor.position, OutboxEvent.id <= head, OutboxEvent.type.in_(types))
+        .where(
+            OutboxEvent.id > (position or 0),
+            OutboxEvent.id <= head,
+            OutboxEvent.type.in_(subscriber.type_names),
+        )
         .order_by(OutboxEvent.id)
         .limit(1)
     )
-    if row is None and head > cursor.position:
-        cursor.position = head
-    return row
+    return position or 0, head, row
+
+
+def _move_cursor(session: Session, name: str, seen: int, to: int, *, delivered: bool = False) -> bool:
+    """Compare-and-set: the cursor moves only from the position this delivery read. On
+    PostgreSQL a concurrent delivery's UPDATE waits for this one and then matches no row."""
+    values: dict[str, Any] = {"position": to}
+    if delivered:
+        values.update(delivered_at=utcnow(), failures=0, last_error=None)
+    moved = session.execute(
+        update(EventCursor)
+        .where(EventCursor.subscriber == name, EventCursor.position == seen)
+        .values(**values)
+    )
+    return moved.rowcount == 1
 
 
 def _head(session: Session) -> int:
