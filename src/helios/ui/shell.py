@@ -12,6 +12,8 @@ NAVIGATION: list[tuple[str, str, str]] = [
     ("Datasets", "/datasets", "dataset"),
     ("Training", "/training", "model_training"),
     ("Models", "/models", "hub"),
+    ("Agents", "/agents", "smart_toy"),
+    ("Memory", "/memory", "psychology"),
     ("Assistants", "/assistants", "support_agent"),
 ]
 

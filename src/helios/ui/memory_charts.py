@@ -1,0 +1,101 @@
+"""ECharts options for the Memory Graph page: the knowledge graph and the timeline.
+
+The graph uses ECharts' force layout (a knowledge graph has no natural layers). To stay readable
+at 500 nodes, labels are shown only for the most supported nodes, repulsion grows with the node
+count, and the legend sits above the plot so it never covers nodes.
+"""
+
+from __future__ import annotations
+
+from helios.memory.schemas import Graph, TimelineDay
+
+PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d"]
+LABELLED_NODES = 40
+
+
+def graph_options(graph: Graph) -> dict:
+    types = sorted({n.type for n in graph.nodes})
+    labelled = {n.id for n in sorted(graph.nodes, key=lambda n: -len(n.memory_ids))[:LABELLED_NODES]}
+    crowded = len(graph.nodes) > 150
+    sparse = len(graph.nodes) < 30
+    nodes = [
+        {
+            "id": str(n.id),
+            "name": n.name,
+            "value": round(n.strength, 3),
+            "category": types.index(n.type),
+            "symbolSize": round(8 + 28 * n.strength, 1),
+            "label": {"show": n.id in labelled},
+            "memories": len(n.memory_ids),
+        }
+        for n in graph.nodes
+    ]
+    edges = [
+        {
+            "source": str(e.source),
+            "target": str(e.target),
+            "value": e.weight,
+            "name": e.predicate,
+            "lineStyle": {"width": min(1 + e.weight, 6)},
+        }
+        for e in graph.edges
+    ]
+    return {
+        "color": PALETTE,
+        "tooltip": {"formatter": "{b}<br/>strength {c}"},
+        "legend": [{"data": types, "top": 0, "type": "scroll"}],
+        "animationDuration": 300,
+        "series": [
+            {
+                "type": "graph",
+                "layout": "force",
+                "top": 40,
+                "roam": True,
+                "draggable": True,
+                "categories": [{"name": t} for t in types],
+                "data": nodes,
+                "links": edges,
+                "edgeSymbol": ["none", "arrow"],
+                "edgeSymbolSize": 6,
+                "label": {"position": "right", "fontSize": 11},
+                "edgeLabel": {"show": not crowded, "formatter": "{b}", "fontSize": 9},
+                "force": {
+                    "repulsion": 60 if crowded else (320 if sparse else 140),
+                    "edgeLength": [80, 160] if sparse else [30, 90],
+                    "gravity": 0.08,
+                },
+                "emphasis": {"focus": "adjacency", "label": {"show": True}},
+                "lineStyle": {"opacity": 0.5, "curveness": 0.1},
+            }
+        ],
+    }
+
+
+def timeline_options(days: list[TimelineDay]) -> dict:
+    ordered = sorted(days, key=lambda d: d.day)
+    return {
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 56, "right": 16, "top": 24, "bottom": 48},
+        "xAxis": {
+            "type": "category",
+            "name": "day (UTC)",
+            "nameLocation": "middle",
+            "nameGap": 30,
+            "data": [d.day.isoformat() for d in ordered],
+        },
+        "yAxis": {
+            "type": "value",
+            "name": "memories (count)",
+            "nameLocation": "middle",
+            "nameGap": 40,
+            "minInterval": 1,
+        },
+        "series": [
+            {
+                "type": "bar",
+                "name": "memories",
+                "data": [d.count for d in ordered],
+                "itemStyle": {"color": "#2563eb"},
+            }
+        ],
+    }
