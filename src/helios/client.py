@@ -209,6 +209,94 @@ class Predictions(_Area):
         return self._client.get("/predictions/accuracy", params=filters)
 
 
+def _every(client: Helios, path: str, **filters: Any) -> list[dict[str, Any]]:
+    """Every item of a paged list, following ``next_cursor``."""
+    params = {k: v for k, v in filters.items() if v is not None} | {"limit": 200}
+    items: list[dict[str, Any]] = []
+    while True:
+        page = client.get(path, params=params)
+        items += page["items"]
+        if not page.get("next_cursor"):
+            return items
+        params["cursor"] = page["next_cursor"]
+
+
+class Agents(_Area):
+    """Agents (``/agents``); ``name`` is an agent's name or id."""
+
+    def list(self) -> list[dict[str, Any]]:
+        return _every(self._client, "/agents")
+
+    def get(self, name: str) -> dict[str, Any]:
+        return self._client.get(f"/agents/{name}")
+
+    def create(self, name: str, **fields: Any) -> dict[str, Any]:
+        return self._client.request("POST", "/agents", json={"name": name, **fields})
+
+    def update(self, name: str, **fields: Any) -> dict[str, Any]:
+        return self._client.request("PATCH", f"/agents/{name}", json=fields)
+
+    def delete(self, name: str) -> dict[str, Any]:
+        """Soft-deletes the agent and its memories; ``restore`` undoes it."""
+        return self._client.request("DELETE", f"/agents/{name}")
+
+    def restore(self, name: str) -> dict[str, Any]:
+        return self._client.request("POST", f"/agents/{name}/restore")
+
+
+class Memory(_Area):
+    """Agent memory (``/memory``): write, read, search, graph, delete/restore, forget."""
+
+    def agents(self) -> list[dict[str, Any]]:
+        return _every(self._client, "/memory/agents")
+
+    def agent(self, agent: str, **params: Any) -> dict[str, Any]:
+        """Memories (first page), graph and timeline; params: order, as_of, limit."""
+        return self._client.get(f"/memory/agents/{agent}", params=params)
+
+    def write(self, agent: str, memories: list[dict[str, Any]]) -> dict[str, Any]:
+        """1 to 1,000 memories, all or none; an unknown agent is created."""
+        return self._client.request("POST", f"/memory/agents/{agent}/memories", json={"memories": memories})
+
+    def add(self, agent: str, content: str, **fields: Any) -> dict[str, Any]:
+        return self.write(agent, [{"content": content, **fields}])["items"][0]
+
+    def list(self, agent: str, **filters: Any) -> list[dict[str, Any]]:
+        """Every memory of the agent (filters: order=time|strength, deleted=True)."""
+        return _every(self._client, f"/memory/agents/{agent}/memories", **filters)
+
+    def graph(self, agent: str, as_of: str | None = None) -> dict[str, Any]:
+        return self._client.get(f"/memory/agents/{agent}/graph", params={"as_of": as_of} if as_of else None)
+
+    def search(self, q: str, agent: str | None = None, k: int = 10) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"q": q, "k": k} | ({"agent_id": agent} if agent else {})
+        return self._client.get("/memory/search", params=params)["items"]
+
+    def get(self, memory_id: int) -> dict[str, Any]:
+        return self._client.get(f"/memory/{memory_id}")
+
+    def update(self, memory_id: int, **fields: Any) -> dict[str, Any]:
+        return self._client.request("PATCH", f"/memory/{memory_id}", json=fields)
+
+    def delete(self, memory_id: int) -> dict[str, Any]:
+        return self._client.request("DELETE", f"/memory/{memory_id}")
+
+    def restore(self, memory_id: int) -> dict[str, Any]:
+        return self._client.request("POST", f"/memory/{memory_id}/restore")
+
+    def forget(
+        self, agent: str, rule: dict[str, Any], *, dry_run: bool = True, memory_ids: list[int] | None = None
+    ) -> dict[str, Any]:
+        body = {"rule": rule, "dry_run": dry_run, "memory_ids": memory_ids}
+        return self._client.request("POST", f"/memory/agents/{agent}/forget", json=body)
+
+    def undo(self, deletion_id: int) -> dict[str, Any]:
+        return self._client.request("POST", f"/memory/deletions/{deletion_id}/undo")
+
+    def purge(self) -> dict[str, Any]:
+        return self._client.request("POST", "/memory/purge")
+
+
 class Training(_Area):
     """Training jobs (``/ml``)."""
 
@@ -376,6 +464,8 @@ class Helios:
         self.assistants = Assistants(self)
         self.training = Training(self)
         self.predictions = Predictions(self)
+        self.agents = Agents(self)
+        self.memory = Memory(self)
 
     def health(self) -> dict[str, Any]:
         return self.get("/health")
