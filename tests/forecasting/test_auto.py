@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -110,3 +112,25 @@ def test_all_is_a_fixed_combination_without_validation(monkeypatch: pytest.Monke
         fit_auto(data, candidates=[name], selection="all").predict(HORIZON) for name in ("mean", "drift")
     ]
     np.testing.assert_allclose(fitted.predict(HORIZON)["mean"], (parts[0]["mean"] + parts[1]["mean"]) / 2)
+
+
+def test_a_saved_auto_keeps_its_reasons_costs_and_calibrated_intervals(tmp_path: Path) -> None:
+    from helios.forecasting.artifacts import load_fitted, save_fitted
+
+    fitted = fit_auto(mixed_panel())
+    assert fitted.calibration is not None  # conformal by default
+    assert set(fitted.costs) == {"mean", "drift", "naive"}
+    assert all("validation" in reason for reason in fitted.explanations.values())
+    save_fitted(fitted, tmp_path / "auto")
+    loaded = load_fitted(tmp_path / "auto")
+    assert isinstance(loaded, AutoFitted)
+    assert loaded.explanations == fitted.explanations and loaded.costs == fitted.costs
+    pd.testing.assert_frame_equal(loaded.predict(HORIZON, (80, 95)), fitted.predict(HORIZON, (80, 95)))
+
+
+def test_near_ties_are_averaged_and_said_so() -> None:
+    scores = pd.DataFrame({"a": [1.0, 1.0], "b": [1.02, 1.5], "c": [1.04, 2.0]}, index=["tie", "clear"])
+    choices = auto_validation.choose(scores, ["a", "b", "c"], "close", top_k=2, tolerance=0.05)
+    assert choices == {"tie": ["a", "b"], "clear": ["a"]}
+    reason = auto_validation.explain("tie", choices["tie"], scores.loc["tie"], 0.05, ["c"])
+    assert "average of a + b" in reason and "best seasonal naive c 1.040" in reason
