@@ -11,6 +11,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from helios.core.errors import InvalidInput
 from helios.core.pagination import Keyset, Page, count, decode_cursor, encode_cursor
+from helios.db.base import UtcDateTime
 
 
 class _Base(DeclarativeBase):
@@ -21,6 +22,7 @@ class Row(_Base):
     __tablename__ = "rows"
     id: Mapped[int] = mapped_column(primary_key=True)
     group: Mapped[str] = mapped_column(String(8))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 @pytest.fixture
@@ -28,7 +30,10 @@ def session() -> Iterator[Session]:
     engine = create_engine("sqlite://")
     _Base.metadata.create_all(engine)
     with Session(engine) as session:
-        session.add_all(Row(id=i, group="abc"[i % 3]) for i in range(1, 24))
+        start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        session.add_all(
+            Row(id=i, group="abc"[i % 3], at=start + dt.timedelta(hours=i // 2)) for i in range(1, 24)
+        )
         session.flush()
         yield session
     engine.dispose()
@@ -56,6 +61,15 @@ def test_descending_walk_on_a_two_column_key_with_ties(session: Session) -> None
     assert flat == expected and len(flat) == 23
 
 
+def test_walk_on_a_type_decorated_datetime_key(session: Session) -> None:
+    """Columns behind a TypeDecorator (UtcDateTime, StrEnumText) page by the type they store."""
+    keyset = Keyset("rows", (Row.at, Row.id), descending=True)
+    flat = sum(walk(session, keyset, limit=3), [])
+    assert flat == list(range(23, 0, -1))
+    with pytest.raises(InvalidInput):
+        keyset.page(session, select(Row), cursor=encode_cursor("rows", ["soon", 3]), limit=3)
+
+
 def test_exact_multiple_ends_without_an_empty_page(session: Session) -> None:
     rows, cursor = Keyset("rows", (Row.id,)).page(session, select(Row), cursor=None, limit=23)
     assert len(rows) == 23 and cursor is None
@@ -65,7 +79,7 @@ def test_rows_added_ahead_of_the_cursor_are_not_skipped_or_repeated(session: Ses
     keyset = Keyset("rows", (Row.id,))
     first, cursor = keyset.page(session, select(Row), cursor=None, limit=10)
     session.delete(first[0])
-    session.add(Row(id=100, group="z"))
+    session.add(Row(id=100, group="z", at=dt.datetime(2027, 1, 1, tzinfo=dt.UTC)))
     session.flush()
     rest = sum(walk_from(session, keyset, cursor), [])
     assert rest == [*range(11, 24), 100]

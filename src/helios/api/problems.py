@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
-from helios.core.errors import HeliosError
+from helios.core.errors import HeliosError, problem_body
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -20,7 +20,12 @@ PROBLEM = "application/problem+json"
 def problem(
     status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return problem_response(problem_body(status, title, detail, **extra), headers)
+
+
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    """The response for a body from ``core.errors.problem_body`` (or ``HeliosError.problem()``)."""
+    status = body["status"]
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else headers
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
@@ -38,15 +43,8 @@ def install(app: FastAPI) -> None:
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HeliosError)
-    body = exc.problem()
     allow = getattr(exc, "allow", None)  # MethodNotAllowed names what the path does answer
-    return problem(
-        body.pop("status"),
-        body.pop("title"),
-        body.pop("detail"),
-        headers={"Allow": ", ".join(sorted(allow))} if allow else None,
-        **{k: v for k, v in body.items() if k != "type"},
-    )
+    return problem_response(exc.problem(), {"Allow": ", ".join(sorted(allow))} if allow else None)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

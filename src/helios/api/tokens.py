@@ -5,8 +5,9 @@ import datetime as dt
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict
 
-from helios.api.deps import Admin, ReadSessionDep, SessionDep
+from helios.api.deps import Admin, Cursor, Limit, ReadSessionDep, SessionDep
 from helios.core import auth
+from helios.core.pagination import DEFAULT_LIMIT, Page
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 
@@ -32,13 +33,22 @@ class TokenIssued(TokenRead):
     secret: str
 
 
-class TokenList(BaseModel):
-    items: list[TokenRead]
+class TokenList(Page[TokenRead]):
+    """Tokens in the order they were made."""
 
 
 @router.get("", response_model=TokenList)
-def list_tokens(session: ReadSessionDep, _: Admin) -> TokenList:
-    return TokenList(items=[TokenRead.model_validate(t) for t in auth.list_tokens(session)])
+def list_tokens(
+    session: ReadSessionDep,
+    _: Admin,
+    include_revoked: bool = False,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> TokenList:
+    rows, next_cursor, total = auth.token_page(
+        session, include_revoked=include_revoked, cursor=cursor, limit=limit
+    )
+    return TokenList(items=[TokenRead.model_validate(t) for t in rows], next_cursor=next_cursor, total=total)
 
 
 @router.post("", response_model=TokenIssued, status_code=status.HTTP_201_CREATED)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from helios.core.clock import utcnow
 from helios.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from helios.core.pagination import DEFAULT_LIMIT, Keyset, count
 from helios.core.tables import ApiToken, AuditEntry, WebSession
 
 TOKEN_PREFIX = "hel_"
@@ -78,6 +79,20 @@ def create_token(session: Session, name: str, role: Role) -> IssuedToken:
     session.flush()
     record_audit(session, LOCAL_USER, "token.create", "api_token", str(row.id), {"name": name})
     return IssuedToken(row.id, name, role, secret)
+
+
+TOKENS = Keyset("tokens", (ApiToken.id,))
+
+
+def token_page(
+    session: Session, *, include_revoked: bool = False, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+) -> tuple[list[ApiToken], str | None, int]:
+    """One page of tokens in the order they were made, the next page's cursor, and the count."""
+    query = select(ApiToken)
+    if not include_revoked:
+        query = query.where(ApiToken.revoked_at.is_(None))
+    rows, next_cursor = TOKENS.page(session, query, cursor=cursor, limit=limit)
+    return rows, next_cursor, count(session, query)
 
 
 def list_tokens(session: Session, include_revoked: bool = False) -> list[ApiToken]:

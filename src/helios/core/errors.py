@@ -17,6 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 
+def problem_body(status: int, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """An RFC 9457 problem details body: the one place its shape is written."""
+    return {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+
+
 class HeliosError(Exception):
     status: int = 500
     title: str = "Internal error"
@@ -27,15 +32,8 @@ class HeliosError(Exception):
         self.errors = errors or []
 
     def problem(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "type": "about:blank",
-            "title": self.title,
-            "status": self.status,
-            "detail": self.detail,
-        }
-        if self.errors:
-            body["errors"] = self.errors
-        return body
+        extra = {"errors": self.errors} if self.errors else {}
+        return problem_body(self.status, self.title, self.detail, **extra)
 
 
 class InvalidInput(HeliosError):

@@ -39,6 +39,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.types import TypeDecorator
 
 from helios.core.errors import InvalidInput
 
@@ -135,7 +136,9 @@ class Keyset:
         return rows, encode_cursor(self.scope, [getattr(rows[-1], c.key) for c in self.columns])
 
     def _types(self) -> list[type]:
-        return [c.type.python_type for c in self.columns]
+        # A TypeDecorator (UtcDateTime, StrEnumText) says ``object``; what it stores says the type.
+        types = [c.type.impl_instance if isinstance(c.type, TypeDecorator) else c.type for c in self.columns]
+        return [t.python_type for t in types]
 
     def _after(self, key: tuple[KeyValue, ...]) -> Any:
         # (a, b) > (x, y) spelled out as a > x OR (a = x AND b > y): portable, and index-friendly.

@@ -119,9 +119,13 @@ def stamp_from_json(value: str | int) -> Stamp:
 ConfigType = TypeVar("ConfigType", bound=Hyperparameters)
 
 
-def own_config(config: Hyperparameters, kind: type[ConfigType]) -> ConfigType:
-    """The family's own config class, whatever ``Hyperparameters`` the caller passed in."""
-    return config if isinstance(config, kind) else kind.model_validate(config.model_dump())
+def own_config(config: Hyperparameters | dict[str, Any] | None, kind: type[ConfigType]) -> ConfigType:
+    """The family's own config class, whether given as one, as another ``Hyperparameters``, as a
+    plain dict or not at all (the defaults). Every family's ``fit`` starts here."""
+    if isinstance(config, kind):
+        return config
+    raw = config.model_dump() if isinstance(config, Hyperparameters) else config
+    return kind.model_validate(raw or {})
 
 
 def nested_config(family: ModelFamily, raw: dict[str, Any] | None, role: str) -> Hyperparameters:

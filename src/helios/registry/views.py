@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from helios.core.artifacts import ArtifactStore
 from helios.core.pagination import DEFAULT_LIMIT, Keyset, count
+from helios.core.parsing import LIKE_ESCAPE, like_contains
 from helios.datasets import service as datasets_service
 from helios.registry import deployments
 from helios.registry.inference import InferenceCache
@@ -71,8 +72,13 @@ def _filtered(
         )
         query = query.where(in_stage.exists())
     if text:
-        like = f"%{text.lower()}%"
-        query = query.where(or_(func.lower(Model.name).like(like), func.lower(Model.description).like(like)))
+        like = like_contains(text.lower())
+        query = query.where(
+            or_(
+                func.lower(Model.name).like(like, escape=LIKE_ESCAPE),
+                func.lower(Model.description).like(like, escape=LIKE_ESCAPE),
+            )
+        )
     return query
 
 
@@ -190,7 +196,7 @@ def list_deployments(
     session: Session, model: Model, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
 ) -> DeploymentList:
     """A model's stage changes, newest first, with the version active now."""
-    query = select(Deployment).where(Deployment.model_id == model.id)
+    query = _deployments_of(model)
     changes, next_cursor = DEPLOYMENTS.page(session, query, cursor=cursor, limit=limit)
     numbers = _version_numbers(session, model)
     return DeploymentList(
@@ -212,12 +218,8 @@ def model_info(session: Session, inference: InferenceCache, model: Model) -> Mod
     active = session.scalar(
         select(ModelVersion).where(ModelVersion.model_id == model.id, ModelVersion.stage == Stage.active)
     )
-    last = session.scalar(
-        select(Deployment)
-        .where(Deployment.model_id == model.id)
-        .order_by(Deployment.at.desc(), Deployment.id.desc())
-        .limit(1)
-    )
+    newest, _ = DEPLOYMENTS.page(session, _deployments_of(model), cursor=None, limit=1)
+    last = newest[0] if newest else None
     return ModelInfo(
         name=model.name,
         kind=summary.kind,
@@ -229,6 +231,10 @@ def model_info(session: Session, inference: InferenceCache, model: Model) -> Mod
         cached_versions=inference.loaded_versions(model.name),
         cache=inference.stats(),
     )
+
+
+def _deployments_of(model: Model) -> Select[tuple[Deployment]]:
+    return select(Deployment).where(Deployment.model_id == model.id)
 
 
 def _version_numbers(session: Session, model: Model) -> dict[int, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import traceback
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import select, update
@@ -25,17 +25,28 @@ from helios.training.schemas import JobStatus
 from helios.training.service import announce_finished, journal, record_metrics
 from helios.training.tables import TrainingJob
 
+if TYPE_CHECKING:
+    from helios.forecasting.base import DataSpec, Fitted, Hyperparameters, ModelFamily, TrainingControl
+    from helios.forecasting.callbacks import EarlyStopping
+
 PROGRESS_AFTER_FIT = 0.9
+# Early stopping turned off while a job runs keeps its callback (it may be turned on again) with
+# a patience no run reaches.
+PATIENCE_NEVER = 10**9
+# Families that forecast any series say task "timeseries"; the registry files their models under
+# "price", its task for point forecasts of a series' level (what its filters, the UI and the
+# prediction ledger look for). Other tasks (volatility, draws) are the same word on both sides.
+REGISTRY_TASK = {"timeseries": "price"}
 
 
 @dataclass
 class JobPlan:
     job_id: int
-    family: Any
-    config: Any
+    family: ModelFamily
+    config: Hyperparameters
     kind: str
     frame: pd.DataFrame
-    spec: Any
+    spec: DataSpec
     validation: dict[str, Any]
     early_stopping: dict[str, Any] | None
     target_model: str
@@ -48,7 +59,11 @@ class JobReporter:
     """A forecasting callback that writes each epoch to the job row and reads control back."""
 
     def __init__(
-        self, context: AppContext, job_id: int, early_stopping: Any | None, epochs_hint: int | None
+        self,
+        context: AppContext,
+        job_id: int,
+        early_stopping: EarlyStopping | None,
+        epochs_hint: int | None,
     ) -> None:
         self.context = context
         self.job_id = job_id
@@ -60,7 +75,7 @@ class JobReporter:
         self.best_value: float | None = None
         self.best_epoch: int | None = None
 
-    def on_train_begin(self, info: dict[str, Any], control: Any) -> None:
+    def on_train_begin(self, info: dict[str, Any], control: TrainingControl) -> None:
         self.epochs_total = info.get("epochs") or self.epochs_total
         with self.context.db.transaction() as session:
             session.execute(
@@ -72,7 +87,7 @@ class JobReporter:
                 session, self.job_id, "training started: " + ", ".join(f"{k}={v}" for k, v in info.items())
             )
 
-    def on_epoch_end(self, epoch: int, metrics: dict[str, float], control: Any) -> None:
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float], control: TrainingControl) -> None:
         best, best_epoch = self._best(epoch, metrics)
         with self.context.db.transaction() as session:
             self._write_epoch(session, epoch, metrics, best, best_epoch)
@@ -109,7 +124,7 @@ class JobReporter:
         shown = ", ".join(f"{k}={v:.5g}" for k, v in metrics.items())
         journal(session, self.job_id, f"epoch {epoch}: {shown}")
 
-    def _apply_control(self, wanted: str | None, control: Any) -> None:
+    def _apply_control(self, wanted: str | None, control: TrainingControl) -> None:
         if wanted == "cancel":
             self.cancel_requested = True
         elif wanted == "stop" and not control.stop_requested:
@@ -125,16 +140,16 @@ class JobReporter:
                 **{k: v for k, v in rule.items() if k in ("monitor", "mode", "patience", "min_delta")}
             )
         else:
-            self.early_stopping.update(patience=10**9)  # turned off: never trigger
+            self.early_stopping.update(patience=PATIENCE_NEVER)
 
-    def on_train_end(self, summary: dict[str, Any], control: Any) -> None:
+    def on_train_end(self, summary: dict[str, Any], control: TrainingControl) -> None:
         with self.context.db.transaction() as session:
             journal(
                 session, self.job_id, "training ended: " + ", ".join(f"{k}={v}" for k, v in summary.items())
             )
 
 
-def run_job(context: AppContext, job_id: int) -> str:
+def run_job(context: AppContext, job_id: int) -> JobStatus:
     """Train, score, register. Returns the final status; never raises for a job's own failure."""
     try:
         plan = _plan(context, job_id)
@@ -191,7 +206,7 @@ def _plan(context: AppContext, job_id: int) -> JobPlan:
         )
 
 
-def _execute(context: AppContext, plan: JobPlan) -> str:
+def _execute(context: AppContext, plan: JobPlan) -> JobStatus:
     from helios.forecasting.base import FitContext, TrainingControl
 
     horizon = plan.validation.get("horizon", 14)
@@ -252,7 +267,12 @@ def _callbacks(context: AppContext, plan: JobPlan) -> tuple[JobReporter, list[An
 
 
 def _score(
-    context: AppContext, fitted: Any, train: pd.DataFrame, holdout: pd.DataFrame, plan: JobPlan, horizon: int
+    context: AppContext,
+    fitted: Fitted,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    plan: JobPlan,
+    horizon: int,
 ) -> dict[str, float]:
     if plan.kind == "draws":
         scores = evaluation.score_draws(fitted, train, holdout, plan.spec.rules)
@@ -271,12 +291,12 @@ def _score(
     return {k: v for k, v in scores.items() if math.isfinite(v)}
 
 
-def _register(context: AppContext, plan: JobPlan, fitted: Any, scores: dict[str, float]) -> int:
+def _register(context: AppContext, plan: JobPlan, fitted: Fitted, scores: dict[str, float]) -> int:
     from helios.registry import service as registry
 
     owner = Principal(name=plan.owner, role=Role.editor)
     with context.db.transaction() as session:
-        task = plan.family.task if plan.family.task != "timeseries" else "price"
+        task = REGISTRY_TASK.get(plan.family.task, plan.family.task)
         model, version = registry.register_trained(
             session,
             context.store,
@@ -315,13 +335,13 @@ def _progress(context: AppContext, job_id: int, progress: float, message: str) -
 def _finish(
     context: AppContext,
     job_id: int,
-    status: str,
+    status: JobStatus,
     *,
     reason: str | None = None,
     error: str | None = None,
     metrics: dict[str, float] | None = None,
     version: int | None = None,
-) -> str:
+) -> JobStatus:
     with context.db.transaction() as session:
         job = session.scalar(select(TrainingJob).where(TrainingJob.id == job_id).with_for_update())
         job.status, job.finished_at, job.control = status, utcnow(), None
@@ -334,7 +354,7 @@ def _finish(
         level = "error" if status == JobStatus.failed else "info"
         text = {
             JobStatus.failed: f"failed: {error}",
-            JobStatus.cancelled: reason or JobStatus.cancelled,
+            JobStatus.cancelled: reason or "cancelled",
             JobStatus.stopped_early: f"stopped early ({reason}); best kept as v{version}",
             JobStatus.succeeded: f"succeeded; became v{version}",
         }[status]

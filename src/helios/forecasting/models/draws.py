@@ -7,7 +7,7 @@ A fair lottery is uniform chance; the other two are here to be measured against 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,12 +23,11 @@ from helios.forecasting.base import (
 from helios.forecasting.draw_forecast import DrawFitted, appearance_from_slots
 from helios.forecasting.draw_history import DrawHistory, NumberSpace, bonus_space, draw_history, main_space
 from helios.forecasting.families import register
+from helios.forecasting.panel import own_config
 from helios.forecasting.rules import GameRules, RuleEra
 
 if TYPE_CHECKING:
     from helios.forecasting.nn.powerball_net import PowerballNet
-
-ConfigT = TypeVar("ConfigT", bound=Hyperparameters)
 
 
 def _rules_of(spec: DataSpec) -> GameRules:
@@ -173,7 +172,7 @@ class HistoricalFrequency(ModelFamily):
     def fit(
         self, train: pd.DataFrame, config: Hyperparameters, spec: DataSpec, context: FitContext | None = None
     ) -> HistoricalFrequencyFitted:
-        settings = _as_config(config, HistoricalFrequencyConfig)
+        settings = own_config(config, HistoricalFrequencyConfig)
         rules = _rules_of(spec)
         history = draw_history(train, rules)
         counted = history.tail(settings.recent_draws) if settings.recent_draws else history
@@ -283,19 +282,11 @@ class PowerballNetFamily(ModelFamily):
     ) -> PowerballNetFitted:
         from helios.forecasting.nn.powerball_training import train_powerball_net
 
-        settings = _as_config(config, PowerballNetConfig)
+        settings = own_config(config, PowerballNetConfig)
         rules = _rules_of(spec)
         history = draw_history(train, rules)
         outcome = train_powerball_net(history, rules, settings, context or FitContext())
         return PowerballNetFitted(rules, history, settings, outcome.model, outcome.summary())
-
-
-def _as_config(config: Hyperparameters | dict[str, Any] | None, kind: type[ConfigT]) -> ConfigT:
-    """The family's own config, whether given as one, as a plain dict or not at all (defaults)."""
-    if isinstance(config, kind):
-        return config
-    raw = config.model_dump() if isinstance(config, Hyperparameters) else config
-    return kind.model_validate(raw or {})
 
 
 def _report_end(context: FitContext | None, summary: dict[str, Any]) -> None:

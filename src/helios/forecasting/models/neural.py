@@ -32,6 +32,7 @@ from helios.forecasting.base import (
     ModelFamily,
 )
 from helios.forecasting.families import register
+from helios.forecasting.panel import own_config
 from helios.forecasting.stamps import future_stamps, stamp_to_json
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ class NBeatsFamily(ModelFamily):
         from helios.forecasting.nn.trainer import train as run_training
         from helios.forecasting.nn.windows import Panel, plan_windows
 
-        cfg = config if isinstance(config, NeuralConfig) else NeuralConfig.model_validate(config.model_dump())
+        cfg = own_config(config, NeuralConfig)
         ids, series, last_ds = _split_series(train)
         panel = Panel.from_series([y[-_points_used(cfg) :] for y in series], cfg.input_size)
         plan = plan_windows(panel.lengths, cfg.horizon, cfg.history, cfg.val_windows)

@@ -33,6 +33,7 @@ from helios.forecasting.base import (
     ModelFamily,
 )
 from helios.forecasting.families import register
+from helios.forecasting.panel import own_config
 from helios.forecasting.stamps import future_stamps, stamp_to_json
 
 MIN_GARCH_RETURNS = 30  # fewer and the four parameters are a guess, not an estimate
@@ -186,7 +187,7 @@ class GarchFamily(ModelFamily):
     def fit(
         self, train: pd.DataFrame, config: Hyperparameters, spec: DataSpec, context: FitContext | None = None
     ) -> GarchFitted:
-        cfg = config if isinstance(config, GarchConfig) else GarchConfig.model_validate(config.model_dump())
+        cfg = own_config(config, GarchConfig)
         data = _SeriesReturns.from_frame(train, cfg.y_kind, MIN_GARCH_RETURNS)
         fits = [_fit_garch(uid, r, cfg) for uid, r in zip(data.unique_ids, data.returns, strict=True)]
         params = np.stack([p for p, _ in fits])
@@ -285,11 +286,7 @@ class RealizedVolFamily(ModelFamily):
     def fit(
         self, train: pd.DataFrame, config: Hyperparameters, spec: DataSpec, context: FitContext | None = None
     ) -> RealizedVolFitted:
-        cfg = (
-            config
-            if isinstance(config, RealizedVolConfig)
-            else RealizedVolConfig.model_validate(config.model_dump())
-        )
+        cfg = own_config(config, RealizedVolConfig)
         data = _SeriesReturns.from_frame(train, cfg.y_kind, cfg.window)
         recent = [r[-cfg.window :] for r in data.returns]
         sigma = np.array([r.std(ddof=1) for r in recent])
