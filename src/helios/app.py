@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from helios import __version__
-from helios.api import docs, login, problems, shield
+from helios.api import contract, docs, login, problems, shield
 from helios.api.routes import api_router, fallback_router
 from helios.assistants.ledger import subscribe as subscribe_assistant_outcomes
 from helios.config import Settings, get_settings
@@ -99,6 +99,7 @@ def create_app(
     )
     app.state.helios = context
     problems.install(app)
+    contract.install(app)
     docs.install(app)
     app.include_router(api_router())
     app.include_router(login.router)

@@ -70,3 +70,12 @@ def test_load_json_checks_depth_without_recursing() -> None:
     with pytest.raises(InvalidInput) as huge:
         load_json('{"a": [1, -' + HUGE + "1]}", "x")
     assert huge.value.errors[0]["field"] == "a[1]"
+
+
+def test_search_wildcards_match_only_themselves(client) -> None:  # type: ignore[no-untyped-def]
+    for name, description in (("prices", "daily closes"), ("draws", "100% fair balls"), ("a_b", "")):
+        assert client.post("/api/v1/ai/models", json={"name": name, "kind": "ml", "description": description})
+    found = {
+        q: [m["name"] for m in client.get("/api/v1/ai/models", params={"q": q}).json()["items"]] for q in "%_"
+    }
+    assert found == {"%": ["draws"], "_": ["a_b"]}

@@ -20,9 +20,28 @@ NAMING_CONVENTION = {
 }
 
 
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Moments in UTC, aware on the way out from every database. PostgreSQL's timestamptz already
+    is; SQLite stores the UTC wall time and would hand back naive values, which the API would
+    then publish without a zone (the OpenAPI ``date-time`` format requires one)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is not None and value.tzinfo is not None and dialect.name == "sqlite":
+            return value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dt.datetime: DateTime(timezone=True)}
+    type_annotation_map = {dt.datetime: UtcDateTime()}
 
 
 E = TypeVar("E", bound=StrEnum)
