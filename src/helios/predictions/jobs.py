@@ -35,6 +35,13 @@ def worker_name() -> str:
 
 
 def claim_next(context, worker: str) -> int | None:  # type: ignore[no-untyped-def]
+    # Look before taking the write lock: an idle poll must not queue behind (or block) writers.
+    with context.db.reading() as session:
+        if (
+            session.scalar(select(PredictionRun.id).where(PredictionRun.status == RunStatus.queued).limit(1))
+            is None
+        ):
+            return None
     with context.db.transaction() as session:
         oldest = (
             select(PredictionRun.id)

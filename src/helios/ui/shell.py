@@ -12,6 +12,7 @@ NAVIGATION: list[tuple[str, str, str]] = [
     ("Datasets", "/datasets", "dataset"),
     ("Training", "/training", "model_training"),
     ("Models", "/models", "hub"),
+    ("Predictions", "/predictions", "insights"),
     ("Agents", "/agents", "smart_toy"),
     ("Memory", "/memory", "psychology"),
     ("Assistants", "/assistants", "support_agent"),
