@@ -140,3 +140,27 @@ def test_delete_removes_the_artifacts(client, saved_model: Path) -> None:  # typ
     assert [p for p in store.rglob("*") if p.is_file()]
     assert client.delete("/api/v1/ai/models/prices").status_code == 204
     assert not [p for p in store.rglob("*") if p.is_file()]
+
+
+def test_deleting_a_model_unloads_it_and_removes_files_only_after_the_commit(
+    context, saved_model: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from helios.core.auth import LOCAL_USER
+    from helios.registry import service
+
+    with context.db.transaction() as session:
+        model = service.ensure_model(session, "prices", kind="ml", task="price", actor=LOCAL_USER)
+        version = service.register_artifact(session, context.store, model, saved_model, LOCAL_USER)
+    context.inference.load(context.store, "prices", version)
+    files = lambda: [p for p in context.store.root.rglob("*") if p.is_file()]  # noqa: E731
+    stored = files()
+
+    with pytest.raises(RuntimeError), context.db.transaction() as session:
+        service.delete_model(session, context.store, context.inference, "prices", LOCAL_USER, force=False)
+        raise RuntimeError("the request failed after the delete")
+    assert files() == stored and context.inference.loaded_versions("prices") == [1]  # rolled back: all kept
+
+    with context.db.transaction() as session:
+        service.delete_model(session, context.store, context.inference, "prices", LOCAL_USER, force=False)
+        assert files() == stored  # not before the commit
+    assert files() == [] and context.inference.loaded_versions("prices") == []

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from helios.api.deps import (
     Cursor,
@@ -82,13 +83,11 @@ async def import_dataset(
     dataset, version, created = await _run_import(session, store, import_request, raw, actor, settings)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return views.import_result(session, dataset, version, created)
+    return await run_in_threadpool(views.import_result, session, dataset, version, created)
 
 
 async def _run_import(session, store, import_request, raw, actor, settings):  # type: ignore[no-untyped-def]
-    from starlette.concurrency import run_in_threadpool
-
-    # Parsing a large file is CPU work: keep it off the event loop.
+    # Parsing a large file is CPU work, and the import locks the dataset: keep both off the event loop.
     return await run_in_threadpool(
         partial(
             service.import_file,

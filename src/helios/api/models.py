@@ -95,10 +95,7 @@ def delete_model(
     actor: Editor,
     force: Annotated[bool, Query(description="delete even with an active version (admin only)")] = False,
 ) -> Response:
-    model = service.get_model(session, ident, lock=True)
-    name = model.name
-    service.delete_model(session, context.store, model, actor, force=force)
-    context.inference.forget(name)
+    service.delete_model(session, context.store, context.inference, ident, actor, force=force)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -120,20 +117,20 @@ async def register_version(
         directory = Path(tmp) / "fitted"
         directory.mkdir()
         await _receive_files(files, directory)
-        model = service.get_model(session, ident, lock=True)
-        version = await run_in_threadpool(
-            service.register_artifact,
-            session,
-            store,
-            model,
-            directory,
-            actor,
-            params=json_object(params, "params"),
-            metrics=json_object(metrics, "metrics"),
-            description=description,
-            parent_version=parent_version,
-            code_revision=code_revision,
-        )
+        details = {
+            "params": json_object(params, "params"),
+            "metrics": json_object(metrics, "metrics"),
+            "description": description,
+            "parent_version": parent_version,
+            "code_revision": code_revision,
+        }
+        # Locking the model row waits for other writers: never on the event loop.
+        return await run_in_threadpool(_register, session, store, ident, directory, actor, details)
+
+
+def _register(session, store, ident, directory, actor, details) -> VersionRead:  # type: ignore[no-untyped-def]
+    model = service.get_model(session, ident, lock=True)
+    version = service.register_artifact(session, store, model, directory, actor, **details)
     return views.single_version_read(session, store, model, version)
 
 

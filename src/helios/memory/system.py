@@ -28,6 +28,9 @@ SYSTEM = Principal(name="system", role=Role.admin)
 
 def subscribe(context: Any) -> None:
     def handle(event: Any, session: Session) -> None:
+        # Load the embedding model before the first statement opens the delivery transaction:
+        # loading takes seconds, and SQLite's write lock is held from that statement to the commit.
+        context.memory.embedder.embed(["warm"])
         remember_event(session, context.memory, context.store, event)
 
     if SUBSCRIBER not in context.events.subscribers:

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -22,9 +22,13 @@ from helios.core.artifacts import ArtifactStore
 from helios.core.auth import Principal, Role, record_audit
 from helios.core.clock import utcnow
 from helios.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from helios.core.events import after_commit
 from helios.core.parsing import check_slug
 from helios.registry.schemas import LlmConfig, ModelCreate, ModelUpdate, Stage
 from helios.registry.tables import Deployment, Model, ModelAlias, ModelVersion
+
+if TYPE_CHECKING:
+    from helios.registry.inference import InferenceCache
 
 # Files a saved Fitted directory may hold; anything else is refused before it is stored.
 ARTIFACT_FILE = re.compile(r"^[a-z][a-z0-9_.-]{0,63}\.(json|safetensors)$")
@@ -108,9 +112,26 @@ def ensure_model(session: Session, name: str, *, kind: str, task: str, actor: Pr
 
 
 def delete_model(
+    session: Session,
+    store: ArtifactStore,
+    inference: InferenceCache,
+    ident: str,
+    actor: Principal,
+    *,
+    force: bool,
+) -> None:
+    """Delete model ``ident`` (name or id), its versions and their artifacts, leaving an audit row;
+    the API, the UI and the CLI all delete this way. The model row is locked; the artifact files
+    and the versions loaded in the inference cache go once the deletion commits."""
+    model = get_model(session, ident, lock=True)
+    name = model.name
+    _delete_rows(session, store, model, actor, force=force)
+    after_commit(session, lambda: inference.forget(name))
+
+
+def _delete_rows(
     session: Session, store: ArtifactStore, model: Model, actor: Principal, *, force: bool
 ) -> None:
-    """Removes the model, its versions and their artifacts; leaves an audit row."""
     active = session.scalar(
         select(ModelVersion.version).where(
             ModelVersion.model_id == model.id, ModelVersion.stage == Stage.active
@@ -145,8 +166,8 @@ def delete_model(
     session.execute(delete(ModelVersion).where(ModelVersion.model_id == model.id))
     session.delete(model)
     session.flush()
-    for key in keys:
-        remove_artifact(store, key)
+    # The files go once the deletion has committed: a rollback keeps rows and files together.
+    after_commit(session, lambda: [remove_artifact(store, key) for key in keys])
 
 
 def key_metric_value(metrics: dict[str, Any] | None, key: str | None) -> float | None:

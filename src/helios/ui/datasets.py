@@ -14,7 +14,7 @@ from helios.core.errors import HeliosError
 from helios.datasets import service, views
 from helios.datasets.schemas import DatasetRead, DatasetVersionRead, ImportRequest
 from helios.ui.guard import page_principal
-from helios.ui.runtime import context
+from helios.ui.runtime import context, write
 from helios.ui.shell import frame
 
 PREVIEW_ROWS = 200
@@ -302,10 +302,11 @@ class DatasetDetail:
                 ui.button("Delete", color="negative", on_click=lambda: self.delete(dialog))
         dialog.open()
 
-    def delete(self, dialog) -> None:  # type: ignore[no-untyped-def]
+    async def delete(self, dialog) -> None:  # type: ignore[no-untyped-def]
+        name, principal = self.dataset.name, self.page.principal
         try:
-            with context().db.transaction() as session:
-                service.delete_dataset(session, self.dataset.name, self.page.principal)
+            # Off the event loop: the delete waits for the write lock like any other writer.
+            await run.io_bound(write, lambda s: service.delete_dataset(s, name, principal), principal)
         except HeliosError as exc:
             ui.notify(exc.detail, type="negative", multi_line=True)
             return

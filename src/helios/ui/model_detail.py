@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from nicegui import ui
+from nicegui import run, ui
 from sqlalchemy.orm import Session
 
 from helios.core.auth import Principal, Role
@@ -19,7 +19,7 @@ from helios.core.errors import HeliosError, NotFound
 from helios.registry import deployments, service, views
 from helios.registry.schemas import DeploymentRead, Lineage, ModelDetail, Stage, VersionRead
 from helios.ui import registry_charts as charts
-from helios.ui.runtime import context
+from helios.ui.runtime import context, write
 
 KIND_COLORS = {"ml": "indigo-6", "llm": "purple-6"}
 STAGE_BADGES = {
@@ -320,11 +320,11 @@ class ModelPage:
                 ).props('data-testid="deploy-confirm"')
         self.dialog.open()
 
-    def deploy(self, number: int, stage: str, note: str) -> None:
+    async def deploy(self, number: int, stage: str, note: str) -> None:
         def change(session: Session) -> None:
             deployments.deploy(session, self.name, number, stage, (note or "").strip(), self.principal)
 
-        if self._write(change):
+        if await self._write(change):
             ui.notify(f"{self.name} v{number} is now {stage}", type="positive")
 
     def open_rollback(self) -> None:
@@ -344,24 +344,29 @@ class ModelPage:
                 )
         self.dialog.open()
 
-    def rollback(self, note: str) -> None:
+    async def rollback(self, note: str) -> None:
         def change(session: Session) -> None:
             deployments.rollback(session, self.name, (note or "").strip(), self.principal)
 
-        if self._write(change):
+        if await self._write(change):
             ui.notify(f"Rolled {self.name} back to v{self.state.detail.active_version}", type="positive")
 
-    def _write(self, change: Callable[[Session], None]) -> bool:
-        """Run a stage change in one transaction (the role re-checked here, not only by the button)."""
-        try:
-            self.principal.require(Role.editor)
-            with context().db.transaction() as session:
-                change(session)
-        except HeliosError as exc:
-            ui.notify(exc.detail, type="negative", multi_line=True)
+    async def _write(self, change: Callable[[Session], None]) -> bool:
+        """A stage change, then the page shown again."""
+        if not await self._transact(change):
             return False
         self.dialog.close()
         self.refresh()
+        return True
+
+    async def _transact(self, change: Callable[[Session], None]) -> bool:
+        """Run ``change`` in one transaction off the event loop (it may wait for the model's lock);
+        the role is re-checked there, not only by the button."""
+        try:
+            await run.io_bound(write, change, self.principal)
+        except HeliosError as exc:
+            ui.notify(exc.detail, type="negative", multi_line=True)
+            return False
         return True
 
     def open_delete(self) -> None:
@@ -387,17 +392,14 @@ class ModelPage:
                 ).props('data-testid="delete-confirm"')
         self.dialog.open()
 
-    def delete(self, force: bool) -> None:
+    async def delete(self, force: bool) -> None:
         ctx = context()
-        try:
-            self.principal.require(Role.editor)
-            with ctx.db.transaction() as session:
-                model = service.get_model(session, self.name, lock=True)
-                service.delete_model(session, ctx.store, model, self.principal, force=force)
-        except HeliosError as exc:
-            ui.notify(exc.detail, type="negative", multi_line=True)
+
+        def change(session: Session) -> None:
+            service.delete_model(session, ctx.store, ctx.inference, self.name, self.principal, force=force)
+
+        if not await self._transact(change):
             return
-        ctx.inference.forget(self.name)
         self.dialog.close()
         ui.notify(f"Deleted {self.name}")
         ui.navigate.to("/models")

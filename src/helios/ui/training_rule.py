@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from nicegui import run, ui
@@ -12,14 +11,7 @@ from helios.core.errors import HeliosError
 from helios.training import service
 from helios.training.schemas import EarlyStoppingPatch, JobRead
 from helios.ui import training_charts as charts
-from helios.ui.runtime import context
-
-
-def write(change: Callable[[Any], Any], principal: Principal) -> None:
-    """Runs ``change(session)`` in one transaction, for an editor only (off the event loop)."""
-    principal.require(Role.editor)
-    with context().db.transaction() as session:
-        change(session)
+from helios.ui.runtime import write
 
 
 def rule_text(rule: dict[str, Any]) -> str:
