@@ -9,7 +9,9 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import func, select
@@ -178,17 +180,23 @@ def test_a_failing_handler_is_retried_with_its_writes_rolled_back(context: AppCo
         assert cursor.failures == 0 and cursor.last_error is None
 
 
-def test_a_commit_in_this_process_delivers_without_waiting_for_a_poll(context: AppContext) -> None:
-    bus = EventBus(context.db, poll_s=60)
-    got = Recorder()
-    bus.subscribe("fast", ModelDeployed, got)
+@contextmanager
+def running(context: AppContext, name: str, poll_s: float) -> Iterator[Recorder]:
+    """A started bus of its own with one recording subscriber to ModelDeployed."""
+    bus, got = EventBus(context.db, poll_s=poll_s), Recorder()
+    bus.subscribe(name, ModelDeployed, got)
     bus.start()
     try:
+        yield got
+    finally:
+        bus.stop()
+
+
+def test_a_commit_in_this_process_delivers_without_waiting_for_a_poll(context: AppContext) -> None:
+    with running(context, "fast", poll_s=60) as got:
         time.sleep(0.2)  # the first pass has run; the dispatcher now sleeps for a minute
         publish_committed(context, deployed(1))
         assert got.arrived.wait(5), "the after-commit nudge did not wake the dispatcher"
-    finally:
-        bus.stop()
     assert got.versions() == [1]
 
 
@@ -209,17 +217,11 @@ PUBLISH_IN_ANOTHER_PROCESS = textwrap.dedent(
 
 
 def test_an_event_published_in_another_process_reaches_a_running_bus(context: AppContext) -> None:
-    bus = EventBus(context.db, poll_s=0.1)
-    got = Recorder()
-    bus.subscribe("server", ModelDeployed, got)
-    bus.start()
-    try:
+    with running(context, "server", poll_s=0.1) as got:
         subprocess.run(
             [sys.executable, "-c", PUBLISH_IN_ANOTHER_PROCESS, context.db.url], check=True, timeout=60
         )
         wait_for(lambda: len(got.events) == 3)
-    finally:
-        bus.stop()
     assert got.versions() == [1, 2, 3]
     assert {e.actor for e in got.events} == {"worker"}  # type: ignore[attr-defined]
 
