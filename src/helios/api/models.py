@@ -18,6 +18,7 @@ from helios.api.deps import (
     Limit,
     ReadSessionDep,
     SessionDep,
+    SettingsDep,
     StoreDep,
     Viewer,
 )
@@ -51,7 +52,7 @@ from helios.registry.schemas import (
 )
 
 router = APIRouter(prefix="/ai/models", tags=["models"])
-MAX_ARTIFACT_BYTES = 512 * 1024 * 1024
+CHUNK_BYTES = 1024 * 1024
 
 
 @router.get("", response_model=ModelList)
@@ -104,6 +105,7 @@ async def register_version(
     ident: str,
     session: SessionDep,
     store: StoreDep,
+    settings: SettingsDep,
     actor: Editor,
     files: Annotated[list[UploadFile], File(description="the files of a saved Fitted directory")],
     params: Annotated[str | None, Form(description="JSON object")] = None,
@@ -116,7 +118,7 @@ async def register_version(
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / "fitted"
         directory.mkdir()
-        await _receive_files(files, directory)
+        await _receive_files(files, directory, settings.max_upload_bytes)
         details = {
             "params": json_object(params, "params"),
             "metrics": json_object(metrics, "metrics"),
@@ -134,7 +136,8 @@ def _register(session, store, ident, directory, actor, details) -> VersionRead: 
     return views.single_version_read(session, store, model, version)
 
 
-async def _receive_files(files: list[UploadFile], directory: Path) -> None:
+async def _receive_files(files: list[UploadFile], directory: Path, limit: int) -> None:
+    """Each file streams to disk in chunks under the one upload limit (HELIOS_MAX_UPLOAD_BYTES)."""
     total = 0
     for upload in files:
         name = upload.filename or ""
@@ -144,14 +147,18 @@ async def _receive_files(files: list[UploadFile], directory: Path) -> None:
                 f"artifact file name {name!r} is not accepted: only names like "
                 "manifest.json or arrays.safetensors, no folders"
             )
-        data = await upload.read()
-        total += len(data)
-        if total > MAX_ARTIFACT_BYTES:
-            raise PayloadTooLarge(f"the artifact is larger than {MAX_ARTIFACT_BYTES:,} bytes")
         target = directory / name
         if target.exists():
             raise InvalidInput(f"artifact file {name!r} was sent twice")
-        target.write_bytes(data)
+        with target.open("wb") as out:
+            while chunk := await upload.read(CHUNK_BYTES):
+                total += len(chunk)
+                if total > limit:
+                    raise PayloadTooLarge(
+                        f"the artifact is larger than the {limit:,}-byte upload limit "
+                        "(HELIOS_MAX_UPLOAD_BYTES)"
+                    )
+                out.write(chunk)
 
 
 @router.post("/{ident}/llm-config", response_model=VersionRead, status_code=status.HTTP_201_CREATED)

@@ -17,6 +17,9 @@ def forecast_rows(fitted: Any, horizon: int, levels: list[int]) -> tuple[list[st
         frame: pd.DataFrame = fitted.predict(horizon, levels=tuple(levels))
     except ForecastingError as exc:
         raise InvalidInput(str(exc)) from None
+    except (ValueError, IndexError, KeyError, TypeError, OverflowError) as exc:
+        # A version registered before registration tried a forecast may hold a nonsense state.
+        raise InvalidInput(f"this version cannot forecast: {exc!r}"[:500]) from None
     frame = frame.copy()
     for column in frame.columns:
         if pd.api.types.is_datetime64_any_dtype(frame[column]):

@@ -369,7 +369,18 @@ def verify_artifact(directory: Path) -> tuple[Any, str]:
         fitted = load_fitted(directory)
     except ForecastingError as exc:
         raise InvalidInput(f"the artifact was refused: {exc}") from None
+    _trial_forecast(fitted)
     return fitted, hashlib.sha256((directory / "manifest.json").read_bytes()).hexdigest()
+
+
+def _trial_forecast(fitted: Any) -> None:
+    """A state can be self-consistent (checksums match, it loads) and still be nonsense: an empty
+    season, a season of a billion steps, a frequency no calendar knows. One step ahead, once, at
+    registration, finds that here rather than as a 500 on the first prediction."""
+    try:
+        fitted.predict(1)
+    except Exception as exc:  # whatever the family raises, the artifact is what is wrong
+        raise InvalidInput(f"the artifact loads but cannot forecast: {exc!r}"[:500]) from None
 
 
 def _copy_into_store(store: ArtifactStore, source: Path, key: str, files: list[str]) -> int:
