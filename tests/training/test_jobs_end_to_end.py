@@ -20,8 +20,7 @@ from helios.datasets.schemas import ImportRequest
 from helios.forecasting.rules import POWERBALL
 from helios.registry import service as registry
 from helios.training import service, views
-from helios.training.schemas import EarlyStoppingSettings, JobCreate, ValidationSettings
-from helios.training.tables import FINISHED
+from helios.training.schemas import FINISHED, EarlyStoppingSettings, JobCreate, ValidationSettings
 from helios.training.workers import Worker
 from tests.forecasting.draw_samples import fair_draws
 

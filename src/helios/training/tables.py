@@ -12,8 +12,6 @@ from helios.core.clock import utcnow
 from helios.db.base import Base, StrEnumText
 from helios.training.schemas import JobStatus
 
-FINISHED = ("succeeded", "failed", "cancelled", "stopped_early")
-
 
 class TrainingJob(Base):
     __tablename__ = "training_jobs"
