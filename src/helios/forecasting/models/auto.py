@@ -11,9 +11,10 @@ so the choice never sees what it will be judged on; only the chosen candidates a
 on all the data.
 
 Intervals (``intervals="conformal"``, the default): the errors of each series' chosen forecast
-on those windows, over the series' seasonal-naive scale and its own difficulty (its validation
-error against the typical series', shrunk), calibrate per-step half-widths pooled across series
-(``step_calibration.py``). ``"members"`` averages the candidates' own bounds.
+on those windows, over the series' seasonal-naive scale, calibrate per-step half-widths pooled
+across series (``step_calibration.py``); ``interval_spread="series"`` also scales them by each
+series' own validation error, which undercovers (see the field). ``"members"`` averages the
+candidates' own bounds.
 
 The fitted model says per series what it chose and why (``explanations``) and what each
 candidate cost (``costs``).
@@ -79,9 +80,10 @@ class AutoConfig(Hyperparameters):
         default=0.05, ge=0, le=1, description="Validation scores this close to the best count as a tie."
     )
     interval_spread: Literal["series", "pooled"] = Field(
-        default="series",
-        description="Conformal widths follow each series' own validation error (shrunk towards the "
-        "typical series), or one width per step for every series in its scale units.",
+        default="pooled",
+        description="One conformal width per step for every series in its scale units, or widths that "
+        "also follow each series' own validation error (shrunk; estimated on the same errors it "
+        "calibrates, so it covers less than it claims: 87.8% at 95% on M4 weekly, 89.3% on ETTh2).",
     )
     intervals: Literal["conformal", "members"] = Field(
         default="conformal",
