@@ -35,7 +35,7 @@ def rss_mb() -> float:
 
 def build_ledger(context: AppContext, points: int, series: int) -> pd.DataFrame:
     """Rows straight into the tables (the run path is measured elsewhere); returns the actuals."""
-    from helios.predictions.tables import Prediction, PredictionPoint
+    from helios.predictions.tables import Prediction
 
     predictions = points // HORIZON
     origins = pd.Timestamp("2025-01-01") + pd.to_timedelta(np.arange(predictions) // series, unit="D")
@@ -69,29 +69,33 @@ def build_ledger(context: AppContext, points: int, series: int) -> pd.DataFrame:
                 for i in range(predictions)
             ],
         )
-        batch = []
-        for i in range(predictions):
-            for step in range(1, HORIZON + 1):
-                mean = 100.0 + rng.normal()
-                batch.append(
-                    {
-                        "prediction_id": i + 1,
-                        "dataset_id": 1,
-                        "unique_id": ids[i],
-                        "step": step,
-                        "ds": (origins[i] + pd.Timedelta(days=step)).to_pydatetime(),
-                        "mean": mean,
-                        "lo_80": mean - 1.3 * step**0.5,
-                        "hi_80": mean + 1.3 * step**0.5,
-                        "lo_95": mean - 2.0 * step**0.5,
-                        "hi_95": mean + 2.0 * step**0.5,
-                    }
-                )
-            if len(batch) >= 50_000:
-                session.execute(insert(PredictionPoint), batch)
-                batch = []
-        if batch:
-            session.execute(insert(PredictionPoint), batch)
+    steps = np.tile(np.arange(1, HORIZON + 1), predictions)
+    owner = np.repeat(np.arange(predictions), HORIZON)
+    mean = 100.0 + rng.normal(size=len(steps))
+    half80, half95 = 1.3 * np.sqrt(steps), 2.0 * np.sqrt(steps)
+    ds = (origins[owner] + pd.to_timedelta(steps, unit="D")).strftime("%Y-%m-%d %H:%M:%S.000000")
+    rows = list(
+        zip(
+            (owner + 1).tolist(),
+            [1] * len(steps),
+            np.array(ids)[owner].tolist(),
+            steps.tolist(),
+            list(ds),
+            mean.tolist(),
+            (mean - half80).tolist(),
+            (mean + half80).tolist(),
+            (mean - half95).tolist(),
+            (mean + half95).tolist(),
+            strict=True,
+        )
+    )
+    sql = (
+        "INSERT INTO prediction_points (prediction_id, dataset_id, unique_id, step, ds, mean, lo_80, hi_80, "
+        "lo_95, hi_95) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    with context.db.transaction() as session:
+        for start in range(0, len(rows), 100_000):
+            session.connection().exec_driver_sql(sql, rows[start : start + 100_000])
     days = pd.date_range("2025-01-01", origins.max() + pd.Timedelta(days=HORIZON), freq="D")
     grid = pd.MultiIndex.from_product([sorted(set(ids)), days], names=["unique_id", "ds"]).to_frame(
         index=False
@@ -113,7 +117,8 @@ def seed_references(context: AppContext) -> None:
         )
         session.execute(
             text(
-                "INSERT INTO dataset_versions (id, dataset_id, version, content_hash, artifact_key, size_bytes, "
+                "INSERT INTO dataset_versions (id, dataset_id, version, content_hash, artifact_key, "
+                "size_bytes, "
                 "rows, "
                 "series_count, source_format, source_filename, profile, created_at, created_by) VALUES "
                 "(1, 1, 1, 'x', 'x', 0, 0, 0, 'csv', '', '{}', CURRENT_TIMESTAMP, 'bench')"
@@ -135,11 +140,52 @@ def seed_references(context: AppContext) -> None:
         )
 
 
+def on_demand(requests: int = 50) -> None:
+    """POST /predictions/run for one ticker with a warm model, through the ASGI app (TestClient),
+    beside GET /health in the same run as the floor of what any request costs here."""
+    import sys
+
+    from fastapi.testclient import TestClient
+
+    from helios.app import create_app
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.predictions.ledger import import_prices, prices, register_model
+
+    home = Path(tempfile.mkdtemp(prefix="helios-bench-http-"))
+    app = create_app(Settings(home=home, database_url=f"sqlite:///{home / 'helios.db'}"), ui=False)
+    context = app.state.helios
+    for name, family in (("walk", "naive"), ("ets", "auto_ets")):
+        register_model(context, name, family, prices(300))
+    import_prices(context, prices(365))
+    with TestClient(app) as client:
+        for model in ("walk", "ets"):
+            body = {"dataset": "stocks", "series": "AAA", "models": [model], "horizon": 7}
+            client.post("/api/v1/predictions/run", json=body)  # warm: load into the inference cache
+            took = []
+            for _ in range(requests):
+                started = time.perf_counter()
+                assert client.post("/api/v1/predictions/run", json=body).status_code == 201
+                took.append(time.perf_counter() - started)
+            p50, p95 = 1000 * np.median(took), 1000 * np.percentile(took, 95)
+            print(f"on-demand {model}: p50 {p50:.0f} ms, p95 {p95:.0f} ms")
+        floor = []
+        for _ in range(requests):
+            started = time.perf_counter()
+            client.get("/api/v1/health")
+            floor.append(time.perf_counter() - started)
+        print(f"floor GET /health: p50 {1000 * np.median(floor):.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--series", type=int, default=1_000)
+    parser.add_argument("--on-demand", action="store_true", help="only the on-demand latency")
     args = parser.parse_args()
+    if args.on_demand:
+        on_demand()
+        return
     from helios.predictions import accuracy, scoring
 
     home = Path(tempfile.mkdtemp(prefix="helios-bench-"))

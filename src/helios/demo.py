@@ -51,6 +51,7 @@ def seed_demo(context: AppContext, *, force: bool = False) -> list[str]:
         log.info("seeded demo dataset %s", item.name)
     if created:
         created += seed_models(context)
+        created += _seed_prediction_history(context)
     return created
 
 
@@ -170,3 +171,13 @@ def seed_models(context: AppContext) -> list[str]:
         except Exception:  # a demo job that failed leaves its model without that version
             log.warning("demo deployment %s v%s skipped", name, version, exc_info=True)
     return ["demo models and jobs"]
+
+
+def _seed_prediction_history(context: AppContext) -> list[str]:
+    from helios.predictions.demo import seed_prediction_history
+
+    try:
+        return seed_prediction_history(context)
+    except Exception:  # a demo model that failed to train leaves the ledger demo out, not the server
+        log.warning("demo prediction history skipped", exc_info=True)
+        return []

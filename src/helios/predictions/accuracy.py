@@ -118,7 +118,7 @@ def scored_points(
     if not frame.empty:
         numeric = [c for c in frame.columns if c not in ("model", "unique_id", "task", "ds")]
         frame[numeric] = frame[numeric].astype(float)
-        frame["ds"] = pd.to_datetime(frame["ds"])
+        frame["ds"] = pd.to_datetime(frame["ds"], utc=True).dt.tz_localize(None)  # UTC, for periods
     return frame
 
 

@@ -31,7 +31,7 @@ def score_draws(session: Session, frame: pd.DataFrame, *, dataset_id: int, sourc
     rows, now = [], utcnow()
     points = list(session.scalars(query))
     for point in points:
-        drawn = draws.get(pd.Timestamp(point.ds).normalize())
+        drawn = draws.get(_day(point.ds))
         if drawn is not None:
             rows.append(
                 {
@@ -55,12 +55,18 @@ def score_draws(session: Session, frame: pd.DataFrame, *, dataset_id: int, sourc
     }
 
 
+def _day(stamp: object) -> pd.Timestamp:
+    """The calendar day of a draw, naive (stored stamps may come back zone-aware)."""
+    day = pd.Timestamp(stamp)
+    return (day.tz_convert(None) if day.tzinfo else day).normalize()
+
+
 def _draws_by_day(frame: pd.DataFrame) -> dict[pd.Timestamp, dict[str, list[int]]]:
     main = sorted(c for c in frame.columns if c.startswith("n") and c[1:].isdigit())
     bonus = sorted(c for c in frame.columns if c.startswith("bonus"))
     out = {}
     for record in frame.to_dict("records"):
-        out[pd.Timestamp(record["ds"]).normalize()] = {
+        out[_day(record["ds"])] = {
             "main": [int(record[c]) for c in main if pd.notna(record[c])],
             "bonus": [int(record[c]) for c in bonus if pd.notna(record[c])],
         }
