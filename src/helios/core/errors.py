@@ -14,12 +14,20 @@ knows who called it.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Any
 
 
 def problem_body(status: int, title: str, detail: str, **extra: Any) -> dict[str, Any]:
     """An RFC 9457 problem details body: the one place its shape is written."""
     return {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'cli-ets'?)`` when a known name is close to a mistyped one, else ``""``."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 class HeliosError(Exception):
@@ -73,3 +81,8 @@ class MethodNotAllowed(HeliosError):
     def __init__(self, detail: str, *, allow: set[str]) -> None:
         super().__init__(detail)
         self.allow = allow
+
+
+class TooManyRequests(HeliosError):
+    status = 429
+    title = "Too many requests"

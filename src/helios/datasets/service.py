@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from helios.core.artifacts import ArtifactStore
 from helios.core.auth import Principal, record_audit
 from helios.core.clock import utcnow
-from helios.core.errors import Conflict, InvalidInput, NotFound
+from helios.core.errors import Conflict, InvalidInput, NotFound, did_you_mean
 from helios.core.events import DatasetVersionCreated, publish
 from helios.core.parsing import check_slug
 from helios.datasets import importers
@@ -201,7 +201,8 @@ def _to_parquet(frame: pd.DataFrame) -> bytes:
 def get_dataset(session: Session, name: str) -> Dataset:
     dataset = session.scalar(select(Dataset).where(Dataset.name == name, Dataset.deleted_at.is_(None)))
     if dataset is None:
-        raise NotFound(f"no dataset named {name!r}")
+        known = session.scalars(select(Dataset.name).where(Dataset.deleted_at.is_(None)))
+        raise NotFound(f"no dataset named {name!r}{did_you_mean(name, known)}")
     return dataset
 
 

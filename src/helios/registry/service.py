@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from helios.core.artifacts import ArtifactStore
 from helios.core.auth import Principal, Role, record_audit
 from helios.core.clock import utcnow
-from helios.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from helios.core.errors import Conflict, Forbidden, InvalidInput, NotFound, did_you_mean
 from helios.core.events import after_commit
 from helios.core.parsing import check_slug
 from helios.registry.schemas import LlmConfig, ModelCreate, ModelUpdate, Stage
@@ -59,7 +59,7 @@ def get_model(session: Session, ident: str, *, lock: bool = False) -> Model:
         by_id = select(Model).where(Model.id == int(ident))
         model = session.scalar(by_id.with_for_update() if lock else by_id)
     if model is None:
-        raise NotFound(f"no model {ident!r}")
+        raise NotFound(f"no model {ident!r}{did_you_mean(ident, session.scalars(select(Model.name)))}")
     return model
 
 
