@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from helios.context import AppContext
 from helios.core.auth import LOCAL_USER
+from helios.core.event_bus import EventBus
 from helios.core.events import (
     DatasetVersionCreated,
     Event,
-    EventBus,
     ModelDeployed,
     TrainingFinished,
     after_commit,
