@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from helios.core.artifacts import ArtifactStore
 from helios.core.pagination import DEFAULT_LIMIT, Keyset, count
-from helios.core.parsing import LIKE_ESCAPE, like_contains
 from helios.datasets import service as datasets_service
 from helios.registry import deployments
 from helios.registry.inference import InferenceCache
@@ -72,13 +71,8 @@ def _filtered(
         )
         query = query.where(in_stage.exists())
     if text:
-        like = like_contains(text.lower())
-        query = query.where(
-            or_(
-                func.lower(Model.name).like(like, escape=LIKE_ESCAPE),
-                func.lower(Model.description).like(like, escape=LIKE_ESCAPE),
-            )
-        )
+        like = f"%{text.lower()}%"
+        query = query.where(or_(func.lower(Model.name).like(like), func.lower(Model.description).like(like)))
     return query
 
 
