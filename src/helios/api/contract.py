@@ -51,6 +51,8 @@ def declare_problems(schema: dict[str, Any]) -> dict[str, Any]:
     for path, operations in schema.get("paths", {}).items():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
+            if "429" in responses:  # declared by routes that throttle (helios.api.throttle)
+                responses["429"]["content"] = {PROBLEM_MEDIA: {"schema": reference}}
             for code, description in PROBLEM_ANSWERS.items():
                 if path in OPEN_PATHS and code in ("401", "403"):
                     continue

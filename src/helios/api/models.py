@@ -22,6 +22,7 @@ from helios.api.deps import (
     StoreDep,
     Viewer,
 )
+from helios.api.throttle import BUSY, ExpensiveCall
 from helios.core.errors import InvalidInput, PayloadTooLarge
 from helios.core.pagination import DEFAULT_LIMIT
 from helios.core.parsing import json_object
@@ -247,9 +248,14 @@ def info(ident: str, session: ReadSessionDep, context: ContextDep, _: Viewer) ->
     return views.model_info(session, context.inference, service.get_model(session, ident))
 
 
-@router.post("/{ident}/load", response_model=LoadResult)
+@router.post("/{ident}/load", response_model=LoadResult, responses=BUSY)
 def load(
-    ident: str, body: LoadRequest, session: ReadSessionDep, context: ContextDep, _: Editor
+    ident: str,
+    body: LoadRequest,
+    session: ReadSessionDep,
+    context: ContextDep,
+    _: Editor,
+    __: ExpensiveCall,
 ) -> LoadResult:
     """Warm a version (default: the active one) into the in-memory inference cache."""
     model = service.get_model(session, ident)
@@ -258,9 +264,14 @@ def load(
     return LoadResult(version=entry.version, bytes=entry.bytes, already_loaded=already, evicted=evicted)
 
 
-@router.post("/{ident}/predict", response_model=PredictResult)
+@router.post("/{ident}/predict", response_model=PredictResult, responses=BUSY)
 def predict(
-    ident: str, body: PredictRequest, session: ReadSessionDep, context: ContextDep, _: Viewer
+    ident: str,
+    body: PredictRequest,
+    session: ReadSessionDep,
+    context: ContextDep,
+    _: Viewer,
+    __: ExpensiveCall,
 ) -> PredictResult:
     """Forecast from the end of the version's training data (default: the active version)."""
     model = service.get_model(session, ident)

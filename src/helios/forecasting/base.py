@@ -114,6 +114,9 @@ class Fitted(abc.ABC):
     """A trained model, ready to forecast from the end of its training data."""
 
     family: ClassVar[str]
+    # The longest forecast a caller may ask for: beyond it the answer costs seconds and megabytes
+    # and says nothing a shorter one does not. Families whose steps are expensive lower it.
+    max_horizon: ClassVar[int] = 1000
 
     @abc.abstractmethod
     def predict(self, horizon: int, levels: Sequence[int] = DEFAULT_LEVELS) -> pd.DataFrame:

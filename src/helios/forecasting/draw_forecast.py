@@ -12,7 +12,7 @@ import abc
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -94,6 +94,10 @@ class DrawFitted(Fitted):
     Subclasses say what they believe about a draw on a given date after a given history
     (``_appearance_weights``); everything else (rules, frames, tickets, dates, state) lives here.
     """
+
+    # Two years of twice-weekly draws; every step re-weighs the whole ball set (a 1,000-step
+    # forecast took 6-8 s and 7 MB).
+    max_horizon: ClassVar[int] = 208
 
     def __init__(self, rules: GameRules, history: DrawHistory) -> None:
         if len(history) == 0:

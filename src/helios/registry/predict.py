@@ -13,6 +13,12 @@ from helios.core.errors import InvalidInput
 def forecast_rows(fitted: Any, horizon: int, levels: list[int]) -> tuple[list[str], list[list[Any]]]:
     from helios.forecasting.base import ForecastingError
 
+    limit = getattr(fitted, "max_horizon", 1000)
+    if horizon > limit:
+        raise InvalidInput(
+            f"a {fitted.family} model forecasts at most {limit} steps ahead; ask for fewer",
+            errors=[{"field": "horizon", "message": f"at most {limit}"}],
+        )
     try:
         frame: pd.DataFrame = fitted.predict(horizon, levels=tuple(levels))
     except ForecastingError as exc:
