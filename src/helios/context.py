@@ -10,7 +10,7 @@ from functools import cached_property
 
 from helios.config import Settings
 from helios.core.artifacts import ArtifactStore
-from helios.core.event_bus import EventBus
+from helios.core.events import EventBus
 from helios.db.engine import Database
 from helios.memory.runtime import MemoryRuntime
 from helios.registry.inference import InferenceCache
@@ -52,8 +52,10 @@ def connect_domains() -> None:
     from helios.datasets import service as datasets
     from helios.predictions import service as predictions
     from helios.registry import service as registry
+    from helios.registry import views as registry_views
     from helios.training import service as training
 
     datasets.register_reference_check(training.dataset_references)
     datasets.register_reference_check(registry.dataset_references)
     registry.register_version_reference_check(predictions.model_version_references)
+    registry_views.register_lineage_source(predictions.lineage_nodes)

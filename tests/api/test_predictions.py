@@ -106,3 +106,14 @@ def test_many_series_answer_a_run_and_schedules_refuse_bad_cron(ledger, client) 
     assert made.status_code == 201 and made.json()["next_run_at"]
     assert [s["name"] for s in client.get("/api/v1/predictions/schedules").json()["items"]] == ["nightly"]
     assert client.delete("/api/v1/predictions/schedules/nightly").status_code == 204
+
+
+def test_predictions_join_the_lineage_graph(ledger, client) -> None:  # type: ignore[no-untyped-def]
+    client.post("/api/v1/predictions/run", json=RUN)
+    client.post("/api/v1/predictions/run", json=RUN)
+    graph = client.get("/api/v1/ai/models/walk/lineage").json()
+    [node] = [n for n in graph["nodes"] if n["kind"] == "prediction"]
+    assert (
+        node["label"] == "2 prediction(s) on stocks" and node["data"]["link"] == "/predictions?dataset=stocks"
+    )
+    assert {"source": "version:1", "target": node["id"], "relation": "predicted"} in graph["edges"]

@@ -296,3 +296,37 @@ def model_version_references(session: Session, version_ids: list[int]) -> list[s
     query = select(func.count(Prediction.id)).where(Prediction.model_version_id.in_(version_ids))
     made = session.scalar(query) or 0
     return [f"{made} prediction(s) in the ledger"] if made else []
+
+
+def lineage_nodes(session: Session, version_ids: list[int]) -> list[tuple[int, str, str, dict[str, Any]]]:
+    """One node per (model version, dataset) with how many predictions it made there, for the
+    registry's lineage graph: a version's thousands of predictions stay one readable node."""
+    if not version_ids:
+        return []
+    query = (
+        select(
+            Prediction.model_version_id,
+            Prediction.dataset_name,
+            func.count(Prediction.id),
+            func.min(Prediction.origin),
+            func.max(Prediction.origin),
+        )
+        .where(Prediction.model_version_id.in_(version_ids))
+        .group_by(Prediction.model_version_id, Prediction.dataset_name)
+    )
+    return [
+        (
+            version_id,
+            f"predictions:{version_id}:{dataset}",
+            f"{count} prediction(s) on {dataset}",
+            {
+                "dataset": dataset,
+                "count": count,
+                "first_origin": as_utc(first).isoformat(),
+                "last_origin": as_utc(last).isoformat(),
+                "link": f"/predictions?dataset={dataset}",
+            },
+        )
+        for version_id, dataset, count, first, last in session.execute(query).all()
+    ]
+

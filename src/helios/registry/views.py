@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from helios.core.artifacts import ArtifactStore
 from helios.core.pagination import DEFAULT_LIMIT, Keyset, count
+from helios.core.parsing import LIKE_ESCAPE, like_contains
 from helios.datasets import service as datasets_service
 from helios.registry import deployments
 from helios.registry.inference import InferenceCache
@@ -71,8 +73,13 @@ def _filtered(
         )
         query = query.where(in_stage.exists())
     if text:
-        like = f"%{text.lower()}%"
-        query = query.where(or_(func.lower(Model.name).like(like), func.lower(Model.description).like(like)))
+        like = like_contains(text.lower())
+        query = query.where(
+            or_(
+                func.lower(Model.name).like(like, escape=LIKE_ESCAPE),
+                func.lower(Model.description).like(like, escape=LIKE_ESCAPE),
+            )
+        )
     return query
 
 
@@ -261,6 +268,16 @@ def deployment_read(change: Deployment, numbers: dict[int, int]) -> DeploymentRe
 
 # --- lineage ------------------------------------------------------------------------------------
 
+# Other domains add what grew out of a model's versions (predictions register one): given the
+# version ids, each returns (version id, node id, label, data) for nodes downstream of a version.
+LineageSource = Callable[[Session, list[int]], list[tuple[int, str, str, dict[str, Any]]]]
+_lineage_sources: list[LineageSource] = []
+
+
+def register_lineage_source(source: LineageSource) -> None:
+    if source not in _lineage_sources:
+        _lineage_sources.append(source)
+
 
 def lineage(session: Session, model: Model) -> Lineage:
     """dataset version -> training job -> model version (-> child versions), and deployments."""
@@ -301,6 +318,9 @@ def lineage(session: Session, model: Model) -> Lineage:
             {"at": change.at.isoformat(), "actor": change.actor, "note": change.note},
         )
         graph.edge(f"version:{change.version_id}", node, "deployed")
+    for source in _lineage_sources:
+        for version_id, node_id, label, data in source(session, [v.id for v in versions]):
+            graph.edge(f"version:{version_id}", graph.add(node_id, "prediction", label, data), "predicted")
     return graph.result()
 
 

@@ -28,8 +28,15 @@ KINDS: dict[str, tuple[str, str, str, int]] = {
     "training_job": ("training job", "#8b5cf6", "diamond", 18),
     "model_version": ("model version", "#2563eb", "circle", 25),
     "deployment": ("deployment", "#f97316", "circle", 11),
+    "prediction": ("predictions", "#db2777", "triangle", 16),
 }
-LAYER_X = {"dataset_version": 0, "training_job": 190, "model_version": 380, "deployment": 560}
+LAYER_X = {
+    "dataset_version": 0,
+    "training_job": 190,
+    "model_version": 380,
+    "deployment": 560,
+    "prediction": 980,
+}
 ROW = 46  # vertical distance between model versions
 WRAP_ROW = 30  # a version's deployments wrap onto extra lines of this height
 DEPLOY_GAP = 80
@@ -287,6 +294,10 @@ def _layout(lineage: Lineage) -> tuple[dict[str, float], dict[str, float]]:
         cursor += ROW + max(0, math.ceil(len(deployed) / DEPLOYS_PER_LINE) - 1) * WRAP_ROW
     for kind in ("training_job", "dataset_version", "deployment"):
         _place_upstream(by_kind[kind], children, ys)
+    for version in by_kind["model_version"]:  # predictions sit on their version's row, wrapped below
+        made = [c for c in children[version.id] if c.startswith("predictions:")]
+        for k, node_id in enumerate(made):
+            ys[node_id] = ys[version.id] + k * WRAP_ROW
     return xs, ys
 
 
