@@ -1,0 +1,322 @@
+"""Agent memory: search latency at 100,000 memories, insert rate with embeddings, and retrieval
+quality on a multi-session conversational set (hybrid vs BM25 alone vs embeddings alone).
+
+    nice -n 10 .venv/bin/python benchmarks/memory.py [--memories 100000] [--queries 200] [--no-postgres]
+
+Everything goes through the memory services (what the API calls), with the real
+all-MiniLM-L6-v2 embedder. The 100k texts are embedded once and cached under /tmp so the SQLite
+and PostgreSQL runs store the same vectors; query embedding is always live and counted in the
+hybrid latency. PostgreSQL is HELIOS_TEST_DATABASE_URL or the local test cluster, in a throwaway
+schema.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import memory_corpus  # noqa: E402
+
+CACHE = Path(tempfile.gettempdir()) / "helios-memory-bench"
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+class Precomputed:
+    """The real embedder, except that texts embedded before are looked up (bulk loading)."""
+
+    def __init__(self, real, known: dict[str, np.ndarray]) -> None:  # type: ignore[no-untyped-def]
+        self.real, self.known = real, known
+        self.name, self.dim, self.min_similarity = real.name, real.dim, real.min_similarity
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if all(t in self.known for t in texts):
+            return np.stack([self.known[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+        return self.real.embed(texts)
+
+
+def open_context(url: str):  # type: ignore[no-untyped-def]
+    from helios.config import Settings
+    from helios.context import AppContext
+    from helios.db import migrate
+
+    context = AppContext.build(Settings(home=Path(tempfile.mkdtemp()), database_url=url))
+    migrate.upgrade(context.db.write_engine)
+    return context
+
+
+def write(context, agent: str, items: list[dict]) -> list[int]:  # type: ignore[no-untyped-def]
+    from helios.core.auth import LOCAL_USER
+    from helios.memory import service
+    from helios.memory.schemas import MemoryBatch
+
+    with context.db.transaction() as session:
+        _, _, memories = service.write_memories(
+            session, context.memory, None, agent, MemoryBatch.model_validate({"memories": items}), LOCAL_USER
+        )
+        return [m.id for m in memories]
+
+
+def agent_id(context, name: str) -> int:  # type: ignore[no-untyped-def]
+    from helios.agents import service as agents
+
+    with context.db.reading() as session:
+        return agents.get_agent(session, name).id
+
+
+# --- retrieval quality ----------------------------------------------------------------------
+
+
+def recall(context) -> dict[str, dict[int, float]]:  # type: ignore[no-untyped-def]
+    from helios.memory import fulltext, search
+
+    corpus = memory_corpus.build()
+    ids: list[int] = []
+    by_day: dict = {}
+    for index, turn in enumerate(corpus.turns):
+        by_day.setdefault(turn.day, []).append(index)
+    for day, indexes in sorted(by_day.items()):
+        items = []
+        for i in indexes:
+            turn = corpus.turns[i]
+            item = {"content": turn.content, "kind": "episode", "valid_from": f"{day.isoformat()}T12:00:00Z"}
+            if turn.supersedes is not None:
+                item["supersedes"] = [ids[turn.supersedes]]
+            items.append(item)
+        ids.extend(write(context, "conversation", items))
+    agent = agent_id(context, "conversation")
+    turn_of = {memory_id: i for i, memory_id in enumerate(ids)}
+    ranked: dict[str, list[list[int]]] = {"hybrid": [], "bm25": [], "embeddings": []}
+    with context.db.reading() as session:
+        for q in corpus.questions:
+            hits = search.search(session, context.memory, q.text, [agent], k=25).items
+            ranked["hybrid"].append([turn_of[h.memory.id] for h in hits])
+            words = fulltext.query_words(q.text)
+            ranked["bm25"].append([turn_of[m] for m, _ in fulltext.search(session, [agent], words, 25)])
+            vector = context.memory.embedder.embed([q.text])[0]
+            near = context.memory.vectors.nearest(session, [agent], vector, 25)
+            ranked["embeddings"].append([turn_of[m] for m, _ in near])
+    return {
+        method: {
+            k: statistics.mean(
+                bool(q.answers & set(r[:k])) for q, r in zip(corpus.questions, runs, strict=True)
+            )
+            for k in (5, 10, 25)
+        }
+        for method, runs in ranked.items()
+    } | {"questions": {0: len(corpus.questions)}, "turns": {0: len(corpus.turns)}}
+
+
+# --- scale ----------------------------------------------------------------------------------
+
+
+def synthetic_texts(count: int, seed: int = 1) -> list[str]:
+    rng = random.Random(seed)
+    texts = []
+    for i in range(count):
+        a, b = memory_corpus.chatter(rng), memory_corpus.chatter(rng)
+        texts.append(f"{a} {b} (note {i}, {rng.choice(memory_corpus.COMPANIES)} {rng.randint(1, 999)})")
+    return texts
+
+
+def random_vectors(count: int, dim: int, seed: int = 3) -> np.ndarray:
+    """Unit vectors standing in for stored embeddings at scale: a brute-force scan costs the same
+    whatever the values, and it saves embedding 100k texts on a busy 2-core box (~4+ min idle)."""
+    vectors = np.random.default_rng(seed).standard_normal((count, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def cached_vectors(texts: list[str], embedder) -> np.ndarray:  # type: ignore[no-untyped-def]
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"vectors-{len(texts)}.npy"
+    if path.exists():
+        return np.load(path)
+    started = time.perf_counter()
+    vectors = np.concatenate([embedder.embed(texts[i : i + 2000]) for i in range(0, len(texts), 2000)])
+    print(f"  embedded {len(texts):,} texts in {time.perf_counter() - started:.0f} s", flush=True)
+    np.save(path, vectors)
+    return vectors
+
+
+def insert_rate(context, batches: int = 5) -> float:  # type: ignore[no-untyped-def]
+    texts = synthetic_texts(batches * 1000, seed=99)
+    started = time.perf_counter()
+    for b in range(batches):
+        write(context, "inserts", [{"content": t} for t in texts[b * 1000 : (b + 1) * 1000]])
+    return batches * 1000 / (time.perf_counter() - started)
+
+
+def load(context, texts: list[str], vectors: np.ndarray) -> float:  # type: ignore[no-untyped-def]
+    """Bulk-load the scale agent straight into the tables (memories, full-text rows, vectors):
+    search latency depends on what is stored, not on how it got there, and the service path
+    (graph linking per batch) would take most of an hour on this shared box. The service's own
+    write speed is the insert-rate figure."""
+    from sqlalchemy import insert
+
+    from helios.core.clock import utcnow
+    from helios.memory import fulltext
+    from helios.memory.embeddings import next_version, to_blob
+    from helios.memory.tables import Memory, MemoryEmbedding
+
+    write(context, "scale", [{"content": texts[0]}])  # creates the agent through the service
+    agent = agent_id(context, "scale")
+    started = time.perf_counter()
+    now = utcnow()
+    for start in range(1, len(texts), 5000):
+        chunk = range(start, min(start + 5000, len(texts)))
+        with context.db.transaction() as session:
+            rows = [
+                {
+                    "agent_id": agent,
+                    "content": texts[i],
+                    "kind": "episode",
+                    "importance": 0.5,
+                    "source": "api",
+                    "meta": {},
+                    "recorded_at": now,
+                    "valid_from": now,
+                    "access_count": 0,
+                    "wrong_predictions": 0,
+                    "created_by": "bench",
+                    "structure": {},
+                }
+                for i in chunk
+            ]
+            ids = list(
+                session.scalars(insert(Memory).returning(Memory.id, sort_by_parameter_order=True), rows)
+            )
+            fulltext.add(session, [(m, texts[i]) for m, i in zip(ids, chunk, strict=True)])
+            session.execute(
+                insert(MemoryEmbedding),
+                [
+                    {
+                        "memory_id": m,
+                        "agent_id": agent,
+                        "model": "all-MiniLM-L6-v2",
+                        "vector": to_blob(vectors[i]),
+                        "version": next_version(),
+                    }
+                    for m, i in zip(ids, chunk, strict=True)
+                ],
+            )
+    return time.perf_counter() - started
+
+
+def latency(context, queries: list[str]) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    from helios.memory import fulltext, search
+
+    agent = agent_id(context, "scale")
+    timings: dict[str, list[float]] = {"fts": [], "hybrid": []}
+    with context.db.reading() as session:
+        search.search(session, context.memory, queries[0], [agent])  # load the vector cache once
+        for q in queries:
+            started = time.perf_counter()
+            fulltext.search(session, [agent], fulltext.query_words(q), 100)
+            timings["fts"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            search.search(session, context.memory, q, [agent], k=10)
+            timings["hybrid"].append(time.perf_counter() - started)
+    return {
+        f"{name} {stat}": 1000 * value
+        for name, values in timings.items()
+        for stat, value in (("p50", statistics.median(values)), ("p95", float(np.percentile(values, 95))))
+    }
+
+
+def postgres_url(base: str) -> tuple[str, object] | None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    try:
+        admin = create_engine(base, connect_args={"connect_timeout": 3})
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # noqa: BLE001
+        print(f"PostgreSQL not reachable ({exc.__class__.__name__}); skipping it")
+        return None
+
+    def drop() -> None:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False), drop
+
+
+def report_recall(context) -> None:  # type: ignore[no-untyped-def]
+    print("recall@k on the conversational set (SQLite):", flush=True)
+    for method, values in recall(context).items():
+        shown = ", ".join(f"@{k} {v:.3f}" if k else f"{v}" for k, v in values.items())
+        print(f"  {method}: {shown}", flush=True)
+
+
+def main() -> None:
+    import os
+
+    from helios.memory.embeddings import MiniLmEmbedder
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--memories", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--skip-recall", action="store_true", help="only the scale part")
+    parser.add_argument(
+        "--embed-all", action="store_true", help="embed the 100k stored texts too (else random unit vectors)"
+    )
+    args = parser.parse_args()
+    real = MiniLmEmbedder()
+    started = time.perf_counter()
+    real.embed(["warm up"])
+    print(f"model load (import + weights): {time.perf_counter() - started:.1f} s", flush=True)
+
+    sqlite = open_context(f"sqlite:///{tempfile.mkdtemp()}/bench.db")
+    sqlite.memory.embedder = real
+    if not args.skip_recall:
+        report_recall(sqlite)
+        rate = insert_rate(sqlite)
+        print(f"insert with embeddings, 1,000 per batch (SQLite): {rate:.0f} memories/s", flush=True)
+
+    texts = synthetic_texts(args.memories)
+    vectors = cached_vectors(texts, real) if args.embed_all else random_vectors(len(texts), real.dim)
+    known = dict(zip(texts, vectors, strict=True))
+    rng = random.Random(5)
+    queries = [memory_corpus.chatter(rng) for _ in range(args.queries)]
+    targets = [("SQLite", sqlite, None)]
+    if not args.no_postgres:
+        found = postgres_url(os.environ.get("HELIOS_TEST_DATABASE_URL", PG_DEFAULT))
+        if found:
+            targets.append(("PostgreSQL", open_context(found[0]), found[1]))
+    for name, context, drop in targets:
+        from helios.memory.runtime import MemoryRuntime
+
+        context.memory = MemoryRuntime(Precomputed(real, known))
+        seconds = load(context, texts, vectors)
+        print(f"{name}: bulk-loaded {len(texts):,} memories in {seconds:.0f} s", flush=True)
+        print(
+            f"{name} search over {len(texts):,}: "
+            + ", ".join(f"{k} {v:.1f} ms" for k, v in latency(context, queries).items()),
+            flush=True,
+        )
+        if name == "PostgreSQL":
+            print(f"insert with embeddings (PostgreSQL): {insert_rate(context):.0f} memories/s", flush=True)
+        context.db.dispose()
+        if drop:
+            drop()  # type: ignore[operator]
+
+
+if __name__ == "__main__":
+    main()
