@@ -1,10 +1,11 @@
 """A chat call in three steps, so no database transaction stays open while a model thinks:
 
-1. ``prepare`` (a short write transaction): the assistant, its experiment variant for the subject
-   (assigned and stored on first exposure) or its production prompt, the grounding, the rendered
+1. ``prepare`` (reads only): the assistant, its experiment variant for the subject (a pure function
+   of the stored assignments and weights) or its production prompt, the grounding, the rendered
    messages and the provider;
 2. ``answer`` / ``stream_answer`` (no session): the provider call;
-3. ``record`` (a short write transaction): the call log row, whatever happened.
+3. ``record`` (one short write transaction): the call log row, whatever happened, and the
+   subject's assignment on first exposure. One commit per call.
 
 ``run_chat`` is the boundary that strings them together for the API, the UI and the CLI.
 """
@@ -54,7 +55,7 @@ class Reply:
 
 def prepare(session: Session, app: Any, body: ChatRequest) -> ChatPlan:
     assistant = service.get_assistant(session, body.assistant)
-    chosen = experiments.variant_for(session, assistant, body.subject) if body.subject else None
+    chosen = experiments.variant_for(session, assistant, body.subject, store=False) if body.subject else None
     version = chosen.version if chosen else prompts.labelled_version(session, assistant)
     question = str(body.variables.get("question") or " ".join(str(v) for v in body.variables.values()))
     found = grounding.ground(session, app, assistant, question, body.tickers)
@@ -145,9 +146,11 @@ def record(session: Session, plan: ChatPlan, reply: Reply, actor: Principal) -> 
         created_by=actor.name,
     )
     session.add(call)
+    if plan.experiment_id is not None and plan.variant_id is not None and plan.subject is not None:
+        experiments.remember(session, plan.experiment_id, plan.subject, plan.variant_id)
     session.flush()
     if plan.experiment_id is not None:
-        experiments.check_guardrails(session, plan.experiment_id)
+        experiments.check_guardrails(session, plan.experiment_id, plan.variant_id)
     return call
 
 
@@ -173,7 +176,7 @@ def result(plan: ChatPlan, reply: Reply, call_id: int) -> ChatResult:
 
 
 def plan_chat(db: Database, app: Any, body: ChatRequest) -> ChatPlan:
-    with db.transaction() as session:
+    with db.reading() as session:
         return prepare(session, app, body)
 
 

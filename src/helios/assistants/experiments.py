@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from helios.assistants import prompts
@@ -128,7 +129,7 @@ def bucket(experiment_id: int, subject: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def pick(variants: list[ExperimentVariant], point: float) -> ExperimentVariant | None:
+def pick(variants: list[Any], point: float) -> Any | None:
     live = [v for v in variants if v.paused_reason is None and v.weight > 0]
     total = sum(v.weight for v in live)
     if total <= 0:
@@ -144,35 +145,77 @@ def pick(variants: list[ExperimentVariant], point: float) -> ExperimentVariant |
 def assign(session: Session, experiment: Experiment, subject: str) -> ExperimentVariant | None:
     """The subject's variant: the stored one while it is live, else a new sticky pick (stored)."""
     variants = variants_of(session, experiment.id)
-    row = session.scalar(
-        select(ExperimentAssignment).where(
-            ExperimentAssignment.experiment_id == experiment.id, ExperimentAssignment.subject == subject
+    chosen_id = _sticky(session, experiment.id, subject, variants)
+    return next((v for v in variants if v.id == chosen_id), None)
+
+
+def _sticky(
+    session: Session, experiment_id: int, subject: str, variants: list[Any], *, store: bool = True
+) -> int | None:
+    # Plain column reads: this runs on every chat call of a running experiment.
+    stored = session.execute(
+        select(ExperimentAssignment.id, ExperimentAssignment.variant_id).where(
+            ExperimentAssignment.experiment_id == experiment_id, ExperimentAssignment.subject == subject
         )
-    )
-    by_id = {v.id: v for v in variants}
-    if row is not None and by_id[row.variant_id].paused_reason is None:
-        return by_id[row.variant_id]
-    chosen = pick(variants, bucket(experiment.id, subject))
-    if chosen is None:
-        return None
-    if row is None:
-        session.add(ExperimentAssignment(experiment_id=experiment.id, subject=subject, variant_id=chosen.id))
-    else:
-        row.variant_id, row.assigned_at = chosen.id, utcnow()
-    session.flush()
-    return chosen
+    ).first()
+    live = {v.id for v in variants if v.paused_reason is None}
+    if stored is not None and stored.variant_id in live:
+        return stored.variant_id
+    chosen = pick(variants, bucket(experiment_id, subject))
+    if chosen is not None and store:
+        remember(session, experiment_id, subject, chosen.id)
+    return chosen.id if chosen is not None else None
 
 
-def variant_for(session: Session, assistant: Assistant, subject: str) -> Chosen | None:
-    experiment = running_experiment(session, assistant)
-    if experiment is None:
+def remember(session: Session, experiment_id: int, subject: str, variant_id: int) -> None:
+    """Store the subject's variant (first exposure, or a move off a paused variant). The pick is a
+    pure function of the stored state, so racing first calls choose alike and the second write
+    finds the row already there."""
+    found = session.execute(
+        select(ExperimentAssignment.id, ExperimentAssignment.variant_id).where(
+            ExperimentAssignment.experiment_id == experiment_id, ExperimentAssignment.subject == subject
+        )
+    ).first()
+    if found is None:
+        session.execute(
+            insert(ExperimentAssignment).values(
+                experiment_id=experiment_id, subject=subject, variant_id=variant_id, assigned_at=utcnow()
+            )
+        )
+    elif found.variant_id != variant_id:
+        session.execute(
+            update(ExperimentAssignment)
+            .where(ExperimentAssignment.id == found.id)
+            .values(variant_id=variant_id, assigned_at=utcnow())
+        )
+
+
+def variant_for(session: Session, assistant: Assistant, subject: str, *, store: bool = True) -> Chosen | None:
+    """The running experiment's variant for ``subject``; None without one. With ``store=False``
+    nothing is written (a chat call stores it with its log row, in one write transaction)."""
+    variants = session.execute(
+        select(
+            ExperimentVariant.experiment_id,
+            ExperimentVariant.id,
+            ExperimentVariant.name,
+            ExperimentVariant.version_id,
+            ExperimentVariant.weight,
+            ExperimentVariant.paused_reason,
+        )
+        .join(Experiment, Experiment.id == ExperimentVariant.experiment_id)
+        .where(Experiment.assistant_id == assistant.id, Experiment.status == ExperimentStatus.running.value)
+        .order_by(ExperimentVariant.position)
+    ).all()
+    if not variants:
         return None
-    variant = assign(session, experiment, subject)
-    if variant is None:
+    experiment_id = variants[0].experiment_id
+    chosen_id = _sticky(session, experiment_id, subject, variants, store=store)
+    if chosen_id is None:
         return None
-    version = session.get(PromptVersion, variant.version_id)
+    chosen = next(v for v in variants if v.id == chosen_id)
+    version = session.get(PromptVersion, chosen.version_id)
     assert version is not None
-    return Chosen(experiment.id, variant.id, variant.name, version)
+    return Chosen(experiment_id, chosen.id, chosen.name, version)
 
 
 # --- outcomes ------------------------------------------------------------------------------------
@@ -266,15 +309,15 @@ def outcomes_from_ledger(session: Session, values: dict[int, float]) -> int:
 # --- guardrails ----------------------------------------------------------------------------------
 
 
-def check_guardrails(session: Session, experiment_id: int) -> list[str]:
-    """Pause every live variant that crossed a guardrail; the names paused now."""
+def check_guardrails(session: Session, experiment_id: int, variant_id: int | None = None) -> list[str]:
+    """Pause every live variant (or just ``variant_id``) that crossed a guardrail; the names paused now."""
     experiment = get_experiment(session, experiment_id)
     if experiment.status != ExperimentStatus.running.value:
         return []
     rails = experiment.guardrails
     paused = []
     for variant in variants_of(session, experiment_id):
-        if variant.paused_reason is not None:
+        if variant.paused_reason is not None or variant_id not in (None, variant.id):
             continue
         reason = _crossed(calls_summary(session, variant.id, GUARDRAIL_WINDOW), rails)
         if reason:

@@ -17,6 +17,7 @@ import ipaddress
 import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -169,12 +170,23 @@ def _guard(provider: Provider) -> None:
         raise ProviderRefused(exc.errors[0]["message"] if exc.errors else exc.detail) from None
 
 
+_CLIENTS: dict[float, httpx.Client] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
 def _client(provider: Provider) -> httpx.Client:
-    return httpx.Client(
-        timeout=httpx.Timeout(provider.timeout_s, connect=min(provider.timeout_s, 10.0)),
-        follow_redirects=False,
-        trust_env=False,
-    )
+    """One pooled client per timeout, shared by every call: building an httpx.Client (its TLS
+    context) costs far more than a local model's answer, and pooled connections skip the
+    handshake. Clients are thread-safe; redirects are never followed."""
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(provider.timeout_s)
+        if client is None:
+            client = _CLIENTS[provider.timeout_s] = httpx.Client(
+                timeout=httpx.Timeout(provider.timeout_s, connect=min(provider.timeout_s, 10.0)),
+                follow_redirects=False,
+                trust_env=False,
+            )
+        return client
 
 
 def complete(provider: Provider, messages: list[ChatMessage], settings: BehaviourSettings) -> Completion:
@@ -183,8 +195,8 @@ def complete(provider: Provider, messages: list[ChatMessage], settings: Behaviou
     headers = _headers(provider)
     body = request_body(provider, messages, settings, stream=False)
     started = time.perf_counter()
-    with _client(provider) as client:
-        response = _with_retries(provider, lambda: client.post(_url(provider), json=body, headers=headers))
+    client = _client(provider)
+    response = _with_retries(provider, lambda: client.post(_url(provider), json=body, headers=headers))
     payload = _json(provider, response)
     try:
         text = payload["choices"][0]["message"]["content"] or ""
@@ -202,25 +214,25 @@ def stream(
     _guard(provider)
     headers = _headers(provider)
     body = request_body(provider, messages, settings, stream=True)
-    with _client(provider) as client:
-        request = client.build_request("POST", _url(provider), json=body, headers=headers)
-        response = _with_retries(provider, lambda: client.send(request, stream=True))
-        try:
-            _check_status(provider, response)
-            usage: dict = {}
-            for line in response.iter_lines():
-                delta, usage = _stream_line(provider, line, usage)
-                if delta:
-                    yield delta
-            yield usage
-        except httpx.TimeoutException:
-            raise ProviderUnreachable(
-                f"{provider.base_url} stopped sending within {provider.timeout_s} s"
-            ) from None
-        except httpx.TransportError as exc:
-            raise ProviderUnreachable(f"{provider.base_url} broke off the stream: {exc}") from None
-        finally:
-            response.close()
+    client = _client(provider)
+    request = client.build_request("POST", _url(provider), json=body, headers=headers)
+    response = _with_retries(provider, lambda: client.send(request, stream=True))
+    try:
+        _check_status(provider, response)
+        usage: dict = {}
+        for line in response.iter_lines():
+            delta, usage = _stream_line(provider, line, usage)
+            if delta:
+                yield delta
+        yield usage
+    except httpx.TimeoutException:
+        raise ProviderUnreachable(
+            f"{provider.base_url} stopped sending within {provider.timeout_s} s"
+        ) from None
+    except httpx.TransportError as exc:
+        raise ProviderUnreachable(f"{provider.base_url} broke off the stream: {exc}") from None
+    finally:
+        response.close()
 
 
 def _stream_line(provider: Provider, line: str, usage: dict) -> tuple[str, dict]:

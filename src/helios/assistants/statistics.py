@@ -70,11 +70,17 @@ def msprt(
     (s0, q0, n0), (s1, q1, n1) = control, treatment
     if min(n0, n1) < MIN_PER_ARM:
         return Sequential(None, None, False)
+    log_lambda = float(log_likelihood_ratio(s0, q0, n0, s1, q1, n1, tau))
+    p = 1.0 if log_lambda <= 0 else min(1.0, math.exp(-log_lambda))
+    return Sequential(p, s1 / n1 - s0 / n0, p <= alpha)
+
+
+def log_likelihood_ratio(s0, q0, n0, s1, q1, n1, tau: float = TAU):  # type: ignore[no-untyped-def]
+    """log Lambda_n of the normal-mixture SPRT for mean1 - mean0 = 0, with plug-in variances.
+    Works on floats and on numpy arrays alike (the benchmark simulates thousands of streams)."""
     m0, m1 = s0 / n0, s1 / n1
-    var0 = max((q0 - n0 * m0 * m0) / (n0 - 1), 1e-6)
-    var1 = max((q1 - n1 * m1 * m1) / (n1 - 1), 1e-6)
+    var0 = np.maximum((q0 - n0 * m0 * m0) / (n0 - 1), 1e-6)
+    var1 = np.maximum((q1 - n1 * m1 * m1) / (n1 - 1), 1e-6)
     v = var0 / n0 + var1 / n1
     delta = m1 - m0
-    log_lambda = 0.5 * math.log(v / (v + tau * tau)) + delta * delta * tau * tau / (2 * v * (v + tau * tau))
-    p = 1.0 if log_lambda <= 0 else min(1.0, math.exp(-log_lambda))
-    return Sequential(p, delta, p <= alpha)
+    return 0.5 * np.log(v / (v + tau * tau)) + delta * delta * tau * tau / (2 * v * (v + tau * tau))
