@@ -74,3 +74,13 @@ def check_slug(name: str, what: str = "dataset name") -> str:
             errors=[{"field": "name", "message": "not a slug"}],
         )
     return name
+
+
+LIKE_ESCAPE = "\\"
+
+
+def like_contains(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, literally: ``%`` and ``_`` typed by a person are
+    characters to find, not wildcards (use with ``escape=LIKE_ESCAPE``)."""
+    escaped = text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", r"\%").replace("_", r"\_")
+    return f"%{escaped}%"
