@@ -76,3 +76,25 @@ def test_model_uploads_obey_the_upload_limit(client, tmp_path: Path) -> None:  #
     response = upload(client, directory)
     assert response.status_code == 413
     assert client.get("/api/v1/ai/models/prices").json()["versions"] == []
+
+
+def test_artifact_files_appear_only_after_the_commit(context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from helios.core.auth import LOCAL_USER
+    from helios.registry import service
+    from helios.registry.schemas import ModelCreate
+
+    directory = saved(tmp_path)
+    keys = []
+    with pytest.raises(RuntimeError), context.db.transaction() as session:
+        model = service.create_model(session, ModelCreate(name="prices", kind="ml"), LOCAL_USER)
+        version = service.register_artifact(session, context.store, model, directory, LOCAL_USER)
+        keys.append(version.artifact_key)
+        assert context.store.exists(f"{version.artifact_key}/manifest.json")  # its own transaction reads it
+        raise RuntimeError("the commit never happens")
+    assert not context.store.root.joinpath(*keys[0].split("/")).exists()
+    with context.db.transaction() as session:
+        model = service.create_model(session, ModelCreate(name="prices", kind="ml"), LOCAL_USER)
+        version = service.register_artifact(session, context.store, model, directory, LOCAL_USER)
+        key = version.artifact_key
+        assert not context.store.root.joinpath(*key.split("/")).exists()  # staged until the commit
+    assert context.store.root.joinpath(*key.split("/"), "manifest.json").is_file()

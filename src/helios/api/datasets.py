@@ -20,7 +20,7 @@ from helios.api.deps import (
 )
 from helios.core.errors import InvalidInput, PayloadTooLarge
 from helios.core.pagination import DEFAULT_LIMIT
-from helios.core.parsing import load_json
+from helios.core.parsing import SLUG_SCHEMA, load_json
 from helios.datasets import service, views
 from helios.datasets.schemas import (
     DataPage,
@@ -59,7 +59,7 @@ async def import_dataset(
     settings: SettingsDep,
     actor: Editor,
     file: Annotated[UploadFile, File(description="CSV or Parquet file")],
-    name: Annotated[str, Form(description="dataset slug")],
+    name: Annotated[str, Form(description="dataset slug", json_schema_extra=SLUG_SCHEMA)],
     kind: Annotated[DatasetKind, Form()] = "timeseries",
     format: Annotated[ImportFormat, Form()] = "auto",
     description: Annotated[str, Form()] = "",

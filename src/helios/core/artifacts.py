@@ -29,10 +29,14 @@ class ArtifactStore:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self._real_root = self.root.resolve()
+        self._held: dict[str, Path] = {}
 
     def resolve(self, key: str) -> Path:
         """Key -> absolute path inside the store, or ``InvalidInput`` naming why not."""
         _check_key(key)
+        held = self._held_path(key)
+        if held is not None:
+            return held
         path = self._real_root.joinpath(*key.split("/"))
         # Resolve symlinks of the parts that exist: a link inside the store may not lead out.
         real = path.resolve()
@@ -66,6 +70,17 @@ class ArtifactStore:
     # Keys never start a segment with ".", so every dot-entry in the store is in-flight work: an
     # atomic write's temp file, a staged artifact waiting for its commit, a retired directory.
 
+    def _held_path(self, key: str) -> Path | None:
+        for held, staged in list(self._held.items()):
+            if key == held or key.startswith(held + "/"):
+                return staged.joinpath(*key[len(held) :].split("/")[1:])
+        return None
+
+    def hold(self, key: str, staged: Path) -> None:
+        """Until ``publish``, this process reads ``key`` from its staging directory: the
+        transaction that will record it can already read it back; nobody else knows the key."""
+        self._held[key] = staged
+
     def stage_dir(self) -> Path:
         """A private directory to build an artifact in before the database commit that records it."""
         staging = self.root / STAGING
@@ -75,6 +90,7 @@ class ArtifactStore:
     def publish(self, staged: Path, key: str) -> Path:
         """Move a staged directory to ``key``: done after the commit, so no row ever points at
         a missing file and no file appears for a rolled-back row."""
+        self._held.pop(key, None)
         target = self.resolve(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, target)

@@ -63,7 +63,10 @@ def json_object(raw: str | None, what: str) -> dict[str, Any]:
     return value
 
 
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$"
+# For schemas: the slug rule documented in OpenAPI, while check_slug gives the readable error.
+SLUG_SCHEMA = {"pattern": SLUG_PATTERN, "maxLength": 64}
+_SLUG = re.compile(SLUG_PATTERN)
 
 
 def check_slug(name: str, what: str = "dataset name") -> str:

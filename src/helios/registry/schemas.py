@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from helios.core.pagination import Page
+from helios.core.parsing import SLUG_SCHEMA
 
 ModelKind = Literal["ml", "llm"]
 
@@ -29,7 +30,10 @@ class LlmConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     provider: Literal["openai-compatible"] = "openai-compatible"
-    base_url: str = Field(description="e.g. http://127.0.0.1:11434/v1 for Ollama")
+    base_url: str = Field(
+        description="e.g. http://127.0.0.1:11434/v1 for Ollama",
+        json_schema_extra={"pattern": "^https?://", "format": "uri"},
+    )
     model_name: str = Field(min_length=1, max_length=200)
     api_key_env: str | None = Field(
         default=None,
@@ -49,7 +53,7 @@ class LlmConfig(BaseModel):
 class ModelCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str
+    name: str = Field(json_schema_extra=SLUG_SCHEMA)
     kind: ModelKind = "ml"
     task: str = Field(default="price", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
     description: str = ""

@@ -24,6 +24,7 @@ from helios.core.clock import utcnow
 from helios.core.errors import Conflict, Forbidden, InvalidInput, NotFound, did_you_mean
 from helios.core.events import after_commit
 from helios.core.parsing import check_slug
+from helios.forecasting.atomic_files import write_synced
 from helios.registry.schemas import LlmConfig, ModelCreate, ModelUpdate, Stage
 from helios.registry.tables import Deployment, Model, ModelAlias, ModelVersion
 
@@ -278,7 +279,7 @@ def register_artifact(
     parent = get_version(session, model, parent_version).id if parent_version else None
     number = _next_number(session, model)
     key = f"models/{model.id}/v{number}-{manifest_sha[:16]}"
-    size = _copy_into_store(store, source, key, files)
+    size = _stage_into_store(session, store, source, key, files)
     version = ModelVersion(
         model_id=model.id,
         version=number,
@@ -383,12 +384,19 @@ def _trial_forecast(fitted: Any) -> None:
         raise InvalidInput(f"the artifact loads but cannot forecast: {exc!r}"[:500]) from None
 
 
-def _copy_into_store(store: ArtifactStore, source: Path, key: str, files: list[str]) -> int:
+def _stage_into_store(
+    session: Session, store: ArtifactStore, source: Path, key: str, files: list[str]
+) -> int:
+    """Copied to a staging directory now, moved to ``key`` once the version's row has committed:
+    a failed commit leaves no file that no row knows (the start-up sweep takes the staging)."""
+    staged = store.stage_dir()
     size = 0
     for name in files:
         data = (source / name).read_bytes()
-        store.write_bytes(f"{key}/{name}", data)
+        write_synced(staged / name, data)
         size += len(data)
+    store.hold(key, staged)
+    after_commit(session, lambda: store.publish(staged, key))
     return size
 
 
