@@ -158,14 +158,15 @@ def on_demand(requests: int = 50) -> None:
     for name, family in (("walk", "naive"), ("ets", "auto_ets")):
         register_model(context, name, family, prices(300))
     import_prices(context, prices(365))
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         for model in ("walk", "ets"):
             body = {"dataset": "stocks", "series": "AAA", "models": [model], "horizon": 7}
             client.post("/api/v1/predictions/run", json=body)  # warm: load into the inference cache
             took = []
             for _ in range(requests):
                 started = time.perf_counter()
-                assert client.post("/api/v1/predictions/run", json=body).status_code == 201
+                answer = client.post("/api/v1/predictions/run", json=body)
+                assert answer.status_code == 201, answer.text
                 took.append(time.perf_counter() - started)
             p50, p95 = 1000 * np.median(took), 1000 * np.percentile(took, 95)
             print(f"on-demand {model}: p50 {p50:.0f} ms, p95 {p95:.0f} ms")
