@@ -129,9 +129,10 @@ def test_launch_watch_stop_and_compare(server: str, tmp_path: Path) -> None:
         page.get_by_test_id("stop-confirm").click()
         page.get_by_test_id("job-status").get_by_text("stopped early").wait_for(timeout=90_000)
         page.get_by_test_id("job-result").get_by_text(f"{DATASET}-nbeats v1").wait_for()
-        page.get_by_test_id("final-metrics").get_by_text("mase").wait_for()
-        assert page.get_by_test_id("job-stop").is_disabled()
-        assert page.get_by_test_id("job-cancel").is_disabled()
+        page.get_by_test_id("final-metrics").get_by_text("mase", exact=True).wait_for()
+        page.get_by_test_id("final-meaning-mase").get_by_text("the naive forecast").wait_for()
+        assert page.get_by_test_id("job-stop").is_hidden()  # finished: nothing left to stop or cancel
+        assert page.get_by_test_id("job-cancel").is_hidden()
         stopped_at = _epochs_shown(page)
         assert 2 <= stopped_at < 2000
 

@@ -14,7 +14,7 @@ from nicegui import run, ui
 
 from helios.core.auth import Principal, Role
 from helios.core.errors import HeliosError, NotFound
-from helios.training import service, views
+from helios.training import scoreboard, service, views
 from helios.training.schemas import JobRead, JobStatus, JournalLine, MetricPoint
 from helios.ui import training_charts as charts
 from helios.ui.runtime import context
@@ -276,8 +276,9 @@ class JobPage:
             self.best_marked = marked
             charts.mark_best(self.chart.options, monitor, best[1] if best else None)
             self.chart.update()
-        for button in (self.stop, self.cancel):
-            button.set_enabled(self.can_edit and not finished)
+        for button in (self.stop, self.cancel):  # a finished job has nothing left to stop
+            button.set_visibility(not finished)
+            button.set_enabled(self.can_edit)
         if self.rule:
             self.rule.render(job)
         self.render_result(job)
@@ -360,6 +361,10 @@ class JobPage:
                                 ui.label(charts.number(value)).classes(
                                     "text-lg font-semibold tabular-nums"
                                 ).props(f'data-testid="final-{name}"')
+                    for name, words in scoreboard.explain(job.final_metrics).items():
+                        ui.label(words).classes("text-sm text-slate-600 dark:text-slate-300").props(
+                            f'data-testid="final-meaning-{name}"'
+                        )
 
     # --- actions -----------------------------------------------------------------------------------
 
