@@ -42,3 +42,26 @@ def test_serving_sweeps_at_start_up(settings) -> None:  # type: ignore[no-untype
     app = create_app(settings, ui=False)
     app.state.helios.db.dispose()
     assert not leftover.exists()
+
+
+def test_a_dataset_file_appears_only_after_its_import_commits(context) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from helios.core.auth import LOCAL_USER
+    from helios.datasets import service
+    from helios.datasets.schemas import ImportRequest
+
+    csv = b"unique_id,ds,y\nA,2024-01-01,1\nA,2024-01-02,2\n"
+    keys = []
+    with pytest.raises(RuntimeError), context.db.transaction() as session:
+        _, version, _ = service.import_file(
+            session, context.store, ImportRequest(name="prices"), csv, LOCAL_USER, max_bytes=10**6
+        )
+        keys.append(version.artifact_key)
+        raise RuntimeError("the commit never happens")
+    assert not context.store.root.joinpath(*keys[0].split("/")).exists()
+    with context.db.transaction() as session:
+        _, version, _ = service.import_file(
+            session, context.store, ImportRequest(name="prices"), csv, LOCAL_USER, max_bytes=10**6
+        )
+    assert context.store.root.joinpath(*version.artifact_key.split("/")).is_file()

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from helios.core.errors import InvalidInput, NotFound
-from helios.forecasting.atomic_files import write_atomically
+from helios.forecasting.atomic_files import write_atomically, write_synced
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 STAGING = ".staging"
@@ -94,7 +94,16 @@ class ArtifactStore:
         target = self.resolve(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, target)
+        if staged.parent.parent == self.root / STAGING:  # a staged file: its directory is now empty
+            staged.parent.rmdir()
         return target
+
+    def stage_file(self, key: str, data: bytes) -> Path:
+        """``data`` staged for ``key`` (see ``hold``/``publish``); fsynced before it is held."""
+        staged = self.stage_dir() / "content"
+        write_synced(staged, data)
+        self.hold(key, staged)
+        return staged
 
     def sweep_leftovers(self, older_than_s: float = LEFTOVER_AGE_S) -> list[Path]:
         """Remove what crashed writers left behind (start-up); young entries may still be in use

@@ -24,7 +24,7 @@ from helios.core.artifacts import ArtifactStore
 from helios.core.auth import Principal, record_audit
 from helios.core.clock import utcnow
 from helios.core.errors import Conflict, InvalidInput, NotFound, did_you_mean
-from helios.core.events import DatasetVersionCreated, publish
+from helios.core.events import DatasetVersionCreated, after_commit, publish
 from helios.core.parsing import check_slug
 from helios.datasets import importers
 from helios.datasets.profile import content_hash, profile
@@ -158,7 +158,10 @@ def _store_version(
     ) + 1
     key = f"datasets/{dataset.id}/{digest[:32]}.parquet"
     data = _to_parquet(parsed.frame)
-    store.write_bytes(key, data)
+    # The file moves into place once the version's row commits; a failed import leaves only
+    # staging behind, for the start-up sweep.
+    staged = store.stage_file(key, data)
+    after_commit(session, lambda: store.publish(staged, key))
     stats = profile(parsed)
     summary = stats.model_dump(mode="json") if hasattr(stats, "model_dump") else dict(stats)
     version = DatasetVersion(
