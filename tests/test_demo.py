@@ -28,4 +28,9 @@ def test_demo_seeds_a_living_instance_once(context: AppContext) -> None:
     assert (nbeats.version_count, nbeats.active_version, nbeats.staging_version) == (3, 2, 3)
     assert nbeats.key_metric_value is not None
     assert models["forecast-explainer"].kind == "llm" and models["forecast-explainer"].active_version == 1
+    from helios.assistants import views as assistants
+
+    with context.db.reading() as session:
+        analyst = assistants.list_assistants(session).items[0]
+    assert analyst.name == "analyst" and analyst.labels == {"production": 1, "staging": 2}
     assert seed_demo(context) == []  # a second start changes nothing

@@ -51,6 +51,7 @@ def seed_demo(context: AppContext, *, force: bool = False) -> list[str]:
         log.info("seeded demo dataset %s", item.name)
     if created:
         created += seed_models(context)
+        created += seed_assistant(context)
         created += _seed_prediction_history(context)
     return created
 
@@ -171,6 +172,51 @@ def seed_models(context: AppContext) -> list[str]:
         except Exception:  # a demo job that failed leaves its model without that version
             log.warning("demo deployment %s v%s skipped", name, version, exc_info=True)
     return ["demo models and jobs"]
+
+
+def seed_assistant(context: AppContext) -> list[str]:
+    """An analyst assistant with two prompt versions (production, staging) and a test set. It has
+    no model until someone points it at one (local model servers need an admin's consent), so its
+    chat says plainly that nothing answered and shows the rendered prompt."""
+    from helios.assistants import service as assistants
+    from helios.assistants import testing
+    from helios.assistants.schemas import AssistantCreate, PromptVersionCreate, TestSetCreate
+
+    system = (
+        "You are {{ assistant }}, explaining forecasts to people who are not statisticians.\n"
+        "{% for p in predictions %}- {{ p.ticker }} from {{ p.model }}, made {{ p.origin }}\n{% endfor %}"
+        "Say how sure the forecast is, using its intervals; never promise a price."
+    )
+    first = PromptVersionCreate(
+        system_prompt=system,
+        messages=[{"role": "user", "template": "{{ question }}"}],
+        variables=["question"],
+        message="first cut",
+    )
+    second = first.model_copy(
+        update={"system_prompt": system + " Answer in three sentences.", "message": "shorter"}
+    )
+    with context.db.transaction() as session:
+        analyst = assistants.create_assistant(
+            session,
+            AssistantCreate(name="analyst", role="analyst", description="Explains price forecasts"),
+            DEMO_USER,
+        )
+        assistants.save_version(session, analyst, first, DEMO_USER)
+        assistants.save_version(session, analyst, second, DEMO_USER)
+        assistants.move_label(session, analyst, "production", 1, DEMO_USER)
+        assistants.move_label(session, analyst, "staging", 2, DEMO_USER)
+        cases = [
+            {
+                "variables": {"question": "Where is AAPL heading next week?"},
+                "assertions": [
+                    {"kind": "not_contains", "value": "guaranteed"},
+                    {"kind": "max_length", "max_chars": 900},
+                ],
+            }
+        ]
+        testing.create_test_set(session, analyst, TestSetCreate(name="no-promises", cases=cases), DEMO_USER)
+    return ["demo assistant"]
 
 
 def _seed_prediction_history(context: AppContext) -> list[str]:
