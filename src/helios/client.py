@@ -4,6 +4,8 @@
     hx = Helios("http://127.0.0.1:8765", token="hel_...")
     hx.datasets.import_file("prices.csv", name="prices")
     page = hx.datasets.data("prices", series=["AAPL"], limit=100)
+    for job in hx.iterate("/ml/jobs", status="failed"):  # any list route, page by page
+        ...
 
 Errors come back as ``HeliosAPIError`` carrying the server's problem+json (status, detail, errors).
 """
@@ -12,10 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+MAX_PAGE_SIZE = 200  # the server's largest ``limit`` (helios.core.pagination.MAX_LIMIT)
 
 
 class HeliosAPIError(Exception):
@@ -37,13 +42,15 @@ class _Area:
 
 class Datasets(_Area):
     def list(self, kind: str | None = None) -> list[dict[str, Any]]:
-        return self._client.get("/datasets", params={"kind": kind} if kind else None)["items"]
+        """Every live dataset (of ``kind``), in name order."""
+        return list(self._client.iterate("/datasets", kind=kind))
 
     def get(self, name: str) -> dict[str, Any]:
         return self._client.get(f"/datasets/{name}")
 
     def versions(self, name: str) -> list[dict[str, Any]]:
-        return self._client.get(f"/datasets/{name}/versions")["items"]
+        """Every version of ``name``, newest first."""
+        return list(self._client.iterate(f"/datasets/{name}/versions"))
 
     def import_file(
         self,
@@ -117,15 +124,8 @@ class Models(_Area):
     """The model registry (``/ai/models``): ML and LLM models, versions, stages, lineage."""
 
     def list(self, **filters: Any) -> list[dict[str, Any]]:
-        """Every model matching ``kind``, ``task``, ``stage`` or ``q``, following the cursor."""
-        items, cursor = [], None
-        while True:
-            params = {k: v for k, v in {**filters, "cursor": cursor, "limit": 200}.items() if v is not None}
-            page = self._client.get("/ai/models", params=params)
-            items += page["items"]
-            cursor = page["next_cursor"]
-            if not cursor:
-                return items
+        """Every model matching ``kind``, ``task``, ``stage`` or ``q``, in name order."""
+        return list(self._client.iterate("/ai/models", **filters))
 
     def get(self, name: str) -> dict[str, Any]:
         return self._client.get(f"/ai/models/{name}")
@@ -309,9 +309,8 @@ class Training(_Area):
         )
 
     def jobs(self, **filters: Any) -> list[dict[str, Any]]:
-        return self._client.get("/ml/jobs", params={k: v for k, v in filters.items() if v is not None})[
-            "items"
-        ]
+        """Every job matching ``status``, ``dataset``, ``family`` or ``model``, in ``sort`` order."""
+        return list(self._client.iterate("/ml/jobs", **filters))
 
     def job(self, job_id: int) -> dict[str, Any]:
         return self._client.get(f"/ml/jobs/{job_id}")
@@ -472,6 +471,18 @@ class Helios:
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)
+
+    def iterate(self, path: str, *, page_size: int = MAX_PAGE_SIZE, **filters: Any) -> Iterator[Any]:
+        """Every item of a list route, fetched page by page as the caller consumes them.
+        Lists answer ``{"items", "next_cursor", "total"}``; the walk passes ``next_cursor`` back as
+        ``cursor`` until it is null. Filters set to None are left out."""
+        params = {k: v for k, v in filters.items() if v is not None} | {"limit": page_size}
+        while True:
+            page = self.get(path, params=params)
+            yield from page["items"]
+            if not page.get("next_cursor"):
+                return
+            params["cursor"] = page["next_cursor"]
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._http.request(method, path, **kwargs)
