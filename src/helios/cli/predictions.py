@@ -153,7 +153,7 @@ def accuracy(
     if not report.groups and not report.draws:
         console.print("nothing scored yet")
         return
-    table = Table("model", "series", "n", "MAE", "MAPE %", "MASE", "coverage", "direction", "vs naive")
+    table = Table("model", "series", "n", "MAE", "MAPE %", "MASE", "coverage", "direction")
     for g in report.groups:
         cover = ", ".join(f"{c.level}%: {c.observed:.0%}" for c in g.coverage)
         table.add_row(
@@ -165,8 +165,9 @@ def accuracy(
             _num(g.mase),
             cover,
             _num(g.directional_accuracy),
-            g.skill.verdict,
         )
     console.print(table)
+    for g in report.groups:  # verdicts are sentences: one line each, never squeezed into a cell
+        console.print(f"{g.model} v{g.version} {g.unique_id or ''} against naive: {g.skill.verdict}")
     for d in report.draws:
         console.print(f"{d.model} v{d.version}: {d.verdict}")
