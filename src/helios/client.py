@@ -209,23 +209,11 @@ class Predictions(_Area):
         return self._client.get("/predictions/accuracy", params=filters)
 
 
-def _every(client: Helios, path: str, **filters: Any) -> list[dict[str, Any]]:
-    """Every item of a paged list, following ``next_cursor``."""
-    params = {k: v for k, v in filters.items() if v is not None} | {"limit": 200}
-    items: list[dict[str, Any]] = []
-    while True:
-        page = client.get(path, params=params)
-        items += page["items"]
-        if not page.get("next_cursor"):
-            return items
-        params["cursor"] = page["next_cursor"]
-
-
 class Agents(_Area):
     """Agents (``/agents``); ``name`` is an agent's name or id."""
 
     def list(self) -> list[dict[str, Any]]:
-        return _every(self._client, "/agents")
+        return list(self._client.iterate("/agents"))
 
     def get(self, name: str) -> dict[str, Any]:
         return self._client.get(f"/agents/{name}")
@@ -248,7 +236,7 @@ class Memory(_Area):
     """Agent memory (``/memory``): write, read, search, graph, delete/restore, forget."""
 
     def agents(self) -> list[dict[str, Any]]:
-        return _every(self._client, "/memory/agents")
+        return list(self._client.iterate("/memory/agents"))
 
     def agent(self, agent: str, **params: Any) -> dict[str, Any]:
         """Memories (first page), graph and timeline; params: order, as_of, limit."""
@@ -263,7 +251,7 @@ class Memory(_Area):
 
     def list(self, agent: str, **filters: Any) -> list[dict[str, Any]]:
         """Every memory of the agent (filters: order=time|strength, deleted=True)."""
-        return _every(self._client, f"/memory/agents/{agent}/memories", **filters)
+        return list(self._client.iterate(f"/memory/agents/{agent}/memories", **filters))
 
     def graph(self, agent: str, as_of: str | None = None) -> dict[str, Any]:
         return self._client.get(f"/memory/agents/{agent}/graph", params={"as_of": as_of} if as_of else None)
@@ -323,6 +311,17 @@ class Training(_Area):
 
     def stop(self, job_id: int) -> dict[str, Any]:
         return self._client.request("POST", f"/ml/jobs/{job_id}/stop")
+
+    def rerun(self, job_id: int, *, latest: bool = False) -> dict[str, Any]:
+        """A new job with this job's settings; ``latest`` trains on the dataset's newest version."""
+        return self._client.request("POST", f"/ml/jobs/{job_id}/rerun", json={"latest_version": latest})
+
+    def annotate(
+        self, job_id: int, *, tags: list[str] | None = None, note: str | None = None
+    ) -> dict[str, Any]:
+        """Replace a run's tags and/or set its note ("" clears it); what is not given stays."""
+        body = {k: v for k, v in {"tags": tags, "note": note}.items() if v is not None}
+        return self._client.request("PATCH", f"/ml/jobs/{job_id}", json=body)
 
     def cancel(self, job_id: int) -> dict[str, Any]:
         return self._client.request("POST", f"/ml/jobs/{job_id}/cancel")
