@@ -139,3 +139,53 @@ def test_controls_on_finished_and_queued_jobs(client) -> None:  # type: ignore[n
     assert patch.status_code == 409
     assert client.get("/api/v1/ml/jobs/999").status_code == 404
     assert client.get("/api/v1/ml/jobs/999/metrics/stream").status_code == 404
+
+
+def test_a_holdout_too_long_for_the_data_is_refused_naming_the_field(client) -> None:  # type: ignore[no-untyped-def]
+    seed(client)
+    body = {"dataset": "prices", "family": "naive", "validation": {"horizon": 119}}
+    refused = client.post("/api/v1/ml/train", json=body)
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [{"field": "validation.horizon", "message": "at most 112"}]
+    assert client.get("/api/v1/ml/jobs").json()["total"] == 0
+
+
+def test_rerun_copies_the_settings_and_tags_and_a_note_are_editable(client) -> None:  # type: ignore[no-untyped-def]
+    seed(client)
+    body = {"dataset": "prices", "family": "naive", "series": ["S0"], "tags": ["baseline"], "seed": 3}
+    first = client.post("/api/v1/ml/train", json=body).json()
+    assert first["validation"]["horizon"] == 14  # resolved once, at creation, for every client
+    annotated = client.patch(f"/api/v1/ml/jobs/{first['id']}", json={"tags": ["baseline", "v1 data"]})
+    assert annotated.status_code == 200 and annotated.json()["tags"] == ["baseline", "v1 data"]
+    noted = client.patch(f"/api/v1/ml/jobs/{first['id']}", json={"note": " weekly season only "}).json()
+    assert noted["note"] == "weekly season only" and noted["tags"] == ["baseline", "v1 data"]
+    assert client.patch(f"/api/v1/ml/jobs/{first['id']}", json={"tags": [""]}).status_code == 422
+    assert client.patch(f"/api/v1/ml/jobs/{first['id']}", json={"status": "failed"}).status_code == 422
+    assert client.patch("/api/v1/ml/jobs/999", json={"note": "x"}).status_code == 404
+
+    # A newer version of the data: a re-run stays on v1 unless asked for the latest.
+    more = client.post(
+        "/api/v1/datasets",
+        data={"name": "prices"},
+        files={"file": ("p.csv", io.BytesIO(prices_csv(days=150)))},
+    )
+    assert more.status_code == 201
+    same = client.post(f"/api/v1/ml/jobs/{first['id']}/rerun")
+    assert same.status_code == 201
+    latest = client.post(f"/api/v1/ml/jobs/{first['id']}/rerun", json={"latest_version": True}).json()
+    for job in (same.json(), latest):
+        for field in (
+            "family",
+            "series",
+            "hyperparameters",
+            "validation",
+            "seed",
+            "target_model",
+            "tags",
+            "note",
+        ):
+            assert job[field] == noted[field], field
+    assert (same.json()["dataset_version"], latest["dataset_version"]) == (1, 2)
+    journal = client.get(f"/api/v1/ml/jobs/{latest['id']}/journal").json()["items"]
+    assert any(f"re-run of job #{first['id']} on the latest data" in line["message"] for line in journal)
+    assert client.post("/api/v1/ml/jobs/999/rerun").status_code == 404

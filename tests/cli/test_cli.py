@@ -125,6 +125,17 @@ def test_models_and_training_from_the_cli(run, tmp_path: Path) -> None:  # type:
     assert run("models", "delete", "prices-sn", "--yes").exit_code == 1  # active: needs --force
     assert run("models", "delete", "prices-sn", "--yes", "--force").exit_code == 0
     assert run("jobs", "compare", "1").exit_code == 1
+
+    # Tags and a note, then a re-run with the same settings; a holdout too long is refused up front.
+    noted = run("jobs", "annotate", "1", "--tag", "weekly", "--note", "seasonal baseline")
+    assert noted.exit_code == 0 and "weekly" in noted.output
+    assert "note: seasonal baseline" in run("jobs", "show", "1").output
+    rerun = run("jobs", "rerun", "1", "--latest")
+    assert rerun.exit_code == 0 and "#2, a re-run of #1 on data v1" in rerun.output
+    assert "re-run of job #1" in run("jobs", "show", "2").output
+    assert run("jobs", "rerun", "99").exit_code == 1
+    too_long = run("train", "prices", "--family", "naive", "--horizon", "83")
+    assert too_long.exit_code == 1 and "validation.horizon" in too_long.output
     context.db.dispose()
 
 

@@ -135,6 +135,28 @@ def test_the_job_seed_reaches_the_family_and_horizons_must_fit(context: AppConte
     assert caught.value.errors[0]["field"] == "validation.horizon"
 
 
+def test_the_validation_horizon_is_resolved_once_at_creation(context: AppContext, prices: str) -> None:
+    """Not given: the family's own horizon if it has one, else the default; every client the same."""
+    from helios.training.schemas import DEFAULT_VALIDATION_HORIZON
+
+    learned = create(context, hyperparameters={"horizon": 9})
+    plain = create(context, family="naive")
+    asked = create(context, family="naive", validation={"horizon": 5})
+    with context.db.reading() as session:
+        horizons = [views.get_job_read(session, j).validation["horizon"] for j in (learned, plain, asked)]
+    assert horizons == [9, DEFAULT_VALIDATION_HORIZON, 5]
+
+
+def test_a_holdout_that_leaves_too_little_to_train_on_is_refused(context: AppContext, prices: str) -> None:
+    # 120 daily points, weekly season: scoring needs 8 before the holdout, so at most 112 held out.
+    with pytest.raises(InvalidInput, match="at most 112") as caught:
+        create(context, family="naive", validation={"horizon": 115})
+    assert caught.value.errors == [{"field": "validation.horizon", "message": "at most 112"}]
+    create(context, family="naive", validation={"horizon": 112})
+    with context.db.reading() as session:
+        assert views.list_jobs(session).total == 1
+
+
 def test_the_pool_replaces_a_worker_that_died(context: AppContext) -> None:
     import time
 

@@ -87,25 +87,27 @@ def test_launch_watch_stop_and_compare(server: str, tmp_path: Path) -> None:
         assert page.get_by_test_id("family-description").inner_text().startswith("Global N-BEATS")
         assert page.get_by_test_id("launch-target").input_value() == f"{DATASET}-nbeats"
 
-        # What the service rejects shows next to the field, and nothing is queued.
-        _fill(page, {**SMALL, "epochs": 2000, "learning_rate": 0})
+        # A value out of range is marked on its field with the range, never clamped; nothing is queued.
+        _fill(page, {**SMALL, "epochs": 20000, "learning_rate": 0})
+        page.get_by_test_id("launch-horizon").click()  # blur: a clamping widget would change it now
         page.get_by_test_id("launch-submit").click()
         field = page.locator(".q-field").filter(has=page.get_by_test_id("hp-learning_rate"))
-        field.get_by_role("alert").filter(has_text="Input should be greater than 0").wait_for()
+        field.get_by_role("alert").filter(has_text="0 is out of range: 0 – 1 (exclusive)").wait_for()
+        epochs = page.locator(".q-field").filter(has=page.get_by_test_id("hp-epochs"))
+        epochs.get_by_role("alert").filter(has_text="20,000 is out of range: 1 – 10,000").wait_for()
+        assert page.get_by_test_id("hp-epochs").input_value() == "20000"
         assert "learning_rate" in page.get_by_test_id("launch-error").inner_text()
         assert _jobs(server) == []
-        assert page.get_by_test_id("launch-horizon").input_value() == "7"  # follows the model's horizon
+        # Left empty, the validation horizon is resolved by the server: the model's horizon here.
+        assert page.get_by_test_id("launch-horizon").input_value() == ""
 
-        _fill(page, {"learning_rate": 0.01})
+        # Launch lands on the new job's page.
+        _fill(page, {"epochs": 2000, "learning_rate": 0.01})
         page.get_by_test_id("launch-submit").click()
-        page.get_by_text("Queued training job #1").wait_for()
-        table = page.get_by_test_id("jobs-table")
-        table.get_by_text("#1").wait_for()
-        page.screenshot(path=str(tmp_path / "training-list.png"), full_page=True)
-        table.locator("tbody tr").filter(has_text="#1").get_by_text(f"{DATASET} v1").click()
+        page.wait_for_url("**/training/1")
+        assert httpx.get(f"{server}/api/v1/ml/jobs/1", timeout=10).json()["validation"]["horizon"] == 7
 
         # The job page: the loss curve grows as epochs end.
-        page.wait_for_url("**/training/1")
         page.get_by_test_id("job-status").get_by_text("running").wait_for(timeout=90_000)
         page.get_by_test_id("loss-chart").locator("canvas").wait_for()
         _wait(lambda: _epochs_shown(page) >= 2, 90, "the first epochs on the chart")
@@ -136,13 +138,17 @@ def test_launch_watch_stop_and_compare(server: str, tmp_path: Path) -> None:
         stopped_at = _epochs_shown(page)
         assert 2 <= stopped_at < 2000
 
-        # A second, short run; the list follows it live without a reload.
+        # A second, short run, launched from the list, lands on its page; the list shows it finished.
         page.get_by_role("link", name="← All training jobs").click()
         _open_launch_form(page)
         _fill(page, {**SMALL, "epochs": 3, "hidden_size": 32})
         page.get_by_test_id("launch-submit").click()
-        page.get_by_text("Queued training job #2").wait_for()
-        page.get_by_test_id("status-2").get_by_text("succeeded").wait_for(timeout=120_000)
+        page.wait_for_url("**/training/2")
+        page.get_by_test_id("job-status").get_by_text("succeeded").wait_for(timeout=120_000)
+        page.get_by_role("link", name="← All training jobs").click()
+        table = page.get_by_test_id("jobs-table")
+        page.get_by_test_id("status-2").get_by_text("succeeded").wait_for()
+        page.screenshot(path=str(tmp_path / "training-list.png"), full_page=True)
         assert re.search(r"3\s*/\s*3", table.locator("tbody tr").filter(has_text="#2").inner_text())
 
         # Select both runs (a checkbox does not open the job) and compare them.

@@ -19,12 +19,14 @@ from helios.training.schemas import (
     Comparison,
     EarlyStoppingPatch,
     FamilyList,
+    JobAnnotation,
     JobCreate,
     JobList,
     JobRead,
     JobStatus,
     JournalRead,
     MetricsRead,
+    RerunRequest,
 )
 
 router = APIRouter(prefix="/ml", tags=["training"])
@@ -130,6 +132,21 @@ def _poll(context: AppContext, job_id: int, since: int) -> MetricsRead:
 @router.get("/jobs/{job_id}/journal", response_model=JournalRead)
 def journal(job_id: int, session: ReadSessionDep, _: Viewer) -> JournalRead:
     return views.journal_read(session, job_id)
+
+
+@router.post("/jobs/{job_id}/rerun", response_model=JobRead, status_code=status.HTTP_201_CREATED)
+def rerun(job_id: int, session: SessionDep, actor: Editor, body: RerunRequest | None = None) -> JobRead:
+    """A new job with this job's settings, on the same dataset version or (``latest_version``) the newest."""
+    body = body or RerunRequest()
+    return views.job_read(
+        session, service.rerun_job(session, job_id, actor, latest_version=body.latest_version)
+    )
+
+
+@router.patch("/jobs/{job_id}", response_model=JobRead)
+def annotate(job_id: int, body: JobAnnotation, session: SessionDep, actor: Editor) -> JobRead:
+    """Tags (replaced as a whole) and a note on a run; the rest of a job never changes."""
+    return views.job_read(session, service.annotate_job(session, job_id, body, actor))
 
 
 @router.post("/jobs/{job_id}/stop", response_model=JobRead)

@@ -12,7 +12,14 @@ from helios.core.auth import LOCAL_USER
 from helios.core.pagination import MAX_LIMIT
 from helios.core.parsing import json_object
 from helios.training import scoreboard, service, views
-from helios.training.schemas import FINISHED, EarlyStoppingSettings, JobCreate, JobStatus, ValidationSettings
+from helios.training.schemas import (
+    FINISHED,
+    EarlyStoppingSettings,
+    JobAnnotation,
+    JobCreate,
+    JobStatus,
+    ValidationSettings,
+)
 
 jobs_app = typer.Typer(help="Training jobs: list, inspect, stop, cancel, compare.", no_args_is_help=True)
 
@@ -23,7 +30,10 @@ def train(
     version: Annotated[str, typer.Option(help="dataset version or latest")] = "latest",
     series: Annotated[list[str] | None, typer.Option(help="train on this series only (repeatable)")] = None,
     params: Annotated[str | None, typer.Option(help='hyperparameters as JSON, e.g. {"epochs": 20}')] = None,
-    horizon: Annotated[int, typer.Option(help="steps held out for scoring")] = 14,
+    horizon: Annotated[
+        int | None,
+        typer.Option(min=1, help="steps held out for scoring; default: the family's horizon, else 14"),
+    ] = None,
     early_stopping: Annotated[bool, typer.Option(help="stop when val_loss stops improving")] = False,
     patience: Annotated[int, typer.Option(help="early stopping patience in epochs")] = 5,
     seed: Annotated[int, typer.Option()] = 0,
@@ -157,9 +167,44 @@ def show(job_id: Annotated[int, typer.Argument()]) -> None:
     console.print(
         f"[bold]job #{read.id}[/] {read.status}: {read.family} on {read.dataset} v{read.dataset_version}"
     )
+    if read.tags or read.note:
+        console.print(
+            f"  tags: {', '.join(read.tags) or '—'}" + (f"\n  note: {read.note}" if read.note else "")
+        )
     for line in lines:
         style = {"error": "red", "warning": "yellow"}.get(line.level, "")
         console.print(f"  {line.at:%H:%M:%S} " + (f"[{style}]{line.message}[/]" if style else line.message))
+
+
+@jobs_app.command("rerun")
+def rerun(
+    job_id: Annotated[int, typer.Argument()],
+    latest: Annotated[
+        bool, typer.Option("--latest", help="train on the dataset's latest version, not the job's own")
+    ] = False,
+) -> None:
+    """Queue a new job with this job's settings (tags and note included)."""
+    with reported_errors():
+        context = open_context()
+        with context.db.transaction() as session:
+            job = service.rerun_job(session, job_id, LOCAL_USER, latest_version=latest)
+            new_id, version = job.id, views.job_read(session, job).dataset_version
+    console.print(f"queued training job [bold]#{new_id}[/], a re-run of #{job_id} on data v{version}")
+
+
+@jobs_app.command("annotate")
+def annotate(
+    job_id: Annotated[int, typer.Argument()],
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="replaces the tags (repeatable)")] = None,
+    note: Annotated[str | None, typer.Option(help='a note on the run; "" clears it')] = None,
+) -> None:
+    """Tag a run and write a note on it."""
+    with reported_errors():
+        body = JobAnnotation(**{k: v for k, v in {"tags": tag, "note": note}.items() if v is not None})
+        context = open_context()
+        with context.db.transaction() as session:
+            read = views.job_read(session, service.annotate_job(session, job_id, body, LOCAL_USER))
+    console.print(f"job #{job_id}: tags {', '.join(read.tags) or '—'}; note {read.note or '—'}")
 
 
 @jobs_app.command("stop")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from helios.core.pagination import Page
 
@@ -23,6 +23,10 @@ class JobStatus(StrEnum):
 
 
 FINISHED = (JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled, JobStatus.stopped_early)
+
+# The validation horizon when neither the request nor the family's own ``horizon`` names one. Resolved
+# once, by the training service at job creation, so the UI, CLI and client all score the same way.
+DEFAULT_VALIDATION_HORIZON = 14
 
 
 class EarlyStoppingSettings(BaseModel):
@@ -53,7 +57,13 @@ class ValidationSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     method: Literal["holdout", "rolling"] = "holdout"
-    horizon: int = Field(default=14, ge=1, le=1000, description="steps scored per window")
+    horizon: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="steps scored per window; default: the family's horizon hyperparameter if it has one, "
+        f"else {DEFAULT_VALIDATION_HORIZON}",
+    )
     windows: int = Field(default=1, ge=1, le=20, description="rolling: number of origins")
     refit: bool = Field(
         default=True, description="after scoring, refit on all the data for the registered model"
@@ -78,6 +88,26 @@ class JobCreate(BaseModel):
     timeout_s: int | None = Field(default=None, ge=1, le=7 * 86400)
 
 
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class JobAnnotation(BaseModel):
+    """Tags and a note on a run; unset fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tags: list[Tag] | None = Field(default=None, max_length=32, description="replaces the run's tags")
+    note: str | None = Field(default=None, max_length=4000, description="empty string clears the note")
+
+
+class RerunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    latest_version: bool = Field(
+        default=False, description="train on the dataset's latest version instead of the job's own"
+    )
+
+
 class JobRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -93,6 +123,7 @@ class JobRead(BaseModel):
     seed: int
     target_model: str
     tags: list[str]
+    note: str | None = None
     timeout_s: int | None
     control: str | None
     progress: float

@@ -20,10 +20,14 @@ from helios.core.events import TrainingFinished, publish
 from helios.core.parsing import check_slug
 from helios.datasets import service as datasets
 from helios.training.schemas import (
+    DEFAULT_VALIDATION_HORIZON,
     FINISHED,
     EarlyStoppingPatch,
+    EarlyStoppingSettings,
+    JobAnnotation,
     JobCreate,
     JobStatus,
+    ValidationSettings,
 )
 from helios.training.tables import TrainingJob, TrainingJournal, TrainingMetric
 
@@ -47,8 +51,12 @@ def create_job(session: Session, body: JobCreate, actor: Principal) -> TrainingJ
     family = _family(body.family)
     _check_task(family, dataset.kind)
     hyperparameters = _validated_hyperparameters(family, _with_seed(family, body.hyperparameters, body.seed))
-    _check_horizon(family, hyperparameters, body.validation.horizon)
+    validation = body.validation.model_copy(
+        update={"horizon": validation_horizon(hyperparameters, body.validation.horizon)}
+    )
+    _check_horizon(family, hyperparameters, validation.horizon)
     _check_series(version.profile, body.series)
+    _check_training_left(version.profile, dataset.kind, body.series, validation.horizon)
     target = body.target_model or f"{body.dataset}-{body.family}".replace("_", "-")[:64]
     check_slug(target, "target model name")
     job = TrainingJob(
@@ -56,7 +64,7 @@ def create_job(session: Session, body: JobCreate, actor: Principal) -> TrainingJ
         series=body.series,
         family=family.name,
         hyperparameters=hyperparameters,
-        validation=body.validation.model_dump(),
+        validation=validation.model_dump(),
         early_stopping=body.early_stopping.model_dump() if body.early_stopping and family.iterative else None,
         seed=body.seed,
         target_model=target,
@@ -72,6 +80,49 @@ def create_job(session: Session, body: JobCreate, actor: Principal) -> TrainingJ
         f"queued by {actor.name}: {family.name} on {body.dataset} v{version.version} -> model {target}",
     )
     record_audit(session, actor, "training.create", "training_job", str(job.id), {"family": family.name})
+    return job
+
+
+def rerun_job(
+    session: Session, job_id: int, actor: Principal, *, latest_version: bool = False
+) -> TrainingJob:
+    """A new job with the same settings (same data version, or the dataset's latest), checked as any
+    new job is: a series gone from the latest version is refused by name."""
+    source = get_job(session, job_id)
+    version = datasets.get_version_by_id(session, source.dataset_version_id)
+    body = JobCreate(
+        dataset=datasets.dataset_of(session, version).name,
+        dataset_version="latest" if latest_version else version.version,
+        series=source.series,
+        family=source.family,
+        hyperparameters=dict(source.hyperparameters or {}),
+        early_stopping=EarlyStoppingSettings(**source.early_stopping) if source.early_stopping else None,
+        validation=ValidationSettings(**(source.validation or {})),
+        seed=source.seed,
+        target_model=source.target_model,
+        tags=list(source.tags or []),
+        timeout_s=source.timeout_s,
+    )
+    job = create_job(session, body, actor)
+    job.note = source.note
+    journal(
+        session, job.id, f"re-run of job #{source.id}" + (" on the latest data" if latest_version else "")
+    )
+    return job
+
+
+def annotate_job(session: Session, job_id: int, body: JobAnnotation, actor: Principal) -> TrainingJob:
+    """Tags and a note change at any time, finished or not; nothing else about the job does."""
+    job = get_job(session, job_id, lock=True)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("tags") is not None:
+        job.tags = list(dict.fromkeys(changes["tags"]))  # one of each, in the order given
+    if "note" in changes:
+        job.note = (changes["note"] or "").strip() or None
+    record_audit(
+        session, actor, "training.annotate", "training_job", str(job.id), {"fields": sorted(changes)}
+    )
+    session.flush()
     return job
 
 
@@ -111,6 +162,50 @@ def _check_horizon(family, hyperparameters: dict[str, Any], validation_horizon: 
             f"validation.horizon {validation_horizon} is longer than the {family.name} model's horizon "
             f"{trained}; score on at most the horizon it learns, or raise hyperparameters.horizon",
             errors=[{"field": "validation.horizon", "message": f"at most {trained}"}],
+        )
+
+
+def validation_horizon(hyperparameters: dict[str, Any], asked: int | None) -> int:
+    """The one rule for every client: what was asked, else the horizon the model learns, else the
+    default. Clients send "not given" rather than a default of their own."""
+    if asked is not None:
+        return asked
+    trained = hyperparameters.get("horizon")
+    return trained if isinstance(trained, int) and trained > 0 else DEFAULT_VALIDATION_HORIZON
+
+
+def _check_training_left(profile: dict[str, Any], kind: str, series: list[str] | None, horizon: int) -> None:
+    """Refuse a holdout that leaves too little to train on, rather than "succeed" with MASE missing:
+    the scores need more than one season of history before the holdout (the seasonal naive scale)."""
+    from helios.forecasting.frequency import normalise_freq, season_length
+
+    if kind == "draws":
+        lengths = {"draws": int(profile.get("draws") or profile.get("rows") or 0)}
+        needed = 2
+    else:
+        lengths = {
+            str(s.get("unique_id")): int(s.get("rows") or 0)
+            for s in profile.get("series", [])
+            if series is None or s.get("unique_id") in series
+        }
+        needed = season_length(normalise_freq(profile.get("frequency") or "D")) + 1
+    if not lengths:
+        return
+    shortest = min(lengths, key=lambda k: lengths[k])
+    left = lengths[shortest] - horizon
+    if left < max(needed, 2):
+        most = lengths[shortest] - max(needed, 2)
+        where = "draws" if kind == "draws" else f"series {shortest!r} ({lengths[shortest]} observations)"
+        raise InvalidInput(
+            f"validation.horizon {horizon} leaves {max(left, 0)} observations to train on in {where}; "
+            f"scoring needs at least {max(needed, 2)} before the holdout"
+            + (f", so use a horizon of at most {most}" if most >= 1 else "; this data is too short to score"),
+            errors=[
+                {
+                    "field": "validation.horizon",
+                    "message": f"at most {most}" if most >= 1 else "too little data to hold any out",
+                }
+            ],
         )
 
 

@@ -28,6 +28,7 @@ class TrainingJob(Base):
     seed: Mapped[int] = mapped_column(default=0)
     target_model: Mapped[str] = mapped_column(String(64), index=True)
     tags: Mapped[list] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(Text)  # a person's words about the run, editable later
     timeout_s: Mapped[int | None]
     # What a person or the system asked of a running job: "stop" keeps the best, "cancel" discards.
     control: Mapped[str | None] = mapped_column(String(16))

@@ -135,15 +135,9 @@ class HyperparameterForm:
         if spec.kind == "boolean":
             return self._switch(spec, testid)
         if spec.kind in ("integer", "number"):
-            widget = ui.number(
-                # Quasar clamps to the bounds on blur; an exclusive bound is left for the service to judge.
-                spec.title,
-                value=spec.default,
-                min=spec.minimum,
-                max=spec.maximum,
-                step=1 if spec.kind == "integer" else None,
-                precision=0 if spec.kind == "integer" else None,
-            )
+            # No min/max on the widget: it would clamp a typed value on blur, silently changing what the
+            # person asked for. ``values()`` reports a value out of range on its field instead.
+            widget = ui.number(spec.title, value=spec.default, step=1 if spec.kind == "integer" else None)
         elif spec.kind == "enum":
             widget = ui.select(spec.options or [], value=spec.default, label=spec.title)
         elif spec.kind == "choices":
@@ -193,6 +187,7 @@ class HyperparameterForm:
             raw = self.widgets[spec.name].value
             try:
                 value = _parse(spec, raw)
+                _check_range(spec, value)
             except ValueError as exc:
                 problems[spec.name] = str(exc)
                 continue
@@ -234,7 +229,9 @@ def _parse(spec: FieldSpec, raw: Any) -> Any:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     if spec.kind == "integer":
-        return int(round(float(raw)))
+        if not float(raw).is_integer():
+            raise ValueError(f"a whole number, not {raw}")
+        return int(float(raw))
     if spec.kind == "number":
         return float(raw)
     if spec.kind == "choices":
@@ -254,6 +251,17 @@ def _parse(spec: FieldSpec, raw: Any) -> Any:
         except ValueError:
             raise ValueError(f"write {spec.item_kind} values separated by commas") from None
     return raw
+
+
+def _check_range(spec: FieldSpec, value: Any) -> None:
+    """A number outside its bounds is refused on its field, with the range, never clamped."""
+    if spec.kind not in ("integer", "number") or value is None:
+        return
+    low, high = spec.minimum, spec.maximum
+    below = low is not None and (value <= low if spec.exclusive_minimum else value < low)
+    above = high is not None and (value >= high if spec.exclusive_maximum else value > high)
+    if below or above:
+        raise ValueError(f"{_short(value)} is out of range: {spec.range_hint}")
 
 
 def _item(kind: str, text: str) -> Any:

@@ -14,11 +14,15 @@ from helios.core.auth import Principal, Role
 from helios.core.errors import HeliosError
 from helios.datasets import views as datasets
 from helios.training import service, views
-from helios.training.schemas import EarlyStoppingSettings, FamilyRead, JobCreate, ValidationSettings
+from helios.training.schemas import (
+    DEFAULT_VALIDATION_HORIZON,
+    EarlyStoppingSettings,
+    FamilyRead,
+    JobCreate,
+    ValidationSettings,
+)
 from helios.ui.hyperparameter_form import HyperparameterForm
 from helios.ui.runtime import context
-
-DEFAULT_VALIDATION_HORIZON = ValidationSettings.model_fields["horizon"].default
 
 
 def _section(title: str, icon: str) -> None:
@@ -66,14 +70,13 @@ class LaunchDialog:
         self.versions: list[tuple[int, int, list[str], str]] = []
         self.hyperparameters: HyperparameterForm | None = None
         self.target_edited = False
-        self.horizon_edited = False
         self.dialog = ui.dialog().props("persistent")
 
     def open(self) -> None:
         # Read afresh each time: a dataset imported since the page loaded is offered too.
         self.families = {f.slug: f for f in views.families().items}
         self.dataset_options, self.kinds = _dataset_choices()
-        self.hyperparameters, self.target_edited, self.horizon_edited = None, False, False
+        self.hyperparameters, self.target_edited = None, False
         self.dialog.clear()
         with self.dialog, ui.card().classes("helios-card w-[920px] max-w-[95vw] p-0 gap-0"):
             with ui.row().classes("w-full items-center justify-between px-6 pt-4 pb-2 no-wrap"):
@@ -121,18 +124,12 @@ class LaunchDialog:
     def _output_section(self) -> None:
         _section("Validation and result", "fact_check")
         with ui.row().classes("w-full gap-4 no-wrap"):
-            self.horizon = ui.number(
-                "Validation horizon",
-                value=DEFAULT_VALIDATION_HORIZON,
-                min=1,
-                max=1000,
-                precision=0,
-                step=1,
-                on_change=self._horizon_touched,
-            )
+            # Empty means "not given": the server resolves it the same way for the UI, CLI and client.
+            self.horizon = ui.number("Validation horizon", value=None, step=1)
             self.horizon.props(
-                'outlined dense bottom-slots hint="Last steps of each series held out and scored" '
-                'data-testid="launch-horizon"'
+                "outlined dense bottom-slots "
+                f"hint=\"Last steps held out and scored; empty: the model's horizon, else "
+                f'{DEFAULT_VALIDATION_HORIZON}" data-testid="launch-horizon"'
             ).classes("w-1/3")
             self.seed = ui.number("Seed", value=0, min=0, max=2**31 - 1, precision=0, step=1)
             self.seed.props(
@@ -204,10 +201,6 @@ class LaunchDialog:
             _section(f"Hyperparameters · {family.slug}", "tune")
             self.hyperparameters = HyperparameterForm(family.hyperparameters_schema)
             self.hyperparameters.build()
-            model_horizon = self.hyperparameters.widgets.get("horizon")
-            if model_horizon is not None:
-                model_horizon.on_value_change(self._follow_model_horizon)
-        self._follow_model_horizon()
         if family.iterative:
             with self.early_box:
                 self._early_stopping_section()
@@ -243,17 +236,6 @@ class LaunchDialog:
             ).classes("w-1/3")
         rule.bind_visibility_from(self.early, "value")
 
-    def _follow_model_horizon(self) -> None:
-        # Scoring further ahead than the model learned to forecast fails, so by default the two agree.
-        widget = self.hyperparameters.widgets.get("horizon") if self.hyperparameters else None
-        if widget is not None and widget.value and not self.horizon_edited:
-            self.horizon.value = int(widget.value)
-            self.horizon_edited = False
-
-    def _horizon_touched(self) -> None:
-        widget = self.hyperparameters.widgets.get("horizon") if self.hyperparameters else None
-        self.horizon_edited = widget is None or self.horizon.value != widget.value
-
     def _target_touched(self) -> None:
         self.target_edited = (self.target.value or "") != self._default_target()
 
@@ -288,12 +270,13 @@ class LaunchDialog:
         self.dialog.close()
         ui.notify(f"Queued training job #{job_id}", type="positive")
         self.on_launched(job_id)
+        ui.navigate.to(f"/training/{job_id}")  # watch it where it runs
 
     def _body(self) -> JobCreate | None:
         hyperparameters, problems = self.hyperparameters.values() if self.hyperparameters else ({}, {})
         if problems:
             self._show_problem(
-                "Some hyperparameters cannot be read.",
+                "Fix the marked hyperparameters: " + ", ".join(problems),
                 [{"field": f"hyperparameters.{k}", "message": v} for k, v in problems.items()],
             )
             return None
@@ -309,7 +292,9 @@ class LaunchDialog:
                 series=list(self.series.value or []) or None,
                 hyperparameters=hyperparameters,
                 early_stopping=self._early_stopping(family),
-                validation=ValidationSettings(horizon=int(self.horizon.value or DEFAULT_VALIDATION_HORIZON)),
+                validation=ValidationSettings(
+                    horizon=self.horizon.value  # pydantic refuses 2.5 rather than rounding it
+                ),
                 seed=seed,
                 target_model=(self.target.value or "").strip() or None,
             )
