@@ -224,3 +224,68 @@ def test_draws_import_with_preset_rules(client) -> None:  # type: ignore[no-unty
 def test_health(client) -> None:  # type: ignore[no-untyped-def]
     body = client.get("/api/v1/health").json()
     assert body["status"] == "ok" and body["database"] in ("sqlite", "postgresql")
+
+
+NATURAL = "date,ticker,close\n2024-01-01,NOVA,1\n2024-01-02,NOVA,2\n2024-01-01,ORBI,3\n2024-01-02,ORBI,4\n"
+
+
+def test_upload_with_column_mapping_accepts_natural_headers(client) -> None:  # type: ignore[no-untyped-def]
+    response = upload(client, content=NATURAL.encode(), date_col="date", id_col="ticker", value_col="close")
+    assert response.status_code == 201, response.text
+    assert response.json()["version"]["series_count"] == 2
+
+
+def test_upload_of_a_wide_file_melts_it(client) -> None:  # type: ignore[no-untyped-def]
+    wide = "date,NOVA,ORBI\n2024-01-01,1,3\n2024-01-02,2,4\n"
+    response = upload(client, content=wide.encode(), wide="true", date_col="date")
+    assert response.status_code == 201, response.text
+    assert (response.json()["version"]["rows"], response.json()["version"]["series_count"]) == (4, 2)
+
+
+def test_unmapped_natural_headers_say_how_to_map_them(client) -> None:  # type: ignore[no-untyped-def]
+    response = upload(client, content=NATURAL.encode())
+    assert response.status_code == 422
+    assert "'date', 'ticker', 'close'" in response.json()["detail"] and "id_col" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({"date_col": "when", "id_col": "ticker", "value_col": "close"}, "date_col"),
+        ({"date_col": "date", "id_col": "close", "value_col": "close"}, "value_col"),
+    ],
+)
+def test_a_bad_mapping_is_a_422_naming_the_field_and_stores_nothing(client, form, field) -> None:  # type: ignore[no-untyped-def]
+    response = upload(client, content=NATURAL.encode(), **form)
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["errors"][0]["field"] == field
+    assert version_count(client) == 0
+    assert client.get("/api/v1/datasets").json()["items"] == []
+
+
+def test_download_a_version_as_csv_reimports_to_the_same_content(client) -> None:  # type: ignore[no-untyped-def]
+    first = upload(client).json()["version"]
+    response = client.get("/api/v1/datasets/prices/versions/1/download", params={"format": "csv"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert 'filename="prices-v1.csv"' in response.headers["content-disposition"]
+    assert response.text.splitlines()[0] == "unique_id,ds,y" and '2024-01-01",10' in response.text
+    again = upload(client, content=response.content, filename="prices-v1.csv")
+    assert again.status_code == 200 and again.json()["version"]["content_hash"] == first["content_hash"]
+
+
+def test_download_a_version_as_parquet(client) -> None:  # type: ignore[no-untyped-def]
+    upload(client)
+    response = client.get("/api/v1/datasets/prices/versions/latest/download", params={"format": "parquet"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/vnd.apache.parquet"
+    assert 'filename="prices-v1.parquet"' in response.headers["content-disposition"]
+    frame = pd.read_parquet(io.BytesIO(response.content))
+    assert len(frame) == 8 and list(frame.columns) == ["unique_id", "ds", "y"]
+
+
+def test_download_refuses_an_unknown_format_and_version(client) -> None:  # type: ignore[no-untyped-def]
+    upload(client)
+    assert client.get("/api/v1/datasets/prices/versions/1/download?format=xlsx").status_code == 422
+    assert client.get("/api/v1/datasets/prices/versions/9/download").status_code == 404

@@ -5,6 +5,7 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
+from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -22,6 +23,7 @@ from helios.core.errors import InvalidInput, PayloadTooLarge
 from helios.core.pagination import DEFAULT_LIMIT
 from helios.core.parsing import SLUG_SCHEMA, load_json
 from helios.datasets import service, views
+from helios.datasets.export import MEDIA_TYPES, ExportFormat, export_version
 from helios.datasets.schemas import (
     DataPage,
     DatasetKind,
@@ -67,6 +69,12 @@ async def import_dataset(
     start: Annotated[dt.date | None, Form(description="m4-wide: first timestamp")] = None,
     game: Annotated[str | None, Form(description="draws: preset rules, e.g. powerball")] = None,
     rules: Annotated[str | None, Form(description="draws: GameRules as JSON")] = None,
+    date_col: Annotated[str | None, Form(description="column mapping: the column holding the dates")] = None,
+    id_col: Annotated[str | None, Form(description="column mapping: the column naming each series")] = None,
+    value_col: Annotated[
+        str | None, Form(description="column mapping: the column holding the values")
+    ] = None,
+    wide: Annotated[bool, Form(description="one column per series beside the date column")] = False,
 ) -> ImportResult:
     raw = await _read_limited(file, settings.max_upload_bytes)
     import_request = ImportRequest(
@@ -79,6 +87,10 @@ async def import_dataset(
         game=game or None,
         rules=_parse_rules(rules),
         filename=file.filename or "",
+        date_col=date_col or None,
+        id_col=id_col or None,
+        value_col=value_col or None,
+        wide=wide,
     )
     dataset, version, created = await _run_import(session, store, import_request, raw, actor, settings)
     if not created:
@@ -173,6 +185,28 @@ def _naive(value: dt.datetime | None):  # type: ignore[no-untyped-def]
         return None
     stamp = pd.Timestamp(value)
     return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+
+
+@router.get(
+    "/{name}/versions/{version}/download",
+    response_class=StreamingResponse,
+    responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()}}},
+)
+def download_version(
+    name: str,
+    version: str,
+    session: ReadSessionDep,
+    store: StoreDep,
+    _: Viewer,
+    format: Annotated[ExportFormat, Query(description="csv or parquet")] = "csv",
+) -> StreamingResponse:
+    """The whole version as a file: CSV (re-importable as it is) or Parquet, streamed."""
+    exported = export_version(session, store, name, version, format)
+    return StreamingResponse(
+        exported.chunks,
+        media_type=exported.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{exported.filename}"'},
+    )
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)

@@ -36,12 +36,20 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from helios.core.errors import InvalidInput, PayloadTooLarge
+from helios.datasets.column_mapping import (
+    ColumnMapping,
+    mapped_labels,
+    mapping_advice,
+    read_wide_csv,
+    read_wide_parquet,
+)
 from helios.datasets.draws_import import (
     NY_COLUMNS,
     NY_DATE_FORMAT,
@@ -98,6 +106,7 @@ class ImportOptions(BaseModel):
     start: dt.date | None = None
     rules: GameRules | None = None
     game: str | None = None
+    mapping: ColumnMapping = ColumnMapping()
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,7 @@ def parse_upload(
         raise InvalidInput("The file is empty; upload a CSV or Parquet file with a header and data rows.")
     fmt = _detect_format(raw, options.format)
     _check_options_fit(fmt, options)
+    _check_mapping_fits(fmt, options)
     rules = _resolve_rules(options, fmt) if options.kind == "draws" else None
     if fmt == "m4-wide":
         assert options.freq is not None and options.start is not None  # _check_options_fit saw to it
@@ -131,12 +141,53 @@ def parse_upload(
     elif fmt == "ny-powerball":
         assert rules is not None
         frame, notes = canonical_draws(read_ny_powerball(raw, rules), rules)
+    elif options.mapping.wide:
+        reader = read_wide_parquet if fmt == "parquet" else read_wide_csv
+        frame, notes = canonical_timeseries(reader(raw, options.mapping, max_rows=max_rows))
     else:
         wanted = draw_columns(rules) if rules else None
         reader = read_parquet if fmt == "parquet" else read_csv
-        table = reader(raw, wanted, max_rows=max_rows)
+        relabel = None if options.mapping.is_empty else partial(mapped_labels, mapping=options.mapping)
+        table = _with_mapping_advice(
+            raw, fmt, options, lambda: reader(raw, wanted, max_rows=max_rows, relabel=relabel)
+        )
         frame, notes = canonical_draws(table, rules) if rules else canonical_timeseries(table)
     return ParsedData(kind=options.kind, frame=frame, rules=rules, format=fmt, notes=tuple(notes))
+
+
+def _with_mapping_advice(raw: bytes, fmt: DetectedFormat, options: ImportOptions, read):  # type: ignore[no-untyped-def]
+    """A time-series header Helios does not know, with no mapping given: the error says which columns
+    the file has and how to map them, rather than only how to rename them."""
+    try:
+        return read()
+    except InvalidInput as exc:
+        unknown_header = any(
+            error.get("message") in ("unknown column", "required column is missing") for error in exc.errors
+        )
+        if options.kind != "timeseries" or not options.mapping.is_empty or not unknown_header:
+            raise
+        names = _header_names(raw, fmt)
+        raise InvalidInput(exc.detail + mapping_advice(names), errors=exc.errors) from None
+
+
+def _header_names(raw: bytes, fmt: DetectedFormat) -> list[str]:
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        return list(pq.ParquetFile(pa.BufferReader(raw)).schema_arrow.names)
+    return csv_header(raw)[0]
+
+
+def _check_mapping_fits(fmt: DetectedFormat, options: ImportOptions) -> None:
+    if options.mapping.is_empty:
+        return
+    if options.kind != "timeseries" or fmt in ("m4-wide", "ny-powerball"):
+        raise InvalidInput(
+            "Column mapping (date_col, id_col, value_col, wide) applies to time-series CSV and Parquet; "
+            f"this is a {options.kind} import of a {fmt} file.",
+            errors=[{"field": "date_col", "row": None, "column": None, "message": "mapping not applicable"}],
+        )
 
 
 # --- what kind of file this is ---------------------------------------------------------------------

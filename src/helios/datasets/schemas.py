@@ -13,6 +13,7 @@ from helios.forecasting.rules import GameRules
 DatasetKind = Literal["timeseries", "draws"]
 ImportFormat = Literal["auto", "csv", "parquet", "m4-wide", "ny-powerball"]
 
+
 class DatasetVersionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -69,6 +70,10 @@ class ImportRequest(BaseModel):
     game: str | None = None
     rules: GameRules | None = None
     filename: str = ""
+    date_col: str | None = Field(None, description="the column holding the dates (becomes ds)")
+    id_col: str | None = Field(None, description="the column naming each series (becomes unique_id)")
+    value_col: str | None = Field(None, description="the column holding the values (becomes y)")
+    wide: bool = Field(False, description="one column per series beside the date column: melt it")
 
 
 class DataPage(BaseModel):

@@ -27,6 +27,7 @@ from helios.core.errors import Conflict, InvalidInput, NotFound, did_you_mean
 from helios.core.events import DatasetVersionCreated, after_commit, publish
 from helios.core.parsing import check_slug
 from helios.datasets import importers
+from helios.datasets.column_mapping import ColumnMapping
 from helios.datasets.profile import content_hash, profile
 from helios.datasets.schemas import DataPage, ImportRequest
 from helios.datasets.tables import Dataset, DatasetVersion
@@ -109,6 +110,9 @@ def _import_options(request: ImportRequest) -> importers.ImportOptions:
         start=request.start,
         rules=rules,
         game=request.game,
+        mapping=ColumnMapping(
+            date_col=request.date_col, id_col=request.id_col, value_col=request.value_col, wide=request.wide
+        ),
     )
 
 

@@ -147,12 +147,20 @@ def csv_header(raw: bytes) -> tuple[list[str], str]:
     return next(csv.reader([line], delimiter=delimiter)), delimiter
 
 
-def read_csv(raw: bytes, wanted: Sequence[str] | None, *, max_rows: int) -> Table:
-    """A long-format CSV; ``wanted`` are the draw columns, or None for time series."""
+Relabel = Callable[[dict[str, str]], dict[str, str]]
+
+
+def read_csv(
+    raw: bytes, wanted: Sequence[str] | None, *, max_rows: int, relabel: Relabel | None = None
+) -> Table:
+    """A long-format CSV; ``wanted`` are the draw columns, or None for time series. ``relabel`` renames
+    columns (a column mapping) before they are checked."""
     names, delimiter = csv_header(raw)
     if raw.count(b"\n") > max_rows + 1:  # lines bound rows from above, and counting them is cheap
         raise too_many_rows(raw.count(b"\n") - 1, max_rows, at_least=True)
     labels = normalised_labels(names, header_row=1)
+    if relabel is not None:
+        labels = relabel(labels)
     present = _check_columns(labels, wanted, header_row=1)
     types = {labels[name]: _arrow_type(name) for name in present}
     table = read_csv_arrow(raw, delimiter, types)
@@ -249,13 +257,17 @@ def csv_line_finder(raw: bytes) -> Callable[[int], int | None]:
     return line_of
 
 
-def read_parquet(raw: bytes, wanted: Sequence[str] | None, *, max_rows: int) -> Table:
+def read_parquet(
+    raw: bytes, wanted: Sequence[str] | None, *, max_rows: int, relabel: Relabel | None = None
+) -> Table:
     """A Parquet file, judged by its footer before any page is decompressed: a few kilobytes can
     claim a hundred million rows. Then read in batches, counting rows as they come."""
     try:
         source = pq.ParquetFile(pa.BufferReader(raw))
         _refuse_parquet_bomb(source.metadata, len(raw), max_rows)
         labels = normalised_labels(source.schema_arrow.names, header_row=None)
+        if relabel is not None:
+            labels = relabel(labels)
         present = _check_columns(labels, wanted, header_row=None)
         table = _read_parquet_batches(source, [labels[name] for name in present], max_rows)
     except (pa.ArrowException, OSError) as exc:
