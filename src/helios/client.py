@@ -23,6 +23,14 @@ import httpx
 MAX_PAGE_SIZE = 200  # the server's largest ``limit`` (helios.core.pagination.MAX_LIMIT)
 
 
+def _attachment_name(response: httpx.Response) -> str | None:
+    """The bare file name from Content-Disposition (never a path: it comes from the server)."""
+    disposition = response.headers.get("content-disposition", "")
+    if 'filename="' not in disposition:
+        return None
+    return Path(disposition.split('filename="', 1)[1].split('"', 1)[0]).name or None
+
+
 class HeliosAPIError(Exception):
     def __init__(self, status: int, detail: str, problem: dict[str, Any]) -> None:
         super().__init__(f"{status}: {detail}")
@@ -64,10 +72,20 @@ class Datasets(_Area):
         start: dt.date | str | None = None,
         game: str | None = None,
         rules: dict[str, Any] | None = None,
+        date_col: str | None = None,
+        id_col: str | None = None,
+        value_col: str | None = None,
+        wide: bool = False,
     ) -> dict[str, Any]:
-        """Upload a CSV/Parquet file; returns ``{dataset, version, created}``."""
+        """Upload a CSV/Parquet file; returns ``{dataset, version, created}``. For headers other than
+        unique_id,ds,y name the columns (``date_col``, ``id_col``, ``value_col``), or pass ``wide=True``
+        for one column per series, as the CLI's ``--date-col --id-col --value-col --wide``."""
         path = Path(path)
         form = {
+            "date_col": date_col,
+            "id_col": id_col,
+            "value_col": value_col,
+            "wide": "true" if wide else None,
             "name": name,
             "kind": kind,
             "format": format,
@@ -115,6 +133,19 @@ class Datasets(_Area):
         if "ds" in frame:
             frame["ds"] = pd.to_datetime(frame["ds"])
         return frame
+
+    def download(
+        self,
+        name: str,
+        version: int | str = "latest",
+        *,
+        format: str = "csv",
+        output: str | Path | None = None,
+    ) -> Path:
+        """Write a version to ``output`` (default ``NAME-vN.FORMAT``) as CSV or Parquet; returns the path."""
+        return self._client.download(
+            f"/datasets/{name}/versions/{version}/download", params={"format": format}, output=output
+        )
 
     def delete(self, name: str) -> None:
         self._client.request("DELETE", f"/datasets/{name}")
@@ -490,6 +521,22 @@ class Helios:
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
+
+    def download(
+        self, path: str, *, params: dict[str, Any] | None = None, output: str | Path | None = None
+    ) -> Path:
+        """Stream a file route to ``output`` (default: the name the server gives); returns the path."""
+        with self._http.stream("GET", path, params=params) as response:
+            if response.is_error:
+                response.read()
+                raise _api_error(response)
+            target = Path(output) if output else Path(_attachment_name(response) or Path(path).name)
+            partial = target.with_name(target.name + ".part")
+            with partial.open("wb") as handle:
+                for chunk in response.iter_bytes():
+                    handle.write(chunk)
+            partial.replace(target)
+        return target
 
     def close(self) -> None:
         self._http.close()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from helios.core.auth import LOCAL_USER
 from helios.core.errors import InvalidInput, PayloadTooLarge
 from helios.core.pagination import MAX_LIMIT
 from helios.datasets import service, views
+from helios.datasets.export import ExportFormat, export_version
 from helios.datasets.schemas import ImportRequest
 from helios.forecasting.rules import GameRules
 
@@ -34,8 +36,19 @@ def import_(
     game: Annotated[str | None, typer.Option(help="draws: preset rules, e.g. powerball")] = None,
     rules: Annotated[Path | None, typer.Option(help="draws: JSON file with GameRules")] = None,
     description: Annotated[str, typer.Option(help="what the data is")] = "",
+    date_col: Annotated[str | None, typer.Option("--date-col", help="the column holding the dates")] = None,
+    id_col: Annotated[str | None, typer.Option("--id-col", help="the column naming each series")] = None,
+    value_col: Annotated[
+        str | None, typer.Option("--value-col", help="the column holding the values")
+    ] = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="one column per series beside the date column")
+    ] = False,
 ) -> None:
-    """Import FILE as a new version of dataset NAME (identical content returns the existing version)."""
+    """Import FILE as a new version of dataset NAME (identical content returns the existing version).
+
+    Long format is unique_id,ds,y; for other headers name the columns, e.g.
+    --date-col date --id-col ticker --value-col close, or --wide --date-col date for one column per series."""
     if format == "ny-powerball":
         kind = "draws"
     with reported_errors():
@@ -49,6 +62,10 @@ def import_(
             game=game,
             rules=_rules(rules),
             filename=file.name,
+            date_col=date_col,
+            id_col=id_col,
+            value_col=value_col,
+            wide=wide,
         )
         context = open_context()
         raw = _read_with_progress(file, context.settings.max_upload_bytes)
@@ -173,6 +190,41 @@ def data(
     print(",".join(page.columns))
     for values in page.rows:
         print(",".join("" if v is None else str(v) for v in values))
+
+
+@app.command("download")
+def download(
+    name: Annotated[str, typer.Argument(help="dataset name")],
+    version: Annotated[str, typer.Option(help="version number or latest")] = "latest",
+    format: Annotated[ExportFormat, typer.Option("--format", "-f", help="csv or parquet")] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file to write (default: NAME-vN.FORMAT here)")
+    ] = None,
+) -> None:
+    """Write a dataset version to a CSV or Parquet file."""
+    with reported_errors():
+        context = open_context()
+        with context.db.reading() as session:
+            exported = export_version(session, context.store, name, version, format)
+            target = output or Path(exported.filename)
+            size = _write_chunks(target, exported.chunks)
+    err_console.print(f"wrote {target} ({size:,} bytes)")
+
+
+def _write_chunks(target: Path, chunks: Iterable[bytes]) -> int:
+    # Written beside the target and moved into place, so a failure never leaves half a file under its name.
+    partial = target.with_name(target.name + ".part")
+    size = 0
+    try:
+        with partial.open("wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+                size += len(chunk)
+        partial.replace(target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise InvalidInput(f"cannot write {target}: {exc.strerror or exc}") from None
+    return size
 
 
 @app.command("delete")
