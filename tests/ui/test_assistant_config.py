@@ -61,7 +61,9 @@ def seed(server: str, llm_url: str) -> None:
 
 def choose(page, testid: str, option: str) -> None:  # type: ignore[no-untyped-def]
     page.get_by_test_id(testid).click()
-    page.get_by_role("option", name=option).click()
+    # The menu just opened is the last one; an earlier menu may still be fading out.
+    page.locator(".q-menu").last.get_by_role("option", name=option, exact=True).click()
+    expect(page.get_by_test_id(testid)).to_contain_text(option)
 
 
 def post_outcomes(server: str, experiment_id: int) -> None:
