@@ -18,6 +18,7 @@ from helios.training import scoreboard, service, views
 from helios.training.schemas import JobRead, JobStatus, JournalLine, MetricPoint
 from helios.ui import training_charts as charts
 from helios.ui.runtime import context
+from helios.ui.training_notes import NotesCard, rerun_button
 from helios.ui.training_rule import RuleEditor, stop_reason, write
 
 POLL_S = 0.5
@@ -105,6 +106,7 @@ class JobPage:
             with ui.column().classes("w-full lg:w-80 shrink-0 gap-6"):
                 self.rule = RuleEditor(self.job, self.principal) if self.iterative else None
                 self.config_card()
+                NotesCard(self.principal, self.job).build()
         self.outcome = ui.column().classes("w-full gap-6")
         self.outcome.set_visibility(False)
         with ui.card().classes("helios-card w-full gap-2"):
@@ -145,6 +147,7 @@ class JobPage:
                     )
                     ui.label(f"· created by {job.created_by} {job.created_at:%Y-%m-%d %H:%M}")
             with ui.row().classes("items-center gap-2 shrink-0"):
+                rerun_button(self.principal, job)
                 self.stop = ui.button("Stop", icon="stop_circle", on_click=self.confirm_stop).props(
                     'outline color=warning data-testid="job-stop"'
                 )
