@@ -7,12 +7,13 @@ import datetime as dt
 
 import pandas as pd
 from fastapi import Request
-from nicegui import events, run, ui
+from nicegui import run, ui
 
 from helios.core.auth import Principal, Role
 from helios.core.errors import HeliosError
 from helios.datasets import service, views
-from helios.datasets.schemas import DatasetRead, DatasetVersionRead, ImportRequest
+from helios.datasets.schemas import DatasetRead, DatasetVersionRead
+from helios.ui.dataset_import import ImportDialog
 from helios.ui.guard import page_principal
 from helios.ui.runtime import context, write
 from helios.ui.shell import frame
@@ -104,72 +105,15 @@ class DatasetsPage:
     # --- import ------------------------------------------------------------------------------
 
     def open_import(self) -> None:
-        with ui.dialog() as dialog, ui.card().classes("w-[520px] helios-card"):
-            ui.label("Import a dataset").classes("text-lg font-semibold")
-            name = ui.input("Name", placeholder="e.g. my-stocks").props('data-testid="import-name"')
-            name.classes("w-full")
-            with ui.row().classes("w-full no-wrap"):
-                kind = ui.select(["timeseries", "draws"], value="timeseries", label="Kind").classes("w-1/2")
-                fmt = ui.select(
-                    ["auto", "csv", "parquet", "m4-wide", "ny-powerball"], value="auto", label="Format"
-                ).classes("w-1/2")
-            with ui.row().classes("w-full no-wrap").bind_visibility_from(fmt, "value", value="m4-wide"):
-                freq = ui.input("Frequency", value="W").classes("w-1/2")
-                start = ui.input("First timestamp", value="2000-01-01").classes("w-1/2")
-            game = ui.select(["powerball"], value="powerball", label="Game rules").classes("w-full")
-            game.bind_visibility_from(kind, "value", value="draws")
-            description = ui.input("Description (optional)").classes("w-full")
-            error = (
-                ui.label()
-                .classes("text-red-600 text-sm whitespace-pre-line")
-                .props('data-testid="import-error"')
-            )
-            error.set_visibility(False)
+        ImportDialog(self.principal, self.imported).open()
 
-            async def upload(e: events.UploadEventArguments) -> None:
-                error.set_visibility(False)
-                request = ImportRequest(
-                    name=(name.value or "").strip(),
-                    kind=kind.value,
-                    format=fmt.value,
-                    description=description.value or "",
-                    freq=freq.value if fmt.value == "m4-wide" else None,
-                    start=_parse_date(start.value) if fmt.value == "m4-wide" else None,
-                    game=game.value if kind.value == "draws" and fmt.value != "ny-powerball" else None,
-                    filename=e.file.name,
-                )
-                raw = await e.file.read()
-                try:
-                    created, version = await run.io_bound(_import, request, raw, self.principal)
-                except HeliosError as exc:
-                    error.text = _error_text(exc)
-                    error.set_visibility(True)
-                    uploader.reset()
-                    return
-                verb = "Imported" if created else "Already stored as"
-                ui.notify(f"{verb} {request.name} v{version}", type="positive")
-                dialog.close()
-                self.refresh_list()
-                self.select(request.name)
-
-            uploader = (
-                ui.upload(
-                    label="Choose a CSV or Parquet file",
-                    auto_upload=True,
-                    on_upload=upload,
-                    max_file_size=context().settings.max_upload_bytes,
-                    on_rejected=lambda: _show(error, "The file is larger than the upload limit."),
-                )
-                .props('accept=".csv,.parquet,.txt" data-testid="import-file" color=primary')
-                .classes("w-full")
-            )
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Close", on_click=dialog.close).props("flat")
-        dialog.open()
+    def imported(self, name: str, version: int) -> None:
+        self.refresh_list()
+        self.select(name, version)
 
     # --- detail ------------------------------------------------------------------------------
 
-    def select(self, name: str) -> None:
+    def select(self, name: str, version: int | None = None) -> None:
         self.selected = name
         self.detail.clear()
         with context().db.reading() as session:
@@ -180,7 +124,7 @@ class DatasetsPage:
                 ui.notify(exc.detail, type="negative")
                 return
         with self.detail:
-            DatasetDetail(self, dataset, versions).build()
+            DatasetDetail(self, dataset, versions).build(version)
 
 
 class DatasetDetail:
@@ -189,7 +133,7 @@ class DatasetDetail:
         self.dataset = dataset
         self.versions = versions
 
-    def build(self) -> None:
+    def build(self, version: int | None = None) -> None:
         with ui.row().classes("w-full items-center justify-between no-wrap"):
             with ui.column().classes("gap-0 grow min-w-0"):
                 ui.label(self.dataset.name).classes("text-xl font-semibold").props(
@@ -198,13 +142,17 @@ class DatasetDetail:
                 ui.label(self.dataset.description or f"{self.dataset.kind} dataset").classes("text-slate-500")
             if self.page.can_edit:
                 ui.button("Delete", icon="delete", on_click=self.confirm_delete).props("flat color=negative")
-        with ui.row().classes("w-full gap-6 items-start no-wrap"):
-            with ui.card().classes("helios-card w-80 shrink-0"):
+        # Side by side on a desktop, stacked on a phone.
+        with ui.element("div").classes("w-full flex flex-col md:flex-row gap-6 items-start"):
+            with ui.card().classes("helios-card w-full md:w-80 shrink-0"):
                 ui.label("Version history").classes("font-semibold")
                 self.history()
-            self.view = ui.column().classes("grow gap-4 min-w-0")
+            self.view = ui.column().classes("grow gap-4 min-w-0 w-full")
         if self.versions:
-            self.show_version(self.versions[0].version)
+            known = {v.version for v in self.versions}
+            if version is not None and version not in known:
+                ui.notify(f"{self.dataset.name} has no version {version}; showing the latest", type="warning")
+            self.show_version(version if version in known else self.versions[0].version)
 
     def series_names(self, number: int) -> list[str]:
         with context().db.reading() as session:
@@ -227,9 +175,12 @@ class DatasetDetail:
     def show_version(self, number: int) -> None:
         version = next(v for v in self.versions if v.version == number)
         names = self.series_names(number)
+        # Each version has its own address, to share or bookmark: /datasets/NAME?version=N.
+        ui.navigate.history.replace(version_url(self.dataset.name, number))
         self.view.clear()
         with self.view:
             self.stats(version)
+            self.downloads(number)
             if self.dataset.kind == "draws":
                 frame = self.series_frame(number, None)
                 with ui.card().classes("helios-card w-full"):
@@ -259,6 +210,19 @@ class DatasetDetail:
                 chart_area.move(self.view)
                 if names:
                     show_series(names[0])
+
+    def downloads(self, number: int) -> None:
+        base = f"/api/v1/datasets/{self.dataset.name}/versions/{number}/download"
+        with ui.row().classes("w-full items-center gap-2 wrap"):
+            ui.label(f"v{number}").classes("font-semibold")
+            for fmt in ("csv", "parquet"):
+                ui.button(
+                    f"Download {fmt.upper()}",
+                    icon="download",
+                    on_click=lambda _, url=f"{base}?format={fmt}": ui.download.from_url(url),
+                ).props(f'flat dense no-caps data-testid="download-{fmt}"')
+            link = ui.link("Link to this version", version_url(self.dataset.name, number))
+            link.props('data-testid="version-link"').classes("text-sm")
 
     def stats(self, version) -> None:  # type: ignore[no-untyped-def]
         profile = version.profile
@@ -377,40 +341,8 @@ def draw_chart(frame: pd.DataFrame) -> dict:
     }
 
 
-def _import(request: ImportRequest, raw: bytes, principal: Principal) -> tuple[bool, int]:
-    ctx = context()
-    with ctx.db.transaction() as session:
-        imported = service.import_file(
-            session,
-            ctx.store,
-            request,
-            raw,
-            principal,
-            max_bytes=ctx.settings.max_upload_bytes,
-            max_rows=ctx.settings.max_import_rows,
-        )
-        result = views.import_result(session, *imported)
-        return result.created, result.version.version
-
-
-def _parse_date(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-def _error_text(exc: HeliosError) -> str:
-    lines = [exc.detail]
-    for err in exc.errors[:5]:
-        where = ", ".join(f"{k} {err[k]}" for k in ("row", "column", "field") if err.get(k) is not None)
-        lines.append(f"• {where}: {err.get('message', '')}" if where else f"• {err.get('message', '')}")
-    return "\n".join(lines)
-
-
-def _show(label: ui.label, text: str) -> None:
-    label.text = text
-    label.set_visibility(True)
+def version_url(name: str, version: int) -> str:
+    return f"/datasets/{name}?version={version}"
 
 
 @ui.page("/datasets", title="Datasets · Helios")
@@ -418,3 +350,13 @@ def datasets_page(request: Request) -> None:
     principal = page_principal(request)
     with frame("Datasets", principal.name):
         DatasetsPage(principal).build()
+
+
+@ui.page("/datasets/{name}", title="Dataset · Helios")
+def dataset_page(request: Request, name: str, version: int | None = None) -> None:
+    """One dataset, opened at ``version`` (the latest when none is given): the address a version shares."""
+    principal = page_principal(request)
+    with frame("Datasets", principal.name):
+        page = DatasetsPage(principal)
+        page.build()
+        page.select(name, version)
