@@ -157,6 +157,25 @@ def test_a_holdout_that_leaves_too_little_to_train_on_is_refused(context: AppCon
         assert views.list_jobs(session).total == 1
 
 
+def test_jobs_are_found_by_model_tag_note_or_number(context: AppContext, prices: str) -> None:
+    from helios.training.schemas import JobAnnotation
+
+    first = create(context, family="naive", tags=["Weekly_100%"])
+    second = create(context, family="drift", target_model="prices-trend")
+    with context.db.transaction() as session:
+        service.annotate_job(session, second, JobAnnotation(note="Trend check"), LOCAL_USER)
+    with context.db.reading() as session:
+
+        def found(q: str) -> list[int]:
+            return sorted(j.id for j in views.list_jobs(session, q=q).items)
+
+        assert found("weekly_100%") == [first]  # tags, case-insensitive, % and _ literal
+        assert found("100_") == []
+        assert found("trend") == [second]  # the model name and the note
+        assert found(f"#{first}") == [first] and found(str(second)) == [second]
+        assert found("  ") == [first, second]
+
+
 def test_the_pool_replaces_a_worker_that_died(context: AppContext) -> None:
     import time
 

@@ -51,6 +51,9 @@ def list_jobs(
     dataset: str | None = None,
     family: str | None = None,
     model: str | None = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="text in model, family, tags or note; or a job number")
+    ] = None,
     sort: Annotated[
         str, Query(description=f"one of {', '.join(views.SORTABLE)}; '-' first for descending")
     ] = "-created_at",
@@ -63,6 +66,7 @@ def list_jobs(
         dataset=dataset,
         family=family,
         model=model,
+        q=q,
         sort=sort,
         cursor=cursor,
         limit=limit,

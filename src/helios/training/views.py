@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from helios.core.clock import as_utc, utcnow
 from helios.core.errors import InvalidInput
 from helios.core.pagination import DEFAULT_LIMIT, Keyset, count
+from helios.core.parsing import LIKE_ESCAPE, like_contains
 from helios.datasets import service as datasets
 from helios.registry import service as registry
 from helios.training.schemas import (
@@ -57,12 +58,14 @@ def list_jobs(
     dataset: str | None = None,
     family: str | None = None,
     model: str | None = None,
+    q: str | None = None,
     sort: str = "-created_at",
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
 ) -> JobList:
-    """Jobs matching the filters in ``sort`` order (a field, ``-`` first for descending)."""
-    query = _job_filters(select(TrainingJob), status, dataset, family, model)
+    """Jobs matching the filters in ``sort`` order (a field, ``-`` first for descending); ``q``
+    finds text in the model, family, tags or note, or a job by its number ("12" or "#12")."""
+    query = _job_search(_job_filters(select(TrainingJob), status, dataset, family, model), q)
     jobs, next_cursor = _job_order(sort).page(session, query, cursor=cursor, limit=limit)
     return JobList(items=job_reads(session, jobs), next_cursor=next_cursor, total=count(session, query))
 
@@ -77,6 +80,22 @@ def _job_order(sort: str) -> Keyset:
     columns = (TrainingJob.id,) if field == "id" else (getattr(TrainingJob, field), TrainingJob.id)
     # The scope carries the sort, so a cursor from one order is refused by another.
     return Keyset(f"jobs{sort}", columns, descending=sort.startswith("-"))
+
+
+def _job_search(query: Select, q: str | None) -> Select:
+    text = (q or "").strip().lower()
+    if not text:
+        return query
+    like = like_contains(text)
+    matches = [
+        func.lower(column).like(like, escape=LIKE_ESCAPE)
+        for column in (TrainingJob.target_model, TrainingJob.family, TrainingJob.note)
+    ]
+    matches.append(func.lower(cast(TrainingJob.tags, String)).like(like, escape=LIKE_ESCAPE))
+    number = text.removeprefix("#")
+    if number.isdigit():
+        matches.append(TrainingJob.id == int(number))
+    return query.where(or_(*matches))
 
 
 def _job_filters(query: Select, status, dataset, family, model) -> Select:  # type: ignore[no-untyped-def]

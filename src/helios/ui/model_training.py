@@ -5,6 +5,7 @@ this module holds the list and every route."""
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from fastapi import Request
 from nicegui import run, ui
@@ -30,11 +31,28 @@ COLUMNS: list[dict] = [
     {"name": "progress", "label": "Progress", "field": "progress", "align": "left"},
     {"name": "dataset", "label": "Dataset", "field": "dataset", "align": "left", "sortable": True},
     {"name": "family", "label": "Family", "field": "family", "align": "left", "sortable": True},
-    {"name": "best", "label": "Best metric", "field": "best", "align": "right"},
+    {"name": "best", "label": "Best in training", "field": "best", "align": "right"},
+    *(
+        {"name": name, "label": label, "field": name, "align": "right", "sortable": True}
+        for name, label in (("mase", "MASE"), ("smape", "sMAPE"), ("coverage_95", "95% coverage"))
+    ),
     {"name": "epoch", "label": "Epoch", "field": "epoch", "align": "right"},
     {"name": "duration", "label": "Duration", "field": "duration", "align": "right"},
     {"name": "result", "label": "Model version", "field": "model", "align": "left"},
 ]
+HOLDOUT_METRICS = ("mase", "smape", "coverage_95")
+# Columns a person may hide; the job, its status and its result always show.
+OPTIONAL_COLUMNS = {
+    "progress": "Progress",
+    "dataset": "Dataset",
+    "family": "Family",
+    "best": "Best in training",
+    "mase": "MASE",
+    "smape": "sMAPE",
+    "coverage_95": "95% coverage",
+    "epoch": "Epoch",
+    "duration": "Duration",
+}
 
 JOB_CELL = """
 <q-td :props="props">
@@ -77,6 +95,20 @@ def _created(value: dt.datetime) -> str:
     return value.strftime("%b %d, %H:%M")
 
 
+def _best(job: JobRead) -> str:
+    """The training metric's best, named: "val_loss 0.0123" (one-pass families have none)."""
+    if job.best_metric is None:
+        return "—"
+    monitor = (job.early_stopping or {}).get("monitor", "val_loss")
+    return f"{monitor} {charts.number(job.best_metric)}"
+
+
+def _score(job: JobRead, name: str) -> float | None:
+    """A holdout score as a number (sortable), to four significant figures."""
+    value = job.final_metrics.get(name)
+    return float(f"{value:.4g}") if isinstance(value, int | float) else None
+
+
 def job_row(job: JobRead) -> dict:
     color, icon, words = charts.STATUS.get(job.status, ("grey-6", "help", job.status))
     return {
@@ -88,7 +120,8 @@ def job_row(job: JobRead) -> dict:
         "progress": round(job.progress, 4),
         "dataset": f"{job.dataset} v{job.dataset_version}",
         "family": job.family,
-        "best": charts.number(job.best_metric),
+        "best": _best(job),
+        **{name: _score(job, name) for name in HOLDOUT_METRICS},
         "epoch": _epoch(job),
         "duration": charts.duration(job.duration_s),
         "model": job.target_model,
@@ -97,18 +130,26 @@ def job_row(job: JobRead) -> dict:
     }
 
 
-def _load_rows(status: str | None, family: str | None) -> tuple[list[dict], int]:
+def _load_rows(status: str | None, family: str | None, q: str | None) -> tuple[list[dict], int]:
     with context().db.reading() as session:
-        page = views.list_jobs(session, status=status or None, family=family or None, limit=LIST_LIMIT)
+        page = views.list_jobs(
+            session, status=status or None, family=family or None, q=q or None, limit=LIST_LIMIT
+        )
         return [job_row(j) for j in page.items], page.total or 0
 
 
 class JobListPage:
-    def __init__(self, principal: Principal) -> None:
+    """Search, filters and the shown columns live in the URL, so a link shares the same view."""
+
+    def __init__(
+        self, principal: Principal, status: str = "", family: str = "", q: str = "", hide: str = ""
+    ) -> None:
         self.principal = principal
         self.can_edit = principal.role >= Role.editor
-        self.status = ""
-        self.family = ""
+        self.status = status if status in charts.STATUS else ""
+        self.family = family
+        self.q = q
+        self.hidden = [c for c in hide.split(",") if c in OPTIONAL_COLUMNS]
 
     def build(self) -> None:
         with ui.row().classes("w-full items-center justify-between"):
@@ -135,6 +176,7 @@ class JobListPage:
             self.table.classes("w-full").props(
                 'flat dense data-testid="jobs-table" table-class="cursor-pointer"'
             )
+            self.show_columns()
             self.table.add_slot("body-cell-id", JOB_CELL)
             self.table.add_slot("body-cell-status", STATUS_CELL)
             self.table.add_slot("body-cell-progress", PROGRESS_CELL)
@@ -156,11 +198,30 @@ class JobListPage:
     def toolbar(self) -> None:
         families = {"": "All families", **{f.slug: f.slug for f in views.families().items}}
         statuses = {"": "Any status", **{s: words for s, (_, _, words) in charts.STATUS.items()}}
+        if self.family not in families:
+            self.family = ""
         with ui.row().classes("w-full items-center gap-3"):
-            status = ui.select(statuses, value="", on_change=lambda e: self.set_filter("status", e.value))
+            search = ui.input(
+                placeholder="Search model, family, tag, note or #id",
+                value=self.q,
+                on_change=lambda e: self.set_filter("q", (e.value or "").strip()),
+            )
+            search.props('outlined dense clearable debounce=300 data-testid="filter-search"').classes("w-64")
+            with search.add_slot("prepend"):
+                ui.icon("search", size="18px")
+            status = ui.select(
+                statuses, value=self.status, on_change=lambda e: self.set_filter("status", e.value)
+            )
             status.props('outlined dense options-dense data-testid="filter-status"').classes("w-44")
-            family = ui.select(families, value="", on_change=lambda e: self.set_filter("family", e.value))
+            family = ui.select(
+                families, value=self.family, on_change=lambda e: self.set_filter("family", e.value)
+            )
             family.props('outlined dense options-dense data-testid="filter-family"').classes("w-48")
+            shown = [c for c in OPTIONAL_COLUMNS if c not in self.hidden]
+            columns = ui.select(
+                OPTIONAL_COLUMNS, value=shown, multiple=True, label="Columns", on_change=self.columns_changed
+            )
+            columns.props('outlined dense options-dense data-testid="filter-columns"').classes("w-40")
             self.count = ui.label().classes("text-slate-500 text-sm").props('data-testid="jobs-count"')
             ui.space()
             self.selected_label = ui.label().classes("text-sm text-slate-500")
@@ -171,9 +232,27 @@ class JobListPage:
     def set_filter(self, field: str, value: str | None) -> None:
         setattr(self, field, value or "")
         self.rows_seen = None  # redraw now, even if the same rows come back
+        self.remember()
+
+    def columns_changed(self, event) -> None:  # type: ignore[no-untyped-def]
+        chosen = set(event.value or [])
+        self.hidden = [c for c in OPTIONAL_COLUMNS if c not in chosen]
+        self.show_columns()
+        self.remember()
+
+    def show_columns(self) -> None:
+        visible = [c["name"] for c in COLUMNS if c["name"] not in self.hidden]
+        self.table.props["visible-columns"] = visible
+        self.table.update()
+
+    def remember(self) -> None:
+        """The view in the address bar (replacing, not pushing: the back button leaves the page)."""
+        state = {"q": self.q, "status": self.status, "family": self.family, "hide": ",".join(self.hidden)}
+        query = urlencode({k: v for k, v in state.items() if v})
+        ui.navigate.history.replace("/training" + (f"?{query}" if query else ""))
 
     async def refresh(self) -> None:
-        loaded = await run.io_bound(_load_rows, self.status or None, self.family or None)
+        loaded = await run.io_bound(_load_rows, self.status or None, self.family or None, self.q or None)
         if loaded is None:
             return
         rows, total = loaded
@@ -184,7 +263,7 @@ class JobListPage:
             return
         self.rows_seen = rows
         self.table.rows = rows  # Quasar keeps the selection and the page: rows are matched by id
-        filtered = bool(self.status or self.family)
+        filtered = bool(self.status or self.family or self.q)
         self.table_card.set_visibility(bool(rows))
         self.empty.set_visibility(not rows)
         self.empty_title.text = "No job matches these filters" if filtered else "No training jobs yet"
@@ -216,10 +295,10 @@ class JobListPage:
 
 
 @ui.page("/training", title="Training · Helios")
-def training_page(request: Request) -> None:
+def training_page(request: Request, q: str = "", status: str = "", family: str = "", hide: str = "") -> None:
     principal = page_principal(request)
     with frame("Training", principal.name):
-        JobListPage(principal).build()
+        JobListPage(principal, status=status, family=family, q=q, hide=hide).build()
 
 
 @ui.page("/training/compare", title="Compare runs · Training · Helios")
