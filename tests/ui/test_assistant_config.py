@@ -99,15 +99,18 @@ def test_edit_diff_test_experiment_and_promote(server: str, tmp_path: Path) -> N
             # edit: a new version; the live check flags an undeclared variable first
             editor = page.get_by_test_id("editor-system").locator(".cm-content")
             editor.click()
-            page.keyboard.press("Control+End")
-            page.keyboard.insert_text(" Mention {{ horizon }}.")
-            page.get_by_test_id("editor-usage").get_by_text("undeclared: horizon").wait_for()
-            page.keyboard.press("Control+End")
-            for _ in range(len(" Mention {{ horizon }}.")):
-                page.keyboard.press("Backspace")
-            page.keyboard.insert_text(" Be brief and name the ticker.")
+            page.keyboard.press("Control+A")
+            page.keyboard.insert_text(PROMPT["system_prompt"] + " Mention {{ horizon }}.")
+            usage = page.get_by_test_id("editor-usage")
+            usage.get_by_text("undeclared: horizon").wait_for()
+            page.keyboard.press("Control+A")
+            page.keyboard.insert_text(PROMPT["system_prompt"] + " Be brief and name the ticker.")
+            usage.get_by_text("undeclared: horizon").wait_for(state="detached")
             page.get_by_test_id("slider-temperature").locator(".q-slider__track-container").focus()
             page.keyboard.press("ArrowRight")
+            # The server has the slider's 0.25 once it shows it; the editor's text went before it.
+            page.locator(".font-mono").get_by_text("0.25", exact=True).wait_for()
+            page.wait_for_timeout(500)
             page.get_by_test_id("editor-message").fill("shorter answers")
             page.get_by_test_id("editor-save").click()
             page.get_by_text("Saved v2").wait_for()
@@ -115,6 +118,8 @@ def test_edit_diff_test_experiment_and_promote(server: str, tmp_path: Path) -> N
             # history and diff
             page.get_by_test_id("tab-history").click()
             page.get_by_test_id("versions-table").get_by_text("shorter answers").wait_for()
+            choose(page, "diff-from", "v1")
+            choose(page, "diff-to", "v2")
             page.get_by_test_id("diff-show").click()
             diff = page.get_by_test_id("diff-view")
             diff.get_by_text("Be brief and name the ticker.", exact=False).first.wait_for()
@@ -155,6 +160,13 @@ def test_edit_diff_test_experiment_and_promote(server: str, tmp_path: Path) -> N
             page.get_by_test_id("tab-prompt").click()
             page.screenshot(path=str(shots(tmp_path) / "assistant-editor-1440.png"), full_page=True)
             page.set_viewport_size({"width": 390, "height": 844})
+            page.reload()  # a phone opens the page at its own size (the drawer starts closed)
+            page.get_by_test_id("editor-system").locator(".cm-content").wait_for()
+            backdrop = page.locator(".q-drawer__backdrop")
+            if backdrop.is_visible():  # the shell opens its drawer over the page: close it, as a person would
+                backdrop.click(position={"x": 370, "y": 300})
+                page.wait_for_timeout(400)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing sideways
             page.screenshot(path=str(shots(tmp_path) / "assistant-editor-390.png"), full_page=True)
             page.get_by_test_id("tab-experiments").click()
             page.screenshot(path=str(shots(tmp_path) / "assistant-experiment-390.png"), full_page=True)
