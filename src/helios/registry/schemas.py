@@ -104,6 +104,9 @@ class ModelSummary(BaseModel):
     key_metric: str | None
     key_metric_value: float | None
     key_metric_trend: list[float | None] = Field(description="key metric across versions, oldest first")
+    shown_metrics: dict[str, Any] = Field(
+        default_factory=dict, description="every metric of the version the key metric is shown for"
+    )
     version_count: int
     latest_version: int | None
     active_version: int | None

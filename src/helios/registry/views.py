@@ -96,10 +96,30 @@ def summarise(session: Session, models: list[Model]) -> list[ModelSummary]:
         )
         for model_id, number, stage, value in rows:
             versions[model_id].append((number, stage, value))
-    return [_summary(m, versions[m.id]) for m in models]
+    metrics = _shown_metrics(session, versions)
+    return [_summary(m, versions[m.id], metrics.get(m.id, {})) for m in models]
 
 
-def _summary(model: Model, versions: list[tuple[int, str, float | None]]) -> ModelSummary:
+def _shown_metrics(session: Session, versions: dict[int, list[tuple[int, str, float | None]]]) -> dict:
+    """The metrics of each model's shown version (active, else latest): one query, one row per model."""
+    shown = {
+        model_id: next((n for n, s, _ in rows if s == Stage.active), rows[-1][0])
+        for model_id, rows in versions.items()
+        if rows
+    }
+    if not shown:
+        return {}
+    rows = session.execute(
+        select(ModelVersion.model_id, ModelVersion.version, ModelVersion.metrics).where(
+            ModelVersion.model_id.in_(shown), ModelVersion.version.in_(set(shown.values()))
+        )
+    )
+    return {m: metrics or {} for m, number, metrics in rows if shown[m] == number}
+
+
+def _summary(
+    model: Model, versions: list[tuple[int, str, float | None]], metrics: dict | None = None
+) -> ModelSummary:
     def numbered(stage: str) -> int | None:
         return next((n for n, s, _ in versions if s == stage), None)
 
@@ -116,6 +136,7 @@ def _summary(model: Model, versions: list[tuple[int, str, float | None]]) -> Mod
         key_metric=model.key_metric,
         key_metric_value=shown,
         key_metric_trend=trend,
+        shown_metrics=metrics or {},
         version_count=len(versions),
         latest_version=versions[-1][0] if versions else None,
         active_version=active,

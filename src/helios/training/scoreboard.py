@@ -16,6 +16,8 @@ LOWER_IS_BETTER = frozenset(
     {"mae", "rmse", "smape", "mape", "mase", "msis", "log_loss", "train_loss", "val_loss"}
 )
 _COVERAGE = re.compile(r"^coverage_(\d{1,2})$")
+# Intervals "cover far less than claimed" when more than this short of their level (95% -> under 80%).
+UNDERCOVERAGE = 0.15
 
 
 def nominal_level(metric: str) -> float | None:
@@ -105,4 +107,13 @@ def _reading(metric: str, value: float, scores: Mapping[str, Any]) -> str | None
         return (
             f"log-loss {value:.2f} vs {scores['uniform_log_loss']:.2f} for pure chance: no evidence of skill"
         )
+    return None
+
+
+def interval_warning(scores: Mapping[str, Any]) -> str | None:
+    """A flag for a model whose holdout intervals cover far less than they claim; None when they hold."""
+    for metric, value in sorted(scores.items()):
+        level = nominal_level(metric)
+        if level is not None and isinstance(value, int | float) and value < level - UNDERCOVERAGE:
+            return f"{level:.0%} intervals covered only {value:.0%} of the holdout: far narrower than claimed"
     return None

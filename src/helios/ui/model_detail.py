@@ -18,6 +18,7 @@ from helios.core.auth import Principal, Role
 from helios.core.errors import HeliosError, NotFound
 from helios.registry import deployments, service, views
 from helios.registry.schemas import DeploymentRead, Lineage, ModelDetail, Stage, VersionRead
+from helios.training import scoreboard
 from helios.ui import registry_charts as charts
 from helios.ui.runtime import context, write
 
@@ -98,6 +99,7 @@ VERSION_COLUMNS: list[dict[str, Any]] = [
     {"name": "aliases", "label": "Aliases", "field": "aliases", "align": "left"},
     {"name": "family", "label": "Family", "field": "family", "align": "left"},
     {"name": "dataset", "label": "Dataset", "field": "dataset", "align": "left"},
+    {"name": "job", "label": "Job", "field": "job", "align": "left"},
     {"name": "metrics", "label": "Key metrics", "field": "metrics", "align": "left"},
     {"name": "created", "label": "Created", "field": "created", "align": "left", "sortable": True},
     {"name": "actions", "label": "", "field": "version", "align": "right"},
@@ -107,6 +109,32 @@ STAGE_CELL = """
 <q-td :props="props">
   <q-badge :color="props.row.stage_color" :outline="props.value === 'none'" :label="props.value"
            class="px-2 py-1 text-xs" :data-testid="'stage-v' + props.row.version" />
+</q-td>"""
+
+# Lineage in the row: the job that trained the version and the dataset it was trained on.
+JOB_CELL = """
+<q-td :props="props">
+  <a v-if="props.value" :href="'/training/' + props.value" class="text-primary no-underline hover:underline"
+     :data-testid="'job-v' + props.row.version">#{{ props.value }}</a>
+  <span v-else class="text-slate-400">—</span>
+</q-td>"""
+
+DATASET_CELL = """
+<q-td :props="props">
+  <a v-if="props.row.dataset_name" :href="'/datasets?name=' + encodeURIComponent(props.row.dataset_name)"
+     class="text-primary no-underline hover:underline" :data-testid="'dataset-v' + props.row.version">
+     {{ props.value }}</a>
+  <span v-else class="text-slate-400">{{ props.value }}</span>
+</q-td>"""
+
+# A version whose intervals cover far less than claimed carries the warning beside its metrics.
+METRICS_CELL = """
+<q-td :props="props">
+  <span>{{ props.value }}</span>
+  <q-chip v-if="props.row.warning" dense square icon="warning" color="amber-2" text-color="amber-10"
+          label="intervals too narrow" class="q-ml-sm text-xs" :data-testid="'warning-v' + props.row.version">
+    <q-tooltip>{{ props.row.warning }}</q-tooltip>
+  </q-chip>
 </q-td>"""
 
 ACTIONS_CELL = """
@@ -134,7 +162,10 @@ def version_row(version: VersionRead, key_metric: str | None) -> dict[str, Any]:
         "aliases": ", ".join(version.aliases) or "—",
         "family": family,
         "dataset": version.dataset or "—",
+        "dataset_name": (version.dataset or "").split("@")[0] or None,
+        "job": version.training_job_id,
         "metrics": metrics_text(version, key_metric),
+        "warning": scoreboard.interval_warning(version.metrics),
         "created": when_text(version.created_at),
     }
 
@@ -158,6 +189,9 @@ class ModelPage:
             self.table = ui.table(rows=[], columns=columns, row_key="version", pagination=10)
             self.table.classes("w-full").props('flat data-testid="versions-table"')
             self.table.add_slot("body-cell-stage", STAGE_CELL)
+            self.table.add_slot("body-cell-job", JOB_CELL)
+            self.table.add_slot("body-cell-dataset", DATASET_CELL)
+            self.table.add_slot("body-cell-metrics", METRICS_CELL)
             self.table.add_slot("body-cell-actions", ACTIONS_CELL)
             self.table.on("deploy", lambda e: self.open_deploy(int(e.args)))
         with ui.row().classes("w-full gap-6 items-start lg:flex-nowrap"):

@@ -9,6 +9,7 @@ from nicegui import ui
 from helios.core.errors import NotFound
 from helios.registry import views
 from helios.registry.schemas import ModelSummary, Stage
+from helios.training import scoreboard
 from helios.ui import registry_charts as charts
 from helios.ui.guard import page_principal
 from helios.ui.model_detail import ModelPage, kind_badge, load_model, number_text, stage_badge
@@ -101,6 +102,7 @@ def model_card(model: ModelSummary) -> None:
             if model.active_version is None and model.staging_version is None:
                 ui.label("nothing deployed").classes("text-xs text-slate-400 italic")
         key_metric(model)
+        score_reading(model)
         if model.description:
             ui.label(model.description).classes("text-sm text-slate-500 line-clamp-2")
 
@@ -119,6 +121,20 @@ def key_metric(model: ModelSummary) -> None:
         else:
             note = "no trend yet: one version scored" if known else "no metrics recorded"
             ui.label(note).classes("grow text-right text-xs text-slate-400 pb-1")
+
+
+def score_reading(model: ModelSummary) -> None:
+    """What the key metric means in words, and a flag when the intervals cover far less than claimed."""
+    reading = scoreboard.explain(model.shown_metrics).get(model.key_metric or "")
+    if reading:
+        ui.label(reading).classes("text-xs text-slate-600 dark:text-slate-300").props(
+            f'data-testid="card-reading-{model.name}"'
+        )
+    warning = scoreboard.interval_warning(model.shown_metrics)
+    if warning:
+        with ui.row().classes("items-center gap-1 no-wrap text-xs text-amber-700 dark:text-amber-300"):
+            ui.icon("warning", size="16px")
+            ui.label(warning).props(f'data-testid="card-warning-{model.name}"')
 
 
 def no_models() -> None:
