@@ -9,7 +9,6 @@ model version in the registry.
 from __future__ import annotations
 
 import math
-import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,7 @@ from helios.context import AppContext
 from helios.core.auth import Principal, Role
 from helios.core.clock import utcnow
 from helios.datasets import service as datasets
-from helios.training import evaluation
+from helios.training import evaluation, failures
 from helios.training.schemas import JobStatus
 from helios.training.service import announce_finished, journal, record_metrics
 from helios.training.tables import TrainingJob
@@ -155,7 +154,8 @@ def run_job(context: AppContext, job_id: int) -> JobStatus:
         plan = _plan(context, job_id)
         return _execute(context, plan)
     except Exception as exc:  # the job fails, the worker lives on
-        _finish(context, job_id, JobStatus.failed, error=_describe(exc))
+        detail = failures.for_journal(exc)
+        _finish(context, job_id, JobStatus.failed, error=failures.for_people(exc), detail=detail)
         return JobStatus.failed
 
 
@@ -339,9 +339,11 @@ def _finish(
     *,
     reason: str | None = None,
     error: str | None = None,
+    detail: str | None = None,
     metrics: dict[str, float] | None = None,
     version: int | None = None,
 ) -> JobStatus:
+    """``error`` is shown to people; ``detail`` (paths, source location) goes to the journal only."""
     with context.db.transaction() as session:
         job = session.scalar(select(TrainingJob).where(TrainingJob.id == job_id).with_for_update())
         job.status, job.finished_at, job.control = status, utcnow(), None
@@ -353,7 +355,7 @@ def _finish(
             journal(session, job_id, f"holdout scores: {shown}")
         level = "error" if status == JobStatus.failed else "info"
         text = {
-            JobStatus.failed: f"failed: {error}",
+            JobStatus.failed: f"failed: {detail or error}",
             JobStatus.cancelled: reason or "cancelled",
             JobStatus.stopped_early: f"stopped early ({reason}); best kept as v{version}",
             JobStatus.succeeded: f"succeeded; became v{version}",
@@ -361,17 +363,3 @@ def _finish(
         journal(session, job_id, text, level)
         announce_finished(session, job, version)
     return status
-
-
-def _describe(exc: BaseException) -> str:
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = next(
-        (
-            f"{f.filename.rsplit('/', 2)[-2]}/{f.filename.rsplit('/', 1)[-1]}:{f.lineno}"
-            for f in reversed(frames)
-            if "helios" in f.filename
-        ),
-        None,
-    )
-    text = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" + (f" (at {where})" if where else "")
