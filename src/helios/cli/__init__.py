@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from helios.cli import agents, datasets, db, memory, models, predictions, server, tokens, training
+from helios.cli import agents, assistants, datasets, db, memory, models, predictions, server, tokens, training
 
 app = typer.Typer(
     name="helios",
@@ -26,9 +26,9 @@ app.add_typer(models.app, name="models")
 app.add_typer(training.jobs_app, name="jobs")
 app.command("predict")(predictions.predict)
 app.add_typer(predictions.app, name="predictions")
-app.add_typer(assistants.app, name="assistants")
 app.add_typer(agents.app, name="agents")
 app.add_typer(memory.app, name="memory")
+app.add_typer(assistants.app, name="assistants")
 
 
 def _register_forecast() -> None:
