@@ -28,7 +28,10 @@ def test_import_natural_headers_with_mapping_then_open_the_version_url(server: s
     with browser_page(server) as page:
         page.goto("/datasets")
         page.get_by_test_id("import-open").click()
-        page.get_by_text("Download a sample CSV").wait_for()
+        with page.expect_download() as sample:
+            page.get_by_test_id("import-sample").click()
+        assert sample.value.suggested_filename == "helios-sample.csv"
+        assert Path(sample.value.path()).read_text().startswith("unique_id,ds,y\n")
         page.get_by_test_id("import-name").fill("Closes!")
         page.get_by_text("Use lower-case letters, digits").wait_for()
         page.get_by_test_id("import-name").fill("closes")
