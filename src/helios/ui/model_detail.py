@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from nicegui import run, ui
 from sqlalchemy.orm import Session
@@ -121,7 +122,7 @@ JOB_CELL = """
 
 DATASET_CELL = """
 <q-td :props="props">
-  <a v-if="props.row.dataset_name" :href="'/datasets?name=' + encodeURIComponent(props.row.dataset_name)"
+  <a v-if="props.row.dataset_link" :href="props.row.dataset_link"
      class="text-primary no-underline hover:underline" :data-testid="'dataset-v' + props.row.version">
      {{ props.value }}</a>
   <span v-else class="text-slate-400">{{ props.value }}</span>
@@ -151,6 +152,15 @@ def metrics_text(version: VersionRead, key_metric: str | None) -> str:
     return " · ".join(f"{n} {number_text(v)}" for n, v in numeric[:3]) or "—"
 
 
+def dataset_link(label: str | None) -> str | None:
+    """``name@v3`` -> the address of that dataset version's own page."""
+    name, _, number = (label or "").partition("@")
+    number = number.removeprefix("v")
+    if not name:
+        return None
+    return f"/datasets/{quote(name)}" + (f"?version={number}" if number.isdigit() else "")
+
+
 def version_row(version: VersionRead, key_metric: str | None) -> dict[str, Any]:
     family = version.family or "—"
     if version.llm_config and version.llm_config.get("model_name"):
@@ -162,7 +172,7 @@ def version_row(version: VersionRead, key_metric: str | None) -> dict[str, Any]:
         "aliases": ", ".join(version.aliases) or "—",
         "family": family,
         "dataset": version.dataset or "—",
-        "dataset_name": (version.dataset or "").split("@")[0] or None,
+        "dataset_link": dataset_link(version.dataset),
         "job": version.training_job_id,
         "metrics": metrics_text(version, key_metric),
         "warning": scoreboard.interval_warning(version.metrics),

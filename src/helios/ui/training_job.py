@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from nicegui import run, ui
 
@@ -135,7 +136,8 @@ class JobPage:
                     ui.badge(job.family, color="indigo-6").classes("text-xs px-2 py-1")
                 with ui.row().classes("items-center gap-1 text-slate-500 text-sm"):
                     ui.icon("dataset", size="16px")
-                    ui.link(f"{job.dataset} v{job.dataset_version}", "/datasets").classes(
+                    dataset_page = f"/datasets/{quote(job.dataset)}?version={job.dataset_version}"
+                    ui.link(f"{job.dataset} v{job.dataset_version}", dataset_page).classes(
                         "text-slate-500 no-underline hover:underline"
                     )
                     if job.series:
