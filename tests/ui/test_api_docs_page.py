@@ -46,3 +46,14 @@ def test_the_header_links_the_api_docs(server: str) -> None:
     with browser_page(server) as page:
         page.goto("/datasets")
         assert page.get_by_label("API docs").get_attribute("href") == "/docs"
+
+
+def test_on_a_phone_the_drawer_waits_for_the_menu_button(server: str) -> None:
+    with browser_page(server) as page:
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto("/datasets")
+        drawer = page.locator(".helios-drawer")
+        page.get_by_label("Toggle dark mode").wait_for()
+        assert not drawer.is_visible()  # the page is not covered on load
+        page.locator("header button").first.click()
+        drawer.wait_for(state="visible")

@@ -61,7 +61,8 @@ def frame(title: str, principal_name: str = "local") -> Iterator[None]:
             )
             dark_toggle.on("click", js_handler="() => window.heliosToggleDark()")
             dark_toggle.tooltip("Toggle dark mode")
-    drawer = ui.left_drawer(value=True, bordered=True).classes("helios-drawer p-0")
+    # Beside the page on wide screens; on a phone it waits for the menu button rather than cover the page.
+    drawer = ui.left_drawer(value=None, bordered=True).classes("helios-drawer p-0")
     with drawer, ui.list().classes("w-full pt-2"):
         for label, target, icon in NAVIGATION:
             active = title == label
