@@ -10,7 +10,7 @@ from functools import cached_property
 
 from helios.config import Settings
 from helios.core.artifacts import ArtifactStore
-from helios.core.events import EventBus
+from helios.core.event_bus import EventBus
 from helios.db.engine import Database
 from helios.memory.runtime import MemoryRuntime
 from helios.registry.inference import InferenceCache
