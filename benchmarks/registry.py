@@ -28,8 +28,8 @@ sys.path.insert(0, str(REPO))
 def seed(home: Path, models: int, per_model: int) -> None:
     from sqlalchemy import insert
 
-    from helios.context import AppContext
     from helios.config import Settings
+    from helios.context import AppContext
     from helios.core.clock import utcnow
     from helios.db import migrate
     from helios.registry.tables import Model, ModelVersion

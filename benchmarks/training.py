@@ -32,8 +32,8 @@ sys.path.insert(0, str(REPO))
 def ingestion(points: int, per_epoch: int) -> tuple[float, float]:
     from tests.training.conftest import prices_csv
 
-    from helios.context import AppContext
     from helios.config import Settings
+    from helios.context import AppContext
     from helios.core.auth import LOCAL_USER
     from helios.datasets import service as datasets
     from helios.datasets.schemas import ImportRequest

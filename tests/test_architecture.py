@@ -161,7 +161,8 @@ def test_the_checker_lets_the_right_way_through(tmp_path: Path) -> None:
         "helios/forecasting/good.py": "from helios.forecasting.base import Family\nimport numpy\n",
         "helios/api/good.py": "from fastapi import APIRouter\nfrom helios.registry import views\n",
         "helios/memory/good.py": (
-            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from helios.agents.tables import Agent\n"
+            "from typing import TYPE_CHECKING\n"
+            "if TYPE_CHECKING:\n    from helios.agents.tables import Agent\n"
         ),
     }
     for path, source in sources.items():

@@ -37,15 +37,15 @@ commit together. Consequences:
 - the transaction opens at the handler's first statement and holds SQLite's write lock until
   the commit: do slow work that needs no database (embedding, HTTP) before touching ``session``.
 
-**Delivery** (``helios.core.event_bus``): ``EventBus.start()`` runs a dispatcher thread (the app lifespan starts and stops
-``context.events``). A commit in this process that published nudges it at once (an
-``after_commit`` hook); events published by other processes (training workers, the CLI, a
+**Delivery** (``helios.core.event_bus``): ``EventBus.start()`` runs a dispatcher thread (the app
+lifespan starts and stops ``context.events``). A commit in this process that published nudges it at
+once (an ``after_commit`` hook); events published by other processes (training workers, the CLI, a
 second server) arrive by polling the outbox every ``poll_s``. ``drain()`` delivers everything
-pending synchronously without a thread (CLI, tests). Several processes may run buses with the
-same subscribers on one database: a delivery moves the cursor by compare-and-set from the
-position it read, in the handler's transaction, so of two processes handling the same event only
-one commits; the other's transaction (its handler's writes included) rolls back. No event's
-database effects reach one subscriber twice.
+pending synchronously without a thread (CLI, tests). Several processes may run buses with the same
+subscribers on one database: a delivery moves the cursor by compare-and-set from the position it
+read, in the handler's transaction, so of two processes handling the same event only one commits;
+the other's transaction (its handler's writes included) rolls back. No event's database effects
+reach one subscriber twice.
 
 **After commit**: ``after_commit(session, action)`` runs a plain callable once the session's
 transaction commits (never on rollback) — for files and caches that must change only after the

@@ -329,4 +329,3 @@ def lineage_nodes(session: Session, version_ids: list[int]) -> list[tuple[int, s
         )
         for version_id, dataset, count, first, last in session.execute(query).all()
     ]
-

@@ -5,9 +5,8 @@ Revises: 0004
 Create Date: 2026-12-01 22:17:43.504339
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0006"
 down_revision = "0004"
