@@ -5,8 +5,10 @@ objects from the artifact)."""
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
@@ -30,3 +32,24 @@ def future_stamps(last: str | int, horizon: int, freq: str) -> list[Any]:
         raise ForecastingError(f"cannot step forward by frequency {freq!r}: {exc}") from None
     start = pd.Timestamp(last)
     return [start + k * offset for k in range(1, horizon + 1)]
+
+
+def long_forecast_frame(
+    unique_ids: Sequence[str],
+    last_ds: Sequence[str | int],
+    horizon: int,
+    freq: str,
+    columns: Mapping[str, np.ndarray],
+) -> pd.DataFrame:
+    """Series-by-step arrays (``columns``, each ``(series, horizon)``) as the long forecast frame
+    ``unique_id, ds, <columns>`` that every family returns."""
+    stamps = [future_stamps(last, horizon, freq) for last in last_ds]
+    frame = pd.DataFrame(
+        {
+            "unique_id": np.repeat(np.array(unique_ids, dtype=object), horizon),
+            "ds": [stamp for per_series in stamps for stamp in per_series],
+        }
+    )
+    for name, values in columns.items():
+        frame[name] = values.reshape(-1)
+    return frame

@@ -45,7 +45,7 @@ from helios.forecasting.panel import (
     stamp_to_json,
 )
 from helios.forecasting.seasonality import data_seasons
-from helios.forecasting.stamps import future_stamps
+from helios.forecasting.stamps import long_forecast_frame
 from helios.forecasting.step_calibration import StepCalibration
 
 MIN_TRAINING_ROWS = 20
@@ -127,16 +127,7 @@ class GBMFitted(Fitted):
             width = self.calibration.half_width(level, horizon)[None, :] * self.standardiser.scale[:, None]
             columns[f"lo-{level}"] = columns["mean"] - width
             columns[f"hi-{level}"] = columns["mean"] + width
-        stamps = [future_stamps(last, horizon, self.settings["freq"]) for last in self.last_ds]
-        frame = pd.DataFrame(
-            {
-                "unique_id": np.repeat(np.array(self.unique_ids, dtype=object), horizon),
-                "ds": [stamp for per_series in stamps for stamp in per_series],
-            }
-        )
-        for name, values in columns.items():
-            frame[name] = values.reshape(-1)
-        return frame
+        return long_forecast_frame(self.unique_ids, self.last_ds, horizon, self.settings["freq"], columns)
 
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         meta = {

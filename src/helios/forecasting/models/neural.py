@@ -33,7 +33,7 @@ from helios.forecasting.base import (
 )
 from helios.forecasting.families import register
 from helios.forecasting.panel import own_config
-from helios.forecasting.stamps import future_stamps, stamp_to_json
+from helios.forecasting.stamps import long_forecast_frame, stamp_to_json
 
 if TYPE_CHECKING:
     from helios.forecasting.nn.nbeats import NBeats, NBeatsConfig
@@ -366,16 +366,7 @@ class NBeatsFitted(Fitted):
         return self._network
 
     def _long_frame(self, horizon: int, columns: dict[str, np.ndarray]) -> pd.DataFrame:
-        stamps = [future_stamps(last, horizon, self.freq) for last in self.last_ds]
-        frame = pd.DataFrame(
-            {
-                "unique_id": np.repeat(np.array(self.unique_ids, dtype=object), horizon),
-                "ds": [stamp for per_series in stamps for stamp in per_series],
-            }
-        )
-        for name, values in columns.items():
-            frame[name] = values.reshape(-1)
-        return frame
+        return long_forecast_frame(self.unique_ids, self.last_ds, horizon, self.freq, columns)
 
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         meta = {
