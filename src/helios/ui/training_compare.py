@@ -157,7 +157,7 @@ class ComparePage:
             for run in runs
         }
         comparable = scoreboard.same_data(datasets)
-        with ui.card().classes("helios-card w-full lg:w-1/2 min-w-0 p-0 gap-0"):
+        with ui.card().classes("helios-card w-full lg:w-1/2 min-w-0 p-0 gap-0 overflow-x-auto"):
             ui.label("Holdout scores").classes("px-4 pt-3 font-semibold")
             if not names:
                 ui.label("No run has finished with scores yet.").classes("px-4 py-3 text-sm text-slate-500")
