@@ -135,7 +135,45 @@ def get_prediction(prediction_id: int, session: ReadSessionDep, _: Viewer) -> Pr
     return read
 
 
-@router.get("/{ticker}", response_model=PredictionList, responses=PROBLEMS)
+@router.get(
+    "/by-id/{prediction_id}/csv",
+    response_class=Response,
+    responses={**PROBLEMS, 200: {"content": {"text/csv": {}}, "description": "one row per point"}},
+)
+def download_prediction(prediction_id: int, session: ReadSessionDep, _: Viewer) -> Response:
+    """The prediction as CSV, one row per step: ``model, model_version, dataset, dataset_version,
+    unique_id, origin, start_mode, step, ds, mean, lo_L, hi_L`` per level, ``sigma``, ``actual``
+    (draw predictions: ``step, ds, slot, number, probability``)."""
+    [read] = views.prediction_reads(session, [service.get_prediction(session, prediction_id)])
+    return Response(
+        views.prediction_csv(read),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{views.csv_filename(read)}"'},
+    )
+
+
+TICKER_LIST_DOC = """A ticker's predictions, newest first, with the actuals beside each point where known.
+
+`GET /predictions/series/{ticker}` is the canonical address: it reads any ticker, including one
+named like a fixed route here (`runs`, `schedules`, `accuracy`, `by-id`, `run`, `actuals`,
+`score`) and one with a `/` in its name. `GET /predictions/{ticker}` is kept for the tickers that
+do not collide; for `runs`, `schedules` and `accuracy` it answers that fixed route instead."""
+
+
+@router.get(
+    "/series/{ticker:path}",
+    response_model=PredictionList,
+    responses=PROBLEMS,
+    summary="A ticker's predictions (canonical)",
+    description=TICKER_LIST_DOC,
+)
+@router.get(
+    "/{ticker}",
+    response_model=PredictionList,
+    responses=PROBLEMS,
+    summary="A ticker's predictions (short form)",
+    description=TICKER_LIST_DOC,
+)
 def list_for_ticker(
     ticker: str,
     session: ReadSessionDep,
@@ -151,7 +189,6 @@ def list_for_ticker(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> PredictionList:
-    """A ticker's predictions, newest first, with the actuals beside each point where known."""
     as_of = service.check_as_of(as_of)
     return views.list_predictions(
         session,

@@ -3,8 +3,12 @@ them. Each page costs three queries (predictions, points, scores), never one per
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import re
 from collections import defaultdict
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -58,6 +62,15 @@ def list_predictions(
     return PredictionList(
         items=prediction_reads(session, rows), next_cursor=next_cursor, total=count(session, query)
     )
+
+
+def newest_subject(session: Session, model: str, version: int | None = None) -> tuple[str, str] | None:
+    """(dataset, series) of a model's (version's) newest prediction: where its predictions page opens."""
+    query = select(Prediction.dataset_name, Prediction.unique_id).where(Prediction.model_name == model)
+    if version:
+        query = query.where(Prediction.model_version == version)
+    found = session.execute(query.order_by(Prediction.id.desc()).limit(1)).first()
+    return (found[0], found[1]) if found else None
 
 
 def _filtered(
@@ -166,6 +179,54 @@ def point_read(
         if latest.revision > 0:
             read.first_actual = first.actual
     return read
+
+
+def prediction_csv(read: PredictionRead) -> str:
+    """One row per step (per step and number for a draw prediction), with what the prediction
+    is beside each row so a file read alone still says which model, data and origin made it."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if read.task == "draws":
+        writer.writerow(["step", "ds", "slot", "number", "probability"])
+        writer.writerows(_draw_rows(read))
+        return buffer.getvalue()
+    levels = [str(level) for level in read.levels]
+    bound_names = [f"{end}_{level}" for level in levels for end in ("lo", "hi")]
+    writer.writerow([*CSV_HEAD, "step", "ds", "mean", *bound_names, "sigma", "actual"])
+    head = [
+        read.model,
+        read.model_version,
+        read.dataset,
+        read.dataset_version,
+        read.unique_id,
+        read.origin.isoformat(),
+        read.start_mode,
+    ]
+    for point in read.points:
+        bounds = [b for lv in levels for b in point.bounds.get(lv, [None, None])]
+        writer.writerow(
+            [*head, point.step, point.ds.isoformat(), point.mean, *bounds, point.sigma, point.actual]
+        )
+    return buffer.getvalue()
+
+
+CSV_HEAD = ("model", "model_version", "dataset", "dataset_version", "unique_id", "origin", "start_mode")
+
+
+def _draw_rows(read: PredictionRead) -> list[list[Any]]:
+    rows = []
+    for point in read.points:
+        chances = point.probabilities or {}
+        for slot in ("main", "bonus"):
+            low = int(chances.get(f"{slot}_low", 1))
+            for i, probability in enumerate(chances.get(slot, [])):
+                rows.append([point.step, point.ds.isoformat(), slot, low + i, probability])
+    return rows
+
+
+def csv_filename(read: PredictionRead) -> str:
+    stem = f"{read.model}-v{read.model_version}-{read.unique_id}-prediction-{read.id}"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem) + ".csv"
 
 
 RUNS = Keyset("prediction_runs", (PredictionRun.id,), descending=True)
