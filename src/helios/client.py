@@ -2,16 +2,40 @@
 
     from helios.client import Helios
     hx = Helios("http://127.0.0.1:8765", token="hel_...")
-    hx.datasets.import_file("prices.csv", name="prices")
-    page = hx.datasets.data("prices", series=["AAPL"], limit=100)
-    for job in hx.iterate("/ml/jobs", status="failed"):  # any list route, page by page
+    hx.datasets.import_file("prices.csv", name="prices", date_col="date", id_col="ticker", value_col="close")
+    prices = hx.datasets.data("prices", series=["AAPL"])     # a DataFrame: unique_id, ds, y
+    job = hx.training.train("prices", family="ets", horizon=14, model="prices-ets")
+    hx.training.wait(job["id"])
+    hx.training.jobs(status="succeeded")                     # a DataFrame, one row per job
+    for job in hx.iterate("/ml/jobs", status="failed"):      # any list route, item by item
         ...
 
-Errors come back as ``HeliosAPIError`` carrying the server's problem+json (status, detail, errors).
+What comes back, one rule everywhere:
+
+- **Tables are pandas DataFrames.** Every list (``list``, ``versions``, ``jobs``, ``families``,
+  ``deployments``, ``search``, ``calls``...) is a DataFrame with one row per item, every page
+  fetched; nested objects are flattened into dotted columns (``latest.rows``,
+  ``final_metrics.mase``). So are the data themselves: ``datasets.data``, ``training.metrics``,
+  ``training.journal``, ``models.predict``, predictions (one row per predicted point, with the
+  prediction's model, series and origin beside it) and ``predictions.accuracy`` (one row per model
+  version and series). Columns holding times (``ds``, ``origin``, ``start``, ``end``, ``*_at``) are
+  datetimes. An empty list is an empty DataFrame.
+- **One thing is a dict**: ``get``, ``create``, ``update``, ``deploy``, ``train``, a job, the
+  answer of an action. ``hx.page(path, cursor=..., limit=...)`` answers one raw page of any list
+  route (``items``, ``next_cursor``, ``total``), ``hx.iterate`` its items one by one.
+
+Argument names are the CLI's option names (``--date-col`` is ``date_col``, ``--version`` is
+``version``, ``--horizon`` is ``horizon``); an option given more than once on the command line
+(``--level``, ``--model``, ``--series``, ``--tag``, ``--watch``) is a list under its plural name
+(``levels``, ``models``, ``series``, ``tags``, ``watches``).
+
+Errors come back as ``HeliosAPIError`` carrying the server's problem+json (status, detail, errors);
+an unreachable server raises ``httpx.TransportError`` (``httpx.ConnectError`` and the like).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -21,6 +45,66 @@ from typing import Any
 import httpx
 
 MAX_PAGE_SIZE = 200  # the server's largest ``limit`` (helios.core.pagination.MAX_LIMIT)
+TIME_COLUMNS = {"ds", "origin", "start", "end", "at", "valid_from", "valid_until"}
+
+
+def frame(items: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
+    """Rows (JSON objects) as a DataFrame: nested objects flattened into dotted columns, time
+    columns parsed. The one conversion every tabular answer goes through."""
+    import pandas as pd
+
+    table = pd.json_normalize(items) if items else pd.DataFrame()
+    for column in table.columns:
+        leaf = str(column).rsplit(".", 1)[-1]
+        if (leaf in TIME_COLUMNS or leaf.endswith("_at")) and table[column].dtype == object:
+            # Not times after all (a label that happens to be called "start"): left as it is.
+            with contextlib.suppress(ValueError, TypeError):
+                table[column] = pd.to_datetime(table[column], format="ISO8601")
+    return table
+
+
+def model_ref(text: str | dict[str, Any]) -> dict[str, Any]:
+    """``name``, ``name@VERSION`` or ``name#ALIAS`` (as on the command line) as a model reference."""
+    if isinstance(text, dict):
+        return text
+    if "@" in text:
+        name, number = text.split("@", 1)
+        return {"name": name, "version": int(number)}
+    if "#" in text:
+        name, alias = text.split("#", 1)
+        return {"name": name, "alias": alias}
+    return {"name": text}
+
+
+def watched(item: str | dict[str, Any]) -> dict[str, Any]:
+    """``DATASET`` or ``DATASET:T1,T2`` (as ``--watch`` takes it) as a watched-series object."""
+    if isinstance(item, dict):
+        return item
+    dataset, _, tickers = item.partition(":")
+    return {"dataset": dataset.strip(), "tickers": [t.strip() for t in tickers.split(",") if t.strip()]}
+
+
+def points_frame(predictions: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
+    """Predictions as one row per point: the prediction's id, model, version, series, origin and
+    dataset beside step, ds, mean, ``lo_80``/``hi_80`` per level, sigma and the actual where known."""
+    rows = []
+    for p in predictions:
+        head = {
+            "prediction": p["id"],
+            "model": p["model"],
+            "model_version": p["model_version"],
+            "unique_id": p["unique_id"],
+            "origin": p["origin"],
+            "dataset": p["dataset"],
+            "dataset_version": p["dataset_version"],
+        }
+        for point in p.get("points", []):
+            bounds = {}
+            for level, (lo, hi) in (point.get("bounds") or {}).items():
+                bounds |= {f"lo_{level}": lo, f"hi_{level}": hi}
+            keep = {k: point.get(k) for k in ("step", "ds", "mean", "sigma", "actual", "error")}
+            rows.append(head | keep | bounds)
+    return frame(rows)
 
 
 def _attachment_name(response: httpx.Response) -> str | None:
@@ -49,16 +133,17 @@ class _Area:
 
 
 class Datasets(_Area):
-    def list(self, kind: str | None = None) -> list[dict[str, Any]]:
-        """Every live dataset (of ``kind``), in name order."""
-        return list(self._client.iterate("/datasets", kind=kind))
+    def list(self, kind: str | None = None):  # type: ignore[no-untyped-def]
+        """Every live dataset (of ``kind``), in name order, as a DataFrame (``latest.*``: its
+        newest version)."""
+        return frame(list(self._client.iterate("/datasets", kind=kind)))
 
     def get(self, name: str) -> dict[str, Any]:
         return self._client.get(f"/datasets/{name}")
 
-    def versions(self, name: str) -> list[dict[str, Any]]:
-        """Every version of ``name``, newest first."""
-        return list(self._client.iterate(f"/datasets/{name}/versions"))
+    def versions(self, name: str):  # type: ignore[no-untyped-def]
+        """Every version of ``name``, newest first, as a DataFrame."""
+        return frame(list(self._client.iterate(f"/datasets/{name}/versions")))
 
     def import_file(
         self,
@@ -71,7 +156,7 @@ class Datasets(_Area):
         freq: str | None = None,
         start: dt.date | str | None = None,
         game: str | None = None,
-        rules: dict[str, Any] | None = None,
+        rules: dict[str, Any] | str | Path | None = None,
         date_col: str | None = None,
         id_col: str | None = None,
         value_col: str | None = None,
@@ -79,8 +164,11 @@ class Datasets(_Area):
     ) -> dict[str, Any]:
         """Upload a CSV/Parquet file; returns ``{dataset, version, created}``. For headers other than
         unique_id,ds,y name the columns (``date_col``, ``id_col``, ``value_col``), or pass ``wide=True``
-        for one column per series, as the CLI's ``--date-col --id-col --value-col --wide``."""
+        for one column per series, as the CLI's ``--date-col --id-col --value-col --wide``.
+        ``rules`` (draws) is a dict or, as the CLI's ``--rules``, the path of a JSON file."""
         path = Path(path)
+        if isinstance(rules, str | Path):
+            rules = json.loads(Path(rules).read_text())
         form = {
             "date_col": date_col,
             "id_col": id_col,
@@ -103,7 +191,7 @@ class Datasets(_Area):
                 files={"file": (path.name, handle)},
             )
 
-    def data(
+    def page(
         self,
         name: str,
         version: int | str = "latest",
@@ -114,25 +202,39 @@ class Datasets(_Area):
         offset: int = 0,
         limit: int = 500,
     ) -> dict[str, Any]:
+        """One raw page of rows: ``{columns, rows, next_offset, ...}``."""
         params: dict[str, Any] = {"offset": offset, "limit": limit, "series": series or []}
         params.update({k: v for k, v in {"start": start, "end": end}.items() if v})
         return self._client.get(f"/datasets/{name}/versions/{version}/data", params=params)
 
-    def frame(self, name: str, version: int | str = "latest", **filters: Any):  # type: ignore[no-untyped-def]
-        """Every matching row as a pandas DataFrame (pages through the API)."""
+    def data(
+        self,
+        name: str,
+        version: int | str = "latest",
+        *,
+        series: list[str] | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        limit: int | None = None,
+    ):  # type: ignore[no-untyped-def]
+        """The version's rows (of ``series``, between ``start`` and ``end``; the first ``limit`` if
+        given) as a DataFrame in long format, fetched page by page."""
         import pandas as pd
 
         pages, offset = [], 0
         while True:
-            page = self.data(name, version, offset=offset, limit=5000, **filters)
+            size = 5000 if limit is None else min(5000, limit - offset)
+            page = self.page(name, version, series=series, start=start, end=end, offset=offset, limit=size)
             pages.append(pd.DataFrame(page["rows"], columns=page["columns"]))
-            if page["next_offset"] is None:
-                break
             offset = page["next_offset"]
-        frame = pd.concat(pages, ignore_index=True)
-        if "ds" in frame:
-            frame["ds"] = pd.to_datetime(frame["ds"])
-        return frame
+            if offset is None or (limit is not None and offset >= limit):
+                break
+        table = pd.concat(pages, ignore_index=True)
+        if "ds" in table:
+            table["ds"] = pd.to_datetime(table["ds"])
+        return table
+
+    frame = data  # the older name
 
     def download(
         self,
@@ -154,9 +256,13 @@ class Datasets(_Area):
 class Models(_Area):
     """The model registry (``/ai/models``): ML and LLM models, versions, stages, lineage."""
 
-    def list(self, **filters: Any) -> list[dict[str, Any]]:
-        """Every model matching ``kind``, ``task``, ``stage`` or ``q``, in name order."""
-        return list(self._client.iterate("/ai/models", **filters))
+    def list(self, **filters: Any):  # type: ignore[no-untyped-def]
+        """Every model matching ``kind``, ``task``, ``stage`` or ``q``, in name order, as a DataFrame."""
+        return frame(list(self._client.iterate("/ai/models", **filters)))
+
+    def versions(self, name: str):  # type: ignore[no-untyped-def]
+        """The model's versions (stage, family, dataset, metrics.*), newest first, as a DataFrame."""
+        return frame(self.get(name)["versions"])
 
     def get(self, name: str) -> dict[str, Any]:
         return self._client.get(f"/ai/models/{name}")
@@ -171,10 +277,18 @@ class Models(_Area):
         name: str,
         directory: str | Path,
         *,
+        task: str = "price",
         metrics: dict[str, Any] | None = None,
         description: str = "",
     ) -> dict[str, Any]:
-        """Upload a directory saved by ``helios.forecasting.artifacts.save_fitted`` as the next version."""
+        """Upload a directory saved by ``helios.forecasting.artifacts.save_fitted`` as the next version
+        of ``name`` (created, with ``task``, if new: as ``helios models register``)."""
+        try:
+            self.get(name)
+        except HeliosAPIError as exc:
+            if exc.status != 404:
+                raise
+            self.create(name, kind="ml", task=task)
         paths = sorted(p for p in Path(directory).iterdir() if p.is_file())
         files = [("files", (p.name, p.read_bytes())) for p in paths]
         data = {"description": description, **({"metrics": json.dumps(metrics)} if metrics else {})}
@@ -188,8 +302,9 @@ class Models(_Area):
     def rollback(self, name: str, note: str = "") -> dict[str, Any]:
         return self._client.request("POST", f"/ai/models/{name}/rollback", json={"note": note})
 
-    def deployments(self, name: str) -> dict[str, Any]:
-        return self._client.get(f"/ai/models/{name}/deployments")
+    def deployments(self, name: str):  # type: ignore[no-untyped-def]
+        """Every stage change, newest first, as a DataFrame."""
+        return frame(list(self._client.iterate(f"/ai/models/{name}/deployments")))
 
     def active_at(self, name: str, at: str) -> int | None:
         return self._client.get(f"/ai/models/{name}/active", params={"at": at})["version"]
@@ -199,9 +314,11 @@ class Models(_Area):
 
     def predict(
         self, name: str, horizon: int, *, version: int | None = None, levels: list[int] | None = None
-    ) -> dict[str, Any]:
+    ):  # type: ignore[no-untyped-def]
+        """A forecast from the version's own training data (not stored), as a DataFrame."""
         body = {"horizon": horizon, "version": version, "levels": levels or [80, 95]}
-        return self._client.request("POST", f"/ai/models/{name}/predict", json=body)
+        answer = self._client.request("POST", f"/ai/models/{name}/predict", json=body)
+        return _rows_frame(answer)
 
     def delete(self, name: str, *, force: bool = False) -> None:
         self._client.request("DELETE", f"/ai/models/{name}", params={"force": force})
@@ -214,16 +331,91 @@ class Predictions(_Area):
         self,
         dataset: str,
         series: str | list[str],
-        models: list[str | dict[str, Any]],
-        horizon: int,
+        models: str | list[str | dict[str, Any]],
+        horizon: int = 7,
+        *,
+        levels: list[int] | None = None,
+        volatility: str | None = None,
+        version: int | str = "latest",
+        wait: float = 600.0,
+        **fields: Any,
+    ):  # type: ignore[no-untyped-def]
+        """Predict and store, as ``helios predict``: ``models`` as ``name``, ``name@VERSION`` or
+        ``name#ALIAS``; ``series`` one ticker, a list or "all". Several series run on the server as a
+        queued run; this waits for it (up to ``wait`` seconds). One row per predicted point."""
+        return points_frame(
+            self.run_raw(
+                dataset,
+                series,
+                models,
+                horizon,
+                levels=levels,
+                volatility=volatility,
+                version=version,
+                wait=wait,
+                **fields,
+            )
+        )
+
+    def run_raw(
+        self,
+        dataset: str,
+        series: str | list[str],
+        models: str | list[str | dict[str, Any]],
+        horizon: int = 7,
+        *,
+        levels: list[int] | None = None,
+        volatility: str | None = None,
+        version: int | str = "latest",
+        wait: float = 600.0,
         **fields: Any,
     ) -> list[dict[str, Any]]:
-        body = {"dataset": dataset, "series": series, "models": models, "horizon": horizon, **fields}
-        return self._client.request("POST", "/predictions/run", json=body)["predictions"]
+        """``run``, answering the stored predictions as the API gives them (with their points)."""
+        import time
 
-    def list(self, ticker: str, **filters: Any) -> list[dict[str, Any]]:
-        """Every page of a ticker's predictions (filters: model, version, start, end, latest, as_of)."""
-        return list(self._client.iterate(f"/predictions/{ticker}", **filters))
+        body = {
+            "dataset": dataset,
+            "dataset_version": version,
+            "series": series,
+            "models": [model_ref(m) for m in ([models] if isinstance(models, str | dict) else models)],
+            "horizon": horizon,
+            "levels": levels or [80, 95],
+            "volatility_model": model_ref(volatility) if volatility else None,
+            **fields,
+        }
+        answer = self._client.request("POST", "/predictions/run", json=body)
+        queued = answer.get("run")
+        if not queued:
+            return answer["predictions"]
+        deadline = time.monotonic() + wait
+        while queued["status"] not in ("succeeded", "failed"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"prediction run {queued['id']} still {queued['status']} after {wait} s")
+            time.sleep(0.5)
+            queued = self._client.get(f"/predictions/runs/{queued['id']}")
+        if queued["status"] == "failed":
+            raise HeliosAPIError(500, f"prediction run {queued['id']} failed: {queued['error']}", queued)
+        return self._of_run(queued["id"], dataset, version, series)
+
+    def _of_run(
+        self, run_id: int, dataset: str, version: int | str, series: str | list[str]
+    ) -> list[dict[str, Any]]:
+        """The predictions a finished run stored, gathered per series (its newest per model)."""
+        if series == "all":
+            profile = self._client.get(f"/datasets/{dataset}/versions/{version}")["profile"]
+            series = [s["unique_id"] for s in profile.get("series", [])]
+        tickers = [series] if isinstance(series, str) else series
+        return [
+            p
+            for ticker in tickers
+            for p in self._client.iterate(f"/predictions/{ticker}", latest=True)
+            if p["run_id"] == run_id
+        ]
+
+    def list(self, ticker: str, **filters: Any):  # type: ignore[no-untyped-def]
+        """A ticker's predictions (filters: model, version, start, end, latest, as_of), one row per
+        predicted point, newest prediction first."""
+        return points_frame(list(self._client.iterate(f"/predictions/{ticker}", **filters)))
 
     def get(self, prediction_id: int) -> dict[str, Any]:
         return self._client.get(f"/predictions/by-id/{prediction_id}")
@@ -236,24 +428,34 @@ class Predictions(_Area):
             "POST", "/predictions/score", json={"dataset": dataset, "version": version}
         )
 
-    def accuracy(self, **filters: Any) -> dict[str, Any]:
-        return self._client.get("/predictions/accuracy", params=filters)
+    def accuracy(self, *, by: str = "series", **filters: Any):  # type: ignore[no-untyped-def]
+        """Accuracy as a DataFrame: one row per model version and series (``by="series"``), or per
+        model version, series and step (``by="step"``) or rolling period (``by="period"``). Filters:
+        model, version, ticker, dataset, start, end, per_series, rolling. Coverage is in
+        ``coverage_80``/``coverage_95`` (observed share inside), skill against naive in ``skill.*``.
+        ``accuracy_report`` answers the API's whole report."""
+        return accuracy_frame(self.accuracy_report(**filters), by)
+
+    def accuracy_report(self, **filters: Any) -> dict[str, Any]:
+        params = {k: v for k, v in filters.items() if v is not None}
+        return self._client.get("/predictions/accuracy", params=params)
 
 
 class Agents(_Area):
-    """Agents (``/agents``); ``name`` is an agent's name or id."""
+    """Agents (``/agents``); ``name`` is an agent's name or id. ``watches`` take ``DATASET`` or
+    ``DATASET:T1,T2`` as ``--watch`` does, or objects."""
 
-    def list(self) -> list[dict[str, Any]]:
-        return list(self._client.iterate("/agents"))
+    def list(self):  # type: ignore[no-untyped-def]
+        return frame(list(self._client.iterate("/agents")))
 
     def get(self, name: str) -> dict[str, Any]:
         return self._client.get(f"/agents/{name}")
 
     def create(self, name: str, **fields: Any) -> dict[str, Any]:
-        return self._client.request("POST", "/agents", json={"name": name, **fields})
+        return self._client.request("POST", "/agents", json={"name": name, **_agent_fields(fields)})
 
     def update(self, name: str, **fields: Any) -> dict[str, Any]:
-        return self._client.request("PATCH", f"/agents/{name}", json=fields)
+        return self._client.request("PATCH", f"/agents/{name}", json=_agent_fields(fields))
 
     def delete(self, name: str) -> dict[str, Any]:
         """Soft-deletes the agent and its memories; ``restore`` undoes it."""
@@ -266,8 +468,9 @@ class Agents(_Area):
 class Memory(_Area):
     """Agent memory (``/memory``): write, read, search, graph, delete/restore, forget."""
 
-    def agents(self) -> list[dict[str, Any]]:
-        return list(self._client.iterate("/memory/agents"))
+    def agents(self):  # type: ignore[no-untyped-def]
+        """Agents with memory counts, as a DataFrame."""
+        return frame(list(self._client.iterate("/memory/agents")))
 
     def agent(self, agent: str, **params: Any) -> dict[str, Any]:
         """Memories (first page), graph and timeline; params: order, as_of, limit."""
@@ -280,16 +483,17 @@ class Memory(_Area):
     def add(self, agent: str, content: str, **fields: Any) -> dict[str, Any]:
         return self.write(agent, [{"content": content, **fields}])["items"][0]
 
-    def list(self, agent: str, **filters: Any) -> list[dict[str, Any]]:
-        """Every memory of the agent (filters: order=time|strength, deleted=True)."""
-        return list(self._client.iterate(f"/memory/agents/{agent}/memories", **filters))
+    def list(self, agent: str, **filters: Any):  # type: ignore[no-untyped-def]
+        """Every memory of the agent (filters: order=time|strength, deleted=True), as a DataFrame."""
+        return frame(list(self._client.iterate(f"/memory/agents/{agent}/memories", **filters)))
 
     def graph(self, agent: str, as_of: str | None = None) -> dict[str, Any]:
         return self._client.get(f"/memory/agents/{agent}/graph", params={"as_of": as_of} if as_of else None)
 
-    def search(self, q: str, agent: str | None = None, k: int = 10) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {"q": q, "k": k} | ({"agent_id": agent} if agent else {})
-        return self._client.get("/memory/search", params=params)["items"]
+    def search(self, query: str, agent: str | None = None, k: int = 10):  # type: ignore[no-untyped-def]
+        """Hybrid search, best first, as a DataFrame (``memory.*``, ``score``, ``strength``, ``why.*``)."""
+        params: dict[str, Any] = {"q": query, "k": k} | ({"agent_id": agent} if agent else {})
+        return frame(self._client.get("/memory/search", params=params)["items"])
 
     def get(self, memory_id: int) -> dict[str, Any]:
         return self._client.get(f"/memory/{memory_id}")
@@ -319,26 +523,59 @@ class Memory(_Area):
 class Training(_Area):
     """Training jobs (``/ml``)."""
 
-    def families(self) -> list[dict[str, Any]]:
-        return self._client.get("/ml/families")["items"]
+    def families(self):  # type: ignore[no-untyped-def]
+        """Model families (slug, task, iterative, description...), as a DataFrame."""
+        return frame(self._client.get("/ml/families")["items"])
 
-    def train(self, dataset: str, family: str, **fields: Any) -> dict[str, Any]:
-        return self._client.request(
-            "POST", "/ml/train", json={"dataset": dataset, "family": family, **fields}
-        )
+    def train(
+        self,
+        dataset: str,
+        family: str,
+        *,
+        version: int | str = "latest",
+        series: list[str] | None = None,
+        params: dict[str, Any] | None = None,
+        horizon: int | None = None,
+        early_stopping: bool = False,
+        patience: int = 5,
+        seed: int = 0,
+        model: str | None = None,
+        timeout: int | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Queue a training job, as ``helios train``: ``params`` are the hyperparameters, ``horizon``
+        the steps held out for scoring (default: the family's, else 14), ``model`` the model to
+        register into, ``timeout`` seconds before it is killed. Other API fields (``validation``,
+        ``target_model``...) pass through as they are. Returns the job."""
+        body: dict[str, Any] = {
+            "dataset": dataset,
+            "family": family,
+            "dataset_version": version,
+            "series": series,
+            "hyperparameters": params or {},
+            "validation": {"horizon": horizon},
+            "early_stopping": {"patience": patience} if early_stopping else None,
+            "seed": seed,
+            "target_model": model,
+            "timeout_s": timeout,
+        }
+        return self._client.request("POST", "/ml/train", json=body | fields)
 
-    def jobs(self, **filters: Any) -> list[dict[str, Any]]:
-        """Every job matching ``status``, ``dataset``, ``family`` or ``model``, in ``sort`` order."""
-        return list(self._client.iterate("/ml/jobs", **filters))
+    def jobs(self, **filters: Any):  # type: ignore[no-untyped-def]
+        """Every job matching ``status``, ``dataset``, ``family``, ``model`` or ``q``, in ``sort``
+        order, as a DataFrame (``final_metrics.*``: its holdout scores)."""
+        return frame(list(self._client.iterate("/ml/jobs", **filters)))
 
     def job(self, job_id: int) -> dict[str, Any]:
         return self._client.get(f"/ml/jobs/{job_id}")
 
-    def metrics(self, job_id: int, since: int = 0) -> dict[str, Any]:
-        return self._client.get(f"/ml/jobs/{job_id}/metrics", params={"since": since})
+    def metrics(self, job_id: int, since: int = 0):  # type: ignore[no-untyped-def]
+        """Training metrics (id, step, name, value, at) after point ``since``, as a DataFrame."""
+        return frame(self._client.get(f"/ml/jobs/{job_id}/metrics", params={"since": since})["points"])
 
-    def journal(self, job_id: int) -> list[dict[str, Any]]:
-        return self._client.get(f"/ml/jobs/{job_id}/journal")["items"]
+    def journal(self, job_id: int):  # type: ignore[no-untyped-def]
+        """What happened (at, level, message), as a DataFrame."""
+        return frame(self._client.get(f"/ml/jobs/{job_id}/journal")["items"])
 
     def stop(self, job_id: int) -> dict[str, Any]:
         return self._client.request("POST", f"/ml/jobs/{job_id}/stop")
@@ -384,8 +621,8 @@ class Assistants(_Area):
     def set_config(self, **fields: Any) -> dict[str, Any]:
         return self._client.request("PUT", "/ai-assistant/config", json=fields)
 
-    def list(self) -> list[dict[str, Any]]:
-        return list(self._client.iterate("/ai-assistant/assistants"))
+    def list(self):  # type: ignore[no-untyped-def]
+        return frame(list(self._client.iterate("/ai-assistant/assistants")))
 
     def get(self, name: str) -> dict[str, Any]:
         return self._client.get(f"/ai-assistant/assistants/{name}")
@@ -408,8 +645,8 @@ class Assistants(_Area):
     def prompt(self, name: str) -> dict[str, Any]:
         return self._client.get(f"/ai-assistant/prompts/{name}")
 
-    def versions(self, name: str) -> list[dict[str, Any]]:
-        return list(self._client.iterate(f"/ai-assistant/prompts/{name}/versions"))
+    def versions(self, name: str):  # type: ignore[no-untyped-def]
+        return frame(list(self._client.iterate(f"/ai-assistant/prompts/{name}/versions")))
 
     def version(self, name: str, number: int) -> dict[str, Any]:
         return self._client.get(f"/ai-assistant/prompts/{name}/versions/{number}")
@@ -432,8 +669,8 @@ class Assistants(_Area):
         body = {"assistant": name, "variables": variables, **fields}
         return self._client.request("POST", "/ai-assistant/chat", json=body)
 
-    def calls(self, name: str) -> list[dict[str, Any]]:
-        return list(self._client.iterate(f"/ai-assistant/assistants/{name}/calls"))
+    def calls(self, name: str):  # type: ignore[no-untyped-def]
+        return frame(list(self._client.iterate(f"/ai-assistant/assistants/{name}/calls")))
 
     def create_test_set(
         self, name: str, test_set: str, cases: list[dict[str, Any]], **fields: Any
@@ -502,6 +739,14 @@ class Helios:
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)
 
+    def page(
+        self, path: str, *, cursor: str | None = None, limit: int = 50, **filters: Any
+    ) -> dict[str, Any]:
+        """One page of a list route as the API answers it: ``{items, next_cursor, total}``.
+        Filters set to None are left out."""
+        params = {k: v for k, v in filters.items() if v is not None} | {"limit": limit}
+        return self.get(path, params=params | ({"cursor": cursor} if cursor else {}))
+
     def iterate(self, path: str, *, page_size: int = MAX_PAGE_SIZE, **filters: Any) -> Iterator[Any]:
         """Every item of a list route, fetched page by page as the caller consumes them.
         Lists answer ``{"items", "next_cursor", "total"}``; the walk passes ``next_cursor`` back as
@@ -546,6 +791,38 @@ class Helios:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _rows_frame(answer: dict[str, Any]):  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    rows = answer.get("rows", [])
+    if rows and isinstance(rows[0], dict):
+        return frame(rows)
+    table = pd.DataFrame(rows, columns=answer.get("columns"))
+    return table.assign(ds=pd.to_datetime(table["ds"])) if "ds" in table else table
+
+
+def accuracy_frame(report: dict[str, Any], by: str = "series"):  # type: ignore[no-untyped-def]
+    if by not in ("series", "step", "period"):
+        raise ValueError(f"by must be series, step or period, not {by!r}")
+    nested = {"step": "by_step", "period": "rolling"}.get(by)
+    rows = []
+    for group in report.get("groups", []):
+        head = {"model": group["model"], "version": group["version"], "unique_id": group.get("unique_id")}
+        parts = group.get(nested, []) if nested else [group]
+        for part in parts:
+            row = head | {k: v for k, v in part.items() if k not in ("by_step", "rolling", "coverage")}
+            for c in part.get("coverage", []):
+                row[f"coverage_{c['level']}"] = c["observed"]
+            rows.append(row)
+    return frame(rows)
+
+
+def _agent_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    if fields.get("watches") is not None:
+        fields = fields | {"watches": [watched(w) for w in fields["watches"]]}
+    return fields
 
 
 def _api_error(response: httpx.Response) -> HeliosAPIError:

@@ -35,11 +35,11 @@ def test_client_covers_prompts_chat_tests_and_experiments(hx: Helios, fake_llm) 
     hx.assistants.create("analyst", llm_model="local-llm", llm_version=1)
     hx.assistants.save_version("analyst", **PROMPT, message="v1")
     hx.assistants.save_version("analyst", **{**PROMPT, "system_prompt": "Be brief."}, message="v2")
-    assert [v["version"] for v in hx.assistants.versions("analyst")] == [2, 1]
+    assert hx.assistants.versions("analyst")["version"].tolist() == [2, 1]
     assert "+Be brief." in hx.assistants.diff("analyst", 1, 2)["parts"][0]["unified"]
     hx.assistants.set_label("analyst", "production", 1)
     answer = hx.assistants.chat("analyst", {"question": "AAPL?"})
-    assert answer["answer"] == "echo: AAPL?" and hx.assistants.calls("analyst")[0]["outcome"] == "answered"
+    assert answer["answer"] == "echo: AAPL?" and hx.assistants.calls("analyst")["outcome"][0] == "answered"
     cases = [{"variables": {"question": "AAPL?"}, "assertions": [{"kind": "contains", "value": "AAPL"}]}]
     test_set = hx.assistants.create_test_set("analyst", "smoke", cases)
     run = hx.assistants.run_tests(test_set["id"], [1, 2], repeats=2)

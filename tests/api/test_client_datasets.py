@@ -44,4 +44,4 @@ def test_client_bad_mapping_names_the_field(hx: Helios, tmp_path: Path) -> None:
     with pytest.raises(HeliosAPIError) as caught:
         hx.datasets.import_file(csv, name="prices", date_col="date", id_col="date", value_col="close")
     assert caught.value.problem["errors"][0]["field"] == "id_col"
-    assert hx.datasets.list() == []
+    assert hx.datasets.list().empty
