@@ -389,7 +389,9 @@ class TestAssertion(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: AssertionKind
-    value: str | None = Field(default=None, max_length=2000, description="text, pattern or judge criterion")
+    value: str | None = Field(
+        default=None, max_length=2000, description="text, RE2 pattern (no look-around) or judge criterion"
+    )
     max_chars: int | None = Field(default=None, ge=1)
 
 

@@ -9,14 +9,13 @@ the set, or whose latest run failed, is refused (unless an admin forces it).
 from __future__ import annotations
 
 import json
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helios.assistants import prompts, providers, statistics
+from helios.assistants import patterns, prompts, providers, statistics
 from helios.assistants.providers import Provider, ProviderProblem
 from helios.assistants.schemas import (
     AssertionKind,
@@ -84,9 +83,9 @@ def check_assertion(assertion: TestAssertion, where: str) -> None:
         raise _field(f"{where}.max_chars", "a max_length assertion needs max_chars")
     if assertion.kind == AssertionKind.regex:
         try:
-            re.compile(assertion.value or "")
-        except re.error as exc:
-            raise _field(f"{where}.value", f"not a regular expression: {exc}") from None
+            patterns.compile_pattern(assertion.value or "")
+        except patterns.PatternError as exc:
+            raise _field(f"{where}.value", str(exc)) from None
 
 
 def create_test_set(
@@ -215,8 +214,8 @@ def _failure(provider: Provider, assertion: TestAssertion, output: str) -> str |
         return f"does not contain {value!r}"
     if kind == AssertionKind.not_contains and value in output:
         return f"contains {value!r}"
-    if kind == AssertionKind.regex and not re.search(value, output):
-        return f"does not match /{value}/"
+    if kind == AssertionKind.regex:
+        return _regex_failure(value, output)
     if kind == AssertionKind.json_valid and not _is_json(output):
         return "is not valid JSON"
     if kind == AssertionKind.max_length and len(output) > (assertion.max_chars or 0):
@@ -224,6 +223,15 @@ def _failure(provider: Provider, assertion: TestAssertion, output: str) -> str |
     if kind == AssertionKind.llm_judge:
         return _judge(provider, value, output)
     return None
+
+
+def _regex_failure(pattern: str, output: str) -> str | None:
+    # Linear time whatever the pattern (see patterns.py); one saved before RE2 was the engine
+    # and using syntax it lacks fails the row with the reason instead of running in ``re``.
+    try:
+        return None if patterns.matches(pattern, output) else f"does not match /{pattern}/"
+    except patterns.PatternError as exc:
+        return f"/{pattern}/ {exc}"
 
 
 def _is_json(text: str) -> bool:
