@@ -53,7 +53,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         with self.server.lock:
-            self.server.requests.append({"body": body, "authorization": self.headers.get("Authorization")})
+            self.server.requests.append(
+                {
+                    "body": body,
+                    "authorization": self.headers.get("Authorization"),
+                    "host": self.headers.get("Host"),
+                }
+            )
         last = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
         if self.path != "/v1/chat/completions":
             return self._json(404, {"error": {"message": f"no route {self.path}"}})

@@ -6,9 +6,13 @@
      +-- ProviderUnreachable     connection failed or timed out, after the retries
      +-- ProviderFailed          the server answered, but with an error or something unreadable
 
-Base URLs are checked against internal addresses (loopback, private, link-local, reserved) every
-time they are used, not only when saved, because a name can resolve elsewhere later. Redirects are
-never followed: a 3xx could point the request at one of those addresses.
+Base URLs are checked against internal addresses (loopback, private, link-local, reserved) when
+saved and again on every connection, because a name can resolve elsewhere later. The connection
+check is the one that counts: the host is resolved once, every address it gave is checked, and the
+socket is opened to a checked address (``CheckedAddresses``), so a DNS answer that changes between
+the check and the connect (rebinding) cannot reach an internal server. TLS still verifies, and
+sends as SNI, the URL's host name; the Host header is the URL's. Redirects are never followed: a
+3xx could point the request at one of those addresses.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from helios.assistants.schemas import BehaviourSettings, CallOutcome, ChatMessage
@@ -78,20 +83,27 @@ class Completion:
 # --- the address check ------------------------------------------------------------------------
 
 
+def resolve(host: str, port: int | None) -> list[str]:
+    """Every address ``host`` resolves to, in the resolver's order (tests replace this to stage
+    a DNS rebinding); a literal IP is itself."""
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        pass
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0].split("%")[0] for info in infos))
+
+
+def _first_internal(addresses: list[str]) -> str | None:
+    return next((a for a in addresses if _is_internal(ipaddress.ip_address(a))), None)
+
+
 def internal_address(host: str) -> str | None:
     """The first internal address ``host`` is or resolves to; None when all are public (or none resolve)."""
     try:
-        candidates = [ipaddress.ip_address(host.strip("[]"))]
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-        except (socket.gaierror, UnicodeError):
-            return None
-        candidates = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-    for address in candidates:
-        if _is_internal(address):
-            return str(address)
-    return None
+        return _first_internal(resolve(host, None))
+    except (OSError, UnicodeError):
+        return None
 
 
 def _is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -107,8 +119,18 @@ def _is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool
     )
 
 
-def check_base_url(base_url: str, allow_local: bool, field_name: str = "base_url") -> None:
-    """A 422 naming ``field_name`` when ``base_url`` points inside the network and that is not allowed."""
+def _internal_words(where: str, address: str) -> str:
+    return (
+        f"{where} points at the internal address {address}; an admin can allow local model "
+        "servers (PUT /api/v1/ai-assistant/config allow_local_model_servers=true)"
+    )
+
+
+def check_base_url(
+    base_url: str, allow_local: bool, field_name: str = "base_url", *, resolve_host: bool = True
+) -> None:
+    """A 422 naming ``field_name`` when ``base_url`` is not http(s), or points inside the network
+    and that is not allowed (``resolve_host=False``: only a literal IP is checked here)."""
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput(
@@ -117,13 +139,82 @@ def check_base_url(base_url: str, allow_local: bool, field_name: str = "base_url
         )
     if allow_local:
         return
-    address = internal_address(parts.hostname)
+    if resolve_host:
+        address = internal_address(parts.hostname)
+    else:
+        literal = _literal_ip(parts.hostname)
+        address = _first_internal([literal]) if literal else None
     if address is not None:
-        message = (
-            f"{base_url} points at the internal address {address}; an admin can allow local model "
-            "servers (PUT /api/v1/ai-assistant/config allow_local_model_servers=true)"
-        )
+        message = _internal_words(base_url, address)
         raise InvalidInput(f"{field_name}: {message}", errors=[{"field": field_name, "message": message}])
+
+
+def _literal_ip(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        return None
+
+
+class CheckedAddresses(httpcore.NetworkBackend):
+    """httpcore's TCP connect, through one resolution that is checked before it is used.
+
+    httpcore hands the URL's host to ``connect_tcp``; this resolves it once, refuses the whole
+    connection when any address is internal (unless local servers are allowed), and opens the
+    socket to one of exactly those addresses. TLS is layered on the returned stream by httpcore
+    with the original host name (SNI and certificate check), so nothing else changes.
+    """
+
+    def __init__(self, allow_local: bool) -> None:
+        self.allow_local = allow_local
+        self._system = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            addresses = resolve(host, port)
+        except (OSError, UnicodeError) as exc:
+            raise httpcore.ConnectError(f"{host} does not resolve: {exc}") from None
+        internal = None if self.allow_local else _first_internal(addresses)
+        if internal is not None:
+            raise ProviderRefused(_internal_words(host, internal))
+        failure: Exception = httpcore.ConnectError(f"{host} resolves to no address")
+        for address in addresses:
+            try:
+                return self._system.connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        raise failure
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("model servers are reached over TCP only")
+
+    def sleep(self, seconds: float) -> None:
+        self._system.sleep(seconds)
+
+
+class CheckedTransport(httpx.HTTPTransport):
+    """httpx's transport with its connection pool opening sockets through ``CheckedAddresses``
+    (httpx builds the pool without a network backend argument; this builds the same pool with one)."""
+
+    def __init__(self, allow_local: bool) -> None:
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
+        super().__init__(trust_env=False, limits=limits)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=CheckedAddresses(allow_local),
+        )
 
 
 # --- calling ----------------------------------------------------------------------------------
@@ -164,24 +255,28 @@ def _headers(provider: Provider) -> dict[str, str]:
 
 
 def _guard(provider: Provider) -> None:
+    # The URL's shape and a literal internal IP, here; a host name is resolved and checked once,
+    # by the connection that uses the answer (CheckedAddresses), never twice.
     try:
-        check_base_url(provider.base_url, provider.allow_local)
+        check_base_url(provider.base_url, provider.allow_local, resolve_host=False)
     except InvalidInput as exc:
         raise ProviderRefused(exc.errors[0]["message"] if exc.errors else exc.detail) from None
 
 
-_CLIENTS: dict[float, httpx.Client] = {}
+_CLIENTS: dict[tuple[float, bool], httpx.Client] = {}
 _CLIENTS_LOCK = threading.Lock()
 
 
 def _client(provider: Provider) -> httpx.Client:
-    """One pooled client per timeout, shared by every call: building an httpx.Client (its TLS
-    context) costs far more than a local model's answer, and pooled connections skip the
-    handshake. Clients are thread-safe; redirects are never followed."""
+    """One pooled client per (timeout, local servers allowed), shared by every call: building an
+    httpx.Client (its TLS context) costs far more than a local model's answer, and pooled
+    connections skip the handshake. Clients are thread-safe; redirects are never followed."""
+    key = (provider.timeout_s, provider.allow_local)
     with _CLIENTS_LOCK:
-        client = _CLIENTS.get(provider.timeout_s)
+        client = _CLIENTS.get(key)
         if client is None:
-            client = _CLIENTS[provider.timeout_s] = httpx.Client(
+            client = _CLIENTS[key] = httpx.Client(
+                transport=CheckedTransport(provider.allow_local),
                 timeout=httpx.Timeout(provider.timeout_s, connect=min(provider.timeout_s, 10.0)),
                 follow_redirects=False,
                 trust_env=False,
