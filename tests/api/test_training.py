@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from helios.training.runner import run_job
 from helios.training.workers import claim_next
 from tests.training.conftest import prices_csv
@@ -189,3 +191,35 @@ def test_rerun_copies_the_settings_and_tags_and_a_note_are_editable(client) -> N
     journal = client.get(f"/api/v1/ml/jobs/{latest['id']}/journal").json()["items"]
     assert any(f"re-run of job #{first['id']} on the latest data" in line["message"] for line in journal)
     assert client.post("/api/v1/ml/jobs/999/rerun").status_code == 404
+
+
+def test_a_finished_job_serves_its_validation_forecast(client) -> None:  # type: ignore[no-untyped-def]
+    from helios.client import Helios, HeliosAPIError
+
+    seed(client)
+    job = client.post(
+        "/api/v1/ml/train",
+        json={"dataset": "prices", "family": "seasonal_naive", "validation": {"horizon": 7}},
+    ).json()
+    missing = client.get(f"/api/v1/ml/jobs/{job['id']}/validation")
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    assert "it is queued" in missing.json()["detail"]
+    assert run_next(client) == "succeeded"
+    body = client.get(f"/api/v1/ml/jobs/{job['id']}/validation").json()
+    assert body["kind"] == "series" and body["horizon"] == 7 and body["series_total"] == 2
+    first = body["series"][0]
+    assert (
+        first["unique_id"] == "S0" and len(first["ds"]) == len(first["forecast"]) == len(first["naive"]) == 7
+    )
+    assert first["history_ds"][-1] < first["ds"][0] and [b["level"] for b in first["intervals"]] == [80, 95]
+    assert client.get("/api/v1/ml/jobs/999/validation").status_code == 404
+
+    with Helios("http://testserver", transport=client._transport) as hx:
+        table = hx.training.validation(job["id"])
+        holdout = table[table["part"] == "holdout"]
+        assert len(holdout) == 14 and {"y", "forecast", "naive", "lo-95", "hi-95"} <= set(table.columns)
+        assert table.attrs["series_total"] == 2 and "seasonal naive" in table.attrs["naive_method"]
+        assert str(table["ds"].dtype).startswith("datetime64")
+        with pytest.raises(HeliosAPIError) as caught:
+            hx.training.validation(999)
+        assert caught.value.status == 404

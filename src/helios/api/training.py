@@ -27,6 +27,7 @@ from helios.training.schemas import (
     JournalRead,
     MetricsRead,
     RerunRequest,
+    ValidationRead,
 )
 
 router = APIRouter(prefix="/ml", tags=["training"])
@@ -136,6 +137,20 @@ def _poll(context: AppContext, job_id: int, since: int) -> MetricsRead:
 @router.get("/jobs/{job_id}/journal", response_model=JournalRead)
 def journal(job_id: int, session: ReadSessionDep, _: Viewer) -> JournalRead:
     return views.journal_read(session, job_id)
+
+
+@router.get(
+    "/jobs/{job_id}/validation",
+    response_model=ValidationRead,
+    responses={
+        404: {"description": "no such job, or the job kept no validation forecast (the detail says why)"}
+    },
+)
+def validation(job_id: int, session: ReadSessionDep, context: ContextDep, _: Viewer) -> ValidationRead:
+    """The forecast the job scored on its holdout, per series (the first 50): history before the origin,
+    actuals, the model's forecast and intervals, and the naive forecast; for draws, each held-out draw
+    against chance."""
+    return views.validation(session, context.store, job_id)
 
 
 @router.post("/jobs/{job_id}/rerun", response_model=JobRead, status_code=status.HTTP_201_CREATED)

@@ -20,7 +20,7 @@ from helios.core.auth import Principal, Role
 from helios.core.clock import utcnow
 from helios.datasets import service as datasets
 from helios.training import evaluation, failures
-from helios.training.schemas import JobStatus
+from helios.training.schemas import JobStatus, ValidationRead
 from helios.training.service import announce_finished, journal, record_metrics
 from helios.training.tables import TrainingJob
 
@@ -223,7 +223,7 @@ def _execute(context: AppContext, plan: JobPlan) -> JobStatus:
         return _finish(
             context, plan.job_id, JobStatus.cancelled, reason="cancelled on request; nothing registered"
         )
-    scores = _score(context, fitted, train, holdout, plan, horizon)
+    scores, validation = _score(context, fitted, train, holdout, plan, horizon)
     stopped = control.stop_requested
     if plan.validation.get("refit", True) and not stopped:
         _progress(
@@ -235,6 +235,7 @@ def _execute(context: AppContext, plan: JobPlan) -> JobStatus:
             context, plan.job_id, JobStatus.cancelled, reason="cancelled on request; nothing registered"
         )
     number = _register(context, plan, fitted, scores)
+    _keep_validation(context, validation)
     status = JobStatus.stopped_early if stopped else JobStatus.succeeded
     reason = (
         f"stopped by {reporter.stop_requested_by}"
@@ -273,11 +274,23 @@ def _score(
     holdout: pd.DataFrame,
     plan: JobPlan,
     horizon: int,
-) -> dict[str, float]:
+) -> tuple[dict[str, float], ValidationRead]:
+    """The holdout scores, and the forecast they were computed from (for the job page's plot)."""
+    validation = ValidationRead(
+        job_id=plan.job_id, kind="draws" if plan.kind == "draws" else "series", horizon=horizon
+    )
     if plan.kind == "draws":
-        scores = evaluation.score_draws(fitted, train, holdout, plan.spec.rules)
+        held_out, per_draw = evaluation.draw_scores(fitted, holdout, plan.spec.rules)
+        scores = evaluation.summarise_draws(fitted, train, held_out, per_draw)
+        validation.draws = evaluation.draws_record(held_out, per_draw)
     else:
-        scores = evaluation.score_series(fitted, train, holdout, horizon, plan.spec.season_length)
+        season = plan.spec.season_length
+        forecast = evaluation.holdout_forecast(fitted, horizon)
+        scores = evaluation.score_series(forecast, train, holdout, season)
+        validation.series, validation.series_total = evaluation.series_record(
+            forecast, train, holdout, season
+        )
+        validation.season_length, validation.naive_method = season, evaluation.naive_method(season)
     # A metric can be undefined (MASE of a series whose seasonal naive is perfect); JSON has no NaN.
     undefined = sorted(k for k, v in scores.items() if not math.isfinite(v))
     if undefined:
@@ -288,7 +301,15 @@ def _score(
                 f"undefined on this holdout, not recorded: {', '.join(undefined)}",
                 "warning",
             )
-    return {k: v for k, v in scores.items() if math.isfinite(v)}
+    return {k: v for k, v in scores.items() if math.isfinite(v)}, validation
+
+
+def _keep_validation(context: AppContext, validation: ValidationRead) -> None:
+    """Written once the version is registered: only a job that ends with a model shows its forecast.
+    The key is the job's own, so a resumed attempt replaces what an earlier one wrote."""
+    context.store.write_bytes(
+        evaluation.validation_key(validation.job_id), validation.model_dump_json().encode()
+    )
 
 
 def _register(context: AppContext, plan: JobPlan, fitted: Fitted, scores: dict[str, float]) -> int:

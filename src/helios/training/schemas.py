@@ -200,3 +200,53 @@ class Comparison(BaseModel):
         description="param -> {job id: value}, only params that differ"
     )
     params_same: dict[str, Any]
+
+
+# --- the validation forecast: what the job page plots against the actuals ----------------------------
+
+Number = float | None  # a value JSON can carry: NaN and infinities are stored as null
+
+
+class IntervalBand(BaseModel):
+    level: int = Field(description="nominal coverage in percent, e.g. 95")
+    lo: list[Number]
+    hi: list[Number]
+
+
+class ValidationSeries(BaseModel):
+    """One series on the holdout: the history just before the origin, then forecast and actuals per step."""
+
+    unique_id: str
+    history_ds: list[str] = Field(description="the last training points before the origin (context)")
+    history_y: list[Number]
+    ds: list[str] = Field(description="the holdout steps, after the origin")
+    actual: list[Number]
+    forecast: list[Number] = Field(description="the model's mean forecast, made from the training data only")
+    naive: list[Number] = Field(description="the (seasonal) naive forecast from the same origin")
+    intervals: list[IntervalBand] = Field(default_factory=list)
+    mae: Number = None
+    naive_mae: Number = None
+
+
+class DrawValidation(BaseModel):
+    """A draws model on its held-out draws: how much more probability than chance it gave each draw."""
+
+    ds: list[str]
+    log_likelihood_ratio: list[Number] = Field(
+        description="per draw, log p(drawn numbers | model) - log p(... | uniform chance), in nats; > 0 beat chance"
+    )
+    main_matches: list[Number] = Field(description="mean main numbers matched per sampled ticket")
+    chance_main_matches: list[Number] = Field(description="what a uniformly random ticket expects")
+
+
+class ValidationRead(BaseModel):
+    """The forecast a job scored on its holdout. Series are capped (``series_total`` says how many there were)."""
+
+    job_id: int
+    kind: Literal["series", "draws"]
+    horizon: int
+    season_length: int = 1
+    naive_method: str = Field(default="", description="what the naive forecast is, in words")
+    series_total: int = 0
+    series: list[ValidationSeries] = Field(default_factory=list)
+    draws: DrawValidation | None = None

@@ -7,23 +7,27 @@ from collections import defaultdict
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from helios.core.artifacts import ArtifactStore
 from helios.core.clock import as_utc, utcnow
-from helios.core.errors import InvalidInput
+from helios.core.errors import InvalidInput, NotFound
 from helios.core.pagination import DEFAULT_LIMIT, Keyset, count
 from helios.core.parsing import LIKE_ESCAPE, like_contains
 from helios.datasets import service as datasets
 from helios.registry import service as registry
+from helios.training import evaluation
 from helios.training.schemas import (
     Comparison,
     FamilyList,
     FamilyRead,
     JobList,
     JobRead,
+    JobStatus,
     JournalLine,
     JournalRead,
     MetricPoint,
     MetricsRead,
     RunCurves,
+    ValidationRead,
 )
 from helios.training.service import get_job
 from helios.training.tables import TrainingJob, TrainingJournal, TrainingMetric
@@ -160,6 +164,23 @@ def metrics_read(session: Session, job_id: int, since: int = 0) -> MetricsRead:
 def journal_read(session: Session, job_id: int) -> JournalRead:
     get_job(session, job_id)
     return JournalRead(job_id=job_id, items=journal_lines(session, job_id))
+
+
+def validation(session: Session, store: ArtifactStore, job_id: int) -> ValidationRead:
+    """The forecast the job scored on its holdout; NotFound, saying why, for a job that kept none."""
+    job = get_job(session, job_id)
+    key = evaluation.validation_key(job_id)
+    if not store.exists(key):
+        raise NotFound(f"job #{job_id} has no validation forecast: {_why_none(job)}")
+    return ValidationRead.model_validate_json(store.read_bytes(key))
+
+
+def _why_none(job: TrainingJob) -> str:
+    if job.status in (JobStatus.queued, JobStatus.running):
+        return f"it is {job.status}; the forecast is kept when it finishes"
+    if job.status in (JobStatus.failed, JobStatus.cancelled):
+        return f"it {job.status} before a model was registered"
+    return "it finished before Helios kept validation forecasts"
 
 
 def metrics(session: Session, job_id: int, since: int = 0) -> list[MetricPoint]:
