@@ -9,7 +9,7 @@ model version in the registry.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -211,6 +211,8 @@ def _execute(context: AppContext, plan: JobPlan) -> JobStatus:
 
     horizon = plan.validation.get("horizon", 14)
     train, holdout = evaluation.split_holdout(plan.frame, horizon, plan.kind)
+    if plan.kind != "draws" and not plan.spec.seasons:
+        plan = _with_seasons(context, plan, train)
     reporter, callbacks = _callbacks(context, plan)
     control = TrainingControl(cancelled=lambda: reporter.cancel_requested)
     checkpoints = context.store.resolve(f"jobs/{plan.job_id}/checkpoints")
@@ -245,6 +247,19 @@ def _execute(context: AppContext, plan: JobPlan) -> JobStatus:
         else None
     )
     return _finish(context, plan.job_id, status, reason=reason, metrics=scores, version=number)
+
+
+def _with_seasons(context: AppContext, plan: JobPlan, train: pd.DataFrame) -> JobPlan:
+    """Every cycle the calendar suggests (hourly: days and weeks) that the training data
+    confirms, decided once before the holdout so the scored fit and the refit model the same
+    seasons, as ``helios forecast`` does; journalled."""
+    from helios.forecasting.seasonality import data_seasons
+
+    seasons = data_seasons(train, plan.spec)
+    with context.db.transaction() as session:
+        shown = ", ".join(map(str, seasons)) if seasons else "none"
+        journal(session, plan.job_id, f"seasons: {shown} (confirmed on the training data)")
+    return replace(plan, spec=replace(plan.spec, seasons=seasons))
 
 
 def _callbacks(context: AppContext, plan: JobPlan) -> tuple[JobReporter, list[Any]]:
