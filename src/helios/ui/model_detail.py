@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from nicegui import run, ui
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from helios.registry import deployments, service, views
 from helios.registry.schemas import DeploymentRead, Lineage, ModelDetail, Stage, VersionRead
 from helios.training import scoreboard
 from helios.ui import registry_charts as charts
+from helios.ui.model_forecast import show_forecast_card
 from helios.ui.runtime import context, write
 
 KIND_COLORS = {"ml": "indigo-6", "llm": "purple-6"}
@@ -103,6 +104,7 @@ VERSION_COLUMNS: list[dict[str, Any]] = [
     {"name": "job", "label": "Job", "field": "job", "align": "left"},
     {"name": "metrics", "label": "Key metrics", "field": "metrics", "align": "left"},
     {"name": "created", "label": "Created", "field": "created", "align": "left", "sortable": True},
+    {"name": "predictions", "label": "Predictions", "field": "predictions", "align": "left"},
     {"name": "actions", "label": "", "field": "version", "align": "right"},
 ]
 
@@ -138,6 +140,13 @@ METRICS_CELL = """
   </q-chip>
 </q-td>"""
 
+# Each version's predictions in the ledger, on the Predictions page filtered to it.
+PREDICTIONS_CELL = """
+<q-td :props="props">
+  <a v-if="props.value" :href="props.value" class="text-primary no-underline hover:underline"
+     :data-testid="'predictions-v' + props.row.version">predictions</a>
+</q-td>"""
+
 ACTIONS_CELL = """
 <q-td :props="props">
   <q-btn flat dense no-caps size="sm" color="primary" icon="rocket_launch" label="Deploy"
@@ -161,7 +170,13 @@ def dataset_link(label: str | None) -> str | None:
     return f"/datasets/{quote(name)}" + (f"?version={number}" if number.isdigit() else "")
 
 
-def version_row(version: VersionRead, key_metric: str | None) -> dict[str, Any]:
+def predictions_link(model: str, version: int | None = None) -> str:
+    query = {"model": model, **({"version": version} if version else {})}
+    return f"/predictions?{urlencode(query)}"
+
+
+def version_row(version: VersionRead, key_metric: str | None, ml_model: str | None = None) -> dict[str, Any]:
+    """``ml_model``: the model's name when it forecasts, so the row links to its predictions."""
     family = version.family or "—"
     if version.llm_config and version.llm_config.get("model_name"):
         family = f"{family} · {version.llm_config['model_name']}"
@@ -177,6 +192,7 @@ def version_row(version: VersionRead, key_metric: str | None) -> dict[str, Any]:
         "metrics": metrics_text(version, key_metric),
         "warning": scoreboard.interval_warning(version.metrics),
         "created": when_text(version.created_at),
+        "predictions": predictions_link(ml_model, version.version) if ml_model else None,
     }
 
 
@@ -202,6 +218,7 @@ class ModelPage:
             self.table.add_slot("body-cell-job", JOB_CELL)
             self.table.add_slot("body-cell-dataset", DATASET_CELL)
             self.table.add_slot("body-cell-metrics", METRICS_CELL)
+            self.table.add_slot("body-cell-predictions", PREDICTIONS_CELL)
             self.table.add_slot("body-cell-actions", ACTIONS_CELL)
             self.table.on("deploy", lambda e: self.open_deploy(int(e.args)))
         with ui.row().classes("w-full gap-6 items-start lg:flex-nowrap"):
@@ -210,6 +227,7 @@ class ModelPage:
                 self.timeline = ui.column().classes("w-full max-h-[560px] overflow-y-auto pr-1")
             with ui.card().classes("helios-card grow min-w-0 w-full lg:w-auto p-0"):
                 self.charts()
+        show_forecast_card(self.principal, self.state.detail)
         self.render()
 
     def render(self) -> None:
@@ -217,7 +235,9 @@ class ModelPage:
         with self.header:
             self.heading()
             self.stats()
-        self.table.rows = [version_row(v, self.state.detail.key_metric) for v in self.state.detail.versions]
+        detail = self.state.detail
+        ml_model = detail.name if detail.kind == "ml" else None
+        self.table.rows = [version_row(v, detail.key_metric, ml_model) for v in detail.versions]
         self.table.update()
         self.history()
         self.lineage_chart.options.clear()
@@ -251,6 +271,10 @@ class ModelPage:
                         for tag in detail.tags:
                             ui.chip(tag, icon="sell").props("dense outline color=grey-7").classes("text-xs")
             with ui.row().classes("items-center gap-2 shrink-0"):
+                if detail.kind == "ml":
+                    ui.button("Predictions", icon="insights").props(
+                        f'flat no-caps href="{predictions_link(detail.name)}" data-testid="model-predictions"'
+                    ).tooltip("This model's predictions in the ledger")
                 if self.state.rollback_target is not None:
                     self._editor_only(
                         ui.button("Roll back", icon="undo", on_click=self.open_rollback).props(

@@ -6,7 +6,9 @@ predictions, datasets and registry services; slow work runs off the event loop."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from nicegui import run, ui
@@ -28,11 +30,31 @@ from helios.ui.shell import frame
 HISTORY_POINTS = 120
 
 
+@dataclass
+class Filters:
+    """What the page's address asks for: /predictions?dataset=&ticker=&model=&version=&prediction=."""
+
+    dataset: str | None = None
+    ticker: str | None = None
+    model: str | None = None
+    version: int | None = None
+    prediction: int | None = None
+
+
 class Dashboard:
-    def __init__(self, principal: Principal, dataset: str | None, ticker: str | None) -> None:
+    def __init__(self, principal: Principal, filters: Filters) -> None:
         self.principal = principal
-        self.dataset, self.ticker = dataset, ticker
+        self.filters = filters
+        self.dataset, self.ticker = filters.dataset, filters.ticker
+        if filters.model and not (self.dataset and self.ticker):
+            self._open_where_model_predicted(filters.model, filters.version)
         self._shown: tuple | None = None  # what the page shows now; the poll redraws only on change
+
+    def _open_where_model_predicted(self, model: str, version: int | None) -> None:
+        with context().db.reading() as session:
+            subject = views.newest_subject(session, model, version)
+        if subject is not None:
+            self.dataset, self.ticker = subject
 
     # --- layout -----------------------------------------------------------------------------------
 
@@ -49,6 +71,7 @@ class Dashboard:
             ).props('data-testid="predictions-empty"')
             return
         self.dataset = self.dataset if self.dataset in names else names[0]
+        self.filter_note()
         with ui.row().classes("w-full items-end gap-3 flex-wrap"):
             self.dataset_select = ui.select(
                 names, value=self.dataset, label="Dataset", on_change=lambda e: self.pick_dataset(e.value)
@@ -58,7 +81,8 @@ class Dashboard:
             self.ticker_select.props('outlined dense data-testid="ticker-select"').classes("w-40")
             models = self._models()
             price = [m.name for m in models if m.task not in ("volatility",)]
-            self.models_select = ui.select(price, value=price[:1], multiple=True, label="Models")
+            chosen = [self.filters.model] if self.filters.model in price else price[:1]
+            self.models_select = ui.select(price, value=chosen, multiple=True, label="Models")
             self.models_select.props('outlined dense use-chips data-testid="models-select"').classes("w-72")
             volatility = {"": "none", **{m.name: m.name for m in models if m.task == "volatility"}}
             self.vol_select = ui.select(volatility, value="", label="Volatility overlay")
@@ -93,6 +117,19 @@ class Dashboard:
                 )
         self.pick_dataset(self.dataset)
         ui.timer(3.0, self.poll)
+
+    def filter_note(self) -> None:
+        """A page opened for one model (its page links here) says so, with the way back to all."""
+        model, version = self.filters.model, self.filters.version
+        if not model:
+            return
+        with ui.row().classes("items-center gap-2 -mt-3").props('data-testid="predictions-filter"'):
+            ui.chip(f"{model} v{version}" if version else model, icon="filter_alt", color="blue-1").props(
+                "dense square text-color=blue-9"
+            )
+            ui.label("only this model's predictions and accuracy are shown").classes("text-sm text-slate-500")
+            everything = {"dataset": self.dataset, "ticker": self.ticker or ""}
+            ui.link("show every model", f"/predictions?{urlencode(everything)}").classes("text-sm")
 
     # --- choices ----------------------------------------------------------------------------------
 
@@ -150,6 +187,7 @@ class Dashboard:
         finally:
             self.run_button.enable()
         self.progress.value = 1.0
+        self.filters.prediction = None  # what was just run is the newest: show it
         self.status.text = f"{len(made)} prediction(s) stored from {made[0].origin:%Y-%m-%d}" if made else ""
         self.progress.visible = False
         self._shown = None
@@ -174,8 +212,12 @@ class Dashboard:
     def refresh(self) -> None:
         ctx = context()
         with ctx.db.reading() as session:
-            latest = views.list_predictions(session, self.ticker, latest=True, limit=20).items
-            report = accuracy.accuracy(session, unique_id=self.ticker)
+            model, version = self.filters.model, self.filters.version
+            latest = views.list_predictions(
+                session, self.ticker, model=model, version=version, latest=True, limit=20
+            ).items
+            latest = self._pinned(session, latest)
+            report = accuracy.accuracy(session, unique_id=self.ticker, model=model, version=version)
             found = schedules.list_schedules(session)
             version = datasets.get_version(session, self.dataset, "latest")
             history = datasets.series_frame(
@@ -200,6 +242,21 @@ class Dashboard:
         self._chart(history, latest)
         self._accuracy(report)
         self._schedules([views.schedule_read(s) for s in found])
+
+    def _pinned(self, session: Any, latest: list[PredictionRead]) -> list[PredictionRead]:
+        """A link to one prediction (?prediction=ID) shows it in place of its model's newest."""
+        if self.filters.prediction is None:
+            return latest
+        try:
+            [pinned] = views.prediction_reads(
+                session, [service.get_prediction(session, self.filters.prediction)]
+            )
+        except HeliosError:
+            return latest
+        if pinned.unique_id != self.ticker:
+            return latest
+        same = (pinned.model, pinned.model_version)
+        return [pinned, *(p for p in latest if (p.model, p.model_version) != same)]
 
     def _chart(self, history: Any, latest: list[PredictionRead]) -> None:
         price = [p for p in latest if p.task != "draws"]
@@ -313,8 +370,21 @@ def _empty_history() -> Any:
     return pd.DataFrame({"ds": [], "y": []})
 
 
+def _whole(value: str | None) -> int | None:
+    """An id or version from the address; anything else is ignored rather than an error page."""
+    return int(value) if value and value.isdigit() else None
+
+
 @ui.page("/predictions", title="Predictions · Helios")
-def predictions_page(request: Request, dataset: str | None = None, ticker: str | None = None) -> None:
+def predictions_page(
+    request: Request,
+    dataset: str | None = None,
+    ticker: str | None = None,
+    model: str | None = None,
+    version: str | None = None,
+    prediction: str | None = None,
+) -> None:
     principal = page_principal(request)
+    filters = Filters(dataset, ticker, model or None, _whole(version), _whole(prediction))
     with frame("Predictions", principal.name):
-        Dashboard(principal, dataset, ticker).build()
+        Dashboard(principal, filters).build()
