@@ -38,9 +38,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -357,6 +358,7 @@ class Predictions(_Area):
         volatility: str | None = None,
         version: int | str = "latest",
         wait: float = 600.0,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
         **fields: Any,
     ):  # type: ignore[no-untyped-def]
         """Predict and store, as ``helios predict``: ``models`` as ``name``, ``name@VERSION`` or
@@ -372,6 +374,7 @@ class Predictions(_Area):
                 volatility=volatility,
                 version=version,
                 wait=wait,
+                on_progress=on_progress,
                 **fields,
             )
         )
@@ -387,27 +390,24 @@ class Predictions(_Area):
         volatility: str | None = None,
         version: int | str = "latest",
         wait: float = 600.0,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
         **fields: Any,
     ) -> list[dict[str, Any]]:
-        """``run``, answering the stored predictions as the API gives them (with their points)."""
+        """``run``, answering the stored predictions as the API gives them (with their points).
+        ``on_progress`` is called with the queued run (``series_done``, ``progress``) at each look."""
         import time
 
-        body = {
-            "dataset": dataset,
-            "dataset_version": version,
-            "series": series,
-            "models": [model_ref(m) for m in ([models] if isinstance(models, str | dict) else models)],
-            "horizon": horizon,
-            "levels": levels or [80, 95],
-            "volatility_model": model_ref(volatility) if volatility else None,
-            **fields,
-        }
+        body = _run_body(dataset, series, models, horizon, levels, volatility, version) | fields
         answer = self._client.request("POST", "/predictions/run", json=body)
         queued = answer.get("run")
         if not queued:
             return answer["predictions"]
         deadline = time.monotonic() + wait
-        while queued["status"] not in ("succeeded", "failed"):
+        while True:
+            if on_progress is not None:
+                on_progress(queued)
+            if queued["status"] in ("succeeded", "failed"):
+                break
             if time.monotonic() > deadline:
                 raise TimeoutError(f"prediction run {queued['id']} still {queued['status']} after {wait} s")
             time.sleep(0.5)
@@ -427,14 +427,14 @@ class Predictions(_Area):
         return [
             p
             for ticker in tickers
-            for p in self._client.iterate(f"/predictions/{ticker}", latest=True)
+            for p in self._client.iterate(_series_path(ticker), latest=True)
             if p["run_id"] == run_id
         ]
 
     def list(self, ticker: str, **filters: Any):  # type: ignore[no-untyped-def]
         """A ticker's predictions (filters: model, version, start, end, latest, as_of), one row per
         predicted point, newest prediction first."""
-        return points_frame(list(self._client.iterate(f"/predictions/{ticker}", **filters)))
+        return points_frame(list(self._client.iterate(_series_path(ticker), **filters)))
 
     def get(self, prediction_id: int) -> dict[str, Any]:
         return self._client.get(f"/predictions/by-id/{prediction_id}")
@@ -458,6 +458,61 @@ class Predictions(_Area):
     def accuracy_report(self, **filters: Any) -> dict[str, Any]:
         params = {k: v for k, v in filters.items() if v is not None}
         return self._client.get("/predictions/accuracy", params=params)
+
+    def get_run(self, run_id: int) -> dict[str, Any]:
+        """A queued run over many series: status, ``series_done`` of ``series_total``, ``progress``."""
+        return self._client.get(f"/predictions/runs/{run_id}")
+
+    def schedules(self) -> list[dict[str, Any]]:
+        return self._client.get("/predictions/schedules")["items"]
+
+    def schedule(
+        self,
+        name: str,
+        cron: str,
+        dataset: str,
+        series: str | list[str],
+        models: str | list[str | dict[str, Any]],
+        horizon: int = 7,
+        *,
+        missed: str = "skip",
+        enabled: bool = True,
+        levels: list[int] | None = None,
+        volatility: str | None = None,
+        version: int | str = "latest",
+    ) -> dict[str, Any]:
+        """A prediction run on a 5-field cron (UTC); ``missed``: "skip" or "catch_up" after downtime."""
+        request = _run_body(dataset, series, models, horizon, levels, volatility, version)
+        body = {"name": name, "cron": cron, "missed": missed, "enabled": enabled, "request": request}
+        return self._client.request("POST", "/predictions/schedules", json=body)
+
+    def unschedule(self, name: str) -> None:
+        self._client.request("DELETE", f"/predictions/schedules/{quote(name, safe='')}")
+
+
+def _series_path(ticker: str) -> str:
+    """The canonical address reads any ticker, one named ``runs`` or holding a ``/`` too."""
+    return f"/predictions/series/{quote(ticker, safe='')}"
+
+
+def _run_body(
+    dataset: str,
+    series: str | list[str],
+    models: str | list[str | dict[str, Any]],
+    horizon: int,
+    levels: list[int] | None,
+    volatility: str | None,
+    version: int | str,
+) -> dict[str, Any]:
+    return {
+        "dataset": dataset,
+        "dataset_version": version,
+        "series": series,
+        "models": [model_ref(m) for m in ([models] if isinstance(models, str | dict) else models)],
+        "horizon": horizon,
+        "levels": levels or [80, 95],
+        "volatility_model": model_ref(volatility) if volatility else None,
+    }
 
 
 class Agents(_Area):
