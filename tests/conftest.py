@@ -4,6 +4,8 @@ HELIOS_TEST_DATABASE_URL or 127.0.0.1:5432); each test gets a fresh temp databas
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from functools import cache
@@ -16,6 +18,7 @@ from sqlalchemy.engine import make_url
 from helios.config import Settings
 from helios.context import AppContext
 from helios.db import migrate
+from helios.db.engine import Database
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -39,22 +42,38 @@ def postgres_url() -> str | None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with nothing in it, for the tests of the migrations themselves."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'helios.db'}"
         return
-    base = postgres_url()
-    if base is None:
-        pytest.skip("PostgreSQL not reachable (set HELIOS_TEST_DATABASE_URL or start it on 127.0.0.1:5432)")
-    yield from _postgres_schema(base)
+    yield from _postgres_schema(_postgres_or_skip())
 
 
-def _postgres_schema(base: str) -> Iterator[str]:
-    """A throwaway schema per test: isolated, parallel-safe, and dropped afterwards."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_templates: _Templates
+) -> Iterator[str]:
+    """A fresh database already at the newest migration, copied from a template this worker migrated
+    once: running every migration per test cost ~0.6 s on SQLite and ~1.7 s on PostgreSQL."""
+    if request.param == "sqlite":
+        target = tmp_path / "helios.db"
+        shutil.copyfile(migrated_templates.sqlite(), target)
+        yield f"sqlite:///{target}"
+        return
+    yield from migrated_templates.postgres_copy(_postgres_or_skip())
+
+
+def _postgres_schema(base: str, script: str | None = None) -> Iterator[str]:
+    """A throwaway schema per test (built by ``script`` when given): isolated, parallel-safe, and
+    dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        if script is not None:
+            # The DBAPI cursor directly: a parameterless execute runs the multi-statement script as is.
+            connection.connection.cursor().execute(script.replace(SCHEMA_PLACEHOLDER, schema))
     url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
     try:
         yield url.render_as_string(hide_password=False)
@@ -62,6 +81,90 @@ def _postgres_schema(base: str) -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def _postgres_or_skip() -> str:
+    base = postgres_url()
+    if base is None:
+        pytest.skip("PostgreSQL not reachable (set HELIOS_TEST_DATABASE_URL or start it on 127.0.0.1:5432)")
+    return base
+
+
+class _Templates:
+    """Per-worker migrated databases that tests copy: a SQLite file, and on PostgreSQL a migrated
+    schema replayed from its ``pg_dump`` (a new schema per test; a template *database* would cost a
+    checkpoint on every drop)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._sqlite: Path | None = None
+        self._postgres_sql: str | None = None
+
+    def sqlite(self) -> Path:
+        if self._sqlite is None:
+            path = self.directory / "template.db"
+            _migrate(f"sqlite:///{path}")
+            # Closed cleanly, WAL is checkpointed into the main file: one file is the whole database.
+            wal = Path(f"{path}-wal")
+            assert not wal.exists() or wal.stat().st_size == 0
+            self._sqlite = path
+        return self._sqlite
+
+    def postgres_copy(self, base: str) -> Iterator[str]:
+        script = self._postgres_script(base)
+        for url in _postgres_schema(base, script):
+            if script is None:  # no pg_dump on this machine: migrate this schema the slow way
+                _migrate(url)
+            yield url
+
+    def _postgres_script(self, base: str) -> str | None:
+        if self._postgres_sql is None:
+            self._postgres_sql = _dump_migrated_schema(base) or ""
+        return self._postgres_sql or None
+
+
+SCHEMA_PLACEHOLDER = "helios_template_schema_placeholder"
+
+
+def _dump_migrated_schema(base: str) -> str | None:
+    """Migrate a throwaway schema once and keep its dump (tables, indexes, triggers and the
+    alembic_version row) with the schema name made a placeholder."""
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        return None
+    for url in _postgres_schema(base):
+        _migrate(url)
+        schema = make_url(url).query["options"].split("search_path=")[1]
+        target = make_url(base)
+        result = subprocess.run(
+            [pg_dump, "--no-owner", "--no-privileges", "--inserts", "--schema", schema,
+             "--host", target.host or "127.0.0.1", "--port", str(target.port or 5432),
+             "--username", target.username or "postgres", target.database or "postgres"],
+            capture_output=True, text=True, env={**os.environ, "PGPASSWORD": target.password or ""},
+        )
+        if result.returncode != 0:
+            return None
+        # psql meta-commands (\restrict) and the dump's empty search_path are not SQL for a cursor.
+        lines = [
+            line for line in result.stdout.splitlines()
+            if not line.startswith("\\") and "set_config('search_path'" not in line
+            and not line.startswith(("CREATE SCHEMA", "COMMENT ON SCHEMA"))
+        ]
+        return "\n".join(lines).replace(schema, SCHEMA_PLACEHOLDER)
+    return None
+
+
+def _migrate(url: str) -> None:
+    database = Database.connect(url)
+    try:
+        migrate.upgrade(database.write_engine)
+    finally:
+        database.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> _Templates:
+    return _Templates(tmp_path_factory.mktemp("templates"))
 
 
 @pytest.fixture
