@@ -137,17 +137,33 @@ def _dump_migrated_schema(base: str) -> str | None:
         schema = make_url(url).query["options"].split("search_path=")[1]
         target = make_url(base)
         result = subprocess.run(
-            [pg_dump, "--no-owner", "--no-privileges", "--inserts", "--schema", schema,
-             "--host", target.host or "127.0.0.1", "--port", str(target.port or 5432),
-             "--username", target.username or "postgres", target.database or "postgres"],
-            capture_output=True, text=True, env={**os.environ, "PGPASSWORD": target.password or ""},
+            [
+                pg_dump,
+                "--no-owner",
+                "--no-privileges",
+                "--inserts",
+                "--schema",
+                schema,
+                "--host",
+                target.host or "127.0.0.1",
+                "--port",
+                str(target.port or 5432),
+                "--username",
+                target.username or "postgres",
+                target.database or "postgres",
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PGPASSWORD": target.password or ""},
         )
         if result.returncode != 0:
             return None
         # psql meta-commands (\restrict) and the dump's empty search_path are not SQL for a cursor.
         lines = [
-            line for line in result.stdout.splitlines()
-            if not line.startswith("\\") and "set_config('search_path'" not in line
+            line
+            for line in result.stdout.splitlines()
+            if not line.startswith("\\")
+            and "set_config('search_path'" not in line
             and not line.startswith(("CREATE SCHEMA", "COMMENT ON SCHEMA"))
         ]
         return "\n".join(lines).replace(schema, SCHEMA_PLACEHOLDER)
