@@ -2,12 +2,13 @@
 quality on a multi-session conversational set (hybrid vs BM25 alone vs embeddings alone).
 
     nice -n 10 .venv/bin/python benchmarks/memory.py [--memories 100000] [--queries 200] [--no-postgres]
+        [--no-sqlite] [--skip-recall] [--insert-batches 5] [--embed-all]
 
 Everything goes through the memory services (what the API calls), with the real
 all-MiniLM-L6-v2 embedder. The 100k texts are embedded once and cached under /tmp so the SQLite
 and PostgreSQL runs store the same vectors; query embedding is always live and counted in the
-hybrid latency. PostgreSQL is HELIOS_TEST_DATABASE_URL or the local test cluster, in a throwaway
-schema.
+hybrid latency. PostgreSQL is HELIOS_BENCH_DATABASE_URL or the local cluster's ``helios_bench``
+database (created when missing, never the tests' database), in a throwaway schema.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import memory_corpus  # noqa: E402
 
 CACHE = Path(tempfile.gettempdir()) / "helios-memory-bench"
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# Its own database, so a benchmark never touches the test suite's (created when missing).
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/helios_bench"
 
 
 class Precomputed:
@@ -104,7 +106,8 @@ def recall(context) -> dict[str, dict[int, float]]:  # type: ignore[no-untyped-d
             hits = search.search(session, context.memory, q.text, [agent], k=25).items
             ranked["hybrid"].append([turn_of[h.memory.id] for h in hits])
             words = fulltext.query_words(q.text)
-            ranked["bm25"].append([turn_of[m] for m, _ in fulltext.search(session, [agent], words, 25)])
+            found = fulltext.search(session, [agent], words, 25, context.memory.terms)
+            ranked["bm25"].append([turn_of[m] for m, _ in found])
             vector = context.memory.embedder.embed([q.text])[0]
             near = context.memory.vectors.nearest(session, [agent], vector, 25)
             ranked["embeddings"].append([turn_of[m] for m, _ in near])
@@ -150,12 +153,19 @@ def cached_vectors(texts: list[str], embedder) -> np.ndarray:  # type: ignore[no
     return vectors
 
 
-def insert_rate(context, batches: int = 5) -> float:  # type: ignore[no-untyped-def]
-    texts = synthetic_texts(batches * 1000, seed=99)
+def insert_rate(context, batches: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Memories/s through the service in batches of 1,000 (embedding included), and, on the same
+    texts in the same run, memories/s of the embedding model alone."""
+    texts = synthetic_texts(batches * 1000, seed=99 + batches)
     started = time.perf_counter()
     for b in range(batches):
         write(context, "inserts", [{"content": t} for t in texts[b * 1000 : (b + 1) * 1000]])
-    return batches * 1000 / (time.perf_counter() - started)
+    service = batches * 1000 / (time.perf_counter() - started)
+    embedder = getattr(context.memory.embedder, "real", context.memory.embedder)
+    started = time.perf_counter()
+    for b in range(batches):
+        embedder.embed(texts[b * 1000 : (b + 1) * 1000])
+    return service, batches * 1000 / (time.perf_counter() - started)
 
 
 def load(context, texts: list[str], vectors: np.ndarray) -> float:  # type: ignore[no-untyped-def]
@@ -197,7 +207,7 @@ def load(context, texts: list[str], vectors: np.ndarray) -> float:  # type: igno
             ids = list(
                 session.scalars(insert(Memory).returning(Memory.id, sort_by_parameter_order=True), rows)
             )
-            fulltext.add(session, [(m, texts[i]) for m, i in zip(ids, chunk, strict=True)])
+            fulltext.add(session, [(m, agent, texts[i]) for m, i in zip(ids, chunk, strict=True)])
             session.execute(
                 insert(MemoryEmbedding),
                 [
@@ -215,18 +225,28 @@ def load(context, texts: list[str], vectors: np.ndarray) -> float:  # type: igno
 
 
 def latency(context, queries: list[str]) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """p50/p95 of full text alone (the hybrid's candidate depth for k=10), of the query embedding
+    and the vector scan alone, and of the whole hybrid search (all of them, and the rows read)."""
     from helios.memory import fulltext, search
 
     agent = agent_id(context, "scale")
-    timings: dict[str, list[float]] = {"fts": [], "hybrid": []}
+    runtime = context.memory
+    n = search.depth(10)
+    timings: dict[str, list[float]] = {"fts": [], "embed": [], "vectors": [], "hybrid": []}
     with context.db.reading() as session:
-        search.search(session, context.memory, queries[0], [agent])  # load the vector cache once
+        search.search(session, runtime, queries[0], [agent])  # load the vector cache once
         for q in queries:
             started = time.perf_counter()
-            fulltext.search(session, [agent], fulltext.query_words(q), 100)
+            fulltext.search(session, [agent], fulltext.query_words(q), n, runtime.terms)
             timings["fts"].append(time.perf_counter() - started)
             started = time.perf_counter()
-            search.search(session, context.memory, q, [agent], k=10)
+            vector = runtime.embedder.real.embed([q])[0]
+            timings["embed"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            runtime.vectors.nearest(session, [agent], vector, n)
+            timings["vectors"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            search.search(session, runtime, q, [agent], k=10)
             timings["hybrid"].append(time.perf_counter() - started)
     return {
         f"{name} {stat}": 1000 * value
@@ -235,11 +255,29 @@ def latency(context, queries: list[str]) -> dict[str, float]:  # type: ignore[no
     }
 
 
+def ensure_database(base: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": url.database}
+            )
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+    finally:
+        admin.dispose()
+
+
 def postgres_url(base: str) -> tuple[str, object] | None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     try:
+        ensure_database(base)
         admin = create_engine(base, connect_args={"connect_timeout": 3})
         schema = f"bench_{uuid.uuid4().hex[:8]}"
         with admin.begin() as connection:
@@ -273,7 +311,9 @@ def main() -> None:
     parser.add_argument("--memories", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--skip-recall", action="store_true", help="only the scale part")
+    parser.add_argument("--skip-recall", action="store_true", help="no retrieval-quality part")
+    parser.add_argument("--insert-batches", type=int, default=5, help="batches of 1,000 timed (0: none)")
+    parser.add_argument("--no-sqlite", action="store_true", help="scale part on PostgreSQL only")
     parser.add_argument(
         "--embed-all", action="store_true", help="embed the 100k stored texts too (else random unit vectors)"
     )
@@ -287,17 +327,22 @@ def main() -> None:
     sqlite.memory.embedder = real
     if not args.skip_recall:
         report_recall(sqlite)
-        rate = insert_rate(sqlite)
-        print(f"insert with embeddings, 1,000 per batch (SQLite): {rate:.0f} memories/s", flush=True)
+    if args.insert_batches:
+        rate, model = insert_rate(sqlite, args.insert_batches)
+        print(
+            f"insert with embeddings, 1,000 per batch (SQLite): {rate:.0f} memories/s; "
+            f"the model alone on the same texts: {model:.0f} texts/s",
+            flush=True,
+        )
 
     texts = synthetic_texts(args.memories)
     vectors = cached_vectors(texts, real) if args.embed_all else random_vectors(len(texts), real.dim)
     known = dict(zip(texts, vectors, strict=True))
     rng = random.Random(5)
     queries = [memory_corpus.chatter(rng) for _ in range(args.queries)]
-    targets = [("SQLite", sqlite, None)]
+    targets = [] if args.no_sqlite else [("SQLite", sqlite, None)]
     if not args.no_postgres:
-        found = postgres_url(os.environ.get("HELIOS_TEST_DATABASE_URL", PG_DEFAULT))
+        found = postgres_url(os.environ.get("HELIOS_BENCH_DATABASE_URL", PG_DEFAULT))
         if found:
             targets.append(("PostgreSQL", open_context(found[0]), found[1]))
     for name, context, drop in targets:
@@ -311,8 +356,10 @@ def main() -> None:
             + ", ".join(f"{k} {v:.1f} ms" for k, v in latency(context, queries).items()),
             flush=True,
         )
-        if name == "PostgreSQL":
-            print(f"insert with embeddings (PostgreSQL): {insert_rate(context):.0f} memories/s", flush=True)
+        if name == "PostgreSQL" and args.insert_batches:
+            context.memory = MemoryRuntime(real)
+            rate, model = insert_rate(context, args.insert_batches)
+            print(f"insert with embeddings (PostgreSQL): {rate:.0f} memories/s (model alone {model:.0f}/s)")
         context.db.dispose()
         if drop:
             drop()  # type: ignore[operator]

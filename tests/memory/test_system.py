@@ -126,3 +126,52 @@ def test_events_become_memories_of_the_agents_using_the_model(memory_context, ac
         ).model_copy(update={"event_id": 1})
         system.remember_event(session, context.memory, None, event)
     assert len(contents(context, "desk")) == before
+
+
+def test_event_memories_are_embedded_before_the_write_lock_is_taken(memory_context, actor) -> None:  # type: ignore[no-untyped-def]
+    """The delivery transaction opens at the handler's first statement and holds SQLite's write
+    lock to the commit; the model (seconds to load, then per text) must run before it. While the
+    embedder runs, another writer must get the lock at once."""
+    context = memory_context
+    inner = context.memory.embedder
+    writers: list[bool] = []
+
+    class LockProbe:
+        name, dim, min_similarity = inner.name, inner.dim, inner.min_similarity
+
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            writers.append(_can_write_now(context))
+            return inner.embed(texts)
+
+    with context.db.transaction() as session:
+        agents.create_agent(session, AgentCreate(name="desk", models=["nb"]), actor)
+    context.memory.embedder = LockProbe()
+    event = ModelDeployed(
+        model="nb",
+        action="deploy",
+        stage="active",
+        to_version=3,
+        from_stage="staging",
+        deployment_id=4,
+        actor="ana",
+    ).model_copy(update={"event_id": 9})
+    with context.db.transaction() as session:
+        system.remember_event(session, context.memory, None, event)
+    assert writers == [True]  # one embedding call for the event, made while no lock was held
+    assert contents(context, "desk") == ["Model nb deployed to active: v3 by ana."]
+
+
+def _can_write_now(context) -> bool:  # type: ignore[no-untyped-def]
+    if context.db.dialect != "sqlite":  # PostgreSQL has row locks only; the order is the same
+        return True
+    import sqlite3
+
+    probe = sqlite3.connect(context.db.write_engine.url.database, timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        probe.close()

@@ -76,7 +76,7 @@ def from_blobs(blobs: Sequence[bytes], dim: int) -> np.ndarray:
 
 @dataclass
 class _AgentVectors:
-    stamp: tuple[int, int]
+    stamp: int
     ids: np.ndarray
     matrix: np.ndarray
 
@@ -84,7 +84,7 @@ class _AgentVectors:
 @dataclass
 class VectorIndex:
     """Each agent's vectors, cached in this process and reloaded when the table changed under it
-    (another request, another process): the cache is checked against a cheap count/max stamp."""
+    (another request, another process): the cache is checked against the newest vector's version."""
 
     dim: int
     _agents: dict[int, _AgentVectors] = field(default_factory=dict)
@@ -111,6 +111,10 @@ class VectorIndex:
         rows = [position[m] for m in memory_ids if m in position]
         return {int(vectors.ids[r]): float(vectors.matrix[r] @ query) for r in rows}
 
+    def forget(self) -> None:
+        with self._lock:
+            self._agents.clear()
+
     def _current(self, session: Session, agent_id: int) -> _AgentVectors:
         stamp = _stamp(session, agent_id)
         with self._lock:
@@ -122,7 +126,7 @@ class VectorIndex:
             self._agents[agent_id] = loaded
         return loaded
 
-    def _load(self, session: Session, agent_id: int, stamp: tuple[int, int]) -> _AgentVectors:
+    def _load(self, session: Session, agent_id: int, stamp: int) -> _AgentVectors:
         rows = session.execute(
             select(MemoryEmbedding.memory_id, MemoryEmbedding.vector)
             .where(MemoryEmbedding.agent_id == agent_id)
@@ -132,12 +136,12 @@ class VectorIndex:
         return _AgentVectors(stamp, ids, from_blobs([r[1] for r in rows], self.dim))
 
 
-def _stamp(session: Session, agent_id: int) -> tuple[int, int]:
+def _stamp(session: Session, agent_id: int) -> int:
     # Every new vector (a new memory or changed content) gets a version above all before it, so
-    # max(version) moves on any write and count on any purge.
-    count, version = session.execute(
-        select(func.count(), func.coalesce(func.max(MemoryEmbedding.version), 0)).where(
-            MemoryEmbedding.agent_id == agent_id
-        )
-    ).one()
-    return int(count), int(version)
+    # max(version) moves on any write; one seek on (agent_id, version). A purge does not move it:
+    # the purging process drops its cache (``forget``), and elsewhere a purged memory's vector
+    # stays until the next write, harmless because search only keeps candidates that still exist.
+    version = session.scalar(
+        select(func.max(MemoryEmbedding.version)).where(MemoryEmbedding.agent_id == agent_id)
+    )
+    return int(version or 0)

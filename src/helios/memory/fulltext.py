@@ -1,22 +1,174 @@
-"""Full-text search over memory content: FTS5 (porter stemming, BM25) on SQLite, an
-``english`` tsvector expression index with ``websearch_to_tsquery`` on PostgreSQL.
+"""Full-text search over memory content: an FTS5 table (porter stemming; its ``agent`` column holds
+one token per memory, ``a<agent id>``) on SQLite, a stored ``english`` tsvector with a GIN index on
+PostgreSQL. Both only answer "which of this agent's memories hold these words, newest first" with a
+LIMIT; the ranking (Okapi BM25) is done here.
 
-Whatever a person types is first reduced to plain words (``query_words``) and the words are OR'ed,
-so quotes, ``c++``, ``AND``, ``NEAR(``, emoji or 5,000 characters can never reach either query
-language as syntax: the worst any input can do is match nothing.
+Why not FTS5's ``bm25()`` or ``ts_rank_cd``: both score every row that matches before LIMIT
+applies, and ``bm25()`` first counts each query word's documents by walking its whole posting
+list, on every query. At 100,000 memories made of common words that is 50-250 ms a query, where
+a LIMITed match that walks postings newest-first stops after N rows (well under a millisecond).
+So a query runs in passes: every word at once (AND), then each selective word alone, rarest first
+(a word in more than ``SELECTIVE_SHARE`` of the agent's memories is queried alone only while the
+candidates are short of ``limit``). Candidates are scored BM25 from their own text with document
+frequencies counted by the index and cached (``TermCounts``). English stop words never reach the
+index: they match nearly everything and rank nothing.
+
+Whatever a person types is first reduced to plain words (``query_words``), each quoted for FTS5
+and passed as text to ``plainto_tsquery``, so quotes, ``c++``, ``AND``, ``NEAR(``, emoji or
+5,000 characters can never reach either query language as syntax.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import threading
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 FTS_TABLE = "memory_fts"
 MAX_WORDS = 64
+# Words queried alone at most (rarest first); the others still count in the AND pass and the score.
+MAX_PASSES = 8
+SELECTIVE_SHARE = 0.05
+K1, B = 1.2, 0.75
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "don",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "s",
+        "t",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+    ]
+)
 
 
 def query_words(typed: str) -> list[str]:
@@ -31,15 +183,29 @@ def query_words(typed: str) -> list[str]:
     return words
 
 
+def search_terms(words: Sequence[str]) -> list[str]:
+    return [w for w in words if w not in STOP_WORDS]
+
+
+def stem(word: str) -> str:
+    """A rough stem for scoring candidates the index already matched with its own stemmer."""
+    for suffix in ("ings", "ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return word[:6]
+
+
 def _sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def add(session: Session, rows: Sequence[tuple[int, str]]) -> None:
+def add(session: Session, rows: Sequence[tuple[int, int, str]]) -> None:
+    """Index (memory id, agent id, content) rows; PostgreSQL indexes by itself (generated column)."""
     if rows and _sqlite(session):
         session.execute(
-            text(f"INSERT INTO {FTS_TABLE}(rowid, content) VALUES (:id, :content)"),
-            [{"id": i, "content": c} for i, c in rows],
+            text(f"INSERT INTO {FTS_TABLE}(rowid, content, agent) VALUES (:id, :content, :agent)"),
+            [{"id": i, "content": c, "agent": f"a{a}"} for i, a, c in rows],
         )
 
 
@@ -51,34 +217,129 @@ def remove(session: Session, memory_ids: Sequence[int]) -> None:
         session.execute(statement, {"ids": list(memory_ids)})
 
 
-def replace(session: Session, memory_id: int, content: str) -> None:
+def replace(session: Session, memory_id: int, agent_id: int, content: str) -> None:
     remove(session, [memory_id])
-    add(session, [(memory_id, content)])
+    add(session, [(memory_id, agent_id, content)])
+
+
+@dataclass
+class TermCounts:
+    """How many of some agents' memories hold a word, cached when counting cost something: a count
+    under ``CACHE_FROM`` walks a short posting list and is redone every query, so small agents
+    (and tests) always see exact numbers; a large one is a few minutes stale at worst."""
+
+    ttl_s: float = 300.0
+    CACHE_FROM = 1_000
+    _counts: dict[tuple[tuple[int, ...], str], tuple[float, int]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, session: Session, agent_ids: Sequence[int], word: str | None) -> int:
+        """Memories of these agents holding ``word``; all their memories for ``None``."""
+        key = (tuple(sorted(agent_ids)), word or "")
+        with self._lock:
+            cached = self._counts.get(key)
+        if cached and time.monotonic() - cached[0] < self.ttl_s:
+            return cached[1]
+        found = _count(session, agent_ids, word)
+        if found >= self.CACHE_FROM:
+            with self._lock:
+                if len(self._counts) > 100_000:
+                    self._counts.clear()
+                self._counts[key] = (time.monotonic(), found)
+        return found
+
+
+def _agents_match(agent_ids: Sequence[int]) -> str:
+    return "agent : (" + " OR ".join(f'"a{int(a)}"' for a in agent_ids) + ")"
+
+
+def _count(session: Session, agent_ids: Sequence[int], word: str | None) -> int:
+    if _sqlite(session):
+        match = _agents_match(agent_ids) + (f' AND content : "{word}"' if word else "")
+        statement = text(f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :match")
+        return int(session.scalar(statement, {"match": match}) or 0)
+    condition = " AND fts_document @@ plainto_tsquery('english', :word)" if word else ""
+    statement = text(
+        f"SELECT count(*) FROM memories WHERE agent_id IN :agents AND deleted_at IS NULL{condition}"
+    ).bindparams(bindparam("agents", expanding=True))
+    return int(session.scalar(statement, {"agents": list(agent_ids), "word": word}) or 0)
+
+
+def _matching(session: Session, agent_ids: Sequence[int], words: Sequence[str], limit: int) -> list[int]:
+    """Ids of the newest ``limit`` memories (of these agents) holding every one of ``words``."""
+    if _sqlite(session):
+        # Words hold no quote (see _WORD), so each one quoted is a plain phrase to FTS5.
+        match = _agents_match(agent_ids) + " AND content : (" + " AND ".join(f'"{w}"' for w in words) + ")"
+        statement = text(
+            f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :match ORDER BY rowid DESC LIMIT :limit"
+        )
+        return list(session.scalars(statement, {"match": match, "limit": limit}))
+    statement = text(
+        "SELECT id FROM memories WHERE agent_id IN :agents AND deleted_at IS NULL "
+        "AND fts_document @@ plainto_tsquery('english', :words) ORDER BY id DESC LIMIT :limit"
+    ).bindparams(bindparam("agents", expanding=True))
+    return list(
+        session.scalars(statement, {"agents": list(agent_ids), "words": " ".join(words), "limit": limit})
+    )
 
 
 def search(
-    session: Session, agent_ids: Sequence[int], words: Sequence[str], limit: int
+    session: Session,
+    agent_ids: Sequence[int],
+    words: Sequence[str],
+    limit: int,
+    counts: TermCounts | None = None,
 ) -> list[tuple[int, float]]:
-    """(id, relevance) of live memories matching any of ``words``, best first; higher is better."""
-    if not words or not agent_ids:
+    """(id, BM25) of up to ``limit`` live memories holding some of ``words``, best first."""
+    terms = search_terms(words)
+    if not terms or not agent_ids:
         return []
-    if _sqlite(session):
-        # Words hold no quote (see _WORD), so each one quoted is a plain phrase to FTS5.
-        match = " OR ".join(f'"{w}"' for w in words)
-        statement = text(
-            f"SELECT m.id, -bm25({FTS_TABLE}) FROM {FTS_TABLE} JOIN memories m ON m.id = {FTS_TABLE}.rowid "
-            f"WHERE {FTS_TABLE} MATCH :match AND m.agent_id IN :agents AND m.deleted_at IS NULL "
-            f"ORDER BY bm25({FTS_TABLE}) LIMIT :limit"
-        )
-    else:
-        match = " or ".join(words)
-        statement = text(
-            "SELECT id, ts_rank_cd(to_tsvector('english', content), query) "
-            "FROM memories, websearch_to_tsquery('english', :match) query "
-            "WHERE to_tsvector('english', content) @@ query AND agent_id IN :agents "
-            "AND deleted_at IS NULL "
-            "ORDER BY ts_rank_cd(to_tsvector('english', content), query) DESC, id DESC LIMIT :limit"
-        )
-    statement = statement.bindparams(bindparam("agents", expanding=True))
-    rows = session.execute(statement, {"match": match, "agents": list(agent_ids), "limit": limit})
-    return [(int(i), float(r)) for i, r in rows]
+    counts = counts or TermCounts()
+    documents = counts.count(session, agent_ids, None)
+    frequency = {t: counts.count(session, agent_ids, t) for t in terms}
+    terms = [t for t in terms if frequency[t] > 0]
+    if not terms:
+        return []
+    holds: dict[int, set[str]] = {}
+    if len(terms) > 1:
+        for memory_id in _matching(session, agent_ids, terms, limit):
+            holds[memory_id] = set(terms)
+    selective = max(limit, SELECTIVE_SHARE * documents)
+    for term in sorted(terms, key=lambda t: frequency[t])[:MAX_PASSES]:
+        if frequency[term] > selective and len(holds) >= limit:
+            break
+        for memory_id in _matching(session, agent_ids, [term], limit):
+            holds.setdefault(memory_id, set()).add(term)
+    idf = {t: math.log(1 + (documents - frequency[t] + 0.5) / (frequency[t] + 0.5)) for t in terms}
+    scored = _bm25(_contents(session, list(holds)), holds, idf)
+    return sorted(scored, key=lambda pair: (-pair[1], -pair[0]))[:limit]
+
+
+def _contents(session: Session, memory_ids: list[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    statement = text("SELECT id, content FROM memories WHERE id IN :ids AND deleted_at IS NULL").bindparams(
+        bindparam("ids", expanding=True)
+    )
+    for start in range(0, len(memory_ids), 900):
+        rows = session.execute(statement, {"ids": memory_ids[start : start + 900]})
+        found.update((int(i), c) for i, c in rows)
+    return found
+
+
+def _bm25(
+    contents: dict[int, str], holds: dict[int, set[str]], idf: dict[str, float]
+) -> list[tuple[int, float]]:
+    stems = {t: stem(t) for t in idf}
+    tokens = {i: [stem(w) for w in _WORD.findall(c.lower())] for i, c in contents.items()}
+    average = sum(len(t) for t in tokens.values()) / max(len(tokens), 1) or 1.0
+    scored = []
+    for memory_id, words in tokens.items():
+        norm = K1 * (1 - B + B * len(words) / average)
+        score = 0.0
+        for term, weight in idf.items():
+            # The index matched it with its own stemmer; the rough stem here only counts repeats.
+            tf = max(words.count(stems[term]), 1 if term in holds[memory_id] else 0)
+            if tf:
+                score += weight * tf * (K1 + 1) / (tf + norm)
+        scored.append((memory_id, score))
+    return scored

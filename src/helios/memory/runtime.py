@@ -1,5 +1,6 @@
-"""What memory keeps for the life of a process: the embedder, the vector cache, and the names
-other domains know (for finding entities in text), refreshed at most once a minute."""
+"""What memory keeps for the life of a process: the embedder, the vector cache, word counts of the
+full-text index, and the names other domains know (for finding entities in text), refreshed at
+most once a minute."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from helios.core.artifacts import ArtifactStore
 from helios.memory.embeddings import Embedder, MiniLmEmbedder, VectorIndex
 from helios.memory.extraction import Lexicon
+from helios.memory.fulltext import TermCounts
 
 log = logging.getLogger(__name__)
 LEXICON_TTL_S = 60.0
@@ -25,6 +27,7 @@ class MemoryRuntime:
     half_life_days: float = 30.0
     purge_after_days: float = 30.0
     vectors: VectorIndex = field(init=False)
+    terms: TermCounts = field(default_factory=TermCounts, init=False)
     _lexicon: tuple[float, Lexicon] | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 

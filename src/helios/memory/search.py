@@ -1,68 +1,48 @@
 """Hybrid search: full text, semantic similarity and the graph, fused by weighted relevance.
 
-Each signal finds up to ``CANDIDATES`` memories and scores them in 0-1: full text as BM25 (or
-ts_rank_cd) over the best match of this query, semantic as cosine rescaled from the embedder's
-``min_similarity`` (so a weak match stays weak rather than being stretched to 1), the graph as the
-share of the query's entities a memory supports. Reciprocal rank fusion was tried first and
-dropped: its scores for rank 1 and rank 2 differ by under 2%, so strength, not relevance, ended up
-deciding the order. The fused relevance is scaled by strength (``0.7 + 0.3 * strength``: decay
-lowers rank, never removes), and a superseded fact is halved and kept below its replacement.
+Each signal finds at most ``depth(k)`` candidates and scores them in 0-1: full text as BM25 over
+the best match of this query (``memory.fulltext``), semantic as cosine rescaled from the
+embedder's ``min_similarity`` (so a weak match stays weak rather than being stretched to 1), the
+graph as the share of the query's entities a memory supports, each entity weighted by how few
+memories hold it (a ticker in half the memories says little; a person's name in two says a lot).
+An entity held by more than ``GRAPH_CAP`` memories only marks candidates the other signals found,
+so no query reads thousands of support rows. Only the union of candidates is read, a few columns
+each; whole rows are loaded for the ``k`` returned. Reciprocal rank fusion was tried first and
+dropped: its scores for rank 1 and rank 2 differ by under 2%, so strength, not relevance, ended
+up deciding the order. The fused relevance is scaled by strength (``1 - STRENGTH_SHARE +
+STRENGTH_SHARE * strength``: decay lowers rank, never removes), and a superseded fact is scaled by
+``SUPERSEDED_FACTOR`` and kept below its replacement.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from helios.core.clock import as_utc, utcnow
 from helios.memory import fulltext
 from helios.memory.graph import entity_key
 from helios.memory.runtime import MemoryRuntime
-from helios.memory.schemas import SearchHit, SearchResult, Why
+from helios.memory.schemas import SearchHit, SearchResult, StrengthParts, Why
+from helios.memory.strength import strength_parts
 from helios.memory.tables import Entity, EntitySupport, Memory
-from helios.memory.views import corroborations, memory_read, strength_of
+from helios.memory.views import corroborations, memory_read
 
-CANDIDATES = 100
+MIN_DEPTH = 50
+GRAPH_CAP = 200
 WEIGHTS = {"terms": 0.35, "semantic": 0.5, "entities": 0.15}
 STRENGTH_SHARE = 0.3
 SUPERSEDED_FACTOR = 0.5
 MAX_EMBEDDED_CHARS = 2_000
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-# Words that match everywhere and explain nothing; left out of ``why.terms`` only.
-_FILLER = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "in",
-        "is",
-        "it",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "to",
-        "was",
-        "were",
-        "with",
-    ]
-)
 
 
 @dataclass
@@ -78,6 +58,14 @@ class _Signals:
                 scores[memory_id] += WEIGHTS[signal] * value
         return scores
 
+    def candidates(self) -> set[int]:
+        return {m for found in self.relevance.values() for m in found}
+
+
+def depth(k: int) -> int:
+    """Candidates each signal contributes: a few times k, never so few that fusion has no choice."""
+    return max(MIN_DEPTH, 4 * k)
+
 
 def search(
     session: Session,
@@ -92,17 +80,18 @@ def search(
         return SearchResult(query=text, items=[])
     words = fulltext.query_words(text)
     signals = _Signals()
-    signals.relevance["terms"] = _relative(dict(fulltext.search(session, agent_ids, words, CANDIDATES)))
-    _semantic(session, runtime, text, agent_ids, signals)
+    found = fulltext.search(session, agent_ids, words, depth(k), runtime.terms)
+    signals.relevance["terms"] = _relative(dict(found))
+    _semantic(session, runtime, text, agent_ids, signals, depth(k))
     _graph(session, text, agent_ids, signals)
     return SearchResult(query=text, items=_ranked(session, runtime, signals, words, k, agent_names or {}))
 
 
 def _semantic(
-    session: Session, runtime: MemoryRuntime, text: str, agent_ids: Sequence[int], signals: _Signals
+    session: Session, runtime: MemoryRuntime, text: str, agent_ids: Sequence[int], signals: _Signals, n: int
 ) -> None:
     query = runtime.embedder.embed([text[:MAX_EMBEDDED_CHARS]])[0]
-    nearest = runtime.vectors.nearest(session, agent_ids, query, CANDIDATES)
+    nearest = runtime.vectors.nearest(session, agent_ids, query, n)
     floor = runtime.embedder.min_similarity
     matches = {m: s for m, s in nearest if s >= floor}
     signals.relevance["semantic"] = {m: (s - floor) / (1 - floor) for m, s in matches.items()}
@@ -110,22 +99,53 @@ def _semantic(
 
 
 def _graph(session: Session, text: str, agent_ids: Sequence[int], signals: _Signals) -> None:
-    """Memories that support an entity the query names, most entities shared first."""
+    """Memories that support entities the query names, weighted by how specific each entity is."""
     keys = _phrases(text)
     if not keys:
         return
-    rows = session.execute(
-        select(EntitySupport.memory_id, Entity.name)
-        .join(Entity, Entity.id == EntitySupport.entity_id)
-        .join(Memory, (Memory.id == EntitySupport.memory_id) & Memory.deleted_at.is_(None))
-        .where(Entity.agent_id.in_(list(agent_ids)), Entity.key.in_(keys))
-        .limit(5 * CANDIDATES)
+    named = session.execute(
+        select(Entity.id, Entity.name).where(Entity.agent_id.in_(list(agent_ids)), Entity.key.in_(keys))
+    ).all()
+    if not named:
+        return
+    holders = {entity_id: _holders(session, entity_id) for entity_id, _ in named}
+    held_by = {e: len(held) for e, held in holders.items()}  # GRAPH_CAP + 1 means "many"
+    common = [e for e, n in held_by.items() if n > GRAPH_CAP]
+    for entity_id in common:
+        holders[entity_id] = []
+    if common and (candidates := signals.candidates()):
+        for memory_id, entity_id in _supports(session, common, candidates):
+            holders[entity_id].append(memory_id)
+    weight = {e: 1 / math.log2(2 + n) for e, n in held_by.items()}
+    total, names = sum(weight.values()), dict(named)
+    shared: dict[int, float] = defaultdict(float)
+    for entity_id, held in holders.items():
+        for memory_id in held:
+            if names[entity_id] not in signals.entities[memory_id]:
+                signals.entities[memory_id].append(names[entity_id])
+                shared[memory_id] += weight[entity_id] / total
+    signals.relevance["entities"] = dict(shared)
+
+
+def _holders(session: Session, entity_id: int) -> list[int]:
+    """Up to GRAPH_CAP + 1 live memories supporting the entity (one more than the cap: "many")."""
+    return list(
+        session.scalars(
+            select(EntitySupport.memory_id)
+            .join(Memory, (Memory.id == EntitySupport.memory_id) & Memory.deleted_at.is_(None))
+            .where(EntitySupport.entity_id == entity_id)
+            .limit(GRAPH_CAP + 1)
+        )
     )
-    for memory_id, name in rows:
-        if name not in signals.entities[memory_id]:
-            signals.entities[memory_id].append(name)
-    named = {name for names in signals.entities.values() for name in names}
-    signals.relevance["entities"] = {m: len(names) / len(named) for m, names in signals.entities.items()}
+
+
+def _supports(session: Session, entity_ids: list[int], memory_ids: set[int]) -> list[tuple[int, int]]:
+    rows = session.execute(
+        select(EntitySupport.memory_id, EntitySupport.entity_id).where(
+            EntitySupport.entity_id.in_(entity_ids), EntitySupport.memory_id.in_(list(memory_ids))
+        )
+    )
+    return [(m, e) for m, e in rows]
 
 
 def _relative(found: dict[int, float]) -> dict[int, float]:
@@ -152,23 +172,19 @@ def _ranked(
     if not fused:
         return []
     now = utcnow()
-    memories = {
-        m.id: m
-        for m in session.scalars(
-            select(Memory).where(Memory.id.in_(list(fused)), Memory.deleted_at.is_(None))
-        )
-    }
-    backing = corroborations(session, list(memories))
-    strengths = {i: strength_of(m, runtime, backing.get(i, 0), now) for i, m in memories.items()}
-    scores = {i: fused[i] * (1 - STRENGTH_SHARE + STRENGTH_SHARE * strengths[i].total) for i in memories}
-    superseded = {i for i, m in memories.items() if _is_superseded(m, now)}
+    rows = _scoring_rows(session, list(fused))
+    backing = corroborations(session, list(rows))
+    strengths = {i: _strength(r, runtime, backing.get(i, 0), now) for i, r in rows.items()}
+    scores = {i: fused[i] * (1 - STRENGTH_SHARE + STRENGTH_SHARE * strengths[i].total) for i in rows}
+    superseded = {i for i, r in rows.items() if _is_superseded(r, now)}
     for i in superseded:
         scores[i] *= SUPERSEDED_FACTOR
     for i in superseded:
-        replacement = memories[i].superseded_by
+        replacement = rows[i].superseded_by
         if replacement in scores:
             scores[i] = min(scores[i], scores[replacement] * 0.9)
     best = sorted(scores, key=lambda i: (-scores[i], -i))[:k]
+    memories = {m.id: m for m in session.scalars(select(Memory).where(Memory.id.in_(best)))}
     return [
         SearchHit(
             memory=memory_read(memories[i], agent_names.get(memories[i].agent_id, ""), strengths[i]),
@@ -182,20 +198,47 @@ def _ranked(
             ),
         )
         for i in best
+        if i in memories
     ]
 
 
-def _is_superseded(memory: Memory, now: dt.datetime) -> bool:
-    return memory.superseded_by is not None or (
-        memory.valid_until is not None and as_utc(memory.valid_until) <= now
+def _scoring_rows(session: Session, memory_ids: list[int]) -> dict[int, Row]:
+    """What ranking needs of each live candidate, without loading (or parsing JSON of) whole rows."""
+    columns = (
+        Memory.id,
+        Memory.importance,
+        Memory.last_accessed,
+        Memory.recorded_at,
+        Memory.access_count,
+        Memory.wrong_predictions,
+        Memory.superseded_by,
+        Memory.valid_until,
     )
+    found: dict[int, Row] = {}
+    for start in range(0, len(memory_ids), 900):
+        chunk = memory_ids[start : start + 900]
+        query = select(*columns).where(Memory.id.in_(chunk), Memory.deleted_at.is_(None))
+        found.update({row.id: row for row in session.execute(query)})
+    return found
+
+
+def _strength(row: Row, runtime: MemoryRuntime, corroborated: int, now: dt.datetime) -> StrengthParts:
+    return strength_parts(
+        importance=row.importance,
+        last_used=row.last_accessed or row.recorded_at,
+        now=now,
+        half_life_days=runtime.half_life_days,
+        access_count=row.access_count,
+        corroborations=corroborated,
+        wrong_predictions=row.wrong_predictions,
+    )
+
+
+def _is_superseded(row: Row, now: dt.datetime) -> bool:
+    return row.superseded_by is not None or (row.valid_until is not None and as_utc(row.valid_until) <= now)
 
 
 def _terms_in(content: str, words: list[str]) -> list[str]:
     # Stems match too ("forecasts" finds "forecast"), as they did in the index.
-    present = {w.casefold() for w in _WORD.findall(content)}
-    return [
-        w
-        for w in words
-        if w not in _FILLER and (w in present or any(p.startswith(w[:5]) and len(w) > 4 for p in present))
-    ]
+    present = {fulltext.stem(w.casefold()) for w in _WORD.findall(content)}
+    return [w for w in fulltext.search_terms(words) if fulltext.stem(w) in present]

@@ -36,9 +36,15 @@ def write_memories(
     agent_ident: str,
     batch: MemoryBatch,
     actor: Principal,
+    vectors: np.ndarray | None = None,
 ) -> tuple[Agent, bool, list[Memory]]:
-    """Store the batch for the agent (created on first write): every item or none."""
-    vectors = runtime.embedder.embed([m.content for m in batch.memories])
+    """Store the batch for the agent (created on first write): every item or none. ``vectors``:
+    the contents already embedded, by a caller whose transaction is open before it gets here
+    (embedding inside it would hold SQLite's write lock for as long as the model runs)."""
+    if vectors is None:
+        vectors = runtime.embedder.embed([m.content for m in batch.memories])
+    elif len(vectors) != len(batch.memories):
+        raise ValueError(f"{len(vectors)} vectors for {len(batch.memories)} memories")
     agent, created = agents.ensure_agent(session, agent_ident, actor)
     replaced = _superseded_memories(session, agent.id, batch.memories)
     now = utcnow()
@@ -114,7 +120,7 @@ def _index(
     memories: list[Memory],
     vectors: np.ndarray,
 ) -> None:
-    fulltext.add(session, [(m.id, m.content) for m in memories])
+    fulltext.add(session, [(m.id, agent_id, m.content) for m in memories])
     version = next_version()
     session.execute(
         MemoryEmbedding.__table__.insert(),
@@ -175,7 +181,7 @@ def update_memory(
 
 def _reindex(session: Session, runtime: MemoryRuntime, store: ArtifactStore | None, memory: Memory) -> None:
     vector = runtime.embedder.embed([memory.content])[0]
-    fulltext.replace(session, memory.id, memory.content)
+    fulltext.replace(session, memory.id, memory.agent_id, memory.content)
     session.execute(
         update(MemoryEmbedding)
         .where(MemoryEmbedding.memory_id == memory.id)
@@ -282,6 +288,7 @@ def purge_expired(session: Session, runtime: MemoryRuntime, now: dt.datetime | N
         session.execute(Memory.__table__.delete().where(Memory.id.in_(chunk)))
     if ids:
         entities, relations = graph.prune(session)
+        runtime.vectors.forget()
     session.expire_all()
     return PurgeResult(purged=len(ids), entities_removed=entities, relations_removed=relations)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,9 +29,6 @@ SYSTEM = Principal(name="system", role=Role.admin)
 
 def subscribe(context: Any) -> None:
     def handle(event: Any, session: Session) -> None:
-        # Load the embedding model before the first statement opens the delivery transaction:
-        # loading takes seconds, and SQLite's write lock is held from that statement to the commit.
-        context.memory.embedder.embed(["warm"])
         remember_event(session, context.memory, context.store, event)
 
     if SUBSCRIBER not in context.events.subscribers:
@@ -38,15 +36,28 @@ def subscribe(context: Any) -> None:
 
 
 def remember_event(session: Session, runtime: Any, store: Any, event: Any) -> None:
-    if isinstance(event, TrainingFinished):
-        _remember(session, runtime, store, event, event.model, [training_memory(event)])
-    elif isinstance(event, ModelDeployed):
-        _remember(session, runtime, store, event, event.model, [deployment_memory(event)])
-    elif isinstance(event, PredictionScored):
+    # Everything is embedded before the first statement: that statement opens the delivery
+    # transaction, and on SQLite the write lock is held from there to the commit, so loading the
+    # model (seconds) or running it must not happen in between.
+    planned = memories_for(event)
+    vectors = runtime.embedder.embed([item["content"] for _, item in planned])
+    for (model, item), vector in zip(planned, vectors, strict=True):
+        _remember(session, runtime, store, event, model, item, vector)
+    if isinstance(event, PredictionScored):
         for scored in event.predictions:
             if scored.missed_levels:
-                _remember(session, runtime, store, event, scored.model, [missed_memory(scored, event.source)])
                 service.record_wrong_prediction(session, _fed(session, scored.prediction_id))
+
+
+def memories_for(event: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(model, memory) pairs the event makes; no database needed."""
+    if isinstance(event, TrainingFinished):
+        return [(event.model, training_memory(event))]
+    if isinstance(event, ModelDeployed):
+        return [(event.model, deployment_memory(event))]
+    if isinstance(event, PredictionScored):
+        return [(s.model, missed_memory(s, event.source)) for s in event.predictions if s.missed_levels]
+    return []
 
 
 def training_memory(event: TrainingFinished) -> dict[str, Any]:
@@ -98,15 +109,17 @@ def missed_memory(scored: Any, source: str) -> dict[str, Any]:
     }
 
 
-def _remember(session: Session, runtime: Any, store: Any, event: Any, model: str, items: list[dict]) -> None:
+def _remember(
+    session: Session, runtime: Any, store: Any, event: Any, model: str, item: dict, vector: np.ndarray
+) -> None:
     key = f"{event.type_name}:{event.event_id}"
     for agent in _agents_for(session, model):
         if _already(session, agent, key):
             continue
         batch = MemoryBatch.model_validate(
-            {"memories": [{**item, "source": "system", "metadata": {"event": key}} for item in items]}
+            {"memories": [{**item, "source": "system", "metadata": {"event": key}}]}
         )
-        service.write_memories(session, runtime, store, agent, batch, SYSTEM)
+        service.write_memories(session, runtime, store, agent, batch, SYSTEM, vectors=vector[None, :])
 
 
 def _agents_for(session: Session, model: str) -> list[str]:

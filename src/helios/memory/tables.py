@@ -81,6 +81,8 @@ class MemoryEmbedding(Base):
     """The memory's vector as little-endian float32 bytes; ``model`` names the embedder."""
 
     __tablename__ = "memory_embeddings"
+    # The vector cache's freshness check, max(version) of one agent, is one seek on this.
+    __table_args__ = (Index("ix_memory_embeddings_agent_version", "agent_id", "version"),)
 
     memory_id: Mapped[int] = mapped_column(ForeignKey("memories.id", ondelete="CASCADE"), primary_key=True)
     agent_id: Mapped[int] = mapped_column(Integer, index=True)

@@ -7,8 +7,9 @@ from helios.db.tables import metadata
 
 config = context.config
 
-# Search indexes made by raw SQL in migrations (FTS5 tables, expression indexes), not in metadata.
-UNMANAGED_PREFIXES = ("memory_fts", "ix_memories_fts")
+# Search indexes made by raw SQL in migrations (FTS5 tables, the stored tsvector column and its
+# GIN index on PostgreSQL), not in metadata.
+UNMANAGED_PREFIXES = ("memory_fts", "ix_memories_fts", "fts_document")
 
 
 def include_name(name, type_, parent_names):  # type: ignore[no-untyped-def]
