@@ -64,9 +64,13 @@ def list_predictions(
     )
 
 
-def newest_subject(session: Session, model: str, version: int | None = None) -> tuple[str, str] | None:
-    """(dataset, series) of a model's (version's) newest prediction: where its predictions page opens."""
-    query = select(Prediction.dataset_name, Prediction.unique_id).where(Prediction.model_name == model)
+def newest_subject(
+    session: Session, model: str | None = None, version: int | None = None
+) -> tuple[str, str] | None:
+    """(dataset, series) of the newest prediction (of a model, a version): where the page opens."""
+    query = select(Prediction.dataset_name, Prediction.unique_id)
+    if model:
+        query = query.where(Prediction.model_name == model)
     if version:
         query = query.where(Prediction.model_version == version)
     found = session.execute(query.order_by(Prediction.id.desc()).limit(1)).first()

@@ -160,6 +160,8 @@ def coverage_chart(groups: list[AccuracyGroup]) -> dict[str, Any]:
                 "name": f"nominal {level}%",
                 "type": "line",
                 "data": [],
+                "itemStyle": {"color": "#94a3b8"},  # the legend's mark looks like the line it names
+                "lineStyle": {"color": "#94a3b8", "type": "dashed"},
                 "markLine": {
                     "silent": True,
                     "symbol": "none",

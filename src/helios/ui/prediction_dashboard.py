@@ -28,6 +28,7 @@ from helios.ui.runtime import context
 from helios.ui.shell import frame
 
 HISTORY_POINTS = 120
+WIDE = "w-full sm:w-48"  # a field: the phone's full width, a fixed width beside the others above it
 
 
 @dataclass
@@ -46,15 +47,19 @@ class Dashboard:
         self.principal = principal
         self.filters = filters
         self.dataset, self.ticker = filters.dataset, filters.ticker
-        if filters.model and not (self.dataset and self.ticker):
-            self._open_where_model_predicted(filters.model, filters.version)
+        if not (self.dataset and self.ticker):
+            self._open_where_last_predicted(filters.model, filters.version)
         self._shown: tuple | None = None  # what the page shows now; the poll redraws only on change
 
-    def _open_where_model_predicted(self, model: str, version: int | None) -> None:
+    def _open_where_last_predicted(self, model: str | None, version: int | None) -> None:
+        """Without a dataset and ticker in the address, the page opens on the newest prediction
+        (of the model asked for), not on whichever dataset sorts first."""
         with context().db.reading() as session:
             subject = views.newest_subject(session, model, version)
-        if subject is not None:
+        if subject is not None and not self.dataset:
             self.dataset, self.ticker = subject
+        elif subject is not None and subject[0] == self.dataset:
+            self.ticker = subject[1]
 
     # --- layout -----------------------------------------------------------------------------------
 
@@ -76,19 +81,19 @@ class Dashboard:
             self.dataset_select = ui.select(
                 names, value=self.dataset, label="Dataset", on_change=lambda e: self.pick_dataset(e.value)
             )
-            self.dataset_select.props('outlined dense data-testid="dataset-select"').classes("w-48")
+            self.dataset_select.props('outlined dense data-testid="dataset-select"').classes(WIDE)
             self.ticker_select = ui.select([], label="Ticker", on_change=lambda e: self.pick_ticker(e.value))
-            self.ticker_select.props('outlined dense data-testid="ticker-select"').classes("w-40")
-            models = self._models()
-            price = [m.name for m in models if m.task not in ("volatility",)]
-            chosen = [self.filters.model] if self.filters.model in price else price[:1]
-            self.models_select = ui.select(price, value=chosen, multiple=True, label="Models")
-            self.models_select.props('outlined dense use-chips data-testid="models-select"').classes("w-72")
-            volatility = {"": "none", **{m.name: m.name for m in models if m.task == "volatility"}}
+            self.ticker_select.props('outlined dense data-testid="ticker-select"').classes("w-full sm:w-40")
+            self.models = self._models()
+            self.models_select = ui.select([], multiple=True, label="Models")
+            self.models_select.props('outlined dense use-chips data-testid="models-select"').classes(
+                "w-full sm:w-72"
+            )
+            volatility = {"": "none", **{m.name: m.name for m in self.models if m.task == "volatility"}}
             self.vol_select = ui.select(volatility, value="", label="Volatility overlay")
-            self.vol_select.props('outlined dense data-testid="volatility-select"').classes("w-48")
-            self.horizon = ui.number("Horizon", value=7, min=1, max=366, precision=0)
-            self.horizon.props('outlined dense data-testid="horizon"').classes("w-28")
+            self.vol_select.props('outlined dense data-testid="volatility-select"').classes(WIDE)
+            self.horizon = ui.number("Horizon (steps)", value=7, min=1, max=366, precision=0)
+            self.horizon.props('outlined dense data-testid="horizon"').classes("w-full sm:w-32")
             self.run_button = ui.button("Run prediction now", icon="play_arrow", on_click=self.run_now)
             self.run_button.props('data-testid="run-now"')
         self.progress = (
@@ -108,10 +113,11 @@ class Dashboard:
         with ui.card().classes("w-full"):
             ui.label("Schedules").classes("text-lg font-medium")
             self.schedule_box = ui.column().classes("w-full").props('data-testid="schedules"')
-            with ui.row().classes("items-end gap-3"):
+            with ui.row().classes("w-full items-end gap-3"):
                 self.schedule_name = ui.input("Name").props('outlined dense data-testid="schedule-name"')
+                self.schedule_name.classes(WIDE)
                 self.schedule_cron = ui.input("Cron (UTC)", value="30 21 * * 1-5")
-                self.schedule_cron.props('outlined dense data-testid="schedule-cron"')
+                self.schedule_cron.props('outlined dense data-testid="schedule-cron"').classes(WIDE)
                 ui.button("Schedule this prediction", on_click=self.add_schedule).props(
                     'data-testid="add-schedule"'
                 )
@@ -150,7 +156,23 @@ class Dashboard:
         if self.kind == "draws":
             series = [(version.rules or {}).get("name", name)]
         self.ticker_select.set_options(series, value=self.ticker if self.ticker in series else series[0])
+        self.offer_models(self.ticker_select.value)
         self.pick_ticker(self.ticker_select.value)
+
+    def offer_models(self, ticker: str | None) -> None:
+        """Only models that forecast this kind of data (draw models for draws); chosen: the one the
+        address names, else those that last predicted this ticker here, else the first."""
+        fits = [
+            m.name
+            for m in self.models
+            if m.task != "volatility" and (m.task == "draws") == (self.kind == "draws")
+        ]
+        with context().db.reading() as session:
+            latest = views.list_predictions(session, ticker, latest=True, limit=20).items if ticker else []
+        predicted = [p.model for p in latest if p.dataset == self.dataset and p.model in fits]
+        asked = [self.filters.model] if self.filters.model in fits else []
+        chosen = asked or sorted(set(predicted)) or fits[:1]
+        self.models_select.set_options(fits, value=chosen)
 
     def pick_ticker(self, ticker: str | None) -> None:
         self.ticker = ticker
@@ -294,6 +316,7 @@ class Dashboard:
                 )
             for draw in report.draws:
                 ui.label(f"{draw.model} v{draw.version}: {draw.verdict}").props('data-testid="draw-verdict"')
+        self.coverage_chart.visible = bool(report.groups)  # an empty chart says less than the line above
         self.coverage_chart.options.clear()
         self.coverage_chart.options.update(charts.coverage_chart(report.groups))
         self.coverage_chart.update()
