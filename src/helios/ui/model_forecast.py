@@ -24,8 +24,7 @@ from helios.datasets import service as datasets
 from helios.datasets import views as dataset_views
 from helios.predictions import service as predictions
 from helios.predictions import views as prediction_views
-from helios.predictions.schemas import ModelRef, PredictionRead, RunRequest, Trigger
-from helios.predictions.tables import SUPPORTED_LEVELS
+from helios.predictions.schemas import SUPPORTED_LEVELS, ModelRef, PredictionRead, RunRequest, Trigger
 from helios.registry.schemas import ModelDetail
 from helios.ui import prediction_charts as charts
 from helios.ui.runtime import context
