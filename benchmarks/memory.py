@@ -81,10 +81,31 @@ def agent_id(context, name: str) -> int:  # type: ignore[no-untyped-def]
 # --- retrieval quality ----------------------------------------------------------------------
 
 
-def recall(context) -> dict[str, dict[int, float]]:  # type: ignore[no-untyped-def]
-    from helios.memory import fulltext, search
+class Memo:
+    """The real embedder with every text it embedded kept (on disk too, under CACHE), so tuning
+    re-runs the searches without re-running the model; texts it has not seen go to the model."""
 
-    corpus = memory_corpus.build()
+    def __init__(self, real) -> None:  # type: ignore[no-untyped-def]
+        self.real, self.name, self.dim, self.min_similarity = real, real.name, real.dim, real.min_similarity
+        CACHE.mkdir(exist_ok=True)
+        self.path = CACHE / "recall-vectors.npz"
+        self.known: dict[str, np.ndarray] = {}
+        if self.path.exists():
+            stored = np.load(self.path)
+            self.known = dict(zip(stored["texts"].tolist(), stored["vectors"], strict=True))
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.known]
+        if missing:
+            self.known.update(zip(missing, self.real.embed(missing), strict=True))
+        return np.stack([self.known[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def save(self) -> None:
+        np.savez(self.path, texts=np.array(list(self.known)), vectors=np.stack(list(self.known.values())))
+
+
+def store_conversation(context, corpus) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    """Each turn a memory (valid from its day; a changed fact supersedes the old); memory id -> turn."""
     ids: list[int] = []
     by_day: dict = {}
     for index, turn in enumerate(corpus.turns):
@@ -98,28 +119,92 @@ def recall(context) -> dict[str, dict[int, float]]:  # type: ignore[no-untyped-d
                 item["supersedes"] = [ids[turn.supersedes]]
             items.append(item)
         ids.extend(write(context, "conversation", items))
-    agent = agent_id(context, "conversation")
-    turn_of = {memory_id: i for i, memory_id in enumerate(ids)}
-    ranked: dict[str, list[list[int]]] = {"hybrid": [], "bm25": [], "embeddings": []}
+    return {memory_id: i for i, memory_id in enumerate(ids)}
+
+
+def rankings(context, corpus, turn_of, agent, methods=("hybrid", "bm25", "embeddings")):  # type: ignore[no-untyped-def]
+    from helios.memory import fulltext, search
+
+    ranked: dict[str, list[list[int]]] = {m: [] for m in methods}
     with context.db.reading() as session:
         for q in corpus.questions:
-            hits = search.search(session, context.memory, q.text, [agent], k=25).items
-            ranked["hybrid"].append([turn_of[h.memory.id] for h in hits])
-            words = fulltext.query_words(q.text)
-            found = fulltext.search(session, [agent], words, 25, context.memory.terms)
-            ranked["bm25"].append([turn_of[m] for m, _ in found])
-            vector = context.memory.embedder.embed([q.text])[0]
-            near = context.memory.vectors.nearest(session, [agent], vector, 25)
-            ranked["embeddings"].append([turn_of[m] for m, _ in near])
-    return {
-        method: {
-            k: statistics.mean(
-                bool(q.answers & set(r[:k])) for q, r in zip(corpus.questions, runs, strict=True)
-            )
-            for k in (5, 10, 25)
+            if "hybrid" in ranked:
+                hits = search.search(session, context.memory, q.text, [agent], k=25).items
+                ranked["hybrid"].append([turn_of[h.memory.id] for h in hits])
+            if "bm25" in ranked:
+                words = fulltext.query_words(q.text)
+                found = fulltext.search(session, [agent], words, 25, context.memory.terms)
+                ranked["bm25"].append([turn_of[m] for m, _ in found])
+            if "embeddings" in ranked:
+                vector = context.memory.embedder.embed([q.text])[0]
+                near = context.memory.vectors.nearest(session, [agent], vector, 25)
+                ranked["embeddings"].append([turn_of[m] for m, _ in near])
+    return ranked
+
+
+def recall_at(corpus, runs, split: str | None) -> dict[int, float]:  # type: ignore[no-untyped-def]
+    pairs = [(q, r) for q, r in zip(corpus.questions, runs, strict=True) if split in (None, q.split)]
+    return {k: statistics.mean(bool(q.answers & set(r[:k])) for q, r in pairs) for k in (5, 10, 25)}
+
+
+def recall(context) -> dict[str, dict[str, dict[int, float]]]:  # type: ignore[no-untyped-def]
+    """recall@5/10/25 per method, on the holdout half (the result), the tune half and by kind."""
+    corpus = memory_corpus.build()
+    turn_of = store_conversation(context, corpus)
+    ranked = rankings(context, corpus, turn_of, agent_id(context, "conversation"))
+    result = {
+        split: {m: recall_at(corpus, r, split) for m, r in ranked.items()} for split in ("holdout", "tune")
+    }
+    kinds = sorted({q.kind for q in corpus.questions})
+    for kind in kinds:
+        picked = [i for i, q in enumerate(corpus.questions) if q.kind == kind]
+        sub = memory_corpus.Corpus(corpus.turns, [corpus.questions[i] for i in picked])
+        result[f"{kind} (both halves)"] = {
+            m: recall_at(sub, [r[i] for i in picked], None) for m, r in ranked.items()
         }
-        for method, runs in ranked.items()
-    } | {"questions": {0: len(corpus.questions)}, "turns": {0: len(corpus.turns)}}
+    return result
+
+
+GRID = {
+    "semantic": (0.5, 0.7),
+    "terms": (0.2, 0.35, 0.5),
+    "entities": (0.05, 0.15, 0.3),
+    "strength": (0.1, 0.3),
+    "outside": (0.3, 0.5),
+}
+
+
+def tune(context) -> None:  # type: ignore[no-untyped-def]
+    """Every setting of GRID scored on the tune half only (mean of recall@5/10/25); the best few
+    are printed with their holdout recall beside, which is the figure to report for the one chosen."""
+    import itertools
+
+    from helios.memory import search
+
+    corpus = memory_corpus.build()
+    turn_of = store_conversation(context, corpus)
+    agent = agent_id(context, "conversation")
+    saved = (dict(search.WEIGHTS), search.STRENGTH_SHARE, search.OUTSIDE_WINDOW)
+    scored = []
+    for values in itertools.product(*GRID.values()):
+        setting = dict(zip(GRID, values, strict=True))
+        search.WEIGHTS.update(
+            semantic=setting["semantic"], terms=setting["terms"], entities=setting["entities"]
+        )
+        search.STRENGTH_SHARE, search.OUTSIDE_WINDOW = setting["strength"], setting["outside"]
+        runs = rankings(context, corpus, turn_of, agent, methods=("hybrid",))["hybrid"]
+        tuned = recall_at(corpus, runs, "tune")
+        scored.append((statistics.mean(tuned.values()), setting, tuned, recall_at(corpus, runs, "holdout")))
+    search.WEIGHTS.update(saved[0])
+    search.STRENGTH_SHARE, search.OUTSIDE_WINDOW = saved[1], saved[2]
+    scored.sort(key=lambda row: -row[0])
+    print("tuning on the tune half (best first; holdout shown, not used to choose):", flush=True)
+    for mean, setting, tuned, held in scored[:8]:
+        print(
+            f"  {setting}: tune @5/10/25 {tuned[5]:.3f}/{tuned[10]:.3f}/{tuned[25]:.3f} (mean {mean:.3f}); "
+            f"holdout {held[5]:.3f}/{held[10]:.3f}/{held[25]:.3f}",
+            flush=True,
+        )
 
 
 # --- scale ----------------------------------------------------------------------------------
@@ -153,19 +238,20 @@ def cached_vectors(texts: list[str], embedder) -> np.ndarray:  # type: ignore[no
     return vectors
 
 
-def insert_rate(context, batches: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """Memories/s through the service in batches of 1,000 (embedding included), and, on the same
-    texts in the same run, memories/s of the embedding model alone."""
+def insert_rate(context, batches: int) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+    """Memories/s through the service in batches of 1,000 (embedding included) by wall clock and
+    by CPU time (all threads; 2 cores give at most 2 CPU-seconds a second), and, on the same
+    texts in the same run, texts/s of the embedding model alone by wall clock."""
     texts = synthetic_texts(batches * 1000, seed=99 + batches)
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     for b in range(batches):
         write(context, "inserts", [{"content": t} for t in texts[b * 1000 : (b + 1) * 1000]])
-    service = batches * 1000 / (time.perf_counter() - started)
+    wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
     embedder = getattr(context.memory.embedder, "real", context.memory.embedder)
     started = time.perf_counter()
     for b in range(batches):
         embedder.embed(texts[b * 1000 : (b + 1) * 1000])
-    return service, batches * 1000 / (time.perf_counter() - started)
+    return batches * 1000 / wall, batches * 1000 / cpu, batches * 1000 / (time.perf_counter() - started)
 
 
 def load(context, texts: list[str], vectors: np.ndarray) -> float:  # type: ignore[no-untyped-def]
@@ -226,33 +312,66 @@ def load(context, texts: list[str], vectors: np.ndarray) -> float:  # type: igno
 
 def latency(context, queries: list[str]) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """p50/p95 of full text alone (the hybrid's candidate depth for k=10), of the query embedding
-    and the vector scan alone, and of the whole hybrid search (all of them, and the rows read)."""
+    and the vector scan alone, and of the whole hybrid search (all of them, and the rows read):
+    wall clock, and CPU time of this process (all its threads), which a busy machine does not
+    inflate: on a shared box the wall clock mostly measures the wait for a core."""
     from helios.memory import fulltext, search
 
     agent = agent_id(context, "scale")
     runtime = context.memory
     n = search.depth(10)
-    timings: dict[str, list[float]] = {"fts": [], "embed": [], "vectors": [], "hybrid": []}
+    steps = {
+        "fts": lambda session, q: fulltext.search(
+            session, [agent], fulltext.query_words(q), n, runtime.terms
+        ),
+        "embed": lambda session, q: runtime.embedder.real.embed([q]),
+        "vectors": lambda session, q: runtime.vectors.nearest(
+            session, [agent], runtime.embedder.real.embed([q])[0], n
+        ),
+        "hybrid": lambda session, q: search.search(session, runtime, q, [agent], k=10),
+        "fts ranking every match (before)": lambda session, q: rank_every_match(session, agent, q),
+    }
+    wall: dict[str, list[float]] = {name: [] for name in steps}
+    cpu: dict[str, list[float]] = {name: [] for name in steps}
     with context.db.reading() as session:
         search.search(session, runtime, queries[0], [agent])  # load the vector cache once
         for q in queries:
-            started = time.perf_counter()
-            fulltext.search(session, [agent], fulltext.query_words(q), n, runtime.terms)
-            timings["fts"].append(time.perf_counter() - started)
-            started = time.perf_counter()
-            vector = runtime.embedder.real.embed([q])[0]
-            timings["embed"].append(time.perf_counter() - started)
-            started = time.perf_counter()
-            runtime.vectors.nearest(session, [agent], vector, n)
-            timings["vectors"].append(time.perf_counter() - started)
-            started = time.perf_counter()
-            search.search(session, runtime, q, [agent], k=10)
-            timings["hybrid"].append(time.perf_counter() - started)
+            for name, step in steps.items():
+                started, started_cpu = time.perf_counter(), time.process_time()
+                step(session, q)
+                wall[name].append(time.perf_counter() - started)
+                cpu[name].append(time.process_time() - started_cpu)
     return {
-        f"{name} {stat}": 1000 * value
-        for name, values in timings.items()
+        f"{name} {stat}{' cpu' if clock is cpu else ''}": 1000 * value
+        for clock in (wall, cpu)
+        for name, values in clock.items()
         for stat, value in (("p50", statistics.median(values)), ("p95", float(np.percentile(values, 95))))
     }
+
+
+def rank_every_match(session, agent: int, typed: str) -> list:  # type: ignore[no-untyped-def, type-arg]
+    """The previous full-text query, for comparison in the same run: every word OR'ed and every
+    match ranked by the database (FTS5 bm25() / ts_rank_cd) before LIMIT."""
+    from sqlalchemy import text
+
+    from helios.memory import fulltext
+
+    words = fulltext.query_words(typed)
+    if session.get_bind().dialect.name == "sqlite":
+        statement = text(
+            "SELECT m.id, -bm25(memory_fts) FROM memory_fts JOIN memories m ON m.id = memory_fts.rowid "
+            "WHERE memory_fts MATCH :match AND m.agent_id = :agent AND m.deleted_at IS NULL "
+            "ORDER BY bm25(memory_fts) LIMIT 100"
+        )
+        match = "content : (" + " OR ".join(f'"{w}"' for w in words) + ")"
+    else:
+        statement = text(
+            "SELECT id, ts_rank_cd(fts_document, query) FROM memories, "
+            "websearch_to_tsquery('english', :match) query WHERE fts_document @@ query "
+            "AND agent_id = :agent AND deleted_at IS NULL ORDER BY 2 DESC, id DESC LIMIT 100"
+        )
+        match = " or ".join(words)
+    return session.execute(statement, {"match": match, "agent": agent}).all()
 
 
 def ensure_database(base: str) -> None:
@@ -296,10 +415,11 @@ def postgres_url(base: str) -> tuple[str, object] | None:
 
 
 def report_recall(context) -> None:  # type: ignore[no-untyped-def]
-    print("recall@k on the conversational set (SQLite):", flush=True)
-    for method, values in recall(context).items():
-        shown = ", ".join(f"@{k} {v:.3f}" if k else f"{v}" for k, v in values.items())
-        print(f"  {method}: {shown}", flush=True)
+    print("recall@5/10/25 on the conversational set (SQLite):", flush=True)
+    for part, methods in recall(context).items():
+        print(f"  {part}:", flush=True)
+        for method, values in methods.items():
+            print(f"    {method}: " + ", ".join(f"@{k} {v:.3f}" for k, v in values.items()), flush=True)
 
 
 def main() -> None:
@@ -314,6 +434,7 @@ def main() -> None:
     parser.add_argument("--skip-recall", action="store_true", help="no retrieval-quality part")
     parser.add_argument("--insert-batches", type=int, default=5, help="batches of 1,000 timed (0: none)")
     parser.add_argument("--no-sqlite", action="store_true", help="scale part on PostgreSQL only")
+    parser.add_argument("--tune", action="store_true", help="only: grid of fusion settings on the tune half")
     parser.add_argument(
         "--embed-all", action="store_true", help="embed the 100k stored texts too (else random unit vectors)"
     )
@@ -324,14 +445,22 @@ def main() -> None:
     print(f"model load (import + weights): {time.perf_counter() - started:.1f} s", flush=True)
 
     sqlite = open_context(f"sqlite:///{tempfile.mkdtemp()}/bench.db")
-    sqlite.memory.embedder = real
+    memo = Memo(real)
+    sqlite.memory.embedder = memo
+    if args.tune:
+        tune(sqlite)
+        memo.save()
+        return
     if not args.skip_recall:
         report_recall(sqlite)
+        memo.save()
+    sqlite.memory.embedder = real
     if args.insert_batches:
-        rate, model = insert_rate(sqlite, args.insert_batches)
+        rate, per_cpu, model = insert_rate(sqlite, args.insert_batches)
         print(
-            f"insert with embeddings, 1,000 per batch (SQLite): {rate:.0f} memories/s; "
-            f"the model alone on the same texts: {model:.0f} texts/s",
+            f"insert with embeddings, 1,000 per batch (SQLite): {rate:.0f} memories/s wall, "
+            f"{per_cpu:.0f} memories per CPU-second; the model alone on the same texts: "
+            f"{model:.0f} texts/s wall",
             flush=True,
         )
 
@@ -358,8 +487,13 @@ def main() -> None:
         )
         if name == "PostgreSQL" and args.insert_batches:
             context.memory = MemoryRuntime(real)
-            rate, model = insert_rate(context, args.insert_batches)
-            print(f"insert with embeddings (PostgreSQL): {rate:.0f} memories/s (model alone {model:.0f}/s)")
+            rate, per_cpu, model = insert_rate(context, args.insert_batches)
+            print(
+                f"insert with embeddings (PostgreSQL): {rate:.0f} memories/s wall, "
+                f"{per_cpu:.0f} per CPU-second "
+                f"(model alone {model:.0f}/s wall)",
+                flush=True,
+            )
         context.db.dispose()
         if drop:
             drop()  # type: ignore[operator]

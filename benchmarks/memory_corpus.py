@@ -7,7 +7,14 @@ Planted in the sessions are the facts that questions later ask about:
 - facts that change ("My risk limit is 5%" ... weeks later "Change my risk limit to 2%"): the
   question asks for the current value, so only the newer turn is the answer,
 - events tied to a day ("On the day Acme missed earnings, we cut the position"): the question
-  names the event, not the words of the turn.
+  names the event, not the words of the turn,
+- news that only its date tells apart ("Globex announced a buyback" one day, "Globex cut its
+  guidance" another): the question asks by time, as a person would ("What news did we get about
+  Globex last week?", "... on March 14?", "What did we learn about AMD 3 days ago?"), relative to
+  the day the set is built for (the benchmark's today), so sessions end three days before it.
+
+Questions are split in two halves, alternating within each kind: ``tune`` (for choosing search
+settings) and ``holdout`` (the reported result, never tuned on).
 
 Every other turn is chatter drawn from the same vocabulary (tickers, sectors, models), so words
 alone do not give answers away. Questions are phrased with other words than their answers where
@@ -50,6 +57,7 @@ class Question:
     text: str
     answers: set[int]  # turn indexes that hold the answer
     kind: str
+    split: str = ""  # tune | holdout
 
 
 @dataclass
@@ -73,13 +81,15 @@ PETS = [("dog", "Biscuit"), ("cat", "Pixel"), ("parrot", "Rio"), ("dog", "Nova")
 CITIES = ["Lisbon", "Osaka", "Denver", "Nairobi", "Oslo", "Austin", "Prague", "Lima"]
 
 
-def build(sessions: int = 60, turns_per_session: int = 30, seed: int = 7) -> Corpus:
+def build(
+    sessions: int = 60, turns_per_session: int = 30, seed: int = 7, today: dt.date | None = None
+) -> Corpus:
     rng = random.Random(seed)
     corpus = Corpus()
-    start = dt.date(2026, 1, 5)
-    plans = _plans(rng, sessions)
+    today = today or dt.datetime.now(dt.UTC).date()
+    plans = _plans(rng, sessions) + _dated_plans(random.Random(seed + 1), sessions, today)
     for s in range(sessions):
-        day = start + dt.timedelta(days=3 * s)
+        day = today - dt.timedelta(days=3 * (sessions - s))
         planted = [p for p in plans if p[0] == s]
         slots = sorted(rng.sample(range(turns_per_session), k=min(len(planted), turns_per_session)))
         by_slot = dict(zip(slots, planted, strict=False))
@@ -88,7 +98,71 @@ def build(sessions: int = 60, turns_per_session: int = 30, seed: int = 7) -> Cor
                 by_slot[t][1](corpus, day)
             else:
                 corpus.say(chatter(rng), day)
+    seen: dict[str, int] = {}
+    for question in corpus.questions:
+        seen[question.kind] = seen.get(question.kind, 0) + 1
+        question.split = "tune" if seen[question.kind] % 2 else "holdout"
     return corpus
+
+
+NEWS = ["announced a share buyback", "cut its full-year guidance", "named a new chief financial officer"]
+LESSONS = [
+    "the gap at the open filled within the hour",
+    "the earnings-day interval was far too narrow",
+    "volume spikes came before the big moves",
+]
+
+
+def _dated_plans(rng: random.Random, sessions: int, today: dt.date):  # type: ignore[no-untyped-def]
+    """Several dated items about one name; the question picks one by its date alone."""
+    plans = []
+    subjects = [
+        (c, [f"Quick note: {c} {n} today." for n in NEWS], "What news did we get about {} {}?")
+        for c in COMPANIES
+    ]
+    subjects += [
+        (t, [f"Lesson learned on {t}: {lesson}." for lesson in LESSONS[:2]], "What did we learn about {} {}?")
+        for t in TICKERS[8:]
+    ]
+    for i, (name, contents, question) in enumerate(subjects):
+        contents = contents[i % len(contents) :] + contents[: i % len(contents)]  # vary which is asked
+        # Every third asked item is recent (3, 6, 9 or 12 days ago), the others any earlier day.
+        asked = sessions - 1 - (i // 3) % 4 if i % 3 == 0 else rng.randrange(sessions - 4)
+        days = rng.sample([d for d in range(sessions - 4) if d != asked], len(contents) - 1) + [asked]
+        for position, (content, s) in enumerate(zip(contents, days, strict=True)):
+            if position == len(contents) - 1:
+                plans.append((s, _dated_fact(content, question, name, today)))
+            else:
+                plans.append((s, _fact_only(content)))
+    return plans
+
+
+def _fact_only(content: str):  # type: ignore[no-untyped-def]
+    def act(corpus: Corpus, day: dt.date) -> None:
+        corpus.say(content, day)
+
+    return act
+
+
+def _dated_fact(content: str, question: str, name: str, today: dt.date):  # type: ignore[no-untyped-def]
+    def act(corpus: Corpus, day: dt.date) -> None:
+        index = corpus.say(content, day)
+        corpus.questions.append(Question(question.format(name, when(day, today)), {index}, "dated"))
+
+    return act
+
+
+def when(day: dt.date, today: dt.date) -> str:
+    """How a person names a past day relative to today."""
+    ago = (today - day).days
+    monday = today - dt.timedelta(days=today.weekday())
+    if ago == 1:
+        return "yesterday"
+    if ago <= 6:
+        return f"{ago} days ago"
+    if monday - dt.timedelta(days=7) <= day < monday:
+        return "last week"
+    return f"on {day:%B} {day.day}"
 
 
 def _plans(rng: random.Random, sessions: int):  # type: ignore[no-untyped-def]

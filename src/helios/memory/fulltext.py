@@ -35,6 +35,8 @@ MAX_WORDS = 64
 # Words queried alone at most (rarest first); the others still count in the AND pass and the score.
 MAX_PASSES = 8
 SELECTIVE_SHARE = 0.05
+# Candidates scored at most, as a multiple of limit (BM25 here costs ~10 us a candidate).
+SCORED = 4
 K1, B = 1.2, 0.75
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 STOP_WORDS = frozenset(
@@ -306,9 +308,10 @@ def search(
             holds[memory_id] = set(terms)
     selective = max(limit, SELECTIVE_SHARE * documents)
     for term in sorted(terms, key=lambda t: frequency[t])[:MAX_PASSES]:
-        if frequency[term] > selective and len(holds) >= limit:
+        if (frequency[term] > selective and len(holds) >= limit) or len(holds) >= SCORED * limit:
             break
-        for memory_id in _matching(session, agent_ids, [term], limit):
+        # A selective word brings all its memories, up to a few times limit, not only the newest.
+        for memory_id in _matching(session, agent_ids, [term], min(frequency[term], SCORED * limit)):
             holds.setdefault(memory_id, set()).add(term)
     idf = {t: math.log(1 + (documents - frequency[t] + 0.5) / (frequency[t] + 0.5)) for t in terms}
     scored = _bm25(_contents(session, list(holds)), holds, idf)

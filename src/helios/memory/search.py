@@ -20,15 +20,16 @@ import datetime as dt
 import math
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from helios.core.clock import as_utc, utcnow
-from helios.memory import fulltext
+from helios.memory import fulltext, timeframe
 from helios.memory.graph import entity_key
 from helios.memory.runtime import MemoryRuntime
 from helios.memory.schemas import SearchHit, SearchResult, StrengthParts, Why
@@ -38,7 +39,10 @@ from helios.memory.views import corroborations, memory_read
 
 MIN_DEPTH = 50
 GRAPH_CAP = 200
-WEIGHTS = {"terms": 0.35, "semantic": 0.5, "entities": 0.15}
+WEIGHTS = {"terms": 0.35, "semantic": 0.5, "entities": 0.15, "time": 0.25}
+# A query that names a time ("last week"): relevance of a memory from outside it is scaled by this.
+OUTSIDE_WINDOW = 0.5
+WINDOW_CANDIDATES = 4
 STRENGTH_SHARE = 0.3
 SUPERSEDED_FACTOR = 0.5
 MAX_EMBEDDED_CHARS = 2_000
@@ -47,6 +51,8 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 @dataclass
 class _Signals:
+    window: timeframe.Window | None = None
+    query: np.ndarray | None = None
     relevance: dict[str, dict[int, float]] = field(default_factory=dict)
     similarity: dict[int, float] = field(default_factory=dict)
     entities: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -78,24 +84,63 @@ def search(
 ) -> SearchResult:
     if not text.strip() or not agent_ids:
         return SearchResult(query=text, items=[])
-    words = fulltext.query_words(text)
-    signals = _Signals()
-    found = fulltext.search(session, agent_ids, words, depth(k), runtime.terms)
-    signals.relevance["terms"] = _relative(dict(found))
-    _semantic(session, runtime, text, agent_ids, signals, depth(k))
-    _graph(session, text, agent_ids, signals)
+    signals = _Signals(window=timeframe.find(text, utcnow()))
+    topic = timeframe.without(text, signals.window)
+    words = fulltext.query_words(topic)
+    if topic.strip():
+        found = fulltext.search(session, agent_ids, words, depth(k), runtime.terms)
+        signals.relevance["terms"] = _relative(dict(found))
+        _semantic(session, runtime, topic, agent_ids, signals, depth(k))
+        _graph(session, topic, agent_ids, signals)
+    if signals.window is not None:
+        _timed(session, runtime, agent_ids, signals, depth(k))
     return SearchResult(query=text, items=_ranked(session, runtime, signals, words, k, agent_names or {}))
 
 
 def _semantic(
     session: Session, runtime: MemoryRuntime, text: str, agent_ids: Sequence[int], signals: _Signals, n: int
 ) -> None:
-    query = runtime.embedder.embed([text[:MAX_EMBEDDED_CHARS]])[0]
-    nearest = runtime.vectors.nearest(session, agent_ids, query, n)
+    signals.query = runtime.embedder.embed([text[:MAX_EMBEDDED_CHARS]])[0]
+    nearest = runtime.vectors.nearest(session, agent_ids, signals.query, n)
+    _similar(runtime, signals, nearest)
+
+
+def _similar(runtime: MemoryRuntime, signals: _Signals, found: Iterable[tuple[int, float]]) -> None:
     floor = runtime.embedder.min_similarity
-    matches = {m: s for m, s in nearest if s >= floor}
-    signals.relevance["semantic"] = {m: (s - floor) / (1 - floor) for m, s in matches.items()}
-    signals.similarity = matches
+    matches = {m: s for m, s in found if s >= floor}
+    signals.similarity.update(matches)
+    signals.relevance.setdefault("semantic", {}).update(
+        {m: (s - floor) / (1 - floor) for m, s in matches.items()}
+    )
+
+
+def _timed(
+    session: Session, runtime: MemoryRuntime, agent_ids: Sequence[int], signals: _Signals, n: int
+) -> None:
+    """Memories of the window the query names (valid time), newest first, as candidates in their
+    own right: the semantic signal's top n over all time may have missed the one that week."""
+    window = signals.window
+    assert window is not None
+    rows = session.execute(
+        select(Memory.id, Memory.agent_id)
+        .where(
+            Memory.agent_id.in_(list(agent_ids)),
+            Memory.deleted_at.is_(None),
+            Memory.valid_from >= window.start,
+            Memory.valid_from < window.end,
+        )
+        .order_by(Memory.id.desc())
+        .limit(WINDOW_CANDIDATES * n)
+    ).all()
+    signals.relevance["time"] = {m: 1.0 for m, _ in rows}
+    if signals.query is None:
+        return
+    by_agent: dict[int, list[int]] = defaultdict(list)
+    for memory_id, agent_id in rows:
+        if memory_id not in signals.similarity:
+            by_agent[agent_id].append(memory_id)
+    for agent_id, ids in by_agent.items():
+        _similar(runtime, signals, runtime.vectors.similarity(session, agent_id, ids, signals.query).items())
 
 
 def _graph(session: Session, text: str, agent_ids: Sequence[int], signals: _Signals) -> None:
@@ -176,6 +221,10 @@ def _ranked(
     backing = corroborations(session, list(rows))
     strengths = {i: _strength(r, runtime, backing.get(i, 0), now) for i, r in rows.items()}
     scores = {i: fused[i] * (1 - STRENGTH_SHARE + STRENGTH_SHARE * strengths[i].total) for i in rows}
+    if signals.window is not None:
+        for i, r in rows.items():
+            if not signals.window.holds(as_utc(r.valid_from)):
+                scores[i] *= OUTSIDE_WINDOW
     superseded = {i for i, r in rows.items() if _is_superseded(r, now)}
     for i in superseded:
         scores[i] *= SUPERSEDED_FACTOR
@@ -212,6 +261,7 @@ def _scoring_rows(session: Session, memory_ids: list[int]) -> dict[int, Row]:
         Memory.access_count,
         Memory.wrong_predictions,
         Memory.superseded_by,
+        Memory.valid_from,
         Memory.valid_until,
     )
     found: dict[int, Row] = {}

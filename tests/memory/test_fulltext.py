@@ -1,0 +1,101 @@
+"""Full text at any size: stop words never reach the index, each agent sees only its memories,
+rare words find old memories past the newest matches, and a named time ranks its own days first."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from helios.agents import service as agents
+from helios.core.clock import utcnow
+from helios.memory import fulltext, search, service
+from helios.memory.schemas import MemoryBatch
+
+
+def write(context, actor, agent: str, items: list[dict]) -> list[int]:  # type: ignore[no-untyped-def]
+    batch = MemoryBatch.model_validate({"memories": items})
+    with context.db.transaction() as session:
+        _, _, memories = service.write_memories(session, context.memory, None, agent, batch, actor)
+        return [m.id for m in memories]
+
+
+def agent_id(context, name: str) -> int:  # type: ignore[no-untyped-def]
+    with context.db.reading() as session:
+        return agents.get_agent(session, name).id
+
+
+def full_text(context, name: str, text: str, limit: int = 10) -> list[int]:  # type: ignore[no-untyped-def]
+    with context.db.reading() as session:
+        words = fulltext.query_words(text)
+        return [
+            m
+            for m, _ in fulltext.search(
+                session, [agent_id(context, name)], words, limit, context.memory.terms
+            )
+        ]
+
+
+def test_stop_words_alone_find_nothing_and_never_outweigh_a_real_word(memory_context, actor) -> None:  # type: ignore[no-untyped-def]
+    context = memory_context
+    ids = write(
+        context,
+        actor,
+        "desk",
+        [
+            {"content": "what is the plan for the day and what was it before"},
+            {"content": "Biscuit the dog sleeps under the desk"},
+        ],
+    )
+    assert full_text(context, "desk", "what is the") == []
+    assert full_text(context, "desk", "what was the name of the dog")[0] == ids[1]
+
+
+def test_an_agent_never_sees_another_agents_memories(memory_context, actor) -> None:  # type: ignore[no-untyped-def]
+    context = memory_context
+    mine = write(context, actor, "mine", [{"content": "NOVA guidance raised"}])
+    write(context, actor, "theirs", [{"content": "NOVA guidance raised"}, {"content": "NOVA guidance cut"}])
+    assert full_text(context, "mine", "NOVA guidance") == mine
+
+
+def test_a_rare_word_finds_its_old_memory_behind_many_newer_common_ones(memory_context, actor) -> None:  # type: ignore[no-untyped-def]
+    context = memory_context
+    (old,) = write(context, actor, "desk", [{"content": "Biscuit chart review went fine"}])
+    newer = write(
+        context, actor, "desk", [{"content": f"chart review number {i} went fine"} for i in range(120)]
+    )
+    found = full_text(context, "desk", "chart review Biscuit", limit=10)
+    assert found[0] == old  # holds all three words; the newest 10 "chart review" ones hold two
+    assert set(found[1:]) <= set(newer)
+
+
+def test_soft_deleted_memories_are_not_found(memory_context, actor) -> None:  # type: ignore[no-untyped-def]
+    context = memory_context
+    gone, kept = write(
+        context, actor, "desk", [{"content": "Pixel the cat"}, {"content": "Pixel the cat again"}]
+    )
+    with context.db.transaction() as session:
+        service.delete_memory(session, service.get_memory(session, gone), actor)
+    assert full_text(context, "desk", "Pixel cat") == [kept]
+
+
+def test_a_named_time_ranks_the_memory_of_that_day_first(memory_context, actor) -> None:  # type: ignore[no-untyped-def]
+    context = memory_context
+    today = utcnow().date()
+    day = today - dt.timedelta(days=3)
+    items = [
+        {"content": f"Quick note: Globex {news} today.", "valid_from": f"{when.isoformat()}T12:00:00Z"}
+        for news, when in [
+            ("announced a share buyback", today - dt.timedelta(days=40)),
+            ("named a new chief financial officer", day),
+            ("cut its full-year guidance", today - dt.timedelta(days=20)),
+        ]
+    ]
+    ids = write(context, actor, "desk", items)
+    with context.db.reading() as session:
+        hits = search.search(
+            session,
+            context.memory,
+            "What news did we get about Globex 3 days ago?",
+            [agent_id(context, "desk")],
+        ).items
+    assert [h.memory.id for h in hits][:1] == [ids[1]]
+    assert hits[0].score > 1.5 * hits[1].score  # the others stay, ranked lower, never hidden
