@@ -20,8 +20,12 @@ from helios.forecasting.backtest import backtest
 from helios.forecasting.base import DataSpec, Hyperparameters, ModelFamily
 from helios.forecasting.metrics import seasonal_naive_scale
 from helios.forecasting.panel import split_panel
+from helios.forecasting.step_calibration import StepCalibration
 
 FORECAST_COLUMNS = ["unique_id", "window", "step", "y", "mean"]
+# The interval whose half-width is a candidate's "own spread", the unit conformal errors are
+# measured in (``interval_unit="own"``): how hard the model itself thinks each series and step is.
+UNIT_LEVEL = 80
 
 
 def window_offsets(horizon: int, n_windows: int, step: int | None) -> list[int]:
@@ -38,18 +42,34 @@ def validation_forecasts(
     horizon: int,
     n_windows: int,
     step: int | None,
+    own_widths: bool = False,
 ) -> pd.DataFrame:
-    """``unique_id, window, step, y, mean`` of one candidate. A family that can forecast from
-    several origins after one fit (``backtest_forecasts``, e.g. gbm) does; others are refitted
-    at each origin on the points before it."""
+    """``unique_id, window, step, y, mean`` of one candidate, and ``width`` (half the
+    candidate's own ``UNIT_LEVEL`` interval; NaN when it gives none) with ``own_widths``. A
+    family that can forecast from several origins after one fit (``backtest_forecasts``, e.g.
+    gbm) does; others are refitted at each origin on the points before it."""
     offsets = window_offsets(horizon, n_windows, step)
+    levels = (UNIT_LEVEL,) if own_widths else ()
     fast = getattr(family, "backtest_forecasts", None)
     if fast is not None:
-        frame = fast(train, settings, spec, horizon, offsets)
+        frame = fast(train, settings, spec, horizon, offsets, levels)
     else:
-        frame = backtest(train, family, spec, horizon, n_windows, step, settings, levels=(), min_train_size=2)
-        frame = frame.forecasts
-    return frame.assign(unique_id=frame["unique_id"].astype(str))[FORECAST_COLUMNS]
+        frame = backtest(
+            train, family, spec, horizon, n_windows, step, settings, levels=levels, min_train_size=2
+        ).forecasts
+    frame = frame.assign(unique_id=frame["unique_id"].astype(str))
+    if not own_widths:
+        return frame[FORECAST_COLUMNS]
+    return frame.assign(width=half_widths(frame))[[*FORECAST_COLUMNS, "width"]]
+
+
+def half_widths(frame: pd.DataFrame, level: int = UNIT_LEVEL) -> pd.Series:
+    """Half the ``level`` interval per row; NaN where there is none or it is not positive."""
+    lo, hi = f"lo-{level}", f"hi-{level}"
+    if lo not in frame or hi not in frame:
+        return pd.Series(np.nan, index=frame.index)
+    width = (frame[hi] - frame[lo]) / 2
+    return width.where(np.isfinite(width) & (width > 0))
 
 
 def series_scales(train: pd.DataFrame, season: int, cut: int = 0) -> pd.Series:
@@ -126,27 +146,65 @@ def explain(uid: str, kept: list[str], row: pd.Series, tolerance: float, baselin
 
 
 def combined_errors(
-    forecasts: pd.DataFrame, choices: dict[str, list[str]], scales: pd.Series, horizon: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(series x windows, horizon) errors of each series' chosen combination, over its scale,
-    and the series of each row: what the intervals are calibrated on (the same averaging the
-    forecast will do)."""
+    forecasts: pd.DataFrame,
+    choices: dict[str, list[str]],
+    scales: pd.Series,
+    horizon: int,
+    unit: str = "scale",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(series x windows, horizon) errors of each series' chosen combination, the series of each
+    row, and (same shape) the divisor of each error over the series' scale: what the intervals
+    are calibrated on (the same averaging the forecast will do), and how wide they come out.
+    Errors are over the series' scale (``unit="scale"``), or over the combination's own
+    half-width (its members' widths averaged, as the forecast averages their bounds): at that
+    step (``"own_steps"``) or averaged over the window's steps (``"own"``: how hard the model
+    finds the series, leaving the shape over the steps to the pooled calibration)."""
+    own_widths = unit != "scale"
     wanted = pd.DataFrame(
         [(uid, name) for uid, names in choices.items() for name in names], columns=["unique_id", "candidate"]
     )
     chosen = forecasts.merge(wanted, on=["unique_id", "candidate"], how="inner")
-    combined = chosen.groupby(["unique_id", "window", "step"], sort=False).agg(
-        y=("y", "first"), mean=("mean", "mean"), members=("candidate", "nunique")
-    )
+    aggregates = {"y": ("y", "first"), "mean": ("mean", "mean"), "members": ("candidate", "nunique")}
+    if own_widths:
+        aggregates |= {"width": ("width", "mean"), "widths": ("width", "count")}
+    combined = chosen.groupby(["unique_id", "window", "step"], sort=False).agg(**aggregates)
+    if own_widths:  # a member without a width of its own leaves the combination without one
+        combined["width"] = combined["width"].where(combined["widths"] == combined["members"])
     counts = combined["members"].to_numpy()
     needed = combined.reset_index()["unique_id"].map(lambda uid: len(choices.get(uid, ()))).to_numpy()
     combined = combined[counts == needed].reset_index()  # every chosen member forecast that step
-    scaled = (combined["y"] - combined["mean"]) / combined["unique_id"].map(scales)
-    table = combined.assign(error=scaled.to_numpy()).pivot_table(
-        index=["unique_id", "window"], columns="step", values="error", dropna=False
+    if unit == "own":
+        divisor = combined.groupby(["unique_id", "window"], sort=False)["width"].transform("mean")
+    elif unit == "own_steps":
+        divisor = combined["width"]
+    else:
+        divisor = combined["unique_id"].map(scales)
+    scaled = (combined["y"] - combined["mean"]) / divisor
+    relative = divisor / combined["unique_id"].map(scales)
+    table = combined.assign(error=scaled.to_numpy(), relative=relative.to_numpy()).pivot_table(
+        index=["unique_id", "window"], columns="step", values=["error", "relative"], dropna=False
     )
-    matrix = table.reindex(columns=range(1, horizon + 1)).to_numpy(dtype=float)
-    return matrix, table.index.get_level_values("unique_id").to_numpy()
+    steps = range(1, horizon + 1)
+    matrix = table["error"].reindex(columns=steps).to_numpy(dtype=float)
+    relative_matrix = table["relative"].reindex(columns=steps).to_numpy(dtype=float)
+    return matrix, table.index.get_level_values("unique_id").to_numpy(), relative_matrix
+
+
+def validation_width(calibration: StepCalibration, errors: np.ndarray, relative: np.ndarray) -> float:
+    """Mean 95% half-width, in series-scale units, that ``calibration`` gives the validation
+    errors it was fitted on. Every unit's calibration covers 95% of those errors by
+    construction, so the narrower one is the unit that explains more of where errors are large."""
+    widths = calibration.half_width(95, errors.shape[1])[None, :] * relative
+    widths = widths[np.isfinite(errors) & np.isfinite(widths)]
+    return float(widths.mean()) if widths.size else float("inf")
+
+
+def typical_width_ratio(forecasts: pd.DataFrame, scales: pd.Series) -> float:
+    """Median of the candidates' own half-widths over the series' scale: the width a step gets
+    (times its scale) when its members give none at forecast time."""
+    ratio = forecasts["width"] / forecasts["unique_id"].map(scales)
+    ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
+    return float(ratio.median()) if len(ratio) else 1.0
 
 
 def spread_factors(errors: np.ndarray, rows: np.ndarray, shrink: float = 0.5) -> dict[str, float]:

@@ -26,15 +26,19 @@ def conformal_rank_quantile(values: np.ndarray, level: float) -> float:
     return float(finite[min(rank, finite.size) - 1])
 
 
-def smoothed_spread(scaled_errors: np.ndarray) -> np.ndarray:
-    """Mean absolute scaled error per step, averaged over neighbouring steps and made
-    non-decreasing (one noisy step must not pinch the interval)."""
+def smoothed_spread(scaled_errors: np.ndarray, monotone: bool = True) -> np.ndarray:
+    """Mean absolute scaled error per step, averaged over neighbouring steps and (``monotone``)
+    made non-decreasing: one noisy step must not pinch the interval. Errors already divided by a
+    width that grows with the horizon (a model's own interval) leave a ratio that may fall
+    with the step, so there ``monotone`` is off."""
     per_step = np.nanmean(np.abs(scaled_errors), axis=0)
     horizon = len(per_step)
     half = max(1, horizon // 16)
     padded = np.pad(per_step, half, mode="edge")
     smooth = np.convolve(padded, np.ones(2 * half + 1) / (2 * half + 1), mode="valid")
-    smooth = np.maximum.accumulate(np.nan_to_num(smooth, nan=0.0))
+    smooth = np.nan_to_num(smooth, nan=0.0)
+    if monotone:
+        smooth = np.maximum.accumulate(smooth)
     floor = np.nanmax(smooth) * 1e-3 if np.nanmax(smooth) > 0 else 1.0
     return np.maximum(smooth, floor)
 
@@ -45,9 +49,9 @@ class StepCalibration:
     ratios: np.ndarray  # pooled |error| / spread of its step, sorted
 
     @classmethod
-    def from_errors(cls, scaled_errors: np.ndarray) -> StepCalibration:
+    def from_errors(cls, scaled_errors: np.ndarray, monotone: bool = True) -> StepCalibration:
         """``scaled_errors``: (samples, horizon) signed or absolute errors over series scale."""
-        spread = smoothed_spread(scaled_errors)
+        spread = smoothed_spread(scaled_errors, monotone)
         ratios = np.abs(scaled_errors) / spread[None, :]
         return cls(spread, np.sort(ratios[np.isfinite(ratios)]))
 

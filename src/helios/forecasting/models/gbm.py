@@ -218,10 +218,19 @@ class GBMFamily(ModelFamily):
         )
 
     def backtest_forecasts(
-        self, train: pd.DataFrame, config: Hyperparameters, spec: DataSpec, horizon: int, offsets: list[int]
+        self,
+        train: pd.DataFrame,
+        config: Hyperparameters,
+        spec: DataSpec,
+        horizon: int,
+        offsets: list[int],
+        levels: Sequence[int] = (),
     ) -> pd.DataFrame:
         """Validation forecasts for ``auto`` without a refit per origin: fitted once on what
-        precedes the earliest window (scaling included), forecasting from each origin."""
+        precedes the earliest window (scaling included), forecasting from each origin. ``levels``
+        adds the bounds a fit with ``calibration_windows=0`` gives (one-step residuals of that
+        fit, growing like a random walk's), so ``auto`` can measure errors in the model's own
+        interval widths."""
         config = own_config(config, GBMConfig)
         longest = int(train.groupby("unique_id").size().max())
         seen = min(longest, config.window or longest) - max(offsets) - horizon
@@ -232,7 +241,7 @@ class GBMFamily(ModelFamily):
         early = train[from_end >= max(offsets) + horizon]
         spec = dataclasses.replace(spec, seasons=data_seasons(early, spec) or (1,))
         panel = GBMPanel.from_frame(train, spec, config, seen_columns=seen)
-        return panel.backtest(config, horizon, offsets)
+        return panel.backtest(config, horizon, offsets, check_levels(levels) if levels else ())
 
     def _calibrate(self, panel: GBMPanel, booster: Any, config: GBMConfig) -> StepCalibration:
         horizon = config.horizon
@@ -243,12 +252,7 @@ class GBMFamily(ModelFamily):
                 early, start, steps, panel.lags, panel.seasons, horizon, panel.base_lag
             )
             return StepCalibration.from_errors(panel.z[:, -horizon:] - forecast)
-        # One-step residuals of the final model, growing like a random walk's over the horizon.
-        x, y = features.training_matrix(
-            panel.z, panel.steps, panel.lags, panel.seasons, panel.first_column, panel.base_lag
-        )
-        residuals = y - booster.predict(x, num_threads=config.threads)
-        return StepCalibration.from_errors(np.outer(residuals, np.sqrt(np.arange(1, horizon + 1))))
+        return panel.residual_calibration(booster, panel.z, horizon, config.threads)
 
 
 class GBMPanel:
@@ -331,12 +335,32 @@ class GBMPanel:
         dataset = lightgbm.Dataset(x, y, feature_name=names, free_raw_data=True)
         return lightgbm.train(params, dataset, num_boost_round=config.n_estimators)
 
-    def backtest(self, config: GBMConfig, horizon: int, offsets: list[int]) -> pd.DataFrame:
+    def residual_calibration(
+        self, booster: Any, z: np.ndarray, horizon: int, threads: int
+    ) -> StepCalibration:
+        """One-step residuals of ``booster`` on ``z``, growing like a random walk's over the horizon."""
+        x, y = features.training_matrix(
+            z, self.steps, self.lags, self.seasons, self.first_column, self.base_lag
+        )
+        residuals = y - booster.predict(x, num_threads=threads)
+        return StepCalibration.from_errors(np.outer(residuals, np.sqrt(np.arange(1, horizon + 1))))
+
+    def backtest(
+        self, config: GBMConfig, horizon: int, offsets: list[int], levels: Sequence[int] = ()
+    ) -> pd.DataFrame:
         """One fit on the columns before the earliest test window, then a forecast from every
         origin (``offsets``: points between a window's last test point and the series' end):
-        ``unique_id, window, step, y, mean``, observed points only."""
+        ``unique_id, window, step, y, mean`` (and ``lo-L``/``hi-L`` for ``levels``), observed
+        points only."""
         earliest = self.raw.shape[1] - max(offsets) - horizon
         booster = self.train(config, self.z[:, :earliest])
+        widths = {}
+        if levels:
+            calibration = self.residual_calibration(booster, self.z[:, :earliest], horizon, config.threads)
+            widths = {
+                level: calibration.half_width(level, horizon)[None, :] * self.standardiser.scale[:, None]
+                for level in levels
+            }
         frames = []
         for window, offset in enumerate(offsets):
             cut = self.raw.shape[1] - offset - horizon
@@ -345,16 +369,16 @@ class GBMPanel:
                 recursive_forecast(booster, start, steps, self.lags, self.seasons, horizon, self.base_lag)
             )
             actual = self.raw[:, cut : cut + horizon]
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "unique_id": np.repeat(self.ids, horizon),
-                        "window": window,
-                        "step": np.tile(np.arange(1, horizon + 1), len(self.ids)),
-                        "y": actual.reshape(-1),
-                        "mean": forecast.reshape(-1),
-                    }
-                )
-            )
+            columns = {
+                "unique_id": np.repeat(self.ids, horizon),
+                "window": window,
+                "step": np.tile(np.arange(1, horizon + 1), len(self.ids)),
+                "y": actual.reshape(-1),
+                "mean": forecast.reshape(-1),
+            }
+            for level, width in widths.items():
+                columns[f"lo-{level}"] = (forecast - width).reshape(-1)
+                columns[f"hi-{level}"] = (forecast + width).reshape(-1)
+            frames.append(pd.DataFrame(columns))
         frame = pd.concat(frames, ignore_index=True)
         return frame[np.isfinite(frame["y"]) & np.isfinite(frame["mean"])].reset_index(drop=True)
