@@ -4,7 +4,7 @@
     hx = Helios("http://127.0.0.1:8765", token="hel_...")
     hx.datasets.import_file("prices.csv", name="prices", date_col="date", id_col="ticker", value_col="close")
     prices = hx.datasets.data("prices", series=["AAPL"])     # a DataFrame: unique_id, ds, y
-    job = hx.training.train("prices", family="ets", horizon=14, model="prices-ets")
+    job = hx.training.train("prices", family="auto_ets", horizon=14, model="prices-ets")
     hx.training.wait(job["id"])
     hx.training.jobs(status="succeeded")                     # a DataFrame, one row per job
     for job in hx.iterate("/ml/jobs", status="failed"):      # any list route, item by item
@@ -47,14 +47,25 @@ import httpx
 
 MAX_PAGE_SIZE = 200  # the server's largest ``limit`` (helios.core.pagination.MAX_LIMIT)
 TIME_COLUMNS = {"ds", "origin", "start", "end", "at", "valid_from", "valid_until"}
+PREDICTION_COLUMNS = (
+    "prediction",
+    "model",
+    "model_version",
+    "unique_id",
+    "origin",
+    "dataset",
+    "dataset_version",
+)
+POINT_COLUMNS = ("step", "ds", "mean", "sigma", "actual", "error")
 
 
-def frame(items: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
+def frame(items: list[dict[str, Any]], columns: list[str] | None = None):  # type: ignore[no-untyped-def]
     """Rows (JSON objects) as a DataFrame: nested objects flattened into dotted columns, time
-    columns parsed. The one conversion every tabular answer goes through."""
+    columns parsed; with no rows, the ``columns`` where they are known. The one conversion every
+    tabular answer goes through."""
     import pandas as pd
 
-    table = pd.json_normalize(items) if items else pd.DataFrame()
+    table = pd.json_normalize(items) if items else pd.DataFrame(columns=columns)
     for column in table.columns:
         leaf = str(column).rsplit(".", 1)[-1]
         if (leaf in TIME_COLUMNS or leaf.endswith("_at")) and table[column].dtype == object:
@@ -110,7 +121,7 @@ def points_frame(predictions: list[dict[str, Any]]):  # type: ignore[no-untyped-
     rows = []
     for p in predictions:
         head = {
-            "prediction": p["id"],
+            "prediction": p["id"],  # the order of PREDICTION_COLUMNS
             "model": p["model"],
             "model_version": p["model_version"],
             "unique_id": p["unique_id"],
@@ -122,9 +133,9 @@ def points_frame(predictions: list[dict[str, Any]]):  # type: ignore[no-untyped-
             bounds = {}
             for level, (lo, hi) in (point.get("bounds") or {}).items():
                 bounds |= {f"lo_{level}": lo, f"hi_{level}": hi}
-            keep = {k: point.get(k) for k in ("step", "ds", "mean", "sigma", "actual", "error")}
+            keep = {k: point.get(k) for k in POINT_COLUMNS}
             rows.append(head | keep | bounds)
-    return frame(rows)
+    return frame(rows, [*PREDICTION_COLUMNS, *POINT_COLUMNS])
 
 
 def _attachment_name(response: httpx.Response) -> str | None:
@@ -645,11 +656,14 @@ class Training(_Area):
 
     def metrics(self, job_id: int, since: int = 0):  # type: ignore[no-untyped-def]
         """Training metrics (id, step, name, value, at) after point ``since``, as a DataFrame."""
-        return frame(self._client.get(f"/ml/jobs/{job_id}/metrics", params={"since": since})["points"])
+        points = self._client.get(f"/ml/jobs/{job_id}/metrics", params={"since": since})["points"]
+        return frame(points, ["id", "step", "name", "value", "at"])
 
     def journal(self, job_id: int):  # type: ignore[no-untyped-def]
         """What happened (at, level, message), as a DataFrame."""
-        return frame(self._client.get(f"/ml/jobs/{job_id}/journal")["items"])
+        return frame(
+            self._client.get(f"/ml/jobs/{job_id}/journal")["items"], ["id", "at", "level", "message"]
+        )
 
     def stop(self, job_id: int) -> dict[str, Any]:
         return self._client.request("POST", f"/ml/jobs/{job_id}/stop")
@@ -900,7 +914,7 @@ def accuracy_frame(report: dict[str, Any], by: str = "series"):  # type: ignore[
             for c in part.get("coverage", []):
                 row[f"coverage_{c['level']}"] = c["observed"]
             rows.append(row)
-    return frame(rows)
+    return frame(rows, ["model", "version", "unique_id", "n"])
 
 
 def _agent_fields(fields: dict[str, Any]) -> dict[str, Any]:

@@ -1,11 +1,18 @@
 """The ``helios`` command. One sub-app per area; each command commits at its own boundary and
-turns a domain error into one readable red line and exit code 1 (2 for bad arguments)."""
+turns a domain error into one readable red line and exit code 1 (2 for bad arguments).
+
+Every command works on the local home (HELIOS_HOME) by default, or on a Helios server given with
+``--url`` or HELIOS_URL (token from HELIOS_TOKEN), through ``helios.client``; the commands that
+manage a home itself (serve, worker, demo, db) work on the local home only and say so."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
 from helios.cli import agents, assistants, datasets, db, memory, models, predictions, server, tokens, training
+from helios.cli.common import server_option_callback
 
 app = typer.Typer(
     name="helios",
@@ -14,6 +21,26 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _where(
+    ctx: typer.Context,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            envvar="HELIOS_URL",
+            metavar="URL",
+            help="a Helios server to work on, e.g. http://host:8765 (token from HELIOS_TOKEN); "
+            "default: the local home",
+        ),
+    ] = None,
+) -> None:
+    """Helios: a self-hosted control room for forecasting agents."""
+    server_option_callback(ctx, url)
+
+
 app.command("serve")(server.serve)
 app.command("demo")(server.demo)
 app.command("worker")(server.worker)

@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from helios.agents import service, views
-from helios.agents.schemas import AgentCreate, AgentUpdate, WatchedSeries
-from helios.cli.common import console, more_pages, open_context, reported_errors
+from helios.agents.schemas import AgentCreate, AgentList, AgentRead, AgentUpdate, WatchedSeries
+from helios.cli.common import console, more_pages, open_context, remote, reported_errors
 from helios.core.auth import LOCAL_USER
 from helios.core.errors import InvalidInput
 from helios.core.pagination import MAX_LIMIT
@@ -46,8 +46,12 @@ def list_(
     cursor: Annotated[str | None, typer.Option(help="the cursor printed under the previous page")] = None,
 ) -> None:
     """Agents with their models and memory counts."""
-    with reported_errors(), open_context().db.reading() as session:
-        page = views.list_agents(session, cursor=cursor, limit=limit)
+    with reported_errors():
+        if hx := remote():
+            page = AgentList.model_validate(hx.page("/agents", cursor=cursor, limit=limit))
+        else:
+            with open_context().db.reading() as session:
+                page = views.list_agents(session, cursor=cursor, limit=limit)
     if not page.items:
         console.print("no agents yet: helios agents create NAME (or write a memory for one)")
         return
@@ -61,8 +65,12 @@ def list_(
 
 @app.command("show")
 def show(name: Annotated[str, typer.Argument(help="agent name or id")]) -> None:
-    with reported_errors(), open_context().db.reading() as session:
-        agent = views.agent_detail(session, service.get_agent(session, name))
+    with reported_errors():
+        if hx := remote():
+            agent = AgentRead.model_validate(hx.agents.get(name))
+        else:
+            with open_context().db.reading() as session:
+                agent = views.agent_detail(session, service.get_agent(session, name))
     console.print_json(agent.model_dump_json())
 
 
@@ -77,8 +85,11 @@ def create(
         body = AgentCreate(
             name=name, description=description, models=model or [], watches=_watches(watch) or []
         )
-        with open_context().db.transaction() as session:
-            service.create_agent(session, body, LOCAL_USER)
+        if hx := remote():
+            hx.request("POST", "/agents", json=body.model_dump(mode="json"))
+        else:
+            with open_context().db.transaction() as session:
+                service.create_agent(session, body, LOCAL_USER)
     console.print(f"created agent {name}")
 
 
@@ -93,21 +104,32 @@ def update(
     with reported_errors():
         body = AgentUpdate(description=description, models=model, watches=_watches(watch))
         body = AgentUpdate.model_validate(body.model_dump(exclude_none=True))
-        with open_context().db.transaction() as session:
-            service.update_agent(session, service.get_agent(session, name), body)
+        if hx := remote():
+            hx.request("PATCH", f"/agents/{name}", json=body.model_dump(mode="json", exclude_unset=True))
+        else:
+            with open_context().db.transaction() as session:
+                service.update_agent(session, service.get_agent(session, name), body)
     console.print(f"updated agent {name}")
 
 
 @app.command("delete")
 def delete(name: str) -> None:
     """Soft-delete the agent and its memories (undo with: helios agents restore NAME)."""
-    with reported_errors(), open_context().db.transaction() as session:
-        count, _ = service.delete_agent(session, service.get_agent(session, name), LOCAL_USER)
+    with reported_errors():
+        if hx := remote():
+            count = hx.agents.delete(name)["memories_deleted"]
+        else:
+            with open_context().db.transaction() as session:
+                count, _ = service.delete_agent(session, service.get_agent(session, name), LOCAL_USER)
     console.print(f"deleted agent {name} and {count} memories; restore with: helios agents restore {name}")
 
 
 @app.command("restore")
 def restore(name: str) -> None:
-    with reported_errors(), open_context().db.transaction() as session:
-        _, count = service.restore_agent(session, name)
+    with reported_errors():
+        if hx := remote():
+            count = hx.agents.restore(name)["memory_count"]
+        else:
+            with open_context().db.transaction() as session:
+                _, count = service.restore_agent(session, name)
     console.print(f"restored agent {name} with {count} memories")

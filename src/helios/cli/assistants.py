@@ -1,5 +1,5 @@
 """``helios assistants``: assistants, prompt versions and labels, rendering, chat, prompt tests and
-A/B experiments, on the local Helios home (as the local user)."""
+A/B experiments, on the local Helios home (as the local user) or on a server (``--url``)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,22 @@ from rich.table import Table
 
 from helios.assistants import chat, experiment_results, experiments, prompts, service, testing, views
 from helios.assistants.schemas import (
+    AssistantConfig,
     AssistantConfigUpdate,
     AssistantCreate,
+    AssistantList,
     ChatRequest,
+    ChatResult,
+    ExperimentRead,
     MemoryPolicy,
+    PromptDiff,
     PromptVersionCreate,
+    PromptVersionList,
+    PromptVersionRead,
+    RenderedPrompt,
+    TestRunRead,
 )
-from helios.cli.common import console, more_pages, open_context, reported_errors
+from helios.cli.common import console, more_pages, open_context, remote, reported_errors
 from helios.core.auth import LOCAL_USER
 from helios.core.parsing import json_object
 
@@ -35,9 +44,11 @@ Vars = Annotated[
 def list_(cursor: Annotated[str | None, typer.Option(help="next page")] = None) -> None:
     """Assistants with their model and labels."""
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            page = views.list_assistants(session, cursor=cursor)
+        if hx := remote():
+            page = AssistantList.model_validate(hx.page("/ai-assistant/assistants", cursor=cursor))
+        else:
+            with open_context().db.reading() as session:
+                page = views.list_assistants(session, cursor=cursor)
     if not page.items:
         console.print("no assistants yet: helios assistants create NAME --role analyst")
         return
@@ -58,9 +69,11 @@ def create(
 ) -> None:
     with reported_errors():
         body = AssistantCreate(name=name, role=role, llm_model=model, memory=MemoryPolicy(agent=memory_agent))
-        context = open_context()
-        with context.db.transaction() as session:
-            service.create_assistant(session, body, LOCAL_USER)
+        if hx := remote():
+            hx.request("POST", "/ai-assistant/assistants", json=body.model_dump(mode="json"))
+        else:
+            with open_context().db.transaction() as session:
+                service.create_assistant(session, body, LOCAL_USER)
     console.print(f"created assistant {name}")
 
 
@@ -79,19 +92,29 @@ def save(
     with reported_errors():
         fields = json_object(file.read_text(), str(file))
         body = PromptVersionCreate.model_validate({**fields, "message": message or fields.get("message", "")})
-        context = open_context()
-        with context.db.transaction() as session:
-            version = service.save_version(session, service.get_assistant(session, name), body, LOCAL_USER)
-            number, digest = version.version, version.content_hash
+        if hx := remote():
+            saved = PromptVersionRead.model_validate(
+                hx.request("PUT", f"/ai-assistant/prompts/{name}", json=body.model_dump(mode="json"))
+            )
+            number, digest = saved.version, saved.content_hash
+        else:
+            with open_context().db.transaction() as session:
+                assistant = service.get_assistant(session, name)
+                version = service.save_version(session, assistant, body, LOCAL_USER)
+                number, digest = version.version, version.content_hash
     console.print(f"saved {name} v{number} ({digest[:12]})")
 
 
 @app.command("versions")
 def versions(name: Name) -> None:
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            page = views.list_versions(session, service.get_assistant(session, name))
+        if hx := remote():
+            page = PromptVersionList.model_validate(
+                hx.page(f"/ai-assistant/prompts/{name}/versions", limit=200)
+            )
+        else:
+            with open_context().db.reading() as session:
+                page = views.list_versions(session, service.get_assistant(session, name))
     table = Table("version", "labels", "message", "author", "saved", "hash")
     for v in page.items:
         table.add_row(
@@ -110,14 +133,16 @@ def versions(name: Name) -> None:
 def diff(name: Name, old: int, new: int) -> None:
     """Unified diff between two versions."""
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            assistant = service.get_assistant(session, name)
-            result = prompts.diff(
-                assistant,
-                prompts.get_version(session, assistant, old),
-                prompts.get_version(session, assistant, new),
-            )
+        if hx := remote():
+            result = PromptDiff.model_validate(hx.assistants.diff(name, old, new))
+        else:
+            with open_context().db.reading() as session:
+                assistant = service.get_assistant(session, name)
+                result = prompts.diff(
+                    assistant,
+                    prompts.get_version(session, assistant, old),
+                    prompts.get_version(session, assistant, new),
+                )
     if not result.changed:
         console.print(f"v{old} and v{new} are the same")
     for part in result.parts:
@@ -135,17 +160,14 @@ def label(
 ) -> None:
     """Point a label at a version (rollback = point it back)."""
     with reported_errors():
-        context = open_context()
-        with context.db.transaction() as session:
-            service.move_label(
-                session,
-                service.get_assistant(session, name),
-                label_name,
-                version,
-                LOCAL_USER,
-                force=force,
-                note=note,
-            )
+        if hx := remote():
+            hx.assistants.set_label(name, label_name, version, force=force, note=note)
+        else:
+            with open_context().db.transaction() as session:
+                assistant = service.get_assistant(session, name)
+                service.move_label(
+                    session, assistant, label_name, version, LOCAL_USER, force=force, note=note
+                )
     console.print(f"{name}: {label_name} → v{version}")
 
 
@@ -154,15 +176,17 @@ def render(name: Name, variables: Vars = None, version: Annotated[int | None, ty
     """The messages a version (production by default) makes, without calling a model."""
     with reported_errors():
         values = json_object(variables, "--vars")
-        context = open_context()
-        with context.db.reading() as session:
-            assistant = service.get_assistant(session, name)
-            chosen = (
-                prompts.get_version(session, assistant, version)
-                if version
-                else prompts.labelled_version(session, assistant)
-            )
-            rendered = prompts.render_version(chosen, values)
+        if hx := remote():
+            rendered = RenderedPrompt.model_validate(hx.assistants.render(name, values, version))
+        else:
+            with open_context().db.reading() as session:
+                assistant = service.get_assistant(session, name)
+                chosen = (
+                    prompts.get_version(session, assistant, version)
+                    if version
+                    else prompts.labelled_version(session, assistant)
+                )
+                rendered = prompts.render_version(chosen, values)
     for message in rendered.messages:
         console.print(f"[bold]{message.role}[/]: {message.content}", highlight=False)
 
@@ -179,8 +203,12 @@ def chat_(
         body = ChatRequest(
             assistant=name, variables=json_object(variables, "--vars"), subject=subject, tickers=ticker or []
         )
-        context = open_context()
-        result = chat.run_chat(context.db, context, body, LOCAL_USER)
+        if hx := remote():
+            answer = hx.request("POST", "/ai-assistant/chat", json=body.model_dump(mode="json"))
+            result = ChatResult.model_validate(answer)
+        else:
+            context = open_context()
+            result = chat.run_chat(context.db, context, body, LOCAL_USER)
     console.print(
         f"v{result.prompt_version}"
         + (f" · variant {result.variant}" if result.variant else "")
@@ -203,16 +231,10 @@ def test(
 ) -> None:
     """Run prompt versions over a test set; exit 1 when any version fails."""
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            test_set = testing.get_test_set(session, test_set_id)
-            provider = service.provider_for(
-                session, service.get_assistant(session, str(test_set.assistant_id))
-            )
-            plan = testing.plan_run(session, test_set, version, repeats, provider)
-        results = testing.execute(plan)
-        with context.db.transaction() as session:
-            run = views.run_read(session, testing.store_run(session, plan, results, LOCAL_USER))
+        if hx := remote():
+            run = TestRunRead.model_validate(hx.assistants.run_tests(test_set_id, version, repeats))
+        else:
+            run = _run_tests_here(test_set_id, version, repeats)
     for result in run.results:
         verdict = "passed" if result.passed else "failed"
         console.print(
@@ -229,15 +251,28 @@ def test(
         raise typer.Exit(1)
 
 
+def _run_tests_here(test_set_id: int, version: list[int], repeats: int | None) -> TestRunRead:
+    context = open_context()
+    with context.db.reading() as session:
+        test_set = testing.get_test_set(session, test_set_id)
+        provider = service.provider_for(session, service.get_assistant(session, str(test_set.assistant_id)))
+        plan = testing.plan_run(session, test_set, version, repeats, provider)
+    results = testing.execute(plan)
+    with context.db.transaction() as session:
+        return views.run_read(session, testing.store_run(session, plan, results, LOCAL_USER))
+
+
 @app.command("experiment")
 def experiment(experiment_id: int) -> None:
     """Live results of an A/B experiment and the verdict in words."""
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            read = experiment_results.experiment_read(
-                session, experiments.get_experiment(session, experiment_id)
-            )
+        if hx := remote():
+            read = ExperimentRead.model_validate(hx.assistants.experiment(experiment_id))
+        else:
+            with open_context().db.reading() as session:
+                read = experiment_results.experiment_read(
+                    session, experiments.get_experiment(session, experiment_id)
+                )
     table = Table(
         "variant", "version", "subjects", "outcomes", "mean", "interval", "P(best)", "p", "guardrails"
     )
@@ -270,11 +305,14 @@ def promote(
 ) -> None:
     """Move production to the winner and end the experiment."""
     with reported_errors():
-        context = open_context()
-        with context.db.transaction() as session:
-            found = experiments.get_experiment(session, experiment_id)
-            winner = variant or experiment_results.leader(session, found)
-            experiments.promote(session, found, winner, LOCAL_USER, force=force, note="from the CLI")
+        if hx := remote():
+            promoted = hx.assistants.promote(experiment_id, variant, force=force, note="from the CLI")
+            winner = ExperimentRead.model_validate(promoted).winner or variant
+        else:
+            with open_context().db.transaction() as session:
+                found = experiments.get_experiment(session, experiment_id)
+                winner = variant or experiment_results.leader(session, found)
+                experiments.promote(session, found, winner, LOCAL_USER, force=force, note="from the CLI")
     console.print(f"promoted {winner} to production")
 
 
@@ -288,14 +326,20 @@ def config(
 ) -> None:
     """Show or change the server-wide assistant settings."""
     with reported_errors():
-        context = open_context()
-        with context.db.transaction() as session:
-            if allow_local is not None or timeout is not None or retries is not None:
-                body = AssistantConfigUpdate(
-                    allow_local_model_servers=allow_local, request_timeout_s=timeout, max_retries=retries
-                )
-                service.update_config(session, body, LOCAL_USER)
-            shown = views.config_read(service.read_config(session))
+        changes = allow_local is not None or timeout is not None or retries is not None
+        body = AssistantConfigUpdate(
+            allow_local_model_servers=allow_local, request_timeout_s=timeout, max_retries=retries
+        )
+        if hx := remote():
+            fields = body.model_dump(mode="json", exclude_none=True)
+            shown = AssistantConfig.model_validate(
+                hx.assistants.set_config(**fields) if changes else hx.assistants.config()
+            )
+        else:
+            with open_context().db.transaction() as session:
+                if changes:
+                    service.update_config(session, body, LOCAL_USER)
+                shown = views.config_read(service.read_config(session))
     console.print(
         json.dumps(shown.model_dump(mode="json", exclude={"updated_at"}), indent=2), highlight=False
     )

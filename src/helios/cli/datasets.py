@@ -10,13 +10,13 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from helios.cli.common import console, err_console, more_pages, open_context, reported_errors
+from helios.cli.common import console, err_console, more_pages, open_context, remote, reported_errors
 from helios.core.auth import LOCAL_USER
 from helios.core.errors import InvalidInput, PayloadTooLarge
 from helios.core.pagination import MAX_LIMIT
 from helios.datasets import service, views
 from helios.datasets.export import ExportFormat, export_version
-from helios.datasets.schemas import ImportRequest
+from helios.datasets.schemas import DatasetList, DatasetRead, ImportRequest, ImportResult, VersionList
 from helios.forecasting.rules import GameRules
 
 app = typer.Typer(help="Datasets: import, list, inspect, delete.", no_args_is_help=True)
@@ -67,13 +67,24 @@ def import_(
             value_col=value_col,
             wide=wide,
         )
-        context = open_context()
-        raw = _read_with_progress(file, context.settings.max_upload_bytes)
-        with console.status("validating and storing…"), context.db.transaction() as session:
-            imported = service.import_file(
-                session, context.store, request, raw, LOCAL_USER, max_bytes=context.settings.max_upload_bytes
-            )
-            result = views.import_result(session, *imported)
+        if hx := remote():
+            with console.status(f"uploading {file.name} and storing…"):
+                # The same checked request, sent as the client's keyword arguments (its names are ours).
+                fields = request.model_dump(mode="json", exclude={"filename"}, exclude_none=True)
+                result = ImportResult.model_validate(hx.datasets.import_file(file, **fields))
+        else:
+            context = open_context()
+            raw = _read_with_progress(file, context.settings.max_upload_bytes)
+            with console.status("validating and storing…"), context.db.transaction() as session:
+                imported = service.import_file(
+                    session,
+                    context.store,
+                    request,
+                    raw,
+                    LOCAL_USER,
+                    max_bytes=context.settings.max_upload_bytes,
+                )
+                result = views.import_result(session, *imported)
     verb = "imported" if result.created else "identical content already stored as"
     version = result.version
     console.print(
@@ -129,9 +140,11 @@ def list_(
 ) -> None:
     """List datasets with their latest version."""
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            page = views.list_datasets(session, cursor=cursor, limit=limit)
+        if hx := remote():
+            page = DatasetList.model_validate(hx.page("/datasets", cursor=cursor, limit=limit))
+        else:
+            with open_context().db.reading() as session:
+                page = views.list_datasets(session, cursor=cursor, limit=limit)
     items = page.items
     if not items:
         console.print("no datasets yet: helios datasets import FILE --name NAME")
@@ -156,10 +169,15 @@ def list_(
 def show(name: Annotated[str, typer.Argument(help="dataset name")]) -> None:
     """Show a dataset's versions and the latest version's profile."""
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            dataset = views.dataset_read(session, name)
-            versions = views.all_versions(session, name)
+        if hx := remote():
+            dataset = DatasetRead.model_validate(hx.datasets.get(name))
+            versions = VersionList.model_validate(
+                {"items": list(hx.iterate(f"/datasets/{name}/versions"))}
+            ).items
+        else:
+            with open_context().db.reading() as session:
+                dataset = views.dataset_read(session, name)
+                versions = views.all_versions(session, name)
     console.print(f"[bold]{dataset.name}[/] ({dataset.kind}) {dataset.description}")
     table = Table("version", "rows", "series", "range", "hash", "source", "created")
     for v in versions:
@@ -184,11 +202,16 @@ def data(
 ) -> None:
     """Print the first rows of a version as CSV."""
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            page = service.read_page(session, context.store, name, version, series=series, limit=limit)
-    print(",".join(page.columns))
-    for values in page.rows:
+        if hx := remote():
+            found = hx.datasets.page(name, version, series=series, limit=limit)
+            columns, rows = found["columns"], found["rows"]
+        else:
+            context = open_context()
+            with context.db.reading() as session:
+                page = service.read_page(session, context.store, name, version, series=series, limit=limit)
+            columns, rows = page.columns, page.rows
+    print(",".join(columns))
+    for values in rows:
         print(",".join("" if v is None else str(v) for v in values))
 
 
@@ -203,12 +226,23 @@ def download(
 ) -> None:
     """Write a dataset version to a CSV or Parquet file."""
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            exported = export_version(session, context.store, name, version, format)
-            target = output or Path(exported.filename)
-            size = _write_chunks(target, exported.chunks)
+        if hx := remote():
+            target = _downloaded(hx.datasets.download, name, version, format, output)
+            size = target.stat().st_size
+        else:
+            context = open_context()
+            with context.db.reading() as session:
+                exported = export_version(session, context.store, name, version, format)
+                target = output or Path(exported.filename)
+                size = _write_chunks(target, exported.chunks)
     err_console.print(f"wrote {target} ({size:,} bytes)")
+
+
+def _downloaded(download, name: str, version: str, format: str, output: Path | None) -> Path:  # type: ignore[no-untyped-def]
+    try:
+        return download(name, version, format=format, output=output)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {output or 'the file'}: {exc.strerror or exc}") from None
 
 
 def _write_chunks(target: Path, chunks: Iterable[bytes]) -> int:
@@ -236,7 +270,9 @@ def delete(
     if not yes:
         typer.confirm(f"delete dataset {name}?", abort=True)
     with reported_errors():
-        context = open_context()
-        with context.db.transaction() as session:
-            service.delete_dataset(session, name, LOCAL_USER)
+        if hx := remote():
+            hx.datasets.delete(name)
+        else:
+            with open_context().db.transaction() as session:
+                service.delete_dataset(session, name, LOCAL_USER)
     console.print(f"deleted [bold]{name}[/]")

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import typer
 
-from helios.cli.common import console, settings
+from helios.cli.common import console, local_only, settings
 
 app = typer.Typer(help="Database schema: migrations.", no_args_is_help=True)
 
 
 @app.command("upgrade")
 def upgrade() -> None:
-    """Apply every pending migration."""
+    """Apply every pending migration (local home only)."""
+    local_only("db upgrade")
     from helios.db import migrate
     from helios.db.engine import Database
 
@@ -20,7 +21,8 @@ def upgrade() -> None:
 
 @app.command("current")
 def current() -> None:
-    """Show the schema revision of the database."""
+    """Show the schema revision of the database (local home only)."""
+    local_only("db current")
     from helios.db import migrate
     from helios.db.engine import Database
 

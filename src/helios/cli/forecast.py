@@ -51,6 +51,7 @@ def forecast(
     if horizon < 1:
         raise typer.BadParameter(f"must be at least 1, got {horizon}", param_hint="--horizon")
     wanted_levels = parse_levels(levels)
+    _note_server_unused()
     if model is not None:
         # --model named a family, which misled people who passed a registry model's name.
         _err.print("[yellow]warning:[/] --model is deprecated and names a family; use --family")
@@ -101,6 +102,17 @@ def parse_levels(text: str) -> tuple[int, ...]:
             f"levels must lie strictly between 0 and 100, got {text!r}", param_hint="--levels"
         )
     return levels
+
+
+def _note_server_unused() -> None:
+    # The CSV and the engine are both here: a server given with --url/HELIOS_URL has nothing to add.
+    from helios.cli.common import target
+
+    if url := target().url:
+        _err.print(
+            f"[yellow]note:[/] helios forecast computes here, from the CSV; the server at {url} is not used "
+            "(to forecast with a model registered there: helios predict)"
+        )
 
 
 def forecasting_family(name: str) -> ModelFamily:

@@ -10,13 +10,24 @@ import typer
 from rich.table import Table
 
 from helios.agents import service as agents
-from helios.cli.common import console, more_pages, open_context, reported_errors
+from helios.cli.common import console, more_pages, open_context, remote, reported_errors
 from helios.core.auth import LOCAL_USER
 from helios.core.errors import InvalidInput
 from helios.core.pagination import MAX_LIMIT
 from helios.core.parsing import json_object
 from helios.memory import forget, graph_views, search, service, views
-from helios.memory.schemas import ForgetRequest, MemoryBatch, MemoryOrder, MemoryRead
+from helios.memory.schemas import (
+    ForgetRequest,
+    ForgetResult,
+    Graph,
+    MemoryBatch,
+    MemoryList,
+    MemoryOrder,
+    MemoryRead,
+    MemoryWriteResult,
+    PurgeResult,
+    SearchResult,
+)
 
 app = typer.Typer(help="Agent memory: write, search, graph, forget with review.", no_args_is_help=True)
 
@@ -75,15 +86,19 @@ def import_(
 
 
 def _write(agent: str, batch: MemoryBatch) -> None:
-    context = open_context()
-    with context.db.transaction() as session:
-        found, created, memories = service.write_memories(
-            session, context.memory, context.store, agent, batch, LOCAL_USER
-        )
+    if hx := remote():
+        items = batch.model_dump(mode="json", exclude_unset=True)["memories"]
+        result = MemoryWriteResult.model_validate(hx.memory.write(agent, items))
+        name, created, ids = result.agent, result.agent_created, [m.id for m in result.items]
+    else:
+        context = open_context()
+        with context.db.transaction() as session:
+            found, created, memories = service.write_memories(
+                session, context.memory, context.store, agent, batch, LOCAL_USER
+            )
+            name, ids = found.name, [m.id for m in memories]
     note = " (new agent)" if created else ""
-    console.print(
-        f"stored {len(memories)} memories for {found.name}{note}: ids {memories[0].id}..{memories[-1].id}"
-    )
+    console.print(f"stored {len(ids)} memories for {name}{note}: ids {ids[0]}..{ids[-1]}")
 
 
 @app.command("list")
@@ -95,12 +110,23 @@ def list_(
     cursor: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            found = agents.get_agent(session, agent)
-            page = views.list_memories(
-                session, context.memory, found.id, order=order, deleted=deleted, cursor=cursor, limit=limit
-            )
+        if hx := remote():
+            filters = {"order": order.value, "deleted": deleted or None}
+            answer = hx.page(f"/memory/agents/{agent}/memories", cursor=cursor, limit=limit, **filters)
+            page = MemoryList.model_validate(answer)
+        else:
+            context = open_context()
+            with context.db.reading() as session:
+                found = agents.get_agent(session, agent)
+                page = views.list_memories(
+                    session,
+                    context.memory,
+                    found.id,
+                    order=order,
+                    deleted=deleted,
+                    cursor=cursor,
+                    limit=limit,
+                )
     console.print(_table(page.items))
     more_pages(page)
 
@@ -113,13 +139,18 @@ def search_(
 ) -> None:
     """Hybrid search (words, meaning, graph); shows why each memory matched."""
     with reported_errors():
-        context = open_context()
-        with context.db.transaction() as session:
-            ids = [agents.get_agent(session, agent).id] if agent else agents.list_agent_ids(session)
-            result = search.search(
-                session, context.memory, query, ids, k=k, agent_names=agents.agent_names(session, set(ids))
+        if hx := remote():
+            params = {"q": query, "k": k, "agent_id": agent}
+            result = SearchResult.model_validate(
+                hx.get("/memory/search", params={k_: v for k_, v in params.items() if v is not None})
             )
-            service.record_access(session, [h.memory.id for h in result.items])
+        else:
+            context = open_context()
+            with context.db.transaction() as session:
+                ids = [agents.get_agent(session, agent).id] if agent else agents.list_agent_ids(session)
+                names = agents.agent_names(session, set(ids))
+                result = search.search(session, context.memory, query, ids, k=k, agent_names=names)
+                service.record_access(session, [h.memory.id for h in result.items])
     if not result.items:
         console.print("nothing matches")
     table = Table("id", "agent", "score", "strength", "why", "content")
@@ -156,26 +187,37 @@ def graph(
             at = dt.datetime.fromisoformat(as_of) if as_of else None
         except ValueError:
             raise InvalidInput(f"--as-of {as_of!r} is not an ISO time") from None
-        context = open_context()
-        with context.db.reading() as session:
-            shown = graph_views.graph_of(
-                session, context.memory, agents.get_agent(session, agent).id, as_of=at
-            )
+        if hx := remote():
+            shown = Graph.model_validate(hx.memory.graph(agent, as_of=at.isoformat() if at else None))
+        else:
+            context = open_context()
+            with context.db.reading() as session:
+                shown = graph_views.graph_of(
+                    session, context.memory, agents.get_agent(session, agent).id, as_of=at
+                )
     console.print_json(shown.model_dump_json())
 
 
 @app.command("delete")
 def delete(memory_id: int) -> None:
     """Soft delete; restorable until purged."""
-    with reported_errors(), open_context().db.transaction() as session:
-        service.delete_memory(session, service.get_memory(session, memory_id), LOCAL_USER)
+    with reported_errors():
+        if hx := remote():
+            hx.memory.delete(memory_id)
+        else:
+            with open_context().db.transaction() as session:
+                service.delete_memory(session, service.get_memory(session, memory_id), LOCAL_USER)
     console.print(f"deleted memory {memory_id}; restore with: helios memory restore {memory_id}")
 
 
 @app.command("restore")
 def restore(memory_id: int) -> None:
-    with reported_errors(), open_context().db.transaction() as session:
-        service.restore_memory(session, service.get_memory(session, memory_id, deleted=True))
+    with reported_errors():
+        if hx := remote():
+            hx.memory.restore(memory_id)
+        else:
+            with open_context().db.transaction() as session:
+                service.restore_memory(session, service.get_memory(session, memory_id, deleted=True))
     console.print(f"restored memory {memory_id}")
 
 
@@ -199,11 +241,17 @@ def forget_(
         request = ForgetRequest.model_validate(
             {"rule": {k: v for k, v in rule.items() if v is not None}, "dry_run": not apply}
         )
-        context = open_context()
-        with context.db.transaction() as session:
-            result = forget.forget(
-                session, context.memory, agents.get_agent(session, agent).id, request, LOCAL_USER
+        if hx := remote():
+            answer = hx.request(
+                "POST", f"/memory/agents/{agent}/forget", json=request.model_dump(mode="json")
             )
+            result = ForgetResult.model_validate(answer)
+        else:
+            context = open_context()
+            with context.db.transaction() as session:
+                result = forget.forget(
+                    session, context.memory, agents.get_agent(session, agent).id, request, LOCAL_USER
+                )
     console.print(_table(result.items))
     if result.dry_run:
         console.print(f"{result.count} memories would be forgotten; run again with --apply to forget them")
@@ -214,8 +262,12 @@ def forget_(
 @app.command("undo")
 def undo(deletion_id: int) -> None:
     """Restore every memory one delete or forget took."""
-    with reported_errors(), open_context().db.transaction() as session:
-        restored = service.undo_deletion(session, service.get_deletion(session, deletion_id))
+    with reported_errors():
+        if hx := remote():
+            restored = hx.memory.undo(deletion_id)["restored"]
+        else:
+            with open_context().db.transaction() as session:
+                restored = service.undo_deletion(session, service.get_deletion(session, deletion_id))
     console.print(f"restored {restored} memories")
 
 
@@ -223,9 +275,12 @@ def undo(deletion_id: int) -> None:
 def purge() -> None:
     """Remove for good what was deleted longer ago than HELIOS_MEMORY_PURGE_AFTER_DAYS."""
     with reported_errors():
-        context = open_context()
-        with context.db.transaction() as session:
-            result = service.purge_expired(session, context.memory)
+        if hx := remote():
+            result = PurgeResult.model_validate(hx.memory.purge())
+        else:
+            context = open_context()
+            with context.db.transaction() as session:
+                result = service.purge_expired(session, context.memory)
     console.print(
         f"purged {result.purged} memories, {result.entities_removed} entities, "
         f"{result.relations_removed} relations"

@@ -7,12 +7,20 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from helios.cli.common import console, more_pages, open_context, reported_errors
+from helios.cli.common import console, more_pages, open_context, remote, reported_errors
 from helios.core.auth import LOCAL_USER
 from helios.core.pagination import MAX_LIMIT
 from helios.core.parsing import json_object
 from helios.registry import deployments, service, views
-from helios.registry.schemas import ModelCreate, Stage
+from helios.registry.schemas import (
+    DeploymentRead,
+    Lineage,
+    ModelCreate,
+    ModelDetail,
+    ModelList,
+    Stage,
+    VersionRead,
+)
 
 app = typer.Typer(help="Model registry: versions, stages, deployments, lineage.", no_args_is_help=True)
 
@@ -28,11 +36,14 @@ def list_(
 ) -> None:
     """List models with their active version and key metric."""
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            page = views.list_models(
-                session, kind=kind, task=task, stage=stage, text=q, cursor=cursor, limit=limit
-            )
+        if hx := remote():
+            filters = {"kind": kind, "task": task, "stage": stage, "q": q}
+            page = ModelList.model_validate(hx.page("/ai/models", cursor=cursor, limit=limit, **filters))
+        else:
+            with open_context().db.reading() as session:
+                page = views.list_models(
+                    session, kind=kind, task=task, stage=stage, text=q, cursor=cursor, limit=limit
+                )
     if not page.items:
         console.print("no models yet: helios models register DIR --name NAME")
         return
@@ -54,9 +65,12 @@ def _v(number: int | None) -> str:
 def show(name: Annotated[str, typer.Argument(help="model name or id")]) -> None:
     """A model's versions with stages, aliases and metrics."""
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            detail = views.model_detail(session, context.store, service.get_model(session, name))
+        if hx := remote():
+            detail = ModelDetail.model_validate(hx.models.get(name))
+        else:
+            context = open_context()
+            with context.db.reading() as session:
+                detail = views.model_detail(session, context.store, service.get_model(session, name))
     console.print(f"[bold]{detail.name}[/] ({detail.kind}, {detail.task}) {detail.description}")
     table = Table("version", "stage", "aliases", "family", "dataset", "metrics", "created")
     for v in detail.versions:
@@ -86,20 +100,27 @@ def register(
 ) -> None:
     """Validate a saved model directory and store it as the model's next version."""
     with reported_errors():
-        context = open_context()
-        with context.db.transaction() as session:
-            model = service.ensure_model(session, name, kind="ml", task=task, actor=LOCAL_USER)
-            version = service.register_artifact(
-                session,
-                context.store,
-                model,
-                directory,
-                LOCAL_USER,
-                metrics=json_object(metrics, "--metrics"),
-                description=description,
+        scores = json_object(metrics, "--metrics")
+        if hx := remote():
+            registered = VersionRead.model_validate(
+                hx.models.register(name, directory, task=task, metrics=scores, description=description)
             )
-    sha = version.artifact_sha256[:12]
-    console.print(f"registered [bold]{name}[/] v{version.version} ({version.family}, sha256 {sha})")
+            number, family, sha = registered.version, registered.family, registered.artifact_sha256
+        else:
+            context = open_context()
+            with context.db.transaction() as session:
+                model = service.ensure_model(session, name, kind="ml", task=task, actor=LOCAL_USER)
+                version = service.register_artifact(
+                    session,
+                    context.store,
+                    model,
+                    directory,
+                    LOCAL_USER,
+                    metrics=scores,
+                    description=description,
+                )
+                number, family, sha = version.version, version.family, version.artifact_sha256
+    console.print(f"registered [bold]{name}[/] v{number} ({family}, sha256 {(sha or '')[:12]})")
 
 
 @app.command("deploy")
@@ -111,9 +132,11 @@ def deploy(
 ) -> None:
     """Move a version to a stage; making one active archives the previous active version."""
     with reported_errors():
-        context = open_context()
-        with context.db.transaction() as session:
-            change = deployments.deploy(session, name, version, stage, note, LOCAL_USER)
+        if hx := remote():
+            change = DeploymentRead.model_validate(hx.models.deploy(name, version, stage=stage, note=note))
+        else:
+            with open_context().db.transaction() as session:
+                change = deployments.deploy(session, name, version, stage, note, LOCAL_USER)
     console.print(f"{name} v{version}: {change.from_stage} → {change.to_stage}")
 
 
@@ -124,10 +147,11 @@ def rollback(
 ) -> None:
     """Make the previously active version active again."""
     with reported_errors():
-        context = open_context()
-        with context.db.transaction() as session:
-            change = deployments.rollback(session, name, note, LOCAL_USER)
-            shown = views.deployment_view(session, change)
+        if hx := remote():
+            shown = DeploymentRead.model_validate(hx.models.rollback(name, note=note))
+        else:
+            with open_context().db.transaction() as session:
+                shown = views.deployment_view(session, deployments.rollback(session, name, note, LOCAL_USER))
     console.print(f"{name}: v{shown.version} is active again")
 
 
@@ -135,9 +159,11 @@ def rollback(
 def history(name: Annotated[str, typer.Argument(help="model name or id")]) -> None:
     """Every stage change, newest first."""
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            items = views.deployment_reads(session, service.get_model(session, name))
+        if hx := remote():
+            items = [DeploymentRead.model_validate(d) for d in hx.iterate(f"/ai/models/{name}/deployments")]
+        else:
+            with open_context().db.reading() as session:
+                items = views.deployment_reads(session, service.get_model(session, name))
     table = Table("when", "version", "change", "by", "note")
     for d in items:
         table.add_row(
@@ -150,9 +176,11 @@ def history(name: Annotated[str, typer.Argument(help="model name or id")]) -> No
 def lineage(name: Annotated[str, typer.Argument(help="model name or id")]) -> None:
     """Where each version came from and where it went, as a tree."""
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            graph = views.lineage(session, service.get_model(session, name))
+        if hx := remote():
+            graph = Lineage.model_validate(hx.models.lineage(name))
+        else:
+            with open_context().db.reading() as session:
+                graph = views.lineage(session, service.get_model(session, name))
     labels = {n.id: f"[{n.kind}] {n.label}" for n in graph.nodes}
     children: dict[str, list[tuple[str, str]]] = {}
     targets = set()
@@ -189,9 +217,11 @@ def create_llm(
             description=description,
             llm={"base_url": base_url, "model_name": model_name, "api_key_env": api_key_env},
         )
-        context = open_context()
-        with context.db.transaction() as session:
-            service.create_model(session, body, LOCAL_USER)
+        if hx := remote():
+            hx.request("POST", "/ai/models", json=body.model_dump(mode="json", exclude_unset=True))
+        else:
+            with open_context().db.transaction() as session:
+                service.create_model(session, body, LOCAL_USER)
     console.print(f"registered llm model [bold]{name}[/] v1")
 
 
@@ -205,7 +235,10 @@ def delete(
     if not yes:
         typer.confirm(f"delete model {name} and all its versions?", abort=True)
     with reported_errors():
-        context = open_context()
-        with context.db.transaction() as session:
-            service.delete_model(session, context.store, context.inference, name, LOCAL_USER, force=force)
+        if hx := remote():
+            hx.models.delete(name, force=force)
+        else:
+            context = open_context()
+            with context.db.transaction() as session:
+                service.delete_model(session, context.store, context.inference, name, LOCAL_USER, force=force)
     console.print(f"deleted [bold]{name}[/]")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
+from urllib.parse import quote
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from helios.cli.common import console, more_pages, open_context, reported_errors
+from helios.cli.common import console, more_pages, open_context, remote, reported_errors
 from helios.core.auth import LOCAL_USER
+from helios.core.errors import InvalidInput
 from helios.core.pagination import MAX_LIMIT
 
 app = typer.Typer(help="The forecast ledger: predictions, scores, accuracy.", no_args_is_help=True)
@@ -31,7 +33,7 @@ def predict(
 ) -> None:
     """Predict from the last observation of the dataset version and keep the predictions."""
     from helios.predictions import service, views
-    from helios.predictions.schemas import RunRequest, Trigger
+    from helios.predictions.schemas import PredictionRead, RunRequest, Trigger
 
     with reported_errors():
         request = RunRequest(
@@ -43,28 +45,46 @@ def predict(
             levels=level or [80, 95],
             volatility_model=_model_ref(volatility) if volatility else None,
         )
-        context = open_context()
+        hx = remote()
+        context = None if hx else open_context()
         with Progress(
             SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True
         ) as bar:
             bar.add_task(f"predicting {len(series)} series with {len(model)} model(s)…")
-            with context.db.transaction() as session:
-                stored = service.run_inline(
-                    session, context.store, context.inference, request, LOCAL_USER, trigger=Trigger.on_demand
+            if hx:  # several series run on the server as a queued run: the client waits for it
+                fields = request.model_dump(mode="json")
+                found = hx.predictions.run_raw(
+                    fields["dataset"],
+                    fields["series"],
+                    fields["models"],
+                    fields["horizon"],
+                    levels=fields["levels"],
+                    volatility=fields["volatility_model"],
+                    version=fields["dataset_version"],
                 )
-                reads = views.prediction_reads(session, stored)
+                reads = [PredictionRead.model_validate(p) for p in found]
+            else:
+                with context.db.transaction() as session:  # type: ignore[union-attr]
+                    stored = service.run_inline(
+                        session,
+                        context.store,
+                        context.inference,
+                        request,
+                        LOCAL_USER,
+                        trigger=Trigger.on_demand,
+                    )
+                    reads = views.prediction_reads(session, stored)
     for read in reads:
         _print_prediction(read)
 
 
 def _model_ref(text: str) -> dict:
-    if "@" in text:
-        name, number = text.split("@", 1)
-        return {"name": name, "version": int(number)}
-    if "#" in text:
-        name, alias = text.split("#", 1)
-        return {"name": name, "alias": alias}
-    return {"name": text}
+    from helios.client import model_ref
+
+    try:
+        return model_ref(text)
+    except ValueError:
+        raise InvalidInput(f"--model {text!r}: give NAME, NAME@VERSION (a number) or NAME#ALIAS") from None
 
 
 def _print_prediction(read) -> None:  # type: ignore[no-untyped-def]
@@ -99,19 +119,27 @@ def list_(
 ) -> None:
     """A ticker's predictions, newest first, with actuals where known."""
     from helios.predictions import service, views
+    from helios.predictions.schemas import PredictionList
 
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            page = views.list_predictions(
-                session,
-                ticker,
-                model=model,
-                latest=latest,
-                as_of=service.check_as_of(as_of),
-                cursor=cursor,
-                limit=limit,
+        if hx := remote():
+            filters = {"model": model, "latest": latest or None, "as_of": as_of and as_of.isoformat()}
+            page = PredictionList.model_validate(
+                hx.page(
+                    f"/predictions/series/{quote(ticker, safe='')}", cursor=cursor, limit=limit, **filters
+                )
             )
+        else:
+            with open_context().db.reading() as session:
+                page = views.list_predictions(
+                    session,
+                    ticker,
+                    model=model,
+                    latest=latest,
+                    as_of=service.check_as_of(as_of),
+                    cursor=cursor,
+                    limit=limit,
+                )
     if not page.items:
         console.print(f"no predictions for {ticker} yet: helios predict DATASET -s {ticker} -m MODEL")
         return
@@ -129,9 +157,12 @@ def score(
     from helios.predictions import service
 
     with reported_errors():
-        context = open_context()
-        with context.db.transaction() as session:
-            report = service.score_dataset_version(session, context.store, dataset, version)
+        if hx := remote():
+            report = hx.predictions.score(dataset, version if version == "latest" else int(version))
+        else:
+            context = open_context()
+            with context.db.transaction() as session:
+                report = service.score_dataset_version(session, context.store, dataset, version)
     console.print(
         f"{report['points_matched']} points matched: {report['scored']} scored, "
         f"{report['revised']} revised, {report['unchanged']} unchanged"
@@ -145,11 +176,14 @@ def accuracy(
 ) -> None:
     """Accuracy per model version and series, with coverage and skill against naive in words."""
     from helios.predictions import accuracy as ledger
+    from helios.predictions.schemas import AccuracyReport
 
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            report = ledger.accuracy(session, model=model, unique_id=ticker)
+        if hx := remote():
+            report = AccuracyReport.model_validate(hx.predictions.accuracy_report(model=model, ticker=ticker))
+        else:
+            with open_context().db.reading() as session:
+                report = ledger.accuracy(session, model=model, unique_id=ticker)
     if not report.groups and not report.draws:
         console.print("nothing scored yet")
         return

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from helios.cli.common import console, err_console, open_context, reported_errors, settings
+from helios.cli.common import console, err_console, local_only, open_context, reported_errors, settings
 
 
 def serve(
@@ -14,6 +14,7 @@ def serve(
     reload: Annotated[bool, typer.Option(hidden=True)] = False,
 ) -> None:
     """Run the web UI and the REST API (migrations run first)."""
+    local_only("serve")
     import uvicorn
 
     from helios.app import AuthNotConfigured, check_exposure, create_app
@@ -41,6 +42,7 @@ def worker(
     ] = None,
 ) -> None:
     """Run one training worker on its own (``helios serve`` starts HELIOS_WORKERS of them itself)."""
+    local_only("worker")
     import signal
 
     from helios.training.workers import ParentGone, Worker, bind_to_parent
@@ -64,6 +66,7 @@ def worker(
 
 def demo() -> None:
     """Seed the demo data (synthetic stocks, fair draws) into the configured database."""
+    local_only("demo")
     from helios.demo import seed_demo
 
     with reported_errors():

@@ -1,11 +1,14 @@
+"""``helios tokens``: on the local home, or on a server (``--url``, with an admin's HELIOS_TOKEN)."""
+
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from helios.cli.common import console, open_context, reported_errors
+from helios.cli.common import console, open_context, remote, reported_errors
 from helios.core import auth
 
 app = typer.Typer(help="API tokens: roles viewer < editor < admin.", no_args_is_help=True)
@@ -18,32 +21,37 @@ def create(
 ) -> None:
     """Create a token. The secret is printed once and never stored."""
     with reported_errors():
-        context = open_context()
-        with context.db.transaction() as session:
-            issued = auth.create_token(session, name, auth.Role.parse(role))
-    console.print(
-        f"token [bold]{issued.name}[/] ({issued.role.name}) created. Keep it; it is shown only once:"
-    )
-    print(issued.secret)
+        if hx := remote():
+            made = hx.request("POST", "/tokens", json={"name": name, "role": role})
+            shown, secret = (made["name"], made["role"]), made["secret"]
+        else:
+            with open_context().db.transaction() as session:
+                issued = auth.create_token(session, name, auth.Role.parse(role))
+            shown, secret = (issued.name, issued.role.name), issued.secret
+    console.print(f"token [bold]{shown[0]}[/] ({shown[1]}) created. Keep it; it is shown only once:")
+    print(secret)
 
 
 @app.command("list")
 def list_tokens(all_: Annotated[bool, typer.Option("--all", help="include revoked tokens")] = False) -> None:
     """List tokens (never their secrets)."""
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            rows = auth.list_tokens(session, include_revoked=all_)
+        if hx := remote():
+            rows = list(hx.iterate("/tokens", include_revoked=all_ or None))
+        else:
+            with open_context().db.reading() as session:
+                found = auth.list_tokens(session, include_revoked=all_)
+                rows = [{k: getattr(t, k) for k in _COLUMNS} for t in found]
     table = Table("id", "name", "role", "prefix", "created", "last used", "revoked")
     for t in rows:
         table.add_row(
-            str(t.id),
-            t.name,
-            t.role,
-            t.prefix + "…",
-            f"{t.created_at:%Y-%m-%d %H:%M}",
-            f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "—",
-            f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "",
+            str(t["id"]),
+            t["name"],
+            str(t["role"]),
+            t["prefix"] + "…",
+            _when(t["created_at"]) or "—",
+            _when(t["last_used_at"]) or "—",
+            _when(t["revoked_at"]),
         )
     console.print(table if rows else "no tokens: Helios is open to the local user on loopback")
 
@@ -52,7 +60,20 @@ def list_tokens(all_: Annotated[bool, typer.Option("--all", help="include revoke
 def revoke(ident: Annotated[str, typer.Argument(help="token id or name")]) -> None:
     """Revoke a token by id or name."""
     with reported_errors():
-        context = open_context()
-        with context.db.transaction() as session:
-            row = auth.revoke_token(session, ident)
-    console.print(f"revoked token [bold]{row.name}[/]")
+        if hx := remote():
+            revoked = hx.request("DELETE", f"/tokens/{ident}")["name"]
+        else:
+            with open_context().db.transaction() as session:
+                revoked = auth.revoke_token(session, ident).name
+    console.print(f"revoked token [bold]{revoked}[/]")
+
+
+_COLUMNS = ("id", "name", "role", "prefix", "created_at", "last_used_at", "revoked_at")
+
+
+def _when(value: Any) -> str:
+    """A time from the home (datetime) or the server (ISO text), to the minute; "" when unset."""
+    if value is None:
+        return ""
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return f"{moment:%Y-%m-%d %H:%M}"

@@ -7,17 +7,24 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from helios.cli.common import console, err_console, more_pages, open_context, reported_errors
+from helios.cli.common import console, err_console, more_pages, open_context, remote, reported_errors
 from helios.core.auth import LOCAL_USER
 from helios.core.pagination import MAX_LIMIT
 from helios.core.parsing import json_object
 from helios.training import scoreboard, service, views
 from helios.training.schemas import (
     FINISHED,
+    Comparison,
     EarlyStoppingSettings,
+    FamilyList,
+    FamilyRead,
     JobAnnotation,
     JobCreate,
+    JobList,
+    JobRead,
     JobStatus,
+    JournalRead,
+    MetricPoint,
     ValidationSettings,
 )
 
@@ -57,21 +64,49 @@ def train(
             target_model=model,
             timeout_s=timeout,
         )
-        context = open_context()
-        with context.db.transaction() as session:
-            job = service.create_job(session, body, LOCAL_USER)
-            job_id = job.id
+        if hx := remote():
+            job_id = hx.request("POST", "/ml/train", json=body.model_dump(mode="json"))["id"]
+        else:
+            with open_context().db.transaction() as session:
+                job_id = service.create_job(session, body, LOCAL_USER).id
     console.print(f"queued training job [bold]#{job_id}[/] ({family} on {dataset})")
     if follow:
-        _follow(job_id)
+        with reported_errors():
+            _follow(job_id)
+
+
+class _Jobs:
+    """A job's state and metrics, read from the local home or from the server (``--follow``)."""
+
+    def __init__(self) -> None:
+        self.hx = remote()
+        self.context = None if self.hx else open_context()
+
+    def job(self, job_id: int) -> JobRead:
+        if self.hx:
+            return JobRead.model_validate(self.hx.training.job(job_id))
+        with self.context.db.reading() as session:  # type: ignore[union-attr]
+            return views.get_job_read(session, job_id)
+
+    def metrics(self, job_id: int, since: int) -> list[MetricPoint]:
+        if self.hx:
+            answer = self.hx.get(f"/ml/jobs/{job_id}/metrics", params={"since": since})
+            return [MetricPoint.model_validate(p) for p in answer["points"]]
+        with self.context.db.reading() as session:  # type: ignore[union-attr]
+            return views.metrics(session, job_id, since)
+
+
+def _families() -> list[FamilyRead]:
+    if hx := remote():
+        return FamilyList.model_validate(hx.get("/ml/families")).items
+    return views.families().items
 
 
 def _follow(job_id: int) -> None:
-    context = open_context()
-    with context.db.reading() as session:
-        family = views.get_job_read(session, job_id).family
+    source = _Jobs()
+    family = source.job(job_id).family
     # One-pass families (ETS, naive...) have no epochs: an "epoch 0" column would only confuse.
-    iterative = any(f.slug == family and f.iterative for f in views.families().items)
+    iterative = any(f.slug == family and f.iterative for f in _families())
     columns = (
         TextColumn("job #{task.fields[job]} {task.fields[status]}"),
         BarColumn(),
@@ -81,21 +116,22 @@ def _follow(job_id: int) -> None:
     )
     with Progress(*columns, console=err_console) as progress:
         task = progress.add_task("train", total=1.0, job=job_id, status=JobStatus.queued, epoch=0, metric="")
+        since, latest = 0, {}
         while True:
-            with context.db.reading() as session:
-                job = views.get_job_read(session, job_id)
-                points = views.metrics(session, job_id, 0)[-4:]
-            metric = " ".join(f"{p.name}={p.value:.4g}" for p in points if p.step == job.epoch)
+            job = source.job(job_id)
+            for point in source.metrics(job_id, since):  # only the new points, each poll
+                since = max(since, point.id)
+                latest[point.name] = point
+            metric = " ".join(f"{p.name}={p.value:.4g}" for p in latest.values() if p.step == job.epoch)
             progress.update(task, completed=job.progress, status=job.status, epoch=job.epoch, metric=metric)
             if job.status in FINISHED:
                 break
             time.sleep(0.5)
-    _print_outcome(context, job_id)
+    _print_outcome(source.job(job_id))
 
 
-def _print_outcome(context, job_id: int) -> None:  # type: ignore[no-untyped-def]
-    with context.db.reading() as session:
-        read = views.get_job_read(session, job_id)
+def _print_outcome(read: JobRead) -> None:
+    job_id = read.id
     colour = {JobStatus.succeeded: "green", JobStatus.stopped_early: "yellow", JobStatus.failed: "red"}.get(
         read.status, "white"
     )
@@ -122,7 +158,9 @@ def _print_holdout_scores(scores: dict[str, object]) -> None:
 def families() -> None:
     """List the model families and whether they train in epochs."""
     table = Table("family", "task", "epochs", "description")
-    for f in views.families().items:
+    with reported_errors():
+        found = _families()
+    for f in found:
         table.add_row(f.slug, f.task, "yes" if f.iterative else "", f.description)
     console.print(table)
 
@@ -136,9 +174,12 @@ def list_jobs(
 ) -> None:
     """Training jobs, newest first."""
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            page = views.list_jobs(session, status=status, family=family, cursor=cursor, limit=limit)
+        if hx := remote():
+            answer = hx.page("/ml/jobs", status=status, family=family, cursor=cursor, limit=limit)
+            page = JobList.model_validate(answer)
+        else:
+            with open_context().db.reading() as session:
+                page = views.list_jobs(session, status=status, family=family, cursor=cursor, limit=limit)
     reads = page.items
     table = Table("id", "status", "family", "dataset", "epoch", "best", "model", "duration")
     for j in reads:
@@ -160,10 +201,13 @@ def list_jobs(
 def show(job_id: Annotated[int, typer.Argument()]) -> None:
     """A job's settings, outcome and journal."""
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            read = views.get_job_read(session, job_id)
-            lines = views.journal_lines(session, job_id)
+        if hx := remote():
+            read = JobRead.model_validate(hx.training.job(job_id))
+            lines = JournalRead.model_validate(hx.get(f"/ml/jobs/{job_id}/journal")).items
+        else:
+            with open_context().db.reading() as session:
+                read = views.get_job_read(session, job_id)
+                lines = views.journal_lines(session, job_id)
     console.print(
         f"[bold]job #{read.id}[/] {read.status}: {read.family} on {read.dataset} v{read.dataset_version}"
     )
@@ -185,10 +229,13 @@ def rerun(
 ) -> None:
     """Queue a new job with this job's settings (tags and note included)."""
     with reported_errors():
-        context = open_context()
-        with context.db.transaction() as session:
-            job = service.rerun_job(session, job_id, LOCAL_USER, latest_version=latest)
-            new_id, version = job.id, views.job_read(session, job).dataset_version
+        if hx := remote():
+            again = JobRead.model_validate(hx.training.rerun(job_id, latest=latest))
+            new_id, version = again.id, again.dataset_version
+        else:
+            with open_context().db.transaction() as session:
+                job = service.rerun_job(session, job_id, LOCAL_USER, latest_version=latest)
+                new_id, version = job.id, views.job_read(session, job).dataset_version
     console.print(f"queued training job [bold]#{new_id}[/], a re-run of #{job_id} on data v{version}")
 
 
@@ -201,9 +248,11 @@ def annotate(
     """Tag a run and write a note on it."""
     with reported_errors():
         body = JobAnnotation(**{k: v for k, v in {"tags": tag, "note": note}.items() if v is not None})
-        context = open_context()
-        with context.db.transaction() as session:
-            read = views.job_read(session, service.annotate_job(session, job_id, body, LOCAL_USER))
+        if hx := remote():
+            read = JobRead.model_validate(hx.training.annotate(job_id, tags=body.tags, note=body.note))
+        else:
+            with open_context().db.transaction() as session:
+                read = views.job_read(session, service.annotate_job(session, job_id, body, LOCAL_USER))
     console.print(f"job #{job_id}: tags {', '.join(read.tags) or '—'}; note {read.note or '—'}")
 
 
@@ -211,9 +260,11 @@ def annotate(
 def stop(job_id: Annotated[int, typer.Argument()]) -> None:
     """Stop now, keeping the best so far as a model version."""
     with reported_errors():
-        context = open_context()
-        with context.db.transaction() as session:
-            service.request_stop(session, job_id, LOCAL_USER)
+        if hx := remote():
+            hx.training.stop(job_id)
+        else:
+            with open_context().db.transaction() as session:
+                service.request_stop(session, job_id, LOCAL_USER)
     console.print(f"stop requested for job #{job_id}")
 
 
@@ -221,9 +272,11 @@ def stop(job_id: Annotated[int, typer.Argument()]) -> None:
 def cancel(job_id: Annotated[int, typer.Argument()]) -> None:
     """Stop and discard."""
     with reported_errors():
-        context = open_context()
-        with context.db.transaction() as session:
-            service.request_cancel(session, job_id, LOCAL_USER)
+        if hx := remote():
+            hx.training.cancel(job_id)
+        else:
+            with open_context().db.transaction() as session:
+                service.request_cancel(session, job_id, LOCAL_USER)
     console.print(f"cancel requested for job #{job_id}")
 
 
@@ -231,10 +284,13 @@ def cancel(job_id: Annotated[int, typer.Argument()]) -> None:
 def compare(job_ids: Annotated[list[int], typer.Argument(help="two or more job ids")]) -> None:
     """Params that differ and final metrics, side by side, the best run starred."""
     with reported_errors():
-        context = open_context()
-        with context.db.reading() as session:
-            result = views.compare(session, job_ids)
-            reads = [views.get_job_read(session, r.job_id) for r in result.runs]
+        if hx := remote():
+            result = Comparison.model_validate(hx.training.compare(*job_ids))
+            reads = [JobRead.model_validate(hx.training.job(r.job_id)) for r in result.runs]
+        else:
+            with open_context().db.reading() as session:
+                result = views.compare(session, job_ids)
+                reads = [views.get_job_read(session, r.job_id) for r in result.runs]
     datasets = {j.id: f"{j.dataset} v{j.dataset_version}" for j in reads}
     comparable = scoreboard.same_data(datasets)
     table = Table("", *[f"#{r.job_id}" for r in result.runs], "reading")
