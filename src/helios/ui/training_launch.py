@@ -52,6 +52,25 @@ def _versions(name: str) -> list[tuple[int, int, list[str], str]]:
         ]
 
 
+# Every text and number field of the launch form, as the page shows it: testid -> text.
+READ_FIELDS = (
+    "Object.fromEntries([...document.querySelectorAll("
+    '\'input[data-testid^="launch-"], input[data-testid^="hp-"]\')].map(i => [i.dataset.testid, i.value]))'
+)
+
+
+def _set_typed(widget: ui.input | ui.number, text: str) -> None:
+    if isinstance(widget, ui.number):
+        try:
+            value: float | None = float(text) if text.strip() else None
+        except ValueError:
+            return  # the browser's number field never shows one; keep what the server has
+        if value != widget.value:
+            widget.value = value
+    elif text != (widget.value or ""):
+        widget.value = text
+
+
 def _create(body: JobCreate, principal: Principal) -> int:
     principal.require(Role.editor)
     with context().db.transaction() as session:
@@ -254,6 +273,7 @@ class LaunchDialog:
 
     async def launch(self) -> None:
         self._clear_errors()
+        await self._read_typed_values()
         body = self._body()
         if body is None:
             return
@@ -271,6 +291,22 @@ class LaunchDialog:
         ui.notify(f"Queued training job #{job_id}", type="positive")
         self.on_launched(job_id)
         ui.navigate.to(f"/training/{job_id}")  # watch it where it runs
+
+    async def _read_typed_values(self) -> None:
+        """Take what the text and number fields show from the page itself: a value typed just before
+        Launch may not have reached the server yet (a browser test under load launched "typed-la" while
+        the field showed "typed-last"). What the person sees is what is launched."""
+        fields = {"launch-target": self.target, "launch-horizon": self.horizon, "launch-seed": self.seed}
+        if self.hyperparameters:
+            fields |= {f"hp-{name}": w for name, w in self.hyperparameters.widgets.items()}
+        fields = {testid: w for testid, w in fields.items() if isinstance(w, ui.input | ui.number)}
+        try:
+            shown = await ui.run_javascript(READ_FIELDS, timeout=5)
+        except TimeoutError:
+            return  # the page did not answer: the values the server has are the best there are
+        for testid, widget in fields.items():
+            if isinstance(shown, dict) and isinstance(shown.get(testid), str):
+                _set_typed(widget, shown[testid])
 
     def _body(self) -> JobCreate | None:
         hyperparameters, problems = self.hyperparameters.values() if self.hyperparameters else ({}, {})
