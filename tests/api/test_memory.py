@@ -306,3 +306,37 @@ def test_forget_dry_run_review_apply_and_undo(mclient) -> None:  # type: ignore[
     assert undone["restored"] == 2
     assert mclient.get(f"{API}/agents/f").json()["memory_count"] == 4
     assert mclient.post(f"{API}/memory/deletions/{applied['deletion_id']}/undo").status_code == 409
+
+
+def test_search_embeds_the_query_without_holding_the_write_lock(mclient) -> None:  # type: ignore[no-untyped-def]
+    """Reads are recorded after the search, in their own short transaction: while the model embeds
+    the query another writer gets SQLite's lock at once (first-use model loading takes seconds)."""
+    import sqlite3
+
+    context = mclient.app.state.helios
+    write(mclient, "desk", {"content": "NOVA guidance raised"})
+    inner = context.memory.embedder
+    free: list[bool] = []
+
+    class LockProbe:
+        name, dim, min_similarity = inner.name, inner.dim, inner.min_similarity
+
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            if context.db.dialect == "sqlite":
+                probe = sqlite3.connect(context.db.write_engine.url.database, timeout=0, isolation_level=None)
+                try:
+                    probe.execute("BEGIN IMMEDIATE")
+                    probe.execute("ROLLBACK")
+                    free.append(True)
+                except sqlite3.OperationalError:
+                    free.append(False)
+                finally:
+                    probe.close()
+            return inner.embed(texts)
+
+    context.memory.embedder = LockProbe()
+    found = mclient.get("/api/v1/memory/search", params={"q": "NOVA guidance", "agent_id": "desk"})
+    assert found.status_code == 200 and found.json()["items"][0]["memory"]["access_count"] == 0
+    assert False not in free
+    listed = mclient.get("/api/v1/memory/agents/desk").json()
+    assert listed["memories"]["items"][0]["access_count"] == 1  # the read was still recorded

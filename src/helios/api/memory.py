@@ -154,19 +154,24 @@ def undo_deletion(deletion_id: int, session: SessionDep, _: Editor) -> RestoreRe
 
 @router.get("/search", response_model=SearchResult)
 def search_memories(
-    session: SessionDep,
+    session: ReadSessionDep,
     context: ContextDep,
     _: Viewer,
     q: Annotated[str, Query(max_length=20_000, description="any text; empty gives no results")] = "",
     agent_id: Annotated[str | None, Query(description="one agent's memories; all agents if unset")] = None,
     k: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> SearchResult:
-    """Hybrid search: full text + semantic similarity + shared graph entities, fused by rank.
+    """Hybrid search: full text + semantic similarity + shared graph entities (+ the time window
+    the query names, e.g. "last week"), fused by weighted relevance and scaled by strength.
     Returned memories count as read (strength is reinforced by use)."""
     ids = [agents.get_agent(session, agent_id).id] if agent_id else agents.list_agent_ids(session)
     names = agents.agent_names(session, set(ids))
     result = search.search(session, context.memory, q, ids, k=k, agent_names=names)
-    service.record_access(session, [hit.memory.id for hit in result.items])
+    if result.items:
+        # Written after the search, in a transaction of its own: embedding the query inside a write
+        # transaction would hold SQLite's write lock for as long as the model runs.
+        with context.db.transaction() as writing:
+            service.record_access(writing, [hit.memory.id for hit in result.items])
     return result
 
 

@@ -233,11 +233,14 @@ class MemoryPage:
         runtime = context().memory
 
         def find() -> Any:
-            with context().db.transaction() as session:
+            # Search reading, then record the reads: the query embedding never holds the write lock.
+            with context().db.reading() as session:
                 ids = [agents.get_agent(session, self.agent).id]
                 result = search.search(session, runtime, text, ids, k=10, agent_names={ids[0]: self.agent})
-                service.record_access(session, [h.memory.id for h in result.items])
-                return result
+            if result.items:
+                with context().db.transaction() as session:
+                    service.record_access(session, [h.memory.id for h in result.items])
+            return result
 
         result = await run.io_bound(find)
         self.results.clear()
