@@ -141,7 +141,15 @@ def mark_best(options: dict[str, Any], monitor: str | None, epoch: int | None) -
                 "silent": True,
                 "animation": False,
                 "lineStyle": {"type": "dashed", "color": MUTED},
-                "label": {"formatter": "best", "color": MUTED, "position": "end"},
+                # Beside the line's top, on its right: at epoch 1 the line is the y axis, whose tick
+                # labels sit to its left, so a centred label would cover the top one.
+                "label": {
+                    "formatter": "best",
+                    "color": MUTED,
+                    "position": "end",
+                    "align": "left",
+                    "padding": [0, 0, 0, 4],
+                },
                 "data": [{"xAxis": epoch}],
             }
         else:
