@@ -14,6 +14,7 @@ from helios.assistants.ledger import subscribe as subscribe_assistant_outcomes
 from helios.config import Settings, get_settings
 from helios.context import AppContext
 from helios.db import migrate
+from helios.memory.llm_entities import subscribe as subscribe_llm_entities
 from helios.memory.system import subscribe as subscribe_memory
 from helios.predictions.jobs import PredictionWorker
 from helios.predictions.outcomes import subscribe as subscribe_scoring
@@ -68,6 +69,7 @@ def create_app(
     context = AppContext.build(settings)
     subscribe_scoring(context)  # predictions are scored when newer data arrives
     subscribe_memory(context)  # training, deployments and missed predictions become memories
+    subscribe_llm_entities(context)  # an LLM finds entities in new memories (when one is configured)
     subscribe_assistant_outcomes(context)  # scored predictions settle assistant experiments
     if migrate_db:
         migrate.upgrade(context.db.write_engine)

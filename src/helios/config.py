@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     memory_purge_after_days: float = Field(
         default=30.0, ge=0, description="deleted memories stay restorable this long, then are purged"
     )
+    memory_llm_assistant: str | None = Field(
+        default=None,
+        description="an assistant whose LLM also finds entities in free-text memories, after each "
+        "write (never inside it); unset: entities come by rules only",
+    )
     job_stale_after_s: float = Field(
         default=60.0, gt=0, description="a job's heartbeat older than this is orphaned"
     )

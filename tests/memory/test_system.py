@@ -123,7 +123,7 @@ def test_events_become_memories_of_the_agents_using_the_model(memory_context, ac
     with context.db.transaction() as session:  # a redelivered event is remembered once
         event = TrainingFinished(
             job_id=7, status="succeeded", family="nbeats", dataset_version_id=1, model="nb", owner="local"
-        ).model_copy(update={"event_id": 1})
+        ).model_copy(update={"event_id": int(system_memory.meta["event"].split(":")[1])})
         system.remember_event(session, context.memory, None, event)
     assert len(contents(context, "desk")) == before
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helios.assistants import prompts
+from helios.assistants import prompts, providers
 from helios.assistants.providers import Provider, check_base_url
+from helios.assistants.providers import ProviderProblem as ProviderProblem  # complete_json raises it
 from helios.assistants.schemas import (
     DEFAULT_MAX_TOKENS_LIMIT,
     AssistantConfigUpdate,
     AssistantCreate,
     AssistantUpdate,
+    BehaviourSettings,
+    ChatMessage,
     PromptVersionCreate,
 )
 from helios.assistants.tables import Assistant, AssistantSettings, PromptLabel, PromptVersion
@@ -225,3 +228,21 @@ def provider_for(session: Session, assistant: Assistant) -> Provider | None:
         max_retries=settings.max_retries,
         allow_local=settings.allow_local_model_servers,
     )
+
+
+def provider_named(session: Session, ident: str) -> Provider | None:
+    """The endpoint assistant ``ident`` talks to, for another domain that needs an LLM (memory's
+    entity finding); None when there is no such assistant or it has no usable model."""
+    try:
+        return provider_for(session, get_assistant(session, ident))
+    except NotFound:
+        return None
+
+
+def complete_json(provider: Provider, system: str, user: str, *, max_tokens: int = 1024) -> str:
+    """One completion asking for a JSON object, outside any session (the HTTP call holds no
+    lock). The text comes back unparsed: the caller validates it against its own schema.
+    Raises ``ProviderProblem`` when the endpoint cannot be reached or refuses."""
+    messages = [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
+    settings = BehaviourSettings(temperature=0.0, max_tokens=max_tokens, response_format="json_object")
+    return providers.complete(provider, messages, settings).text

@@ -183,6 +183,16 @@ class PredictionScored(Event):
     predictions: list[ScoredPrediction]
 
 
+@event_type("memory.written")
+class MemoryWritten(Event):
+    """A batch of memories was written for one agent (what comes after, e.g. finding entities
+    with an LLM, happens from here, never inside the write)."""
+
+    agent_id: int
+    agent: str
+    memory_ids: list[int]
+
+
 # --- publishing -------------------------------------------------------------------------------
 
 

@@ -141,6 +141,31 @@ def _relation_id(
     return known[(s, p, o)]
 
 
+def add_entities(
+    session: Session, agent_id: int, found: dict[int, list[tuple[str, str]]], lexicon: Lexicon
+) -> int:
+    """Link entities found later (by an LLM) to the memories they were found in, each with that
+    memory as its support, so no entity is ever an orphan; a link the memory already has (the
+    rules found it too, or a redelivered event) is kept once. The number of links added."""
+    entities = _Entities(session, agent_id, lexicon)
+    plans = {m: _distinct([entities.resolve(n, k) for n, k in names]) for m, names in found.items()}
+    entities.preload(pair for names in plans.values() for pair in names)
+    wanted = {(entities.id_of(n, k), m) for m, names in plans.items() for n, k in names}
+    held: set[tuple[int, int]] = set()
+    for chunk in _chunks(sorted(plans), 500):
+        held.update(
+            session.execute(
+                select(EntitySupport.entity_id, EntitySupport.memory_id).where(
+                    EntitySupport.memory_id.in_(chunk)
+                )
+            ).tuples()
+        )
+    new = sorted(wanted - held)
+    if new:
+        session.execute(EntitySupport.__table__.insert(), [{"entity_id": e, "memory_id": m} for e, m in new])
+    return len(new)
+
+
 def unlink(session: Session, memory_ids: Sequence[int]) -> None:
     """Drop these memories' support; call ``prune`` after to remove what they alone held up."""
     for chunk in _chunks(list(memory_ids), 500):

@@ -15,10 +15,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from helios.agents import service as agents
+from helios.core import events
 from helios.core.artifacts import ArtifactStore
 from helios.core.auth import Principal
 from helios.core.clock import as_utc, utcnow
 from helios.core.errors import Conflict, InvalidInput, NotFound
+from helios.core.events import MemoryWritten
 from helios.memory import fulltext, graph
 from helios.memory.embeddings import next_version, to_blob
 from helios.memory.runtime import MemoryRuntime
@@ -53,6 +55,11 @@ def write_memories(
     session.flush()
     _supersede(replaced, batch.memories, memories)
     _index(session, runtime, store, agent.id, memories, vectors)
+    # Last, so the outbox lock (PostgreSQL) is held only to the commit; subscribers (entities by
+    # an LLM) act after the commit and never slow the write down.
+    events.publish(
+        session, MemoryWritten(agent_id=agent.id, agent=agent.name, memory_ids=[m.id for m in memories])
+    )
     return agent, created, memories
 
 
