@@ -8,6 +8,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from helios.config import Settings
@@ -56,7 +57,11 @@ def test_forecast_from_the_newest_data_with_bands_and_csv(server: str, tmp_path:
         assert {"history", "prediction mean", "prediction 80% band", "prediction 95% band"} <= set(names)
         band = next(s for s in options["series"] if s["name"] == "prediction 95% band")
         assert len(band["data"]) == 14 and all(width > 0 for _, width in band["data"])
-        assert options["xAxis"][0]["name"] == "date" and "units" in options["yAxis"][0]["name"]
+        assert options["xAxis"][0]["name"] == "date (UTC)" and "units" in options["yAxis"][0]["name"]
+        # It opens on the last 4 horizons of history and the forecast, not on months of history.
+        start = options["dataZoom"][0]["startValue"]
+        start = pd.Timestamp(start, unit="ms") if isinstance(start, int | float) else pd.Timestamp(start)
+        assert pd.Timestamp("2026-02-23") < start < pd.Timestamp("2026-02-25"), start
         assert options["legend"][0]["top"] == 0 and options["grid"][0]["top"] >= 40  # legend above the plot
         card.screenshot(path=str(SHOTS / "forecast-card-1440.png"))
         page.screenshot(path=str(SHOTS / "model-page-1440.png"), full_page=True)

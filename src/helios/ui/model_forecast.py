@@ -11,7 +11,7 @@ who ran it), because the ledger keeps every prediction Helios makes: the card li
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 import numpy as np
@@ -46,7 +46,7 @@ class Choice:
 
     version: int
     dataset: str
-    data_version: int | str
+    data_version: int | Literal["latest"]
     series: str | None
     horizon: int
     levels: list[int]
@@ -179,7 +179,7 @@ class ForecastCard:
         if kind == "draws":
             series = [(latest.rules or {}).get("name", name)]
         self.kind = kind
-        options = {
+        options: dict[int | str, str] = {
             LATEST: f"latest (v{latest.version})",
             **{v: f"v{v}" for v in sorted(versions, reverse=True)},
         }
@@ -244,7 +244,8 @@ class ForecastCard:
             return
         finally:
             self.button.enable()
-        self.show(made, choice)
+        if made is not None:  # None: the server is shutting down
+            self.show(made, choice)
 
     def _run(self, request: RunRequest) -> PredictionRead:
         self.principal.require(Role.editor)

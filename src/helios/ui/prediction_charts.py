@@ -11,6 +11,7 @@ from helios.predictions.schemas import AccuracyGroup, PredictionRead
 
 PALETTE = ["#2563eb", "#f59e0b", "#16a34a", "#dc2626", "#7c3aed", "#0891b2"]
 BANDS = (("95", 0.12), ("80", 0.22))
+FOCUS_MIN_POINTS, FOCUS_HORIZONS = 30, 4
 
 
 def _iso(stamp: Any) -> str:
@@ -70,7 +71,13 @@ def price_chart(
             "data": [s["name"] for s in series if not s["name"].endswith("lower")],
         },
         "grid": {"left": 60, "right": 70 if sigma else 24, "top": 48, "bottom": 56},
-        "xAxis": {"type": "time", "name": "date", "nameLocation": "middle", "nameGap": 32},
+        "xAxis": {
+            "type": "time",
+            "name": "date (UTC)",
+            "nameLocation": "middle",
+            "nameGap": 32,
+            "axisLabel": {"hideOverlap": True},
+        },
         "yAxis": [
             {"type": "value", "name": unit, "scale": True},
             {
@@ -80,9 +87,19 @@ def price_chart(
                 "splitLine": {"show": False},
             },
         ],
-        "dataZoom": [{"type": "inside"}],
+        "dataZoom": [{"type": "inside", **_focus(history, predictions)}],
         "series": series,
     }
+
+
+def _focus(history: pd.DataFrame, predictions: list[PredictionRead]) -> dict[str, Any]:
+    """With a prediction, the chart opens on the last few horizons of history and the prediction,
+    not on months of history with the forecast squeezed into its right edge; zoom out to see more."""
+    horizon = max((p.horizon for p in predictions), default=0)
+    window = max(FOCUS_MIN_POINTS, FOCUS_HORIZONS * horizon)
+    if not horizon or len(history) <= window:
+        return {}
+    return {"startValue": _iso(history["ds"].iloc[-window])}
 
 
 def _prediction_series(prediction: PredictionRead, color: str, named: bool) -> list[dict[str, Any]]:
@@ -175,7 +192,13 @@ def coverage_chart(groups: list[AccuracyGroup]) -> dict[str, Any]:
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 0, "type": "scroll"},
         "grid": {"left": 60, "right": 24, "top": 48, "bottom": 48},
-        "xAxis": {"type": "time", "name": "week", "nameLocation": "middle", "nameGap": 30},
+        "xAxis": {
+            "type": "time",
+            "name": "week starting (UTC)",
+            "nameLocation": "middle",
+            "nameGap": 30,
+            "axisLabel": {"hideOverlap": True},
+        },
         "yAxis": {"type": "value", "name": "coverage (%)", "min": 0, "max": 100},
         "series": series,
     }

@@ -234,12 +234,12 @@ class Dashboard:
     def refresh(self) -> None:
         ctx = context()
         with ctx.db.reading() as session:
-            model, version = self.filters.model, self.filters.version
+            model, model_version = self.filters.model, self.filters.version
             latest = views.list_predictions(
-                session, self.ticker, model=model, version=version, latest=True, limit=20
+                session, self.ticker, model=model, version=model_version, latest=True, limit=20
             ).items
             latest = self._pinned(session, latest)
-            report = accuracy.accuracy(session, unique_id=self.ticker, model=model, version=version)
+            report = accuracy.accuracy(session, unique_id=self.ticker, model=model, version=model_version)
             found = schedules.list_schedules(session)
             version = datasets.get_version(session, self.dataset, "latest")
             history = datasets.series_frame(
