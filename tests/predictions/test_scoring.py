@@ -55,15 +55,18 @@ def test_scores_hold_interval_direction_and_qlike(context, predicted) -> None:  
     import_prices(context, prices(105))
     score_latest(context)
     with context.db.reading() as session:
-        scores = session.query(PredictionScore).order_by(PredictionScore.point_id).all()
-    assert len(scores) == 5
-    for score in scores:
-        assert score.winkler_80 is not None and score.winkler_95 is not None
-        width = score.winkler_80 if score.inside_80 else None
+        stored = session.query(PredictionScore).order_by(PredictionScore.point_id).all()
+        scores = scoring.point_scores(session, predicted)
+    assert len(stored) == len(scores) == 5
+    for score, row in zip(stored, scores.itertuples(), strict=True):
+        assert row.winkler_80 is not None and row.winkler_95 is not None
+        width = row.winkler_80 if score.inside_80 else None
         assert score.inside_80 is not None and (width is None or width > 0)
-        assert score.qlike is not None and score.realised_return is not None
+        assert row.inside_80 == float(score.inside_80)
+        assert row.qlike is not None and score.realised_return is not None
         # the naive forecast is the origin value, which is what a naive model predicts too
-        assert score.scaled_error is not None and score.naive_error == pytest.approx(score.error)
+        assert row.scaled_error is not None and row.naive_error == pytest.approx(score.error)
+        assert row.direction_hit is None  # a naive forecast does not move, so it calls no direction
 
 
 def test_revised_actual_is_recorded_beside_the_first(context, predicted) -> None:  # type: ignore[no-untyped-def]

@@ -1,6 +1,10 @@
 """How good the predictions were: per model version and series over a window, by horizon step and
 rolling over time, from the latest score of every scored point.
 
+Every metric is a mean, so the database sums (one ``GROUP BY`` per group, step and period over
+the per-point expressions of ``scoring.derived``) and Python divides: the answer over a million
+scored points costs one aggregate query, not a million rows through pandas.
+
 Honesty first: coverage comes with a Wilson binomial interval beside its nominal level; skill
 against the naive forecast (the origin value carried forward, scored on the very same targets)
 is a relative MAE with a delta-method confidence interval; when the interval spans 1 the answer
@@ -12,13 +16,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import defaultdict
+from functools import cache
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
+from helios.predictions import scoring
 from helios.predictions.schemas import (
     AccuracyGroup,
     AccuracyReport,
@@ -46,62 +53,64 @@ def accuracy(
     per_series: bool = True,
     rolling: str = "W",
 ) -> AccuracyReport:
-    frame = scored_points(session, model, version, unique_id, dataset, start, end)
+    filters = _filters(model, version, unique_id, dataset, start, end)
     keys = ["model", "version", "unique_id"] if per_series else ["model", "version"]
-    groups = (
-        []
-        if frame.empty
-        else [
-            _group(dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True)), part, rolling)
-            for key, part in frame[frame["task"] != "draws"].groupby(keys, sort=True)
-        ]
-    )
-    draws = (
-        []
-        if frame.empty
-        else [
-            draw_skill(name, int(number), part)
-            for (name, number), part in frame[frame["task"] == "draws"].groupby(["model", "version"])
-        ]
-    )
-    return AccuracyReport(groups=groups, draws=draws, scored_points=len(frame))
+    totals, steps, periods, scored = scored_sums(session, keys, filters, rolling)
+    groups = [
+        AccuracyGroup(
+            model=key[0],
+            version=int(key[1]),
+            unique_id=key[2] if per_series else None,
+            **point_metrics(total),
+            coverage=coverage(total),
+            skill=skill(total),
+            by_step=[
+                StepAccuracy(step=int(step), **point_metrics(part), coverage=coverage(part))
+                for step, part in sorted(steps[key].items())
+            ],
+            rolling=[
+                Period(start=when, **point_metrics(part), coverage=coverage(part))
+                for when, part in sorted(periods[key].items())
+            ],
+        )
+        for key, total in sorted(totals.items())
+    ]
+    draw_rows = scored_draws(session, filters)
+    draws = [
+        draw_skill(name, int(number), part)
+        for (name, number), part in draw_rows.groupby(["model", "version"], sort=True)
+    ]
+    return AccuracyReport(groups=groups, draws=draws, scored_points=scored + len(draw_rows))
 
 
-def scored_points(
-    session: Session,
+# Sums per (group, step, period), from which every metric is a ratio: n_X counts the points where
+# X is defined, s_X sums it (SQL's COUNT and SUM skip NULL as the old per-point means skipped NaN).
+SUMS = [
+    "rows",
+    "n",
+    "s_abs",
+    "s_sq",
+    *[f"{kind}_{metric}" for metric in ("ape", "smape", "scaled", "dir", "qlike") for kind in ("n", "s")],
+    *[f"{kind}_{level}" for level in SUPPORTED_LEVELS for kind in ("n_in", "s_in", "s_wk")],
+    "n_ab",
+    "s_a",
+    "s_b",
+    "s_aa",
+    "s_bb",
+    "s_ab",
+]
+AT = {name: i for i, name in enumerate(SUMS)}
+
+
+def _filters(
     model: str | None,
     version: int | None,
     unique_id: str | None,
     dataset: str | None,
     start: dt.datetime | None,
     end: dt.datetime | None,
-) -> pd.DataFrame:
-    levels = [c for level in SUPPORTED_LEVELS for c in (f"inside_{level}", f"winkler_{level}")]
-    columns = [
-        Prediction.model_name.label("model"),
-        Prediction.model_version.label("version"),
-        Prediction.unique_id,
-        Prediction.task,
-        PredictionPoint.step,
-        PredictionPoint.ds,
-        PredictionScore.actual,
-        PredictionScore.error,
-        PredictionScore.abs_pct_error,
-        PredictionScore.naive_error,
-        PredictionScore.scaled_error,
-        PredictionScore.direction_hit,
-        PredictionScore.qlike,
-        PredictionScore.log_loss,
-        PredictionScore.log_loss_uniform,
-        PredictionScore.matches,
-        *[getattr(PredictionScore, c) for c in levels],
-    ]
-    query = (
-        select(*columns)
-        .join(PredictionPoint, PredictionPoint.id == PredictionScore.point_id)
-        .join(Prediction, Prediction.id == PredictionScore.prediction_id)
-        .where(PredictionScore.latest.is_(True))
-    )
+) -> list:
+    where = [PredictionScore.latest.is_(True)]
     for column, value in (
         (Prediction.model_name, model),
         (Prediction.model_version, version),
@@ -109,78 +118,152 @@ def scored_points(
         (Prediction.dataset_name, dataset),
     ):
         if value is not None:
-            query = query.where(column == value)
+            where.append(column == value)
     if start is not None:
-        query = query.where(PredictionPoint.ds >= start)
+        where.append(PredictionPoint.ds >= start)
     if end is not None:
-        query = query.where(PredictionPoint.ds <= end)
-    frame = pd.DataFrame(session.execute(query).all(), columns=[c.key for c in columns])
-    if not frame.empty:
-        numeric = [c for c in frame.columns if c not in ("model", "unique_id", "task", "ds")]
-        frame[numeric] = frame[numeric].astype(float)
-        frame["ds"] = pd.to_datetime(frame["ds"], utc=True).dt.tz_localize(None)  # UTC, for periods
-    return frame
+        where.append(PredictionPoint.ds <= end)
+    return where
 
 
-def _group(key: dict, part: pd.DataFrame, rolling: str) -> AccuracyGroup:
-    return AccuracyGroup(
-        model=key["model"],
-        version=int(key["version"]),
-        unique_id=key.get("unique_id"),
-        **point_metrics(part),
-        coverage=coverage(part),
-        skill=skill(part),
-        by_step=[
-            StepAccuracy(step=int(step), **point_metrics(p), coverage=coverage(p))
-            for step, p in part.groupby("step")
-        ],
-        rolling=[
-            Period(start=pd.Timestamp(when).to_pydatetime(), **point_metrics(p), coverage=coverage(p))
-            for when, p in part.groupby(part["ds"].dt.to_period(rolling).dt.start_time)
-        ],
+def _joined(query: Select) -> Select:
+    return query.join(PredictionPoint, PredictionPoint.id == PredictionScore.point_id).join(
+        Prediction, Prediction.id == PredictionScore.prediction_id
     )
 
 
-def point_metrics(part: pd.DataFrame) -> dict:
-    error = part["error"].to_numpy(float)
-    actual = part["actual"].to_numpy(float)
-    forecast = actual - error
-    with np.errstate(divide="ignore", invalid="ignore"):
-        smape = 200 * np.abs(error) / (np.abs(actual) + np.abs(forecast))
+def period_start(session: Session, rolling: str) -> ColumnElement:
+    """The start of the rolling period (day, Monday-started week, month) of each point's ds, in
+    SQL, as pandas' ``to_period(rolling).start_time`` has it."""
+    if session.get_bind().dialect.name == "postgresql":
+        unit = {"D": "day", "W": "week", "M": "month"}[rolling]
+        return func.date_trunc(unit, func.timezone("UTC", PredictionPoint.ds))
+    modifiers = {"D": (), "W": ("-6 days", "weekday 1"), "M": ("start of month",)}[rolling]
+    return func.date(PredictionPoint.ds, *modifiers)
+
+
+@cache
+def _sum_columns() -> list[ColumnElement]:
+    """The aggregate expressions, built once (they are the same for every request)."""
+    d = scoring.derived()
+    error, naive = d["error"], d["naive_error"]
+    both = error.is_not(None) & naive.is_not(None)
+    a, b = func.abs(error), func.abs(naive)
+    out = [func.count(), func.count(error), func.sum(func.abs(error)), func.sum(error * error)]
+    for metric in ("abs_pct_error", "smape", "scaled_error", "direction_hit", "qlike"):
+        out += [func.count(d[metric]), func.sum(d[metric])]
+    for level in SUPPORTED_LEVELS:
+        inside = d[f"inside_{level}"]
+        out += [func.count(inside), func.sum(inside), func.sum(d[f"winkler_{level}"])]
+    out += [func.count(case((both, 1))), *[func.sum(case((both, x))) for x in (a, b, a * a, b * b, a * b)]]
+    return [expr.label(name) for expr, name in zip(out, SUMS, strict=True)]
+
+
+Sums = dict  # key -> numpy vector of SUMS
+
+
+def scored_sums(
+    session: Session, keys: list[str], filters: list, rolling: str
+) -> tuple[Sums, dict[tuple, Sums], dict[tuple, Sums], int]:
+    """Sums per group, per (group, step) and per (group, rolling period), from one aggregate
+    query over (group, step, period): a million scored points never leave the database as rows.
+    Returns (totals, by step, by period, scored points)."""
+    group = {
+        "model": Prediction.model_name,
+        "version": Prediction.model_version,
+        "unique_id": Prediction.unique_id,
+    }
+    by = [group[k] for k in keys] + [PredictionPoint.step, period_start(session, rolling)]
+    query = (
+        _joined(select(*by, *_sum_columns()).select_from(PredictionScore))
+        .where(*filters, Prediction.task != "draws")
+        .group_by(*by)
+    )
+    if session.get_bind().dialect.name == "sqlite":
+        scoring.ensure_ln(session.connection().connection.driver_connection)
+    rows = session.execute(query).all()
+    totals: Sums = {}
+    steps: dict[tuple, Sums] = defaultdict(dict)
+    periods: dict[tuple, Sums] = defaultdict(dict)
+    if not rows:
+        return totals, steps, periods, 0
+    width = len(keys)
+    values = np.nan_to_num(
+        np.asarray([row[width + 2 :] for row in rows], dtype=float)
+    )  # SUM of nothing: NULL
+    starts: dict[object, dt.datetime] = {}
+    for row, vector in zip(rows, values, strict=True):
+        key, step, when = tuple(row[:width]), row[width], row[width + 1]
+        if when not in starts:
+            starts[when] = _period(when)
+        when = starts[when]
+        for bucket, sub in ((totals, None), (steps[key], step), (periods[key], when)):
+            slot = key if sub is None else sub
+            if slot in bucket:
+                bucket[slot] = bucket[slot] + vector
+            else:
+                bucket[slot] = vector
+    return totals, steps, periods, int(values[:, AT["rows"]].sum())
+
+
+def scored_draws(session: Session, filters: list) -> pd.DataFrame:
+    """Draw scores row by row: a few hundred a year, and their test wants the values."""
+    columns = [
+        Prediction.model_name.label("model"),
+        Prediction.model_version.label("version"),
+        PredictionScore.log_loss,
+        PredictionScore.log_loss_uniform,
+        PredictionScore.matches,
+    ]
+    result = session.execute(
+        _joined(select(*columns).select_from(PredictionScore)).where(*filters, Prediction.task == "draws")
+    )
+    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    for column in ("log_loss", "log_loss_uniform", "matches"):
+        frame[column] = frame[column].astype(float)
+    return frame
+
+
+def _period(value: object) -> dt.datetime:
+    """A period start as the database gives it ('2026-01-05' on SQLite, a timestamp on
+    PostgreSQL), naive UTC as pandas' periods were."""
+    stamp = pd.Timestamp(value)
+    return (stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp).to_pydatetime()
+
+
+def _ratio(total: float, n: float) -> float | None:
+    return float(total / n) if n > 0 and math.isfinite(total / n) else None
+
+
+def point_metrics(vector: np.ndarray) -> dict:
+    s = dict(zip(SUMS, vector.tolist(), strict=True))
+    rmse = _ratio(s["s_sq"], s["n"])
     return {
-        "n": int(np.isfinite(error).sum()),
-        "mae": _mean(np.abs(error)),
-        "rmse": _sqrt(_mean(error**2)),
-        "mape": _mean(part["abs_pct_error"].to_numpy(float)),
-        "smape": _mean(smape),
-        "mase": _mean(part["scaled_error"].to_numpy(float)),
-        "directional_accuracy": _mean(part["direction_hit"].to_numpy(float)),
-        "qlike": _mean(part["qlike"].to_numpy(float)),
+        "n": int(s["n"]),
+        "mae": _ratio(s["s_abs"], s["n"]),
+        "rmse": math.sqrt(rmse) if rmse is not None else None,
+        "mape": _ratio(s["s_ape"], s["n_ape"]),
+        "smape": _ratio(s["s_smape"], s["n_smape"]),
+        "mase": _ratio(s["s_scaled"], s["n_scaled"]),
+        "directional_accuracy": _ratio(s["s_dir"], s["n_dir"]),
+        "qlike": _ratio(s["s_qlike"], s["n_qlike"]),
         "interval_score": {
             str(level): value
             for level in SUPPORTED_LEVELS
-            if (value := _mean(part[f"winkler_{level}"].to_numpy(float))) is not None
+            if (value := _ratio(s[f"s_wk_{level}"], s[f"n_in_{level}"])) is not None
         },
     }
 
 
-def coverage(part: pd.DataFrame) -> list[Coverage]:
+def coverage(vector: np.ndarray) -> list[Coverage]:
+    s = dict(zip(SUMS, vector.tolist(), strict=True))
     out = []
     for level in SUPPORTED_LEVELS:
-        inside = part[f"inside_{level}"].to_numpy(float)
-        inside = inside[np.isfinite(inside)]
-        if len(inside):
-            lo, hi = wilson(int(inside.sum()), len(inside))
-            out.append(
-                Coverage(
-                    level=level,
-                    nominal=level / 100,
-                    observed=float(inside.mean()),
-                    lo=lo,
-                    hi=hi,
-                    n=len(inside),
-                )
-            )
+        n = int(s[f"n_in_{level}"])
+        if n:
+            inside = int(round(s[f"s_in_{level}"]))
+            lo, hi = wilson(inside, n)
+            out.append(Coverage(level=level, nominal=level / 100, observed=inside / n, lo=lo, hi=hi, n=n))
     return out
 
 
@@ -192,18 +275,21 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def skill(part: pd.DataFrame) -> Skill:
-    """Relative MAE against naive on the same targets, with a delta-method 95% interval."""
-    a = np.abs(part["error"].to_numpy(float))
-    b = np.abs(part["naive_error"].to_numpy(float))
-    keep = np.isfinite(a) & np.isfinite(b)
-    a, b, n = a[keep], b[keep], int(keep.sum())
-    if n < 2 or b.mean() == 0:
+def skill(vector: np.ndarray) -> Skill:
+    """Relative MAE against naive on the same targets, with a delta-method 95% interval, from
+    the sums of |error|, |naive error|, their squares and product over the points both exist."""
+    s = dict(zip(SUMS, vector.tolist(), strict=True))
+    n = int(s["n_ab"])
+    if n < 2 or s["s_b"] == 0:
         need = max(MIN_POINTS - n, 1)
         return Skill(n=n, verdict=f"cannot tell yet: need ~{need} more scored points")
-    ratio = a.mean() / b.mean()
-    gradient = np.array([1 / b.mean(), -a.mean() / b.mean() ** 2])
-    spread = math.sqrt(max(float(gradient @ np.cov(a, b) @ gradient), 0.0))  # per-point sd of the ratio
+    mean_a, mean_b = s["s_a"] / n, s["s_b"] / n
+    ratio = mean_a / mean_b
+    var_a = (s["s_aa"] - n * mean_a * mean_a) / (n - 1)
+    var_b = (s["s_bb"] - n * mean_b * mean_b) / (n - 1)
+    cov = (s["s_ab"] - n * mean_a * mean_b) / (n - 1)
+    g_a, g_b = 1 / mean_b, -mean_a / mean_b**2
+    spread = math.sqrt(max(g_a * g_a * var_a + 2 * g_a * g_b * cov + g_b * g_b * var_b, 0.0))
     half = Z95 * spread / math.sqrt(n)
     return Skill(
         n=n, relative_mae=ratio, lo=ratio - half, hi=ratio + half, verdict=verdict(ratio, half, spread, n)
@@ -258,7 +344,3 @@ def draw_skill(model: str, version: int, part: pd.DataFrame) -> DrawSkill:
 def _mean(values: np.ndarray) -> float | None:
     finite = values[np.isfinite(values)]
     return float(finite.mean()) if len(finite) else None
-
-
-def _sqrt(value: float | None) -> float | None:
-    return math.sqrt(value) if value is not None else None

@@ -1,213 +1,377 @@
-"""Scoring predictions against what happened: incremental, idempotent, vectorised.
+"""Scoring predictions against what happened: incremental, idempotent, done inside the database.
 
-New actuals (rows ``unique_id, ds, y`` from a dataset version or a POST) are matched to stored
-points on ``(dataset_id, unique_id, ds)`` in one read that also brings each point's current
-score. A point without a score gets revision 0; a point whose actual changed gets the next
-revision beside the earlier ones (the earlier score stays, only its ``latest`` flag drops); a
-point whose actual is the same is left alone, so scoring twice changes nothing.
+New actuals (rows ``unique_id, ds, y`` from a dataset version or a POST) go into a temporary table
+(one ``executemany`` on SQLite, ``COPY`` on PostgreSQL), and everything after that is set-based
+SQL, so a million points never become a million Python objects:
 
-Per point: error (actual - mean), absolute % error, scaled error (|error| / in-sample naive MAE,
-MASE's scale), the naive forecast's error on the same target (the origin value carried forward),
-inside each interval, Winkler interval score, direction right or not (against the origin value),
-and, where a sigma was predicted, QLIKE against the realised squared percent log return.
+1. one join matches the actuals to stored points on ``(dataset_id, unique_id, ds)`` (the points'
+   target index), with each point's prediction and its current (latest) score, into a second
+   temporary table: the actual to score against and the realised return where it is needed;
+2. a point without a score gets revision 0; a point whose actual changed gets the next revision
+   beside the earlier ones (the earlier score stays, only its ``latest`` flag drops); a point
+   whose actual is the same (within ``SAME``, relative) is left alone, so scoring twice changes
+   nothing;
+3. one ``INSERT ... SELECT`` writes the new score rows, in point order;
+4. one ``GROUP BY`` sums them up per prediction for the ``PredictionScored`` events.
+
+A score row keeps only the actual, the error, the interval hits (bits, see
+``tables.inside_bits``) and the realised return; everything else (absolute % error, naive error,
+scaled error, direction, Winkler score, QLIKE) is derived where it is read, by the expressions in
+``derived`` (accuracy aggregates them in SQL).
+
+Realised return: percent log return into a point's ds, from the previous step's actual when that
+is in the same batch (or the origin value for step 1); computed where a sigma was predicted or the
+model predicts returns (a volatility model, whose actual *is* the realised return).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import math
+import sqlite3
+from typing import Any
+
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, and_, select, type_coerce, update
+from sqlalchemy import ColumnElement, Connection, case, func, literal, select, text
 from sqlalchemy.orm import Session
 
-from helios.core.clock import as_utc, utcnow
+from helios.core.clock import utcnow
 from helios.predictions.outcomes import publish_outcomes
-from helios.predictions.tables import SUPPORTED_LEVELS, Prediction, PredictionPoint, PredictionScore
+from helios.predictions.tables import (
+    SUPPORTED_LEVELS,
+    Prediction,
+    PredictionPoint,
+    PredictionScore,
+    inside_bits,
+)
 
-CHUNK = 20_000  # ids per IN (...) and rows per executemany
 SAME = 1e-9  # actuals that differ by less than this (relative) are the same actual
+ACTUALS = "helios_score_actuals"  # temporary tables, private to the scoring connection
+MATCHED = "helios_score_matched"
+SQLITE_CACHE_KIB = 262_144  # page cache while scoring (per connection; restored afterwards)
+STAMP = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite
 
 
 def score_actuals(
     session: Session, actuals: pd.DataFrame, *, dataset_ids: list[int] | None, source: str
 ) -> dict[str, int]:
     """Score every stored point ``actuals`` (``unique_id, ds, y``) speak for; returns counts."""
-    if actuals.empty:
-        return _report(0, 0, 0, 0, set())
-    matched = _matched_points(session, actuals, dataset_ids)
-    if matched.empty:
-        return _report(0, 0, 0, 0, set())
-    fresh = matched["score_id"].isna()
-    changed = ~fresh & ~np.isclose(matched["y"], matched["current"], rtol=SAME, atol=0)
-    todo = matched[fresh | changed].copy()
-    if todo.empty:
-        return _report(len(matched), 0, 0, len(matched), set())
-    todo["point_id"] = todo["point_id"].astype(np.int64)
-    todo["revision"] = np.where(todo["score_id"].isna(), 0, todo["current_revision"].fillna(-1) + 1).astype(
-        int
-    )
-    _retire(session, todo.loc[todo["revision"] > 0, "point_id"].tolist())
-    scores = measure(todo, realised_returns(matched))
-    _insert(session, scores, source)
-    publish_outcomes(session, scores, source)
-    return _report(
-        len(matched),
-        int(fresh.sum()),
-        int(changed.sum()),
-        int((~fresh & ~changed).sum()),
-        set(todo["prediction_id"]),
-    )
+    frame = _clean(actuals)
+    if frame.empty:
+        return _report(0, 0, 0, 0, 0)
+    connection = session.connection()
+    datasets = _dataset_ids(connection, dataset_ids)
+    if not datasets:
+        return _report(0, 0, 0, 0, 0)
+    sqlite = connection.dialect.name == "sqlite"
+    restore = _prepare_sqlite(connection) if sqlite else None
+    try:
+        _load_actuals(connection, frame, sqlite)
+        connection.exec_driver_sql(_match_sql(datasets, sqlite))
+        counts = dict.fromkeys((0, 1, 2), 0)
+        state = _state_sql("m")
+        for value, number in connection.exec_driver_sql(
+            f"SELECT {state}, count(*) FROM {MATCHED} m GROUP BY {state}"
+        ):
+            counts[int(value)] = int(number)
+        fresh, revised, unchanged = counts[0], counts[1], counts[2]
+        predictions = 0
+        if fresh or revised:
+            predictions = _write(session, connection, source, sqlite)
+        return _report(fresh + revised + unchanged, fresh, revised, unchanged, predictions)
+    finally:
+        # PostgreSQL drops both at commit (and a rollback takes them away with everything else).
+        if restore is not None:
+            for table in (MATCHED, ACTUALS):
+                connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+            restore()
 
 
-def _report(matched: int, scored: int, revised: int, unchanged: int, predictions: set) -> dict[str, int]:
+def _report(matched: int, scored: int, revised: int, unchanged: int, predictions: int) -> dict[str, int]:
     return {
         "points_matched": matched,
         "scored": scored,
         "revised": revised,
         "unchanged": unchanged,
-        "predictions": len(predictions),
+        "predictions": predictions,
     }
 
 
-def _matched_points(session: Session, actuals: pd.DataFrame, dataset_ids: list[int] | None) -> pd.DataFrame:
-    """Points the actuals speak for, each with its prediction's context and current score."""
-    frame = actuals[["unique_id", "ds", "y"]].copy()
-    frame["unique_id"] = frame["unique_id"].astype(str)
-    frame["ds"] = pd.to_datetime(frame["ds"]).astype("datetime64[us]")
-    start, end = (as_utc(frame["ds"].agg(edge).to_pydatetime()) for edge in ("min", "max"))
-    current = and_(PredictionScore.point_id == PredictionPoint.id, PredictionScore.latest.is_(True))
-    columns = [
-        PredictionPoint.id.label("point_id"),
-        PredictionPoint.prediction_id,
-        PredictionPoint.unique_id,
-        # As the driver gives it: the ORM's per-row datetime parsing costs more than the query.
-        type_coerce(PredictionPoint.ds, String).label("ds"),
-        PredictionPoint.step,
-        PredictionPoint.mean,
-        PredictionPoint.sigma,
-        *[getattr(PredictionPoint, f"{side}_{level}") for level in SUPPORTED_LEVELS for side in ("lo", "hi")],
-        Prediction.task,
-        Prediction.origin_value,
-        Prediction.naive_scale,
-        PredictionScore.id.label("score_id"),
-        PredictionScore.actual.label("current"),
-        PredictionScore.revision.label("current_revision"),
-    ]
-    query = (
-        select(*columns)
-        .join(Prediction, Prediction.id == PredictionPoint.prediction_id)
-        .outerjoin(PredictionScore, current)
-        .where(PredictionPoint.ds >= start, PredictionPoint.ds <= end, Prediction.task != "draws")
+def _clean(actuals: pd.DataFrame) -> pd.DataFrame:
+    """Naive-UTC stamps, string ids, one row per (unique_id, ds) (the last wins), no missing y:
+    a missing value is nothing to score against."""
+    frame = pd.DataFrame(
+        {
+            "unique_id": actuals["unique_id"].astype(str).to_numpy(),
+            "ds": _naive_utc(actuals["ds"]),
+            "y": pd.to_numeric(actuals["y"], errors="coerce").to_numpy(float),
+        }
     )
-    ids = sorted(frame["unique_id"].unique())
-    if len(ids) <= 500:
-        query = query.where(PredictionPoint.unique_id.in_(ids))
+    frame = frame[np.isfinite(frame["y"].to_numpy())]
+    frame = frame.drop_duplicates(["unique_id", "ds"], keep="last")
+    return frame.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+
+
+def _naive_utc(values: pd.Series) -> np.ndarray:
+    stamps = pd.to_datetime(values)
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    return stamps.astype("datetime64[us]").to_numpy()
+
+
+def _dataset_ids(connection: Connection, dataset_ids: list[int] | None) -> list[int]:
     if dataset_ids is not None:
-        query = query.where(PredictionPoint.dataset_id.in_(dataset_ids))
-    rows = session.connection().execute(query).fetchall()  # Core rows: no ORM bookkeeping per row
-    points = pd.DataFrame.from_records(rows, columns=[c.key for c in columns])
-    if points.empty:
-        return points
-    # Naive UTC throughout; PostgreSQL may hand stamps back zone-aware.
-    points["ds"] = (
-        pd.to_datetime(points["ds"], format="ISO8601", utc=True).dt.tz_localize(None).astype("datetime64[us]")
+        return sorted({int(i) for i in dataset_ids})
+    found = connection.execute(select(Prediction.dataset_id).distinct()).scalars()
+    return sorted(int(i) for i in found)
+
+
+def _prepare_sqlite(connection: Connection) -> Any:
+    """A bigger page cache and temporary tables in memory for this connection, while it scores;
+    durability settings are not touched. Returns what puts the cache back."""
+    raw = connection.connection.driver_connection
+    previous = raw.execute("PRAGMA cache_size").fetchone()[0]
+    raw.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    # Refused inside a transaction once this connection has opened temporary storage (a sort
+    # that spilled, say): the temporary tables then live in a file, which works as well.
+    with contextlib.suppress(sqlite3.OperationalError):
+        raw.execute("PRAGMA temp_store=MEMORY")
+    ensure_ln(raw)
+    return lambda: raw.execute(f"PRAGMA cache_size={int(previous)}")
+
+
+def ensure_ln(raw: Any) -> None:
+    """SQLite builds without the math functions get ``ln`` from Python (same values)."""
+    try:
+        raw.execute("SELECT ln(1.0)").fetchone()
+    except Exception:  # noqa: BLE001 - sqlite3.OperationalError: no such function
+        raw.create_function(
+            "ln", 1, lambda x: math.log(x) if x is not None and x > 0 else None, deterministic=True
+        )
+
+
+def _stamps(ds: np.ndarray, fmt: str) -> np.ndarray:
+    """Format each distinct stamp once (a year of daily actuals has 365 of them, not 365,000)."""
+    codes, uniques = pd.factorize(ds)
+    return np.asarray([pd.Timestamp(u).strftime(fmt) for u in uniques], dtype=object)[codes]
+
+
+def _load_actuals(connection: Connection, frame: pd.DataFrame, sqlite: bool) -> None:
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {MATCHED}")
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {ACTUALS}")
+    if sqlite:
+        connection.exec_driver_sql(
+            f"CREATE TEMP TABLE {ACTUALS} (unique_id TEXT NOT NULL, ds TEXT NOT NULL, y REAL NOT NULL, "
+            "PRIMARY KEY (unique_id, ds))"
+        )
+        rows = zip(
+            frame["unique_id"].tolist(),
+            _stamps(frame["ds"].to_numpy(), STAMP).tolist(),
+            frame["y"].tolist(),
+            strict=True,
+        )
+        connection.exec_driver_sql(f"INSERT INTO {ACTUALS} (unique_id, ds, y) VALUES (?, ?, ?)", list(rows))
+        return
+    # PostgreSQL: COPY into timestamptz, as the points' ds is stored.
+    connection.exec_driver_sql(
+        f"CREATE TEMP TABLE {ACTUALS} (unique_id text NOT NULL, ds timestamptz NOT NULL, "
+        "y double precision NOT NULL) ON COMMIT DROP"
     )
-    numeric = [c for c in points.columns if c not in ("unique_id", "ds", "task")]
-    points[numeric] = points[numeric].astype(float)  # None -> NaN: rows from SQL arrive as objects
-    return points.merge(frame, on=["unique_id", "ds"], how="inner")
+    buffer = io.StringIO()
+    pd.DataFrame(
+        {
+            "unique_id": frame["unique_id"],
+            "ds": _stamps(frame["ds"].to_numpy(), STAMP + "+00"),
+            "y": frame["y"].map(repr),
+        }
+    ).to_csv(buffer, sep="\t", header=False, index=False)
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {ACTUALS} (unique_id, ds, y) FROM STDIN") as copy:
+        copy.write(buffer.getvalue())
+    connection.exec_driver_sql(f"CREATE INDEX ON {ACTUALS} (unique_id, ds)")
+    connection.exec_driver_sql(f"ANALYZE {ACTUALS}")
 
 
-def realised_returns(matched: pd.DataFrame) -> pd.Series:
-    """Percent log return into each point's ds: from the previous step's actual (or the origin
-    value for step 1), where that is known in this batch. Indexed by point id."""
-    ordered = matched.sort_values(["prediction_id", "step"])
-    previous = ordered.groupby("prediction_id")["y"].shift(1)
-    contiguous = ordered.groupby("prediction_id")["step"].diff() == 1
-    previous = previous.where(contiguous)
-    previous = previous.where(ordered["step"] != 1, ordered["origin_value"])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = 100.0 * np.log(ordered["y"].to_numpy(float) / previous.to_numpy(float))
-    return pd.Series(np.where(np.isfinite(r), r, np.nan), index=ordered["point_id"].to_numpy())
-
-
-def measure(todo: pd.DataFrame, returns: pd.Series) -> pd.DataFrame:
-    """Every per-point score, vectorised over the frame."""
-    r = returns.reindex(todo["point_id"]).to_numpy(float)
-    volatility = (todo["task"] == "volatility").to_numpy()
-    # A volatility model predicts the return; its actual is the realised return.
-    actual = np.where(volatility, r, todo["y"].to_numpy(float))
-    mean = todo["mean"].to_numpy(float)
-    origin = np.where(volatility, 0.0, todo["origin_value"].to_numpy(float))
-    error = actual - mean
-    out = pd.DataFrame(
-        {"point_id": todo["point_id"].to_numpy(), "prediction_id": todo["prediction_id"].to_numpy()}
+def _match_sql(datasets: list[int], sqlite: bool) -> str:
+    """Every point the actuals speak for, with the actual to score against, the realised return
+    where it is needed, and the point's current score."""
+    need = "(p.sigma IS NOT NULL OR pr.task = 'volatility')"
+    previous = "(CASE WHEN p.step = 1 THEN pr.origin_value ELSE ap.y END)"
+    ret = (
+        f"(CASE WHEN {need} AND {previous} <> 0 AND a.y / {previous} > 0 "
+        f"THEN 100.0 * ln(a.y / {previous}) END)"
     )
-    out["revision"] = todo["revision"].to_numpy()
-    out["actual"] = actual
-    out["error"] = error
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["abs_pct_error"] = np.where(actual != 0, 100 * np.abs(error) / np.abs(actual), np.nan)
-        out["scaled_error"] = np.abs(error) / todo["naive_scale"].to_numpy(float)
-    out["naive_error"] = actual - origin
-    out["direction_hit"] = _direction(mean - origin, actual - origin)
+    ids = ", ".join(str(int(i)) for i in datasets)
+    return f"""
+        CREATE TEMP TABLE {MATCHED} {"" if sqlite else "ON COMMIT DROP"} AS
+        SELECT p.id AS point_id, p.prediction_id AS prediction_id,
+               CASE WHEN pr.task = 'volatility' THEN {ret} ELSE a.y END AS actual,
+               {ret} AS realised_return,
+               s.id AS current_id, s.revision AS current_revision, s.actual AS current_actual
+        FROM {ACTUALS} a
+        CROSS JOIN prediction_points p
+        JOIN predictions pr ON pr.id = p.prediction_id
+        LEFT JOIN prediction_points pp
+               ON {need} AND p.step > 1 AND pp.prediction_id = p.prediction_id AND pp.step = p.step - 1
+        LEFT JOIN {ACTUALS} ap ON ap.unique_id = pp.unique_id AND ap.ds = pp.ds
+        LEFT JOIN prediction_scores s ON s.point_id = p.id AND s.latest = {_true(sqlite)}
+        WHERE p.dataset_id IN ({ids}) AND p.unique_id = a.unique_id AND p.ds = a.ds
+          AND pr.task <> 'draws'
+    """
+
+
+def _true(sqlite: bool) -> str:
+    return "1" if sqlite else "true"
+
+
+def _state_sql(m: str) -> str:
+    """0: never scored; 1: scored against a different actual (a revision); 2: the same actual."""
+    return f"""(CASE WHEN {m}.current_id IS NULL THEN 0
+        WHEN {m}.actual IS NULL AND {m}.current_actual IS NULL THEN 2
+        WHEN {m}.actual IS NULL OR {m}.current_actual IS NULL THEN 1
+        WHEN abs({m}.actual - {m}.current_actual) <= {SAME!r} * abs({m}.current_actual) THEN 2
+        ELSE 1 END)"""
+
+
+def _inside_sql(actual: str) -> str:
+    """The interval hits as bits: for each level, 'known' where bounds and actual exist, and
+    'inside' where the actual lies within the bounds."""
+    terms = []
     for level in SUPPORTED_LEVELS:
-        lo, hi = todo[f"lo_{level}"].to_numpy(float), todo[f"hi_{level}"].to_numpy(float)
-        known = ~np.isnan(lo) & ~np.isnan(hi) & ~np.isnan(actual)
-        out[f"inside_{level}"] = np.where(known, (actual >= lo) & (actual <= hi), np.nan)
-        out[f"winkler_{level}"] = np.where(known, winkler(actual, lo, hi, level), np.nan)
-    sigma = todo["sigma"].to_numpy(float)
-    out["realised_return"] = r
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["qlike"] = np.where(sigma > 0, np.log(sigma**2) + r**2 / sigma**2, np.nan)
+        known, inside = inside_bits(level)
+        lo, hi = f"p.lo_{level}", f"p.hi_{level}"
+        terms.append(
+            f"(CASE WHEN {lo} IS NOT NULL AND {hi} IS NOT NULL THEN "
+            f"{known} + (CASE WHEN {actual} >= {lo} AND {actual} <= {hi} THEN {inside} ELSE 0 END) "
+            "ELSE 0 END)"
+        )
+    return f"(CASE WHEN {actual} IS NULL THEN 0 ELSE {' + '.join(terms)} END)"
+
+
+def _write(session: Session, connection: Connection, source: str, sqlite: bool) -> int:
+    """Retire the scores being revised, write the new ones, announce them; returns how many
+    predictions had points scored."""
+    state = _state_sql("m")
+    connection.exec_driver_sql(
+        f"UPDATE prediction_scores SET latest = {'0' if sqlite else 'false'} "
+        f"WHERE id IN (SELECT m.current_id FROM {MATCHED} m WHERE {state} = 1)"
+    )
+    before = connection.execute(select(func.coalesce(func.max(PredictionScore.id), 0))).scalar_one()
+    now = utcnow()
+    stamp = now.strftime(STAMP) if sqlite else now
+    connection.execute(
+        text(
+            f"""
+            INSERT INTO prediction_scores
+                (point_id, prediction_id, revision, latest, source, actual, error, inside,
+                 realised_return, scored_at)
+            SELECT m.point_id, m.prediction_id,
+                   CASE WHEN m.current_id IS NULL THEN 0 ELSE m.current_revision + 1 END,
+                   {_true(sqlite)}, :source, m.actual, m.actual - p.mean, {_inside_sql("m.actual")},
+                   m.realised_return, :now
+            FROM {MATCHED} m JOIN prediction_points p ON p.id = m.point_id
+            WHERE {state} < 2
+            ORDER BY m.point_id
+            """
+        ),
+        {"source": source, "now": stamp},
+    )
+    missed = [
+        f"max(CASE WHEN (s.inside & {known}) <> 0 AND (s.inside & {inside}) = 0 THEN 1 ELSE 0 END)"
+        f" AS missed_{level}"
+        for level in SUPPORTED_LEVELS
+        for known, inside in [inside_bits(level)]
+    ]
+    summary = connection.execute(
+        text(
+            f"""
+            SELECT s.prediction_id, pr.model_name AS model, pr.model_version, pr.dataset_name AS dataset,
+                   pr.unique_id, count(*) AS points,
+                   sum(CASE WHEN s.revision > 0 THEN 1 ELSE 0 END) AS revised,
+                   avg(abs(s.error)) AS mae, {", ".join(missed)}
+            FROM prediction_scores s JOIN predictions pr ON pr.id = s.prediction_id
+            WHERE s.id > :before AND s.source = :source AND s.scored_at = :now
+            GROUP BY s.prediction_id, pr.model_name, pr.model_version, pr.dataset_name, pr.unique_id
+            ORDER BY s.prediction_id
+            """
+        ),
+        {"before": before, "source": source, "now": stamp},
+    )
+    frame = pd.DataFrame(summary.fetchall(), columns=list(summary.keys()))
+    publish_outcomes(session, frame, source)
+    return len(frame)
+
+
+# --- derived per-point scores, where they are read -------------------------------------------------
+
+
+def derived(
+    score: Any = PredictionScore, point: Any = PredictionPoint, prediction: Any = Prediction
+) -> dict[str, ColumnElement[Any]]:
+    """SQL expressions for every per-point score over a join of scores, points and predictions
+    (NULL where a score is undefined, as NaN was before): accuracy aggregates these."""
+    volatility = prediction.task == "volatility"
+    origin = case((volatility, literal(0.0)), else_=prediction.origin_value)
+    actual, error, mean = score.actual, score.error, point.mean
+    magnitude = func.abs(actual) + func.abs(actual - error)
+    moved, happened = mean - origin, actual - origin
+    sigma, r = point.sigma, score.realised_return
+    out: dict[str, ColumnElement[Any]] = {
+        "actual": actual,
+        "error": error,
+        "abs_pct_error": case((actual != 0, 100.0 * func.abs(error) / func.abs(actual))),
+        "smape": case((magnitude > 0, 200.0 * func.abs(error) / magnitude)),
+        "naive_error": actual - origin,
+        "scaled_error": func.abs(error) / func.nullif(prediction.naive_scale, 0),
+        "direction_hit": case((moved * happened > 0, literal(1.0)), (moved * happened < 0, literal(0.0))),
+        "realised_return": r,
+        "qlike": case(
+            ((sigma > 0) & r.is_not(None), func.ln(sigma * sigma) + r * r / (sigma * sigma)),
+        ),
+    }
+    for level in SUPPORTED_LEVELS:
+        known, inside = inside_bits(level)
+        lo, hi = getattr(point, f"lo_{level}"), getattr(point, f"hi_{level}")
+        is_known = score.inside.bitwise_and(known) != 0
+        out[f"inside_{level}"] = case(
+            (is_known, case((score.inside.bitwise_and(inside) != 0, literal(1.0)), else_=literal(0.0)))
+        )
+        miss = case((lo > actual, lo - actual), else_=literal(0.0)) + case(
+            (actual > hi, actual - hi), else_=literal(0.0)
+        )
+        out[f"winkler_{level}"] = case((is_known, (hi - lo) + (2 / (1 - level / 100)) * miss))
     return out
 
 
+def point_scores(session: Session, prediction_id: int) -> pd.DataFrame:
+    """Every score of one prediction's points (all revisions), with the derived ones: for
+    inspection and tests; accuracy aggregates the same expressions in SQL."""
+    columns = derived()
+    query = (
+        select(
+            PredictionScore.point_id,
+            PredictionScore.revision,
+            PredictionScore.latest,
+            PredictionPoint.step,
+            *[expr.label(name) for name, expr in columns.items()],
+        )
+        .join(PredictionPoint, PredictionPoint.id == PredictionScore.point_id)
+        .join(Prediction, Prediction.id == PredictionScore.prediction_id)
+        .where(PredictionScore.prediction_id == prediction_id)
+        .order_by(PredictionScore.point_id, PredictionScore.revision)
+    )
+    if session.get_bind().dialect.name == "sqlite":
+        ensure_ln(session.connection().connection.driver_connection)
+    result = session.execute(query)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
 def winkler(actual: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: int) -> np.ndarray:
-    """Interval width plus 2/alpha times how far the actual fell outside (Winkler 1972)."""
+    """Interval width plus 2/alpha times how far the actual fell outside (Winkler 1972); the
+    same formula as ``derived``'s ``winkler_L``."""
     alpha = 1 - level / 100
     below = np.clip(lo - actual, 0, None)
     above = np.clip(actual - hi, 0, None)
     return (hi - lo) + (2 / alpha) * (below + above)
-
-
-def _direction(predicted: np.ndarray, happened: np.ndarray) -> np.ndarray:
-    """Right when both moved the same way; undefined (NaN) when either stayed flat."""
-    sign_p, sign_h = np.sign(predicted), np.sign(happened)
-    known = (sign_p != 0) & (sign_h != 0) & ~np.isnan(sign_p) & ~np.isnan(sign_h)
-    return np.where(known, sign_p == sign_h, np.nan)
-
-
-def _retire(session: Session, point_ids: list[int]) -> None:
-    for start in range(0, len(point_ids), CHUNK):
-        chunk = point_ids[start : start + CHUNK]
-        session.execute(
-            update(PredictionScore)
-            .where(PredictionScore.point_id.in_(chunk), PredictionScore.latest.is_(True))
-            .values(latest=False)
-        )
-
-
-BOOLEAN_COLUMNS = ["direction_hit", *[f"inside_{level}" for level in SUPPORTED_LEVELS]]
-
-
-def _insert(session: Session, scores: pd.DataFrame, source: str) -> None:
-    """Straight to the driver's executemany: building a parameter dict per row through the ORM or
-    Core costs several times what the database does with a million rows."""
-    frame = scores.astype(object).where(scores.notna(), None)
-    for column in BOOLEAN_COLUMNS:
-        frame[column] = [None if v is None else bool(v) for v in frame[column]]
-    for column in ("point_id", "prediction_id", "revision"):
-        frame[column] = scores[column].astype(int).tolist()
-    connection = session.connection()
-    now = utcnow()
-    sqlite = connection.dialect.name == "sqlite"
-    frame["source"], frame["latest"] = source, True
-    frame["scored_at"] = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
-    columns = list(frame.columns)
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {PredictionScore.__tablename__} ({', '.join(columns)}) "
-        f"VALUES ({', '.join([marker] * len(columns))})"
-    )
-    rows = list(frame.itertuples(index=False, name=None))
-    for start in range(0, len(rows), CHUNK):
-        connection.exec_driver_sql(sql, rows[start : start + CHUNK])

@@ -5,7 +5,8 @@ Points carry their prediction's dataset and series (denormalised on purpose): sc
 new actuals on ``(dataset_id, unique_id, ds)`` with one indexed range read, without a join.
 Interval bounds are columns per supported level (``lo_80``/``hi_80``...), not JSON, so scoring
 and accuracy stay vectorised over millions of points. A revised actual adds a score row with the
-next ``revision``; the first score is never overwritten.
+next ``revision``; the first score is never overwritten. Scores keep only what cannot be derived
+(see ``PredictionScore``): a million of them are written in seconds, not minutes.
 """
 
 from __future__ import annotations
@@ -86,7 +87,30 @@ class PredictionPoint(Base):
     probabilities: Mapped[dict | None] = mapped_column(JSON)
 
 
+def inside_bits(level: int) -> tuple[int, int]:
+    """(known, inside) bits of ``level`` in ``PredictionScore.inside``: two bits per supported
+    level, in the order of ``SUPPORTED_LEVELS`` (append-only, so stored bits keep their meaning)."""
+    index = SUPPORTED_LEVELS.index(level)
+    return 1 << (2 * index), 1 << (2 * index + 1)
+
+
+def _inside_flag(level: int) -> property:
+    known, inside = inside_bits(level)
+
+    def flag(score: PredictionScore) -> bool | None:
+        bits = score.inside
+        return None if bits is None or not bits & known else bool(bits & inside)
+
+    return property(flag, doc=f"Inside the {level}% interval (None where it was not known).")
+
+
 class PredictionScore(Base):
+    """One row per scored point and actual, narrow on purpose: what cannot be derived from the
+    point and its prediction (the actual, the realised return into ``ds``), the error the ledger
+    shows beside each point, and the interval hits as bits. Absolute % error, naive error,
+    scaled error, direction, Winkler scores and QLIKE are computed where they are read
+    (``scoring.derived``), from these columns and the point's mean, bounds and sigma."""
+
     __tablename__ = "prediction_scores"
     __table_args__ = (
         UniqueConstraint("point_id", "revision"),
@@ -99,30 +123,26 @@ class PredictionScore(Base):
     revision: Mapped[int] = mapped_column(default=0)  # 0: first actual; 1, 2...: revised actuals
     latest: Mapped[bool] = mapped_column(default=True)  # the score against the newest actual
     source: Mapped[str] = mapped_column(String(64))  # "dataset stocks v3" | "api"
+    # The actual the point is scored against: the price, or for a volatility model the realised
+    # return (percent log return), which is what it predicts.
     actual: Mapped[float | None] = mapped_column(Float)
     actual_draw: Mapped[dict | None] = mapped_column(JSON)
     error: Mapped[float | None] = mapped_column(Float)  # actual - mean
-    abs_pct_error: Mapped[float | None] = mapped_column(Float)
-    naive_error: Mapped[float | None] = mapped_column(Float)  # actual - origin value
-    scaled_error: Mapped[float | None] = mapped_column(Float)  # |error| / naive scale (MASE)
-    direction_hit: Mapped[bool | None]
-    inside_50: Mapped[bool | None]
-    inside_80: Mapped[bool | None]
-    inside_90: Mapped[bool | None]
-    inside_95: Mapped[bool | None]
-    inside_99: Mapped[bool | None]
-    winkler_50: Mapped[float | None] = mapped_column(Float)
-    winkler_80: Mapped[float | None] = mapped_column(Float)
-    winkler_90: Mapped[float | None] = mapped_column(Float)
-    winkler_95: Mapped[float | None] = mapped_column(Float)
-    winkler_99: Mapped[float | None] = mapped_column(Float)
-    realised_return: Mapped[float | None] = mapped_column(Float)  # percent log return
-    qlike: Mapped[float | None] = mapped_column(Float)
+    inside: Mapped[int | None]  # bits per level, see ``inside_bits``
+    # Percent log return into ds (from the previous step's actual, or the origin value), where
+    # a sigma was predicted or the model predicts returns: QLIKE's input.
+    realised_return: Mapped[float | None] = mapped_column(Float)
     matches: Mapped[int | None]
     bonus_matches: Mapped[int | None]
     log_loss: Mapped[float | None] = mapped_column(Float)
     log_loss_uniform: Mapped[float | None] = mapped_column(Float)
     scored_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    inside_50 = _inside_flag(50)
+    inside_80 = _inside_flag(80)
+    inside_90 = _inside_flag(90)
+    inside_95 = _inside_flag(95)
+    inside_99 = _inside_flag(99)
 
 
 class PredictionRun(Base):
