@@ -7,7 +7,9 @@ load) and the datasets' service reads the data; neither domain's tables are touc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,6 +35,8 @@ class DataSnapshot:
     version_id: int
     frame: pd.DataFrame
     series: list[str]
+    # Where each series' rows are in ``frame`` (sorted by series, then ds), where known.
+    spans: dict[str, tuple[int, int]] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -71,10 +75,12 @@ def snapshot(session: Session, store: ArtifactStore, request: RunRequest) -> Dat
         version = datasets.get_version(session, request.dataset, request.dataset_version)
     except NotFound as exc:
         raise field_error(NotFound, "dataset", exc.detail) from None
-    frame = datasets.load_frame(store, version)
     if dataset.kind == "draws":
+        frame = datasets.load_frame(store, version)
         frame = frame.assign(unique_id=(version.rules or {}).get("name", dataset.name))
-    available = sorted(map(str, frame["unique_id"].unique()))
+        available, spans = sorted(map(str, frame["unique_id"].unique())), None
+    else:
+        frame, available, spans = _prepared(store, version)
     return DataSnapshot(
         dataset.id,
         dataset.name,
@@ -83,7 +89,39 @@ def snapshot(session: Session, store: ArtifactStore, request: RunRequest) -> Dat
         version.id,
         frame,
         chosen_series(request.series, available, dataset.name, version.version),
+        spans,
     )
+
+
+# A dataset version never changes, so its frame is read, sorted and indexed once per process:
+# an on-demand prediction for one ticker then slices its rows instead of filtering and sorting
+# the whole version on every request.
+PREPARED_KEEP = 4  # versions kept (least recently used goes first)
+_prepared_frames: OrderedDict[str, tuple[pd.DataFrame, list[str], dict[str, tuple[int, int]]]] = OrderedDict()
+_prepared_lock = threading.Lock()
+
+
+def _prepared(
+    store: ArtifactStore, version: Any
+) -> tuple[pd.DataFrame, list[str], dict[str, tuple[int, int]]]:
+    key = f"{version.id}:{version.artifact_key}"
+    with _prepared_lock:
+        if key in _prepared_frames:
+            _prepared_frames.move_to_end(key)
+            return _prepared_frames[key]
+    frame = datasets.load_frame(store, version)
+    frame = frame.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+    ids = frame["unique_id"].astype(str).to_numpy()
+    edges = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+    starts = np.concatenate([[0], edges]).astype(int)
+    stops = np.concatenate([edges, [len(ids)]]).astype(int)
+    spans = {str(ids[a]): (int(a), int(b)) for a, b in zip(starts, stops, strict=True)} if len(ids) else {}
+    prepared = (frame, sorted(spans), spans)
+    with _prepared_lock:
+        _prepared_frames[key] = prepared
+        while len(_prepared_frames) > PREPARED_KEEP:
+            _prepared_frames.popitem(last=False)
+    return prepared
 
 
 def chosen_series(wanted: str | list[str], available: list[str], dataset: str, version: int) -> list[str]:
@@ -174,6 +212,11 @@ def history_of(data: DataSnapshot) -> pd.DataFrame:
     frame = data.frame
     if data.kind == "draws":
         return frame
+    if data.spans is not None:  # already sorted by series and ds: slice the chosen series' rows
+        spans = sorted(data.spans[uid] for uid in data.series)
+        parts = [frame.iloc[start:stop] for start, stop in spans]
+        chosen = parts[0] if len(parts) == 1 else pd.concat(parts)
+        return chosen[["unique_id", "ds", "y"]].copy()
     chosen = frame[frame["unique_id"].astype(str).isin(data.series)]
     return chosen[["unique_id", "ds", "y"]].sort_values(["unique_id", "ds"], kind="stable")
 

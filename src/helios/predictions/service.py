@@ -32,10 +32,12 @@ def run_inline(
     trigger: Trigger = Trigger.api,
     run_id: int | None = None,
     schedule_id: int | None = None,
+    data: runs.DataSnapshot | None = None,
 ) -> list[Prediction]:
     """Forecast every asked series with every asked model from the dataset version's last
-    observation, and store one immutable prediction per (model, series)."""
-    data = runs.snapshot(session, store, request)
+    observation, and store one immutable prediction per (model, series). ``data``: the request's
+    snapshot where the caller already has it (one read of the dataset per request, not two)."""
+    data = data or runs.snapshot(session, store, request)
     models = [
         runs.load_model(session, store, cache, ref, f"models[{i}]")
         for i, ref in enumerate(request.model_refs())
@@ -178,9 +180,10 @@ def run_or_enqueue(
 ) -> tuple[list[Prediction], PredictionRun | None]:
     """One series answers inline; more become a run for the prediction worker. Everything a run
     would refuse later (unknown series, model without an active version) is refused now."""
-    series = resolve_series(session, store, request)
+    data = runs.snapshot(session, store, request)
+    series = data.series
     if len(series) <= MAX_SERIES_INLINE:
-        return run_inline(session, store, cache, request, actor, trigger=trigger), None
+        return run_inline(session, store, cache, request, actor, trigger=trigger, data=data), None
     for i, ref in enumerate(request.model_refs()):
         runs.load_model(session, store, cache, ref, f"models[{i}]")
     return [], enqueue_run(session, request, len(series), actor, trigger=trigger)
