@@ -21,6 +21,7 @@ from helios.ui import training_charts as charts
 from helios.ui.runtime import context
 from helios.ui.training_notes import NotesCard, rerun_button
 from helios.ui.training_rule import RuleEditor, stop_reason, write
+from helios.ui.training_validation import ValidationCard
 
 POLL_S = 0.5
 JOURNAL_LINES = 2000
@@ -102,8 +103,12 @@ class JobPage:
             with ui.card().classes("helios-card grow min-w-0 w-full lg:w-auto gap-1") as chart_card:
                 self.chart_card()
             chart_card.set_visibility(self.iterative)
+            # A one-pass family has no curve: once it is done, its validation plot takes that place.
+            self.one_pass = ui.column().classes("grow min-w-0 w-full lg:w-auto gap-6")
+            self.one_pass.set_visibility(not self.iterative)
             if not self.iterative:
-                self.one_pass_card()
+                with self.one_pass:
+                    self.one_pass_card()
             with ui.column().classes("w-full lg:w-80 shrink-0 gap-6"):
                 self.rule = RuleEditor(self.job, self.principal) if self.iterative else None
                 self.config_card()
@@ -206,7 +211,7 @@ class JobPage:
         self.chart_empty = ui.label().classes("text-sm text-slate-500 px-1")
 
     def one_pass_card(self) -> None:
-        with ui.card().classes("helios-card grow min-w-0 w-full lg:w-auto items-center py-10 gap-2"):
+        with ui.card().classes("helios-card w-full items-center py-10 gap-2"):
             ui.icon("bolt", size="40px").classes("text-slate-400")
             ui.label(f"{self.job.family} fits in one pass").classes("text-base font-medium")
             ui.label(
@@ -232,7 +237,8 @@ class JobPage:
         shown = {**job.hyperparameters, "validation horizon": job.validation.get("horizon")}
         shown.setdefault("seed", job.seed)
         expansion_props = 'dense header-class="px-0 font-semibold"'
-        grid_classes = "grid grid-cols-2 gap-x-3 gap-y-0.5 text-sm pt-1 max-h-72 overflow-y-auto pr-1"
+        # A scroll box of its own only beside the chart (lg): on a phone the rows flow with the page.
+        grid_classes = "grid grid-cols-2 gap-x-3 gap-y-0.5 text-sm pt-1 lg:max-h-72 lg:overflow-y-auto pr-1"
         with (
             ui.card().classes("helios-card w-full gap-1"),
             ui.expansion("Configuration", icon="tune", value=True).classes("w-full").props(expansion_props),
@@ -348,6 +354,12 @@ class JobPage:
                         ui.label("Failed" if failed else "Why it ended").classes("font-semibold")
                     ui.label(job.error or stop_reason(job)).classes("text-sm whitespace-pre-wrap break-words")
         self.outcome.clear()
+        if job.result_version is not None:  # only a job that registered a model kept its forecast
+            if not self.iterative:
+                self.one_pass.clear()
+            with self.outcome if self.iterative else self.one_pass:
+                plot = ValidationCard(job.id)
+                ui.timer(0, plot.load, once=True)
         with self.outcome:
             if job.final_metrics:
                 with ui.card().classes("helios-card w-full gap-2").props('data-testid="final-metrics"'):
