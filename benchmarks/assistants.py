@@ -8,9 +8,13 @@ test behaves when people peek after every outcome.
    (b) through ``chat.run_chat`` with an experiment running, so every call assigns the subject
    (sticky, stored), grounds, renders the template in the sandbox and logs the call. We report the
    p50/p95 of both, of their difference, and of render + assignment alone (the part the issue
-   bounds at 5 ms p95); SQLite on local disk.
-2. Outcomes ingested per second: one 10,000-outcome batch through the service (validation against
-   the stored assignments + one executemany), and the same batch through ``POST
+   bounds at 5 ms p95); SQLite on local disk. Render + assignment is timed twice in the same
+   loop, alternating call by call: the code as it is, and the code before issue 13's tuning (kept
+   below as ``*_before``: three statements built per call, a version row read per call, templates
+   keyed by their text), so the comparison shares the machine's load.
+2. Outcomes ingested per second: 10,000-outcome batches through the service (validation against
+   the stored assignments + one executemany), the same batches through the service as it was
+   before (ORM bulk insert), alternating, median of 3 each; and one batch through ``POST
    /experiments/{id}/outcomes`` in-process (JSON + pydantic + service).
 3. A/B simulation with the always-valid test (mSPRT, alpha 0.05), looked at after every pair of
    outcomes: the false-positive rate over ``--streams`` A/A streams (both arms 50%), and for a
@@ -45,6 +49,100 @@ PROMPT = {
 
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
+
+
+# --- the code before the tuning, kept to measure against in the same run -------------------------
+
+
+def variant_for_before(session, assistant, subject: str):  # type: ignore[no-untyped-def]
+    """experiments.variant_for as committed before the tuning (3 statements built per call)."""
+    from sqlalchemy import select
+
+    from helios.assistants import experiments
+    from helios.assistants.schemas import ExperimentStatus
+    from helios.assistants.tables import Experiment, ExperimentVariant, PromptVersion
+
+    variants = session.execute(
+        select(
+            ExperimentVariant.experiment_id,
+            ExperimentVariant.id,
+            ExperimentVariant.name,
+            ExperimentVariant.version_id,
+            ExperimentVariant.weight,
+            ExperimentVariant.paused_reason,
+        )
+        .join(Experiment, Experiment.id == ExperimentVariant.experiment_id)
+        .where(Experiment.assistant_id == assistant.id, Experiment.status == ExperimentStatus.running.value)
+        .order_by(ExperimentVariant.position)
+    ).all()
+    chosen_id = experiments._sticky(session, variants[0].experiment_id, subject, variants, store=False)
+    chosen = next(v for v in variants if v.id == chosen_id)
+    return session.get(PromptVersion, chosen.version_id)
+
+
+_TEXT_KEYED: dict = {}
+
+
+def render_before(version, values: dict, context: dict):  # type: ignore[no-untyped-def]
+    """prompts.render_version as before: templates looked up by their text, settings validated per call."""
+    from helios.assistants.prompts import CONTEXT_VARIABLES
+    from helios.assistants.rendering import check_template, render
+    from helios.assistants.schemas import BehaviourSettings, ChatMessage, RenderedPrompt
+
+    def compiled(source: str, where: str):  # type: ignore[no-untyped-def]
+        key = (source, where)
+        if key not in _TEXT_KEYED:
+            _TEXT_KEYED[key] = check_template(source, where)
+        return _TEXT_KEYED[key]
+
+    scope = {name: [] for name in CONTEXT_VARIABLES} | context | values
+    messages = [ChatMessage(role="system", content=render(compiled(version.system_prompt, "s"), scope, "s"))]
+    for i, message in enumerate(version.messages):
+        content = render(compiled(message["template"], f"m{i}"), scope, f"m{i}")
+        messages.append(ChatMessage(role=message["role"], content=content))
+    return RenderedPrompt(
+        version=version.version,
+        content_hash=version.content_hash,
+        messages=messages,
+        settings=BehaviourSettings.model_validate(version.settings),
+    )
+
+
+def record_outcomes_before(session, experiment, items) -> int:  # type: ignore[no-untyped-def]
+    """experiments.record_outcomes as before: statements built per chunk, ORM bulk insert, a clock
+    read per row."""
+    from sqlalchemy import insert, select
+
+    from helios.assistants import experiments
+    from helios.assistants.tables import ExperimentAssignment, ExperimentOutcome
+    from helios.core.clock import utcnow
+
+    values = [experiments.outcome_value(item, i) for i, item in enumerate(items)]
+    ordered, assigned = sorted({item.subject for item in items}), {}
+    for start in range(0, len(ordered), 900):
+        chunk = ordered[start : start + 900]
+        query = select(ExperimentAssignment.subject, ExperimentAssignment.variant_id).where(
+            ExperimentAssignment.experiment_id == experiment.id, ExperimentAssignment.subject.in_(chunk)
+        )
+        assigned |= dict(session.execute(query).all())
+    names = {v.id: v.name for v in experiments.variants_of(session, experiment.id)}
+    rows = []
+    for item, value in zip(items, values, strict=True):
+        variant_id = assigned[item.subject]
+        assert item.variant is None or item.variant == names[variant_id]
+        rows.append(
+            {
+                "experiment_id": experiment.id,
+                "variant_id": variant_id,
+                "subject": item.subject,
+                "value": value,
+                "source": "api",
+                "call_id": item.call_id,
+                "recorded_at": utcnow(),
+            }
+        )
+    session.execute(insert(ExperimentOutcome), rows)
+    return len(rows)
 
 
 def setup(home: Path, base_url: str):  # type: ignore[no-untyped-def]
@@ -116,19 +214,28 @@ def overhead(context, base_url: str, calls: int) -> dict[str, float]:  # type: i
         if i >= 20:
             full.append((time.perf_counter() - started) * 1000)
         assert result.outcome == "answered", result.notice
-    assign, render, commit = [], [], []
+    assign, render, commit, before = [], [], [], []
     with context.db.reading() as session:  # render + assignment as a chat call plans it: reads only
         assistant = service.get_assistant(session, "analyst")
         for i in range(calls + 20):
-            started = time.perf_counter()
-            chosen = experiments.variant_for(session, assistant, f"fresh-{i}", store=False)
-            middle = time.perf_counter()
-            prompts.render_version(chosen.version, {"question": "What next?"}, {"tickers": ["AAPL"]})
-            ended = time.perf_counter()
-            if i >= 20:
-                inner.append((ended - started) * 1000)
-                assign.append((middle - started) * 1000)
-                render.append((ended - middle) * 1000)
+            for turn in (0, 1) if i % 2 else (1, 0):  # alternate which goes first
+                started = time.perf_counter()
+                if turn == 0:
+                    chosen = experiments.variant_for(session, assistant, f"fresh-{i}", store=False)
+                    middle = time.perf_counter()
+                    prompts.render_version(chosen.version, {"question": "What next?"}, {"tickers": ["AAPL"]})
+                else:
+                    version = variant_for_before(session, assistant, f"fresh-{i}")
+                    render_before(version, {"question": "What next?"}, {"tickers": ["AAPL"]})
+                ended = time.perf_counter()
+                if i < 20:
+                    continue
+                if turn == 0:
+                    inner.append((ended - started) * 1000)
+                    assign.append((middle - started) * 1000)
+                    render.append((ended - middle) * 1000)
+                else:
+                    before.append((ended - started) * 1000)
     for _ in range(calls):  # the floor: an empty write transaction on the same SQLite file
         started = time.perf_counter()
         with context.db.transaction() as session:
@@ -144,6 +251,8 @@ def overhead(context, base_url: str, calls: int) -> dict[str, float]:  # type: i
         "added_p95": pct(added, 95),
         "render_assign_p50": pct(inner, 50),
         "render_assign_p95": pct(inner, 95),
+        "render_assign_before_p50": pct(before, 50),
+        "render_assign_before_p95": pct(before, 95),
         "assign_p50": pct(assign, 50),
         "assign_p95": pct(assign, 95),
         "render_p50": pct(render, 50),
@@ -166,10 +275,16 @@ def ingestion(context, experiment_id: int, count: int) -> dict[str, float]:  # t
         for subject in subjects:
             experiments.assign(session, experiment, subject)
     items = [OutcomeIn(subject=s, thumbs="up" if i % 2 else "down") for i, s in enumerate(subjects)]
-    started = time.perf_counter()
-    with context.db.transaction() as session:
-        experiments.record_outcomes(session, experiments.get_experiment(session, experiment_id), items)
-    service_rate = count / (time.perf_counter() - started)
+    rates: dict[str, list[float]] = {"service": [], "service_before": []}
+    for round_ in range(3):
+        for name in ("service", "service_before") if round_ % 2 else ("service_before", "service"):
+            record = experiments.record_outcomes if name == "service" else record_outcomes_before
+            started = time.perf_counter()
+            with context.db.transaction() as session:
+                record(session, experiments.get_experiment(session, experiment_id), items)
+            rates[name].append(count / (time.perf_counter() - started))
+    service_rate = float(np.median(rates["service"]))
+    before_rate = float(np.median(rates["service_before"]))
     app = create_app(context.settings, ui=False)
     payload = {"outcomes": [i.model_dump(exclude_none=True) for i in items]}
     with TestClient(app, base_url="http://127.0.0.1") as client:
@@ -179,7 +294,7 @@ def ingestion(context, experiment_id: int, count: int) -> dict[str, float]:  # t
         response = client.post(f"/api/v1/ai-assistant/experiments/{experiment_id}/outcomes", json=payload)
         api_rate = count / (time.perf_counter() - started)
         assert response.status_code == 200, response.text
-    return {"service_per_s": service_rate, "api_per_s": api_rate}
+    return {"service_per_s": service_rate, "service_before_per_s": before_rate, "api_per_s": api_rate}
 
 
 def simulate(streams: int, horizon: int, p0: float, p1: float, seed: int) -> dict[str, float]:

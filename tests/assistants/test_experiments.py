@@ -108,3 +108,28 @@ def test_msprt_waits_for_data_and_finds_a_big_effect() -> None:
     assert early.p_value is None and not early.decided
     late = statistics.msprt((a.sum(), a.sum(), 500), (b.sum(), b.sum(), 500), 0.05)
     assert late.decided and late.difference > 0.1
+
+
+def test_a_batch_of_outcomes_is_stored_row_for_row(context) -> None:  # type: ignore[no-untyped-def]
+    # The batch goes through the driver's executemany: every field, the time included, reads back.
+    from sqlalchemy import select
+
+    from helios.assistants.schemas import OutcomeIn
+    from helios.assistants.tables import ExperimentOutcome
+    from helios.core.clock import as_utc, utcnow
+
+    with context.db.transaction() as session:
+        _, experiment = setup_experiment(session)
+        subjects = [f"user-{i}" for i in range(1200)]
+        for subject in subjects:
+            experiments.assign(session, experiment, subject)
+        items = [OutcomeIn(subject=s, score=(i % 10) / 10, call_id=i) for i, s in enumerate(subjects)]
+        before = utcnow()
+        assert experiments.record_outcomes(session, experiment, items) == 1200
+    with context.db.reading() as session:
+        rows = session.scalars(select(ExperimentOutcome).order_by(ExperimentOutcome.id)).all()
+        assigned = {s: experiments.assign(session, experiment, s).id for s in subjects[:5]}
+    assert [r.subject for r in rows] == subjects and [r.call_id for r in rows] == list(range(1200))
+    assert [r.value for r in rows[:3]] == [0.0, 0.1, 0.2] and {r.source for r in rows} == {"api"}
+    assert all(r.variant_id == assigned[r.subject] for r in rows[:5])
+    assert abs((as_utc(rows[0].recorded_at) - before).total_seconds()) < 60

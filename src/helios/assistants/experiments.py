@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from helios.assistants import prompts
@@ -120,7 +120,7 @@ class Chosen:
     experiment_id: int
     variant_id: int
     variant: str
-    version: PromptVersion
+    version: prompts.VersionSnapshot
 
 
 def bucket(experiment_id: int, subject: str) -> float:
@@ -158,12 +158,17 @@ def _sticky(
             ExperimentAssignment.experiment_id == experiment_id, ExperimentAssignment.subject == subject
         )
     ).first()
-    live = {v.id for v in variants if v.paused_reason is None}
-    if stored is not None and stored.variant_id in live:
-        return stored.variant_id
+    chosen_id = _choose(experiment_id, subject, variants, stored.variant_id if stored else None)
+    if chosen_id is not None and store and (stored is None or stored.variant_id != chosen_id):
+        remember(session, experiment_id, subject, chosen_id)
+    return chosen_id
+
+
+def _choose(experiment_id: int, subject: str, variants: list[Any], stored: int | None) -> int | None:
+    """The stored variant while it is live, else the sticky pick among the live ones."""
+    if stored is not None and any(v.id == stored and v.paused_reason is None for v in variants):
+        return stored
     chosen = pick(variants, bucket(experiment_id, subject))
-    if chosen is not None and store:
-        remember(session, experiment_id, subject, chosen.id)
     return chosen.id if chosen is not None else None
 
 
@@ -190,31 +195,54 @@ def remember(session: Session, experiment_id: int, subject: str, variant_id: int
         )
 
 
+# Built once, not per call: constructing a SQLAlchemy statement costs more than SQLite takes to
+# run this one. One round trip gives the running experiment's variants, each one's version number
+# and hash, and the subject's stored assignment (on the row of the variant it is in).
+_VARIANTS_FOR = (
+    select(
+        ExperimentVariant.experiment_id,
+        ExperimentVariant.id,
+        ExperimentVariant.name,
+        ExperimentVariant.version_id,
+        ExperimentVariant.weight,
+        ExperimentVariant.paused_reason,
+        PromptVersion.version,
+        PromptVersion.content_hash,
+        ExperimentAssignment.variant_id.label("assigned"),
+    )
+    .join(Experiment, Experiment.id == ExperimentVariant.experiment_id)
+    .join(PromptVersion, PromptVersion.id == ExperimentVariant.version_id)
+    .outerjoin(
+        ExperimentAssignment,
+        and_(
+            ExperimentAssignment.experiment_id == ExperimentVariant.experiment_id,
+            ExperimentAssignment.subject == bindparam("subject"),
+            ExperimentAssignment.variant_id == ExperimentVariant.id,
+        ),
+    )
+    .where(
+        Experiment.assistant_id == bindparam("assistant_id"),
+        Experiment.status == ExperimentStatus.running.value,
+    )
+    .order_by(ExperimentVariant.position)
+)
+
+
 def variant_for(session: Session, assistant: Assistant, subject: str, *, store: bool = True) -> Chosen | None:
     """The running experiment's variant for ``subject``; None without one. With ``store=False``
     nothing is written (a chat call stores it with its log row, in one write transaction)."""
-    variants = session.execute(
-        select(
-            ExperimentVariant.experiment_id,
-            ExperimentVariant.id,
-            ExperimentVariant.name,
-            ExperimentVariant.version_id,
-            ExperimentVariant.weight,
-            ExperimentVariant.paused_reason,
-        )
-        .join(Experiment, Experiment.id == ExperimentVariant.experiment_id)
-        .where(Experiment.assistant_id == assistant.id, Experiment.status == ExperimentStatus.running.value)
-        .order_by(ExperimentVariant.position)
-    ).all()
+    variants = session.execute(_VARIANTS_FOR, {"assistant_id": assistant.id, "subject": subject}).all()
     if not variants:
         return None
     experiment_id = variants[0].experiment_id
-    chosen_id = _sticky(session, experiment_id, subject, variants, store=store)
+    stored = next((v.assigned for v in variants if v.assigned is not None), None)
+    chosen_id = _choose(experiment_id, subject, variants, stored)
     if chosen_id is None:
         return None
+    if store and chosen_id != stored:
+        remember(session, experiment_id, subject, chosen_id)
     chosen = next(v for v in variants if v.id == chosen_id)
-    version = session.get(PromptVersion, chosen.version_id)
-    assert version is not None
+    version = prompts.snapshot(session, chosen.version_id, chosen.version, chosen.content_hash)
     return Chosen(experiment_id, chosen.id, chosen.name, version)
 
 
@@ -237,6 +265,7 @@ def record_outcomes(
     assigned = _assignments(session, experiment.id, {item.subject for item in items})
     names = {v.id: v.name for v in variants_of(session, experiment.id)}
     rows = []
+    now = utcnow()  # one batch, one recorded time
     for i, (item, value) in enumerate(zip(items, values, strict=True)):
         variant_id = assigned.get(item.subject)
         if variant_id is None:
@@ -256,28 +285,53 @@ def record_outcomes(
                 "value": value,
                 "source": source,
                 "call_id": item.call_id,
-                "recorded_at": utcnow(),
+                "recorded_at": now,
             }
         )
-    session.execute(insert(ExperimentOutcome), rows)
+    _insert_outcomes(session, rows)
     return len(rows)
+
+
+_OUTCOME_COLUMNS = ("experiment_id", "variant_id", "subject", "value", "source", "call_id", "recorded_at")
+
+
+def _insert_outcomes(session: Session, rows: list[dict[str, Any]]) -> None:
+    """One executemany through the driver. Outcomes arrive in batches of thousands and need no
+    ORM state: the ORM's bulk insert spent two thirds of a 10,000-outcome batch building it, and
+    Core's per-row parameter handling half of what was left. The statement is still compiled by
+    SQLAlchemy for the dialect, and each value goes through its type's bind processor."""
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    table = ExperimentOutcome.__table__
+    compiled = table.insert().compile(dialect=dialect, column_keys=list(_OUTCOME_COLUMNS))
+    processors = {
+        name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _OUTCOME_COLUMNS
+    }
+    active = [(name, p) for name, p in processors.items() if p is not None]
+    if active:
+        rows = [row | {name: p(row[name]) for name, p in active if row[name] is not None} for row in rows]
+    if compiled.positional:
+        order = compiled.positiontup or []
+        params: list[Any] = [tuple(row[name] for name in order) for row in rows]
+    else:
+        params = [{name: row[name] for name in _OUTCOME_COLUMNS} for row in rows]
+    connection.exec_driver_sql(str(compiled), params)
+
+
+_ASSIGNED = select(ExperimentAssignment.subject, ExperimentAssignment.variant_id).where(
+    ExperimentAssignment.experiment_id == bindparam("experiment_id"),
+    ExperimentAssignment.subject.in_(bindparam("subjects", expanding=True)),
+)
 
 
 def _assignments(session: Session, experiment_id: int, subjects: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     ordered = sorted(subjects)
-    for start in range(0, len(ordered), 900):  # stay under SQLite's bound-parameter limit
-        chunk = ordered[start : start + 900]
-        found |= dict(
-            session.execute(
-                select(ExperimentAssignment.subject, ExperimentAssignment.variant_id).where(
-                    ExperimentAssignment.experiment_id == experiment_id,
-                    ExperimentAssignment.subject.in_(chunk),
-                )
-            )
-            .tuples()
-            .all()
-        )
+    for start in range(0, len(ordered), 5_000):  # under SQLite's (32,766) and PostgreSQL's limits
+        chunk = ordered[start : start + 5_000]
+        found |= dict(session.execute(_ASSIGNED, {"experiment_id": experiment_id, "subjects": chunk}).all())
     return found
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import threading
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -236,8 +238,47 @@ def _part(name: str, before: str, after: str, old: PromptVersion, new: PromptVer
 # --- rendering --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class VersionSnapshot:
+    """What rendering needs of a prompt version, detached from any session. Versions never change,
+    so one snapshot serves every call in the process."""
+
+    id: int
+    version: int
+    content_hash: str
+    system_prompt: str
+    messages: list[dict[str, Any]]
+    variables: list[str]
+    settings: dict[str, Any]
+
+
+_SNAPSHOTS: dict[tuple[int, int, str], VersionSnapshot] = {}
+_SNAPSHOTS_LOCK = threading.Lock()
+
+
+def snapshot(session: Session, version_id: int, number: int, digest: str) -> VersionSnapshot:
+    """The version with this id, number and hash, read once per process. The key holds all three
+    because SQLite may hand a deleted row's id to a new row; the hash covers everything rendered."""
+    key = (version_id, number, digest)
+    found = _SNAPSHOTS.get(key)
+    if found is not None:
+        return found
+    row = session.get(PromptVersion, version_id)
+    if row is None:
+        raise NotFound(f"no prompt version with id {version_id}")
+    found = VersionSnapshot(
+        row.id, row.version, row.content_hash, row.system_prompt, row.messages, row.variables, row.settings
+    )
+    with _SNAPSHOTS_LOCK:
+        if len(_SNAPSHOTS) > 4096:
+            _SNAPSHOTS.clear()
+        if (row.id, row.version, row.content_hash) == key:
+            _SNAPSHOTS[key] = found
+    return found
+
+
 def render_version(
-    version: PromptVersion, values: dict[str, Any], context: dict[str, Any] | None = None
+    version: PromptVersion | VersionSnapshot, values: dict[str, Any], context: dict[str, Any] | None = None
 ) -> RenderedPrompt:
     """The chat messages ``version`` makes from ``values`` (+ the server's context variables)."""
     unknown = sorted(set(values) - set(version.variables))
@@ -251,36 +292,45 @@ def render_version(
     if missing:
         raise field_error(f"variables.{missing[0]}", f"a value for {missing[0]!r} is required")
     scope = {name: [] for name in CONTEXT_VARIABLES} | (context or {}) | values
+    digest = version.content_hash
     messages = [
         ChatMessage(
             role="system",
-            content=render(_compiled(version.system_prompt, "system_prompt"), scope, "system_prompt"),
+            content=render(_compiled(digest, version.system_prompt, "system_prompt"), scope, "system_prompt"),
         )
     ]
     for i, message in enumerate(version.messages):
         where = f"messages.{i}.template"
-        messages.append(
-            ChatMessage(
-                role=message["role"], content=render(_compiled(message["template"], where), scope, where)
-            )
-        )
+        compiled = _compiled(digest, message["template"], where)
+        messages.append(ChatMessage(role=message["role"], content=render(compiled, scope, where)))
     return RenderedPrompt(
         version=version.version,
-        content_hash=version.content_hash,
+        content_hash=digest,
         messages=messages,
-        settings=BehaviourSettings.model_validate(version.settings),
+        settings=_settings(digest, version.settings),
     )
 
 
 _CACHE: dict[tuple[str, str], CheckedTemplate] = {}
+_SETTINGS: dict[str, BehaviourSettings] = {}
 
 
-def _compiled(source: str, where: str) -> CheckedTemplate:
-    # Versions are immutable, so a compiled template can be reused for the life of the process.
-    key = (source, where)
+def _compiled(digest: str, source: str, where: str) -> CheckedTemplate:
+    # Versions are immutable and the content hash covers every template, so (hash, place) names
+    # one compiled template for the life of the process (no hashing of the template text per call).
+    key = (digest, where)
     checked = _CACHE.get(key)
-    if checked is None:
+    if checked is None or checked.source != source:
         if len(_CACHE) > 2048:
             _CACHE.clear()
         checked = _CACHE[key] = check_template(source, where)
     return checked
+
+
+def _settings(digest: str, settings: dict[str, Any]) -> BehaviourSettings:
+    found = _SETTINGS.get(digest)
+    if found is None:
+        if len(_SETTINGS) > 2048:
+            _SETTINGS.clear()
+        found = _SETTINGS[digest] = BehaviourSettings.model_validate(settings)
+    return found.model_copy()
