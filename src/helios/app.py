@@ -11,6 +11,7 @@ from helios import __version__
 from helios.api import contract, docs, login, problems, shield
 from helios.api.routes import api_router, fallback_router
 from helios.assistants.ledger import subscribe as subscribe_assistant_outcomes
+from helios.assistants.runner import PromptTestWorker
 from helios.config import Settings, get_settings
 from helios.context import AppContext
 from helios.db import migrate
@@ -84,7 +85,9 @@ def create_app(
         context.events.start()
         running = start_executor(context) if executor else None
         predicting = PredictionWorker(context).start()  # schedules and runs over many series
+        prompt_tests = PromptTestWorker(context.db).start()  # queued prompt test runs
         yield
+        prompt_tests.stop()
         predicting.stop()
         if running is not None:
             running.stop()

@@ -776,9 +776,43 @@ class Assistants(_Area):
         body = {"name": test_set, "cases": cases, **fields}
         return self._client.request("POST", f"/ai-assistant/prompts/{name}/test-sets", json=body)
 
-    def run_tests(self, test_set_id: int, versions: list[int], repeats: int | None = None) -> dict[str, Any]:
+    def run_tests(
+        self,
+        test_set_id: int,
+        versions: list[int],
+        repeats: int | None = None,
+        *,
+        wait: bool = True,
+        timeout: float = 600.0,
+        on_progress: Any = None,
+    ) -> dict[str, Any]:
+        """Run one version, or two side by side, over a test set. The server queues the run and its
+        worker does it; this waits for it and returns it with its results (``wait=False``: the
+        queued run, to follow with ``test_run`` or ``wait_test_run``). ``on_progress(run)`` is
+        called with the run (``calls_done`` of ``calls_total``) at each look."""
         body = {"versions": versions, "repeats": repeats}
-        return self._client.request("POST", f"/ai-assistant/test-sets/{test_set_id}/runs", json=body)
+        run = self._client.request("POST", f"/ai-assistant/test-sets/{test_set_id}/runs", json=body)
+        return self.wait_test_run(run["id"], timeout, on_progress) if wait else run
+
+    def test_run(self, run_id: int) -> dict[str, Any]:
+        return self._client.get(f"/ai-assistant/test-runs/{run_id}")
+
+    def wait_test_run(self, run_id: int, timeout: float = 600.0, on_progress: Any = None) -> dict[str, Any]:
+        """Block until the run is finished; returns it with its results."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        pause = 0.05  # a small run is done in well under a second: look soon, then back off
+        while True:
+            run = self.test_run(run_id)
+            if on_progress is not None:
+                on_progress(run)
+            if run.get("finished", True):
+                return run
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"test run {run_id} still {run['status']} after {timeout} s")
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
     def start_experiment(
         self, name: str, experiment: str, variants: list[dict[str, Any]], **fields: Any

@@ -3,6 +3,8 @@ experiments (sticky assignment, outcomes, results, guardrails, stop, promote) th
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import select
 
 from helios.core import auth
@@ -41,13 +43,31 @@ def make_test_set(client, **extra) -> dict:  # type: ignore[no-untyped-def]
     return created.json()
 
 
+def run_tests(client, test_set_id: int, versions: list[int], timeout: float = 30.0, **extra) -> dict:  # type: ignore[no-untyped-def]
+    """Queue a run (202) and wait for the server's worker to finish it; the finished run."""
+    queued = client.post(f"{API}/test-sets/{test_set_id}/runs", json={"versions": versions}, **extra)
+    assert queued.status_code == 202, queued.text
+    return wait_for(client, queued.json()["id"], timeout, **extra)
+
+
+def wait_for(client, run_id: int, timeout: float = 30.0, **extra) -> dict:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        read = client.get(f"{API}/test-runs/{run_id}", **extra)
+        assert read.status_code == 200, read.text
+        body = read.json()
+        if body["finished"]:
+            return body
+        assert time.monotonic() < deadline, f"run {run_id} still {body['status']} after {timeout} s"
+        time.sleep(0.05)
+
+
 def test_a_run_reports_pass_rates_intervals_and_pass_all_side_by_side(client, fake_llm) -> None:  # type: ignore[no-untyped-def]
     two_versions(client, fake_llm)
     created = make_test_set(client, repeats=3)
-    run = client.post(f"{API}/test-sets/{created['id']}/runs", json={"versions": [1, 2]})
-    assert run.status_code == 201, run.text
-    body = run.json()
-    assert body["status"] == "failed" and body["repeats"] == 3
+    body = run_tests(client, created["id"], [1, 2])
+    assert body["status"] == "failed" and body["repeats"] == 3 and body["versions"] == [1, 2]
+    assert body["calls_done"] == body["calls_total"] == 2 * 3 * 2 and body["finished_at"] is not None
     v1, v2 = body["results"]
     assert v1["version"] == 1 and v1["passed"] is True and v1["pass_rate"] == 1.0 and v1["pass_all"] == 1.0
     assert v1["cases"][0]["low"] > 0.29 and v1["cases"][0]["high"] == 1.0  # Wilson for 3/3
@@ -63,7 +83,7 @@ def test_the_gate_refuses_production_for_a_failing_version_unless_an_admin_force
     gate = make_test_set(client, gates_production=True)
     never_run = client.put(f"{API}/prompts/analyst/labels/production", json={"version": 2})
     assert never_run.status_code == 409 and "smoke" in never_run.json()["detail"]
-    client.post(f"{API}/test-sets/{gate['id']}/runs", json={"versions": [2]})
+    assert run_tests(client, gate["id"], [2])["status"] == "failed"
     failing = client.put(f"{API}/prompts/analyst/labels/production", json={"version": 2})
     assert failing.status_code == 409
     assert client.get(f"{API}/prompts/analyst").json()["labels"]["production"] == 1
@@ -81,7 +101,7 @@ def test_the_gate_refuses_production_for_a_failing_version_unless_an_admin_force
         headers={"Authorization": f"Bearer {admin}"},
     )
     assert forced.status_code == 200 and forced.json()["version"] == 2
-    client.post(f"{API}/test-sets/{gate['id']}/runs", json={"versions": [1]}, headers=as_editor)
+    assert run_tests(client, gate["id"], [1], headers=as_editor)["status"] == "passed"
     back = client.put(f"{API}/prompts/analyst/labels/production", json={"version": 1}, headers=as_editor)
     assert back.status_code == 200
     staging = client.put(f"{API}/prompts/analyst/labels/staging", json={"version": 2}, headers=as_editor)
@@ -92,7 +112,7 @@ def test_no_provider_runs_nothing_and_passes_nothing(client) -> None:  # type: i
     assistant(client)
     save(client)
     created = make_test_set(client)
-    body = client.post(f"{API}/test-sets/{created['id']}/runs", json={"versions": [1]}).json()
+    body = run_tests(client, created["id"], [1])
     assert body["status"] == "unavailable" and body["results"][0]["passed"] is False
     assert "no model provider" in body["results"][0]["notice"]
 

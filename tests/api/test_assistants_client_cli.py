@@ -42,8 +42,13 @@ def test_client_covers_prompts_chat_tests_and_experiments(hx: Helios, fake_llm) 
     assert answer["answer"] == "echo: AAPL?" and hx.assistants.calls("analyst")["outcome"][0] == "answered"
     cases = [{"variables": {"question": "AAPL?"}, "assertions": [{"kind": "contains", "value": "AAPL"}]}]
     test_set = hx.assistants.create_test_set("analyst", "smoke", cases)
-    run = hx.assistants.run_tests(test_set["id"], [1, 2], repeats=2)
+    looks: list[dict] = []
+    run = hx.assistants.run_tests(test_set["id"], [1, 2], repeats=2, on_progress=looks.append)
     assert [r["passed"] for r in run["results"]] == [True, True]
+    assert looks[-1]["finished"] and looks[-1]["calls_done"] == looks[-1]["calls_total"] == 4
+    queued = hx.assistants.run_tests(test_set["id"], [1], wait=False)
+    assert queued["status"] == "queued" and not queued["finished"]
+    assert hx.assistants.wait_test_run(queued["id"])["status"] == "passed"
     variants = [{"name": "a", "version": 1, "weight": 1}, {"name": "b", "version": 2, "weight": 1}]
     experiment = hx.assistants.start_experiment("analyst", "ab", variants)
     assigned = hx.assistants.assign(experiment["id"], "ada")
@@ -96,3 +101,21 @@ def test_cli_saves_diffs_labels_renders_and_says_when_no_model_answers(
         "v2" in run("assistants", "versions", "analyst").output
         and "v3" not in run("assistants", "versions", "analyst").output
     )
+
+
+def test_cli_test_queues_the_run_and_does_it_on_the_local_home(
+    context, settings, monkeypatch, fake_llm
+) -> None:  # type: ignore[no-untyped-def]
+    from helios.assistants import testing, views
+    from tests.assistants.test_runner import setup_set
+
+    set_id = setup_set(context, fake_llm.base_url)
+    monkeypatch.setenv("HELIOS_HOME", str(settings.home))
+    monkeypatch.setenv("HELIOS_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("COLUMNS", "200")
+    done = CliRunner().invoke(cli, ["assistants", "test", str(set_id), "--version", "1"])
+    assert done.exit_code == 0, done.output
+    assert "v1: passed · pass rate 100%" in done.output and "row 3: 2/2" in done.output
+    with context.db.reading() as session:
+        [run] = views.list_runs(session, testing.get_test_set(session, set_id)).items
+    assert run.status == "passed" and run.calls_done == run.calls_total == 6 and run.finished_at

@@ -29,6 +29,8 @@ CASES = [
         "assertions": [{"kind": "contains", "value": "AAPL"}],
     },
     {"variables": {"question": "[json] give JSON"}, "assertions": [{"kind": "json_valid"}]},
+    # The model takes 1.5 s on this row, so the run's progress is on screen long enough to see.
+    {"variables": {"question": "[slow] and MSFT?"}, "assertions": [{"kind": "contains", "value": "MSFT"}]},
 ]
 
 
@@ -131,10 +133,13 @@ def test_edit_diff_test_experiment_and_promote(server: str, tmp_path: Path) -> N
             choose(page, "test-version-a", "v1 (production)")
             choose(page, "test-version-b", "v2")
             page.get_by_test_id("test-run").click()
+            page.get_by_test_id("test-progress").get_by_text("of 6 calls").wait_for()  # a job, watched
+            page.screenshot(path=str(shots(tmp_path) / "assistant-test-progress-1440.png"))
             for version in (1, 2):
                 column = page.get_by_test_id(f"test-column-v{version}")
                 column.get_by_text("pass rate 100%").wait_for()
                 column.get_by_text("echo: Where is AAPL heading?").wait_for()
+            page.screenshot(path=str(shots(tmp_path) / "assistant-test-1440.png"), full_page=True)
 
             # an A/B test, outcomes through the API, a verdict in words, promote
             page.get_by_test_id("tab-experiments").click()

@@ -37,7 +37,7 @@ def chat_with_assistant(body: ChatRequest, context: ContextDep, actor: Viewer): 
     model is configured or reachable, the outcome says so and the rendered prompt is still shown."""
     plan = chat.plan_chat(context.db, context, body)
     if not body.stream:
-        return chat.finish_chat(context.db, plan, chat.answer(plan), actor)
+        return chat.finish_chat(context, plan, chat.answer(plan), actor)
     return StreamingResponse(
         _events(context, plan, actor), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
     )
@@ -56,5 +56,5 @@ def _events(context: AppContext, plan: chat.ChatPlan, actor: Principal) -> Itera
     reply = chat.Reply(CallOutcome.error)
     for delta in chat.stream_answer(plan, reply):
         yield f"event: delta\ndata: {json.dumps({'text': delta})}\n\n"
-    done = chat.finish_chat(context.db, plan, reply, actor)
+    done = chat.finish_chat(context, plan, reply, actor)
     yield f"event: done\ndata: {done.model_dump_json(exclude={'rendered'})}\n\n"

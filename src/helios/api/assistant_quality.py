@@ -1,7 +1,8 @@
 """/api/v1/ai-assistant: prompt tests on sample inputs and A/B experiments.
 
-A test run calls the model many times; it is planned in one short transaction, run with no
-transaction open, and stored in another.
+A test run calls the model many times, so it is a job: the POST renders every row once (a bad row
+is a 422 and nothing is stored), queues the run and answers 202 with it; the server's prompt-test
+worker does it (assistants/runner.py) and ``GET /test-runs/{id}`` shows its progress, then results.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from helios.api.deps import ContextDep, Cursor, Editor, Limit, ReadSessionDep, SessionDep, Viewer
-from helios.assistants import experiment_results, experiments, service, testing, views
+from helios.assistants import experiment_results, experiments, runner, service, testing, views
 from helios.assistants.schemas import (
     Assignment,
     AssignRequest,
@@ -19,6 +20,7 @@ from helios.assistants.schemas import (
     OutcomeBatch,
     OutcomesAccepted,
     PromoteRequest,
+    TestRunList,
     TestRunRead,
     TestRunRequest,
     TestSetCreate,
@@ -71,26 +73,36 @@ def delete_test_set(test_set_id: int, session: SessionDep, _: Editor) -> Respons
 @router.post(
     "/test-sets/{test_set_id}/runs",
     response_model=TestRunRead,
-    status_code=status.HTTP_201_CREATED,
+    status_code=status.HTTP_202_ACCEPTED,
     responses=PROBLEMS,
 )
-def run_test_set(test_set_id: int, body: TestRunRequest, context: ContextDep, actor: Editor) -> TestRunRead:
-    """Run one version, or two side by side, over every row, N repeats each."""
-    return testing_run(context, test_set_id, body, actor)
-
-
-def testing_run(context, test_set_id: int, body: TestRunRequest, actor) -> TestRunRead:  # type: ignore[no-untyped-def]
-    with context.db.reading() as session:
-        test_set = testing.get_test_set(session, test_set_id)
-        provider = service.provider_for(session, service.get_assistant(session, str(test_set.assistant_id)))
-        plan = testing.plan_run(session, test_set, body.versions, body.repeats, provider)
-    results = testing.execute(plan)
+def run_test_set(
+    test_set_id: int, body: TestRunRequest, context: ContextDep, actor: Editor, response: Response
+) -> TestRunRead:
+    """Queue a run of one version, or two side by side, over every row, N repeats each; 202 with
+    the run (status ``queued``). Poll ``GET /test-runs/{id}`` for progress and, when
+    ``finished``, the results."""
     with context.db.transaction() as session:
-        return views.run_read(session, testing.store_run(session, plan, results, actor))
+        test_set = testing.get_test_set(session, test_set_id)
+        read = views.run_read(
+            session, testing.queue_run(session, test_set, body.versions, body.repeats, actor)
+        )
+    runner.wake()  # after the commit, so the worker finds the run
+    response.headers["Location"] = f"/api/v1/ai-assistant/test-runs/{read.id}"
+    return read
+
+
+@router.get("/test-sets/{test_set_id}/runs", response_model=TestRunList, responses=PROBLEMS)
+def list_test_runs(
+    test_set_id: int, session: ReadSessionDep, _: Viewer, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+) -> TestRunList:
+    """The set's runs, newest first, with their status and progress."""
+    return views.list_runs(session, testing.get_test_set(session, test_set_id), cursor=cursor, limit=limit)
 
 
 @router.get("/test-runs/{run_id}", response_model=TestRunRead, responses=PROBLEMS)
 def get_test_run(run_id: int, session: ReadSessionDep, _: Viewer) -> TestRunRead:
+    """Status, calls done of calls total, and per-version results once finished."""
     return views.run_read(session, testing.get_run(session, run_id))
 
 

@@ -5,7 +5,8 @@
    messages and the provider;
 2. ``answer`` / ``stream_answer`` (no session): the provider call;
 3. ``record`` (one short write transaction): the call log row, whatever happened, and the
-   subject's assignment on first exposure. One commit per call.
+   subject's assignment on first exposure. One commit per call; an assistant whose memory policy
+   remembers answers writes the exchange to its agent's memory in a second (see remembering.py).
 
 ``run_chat`` is the boundary that strings them together for the API, the UI and the CLI.
 """
@@ -19,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from helios.assistants import experiments, grounding, prompts, providers, service
+from helios.assistants import experiments, grounding, prompts, providers, remembering, service
 from helios.assistants.providers import Completion, Provider, ProviderProblem
 from helios.assistants.schemas import CallOutcome, ChatRequest, ChatResult, RenderedPrompt
 from helios.assistants.tables import AssistantCall
@@ -41,6 +42,9 @@ class ChatPlan:
     variant: str | None = None
     prediction_ids: list[int] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)
+    question: str = ""
+    memory_agent: str | None = None
+    remember: bool = False
 
 
 @dataclass
@@ -79,6 +83,9 @@ def prepare(session: Session, app: Any, body: ChatRequest) -> ChatPlan:
         variant=chosen.variant if chosen else None,
         prediction_ids=found.prediction_ids,
         notes=found.notes,
+        question=question,
+        memory_agent=assistant.memory_agent,
+        remember=assistant.memory_remember,
     )
 
 
@@ -154,7 +161,7 @@ def record(session: Session, plan: ChatPlan, reply: Reply, actor: Principal) -> 
     return call
 
 
-def result(plan: ChatPlan, reply: Reply, call_id: int) -> ChatResult:
+def result(plan: ChatPlan, reply: Reply, call_id: int, memory_ids: list[int] | None = None) -> ChatResult:
     return ChatResult(
         call_id=call_id,
         outcome=reply.outcome,
@@ -169,6 +176,7 @@ def result(plan: ChatPlan, reply: Reply, call_id: int) -> ChatResult:
         prompt_tokens=reply.prompt_tokens,
         completion_tokens=reply.completion_tokens,
         context=plan.notes,
+        memory_ids=memory_ids or [],
     )
 
 
@@ -180,12 +188,16 @@ def plan_chat(db: Database, app: Any, body: ChatRequest) -> ChatPlan:
         return prepare(session, app, body)
 
 
-def finish_chat(db: Database, plan: ChatPlan, reply: Reply, actor: Principal) -> ChatResult:
-    with db.transaction() as session:
-        call = record(session, plan, reply, actor)
-        return result(plan, reply, call.id)
+def finish_chat(app: Any, plan: ChatPlan, reply: Reply, actor: Principal) -> ChatResult:
+    """Log the call (one commit), then remember the exchange when the policy says so (another)."""
+    with app.db.transaction() as session:
+        call_id = record(session, plan, reply, actor).id
+    memory_ids, note = remembering.remember_exchange(app, plan, reply, call_id, actor)
+    if plan.remember:
+        plan.notes["remembered"] = note
+    return result(plan, reply, call_id, memory_ids)
 
 
 def run_chat(db: Database, app: Any, body: ChatRequest, actor: Principal) -> ChatResult:
     plan = plan_chat(db, app, body)
-    return finish_chat(db, plan, answer(plan), actor)
+    return finish_chat(app, plan, answer(plan), actor)

@@ -32,6 +32,10 @@ class MemoryPolicy(BaseModel):
     agent: str | None = Field(default=None, max_length=64, description="whose memories to recall")
     limit: int = Field(default=5, ge=0, le=50)
     min_strength: float = Field(default=0.0, ge=0.0, le=1.0)
+    remember: bool = Field(
+        default=False,
+        description="write each answered exchange to the agent's memory, carrying the prompt version hash",
+    )
 
 
 class AssistantCreate(BaseModel):
@@ -230,6 +234,9 @@ class ChatResult(BaseModel):
     completion_tokens: int | None = None
     context: dict[str, str] = Field(
         default_factory=dict, description="what filled memories/predictions, or why they are empty"
+    )
+    memory_ids: list[int] = Field(
+        default_factory=list, description="memories this exchange was written as (memory policy remember)"
     )
 
 
@@ -461,8 +468,19 @@ class TestRunRead(BaseModel):
     id: int
     test_set: str
     assistant: str
-    status: str
+    status: str = Field(description="queued | running | passed | failed | unavailable | error")
+    finished: bool = Field(description="true once the status will not change again")
+    versions: list[int]
     repeats: int
-    results: list[VersionRunResult]
+    calls_done: int = Field(description="attempts (case x repeat x version) finished so far")
+    calls_total: int
+    results: list[VersionRunResult] = Field(description="per version, once the run is finished")
+    error: str | None = Field(default=None, description="why a run with status error broke off")
     created_at: dt.datetime
     created_by: str
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+
+class TestRunList(Page[TestRunRead]):
+    pass

@@ -110,9 +110,12 @@ def _llm_config(session: Session, model, version: int | None, field: str) -> dic
 
 
 def _apply_memory(assistant: Assistant, memory) -> None:  # type: ignore[no-untyped-def]
+    if memory.remember and not memory.agent:
+        raise _field("memory.remember", "name the agent (memory.agent) whose memory the answers go to")
     assistant.memory_agent = memory.agent
     assistant.memory_limit = memory.limit
     assistant.memory_min_strength = memory.min_strength
+    assistant.memory_remember = memory.remember
 
 
 def _field(field: str, message: str) -> InvalidInput:

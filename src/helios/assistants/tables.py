@@ -30,6 +30,8 @@ class Assistant(Base):
     memory_agent: Mapped[str | None] = mapped_column(String(64))
     memory_limit: Mapped[int] = mapped_column(Integer, default=5)
     memory_min_strength: Mapped[float] = mapped_column(Float, default=0.0)
+    # Write each answered exchange to ``memory_agent`` as a memory carrying the prompt version hash.
+    memory_remember: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64), default="local")
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -94,6 +96,9 @@ class PromptTestSet(Base):
 
 
 class PromptTestRun(Base):
+    """A run is a job: queued by the API, claimed by one worker (a conditional UPDATE), its
+    progress and heartbeat written as calls finish, its results stored when it is done."""
+
     __tablename__ = "prompt_test_runs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -102,8 +107,16 @@ class PromptTestRun(Base):
     )
     version_ids: Mapped[list] = mapped_column(JSON)
     repeats: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))  # passed | failed | unavailable
+    # queued | running | passed | failed | unavailable (no model to call) | error (the run broke)
+    status: Mapped[str] = mapped_column(String(16), index=True)
     results: Mapped[list] = mapped_column(JSON)  # per version: rows, pass rates, outputs
+    calls_total: Mapped[int] = mapped_column(Integer, default=0)  # case x repeat x version
+    calls_done: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(128))
+    started_at: Mapped[dt.datetime | None]
+    heartbeat_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64))
 

@@ -9,7 +9,8 @@ the set, or whose latest run failed, is refused (unless an admin forces it).
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -34,6 +35,8 @@ from helios.core.errors import Conflict, InvalidInput, NotFound
 
 MAX_CALLS_PER_RUN = 400
 PARALLEL_CALLS = 4
+PROGRESS_EVERY_S = 5.0  # progress (and so the run's heartbeat) is reported at least this often
+FINISHED = frozenset({"passed", "failed", "unavailable", "error"})
 JUDGE_PROMPT = (
     "You judge whether an assistant's output meets a criterion. Answer PASS or FAIL, then one short reason."
 )
@@ -140,6 +143,42 @@ class RunPlan:
     versions: list[tuple[PromptVersion, list[RenderedPrompt]]]  # rendered per case
     provider: Provider | None
 
+    @property
+    def calls(self) -> int:
+        """Attempts (case x repeat x version); a judge's verdict is part of its attempt."""
+        return len(self.cases) * self.repeats * len(self.versions)
+
+
+def queue_run(
+    session: Session, test_set: PromptTestSet, numbers: list[int], repeats: int | None, actor: Principal
+) -> PromptTestRun:
+    """A queued run for the worker, after everything is rendered once (a bad row is a 422 and
+    nothing is stored)."""
+    assistant = session.get(Assistant, test_set.assistant_id)
+    assert assistant is not None
+    plan = plan_run(session, test_set, numbers, repeats, None)
+    run = PromptTestRun(
+        test_set_id=test_set.id,
+        version_ids=[v.id for v, _ in plan.versions],
+        repeats=plan.repeats,
+        status="queued",
+        results=[],
+        calls_total=plan.calls,
+        calls_done=0,
+        created_by=actor.name,
+    )
+    session.add(run)
+    session.flush()
+    record_audit(
+        session,
+        actor,
+        "prompt_test_run.queue",
+        "assistant",
+        assistant.name,
+        {"run": run.id, "versions": numbers},
+    )
+    return run
+
 
 def plan_run(
     session: Session,
@@ -179,8 +218,10 @@ def _render(version: PromptVersion, case: TestCase, k: int) -> RenderedPrompt:
         raise _field(f"cases.{k}.{first['field']}", first["message"]) from None
 
 
-def execute(plan: RunPlan) -> list[VersionRunResult]:
-    """Every case x repeat x version against the provider (a few at a time); no session held."""
+def execute(plan: RunPlan, progress: Callable[[int], None] | None = None) -> list[VersionRunResult]:
+    """Every case x repeat x version against the provider (a few at a time); no session held.
+    ``progress`` gets the number of attempts done as they finish, and at least every
+    ``PROGRESS_EVERY_S`` while a slow model keeps them all waiting."""
     if plan.provider is None:
         notice = "no model provider configured: nothing was run, so nothing passed"
         return [_unavailable(v, plan, notice) for v, _ in plan.versions]
@@ -190,10 +231,22 @@ def execute(plan: RunPlan) -> list[VersionRunResult]:
         for k in range(len(plan.cases))
         for r in range(plan.repeats)
     ]
+    found: dict[tuple[int, int, int], tuple[str | None, list[str]]] = {}
     with ThreadPoolExecutor(max_workers=PARALLEL_CALLS) as pool:
-        outcomes = list(pool.map(lambda job: _attempt(plan, *job), jobs))
-    found = dict(zip(jobs, outcomes, strict=True))
+        pending = {pool.submit(_attempt, plan, *job): job for job in jobs}
+        while pending:
+            done, _ = wait(pending, timeout=PROGRESS_EVERY_S, return_when=FIRST_COMPLETED)
+            for future in done:
+                found[pending.pop(future)] = future.result()
+            if progress is not None:
+                progress(len(found))
     return [_version_result(plan, vi, found) for vi in range(len(plan.versions))]
+
+
+def verdict(results: list[VersionRunResult]) -> str:
+    if all(r.notice for r in results):
+        return "unavailable"
+    return "passed" if all(r.passed for r in results) else "failed"
 
 
 def _attempt(plan: RunPlan, vi: int, k: int, _repeat: int) -> tuple[str | None, list[str]]:
@@ -294,23 +347,3 @@ def _unavailable(version: PromptVersion, plan: RunPlan, notice: str) -> VersionR
         cases=[],
         notice=notice,
     )
-
-
-def store_run(
-    session: Session, plan: RunPlan, results: list[VersionRunResult], actor: Principal
-) -> PromptTestRun:
-    if all(r.notice for r in results):
-        status = "unavailable"
-    else:
-        status = "passed" if all(r.passed for r in results) else "failed"
-    run = PromptTestRun(
-        test_set_id=plan.test_set_id,
-        version_ids=[v.id for v, _ in plan.versions],
-        repeats=plan.repeats,
-        status=status,
-        results=[r.model_dump(mode="json") for r in results],
-        created_by=actor.name,
-    )
-    session.add(run)
-    session.flush()
-    return run

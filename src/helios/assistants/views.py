@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from helios.assistants import prompts
+from helios.assistants import prompts, testing
 from helios.assistants.schemas import (
     AssistantConfig,
     AssistantList,
@@ -21,6 +21,7 @@ from helios.assistants.schemas import (
     PromptVersionList,
     PromptVersionRead,
     TestCase,
+    TestRunList,
     TestRunRead,
     TestSetList,
     TestSetRead,
@@ -40,6 +41,7 @@ from helios.core.pagination import DEFAULT_LIMIT, Keyset, count
 ASSISTANTS = Keyset("assistants", (Assistant.name,))
 VERSIONS = Keyset("prompt_versions", (PromptVersion.version,), descending=True)
 CALLS = Keyset("assistant_calls", (AssistantCall.id,), descending=True)
+RUNS = Keyset("prompt_test_runs", (PromptTestRun.id,), descending=True)
 
 
 def _latest(session: Session, ids: list[int]) -> dict[int, int]:
@@ -69,7 +71,12 @@ def _assistant(a: Assistant, labels: dict[str, int], latest: int | None) -> Assi
         description=a.description,
         llm_model=a.llm_model,
         llm_version=a.llm_version,
-        memory=MemoryPolicy(agent=a.memory_agent, limit=a.memory_limit, min_strength=a.memory_min_strength),
+        memory=MemoryPolicy(
+            agent=a.memory_agent,
+            limit=a.memory_limit,
+            min_strength=a.memory_min_strength,
+            remember=a.memory_remember,
+        ),
         labels=labels,
         latest_version=latest,
         created_at=a.created_at,
@@ -241,13 +248,32 @@ def run_read(session: Session, run: PromptTestRun) -> TestRunRead:
     test_set = session.get(PromptTestSet, run.test_set_id)
     assert test_set is not None
     assistant = session.get(Assistant, test_set.assistant_id)
+    versions = [session.get(PromptVersion, i) for i in run.version_ids]
     return TestRunRead(
         id=run.id,
         test_set=test_set.name,
         assistant=assistant.name if assistant else "?",
         status=run.status,
+        finished=run.status in testing.FINISHED,
+        versions=[v.version for v in versions if v is not None],
         repeats=run.repeats,
+        calls_done=run.calls_done,
+        calls_total=run.calls_total,
         results=[VersionRunResult.model_validate(r) for r in run.results],
+        error=run.error,
         created_at=run.created_at,
         created_by=run.created_by,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+    )
+
+
+def list_runs(
+    session: Session, test_set: PromptTestSet, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+) -> TestRunList:
+    """A test set's runs, newest first (queued and running ones included)."""
+    query = select(PromptTestRun).where(PromptTestRun.test_set_id == test_set.id)
+    rows, next_cursor = RUNS.page(session, query, cursor=cursor, limit=limit)
+    return TestRunList(
+        items=[run_read(session, r) for r in rows], next_cursor=next_cursor, total=count(session, query)
     )

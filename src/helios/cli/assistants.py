@@ -4,13 +4,16 @@ A/B experiments, on the local Helios home (as the local user) or on a server (``
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from helios.assistants import chat, experiment_results, experiments, prompts, service, testing, views
+from helios.assistants import chat, experiment_results, experiments, prompts, runner, service, testing, views
 from helios.assistants.schemas import (
     AssistantConfig,
     AssistantConfigUpdate,
@@ -27,7 +30,7 @@ from helios.assistants.schemas import (
     RenderedPrompt,
     TestRunRead,
 )
-from helios.cli.common import console, more_pages, open_context, remote, reported_errors
+from helios.cli.common import console, err_console, more_pages, open_context, remote, reported_errors
 from helios.core.auth import LOCAL_USER
 from helios.core.parsing import json_object
 
@@ -229,12 +232,21 @@ def test(
     version: Annotated[list[int], typer.Option(help="one version, or two side by side (repeat the option)")],
     repeats: Annotated[int | None, typer.Option(min=1, max=20)] = None,
 ) -> None:
-    """Run prompt versions over a test set; exit 1 when any version fails."""
-    with reported_errors():
+    """Run prompt versions over a test set (a queued run, with a progress bar); exit 1 when any
+    version fails."""
+    with reported_errors(), progress_bar() as show:
         if hx := remote():
-            run = TestRunRead.model_validate(hx.assistants.run_tests(test_set_id, version, repeats))
+            answer = hx.assistants.run_tests(
+                test_set_id,
+                version,
+                repeats,
+                on_progress=lambda r: show(r["calls_done"], r["calls_total"], r["status"]),
+            )
+            run = TestRunRead.model_validate(answer)
         else:
-            run = _run_tests_here(test_set_id, version, repeats)
+            run = _run_tests_here(test_set_id, version, repeats, show)
+    if run.error:
+        console.print(f"[red]run #{run.id} broke off:[/] {run.error}")
     for result in run.results:
         verdict = "passed" if result.passed else "failed"
         console.print(
@@ -251,15 +263,34 @@ def test(
         raise typer.Exit(1)
 
 
-def _run_tests_here(test_set_id: int, version: list[int], repeats: int | None) -> TestRunRead:
+@contextmanager
+def progress_bar() -> Iterator[Callable[[int, int, str], None]]:
+    """Calls done of calls total, on stderr, gone when the run is."""
+    columns = (
+        TextColumn("test run {task.fields[status]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("calls"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task("run", total=None, status="queued")
+        yield lambda done, total, status: progress.update(
+            task, completed=done, total=total or None, status=status
+        )
+
+
+def _run_tests_here(
+    test_set_id: int, version: list[int], repeats: int | None, show: Callable[[int, int, str], None]
+) -> TestRunRead:
+    """Queue the run on the local home and do it in this process (unless a server there takes it)."""
     context = open_context()
-    with context.db.reading() as session:
-        test_set = testing.get_test_set(session, test_set_id)
-        provider = service.provider_for(session, service.get_assistant(session, str(test_set.assistant_id)))
-        plan = testing.plan_run(session, test_set, version, repeats, provider)
-    results = testing.execute(plan)
     with context.db.transaction() as session:
-        return views.run_read(session, testing.store_run(session, plan, results, LOCAL_USER))
+        test_set = testing.get_test_set(session, test_set_id)
+        run_id = testing.queue_run(session, test_set, version, repeats, LOCAL_USER).id
+    runner.run_here(context.db, run_id, show)
+    with context.db.reading() as session:
+        return views.run_read(session, testing.get_run(session, run_id))
 
 
 @app.command("experiment")

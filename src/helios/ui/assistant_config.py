@@ -12,7 +12,7 @@ from fastapi import Request
 from nicegui import ui
 
 from helios.assistants import service, views
-from helios.assistants.schemas import AssistantCreate, AssistantRead
+from helios.assistants.schemas import AssistantCreate, AssistantRead, MemoryPolicy
 from helios.core.auth import Principal, Role
 from helios.core.errors import NotFound
 from helios.registry import views as registry_views
@@ -157,9 +157,17 @@ class AssistantPage:
             ui.label(item.name).classes("text-2xl font-semibold").props('data-testid="assistant-title"')
             ui.badge(item.role, color="indigo-6")
             ui.label(f"model: {item.llm_model or 'none configured'}").classes("text-slate-500")
+            ui.label(memory_words(item.memory)).classes("text-slate-500").props('data-testid="memory-policy"')
             for label, number in sorted(item.labels.items()):
                 color = "green-7" if label == "production" else "amber-8"
                 ui.badge(f"{label} → v{number}", color=color).props(f'data-testid="label-{label}"')
+
+
+def memory_words(policy: MemoryPolicy) -> str:
+    if not policy.agent:
+        return "memory: none"
+    words = f"memory: recalls {policy.limit} of {policy.agent}'s"
+    return words + (", remembers its answers (with the prompt hash)" if policy.remember else "")
 
 
 @ui.page("/assistants", title="Assistants · Helios")

@@ -1,6 +1,7 @@
 """The Test tab (run one version or two side by side over a test set, N repeats) and the
 Experiments tab (start an A/B test, live results with the sequential test's verdict in words,
-stop, promote). Model calls run off the event loop."""
+stop, promote). A test run is a job the server's worker does; the tab queues it and shows its
+progress until the results are in. Database work runs off the event loop."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from nicegui import run, ui
 
-from helios.assistants import experiment_results, experiments, service, testing, views
+from helios.assistants import experiment_results, experiments, runner, service, testing, views
 from helios.assistants.schemas import (
     ExperimentCreate,
     ExperimentRead,
@@ -126,34 +127,60 @@ class TestPanel:
             return
         try:
             self.principal.require(Role.editor)
-        except HeliosError as exc:
-            ui.notify(exc.detail, type="negative")
-            return
-        self.run_button.props("loading")
-        try:
-            report = await run.io_bound(
-                self._run_blocking, self.test_set.value, numbers, int(self.repeats.value or 1)
+            run_id = await run.io_bound(
+                self._queue, self.test_set.value, numbers, int(self.repeats.value or 1)
             )
         except HeliosError as exc:
             ui.notify(exc.detail, type="negative", multi_line=True, timeout=8000)
             return
-        finally:
-            self.run_button.props(remove="loading")
-        self.show(report)
+        runner.wake()
+        self.run_button.props("loading")
+        self.watch(run_id)
 
-    def _run_blocking(self, test_set_id: int, numbers: list[int], repeats: int) -> TestRunRead:
-        db = context().db
-        with db.reading() as session:
+    def _queue(self, test_set_id: int, numbers: list[int], repeats: int) -> int:
+        with context().db.transaction() as session:
             test_set = testing.get_test_set(session, test_set_id)
-            provider = service.provider_for(session, service.get_assistant(session, self.name))
-            plan = testing.plan_run(session, test_set, numbers, repeats, provider)
-        results = testing.execute(plan)
-        with db.transaction() as session:
-            return views.run_read(session, testing.store_run(session, plan, results, self.principal))
+            return testing.queue_run(session, test_set, numbers, repeats, self.principal).id
+
+    def watch(self, run_id: int) -> None:
+        """A progress bar (calls done of calls total) until the run is finished, then its results."""
+        self.results.clear()
+        with self.results, ui.column().classes("w-full gap-1").props('data-testid="test-progress"'):
+            label = ui.label(f"Run #{run_id} queued").classes("text-sm text-slate-500")
+            bar = ui.linear_progress(value=0, show_value=False, size="10px").props("rounded")
+
+            async def poll() -> None:
+                try:
+                    report = await run.io_bound(self._read, run_id)
+                except HeliosError as exc:  # the test set (and so the run) was deleted meanwhile
+                    timer.cancel()
+                    self.run_button.props(remove="loading")
+                    label.text = exc.detail
+                    return
+                if not report.finished:
+                    share = report.calls_done / report.calls_total if report.calls_total else 0.0
+                    label.text = (
+                        f"Run #{run_id} {report.status}: {report.calls_done} of {report.calls_total} calls"
+                    )
+                    bar.value = share
+                    return
+                timer.cancel()
+                self.run_button.props(remove="loading")
+                if report.status == "error":
+                    ui.notify(f"Run #{run_id} broke off: {report.error}", type="negative", multi_line=True)
+                self.show(report)
+
+            timer = ui.timer(0.25, poll)
+
+    def _read(self, run_id: int) -> TestRunRead:
+        with context().db.reading() as session:
+            return views.run_read(session, testing.get_run(session, run_id))
 
     def show(self, report: TestRunRead) -> None:
         self.results.clear()
         with self.results:
+            if report.status == "error":
+                ui.label(f"Run #{report.id} broke off: {report.error}").classes("text-red-600")
             for result in report.results:
                 version_column(result)
 

@@ -43,6 +43,18 @@ def strength_bar(parts: StrengthParts, testid: str) -> None:
         ui.tooltip(strength_text(parts)).classes("text-xs")
 
 
+def provenance(memory: MemoryRead) -> str | None:
+    """Where a memory written by an assistant came from: the call and the exact prompt version."""
+    link = memory.source_link or {}
+    if link.get("type") != "assistant_call":
+        return None
+    digest = str(link.get("prompt_hash") or "")
+    return (
+        f"written by assistant {link.get('assistant', '?')} in call #{link.get('id', '?')} · "
+        f"prompt v{link.get('prompt_version', '?')} · hash {digest[:12]}"
+    )
+
+
 def memory_row(
     memory: MemoryRead,
     *,
@@ -62,6 +74,10 @@ def memory_row(
             if memory.superseded_by:
                 note += f" · superseded by #{memory.superseded_by}"
             ui.label(note).classes("text-[11px] text-slate-500")
+            if origin := provenance(memory):
+                ui.label(origin).classes("text-[11px] text-slate-500 break-words").props(
+                    f'data-testid="provenance-{memory.id}"'
+                )
         strength_bar(memory.strength, f"strength-{memory.id}")
         if not can_edit:
             return
