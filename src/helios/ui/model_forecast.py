@@ -143,24 +143,28 @@ class ForecastCard:
         with ui.row().classes("w-full items-end gap-3 flex-wrap"):
             versions = {v.version: f"v{v.version} {v.stage}" for v in self.detail.versions}
             self.version = ui.select(versions, value=version, label="Model version")
-            self.version.props('outlined dense data-testid="forecast-version"').classes("w-40")
+            self.version.props('outlined dense data-testid="forecast-version"').classes("w-full sm:w-40")
             self.dataset = ui.select(
                 names,
                 value=dataset if dataset in names else names[0],
                 label="Dataset",
                 on_change=lambda e: self.pick_dataset(e.value),
             )
-            self.dataset.props('outlined dense data-testid="forecast-dataset"').classes("w-44")
+            self.dataset.props('outlined dense data-testid="forecast-dataset"').classes("w-full sm:w-44")
             self.data_version = ui.select(
                 {LATEST: "latest"}, value=LATEST, label="Data version", on_change=self.show_history
             )
-            self.data_version.props('outlined dense data-testid="forecast-data-version"').classes("w-36")
+            self.data_version.props('outlined dense data-testid="forecast-data-version"').classes(
+                "w-full sm:w-36"
+            )
             self.series = ui.select([], label="Series", with_input=True, on_change=self.show_history)
-            self.series.props('outlined dense data-testid="forecast-series"').classes("w-40")
+            self.series.props('outlined dense data-testid="forecast-series"').classes("w-full sm:w-40")
             self.horizon = ui.number("Horizon (steps)", value=14, min=1, max=366, precision=0)
-            self.horizon.props('outlined dense data-testid="forecast-horizon"').classes("w-32")
+            self.horizon.props('outlined dense data-testid="forecast-horizon"').classes("w-full sm:w-32")
             self.levels = ui.select(list(SUPPORTED_LEVELS), value=[80, 95], multiple=True, label="Levels (%)")
-            self.levels.props('outlined dense use-chips data-testid="forecast-levels"').classes("w-48")
+            self.levels.props('outlined dense use-chips data-testid="forecast-levels"').classes(
+                "w-full sm:w-48"
+            )
             self.button = ui.button("Forecast", icon="insights", on_click=self.forecast)
             self.button.props('data-testid="forecast-run"')
             if self.principal.role < Role.editor:

@@ -308,7 +308,9 @@ class Dashboard:
                     "text-slate-500"
                 ).props('data-testid="accuracy-empty"')
             if report.groups:
-                best = min((g.mae for g in report.groups if g.mae is not None), default=None)
+                # "best" only means something beside another model version
+                maes = [g.mae for g in report.groups if g.mae is not None]
+                best = min(maes) if len(maes) > 1 else None
                 rows = [_accuracy_row(g, best) for g in report.groups]
                 columns = [{"name": k, "label": k, "field": k, "align": "left"} for k in rows[0]]
                 ui.table(columns=columns, rows=rows).classes("w-full").props(
