@@ -528,7 +528,9 @@ def _run_body(
 
 class Agents(_Area):
     """Agents (``/agents``); ``name`` is an agent's name or id. ``watches`` take ``DATASET`` or
-    ``DATASET:T1,T2`` as ``--watch`` does, or objects."""
+    ``DATASET:T1,T2`` as ``--watch`` does, or objects; ``assistant`` names an assistant (name or
+    id; ``update(name, assistant=None)`` takes it away). An agent's ``schedules`` are the
+    prediction schedules running its models on the series it watches."""
 
     def list(self):  # type: ignore[no-untyped-def]
         return frame(list(self._client.iterate("/agents")))
@@ -548,6 +550,19 @@ class Agents(_Area):
 
     def restore(self, name: str) -> dict[str, Any]:
         return self._client.request("POST", f"/agents/{name}/restore")
+
+    def schedules(self, name: str):  # type: ignore[no-untyped-def]
+        """Its prediction schedules as a DataFrame, one row per schedule."""
+        return frame(self.get(name)["schedules"])
+
+    def predictions(self, name: str):  # type: ignore[no-untyped-def]
+        """The newest prediction per model on each series it watches, a DataFrame."""
+        return frame(self._client.get(f"/agents/{name}/predictions")["latest"])
+
+    def accuracy(self, name: str):  # type: ignore[no-untyped-def]
+        """Its models' accuracy on each series it watches, a DataFrame: one row per model version
+        and series (scored_points, mae, mase, coverage_95, relative_mae, verdict)."""
+        return frame(self._client.get(f"/agents/{name}/predictions")["accuracy"])
 
 
 class Memory(_Area):

@@ -44,11 +44,27 @@ def create_agent(session: Session, body: AgentCreate, actor: Principal) -> Agent
         description=body.description,
         models=body.models,
         watches=[w.model_dump() for w in body.watches],
+        assistant=assistant_name(session, body.assistant),
         created_by=actor.name,
     )
     session.add(agent)
     session.flush()
     return agent
+
+
+def assistant_name(session: Session, ident: str | None) -> str | None:
+    """The name of the assistant ``ident`` names (by name or id), checked by the assistants service."""
+    if ident is None:
+        return None
+    from helios.assistants import service as assistants
+
+    try:
+        return assistants.get_assistant(session, ident).name
+    except NotFound:
+        detail = f"no assistant {ident!r}; create it on the Assistants page or with helios assistants create"
+        raise InvalidInput(
+            f"assistant: {detail}", errors=[{"field": "assistant", "message": detail}]
+        ) from None
 
 
 def ensure_agent(session: Session, ident: str, actor: Principal) -> tuple[Agent, bool]:
@@ -68,6 +84,8 @@ def ensure_agent(session: Session, ident: str, actor: Principal) -> tuple[Agent,
 
 def update_agent(session: Session, agent: Agent, body: AgentUpdate) -> Agent:
     changes = body.model_dump(exclude_unset=True)
+    if "assistant" in changes:  # null is a value here: the agent has no assistant any more
+        agent.assistant = assistant_name(session, changes.pop("assistant"))
     for field, value in changes.items():
         if value is None:
             raise InvalidInput(f"{field} cannot be null", errors=[{"field": field, "message": "null"}])

@@ -21,6 +21,9 @@ class Agent(Base):
     models: Mapped[list] = mapped_column(JSON, default=list)
     # [{"dataset": name, "tickers": [...]}]: the series it watches.
     watches: Mapped[list] = mapped_column(JSON, default=list)
+    # The assistant that explains it, by name (assistants are never renamed). Not a foreign key:
+    # the assistants domain deletes its rows on its own, and a deleted one is shown as gone.
+    assistant: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64), default="local")
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

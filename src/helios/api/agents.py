@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from helios.agents import service, views
-from helios.agents.schemas import AgentCreate, AgentDeleted, AgentList, AgentRead, AgentUpdate
+from helios.agents.schemas import (
+    AgentCreate,
+    AgentDeleted,
+    AgentList,
+    AgentPredictions,
+    AgentRead,
+    AgentUpdate,
+)
 from helios.api.deps import Cursor, Editor, Limit, ReadSessionDep, SessionDep, Viewer
 from helios.core.pagination import DEFAULT_LIMIT
 
@@ -24,15 +31,24 @@ def list_agents(
     "",
     response_model=AgentRead,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"description": "name taken"}},
+    responses={409: {"description": "name taken"}, 422: {"description": "invalid input, field named"}},
 )
 def create_agent(body: AgentCreate, session: SessionDep, actor: Editor) -> AgentRead:
+    """``assistant`` names an existing assistant (name or id); ``schedules`` in the answer are the
+    prediction schedules that run its models on the series it watches."""
     return views.agent_detail(session, service.create_agent(session, body, actor))
 
 
 @router.get("/{agent_id}", response_model=AgentRead, responses=PROBLEMS)
 def get_agent(agent_id: str, session: ReadSessionDep, _: Viewer) -> AgentRead:
     return views.agent_detail(session, service.get_agent(session, agent_id))
+
+
+@router.get("/{agent_id}/predictions", response_model=AgentPredictions, responses=PROBLEMS)
+def agent_predictions(agent_id: str, session: ReadSessionDep, _: Viewer) -> AgentPredictions:
+    """The newest prediction per model for each series the agent watches, and each model
+    version's accuracy there (scored points, MAE, MASE, 95% coverage, skill against naive)."""
+    return views.agent_predictions(session, service.get_agent(session, agent_id))
 
 
 @router.patch("/{agent_id}", response_model=AgentRead, responses=PROBLEMS)

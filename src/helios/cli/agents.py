@@ -22,6 +22,7 @@ Models = Annotated[list[str] | None, typer.Option("--model", help="registry mode
 Watches = Annotated[
     list[str] | None, typer.Option("--watch", help="DATASET or DATASET:T1,T2 (tickers); repeat for more")
 ]
+Assistant = Annotated[str | None, typer.Option(help="the assistant that explains it, by name or id")]
 
 
 def _watches(raw: list[str] | None) -> list[WatchedSeries] | None:
@@ -55,10 +56,14 @@ def list_(
     if not page.items:
         console.print("no agents yet: helios agents create NAME (or write a memory for one)")
         return
-    table = Table("name", "models", "watches", "memories", "description")
+    table = Table("name", "models", "watches", "assistant", "schedules", "memories", "description")
     for a in page.items:
         watched = "; ".join(f"{w.dataset}:{','.join(w.tickers)}" for w in a.watches)
-        table.add_row(a.name, ", ".join(a.models), watched, str(a.memory_count), a.description)
+        helper = a.assistant.name + ("" if a.assistant.found else " (deleted)") if a.assistant else ""
+        schedules = ", ".join(s.name for s in a.schedules)
+        table.add_row(
+            a.name, ", ".join(a.models), watched, helper, schedules, str(a.memory_count), a.description
+        )
     console.print(table)
     more_pages(page)
 
@@ -80,10 +85,15 @@ def create(
     description: Annotated[str, typer.Option()] = "",
     model: Models = None,
     watch: Watches = None,
+    assistant: Assistant = None,
 ) -> None:
     with reported_errors():
         body = AgentCreate(
-            name=name, description=description, models=model or [], watches=_watches(watch) or []
+            name=name,
+            description=description,
+            models=model or [],
+            watches=_watches(watch) or [],
+            assistant=assistant,
         )
         if hx := remote():
             hx.request("POST", "/agents", json=body.model_dump(mode="json"))
@@ -99,11 +109,19 @@ def update(
     description: Annotated[str | None, typer.Option()] = None,
     model: Models = None,
     watch: Watches = None,
+    assistant: Assistant = None,
+    no_assistant: Annotated[bool, typer.Option("--no-assistant", help="take its assistant away")] = False,
 ) -> None:
     """Change what is given; --model/--watch replace the whole list."""
     with reported_errors():
-        body = AgentUpdate(description=description, models=model, watches=_watches(watch))
-        body = AgentUpdate.model_validate(body.model_dump(exclude_none=True))
+        if assistant and no_assistant:
+            raise InvalidInput("give --assistant NAME or --no-assistant, not both")
+        body = AgentUpdate(
+            description=description, models=model, watches=_watches(watch), assistant=assistant
+        )
+        body = AgentUpdate.model_validate(
+            body.model_dump(exclude_none=True) | ({"assistant": None} if no_assistant else {})
+        )
         if hx := remote():
             hx.request("PATCH", f"/agents/{name}", json=body.model_dump(mode="json", exclude_unset=True))
         else:

@@ -1,6 +1,7 @@
-"""Agents pages: the list, and one agent in one place: its models and their active versions, the
-series it watches with their latest predictions, and its memory (strongest memories, a link to
-the graph)."""
+"""Agents pages: the list, and one agent in one place: its models and their active versions, its
+assistant, the prediction schedules that run its models on its series, the latest predictions
+and their accuracy on the series it watches, and its memory (a small graph, the strongest
+memories, a link to the whole graph)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,18 @@ from nicegui import ui
 
 from helios.agents import service as agents
 from helios.agents import views as agent_views
-from helios.agents.schemas import AgentRead
+from helios.agents.schemas import AgentAccuracy, AgentForecast, AgentPredictions, AgentRead
 from helios.core.errors import HeliosError
+from helios.memory import graph_views
 from helios.memory import views as memory_views
 from helios.memory.schemas import MemoryOrder
 from helios.ui.guard import page_principal
+from helios.ui.memory_charts import graph_options
 from helios.ui.memory_panels import strength_bar
 from helios.ui.runtime import context
 from helios.ui.shell import frame
 
-PREDICTIONS_SHOWN = 10
+GRAPH_NODES = 40  # the agent page's small graph; the Memory page draws the whole one
 
 
 @ui.page("/agents", title="Agents · Helios")
@@ -47,6 +50,8 @@ def agent_card(agent: AgentRead) -> None:
         if agent.description:
             ui.label(agent.description).classes("text-sm text-slate-500 line-clamp-2")
         ui.label(f"{len(agent.models)} models · {agent.memory_count} memories").classes("text-sm")
+        if agent.assistant:
+            ui.label(f"assistant: {agent.assistant.name}").classes("text-sm text-slate-500")
 
 
 @ui.page("/agents/{name}", title="Agent · Helios")
@@ -55,7 +60,9 @@ def agent_page(request: Request, name: str) -> None:
     with frame("Agents", principal.name):
         try:
             with context().db.reading() as session:
-                agent = agent_views.agent_detail(session, agents.get_agent(session, name))
+                row = agents.get_agent(session, name)
+                agent = agent_views.agent_detail(session, row)
+                ledger = agent_views.agent_predictions(session, row)
         except HeliosError as exc:
             ui.label(exc.detail).classes("text-lg").props('data-testid="agent-missing"')
             ui.link("← All agents", "/agents")
@@ -65,54 +72,157 @@ def agent_page(request: Request, name: str) -> None:
             ui.label(agent.description or "No description.").classes("text-slate-500")
         with ui.row().classes("w-full gap-4 items-stretch flex-col lg:flex-row"):
             models_card(agent)
-            watches_card(agent)
+            assistant_card(agent)
+        schedules_card(agent)
+        predictions_card(agent, ledger)
+        accuracy_card(ledger)
         memory_card(agent)
+
+
+def card(testid: str, title: str, extra: str = "") -> ui.card:
+    box = ui.card().classes(f"helios-card p-4 gap-1 w-full {extra}").props(f'data-testid="{testid}"')
+    with box:
+        ui.label(title).classes("text-base font-semibold")
+    return box
+
+
+def muted(text: str) -> None:
+    ui.label(text).classes("text-sm text-slate-500")
 
 
 def models_card(agent: AgentRead) -> None:
     from helios.registry import service as registry
     from helios.registry import views as registry_views
 
-    with ui.card().classes("helios-card grow p-4 gap-1").props('data-testid="agent-models"'):
-        ui.label("Models").classes("text-base font-semibold")
+    with card("agent-models", "Models", "lg:w-auto grow"):
         if not agent.models:
-            ui.label("No models named for this agent.").classes("text-sm text-slate-500")
+            muted("No models named for this agent.")
         with context().db.reading() as session:
             for model_name in agent.models:
                 try:
                     summary = registry_views.summarise(session, [registry.get_model(session, model_name)])[0]
                 except HeliosError:
-                    ui.label(f"{model_name}: not in the registry").classes("text-sm text-slate-500")
+                    muted(f"{model_name}: not in the registry")
                     continue
                 active = f"v{summary.active_version} active" if summary.active_version else "nothing deployed"
                 with ui.row().classes("items-center gap-2"):
                     ui.link(model_name, f"/models/{model_name}")
-                    ui.label(active).classes("text-sm text-slate-500")
+                    muted(active)
 
 
-def watches_card(agent: AgentRead) -> None:
-    with ui.card().classes("helios-card grow p-4 gap-1").props('data-testid="agent-watches"'):
-        ui.label("Watched series and latest predictions").classes("text-base font-semibold")
+def assistant_card(agent: AgentRead) -> None:
+    with card("agent-assistant", "Assistant", "lg:w-auto grow"):
+        found = agent.assistant
+        if found is None:
+            muted(f"No assistant explains it. Set one: helios agents update {agent.name} --assistant NAME")
+            ui.link("Assistants →", "/assistants")
+            return
+        if not found.found:
+            muted(f"{found.name}: deleted since it was set. Choose another on the Assistants page.")
+            ui.link("Assistants →", "/assistants")
+            return
+        with ui.row().classes("items-center gap-2"):
+            ui.link(found.name, f"/assistants/{found.name}").props('data-testid="agent-assistant-link"')
+            muted(f"role {found.role}")
+        model = f"{found.llm_model}" + (
+            f" v{found.llm_version}" if found.llm_version else " (active version)"
+        )
+        muted(f"talks to {model}" if found.llm_model else "no LLM model set: it cannot answer yet")
+
+
+def schedules_card(agent: AgentRead) -> None:
+    with card("agent-schedules", "Prediction schedules"):
+        if not agent.schedules:
+            muted("No prediction schedule runs this agent's models on the series it watches.")
+            return
+        columns = [
+            {"name": k, "label": label, "field": k, "align": "left"}
+            for k, label in (
+                ("name", "Schedule"),
+                ("cron", "Cron (UTC)"),
+                ("what", "Runs"),
+                ("next", "Next run"),
+                ("last", "Last run"),
+            )
+        ]
+        rows = [
+            {
+                "name": s.name + ("" if s.enabled else " (paused)"),
+                "cron": s.cron,
+                "what": f"{', '.join(s.models)} on {s.dataset}: "
+                + ("all series" if s.series == "all" else ", ".join(s.series)),
+                "next": f"{s.next_run_at:%Y-%m-%d %H:%M}",
+                "last": s.last_status or "not yet",
+            }
+            for s in agent.schedules
+        ]
+        with ui.element("div").classes("w-full overflow-x-auto"):
+            ui.table(columns=columns, rows=rows, row_key="name").props("dense flat").classes("w-full")
+
+
+def predictions_card(agent: AgentRead, ledger: AgentPredictions) -> None:
+    with card("agent-watches", "Watched series and latest predictions"):
         if not agent.watches:
-            ui.label("Watches no series yet.").classes("text-sm text-slate-500")
+            muted("Watches no series yet.")
         for watch in agent.watches:
-            ui.label(f"{watch.dataset}: {', '.join(watch.tickers) or 'all series'}").classes("text-sm")
-            for ticker in watch.tickers[:PREDICTIONS_SHOWN]:
-                latest_predictions(agent, ticker)
+            muted(
+                f"{watch.dataset}: {', '.join(watch.tickers) or 'all series (name tickers to see them here)'}"
+            )
+        if agent.watches and not ledger.latest:
+            muted("No predictions yet from its models on these series.")
+        for item in ledger.latest:
+            forecast_row(item)
 
 
-def latest_predictions(agent: AgentRead, ticker: str) -> None:
-    from helios.predictions import views as predictions
+def forecast_row(item: AgentForecast) -> None:
+    target = (
+        f"/predictions?dataset={item.dataset}&ticker={item.unique_id}&model={item.model}"
+        f"&version={item.model_version}&prediction={item.prediction_id}"
+    )
+    with ui.row().classes("items-center gap-2 pl-3 flex-wrap"):
+        ui.link(f"{item.unique_id} · {item.model} v{item.model_version}", target)
+        muted(f"from {item.origin:%Y-%m-%d} · {item.horizon} steps · {item.trigger}")
 
-    with context().db.reading() as session:
-        found = predictions.list_predictions(session, ticker, latest=True, limit=PREDICTIONS_SHOWN).items
-    for item in found:
-        if agent.models and item.model not in agent.models:
-            continue
-        ui.label(
-            f"{ticker} · {item.model} v{item.model_version} · "
-            f"from {item.origin:%Y-%m-%d} · {item.horizon} steps"
-        ).classes("text-xs text-slate-500 pl-3")
+
+def accuracy_card(ledger: AgentPredictions) -> None:
+    with card("agent-accuracy", "Accuracy on its series"):
+        if not ledger.accuracy:
+            muted("Nothing scored yet: accuracy appears once actuals arrive for its predictions.")
+            return
+        columns = [
+            {"name": k, "label": label, "field": k, "align": "left" if k in ("series", "model") else "right"}
+            for k, label in (
+                ("series", "Series"),
+                ("model", "Model"),
+                ("n", "Scored points"),
+                ("mae", "MAE"),
+                ("mase", "MASE"),
+                ("cov", "Inside 95%"),
+                ("skill", "vs naive (rel. MAE)"),
+            )
+        ]
+        rows = [accuracy_row(i, a) for i, a in enumerate(ledger.accuracy)]
+        with ui.element("div").classes("w-full overflow-x-auto"):
+            ui.table(columns=columns, rows=rows, row_key="key").props("dense flat").classes("w-full")
+        for a in ledger.accuracy:
+            muted(f"{a.unique_id} · {a.model} v{a.model_version}: {a.verdict}")
+
+
+def accuracy_row(index: int, a: AgentAccuracy) -> dict:
+    return {
+        "key": index,
+        "series": f"{a.dataset}:{a.unique_id}",
+        "model": f"{a.model} v{a.model_version}",
+        "n": a.scored_points,
+        "mae": _number(a.mae),
+        "mase": _number(a.mase),
+        "cov": "–" if a.coverage_95 is None else f"{a.coverage_95:.0%}",
+        "skill": _number(a.relative_mae),
+    }
+
+
+def _number(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3g}"
 
 
 def memory_card(agent: AgentRead) -> None:
@@ -120,12 +230,15 @@ def memory_card(agent: AgentRead) -> None:
         strongest = memory_views.list_memories(
             session, context().memory, agent.id, order=MemoryOrder.strength, limit=5
         )
+        graph = graph_views.graph_of(session, context().memory, agent.id, max_nodes=GRAPH_NODES)
     with ui.card().classes("helios-card w-full p-4 gap-1").props('data-testid="agent-memory"'):
         with ui.row().classes("w-full items-center"):
             ui.label(f"Memory · {strongest.total} memories").classes("text-base font-semibold grow")
             ui.link("Open the memory graph →", f"/memory/{agent.name}").props(
                 'data-testid="agent-memory-link"'
             )
+        if graph.nodes:
+            ui.echart(graph_options(graph)).classes("w-full h-72").props('data-testid="agent-memory-graph"')
         for memory in strongest.items:
             with ui.row().classes("w-full items-center no-wrap gap-2"):
                 ui.label(memory.content).classes("grow text-sm truncate")
