@@ -35,6 +35,7 @@ an unreachable server raises ``httpx.TransportError`` (``httpx.ConnectError`` an
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import datetime as dt
 import json
@@ -130,7 +131,7 @@ def points_frame(predictions: list[dict[str, Any]]):  # type: ignore[no-untyped-
             "dataset_version": p["dataset_version"],
         }
         for point in p.get("points", []):
-            bounds = {}
+            bounds: dict[str, Any] = {}
             for level, (lo, hi) in (point.get("bounds") or {}).items():
                 bounds |= {f"lo_{level}": lo, f"hi_{level}": hi}
             keep = {k: point.get(k) for k in POINT_COLUMNS}
@@ -227,7 +228,7 @@ class Datasets(_Area):
         name: str,
         version: int | str = "latest",
         *,
-        series: list[str] | None = None,
+        series: builtins.list[str] | None = None,
         start: str | None = None,
         end: str | None = None,
         offset: int = 0,
@@ -243,7 +244,7 @@ class Datasets(_Area):
         name: str,
         version: int | str = "latest",
         *,
-        series: list[str] | None = None,
+        series: builtins.list[str] | None = None,
         start: str | None = None,
         end: str | None = None,
         limit: int | None = None,
@@ -344,7 +345,7 @@ class Models(_Area):
         return self._client.get(f"/ai/models/{name}/lineage")
 
     def predict(
-        self, name: str, horizon: int, *, version: int | None = None, levels: list[int] | None = None
+        self, name: str, horizon: int, *, version: int | None = None, levels: builtins.list[int] | None = None
     ):  # type: ignore[no-untyped-def]
         """A forecast from the version's own training data (not stored), as a DataFrame."""
         body = {"horizon": horizon, "version": version, "levels": levels or [80, 95]}
@@ -450,7 +451,7 @@ class Predictions(_Area):
     def get(self, prediction_id: int) -> dict[str, Any]:
         return self._client.get(f"/predictions/by-id/{prediction_id}")
 
-    def actuals(self, rows: list[dict[str, Any]], dataset: str | None = None) -> dict[str, Any]:
+    def actuals(self, rows: builtins.list[dict[str, Any]], dataset: str | None = None) -> dict[str, Any]:
         return self._client.request("POST", "/predictions/actuals", json={"dataset": dataset, "rows": rows})
 
     def score(self, dataset: str, version: int | str = "latest") -> dict[str, Any]:
@@ -474,7 +475,7 @@ class Predictions(_Area):
         """A queued run over many series: status, ``series_done`` of ``series_total``, ``progress``."""
         return self._client.get(f"/predictions/runs/{run_id}")
 
-    def schedules(self) -> list[dict[str, Any]]:
+    def schedules(self) -> builtins.list[dict[str, Any]]:
         return self._client.get("/predictions/schedules")["items"]
 
     def schedule(
@@ -482,13 +483,13 @@ class Predictions(_Area):
         name: str,
         cron: str,
         dataset: str,
-        series: str | list[str],
-        models: str | list[str | dict[str, Any]],
+        series: str | builtins.list[str],
+        models: str | builtins.list[str | dict[str, Any]],
         horizon: int = 7,
         *,
         missed: str = "skip",
         enabled: bool = True,
-        levels: list[int] | None = None,
+        levels: builtins.list[int] | None = None,
         volatility: str | None = None,
         version: int | str = "latest",
     ) -> dict[str, Any]:
@@ -608,9 +609,33 @@ class Memory(_Area):
         return self._client.request("POST", f"/memory/{memory_id}/restore")
 
     def forget(
-        self, agent: str, rule: dict[str, Any], *, dry_run: bool = True, memory_ids: list[int] | None = None
+        self,
+        agent: str,
+        rule: dict[str, Any] | None = None,
+        *,
+        older_than_days: float | None = None,
+        strength_below: float | None = None,
+        kinds: builtins.list[str] | None = None,
+        superseded: bool | None = None,
+        apply: bool = False,
+        dry_run: bool | None = None,
+        memory_ids: builtins.list[int] | None = None,
     ) -> dict[str, Any]:
-        body = {"rule": rule, "dry_run": dry_run, "memory_ids": memory_ids}
+        """What a rule would forget (the review queue); ``apply=True`` forgets it as one undoable
+        action, as ``helios memory forget --older-than-days --strength-below --kind --superseded
+        --apply``. ``rule`` (a dict) and ``dry_run`` are the API's own names, still taken."""
+        conditions = {
+            "older_than_days": older_than_days,
+            "strength_below": strength_below,
+            "kinds": kinds,
+            "superseded": superseded,
+        }
+        rule = (rule or {}) | {k: v for k, v in conditions.items() if v is not None}
+        body = {
+            "rule": rule,
+            "dry_run": (not apply) if dry_run is None else dry_run,
+            "memory_ids": memory_ids,
+        }
         return self._client.request("POST", f"/memory/agents/{agent}/forget", json=body)
 
     def undo(self, deletion_id: int) -> dict[str, Any]:
@@ -740,8 +765,23 @@ class Assistants(_Area):
     def get(self, name: str) -> dict[str, Any]:
         return self._client.get(f"/ai-assistant/assistants/{name}")
 
-    def create(self, name: str, role: str = "analyst", **fields: Any) -> dict[str, Any]:
+    def create(
+        self,
+        name: str,
+        role: str = "analyst",
+        *,
+        model: str | None = None,
+        memory_agent: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """A new assistant, as ``helios assistants create NAME --role --model --memory-agent``:
+        ``model`` is a registry LLM model (the API's ``llm_model``), ``memory_agent`` the agent whose
+        memories it recalls (the API's ``memory.agent``); other API fields pass through."""
         body = {"name": name, "role": role, **fields}
+        if model is not None:
+            body["llm_model"] = model
+        if memory_agent is not None:
+            body["memory"] = {**body.get("memory", {}), "agent": memory_agent}
         return self._client.request("POST", "/ai-assistant/assistants", json=body)
 
     def update(self, name: str, **fields: Any) -> dict[str, Any]:
@@ -786,7 +826,7 @@ class Assistants(_Area):
         return frame(list(self._client.iterate(f"/ai-assistant/assistants/{name}/calls")))
 
     def create_test_set(
-        self, name: str, test_set: str, cases: list[dict[str, Any]], **fields: Any
+        self, name: str, test_set: str, cases: builtins.list[dict[str, Any]], **fields: Any
     ) -> dict[str, Any]:
         body = {"name": test_set, "cases": cases, **fields}
         return self._client.request("POST", f"/ai-assistant/prompts/{name}/test-sets", json=body)
@@ -794,7 +834,7 @@ class Assistants(_Area):
     def run_tests(
         self,
         test_set_id: int,
-        versions: list[int],
+        versions: builtins.list[int],
         repeats: int | None = None,
         *,
         wait: bool = True,
@@ -830,7 +870,7 @@ class Assistants(_Area):
             pause = min(pause * 2, 1.0)
 
     def start_experiment(
-        self, name: str, experiment: str, variants: list[dict[str, Any]], **fields: Any
+        self, name: str, experiment: str, variants: builtins.list[dict[str, Any]], **fields: Any
     ) -> dict[str, Any]:
         body = {"assistant": name, "name": experiment, "variants": variants, **fields}
         return self._client.request("POST", "/ai-assistant/experiments", json=body)
@@ -843,7 +883,7 @@ class Assistants(_Area):
             "POST", f"/ai-assistant/experiments/{experiment_id}/assign", json={"subject": subject}
         )
 
-    def outcomes(self, experiment_id: int, outcomes: list[dict[str, Any]]) -> int:
+    def outcomes(self, experiment_id: int, outcomes: builtins.list[dict[str, Any]]) -> int:
         body = {"outcomes": outcomes}
         return self._client.request("POST", f"/ai-assistant/experiments/{experiment_id}/outcomes", json=body)[
             "accepted"
@@ -855,6 +895,22 @@ class Assistants(_Area):
     def promote(self, experiment_id: int, variant: str | None = None, **fields: Any) -> dict[str, Any]:
         body = {"variant": variant, **fields}
         return self._client.request("POST", f"/ai-assistant/experiments/{experiment_id}/promote", json=body)
+
+
+class Tokens(_Area):
+    """API tokens (``/tokens``, admin only), as ``helios tokens``."""
+
+    def list(self, *, all: bool = False):  # type: ignore[no-untyped-def]  # noqa: A002 (the CLI's --all)
+        """Tokens (never their secrets) as a DataFrame; ``all=True`` includes revoked ones."""
+        return frame(list(self._client.iterate("/tokens", include_revoked=all or None)))
+
+    def create(self, name: str, role: str = "viewer") -> dict[str, Any]:
+        """A new token; its ``secret`` is in this answer only, never again."""
+        return self._client.request("POST", "/tokens", json={"name": name, "role": role})
+
+    def revoke(self, ident: str | int) -> dict[str, Any]:
+        """Revoke a token by id or name."""
+        return self._client.request("DELETE", f"/tokens/{ident}")
 
 
 class Helios:
@@ -879,6 +935,7 @@ class Helios:
         self.predictions = Predictions(self)
         self.agents = Agents(self)
         self.memory = Memory(self)
+        self.tokens = Tokens(self)
 
     def health(self) -> dict[str, Any]:
         return self.get("/health")

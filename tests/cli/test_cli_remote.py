@@ -316,3 +316,20 @@ def test_client_answers_tables_as_dataframes_with_the_clis_names(hx: Helios, ser
     accuracy = hx.predictions.accuracy(model="frames-naive")
     assert list(accuracy.columns)[:3] == ["model", "version", "unique_id"]  # nothing scored yet: empty
     assert isinstance(hx.agents.list(), pd.DataFrame) and isinstance(hx.memory.agents(), pd.DataFrame)
+
+
+def test_client_speaks_the_clis_names_for_tokens_memory_and_assistants(hx: Helios) -> None:
+    made = hx.tokens.create("frames-bot", "viewer")
+    assert made["secret"].startswith("hel_") and "frames-bot" in hx.tokens.list()["name"].tolist()
+    assert hx.tokens.revoke("frames-bot")["revoked_at"]
+    assert "frames-bot" not in hx.tokens.list()["name"].tolist()
+    assert "frames-bot" in hx.tokens.list(all=True)["name"].tolist()
+
+    hx.memory.add("frames-agent", "naive is hard to beat on these", kind="lesson")
+    review = hx.memory.forget("frames-agent", kinds=["lesson"])  # --kind lesson, without --apply
+    assert review["dry_run"] and review["count"] == 1
+    applied = hx.memory.forget("frames-agent", kinds=["lesson"], apply=True)
+    assert not applied["dry_run"] and hx.memory.undo(applied["deletion_id"])["restored"] == 1
+
+    helper = hx.assistants.create("frames-helper", memory_agent="frames-agent")  # --memory-agent
+    assert helper["memory"]["agent"] == "frames-agent" and helper["llm_model"] is None

@@ -133,11 +133,13 @@ def deploy(
     """Move a version to a stage; making one active archives the previous active version."""
     with reported_errors():
         if hx := remote():
-            change = DeploymentRead.model_validate(hx.models.deploy(name, version, stage=stage, note=note))
+            moved = DeploymentRead.model_validate(hx.models.deploy(name, version, stage=stage, note=note))
+            stages = (moved.from_stage, moved.to_stage)
         else:
             with open_context().db.transaction() as session:
                 change = deployments.deploy(session, name, version, stage, note, LOCAL_USER)
-    console.print(f"{name} v{version}: {change.from_stage} → {change.to_stage}")
+                stages = (change.from_stage, change.to_stage)
+    console.print(f"{name} v{version}: {stages[0]} → {stages[1]}")
 
 
 @app.command("rollback")

@@ -46,7 +46,6 @@ def predict(
             volatility_model=_model_ref(volatility) if volatility else None,
         )
         hx = remote()
-        context = None if hx else open_context()
         with Progress(
             SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True
         ) as bar:
@@ -64,7 +63,8 @@ def predict(
                 )
                 reads = [PredictionRead.model_validate(p) for p in found]
             else:
-                with context.db.transaction() as session:  # type: ignore[union-attr]
+                context = open_context()
+                with context.db.transaction() as session:
                     stored = service.run_inline(
                         session,
                         context.store,

@@ -22,7 +22,7 @@ def create(
     """Create a token. The secret is printed once and never stored."""
     with reported_errors():
         if hx := remote():
-            made = hx.request("POST", "/tokens", json={"name": name, "role": role})
+            made = hx.tokens.create(name, role)
             shown, secret = (made["name"], made["role"]), made["secret"]
         else:
             with open_context().db.transaction() as session:
@@ -37,7 +37,7 @@ def list_tokens(all_: Annotated[bool, typer.Option("--all", help="include revoke
     """List tokens (never their secrets)."""
     with reported_errors():
         if hx := remote():
-            rows = list(hx.iterate("/tokens", include_revoked=all_ or None))
+            rows = list(hx.iterate("/tokens", include_revoked=all_ or None))  # rows as the API gives them
         else:
             with open_context().db.reading() as session:
                 found = auth.list_tokens(session, include_revoked=all_)
@@ -61,7 +61,7 @@ def revoke(ident: Annotated[str, typer.Argument(help="token id or name")]) -> No
     """Revoke a token by id or name."""
     with reported_errors():
         if hx := remote():
-            revoked = hx.request("DELETE", f"/tokens/{ident}")["name"]
+            revoked = hx.tokens.revoke(ident)["name"]
         else:
             with open_context().db.transaction() as session:
                 revoked = auth.revoke_token(session, ident).name
