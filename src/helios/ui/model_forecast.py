@@ -211,7 +211,17 @@ class ForecastCard:
     def show_history(self) -> None:
         """Before a forecast, the chart shows the data it would start from."""
         choice = self.choice()
-        if choice.series is None or self.kind == "draws":
+        self.result.visible = False
+        self.levels.visible = self.kind != "draws"  # a draw forecast is probabilities, not intervals
+        self.chart.visible = self.kind != "draws"  # ...drawn once there are some
+        if self.kind == "draws":
+            last = pd.Timestamp(self._history(choice)["ds"].max())
+            self.status.text = (
+                f"Last draw in this version: {last:%Y-%m-%d}. The forecast gives every number's "
+                "probability for each of the next draws, beside fair chance."
+            )
+            return
+        if choice.series is None:
             return
         history, unit = history_frame(self._history(choice), self.detail.task)
         self._draw(charts.price_chart(history, [], unit=unit))
@@ -220,7 +230,6 @@ class ForecastCard:
             if len(history)
             else f"{choice.series} has no observations in this version"
         )
-        self.result.visible = False
 
     # --- forecasting --------------------------------------------------------------------------------
 
@@ -263,6 +272,7 @@ class ForecastCard:
 
     def show(self, made: PredictionRead, choice: Choice) -> None:
         self.made = made
+        self.chart.visible = True
         if made.task == "draws":
             self._draw(charts.probability_chart(made))
         else:

@@ -116,6 +116,7 @@ def _prediction_series(prediction: PredictionRead, color: str, named: bool) -> l
                 "name": f"{label} {level}% lower",
                 "type": "line",
                 "stack": f"{stack}-{level}",
+                "stackStrategy": "all",  # a band below zero (returns) still sits on its lower edge
                 "data": lower,
                 "lineStyle": {"opacity": 0},
                 "showSymbol": False,
@@ -130,6 +131,7 @@ def _prediction_series(prediction: PredictionRead, color: str, named: bool) -> l
                 "name": f"{label} {level}% band",
                 "type": "line",
                 "stack": f"{stack}-{level}",
+                "stackStrategy": "all",
                 "data": width,
                 "lineStyle": {"opacity": 0},
                 "showSymbol": False,
