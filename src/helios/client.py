@@ -1033,5 +1033,10 @@ def _api_error(response: httpx.Response) -> HeliosAPIError:
     try:
         problem = response.json()
     except ValueError:
-        problem = {"detail": response.text or response.reason_phrase}
+        # Not problem+json (a proxy's page, another web server): its first words, never a whole page.
+        text = " ".join(response.text.split())
+        said = f": {text[:200]}{'…' if len(text) > 200 else ''}" if text else ""
+        problem = {"detail": f"{response.status_code} {response.reason_phrase} from {response.url}{said}"}
+    if not isinstance(problem, dict):
+        problem = {"detail": str(problem)}
     return HeliosAPIError(response.status_code, str(problem.get("detail", "")), problem)

@@ -333,3 +333,30 @@ def test_client_speaks_the_clis_names_for_tokens_memory_and_assistants(hx: Helio
 
     helper = hx.assistants.create("frames-helper", memory_agent="frames-agent")  # --memory-agent
     assert helper["memory"]["agent"] == "frames-agent" and helper["llm_model"] is None
+
+
+def test_a_page_that_is_not_helios_is_named_not_dumped(cli) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # a proxy in front of a server that is down
+            body = ("<html><body>" + "Bad gateway. " * 100 + "</body></html>").encode()
+            self.send_response(502)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        result = cli("models", "list", url=f"http://127.0.0.1:{proxy.server_port}")
+    finally:
+        proxy.shutdown()
+    assert result.exit_code == 1
+    assert result.output.startswith("error: 502 Bad Gateway from http://127.0.0.1:")
+    assert len(result.output) < 400 and "…" in result.output
