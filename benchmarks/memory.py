@@ -254,6 +254,24 @@ def insert_rate(context, batches: int) -> tuple[float, float, float]:  # type: i
     return batches * 1000 / wall, batches * 1000 / cpu, batches * 1000 / (time.perf_counter() - started)
 
 
+def insert_rate_without_model(context, batches: int) -> float:  # type: ignore[no-untyped-def]
+    """Memories/s of everything but the model (validation, rows, full-text rows, vectors, graph,
+    the outbox): the same service path with the tests' hashing embedder (microseconds a text)."""
+    sys.path.insert(0, str(REPO))
+    from tests.memory.fakes import HashingEmbedder
+
+    saved = context.memory.embedder
+    context.memory.embedder = HashingEmbedder()
+    texts = synthetic_texts(batches * 1000, seed=199 + batches)
+    try:
+        started = time.perf_counter()
+        for b in range(batches):
+            write(context, "inserts-no-model", [{"content": t} for t in texts[b * 1000 : (b + 1) * 1000]])
+        return batches * 1000 / (time.perf_counter() - started)
+    finally:
+        context.memory.embedder = saved
+
+
 def load(context, texts: list[str], vectors: np.ndarray) -> float:  # type: ignore[no-untyped-def]
     """Bulk-load the scale agent straight into the tables (memories, full-text rows, vectors):
     search latency depends on what is stored, not on how it got there, and the service path
@@ -434,6 +452,9 @@ def main() -> None:
     parser.add_argument("--skip-recall", action="store_true", help="no retrieval-quality part")
     parser.add_argument("--insert-batches", type=int, default=5, help="batches of 1,000 timed (0: none)")
     parser.add_argument("--no-sqlite", action="store_true", help="scale part on PostgreSQL only")
+    parser.add_argument(
+        "--insert", choices=("both", "model", "bare"), default="both", help="which insert rates"
+    )
     parser.add_argument("--tune", action="store_true", help="only: grid of fusion settings on the tune half")
     parser.add_argument(
         "--embed-all", action="store_true", help="embed the 100k stored texts too (else random unit vectors)"
@@ -455,7 +476,7 @@ def main() -> None:
         report_recall(sqlite)
         memo.save()
     sqlite.memory.embedder = real
-    if args.insert_batches:
+    if args.insert_batches and args.insert != "bare":
         rate, per_cpu, model = insert_rate(sqlite, args.insert_batches)
         print(
             f"insert with embeddings, 1,000 per batch (SQLite): {rate:.0f} memories/s wall, "
@@ -463,7 +484,11 @@ def main() -> None:
             f"{model:.0f} texts/s wall",
             flush=True,
         )
-
+    if args.insert_batches and args.insert != "model":
+        bare = insert_rate_without_model(sqlite, args.insert_batches)
+        print(f"insert, everything but the model (SQLite): {bare:.0f} memories/s wall", flush=True)
+    if args.memories == 0:
+        return
     texts = synthetic_texts(args.memories)
     vectors = cached_vectors(texts, real) if args.embed_all else random_vectors(len(texts), real.dim)
     known = dict(zip(texts, vectors, strict=True))

@@ -33,6 +33,9 @@ class Embedder(Protocol):
         ...
 
 
+SINGLE_THREAD_UP_TO = 16
+
+
 class MiniLmEmbedder:
     name = "all-MiniLM-L6-v2"
     dim = 384
@@ -41,6 +44,7 @@ class MiniLmEmbedder:
     def __init__(self) -> None:
         self._model: Any = None
         self._lock = threading.Lock()
+        self._encoding = threading.Lock()
 
     def _loaded(self) -> Any:
         with self._lock:
@@ -54,9 +58,24 @@ class MiniLmEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._loaded().encode(
-            list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True
-        )
+        model = self._loaded()
+        import torch
+
+        # A query is a few short texts: one thread. PyTorch's second intra-op thread saves nothing
+        # on matrices this small and, on a busy machine, spins waiting for the first: measured on
+        # the shared 2-core box at load ~20, one query took 330 ms of CPU (2.4 s wall) with two
+        # threads and 20 ms (0.2 s) with one. Batches keep every thread. The setting is
+        # process-wide, hence the lock: embedding calls take turns (they share the cores anyway).
+        with self._encoding:
+            threads = torch.get_num_threads()
+            if len(texts) <= SINGLE_THREAD_UP_TO:
+                torch.set_num_threads(1)
+            try:
+                vectors = model.encode(
+                    list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True
+                )
+            finally:
+                torch.set_num_threads(threads)
         return np.asarray(vectors, dtype=np.float32)
 
 

@@ -308,10 +308,13 @@ def search(
             holds[memory_id] = set(terms)
     selective = max(limit, SELECTIVE_SHARE * documents)
     for term in sorted(terms, key=lambda t: frequency[t])[:MAX_PASSES]:
-        if (frequency[term] > selective and len(holds) >= limit) or len(holds) >= SCORED * limit:
+        common = frequency[term] > selective
+        if (common and len(holds) >= limit) or len(holds) >= SCORED * limit:
             break
-        # A selective word brings all its memories, up to a few times limit, not only the newest.
-        for memory_id in _matching(session, agent_ids, [term], min(frequency[term], SCORED * limit)):
+        # A selective word brings all its memories, up to a few times limit, not only the newest;
+        # a common one only tops the candidates up to limit.
+        wanted = limit if common else min(frequency[term], SCORED * limit)
+        for memory_id in _matching(session, agent_ids, [term], wanted):
             holds.setdefault(memory_id, set()).add(term)
     idf = {t: math.log(1 + (documents - frequency[t] + 0.5) / (frequency[t] + 0.5)) for t in terms}
     scored = _bm25(_contents(session, list(holds)), holds, idf)
