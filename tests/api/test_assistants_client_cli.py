@@ -119,3 +119,17 @@ def test_cli_test_queues_the_run_and_does_it_on_the_local_home(
     with context.db.reading() as session:
         [run] = views.list_runs(session, testing.get_test_set(session, set_id)).items
     assert run.status == "passed" and run.calls_done == run.calls_total == 6 and run.finished_at
+
+
+def test_cli_create_with_remember_needs_a_memory_agent(context, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from helios.assistants import service, views
+
+    monkeypatch.setenv("HELIOS_HOME", str(settings.home))
+    monkeypatch.setenv("HELIOS_DATABASE_URL", settings.resolved_database_url)
+    refused = CliRunner().invoke(cli, ["assistants", "create", "scribe", "--remember"])
+    assert refused.exit_code == 1 and "memory.remember" in refused.output
+    made = CliRunner().invoke(cli, ["assistants", "create", "scribe", "--memory-agent", "desk", "--remember"])
+    assert made.exit_code == 0, made.output
+    with context.db.reading() as session:
+        policy = views.assistant_read(session, service.get_assistant(session, "scribe")).memory
+    assert policy.agent == "desk" and policy.remember is True

@@ -69,9 +69,13 @@ def create(
     role: Annotated[str, typer.Option(help="e.g. analyst, risk, support")] = "analyst",
     model: Annotated[str | None, typer.Option(help="a registry llm model")] = None,
     memory_agent: Annotated[str | None, typer.Option(help="whose memories to recall")] = None,
+    remember: Annotated[
+        bool, typer.Option(help="write each answer to the memory agent's memory, with the prompt hash")
+    ] = False,
 ) -> None:
     with reported_errors():
-        body = AssistantCreate(name=name, role=role, llm_model=model, memory=MemoryPolicy(agent=memory_agent))
+        policy = MemoryPolicy(agent=memory_agent, remember=remember)
+        body = AssistantCreate(name=name, role=role, llm_model=model, memory=policy)
         if hx := remote():
             hx.request("POST", "/ai-assistant/assistants", json=body.model_dump(mode="json"))
         else:
