@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from nicegui import run, ui
+from nicegui import events, run, ui
 from sqlalchemy.orm import Session
 
 from helios.core.auth import Principal, Role
@@ -37,9 +37,12 @@ STAGE_ICONS = {
     Stage.archived: "inventory_2",
     Stage.none: "remove",
 }
+ROWS_PER_PAGE = 10
 DEPLOY_STAGES = [Stage.active, Stage.staging, Stage.archived]
 # Quasar's timeline is sized for long posts; a deployment history wants a compact list.
 HISTORY_CSS = (
+    # Quasar's dense dots reach 8px left of the timeline: room for them inside the scrolling card.
+    ".helios-history.q-timeline{padding-left:10px}"
     ".helios-history .q-timeline__title{display:none}"
     ".helios-history .q-timeline__content{padding-bottom:14px;gap:2px}"
     ".helios-history .q-timeline__subtitle{margin-bottom:2px;letter-spacing:.02em;opacity:.75}"
@@ -132,7 +135,7 @@ DATASET_CELL = """
 
 # A version whose intervals cover far less than claimed carries the warning beside its metrics.
 METRICS_CELL = """
-<q-td :props="props">
+<q-td :props="props" style="white-space: normal; min-width: 220px">
   <span>{{ props.value }}</span>
   <q-chip v-if="props.row.warning" dense square icon="warning" color="amber-2" text-color="amber-10"
           label="intervals too narrow" class="q-ml-sm text-xs" :data-testid="'warning-v' + props.row.version">
@@ -147,9 +150,16 @@ PREDICTIONS_CELL = """
      :data-testid="'predictions-v' + props.row.version">predictions</a>
 </q-td>"""
 
+# The version a link asked for (``?version=N``, e.g. from a lineage node) stands out in its row.
+VERSION_CELL = """
+<q-td :props="props" :class="props.row.focus ? 'bg-blue-1 text-weight-bold text-primary' : ''">
+  <span :data-testid="props.row.focus ? 'version-focus' : 'version-v' + props.row.version">
+    {{ props.value }}</span>
+</q-td>"""
+
 ACTIONS_CELL = """
 <q-td :props="props">
-  <q-btn flat dense no-caps size="sm" color="primary" icon="rocket_launch" label="Deploy"
+  <q-btn flat dense no-caps no-wrap size="sm" color="primary" icon="rocket_launch" label="Deploy"
          :data-testid="'deploy-v' + props.row.version"
          @click="() => $parent.$emit('deploy', props.row.version)" />
 </q-td>"""
@@ -197,7 +207,8 @@ def version_row(version: VersionRead, key_metric: str | None, ml_model: str | No
 
 
 class ModelPage:
-    def __init__(self, principal: Principal, state: ModelState) -> None:
+    def __init__(self, principal: Principal, state: ModelState, focus: int | None = None) -> None:
+        self.focus = focus  # the version the address names, shown picked out in the table
         self.principal = principal
         self.can_edit = principal.role >= Role.editor
         self.state = state
@@ -212,8 +223,9 @@ class ModelPage:
         with ui.card().classes("w-full helios-card p-0"):
             ui.label("Versions").classes("px-4 pt-3 font-semibold")
             columns = VERSION_COLUMNS if self.can_edit else VERSION_COLUMNS[:-1]
-            self.table = ui.table(rows=[], columns=columns, row_key="version", pagination=10)
+            self.table = ui.table(rows=[], columns=columns, row_key="version", pagination=ROWS_PER_PAGE)
             self.table.classes("w-full").props('flat data-testid="versions-table"')
+            self.table.add_slot("body-cell-version", VERSION_CELL)
             self.table.add_slot("body-cell-stage", STAGE_CELL)
             self.table.add_slot("body-cell-job", JOB_CELL)
             self.table.add_slot("body-cell-dataset", DATASET_CELL)
@@ -237,7 +249,14 @@ class ModelPage:
             self.stats()
         detail = self.state.detail
         ml_model = detail.name if detail.kind == "ml" else None
-        self.table.rows = [version_row(v, detail.key_metric, ml_model) for v in detail.versions]
+        rows = [
+            version_row(v, detail.key_metric, ml_model) | {"focus": v.version == self.focus}
+            for v in detail.versions
+        ]
+        self.table.rows = rows
+        picked = next((i for i, row in enumerate(rows) if row["focus"]), None)
+        if picked is not None:  # open the table on the page that holds the version asked for
+            self.table.pagination = {**self.table.pagination, "page": picked // ROWS_PER_PAGE + 1}
         self.table.update()
         self.history()
         self.lineage_chart.options.clear()
@@ -277,9 +296,11 @@ class ModelPage:
                     ).tooltip("This model's predictions in the ledger")
                 if self.state.rollback_target is not None:
                     self._editor_only(
-                        ui.button("Roll back", icon="undo", on_click=self.open_rollback).props(
-                            'outline data-testid="rollback-open"'
-                        )
+                        ui.button(
+                            f"Roll back to v{self.state.rollback_target}",
+                            icon="undo",
+                            on_click=self.open_rollback,
+                        ).props('outline no-caps data-testid="rollback-open"')
                     )
                 self._editor_only(
                     ui.button("Delete", icon="delete", on_click=self.open_delete).props(
@@ -342,11 +363,21 @@ class ModelPage:
         with ui.tab_panels(tabs, value=lineage).classes("w-full bg-transparent"):
             with ui.tab_panel("lineage").classes("p-2"):
                 self.lineage_chart = ui.echart({}).classes("w-full").props('data-testid="lineage-chart"')
-                ui.label("Scroll to zoom, drag to pan; hover a node for details.").classes(
-                    "text-xs text-slate-500 px-2"
-                )
+                # The raw click: NiceGUI's on_point_click expects a value, which graph nodes lack.
+                self.lineage_chart.on("componentClick", self.open_node, ["dataType", "data"])
+                ui.label(
+                    "Scroll to zoom, drag to pan; hover a node for details, click it to open it."
+                ).classes("text-xs text-slate-500 px-2")
             with ui.tab_panel("metrics").classes("p-2"):
                 self.metric_chart()
+
+    def open_node(self, event: events.GenericEventArguments) -> None:
+        """A lineage node leads to what it stands for: a dataset version, a job, a model version."""
+        args = event.args if isinstance(event.args, dict) else {}
+        data = args.get("data")
+        link = data.get("link") if isinstance(data, dict) else None
+        if args.get("dataType") == "node" and isinstance(link, str) and link.startswith("/"):
+            ui.navigate.to(link)
 
     def metric_chart(self) -> None:
         versions = self.state.detail.versions

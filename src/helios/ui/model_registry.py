@@ -184,4 +184,5 @@ def model_page(request: Request, name: str) -> None:
             unknown_model(name, exc.detail)
             return
         ui.page_title(f"{state.detail.name} · Models · Helios")
-        ModelPage(principal, state).build()
+        version = request.query_params.get("version", "")
+        ModelPage(principal, state, focus=int(version) if version.isdigit() else None).build()

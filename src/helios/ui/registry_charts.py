@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import math
 from collections import defaultdict
+from urllib.parse import quote
 
 from helios.registry.schemas import Lineage, LineageNode, Stage, VersionRead
 
@@ -204,6 +205,7 @@ def lineage_graph(lineage: Lineage) -> dict:
 
 def _node(node: LineageNode, x: float, y: float, category: int, grow: float, title: str) -> dict:
     size = KINDS[node.kind][3] * grow
+    link = node_link(node)
     item: dict = {
         "id": node.id,
         "name": node.id,
@@ -212,13 +214,30 @@ def _node(node: LineageNode, x: float, y: float, category: int, grow: float, tit
         "category": category,
         "symbolSize": round(size, 1),
         "label": _label_style(node),
-        "tooltip": {"formatter": _tooltip(node, title)},
+        "tooltip": {"formatter": _tooltip(node, title, linked=link is not None)},
+        "link": link,  # read back by the page's click handler
     }
     stage = node.data.get("stage") if node.kind == "model_version" else None
     if stage in (Stage.active, Stage.staging):
         item["itemStyle"] = {"borderColor": STAGE_COLORS[stage], "borderWidth": 4}
         item["symbolSize"] = round(size + 4 * grow, 1)
     return item
+
+
+def node_link(node: LineageNode) -> str | None:
+    """Where a click on the node goes: the dataset version's page, the job's, the model version
+    (its model's page with that version picked), or what the node itself names (predictions)."""
+    if node.kind == "dataset_version":
+        name, _, number = node.label.rpartition("@v")
+        return f"/datasets/{quote(name)}?version={number}" if name and number.isdigit() else None
+    if node.kind == "training_job":
+        number = node.id.partition(":")[2]
+        return f"/training/{number}" if number.isdigit() else None
+    if node.kind == "model_version":
+        name, _, number = node.label.rpartition(" v")
+        return f"/models/{quote(name)}?version={number}" if name and number.isdigit() else None
+    link = node.data.get("link")
+    return link if isinstance(link, str) and link.startswith("/") else None
 
 
 def _label_style(node: LineageNode) -> dict:
@@ -246,9 +265,10 @@ def _titles(lineage: Lineage) -> dict[str, str]:
     return titles
 
 
-def _tooltip(node: LineageNode, title: str) -> str:
+def _tooltip(node: LineageNode, title: str, linked: bool = False) -> str:
     """HTML (ECharts renders tooltips as HTML), so every user-written piece is escaped."""
-    lines = [f"<b>{html.escape(title)}</b>", html.escape(KINDS[node.kind][0])]
+    kind = html.escape(KINDS[node.kind][0]) + (" · click to open" if linked else "")
+    lines = [f"<b>{html.escape(title)}</b>", kind]
     data = node.data
     if node.kind == "model_version":
         lines.append(f"stage {_escape(data.get('stage'))} · {_escape(data.get('family') or '—')}")
