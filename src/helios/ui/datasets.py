@@ -184,7 +184,7 @@ class DatasetDetail:
             if self.dataset.kind == "draws":
                 frame = self.series_frame(number, None)
                 with ui.card().classes("helios-card w-full"):
-                    ui.echart(draw_chart(frame)).classes("w-full h-80").props('data-testid="dataset-chart"')
+                    ui.echart(draw_chart(frame)).classes("w-full h-96").props('data-testid="dataset-chart"')
                 self.preview(frame.sort_values("ds", ascending=False))
             else:
                 chart_area = ui.column().classes("w-full gap-4")
@@ -231,7 +231,7 @@ class DatasetDetail:
             ("Rows", f"{version.rows:,}"),
             ("Series", str(version.series_count)),
             ("Range", f"{_date(version.start)} → {_date(version.end)}"),
-            ("Gaps", str(profile.get("total_gaps", "—"))),
+            ("Gaps", gaps_text(profile.get("total_gaps"))),
             ("Size", _size(version.size_bytes)),
         ]
         with ui.row().classes("w-full gap-3"):
@@ -329,16 +329,33 @@ def draw_chart(frame: pd.DataFrame) -> dict:
         series.append({"name": "bonus", "type": "bar", "data": [int(bonus.get(n, 0)) for n in numbers]})
     return {
         "title": {
-            "text": f"How often each number was drawn ({len(frame):,} draws)",
+            "text": "How often each number was drawn",
+            "subtext": f"over {len(frame):,} draws",
+            "left": 0,
+            "top": 0,
             "textStyle": {"fontSize": 13},
         },
         "tooltip": {"trigger": "axis"},
-        "legend": {"right": 10},
-        "grid": {"left": 50, "right": 20, "top": 50, "bottom": 40},
-        "xAxis": {"type": "category", "data": numbers},
-        "yAxis": {"type": "value", "name": "draws"},
+        # Under the title, above the plot: never on the bars or the number labels.
+        "legend": {"left": 0, "top": 44},
+        "grid": {"left": 50, "right": 20, "top": 100, "bottom": 48},
+        "xAxis": {
+            "type": "category",
+            "data": numbers,
+            "name": "number",
+            "nameLocation": "middle",
+            "nameGap": 28,
+        },
+        "yAxis": {"type": "value", "name": "times drawn"},
         "series": series,
     }
+
+
+def gaps_text(gaps: object) -> str:
+    """Missing steps in words: the profile says None (not counted, e.g. draws) or a number."""
+    if isinstance(gaps, int) and not isinstance(gaps, bool):
+        return "no gaps" if gaps == 0 else f"{gaps:,} missing"
+    return "not counted"
 
 
 def version_url(name: str, version: int) -> str:
