@@ -120,3 +120,11 @@ def test_an_older_data_version_and_the_model_links(server: str) -> None:
             ".series.some(s => s.name === 'prediction mean')"
         )
         assert page.get_by_test_id("ticker-select").inner_text().strip().endswith("BBB")
+        # The address says what the page shows, so a reload or a shared link opens the same view.
+        page.wait_for_url("**/predictions?dataset=stocks&ticker=BBB&model=walk")
+        page.get_by_test_id("ticker-select").click()
+        page.get_by_role("option", name="AAA", exact=True).click()
+        page.wait_for_url("**/predictions?dataset=stocks&ticker=AAA&model=walk")
+        page.reload()
+        page.get_by_test_id("predictions-filter").wait_for()
+        assert page.get_by_test_id("ticker-select").inner_text().strip().endswith("AAA")

@@ -177,6 +177,19 @@ class Dashboard:
     def pick_ticker(self, ticker: str | None) -> None:
         self.ticker = ticker
         self.refresh()
+        ui.navigate.history.replace(self.address())
+
+    def address(self) -> str:
+        """What the page shows, as its address: a reload or a shared link opens the same view."""
+        f = self.filters
+        query = {
+            "dataset": self.dataset,
+            "ticker": self.ticker,
+            "model": f.model,
+            "version": f.version,
+            "prediction": f.prediction,
+        }
+        return "/predictions?" + urlencode({k: v for k, v in query.items() if v})
 
     # --- running ----------------------------------------------------------------------------------
 
