@@ -12,10 +12,11 @@ or costs too much. Promote moves the ``production`` label (through the test gate
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from helios.assistants import prompts
@@ -129,7 +130,7 @@ def bucket(experiment_id: int, subject: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def pick(variants: list[Any], point: float) -> Any | None:
+def pick(variants: Sequence[Any], point: float) -> Any | None:
     live = [v for v in variants if v.paused_reason is None and v.weight > 0]
     total = sum(v.weight for v in live)
     if total <= 0:
@@ -164,7 +165,7 @@ def _sticky(
     return chosen_id
 
 
-def _choose(experiment_id: int, subject: str, variants: list[Any], stored: int | None) -> int | None:
+def _choose(experiment_id: int, subject: str, variants: Sequence[Any], stored: int | None) -> int | None:
     """The stored variant while it is live, else the sticky pick among the live ones."""
     if stored is not None and any(v.id == stored and v.paused_reason is None for v in variants):
         return stored
@@ -304,7 +305,7 @@ def _insert_outcomes(session: Session, rows: list[dict[str, Any]]) -> None:
         return
     connection = session.connection()
     dialect = connection.dialect
-    table = ExperimentOutcome.__table__
+    table = cast(Table, ExperimentOutcome.__table__)
     compiled = table.insert().compile(dialect=dialect, column_keys=list(_OUTCOME_COLUMNS))
     processors = {
         name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _OUTCOME_COLUMNS

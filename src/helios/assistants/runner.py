@@ -18,9 +18,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from helios.assistants import service, testing
 from helios.assistants.tables import PromptTestRun, PromptVersion
@@ -67,7 +67,7 @@ def claim(db: Database, worker: str, run_id: int | None = None) -> int | None:
             .where(PromptTestRun.id == found, PromptTestRun.status == "queued")
             .values(status="running", worker=worker, started_at=now, heartbeat_at=now)
         )
-        return found if claimed.rowcount == 1 else None
+        return found if cast(CursorResult, claimed).rowcount == 1 else None
 
 
 def execute(db: Database, run_id: int, worker: str) -> str:

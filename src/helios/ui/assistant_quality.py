@@ -133,6 +133,8 @@ class TestPanel:
         except HeliosError as exc:
             ui.notify(exc.detail, type="negative", multi_line=True, timeout=8000)
             return
+        if run_id is None:  # the app is shutting down
+            return
         runner.wake()
         self.run_button.props("loading")
         self.watch(run_id)
@@ -156,6 +158,8 @@ class TestPanel:
                     timer.cancel()
                     self.run_button.props(remove="loading")
                     label.text = exc.detail
+                    return
+                if report is None:  # the app is shutting down
                     return
                 if not report.finished:
                     share = report.calls_done / report.calls_total if report.calls_total else 0.0
