@@ -36,7 +36,7 @@ COLUMNS: list[dict] = [
         {"name": name, "label": label, "field": name, "align": "right", "sortable": True}
         for name, label in (("mase", "MASE"), ("smape", "sMAPE"), ("coverage_95", "95% coverage"))
     ),
-    {"name": "epoch", "label": "Epoch", "field": "epoch", "align": "right"},
+    {"name": "epoch", "label": "Epoch", "field": "epoch", "align": "right", "classes": "whitespace-nowrap"},
     {"name": "duration", "label": "Duration", "field": "duration", "align": "right"},
     {"name": "result", "label": "Model version", "field": "model", "align": "left"},
 ]
@@ -54,6 +54,12 @@ OPTIONAL_COLUMNS = {
     "duration": "Duration",
 }
 
+# Every column fits a laptop (1440 px): headers and words wrap at their spaces ("Best in training",
+# "synthetic-powerball v1") instead of pushing the table sideways; numbers never wrap.
+JOBS_CSS = (
+    ".helios-jobs .q-table th,.helios-jobs .q-table td{white-space:normal;padding-left:8px;padding-right:8px}"
+)
+
 JOB_CELL = """
 <q-td :props="props">
   <div class="font-medium">#{{ props.value }}</div>
@@ -69,9 +75,9 @@ STATUS_CELL = """
 
 PROGRESS_CELL = """
 <q-td :props="props">
-  <div class="flex items-center no-wrap" style="gap:8px;min-width:118px">
+  <div class="flex items-center no-wrap" style="gap:6px;min-width:92px">
     <q-linear-progress :value="props.value" rounded size="8px" :color="props.row.status_color"
-                       track-color="grey-4" style="width:80px" :data-testid="'progress-' + props.row.id" />
+                       track-color="grey-4" style="width:56px" :data-testid="'progress-' + props.row.id" />
     <span class="text-xs tabular-nums text-slate-500">{{ Math.round(props.value * 100) }}%</span>
   </div>
 </q-td>"""
@@ -173,7 +179,8 @@ class JobListPage:
                 selection="multiple",
                 pagination={"rowsPerPage": 15, "sortBy": "id", "descending": True},
             )
-            self.table.classes("w-full").props(
+            ui.add_css(JOBS_CSS)
+            self.table.classes("w-full helios-jobs").props(
                 'flat dense data-testid="jobs-table" table-class="cursor-pointer"'
             )
             self.show_columns()
