@@ -276,7 +276,7 @@ class ModelPage:
 
     def heading(self) -> None:
         detail = self.state.detail
-        with ui.row().classes("w-full items-start justify-between no-wrap gap-4"):
+        with ui.row().classes("w-full items-start justify-between gap-4 flex-wrap sm:flex-nowrap"):
             with ui.column().classes("gap-1 min-w-0"):
                 with ui.row().classes("items-center gap-3"):
                     ui.label(detail.name).classes("text-2xl font-semibold").props('data-testid="model-name"')
