@@ -201,3 +201,23 @@ def test_a_catastrophic_regex_in_a_run_finishes_at_once(context, fake_llm) -> No
     assert runner.run_here(context.db, run_id, poll_s=0.01) == "failed"
     assert time.monotonic() - started < 10
     assert read(context, run_id).results[0].cases[0].failures == ["does not match /(a+)+$/"]
+
+
+def test_a_run_stopped_from_the_command_line_says_so(context, fake_llm, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    real = testing._attempt
+    monkeypatch.setattr(testing, "_attempt", lambda *a: time.sleep(0.1) or real(*a))
+    run_id = queue(context, setup_set(context, fake_llm.base_url))
+
+    def interrupt(done: int, total: int, status: str) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_here(context.db, run_id, interrupt)
+    for thread in threading.enumerate():  # the abandoned run's calls finish; its result is not stored
+        if thread.name == "helios-prompt-test":
+            thread.join(timeout=30)
+    stopped = read(context, run_id)
+    assert stopped.status == "error" and "stopped from the command line" in (stopped.error or "")
+    assert stopped.results == []

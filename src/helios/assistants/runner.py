@@ -167,8 +167,24 @@ def run_here(
     worker = worker_name("cli")
     doing = None
     if claim(db, worker, run_id) is not None:
-        doing = threading.Thread(target=execute, args=(db, run_id, worker), name="helios-prompt-test")
+        doing = threading.Thread(
+            target=execute, args=(db, run_id, worker), name="helios-prompt-test", daemon=True
+        )
         doing.start()
+    try:
+        status = _follow(db, run_id, on_progress, poll_s)
+    except KeyboardInterrupt:
+        if doing is not None:  # ours, so nobody else will finish it: say why it stopped
+            _finish(db, run_id, worker, "error", [], None, "stopped from the command line before it finished")
+        raise
+    if doing is not None:
+        doing.join()
+    return status
+
+
+def _follow(
+    db: Database, run_id: int, on_progress: Callable[[int, int, str], None] | None, poll_s: float
+) -> str:
     while True:
         with db.reading() as session:
             run = testing.get_run(session, run_id)
@@ -176,11 +192,8 @@ def run_here(
         if on_progress is not None:
             on_progress(done, total, status)
         if status in testing.FINISHED:
-            break
+            return status
         time.sleep(poll_s)
-    if doing is not None:
-        doing.join()
-    return status
 
 
 class PromptTestWorker:
