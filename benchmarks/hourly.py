@@ -77,6 +77,7 @@ class Tally:
     cpu_s: float = 0.0
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    units: list[str] = field(default_factory=list)  # auto's interval unit at each origin
 
     def mean(self, name: str) -> float:
         values = [row[name] for row in self.rows if name in row]
@@ -126,7 +127,11 @@ def run_family(name: str, config: dict[str, Any], splits: list[tuple[pd.DataFram
         tally.cpu_s += time.process_time() - cpu
         tally.rows += score_origin(forecast, test, train)
         if hasattr(fitted, "choice_counts"):
-            tally.notes.append(json.dumps(fitted.choice_counts()))
+            unit = getattr(fitted, "unit", None) if getattr(fitted, "calibration", None) is not None else None
+            tally.notes.append(
+                json.dumps(fitted.choice_counts()) + (f"; interval unit {unit}" if unit else "")
+            )
+            tally.units.append(unit or "")
     return tally
 
 
@@ -259,7 +264,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"{name:>24}: {summary}  [{tally.wall_s:.1f} s wall, {tally.cpu_s:.1f} s CPU]", flush=True)
         if tally.notes:
-            print(f"{'':>24}  chosen per origin: {tally.notes[-1]}", flush=True)
+            print(f"{'':>24}  chosen at the last origin: {tally.notes[-1]}", flush=True)
+        if any(tally.units):
+            counts = {unit: tally.units.count(unit) for unit in sorted(set(tally.units))}
+            print(f"{'':>24}  interval unit over the origins: {counts}", flush=True)
     table = markdown_table(tallies, reference)
     print()
     print(table)

@@ -6,6 +6,8 @@
     .venv/bin/python benchmarks/m4_weekly.py --config-file benchmarks/m4_weekly_config.json   # the tuned run
 
 ``--families`` takes ``family@label`` for a variant of a family configured under that label.
+``--half choice`` keeps the series at even positions (0, 2, ...; 180 series), ``--half holdout``
+the odd ones (179): choose settings on one, report the other.
 
 Horizon 13. Metrics as M4: sMAPE, MASE with m=1, OWA against Naive2 (computed here on the same
 series; on all 359 it equals the official 9.161 / 2.777), MSIS and coverage of the 95% interval.
@@ -59,11 +61,15 @@ class M4Weekly:
     ids: list[str]
 
 
-def load_m4_weekly(folder: Path, limit: int | None = None) -> M4Weekly:
+def load_m4_weekly(folder: Path, limit: int | None = None, half: str | None = None) -> M4Weekly:
     """The wide M4 files as a long frame. M4 gives no dates: weekly stamps ending 2018-12-30
-    are invented (as benchmarks/neural_m4.py does), so every family sees a regular weekly series."""
+    are invented (as benchmarks/neural_m4.py does), so every family sees a regular weekly series.
+    ``half``: "choice" keeps the series at even positions, "holdout" the odd ones."""
     train = pd.read_csv(folder / "Weekly-train.csv", index_col=0, nrows=limit)
     test = pd.read_csv(folder / "Weekly-test.csv", index_col=0, nrows=limit)
+    if half is not None:
+        first = {"choice": 0, "holdout": 1}[half]
+        train, test = train.iloc[first::2], test.iloc[first::2]
     histories = [row[~np.isnan(row)] for row in train.to_numpy(dtype=float)]
     ids = [str(uid) for uid in train.index]
     lengths = np.array([len(y) for y in histories])
@@ -283,6 +289,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--families", help="comma-separated family names, 'family@label' for variants (default: every family)"
     )
     parser.add_argument("--limit", type=int, help="only the first N series (default: all 359)")
+    parser.add_argument(
+        "--half", choices=["choice", "holdout"], help="only the even (choice) or odd (holdout) series"
+    )
     parser.add_argument("--season", type=int, default=52, help="season length the families see (default 52)")
     parser.add_argument(
         "--config", default="{}", help="JSON {family or family@label: {hyperparameter: value}}"
@@ -299,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"M4 weekly data not found under {shared_data_dir()}; set HELIOS_SHARED_DATA. Nothing to do.")
         return 0
     sys.path.insert(0, str(REPO / "src"))
-    data = load_m4_weekly(folder, args.limit)
+    data = load_m4_weekly(folder, args.limit, args.half)
     configs = json.loads(args.config_file.read_text() if args.config_file else args.config)
     names = args.families.split(",") if args.families else default_families()
     reference = naive2_reference(data)
@@ -314,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         outcomes.append(outcome)
         summary = outcome.error or ", ".join(f"{k} {v:.3f}" for k, v in outcome.scores.items())
         print(f"{name:>16}: {summary}  [{outcome.wall_s:.1f} s wall, {outcome.cpu_s:.1f} s CPU]", flush=True)
-    table = markdown_table(outcomes, reference, official_rows(folder) if args.limit is None else [])
+    whole = args.limit is None and args.half is None
+    table = markdown_table(outcomes, reference, official_rows(folder) if whole else [])
     print()
     print(table)
     if args.markdown:
