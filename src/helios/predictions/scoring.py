@@ -284,17 +284,21 @@ def _write(session: Session, connection: Connection, source: str, sqlite: bool) 
         for level in SUPPORTED_LEVELS
         for known, inside in [inside_bits(level)]
     ]
+    flags = ", ".join(f"g.missed_{level}" for level in SUPPORTED_LEVELS)
     summary = connection.execute(
         text(
             f"""
-            SELECT s.prediction_id, pr.model_name AS model, pr.model_version, pr.dataset_name AS dataset,
-                   pr.unique_id, count(*) AS points,
-                   sum(CASE WHEN s.revision > 0 THEN 1 ELSE 0 END) AS revised,
-                   avg(abs(s.error)) AS mae, {", ".join(missed)}
-            FROM prediction_scores s JOIN predictions pr ON pr.id = s.prediction_id
-            WHERE s.id > :before AND s.source = :source AND s.scored_at = :now
-            GROUP BY s.prediction_id, pr.model_name, pr.model_version, pr.dataset_name, pr.unique_id
-            ORDER BY s.prediction_id
+            SELECT g.prediction_id, pr.model_name AS model, pr.model_version, pr.dataset_name AS dataset,
+                   pr.unique_id, g.points, g.revised, g.mae, {flags}
+            FROM (
+                SELECT s.prediction_id, count(*) AS points,
+                       sum(CASE WHEN s.revision > 0 THEN 1 ELSE 0 END) AS revised,
+                       avg(abs(s.error)) AS mae, {", ".join(missed)}
+                FROM prediction_scores s
+                WHERE s.id > :before AND s.source = :source AND s.scored_at = :now
+                GROUP BY s.prediction_id
+            ) g JOIN predictions pr ON pr.id = g.prediction_id
+            ORDER BY g.prediction_id
             """
         ),
         {"before": before, "source": source, "now": stamp},
