@@ -137,3 +137,26 @@ def test_a_value_typed_last_reaches_the_job_when_launch_is_clicked_at_once(serve
 
         job = _launch(page, "seasonal_naive", hyperparameter)
         assert job["hyperparameters"]["season_length"] == 5
+
+
+def test_the_runs_table_fits_a_laptop_and_a_job_reads_on_a_phone(server: str) -> None:
+    # gbm: enough hyperparameters (14 rows) to overflow the box the Configuration card has beside a chart
+    small = {"n_estimators": 10, "num_leaves": 4, "min_child_samples": 5, "horizon": 7, "threads": 1}
+    job = _train(server, dataset="prices", family="gbm", hyperparameters=small, validation={"horizon": 7})
+    with browser_page(server) as page:
+        page.set_viewport_size({"width": 1440, "height": 900})
+        page.goto("/training")
+        page.get_by_test_id(f"status-{job['id']}").wait_for()
+        width = "() => { const t = document.querySelector('[data-testid=jobs-table] .q-table__middle');"
+        assert (
+            page.evaluate(width + " return t.scrollWidth - t.clientWidth }") <= 1
+        )  # every column, no sideways scroll
+
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"/training/{job['id']}")
+        page.get_by_test_id("validation-chart").locator("canvas").wait_for()
+        grid = "() => { const g = document.querySelector('.q-expansion-item .grid');"
+        grid += " return g.scrollHeight - g.clientHeight }"
+        assert page.evaluate(grid) <= 1  # the configuration rows flow with the page, no box of their own
+        options = page.evaluate(OPTIONS)
+        assert options["grid"][0]["top"] >= 70  # the legend wraps above the plot on a phone
