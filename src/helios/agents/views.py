@@ -160,14 +160,9 @@ def schedules_of(agent: Agent, schedules: list[PredictionSchedule]) -> list[Agen
     return found
 
 
-def watched_series(agent: Agent | AgentRead) -> list[tuple[str, str]]:
+def watched_series(agent: Agent) -> list[tuple[str, str]]:
     """(dataset, ticker) pairs the agent names, first ``SERIES_SHOWN``."""
-    watches = agent.watches or []
-    pairs = [
-        (w["dataset"], t) if isinstance(w, dict) else (w.dataset, t)
-        for w in watches
-        for t in (w["tickers"] if isinstance(w, dict) else w.tickers)
-    ]
+    pairs = [(w["dataset"], t) for w in agent.watches or [] for t in w.get("tickers") or []]
     return pairs[:SERIES_SHOWN]
 
 

@@ -1,7 +1,7 @@
 """Agents pages: the list, and one agent in one place: its models and their active versions, its
 assistant, the prediction schedules that run its models on its series, the latest predictions
-and their accuracy on the series it watches, and its memory (a small graph, the strongest
-memories, a link to the whole graph)."""
+and their accuracy on the series it watches, and its memory (the strongest memories and a
+link to its graph on the Memory page)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,12 @@ from helios.agents import service as agents
 from helios.agents import views as agent_views
 from helios.agents.schemas import AgentAccuracy, AgentForecast, AgentPredictions, AgentRead
 from helios.core.errors import HeliosError
-from helios.memory import graph_views
 from helios.memory import views as memory_views
 from helios.memory.schemas import MemoryOrder
 from helios.ui.guard import page_principal
-from helios.ui.memory_charts import graph_options
 from helios.ui.memory_panels import strength_bar
 from helios.ui.runtime import context
 from helios.ui.shell import frame
-
-GRAPH_NODES = 40  # the agent page's small graph; the Memory page draws the whole one
 
 
 @ui.page("/agents", title="Agents · Helios")
@@ -230,15 +226,12 @@ def memory_card(agent: AgentRead) -> None:
         strongest = memory_views.list_memories(
             session, context().memory, agent.id, order=MemoryOrder.strength, limit=5
         )
-        graph = graph_views.graph_of(session, context().memory, agent.id, max_nodes=GRAPH_NODES)
     with ui.card().classes("helios-card w-full p-4 gap-1").props('data-testid="agent-memory"'):
         with ui.row().classes("w-full items-center"):
             ui.label(f"Memory · {strongest.total} memories").classes("text-base font-semibold grow")
             ui.link("Open the memory graph →", f"/memory/{agent.name}").props(
                 'data-testid="agent-memory-link"'
             )
-        if graph.nodes:
-            ui.echart(graph_options(graph)).classes("w-full h-72").props('data-testid="agent-memory-graph"')
         for memory in strongest.items:
             with ui.row().classes("w-full items-center no-wrap gap-2"):
                 ui.label(memory.content).classes("grow text-sm truncate")
