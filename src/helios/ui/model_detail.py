@@ -289,7 +289,7 @@ class ModelPage:
                     with ui.row().classes("gap-1"):
                         for tag in detail.tags:
                             ui.chip(tag, icon="sell").props("dense outline color=grey-7").classes("text-xs")
-            with ui.row().classes("items-center gap-2 shrink-0"):
+            with ui.row().classes("items-center gap-2 sm:shrink-0"):
                 if detail.kind == "ml":
                     ui.button("Predictions", icon="insights").props(
                         f'flat no-caps href="{predictions_link(detail.name)}" data-testid="model-predictions"'
