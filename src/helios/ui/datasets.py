@@ -284,11 +284,18 @@ def series_chart(series: str, frame: pd.DataFrame) -> dict:
     dates = frame["ds"].dt.strftime("%Y-%m-%d").tolist()
     options: dict = {
         "tooltip": {"trigger": "axis"},
-        "grid": {"left": 60, "right": 60, "top": 40, "bottom": 70},
+        "grid": {"left": 60, "right": 60, "top": 40, "bottom": 96},
         "legend": {"top": 0},
-        "xAxis": {"type": "category", "data": dates, "boundaryGap": False},
-        "yAxis": [{"type": "value", "scale": True, "name": series}],
-        "dataZoom": [{"type": "inside"}, {"type": "slider"}],
+        "xAxis": {
+            "type": "category",
+            "data": dates,
+            "boundaryGap": False,
+            "name": "date",
+            "nameLocation": "middle",
+            "nameGap": 28,
+        },
+        "yAxis": [{"type": "value", "scale": True, "name": f"{series} (y, the data's units)"}],
+        "dataZoom": [{"type": "inside"}, {"type": "slider", "bottom": 8}],
         "series": [
             {
                 "name": series,
