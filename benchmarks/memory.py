@@ -277,7 +277,7 @@ def load(context, texts: list[str], vectors: np.ndarray) -> float:  # type: igno
     search latency depends on what is stored, not on how it got there, and the service path
     (graph linking per batch) would take most of an hour on this shared box. The service's own
     write speed is the insert-rate figure."""
-    from sqlalchemy import insert
+    from sqlalchemy import insert, text
 
     from helios.core.clock import utcnow
     from helios.memory import fulltext
@@ -325,6 +325,11 @@ def load(context, texts: list[str], vectors: np.ndarray) -> float:  # type: igno
                     for m, i in zip(ids, chunk, strict=True)
                 ],
             )
+    if context.db.dialect == "postgresql":
+        # As autovacuum would soon after such a load: without statistics the planner takes the
+        # agent for one row and tests every one of its 100k tsvectors on each query.
+        with context.db.transaction() as session:
+            session.execute(text("ANALYZE memories"))
     return time.perf_counter() - started
 
 
