@@ -79,3 +79,18 @@ def test_search_wildcards_match_only_themselves(client) -> None:  # type: ignore
         q: [m["name"] for m in client.get("/api/v1/ai/models", params={"q": q}).json()["items"]] for q in "%_"
     }
     assert found == {"%": ["draws"], "_": ["a_b"]}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/agents/%C2%B2",  # '²' passes str.isdigit() but int() refuses it
+        "/api/v1/ai/models/%C2%B2",
+        "/api/v1/ai-assistant/assistants/%C2%B2",
+        "/api/v1/ml/jobs/%C2%B3",
+    ],
+)
+def test_digit_like_identifiers_are_not_found_not_a_crash(client, path: str) -> None:  # type: ignore[no-untyped-def]
+    response = client.get(path)
+    assert response.status_code in (404, 422), response.text
+    assert response.headers["content-type"].startswith("application/problem+json")

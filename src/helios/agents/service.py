@@ -20,7 +20,7 @@ _NAME = re.compile(AGENT_NAME)
 def find_agent(session: Session, ident: str | int, *, deleted: bool = False) -> Agent | None:
     query = select(Agent).where(Agent.deleted_at.is_not(None) if deleted else Agent.deleted_at.is_(None))
     by_name = session.scalar(query.where(Agent.name == str(ident)))
-    if by_name is not None or not str(ident).isdigit():
+    if by_name is not None or not str(ident).isdecimal():
         return by_name
     return session.scalar(query.where(Agent.id == int(ident)))
 

@@ -130,7 +130,7 @@ class Shield:
 
     def check_length(self, connection: HTTPConnection) -> None:
         declared = connection.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.body_limit:
+        if declared is not None and declared.isdecimal() and int(declared) > self.body_limit:
             raise too_large(self.context.settings.max_upload_bytes)
 
     async def check_api_caller(self, connection: HTTPConnection, scope: Scope) -> None:
@@ -253,7 +253,7 @@ def is_json(scope: Scope) -> bool:
 
 def refuse_huge_integer(value: str, name: str) -> None:
     text = value.strip()
-    if len(text) > 18 and text.lstrip("+-").isdigit() and not INT64_MIN <= int(text) <= INT64_MAX:
+    if len(text) > 18 and text.lstrip("+-").isdecimal() and not INT64_MIN <= int(text) <= INT64_MAX:
         raise out_of_range(name, "the request")
 
 

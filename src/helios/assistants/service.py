@@ -31,7 +31,7 @@ from helios.registry import service as registry
 def get_assistant(session: Session, ident: str) -> Assistant:
     """By name, or by numeric id when no assistant has that name."""
     row = session.scalar(select(Assistant).where(Assistant.name == ident))
-    if row is None and ident.isdigit():
+    if row is None and ident.isdecimal():
         row = session.get(Assistant, int(ident))
     if row is None:
         raise NotFound(f"no assistant {ident!r}")

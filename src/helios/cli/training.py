@@ -54,7 +54,7 @@ def train(
     with reported_errors():
         body = JobCreate(
             dataset=dataset,
-            dataset_version=int(version) if version.isdigit() else "latest",
+            dataset_version=int(version) if version.isdecimal() else "latest",
             series=series,
             family=family,
             hyperparameters=json_object(params, "--params"),

@@ -105,7 +105,9 @@ def list_tokens(session: Session, include_revoked: bool = False) -> list[ApiToke
 def revoke_token(session: Session, ident: str) -> ApiToken:
     """Revoke by id or by name."""
     query = select(ApiToken).where(ApiToken.revoked_at.is_(None))
-    query = query.where(ApiToken.id == int(ident)) if ident.isdigit() else query.where(ApiToken.name == ident)
+    query = (
+        query.where(ApiToken.id == int(ident)) if ident.isdecimal() else query.where(ApiToken.name == ident)
+    )
     row = session.scalar(query)
     if row is None:
         raise NotFound(f"no active token {ident!r}")

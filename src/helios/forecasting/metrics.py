@@ -128,7 +128,9 @@ def series_scores(
 def interval_levels(columns: Sequence[str]) -> list[int]:
     """Levels L for which both ``lo-L`` and ``hi-L`` columns exist, in column order."""
     names = set(columns)
-    return [int(c[3:]) for c in columns if c.startswith("lo-") and c[3:].isdigit() and f"hi-{c[3:]}" in names]
+    return [
+        int(c[3:]) for c in columns if c.startswith("lo-") and c[3:].isdecimal() and f"hi-{c[3:]}" in names
+    ]
 
 
 def _values_by_series(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, dict[str, np.ndarray]]:

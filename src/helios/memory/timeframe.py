@@ -99,7 +99,7 @@ def _window(kind: str, match: re.Match[str], now: dt.datetime) -> tuple[dt.datet
 
 
 def _count(word: str) -> int:
-    return int(word) if word.isdigit() else _NUMBERS[word.lower()]
+    return int(word) if word.isdecimal() else _NUMBERS[word.lower()]
 
 
 def _latest(today: dt.date, month: int, day: int, year: str | None) -> dt.date:

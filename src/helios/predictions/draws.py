@@ -62,7 +62,7 @@ def _day(stamp: object) -> pd.Timestamp:
 
 
 def _draws_by_day(frame: pd.DataFrame) -> dict[pd.Timestamp, dict[str, list[int]]]:
-    main = sorted(c for c in frame.columns if c.startswith("n") and c[1:].isdigit())
+    main = sorted(c for c in frame.columns if c.startswith("n") and c[1:].isdecimal())
     bonus = sorted(c for c in frame.columns if c.startswith("bonus"))
     out = {}
     for record in frame.to_dict("records"):

@@ -56,7 +56,7 @@ def get_model(session: Session, ident: str, *, lock: bool = False) -> Model:
     if lock:
         query = query.with_for_update()
     model = session.scalar(query)
-    if model is None and ident.isdigit():
+    if model is None and ident.isdecimal():
         by_id = select(Model).where(Model.id == int(ident))
         model = session.scalar(by_id.with_for_update() if lock else by_id)
     if model is None:

@@ -97,7 +97,7 @@ def _job_search(query: Select, q: str | None) -> Select:
     ]
     matches.append(func.lower(cast(TrainingJob.tags, String)).like(like, escape=LIKE_ESCAPE))
     number = text.removeprefix("#")
-    if number.isdigit():
+    if number.isdecimal():
         matches.append(TrainingJob.id == int(number))
     return query.where(or_(*matches))
 

@@ -88,7 +88,7 @@ def recover_orphans(context: AppContext, stale_after_s: float) -> list[int]:
 
 def _worker_alive(job: TrainingJob, stale_after_s: float) -> bool:
     host, _, pid = (job.worker or "").rpartition(":")
-    if host == socket.gethostname() and pid.isdigit() and not job.worker.startswith("ray:"):
+    if host == socket.gethostname() and pid.isdecimal() and not job.worker.startswith("ray:"):
         return _pid_alive(int(pid))
     if job.heartbeat_at is None:
         return False

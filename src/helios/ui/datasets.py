@@ -323,7 +323,7 @@ def series_chart(series: str, frame: pd.DataFrame) -> dict:
 
 
 def draw_chart(frame: pd.DataFrame) -> dict:
-    main_cols = [c for c in frame.columns if c.startswith("n") and c[1:].isdigit()]
+    main_cols = [c for c in frame.columns if c.startswith("n") and c[1:].isdecimal()]
     bonus_cols = [c for c in frame.columns if c.startswith("bonus")]
     main = pd.Series(frame[main_cols].to_numpy().ravel()).value_counts().sort_index()
     bonus = (

@@ -177,7 +177,7 @@ def dataset_link(label: str | None) -> str | None:
     number = number.removeprefix("v")
     if not name:
         return None
-    return f"/datasets/{quote(name)}" + (f"?version={number}" if number.isdigit() else "")
+    return f"/datasets/{quote(name)}" + (f"?version={number}" if number.isdecimal() else "")
 
 
 def predictions_link(model: str, version: int | None = None) -> str:

@@ -185,4 +185,4 @@ def model_page(request: Request, name: str) -> None:
             return
         ui.page_title(f"{state.detail.name} · Models · Helios")
         version = request.query_params.get("version", "")
-        ModelPage(principal, state, focus=int(version) if version.isdigit() else None).build()
+        ModelPage(principal, state, focus=int(version) if version.isdecimal() else None).build()

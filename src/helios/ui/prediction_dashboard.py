@@ -410,7 +410,7 @@ def _empty_history() -> Any:
 
 def _whole(value: str | None) -> int | None:
     """An id or version from the address; anything else is ignored rather than an error page."""
-    return int(value) if value and value.isdigit() else None
+    return int(value) if value and value.isdecimal() else None
 
 
 @ui.page("/predictions", title="Predictions · Helios")

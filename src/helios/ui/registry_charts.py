@@ -229,13 +229,13 @@ def node_link(node: LineageNode) -> str | None:
     (its model's page with that version picked), or what the node itself names (predictions)."""
     if node.kind == "dataset_version":
         name, _, number = node.label.rpartition("@v")
-        return f"/datasets/{quote(name)}?version={number}" if name and number.isdigit() else None
+        return f"/datasets/{quote(name)}?version={number}" if name and number.isdecimal() else None
     if node.kind == "training_job":
         number = node.id.partition(":")[2]
-        return f"/training/{number}" if number.isdigit() else None
+        return f"/training/{number}" if number.isdecimal() else None
     if node.kind == "model_version":
         name, _, number = node.label.rpartition(" v")
-        return f"/models/{quote(name)}?version={number}" if name and number.isdigit() else None
+        return f"/models/{quote(name)}?version={number}" if name and number.isdecimal() else None
     link = node.data.get("link")
     return link if isinstance(link, str) and link.startswith("/") else None
 
