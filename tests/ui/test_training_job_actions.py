@@ -13,7 +13,8 @@ import pytest
 from tests.live import browser_page, live_server
 from tests.training.conftest import prices_csv
 
-pytestmark = pytest.mark.browser
+# The tests build on each other's jobs (the runs table counts them): one worker, one server, in order.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("ui-job-actions")]
 
 
 def _finished(url: str, job_id: int) -> dict:
@@ -25,9 +26,6 @@ def _finished(url: str, job_id: int) -> dict:
         time.sleep(0.3)
     raise AssertionError(f"job {job_id} did not finish")
 
-
-# The tests build on each other's jobs (the runs table counts them): one worker, one server, in order.
-pytestmark = pytest.mark.xdist_group("ui-job-actions")
 
 
 @pytest.fixture(scope="module")
