@@ -56,3 +56,44 @@ def test_cli_agents_and_memory(run, tmp_path: Path) -> None:  # type: ignore[no-
     assert "restored agent desk with 3 memories" in run("agents", "restore", "desk").output
     missing = run("memory", "list", "nobody")
     assert missing.exit_code == 1 and "no agent" in missing.output
+
+
+def test_cli_search_reads_then_records_access_in_a_short_write(run, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The search (and the query's embedding) runs in a read transaction; only the access count is
+    written, after it, so the write lock is never held while the model runs."""
+    from helios.cli import memory as cli_memory
+    from helios.context import AppContext
+    from helios.db.engine import Database
+
+    assert run("memory", "add", "desk", "AAPL guidance was raised").exit_code == 0
+    events: list[str] = []
+    searching, writing = cli_memory.search.search, Database.transaction
+
+    def spy_search(*args, **kwargs):  # type: ignore[no-untyped-def]
+        events.append("search")
+        return searching(*args, **kwargs)
+
+    def spy_transaction(self):  # type: ignore[no-untyped-def]
+        events.append("write")
+        return writing(self)
+
+    monkeypatch.setattr(cli_memory.search, "search", spy_search)
+    monkeypatch.setattr(Database, "transaction", spy_transaction)
+    found = run("memory", "search", "guidance raised", "--agent", "desk")
+    assert found.exit_code == 0 and "AAPL guidance" in found.output, found.output
+    assert events == ["search", "write"]
+    events.clear()
+    assert "nothing matches" in run("memory", "search", "zzzz-unseen", "--agent", "desk").output
+    assert events == ["search"]  # nothing found, nothing written
+    monkeypatch.setattr(Database, "transaction", writing)
+    context = AppContext.build(settings)
+    try:
+        with context.db.reading() as session:
+            from helios.agents import service as agents
+            from helios.memory import views
+
+            desk = agents.get_agent(session, "desk")
+            [memory] = views.list_memories(session, context.memory, desk.id).items
+        assert memory.access_count == 1 and memory.last_accessed is not None
+    finally:
+        context.db.dispose()

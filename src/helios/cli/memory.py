@@ -146,11 +146,15 @@ def search_(
             )
         else:
             context = open_context()
-            with context.db.transaction() as session:
+            with context.db.reading() as session:
                 ids = [agents.get_agent(session, agent).id] if agent else agents.list_agent_ids(session)
                 names = agents.agent_names(session, set(ids))
                 result = search.search(session, context.memory, query, ids, k=k, agent_names=names)
-                service.record_access(session, [h.memory.id for h in result.items])
+            if result.items:
+                # A short write of its own after the search, as the API does: embedding the query
+                # inside a write transaction would hold SQLite's write lock while the model runs.
+                with context.db.transaction() as writing:
+                    service.record_access(writing, [h.memory.id for h in result.items])
     if not result.items:
         console.print("nothing matches")
     table = Table("id", "agent", "score", "strength", "why", "content")
