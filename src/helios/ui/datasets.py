@@ -142,8 +142,9 @@ class DatasetDetail:
                 ui.label(self.dataset.description or f"{self.dataset.kind} dataset").classes("text-slate-500")
             if self.page.can_edit:
                 ui.button("Delete", icon="delete", on_click=self.confirm_delete).props("flat color=negative")
-        # Side by side on a desktop, stacked on a phone.
-        with ui.element("div").classes("w-full flex flex-col md:flex-row gap-6 items-start"):
+        # Side by side on a desktop, stacked on a phone (Quasar's .flex wraps: without nowrap the full-width
+        # view would wrap under the history on a desktop too).
+        with ui.element("div").classes("w-full flex flex-col md:flex-row md:flex-nowrap gap-6 items-start"):
             with ui.card().classes("helios-card w-full md:w-80 shrink-0"):
                 ui.label("Version history").classes("font-semibold")
                 self.history()
