@@ -5,6 +5,8 @@ link to its graph on the Memory page)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import Request
 from nicegui import ui
 
@@ -75,10 +77,17 @@ def agent_page(request: Request, name: str) -> None:
         memory_card(agent)
 
 
-def card(testid: str, title: str, extra: str = "") -> ui.card:
+def card(testid: str, title: str, extra: str = "", filtered: tuple[str, AgentRead] | None = None) -> ui.card:
+    """A card of the agent page; ``filtered`` (page, agent) puts the link to that page, filtered
+    by the agent (?agent=NAME), beside the title."""
     box = ui.card().classes(f"helios-card p-4 gap-1 w-full {extra}").props(f'data-testid="{testid}"')
-    with box:
-        ui.label(title).classes("text-base font-semibold")
+    with box, ui.row().classes("w-full items-center gap-2"):
+        ui.label(title).classes("text-base font-semibold grow")
+        if filtered:
+            page, agent = filtered
+            ui.link(
+                f"{page} for {agent.name} →", f"/{page.lower()}?{urlencode({'agent': agent.name})}"
+            ).props(f'data-testid="agent-{page.lower()}-link"')
     return box
 
 
@@ -107,7 +116,7 @@ def models_card(agent: AgentRead) -> None:
 
 
 def assistant_card(agent: AgentRead) -> None:
-    with card("agent-assistant", "Assistant", "lg:w-auto grow"):
+    with card("agent-assistant", "Assistant", "lg:w-auto grow", ("Assistants", agent)):
         found = agent.assistant
         if found is None:
             muted(f"No assistant explains it. Set one: helios agents update {agent.name} --assistant NAME")
@@ -157,7 +166,7 @@ def schedules_card(agent: AgentRead) -> None:
 
 
 def predictions_card(agent: AgentRead, ledger: AgentPredictions) -> None:
-    with card("agent-watches", "Watched series and latest predictions"):
+    with card("agent-watches", "Watched series and latest predictions", filtered=("Predictions", agent)):
         if not agent.watches:
             muted("Watches no series yet.")
         for watch in agent.watches:

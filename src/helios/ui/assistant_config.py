@@ -16,6 +16,7 @@ from helios.assistants.schemas import AssistantCreate, AssistantRead, MemoryPoli
 from helios.core.auth import Principal, Role
 from helios.core.errors import NotFound
 from helios.registry import views as registry_views
+from helios.ui.agent_filter import AgentScope, agent_banner, agent_link, agent_scope, unknown_agent
 from helios.ui.assistant_editor import HistoryPanel, PromptEditor, run_as
 from helios.ui.assistant_quality import ExperimentPanel, TestPanel
 from helios.ui.guard import page_principal
@@ -32,8 +33,9 @@ def llm_models() -> list[str]:
 
 
 class AssistantList:
-    def __init__(self, principal: Principal) -> None:
+    def __init__(self, principal: Principal, scope: AgentScope | None = None) -> None:
         self.principal = principal
+        self.scope = scope  # ?agent=: the agent's assistant only
 
     def build(self) -> None:
         with ui.row().classes("w-full items-end justify-between"):
@@ -46,20 +48,46 @@ class AssistantList:
             create.props('data-testid="assistant-new"')
             if self.principal.role < Role.editor:
                 create.disable()
+        if self.scope:
+            agent_banner(self.scope, "the assistant that explains its forecasts", "/assistants")
         self.grid = ui.element("div").classes("w-full grid gap-4 grid-cols-1 md:grid-cols-2 xl:grid-cols-3")
         self.refresh()
 
     def refresh(self) -> None:
         with context().db.reading() as session:
             items = views.list_assistants(session, limit=200).items
+        if self.scope:
+            items = self._agents_own(items)
         self.grid.clear()
         with self.grid:
             for item in items:
                 assistant_card(item)
-            if not items:
+            if not items and self.scope:
+                self._no_assistant()
+            elif not items:
                 with ui.card().classes("helios-card col-span-full items-center p-8"):
                     ui.icon("support_agent").classes("text-5xl text-slate-400")
                     ui.label("No assistants yet. Create one, write its prompt, label a version production.")
+
+    def _agents_own(self, items: list[AssistantRead]) -> list[AssistantRead]:
+        assert self.scope is not None
+        own = self.scope.agent.assistant
+        return [i for i in items if own is not None and own.found and i.name == own.name]
+
+    def _no_assistant(self) -> None:
+        assert self.scope is not None
+        name, own = self.scope.name, self.scope.agent.assistant
+        why = (
+            f"{name}'s assistant {own.name} has been deleted since it was set."
+            if own is not None
+            else f"No assistant explains {name}'s forecasts yet."
+        )
+        with (
+            ui.card().classes("helios-card col-span-full p-6 gap-1").props('data-testid="agent-no-assistant"')
+        ):
+            ui.label(why)
+            ui.label(f"Set one: helios agents update {name} --assistant NAME").classes("text-slate-500")
+            ui.link(f"← {name}'s page", agent_link(name))
 
     def open_create(self) -> None:
         with ui.dialog() as dialog, ui.card().classes("w-96"):
@@ -171,10 +199,17 @@ def memory_words(policy: MemoryPolicy) -> str:
 
 
 @ui.page("/assistants", title="Assistants · Helios")
-def assistants_page(request: Request) -> None:
+def assistants_page(request: Request, agent: str | None = None) -> None:
     principal = page_principal(request)
     with frame("Assistants", principal.name):
-        AssistantList(principal).build()
+        scope = None
+        if agent:
+            try:
+                scope = agent_scope(agent)
+            except NotFound as exc:
+                unknown_agent(agent, exc, "/assistants")
+                return
+        AssistantList(principal, scope).build()
 
 
 @ui.page("/assistants/{name}", title="Assistant · Helios")

@@ -16,13 +16,14 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from helios.core.auth import Principal, Role
-from helios.core.errors import HeliosError
+from helios.core.errors import HeliosError, NotFound
 from helios.datasets import service as datasets
 from helios.datasets import views as dataset_views
 from helios.predictions import accuracy, schedules, service, views
 from helios.predictions.schemas import PredictionRead, RunRequest, ScheduleCreate, Trigger
 from helios.registry import views as registry_views
 from helios.ui import prediction_charts as charts
+from helios.ui.agent_filter import AgentScope, agent_banner, agent_scope, unknown_agent
 from helios.ui.guard import page_principal
 from helios.ui.runtime import context
 from helios.ui.shell import frame
@@ -33,19 +34,22 @@ WIDE = "w-full sm:w-48"  # a field: the phone's full width, a fixed width beside
 
 @dataclass
 class Filters:
-    """What the page's address asks for: /predictions?dataset=&ticker=&model=&version=&prediction=."""
+    """What the page's address asks for:
+    /predictions?dataset=&ticker=&model=&version=&prediction=&agent=."""
 
     dataset: str | None = None
     ticker: str | None = None
     model: str | None = None
     version: int | None = None
     prediction: int | None = None
+    agent: str | None = None
 
 
 class Dashboard:
-    def __init__(self, principal: Principal, filters: Filters) -> None:
+    def __init__(self, principal: Principal, filters: Filters, scope: AgentScope | None = None) -> None:
         self.principal = principal
         self.filters = filters
+        self.scope = scope  # ?agent=: only the datasets, tickers and models the agent works with
         self.dataset, self.ticker = filters.dataset, filters.ticker
         if not (self.dataset and self.ticker):
             self._open_where_last_predicted(filters.model, filters.version)
@@ -70,6 +74,13 @@ class Dashboard:
                 "Every prediction Helios made, from the last observation it saw, scored as actuals arrive."
             ).classes("text-slate-500")
         names = [d.name for d in self._datasets()]
+        if self.scope and names and not self.scope.datasets(names):
+            agent_banner(self.scope, "watches none of the datasets Helios holds", "/predictions")
+            ui.label(
+                f"Name a dataset it watches: helios agents update {self.scope.name} --watch DATASET:TICKERS"
+            ).classes("text-slate-500").props('data-testid="predictions-agent-empty"')
+            return
+        names = self.scope.datasets(names) if self.scope else names
         if not names:
             ui.label(
                 "No datasets yet: import one on the Datasets page, train a model, then come back."
@@ -125,7 +136,15 @@ class Dashboard:
         ui.timer(3.0, self.poll)
 
     def filter_note(self) -> None:
-        """A page opened for one model (its page links here) says so, with the way back to all."""
+        """A page opened for one agent or one model (their pages link here) says so, with the way
+        back to all."""
+        if self.scope:
+            rest = {"dataset": self.dataset, "ticker": self.ticker or ""}
+            agent_banner(
+                self.scope,
+                "only the series it watches and the models it forecasts with",
+                f"/predictions?{urlencode(rest)}",
+            )
         model, version = self.filters.model, self.filters.version
         if not model:
             return
@@ -155,6 +174,13 @@ class Dashboard:
             series = datasets.series_names(session, context().store, name, version.version)
         if self.kind == "draws":
             series = [(version.rules or {}).get("name", name)]
+        elif self.scope:
+            series = self.scope.series(name, series)
+        if not series:  # the agent's tickers are not in this dataset (yet)
+            self.ticker_select.set_options([], value=None)
+            self.ticker = None
+            self.status.text = f"{self.scope.name if self.scope else 'It'} watches no series of {name} yet"
+            return
         self.ticker_select.set_options(series, value=self.ticker if self.ticker in series else series[0])
         self.offer_models(self.ticker_select.value)
         self.pick_ticker(self.ticker_select.value)
@@ -167,6 +193,7 @@ class Dashboard:
             for m in self.models
             if m.task != "volatility" and (m.task == "draws") == (self.kind == "draws")
         ]
+        fits = self.scope.models(fits) if self.scope else fits
         with context().db.reading() as session:
             latest = views.list_predictions(session, ticker, latest=True, limit=20).items if ticker else []
         predicted = [p.model for p in latest if p.dataset == self.dataset and p.model in fits]
@@ -188,6 +215,7 @@ class Dashboard:
             "model": f.model,
             "version": f.version,
             "prediction": f.prediction,
+            "agent": f.agent,
         }
         return "/predictions?" + urlencode({k: v for k, v in query.items() if v})
 
@@ -263,6 +291,8 @@ class Dashboard:
                 None if self.kind == "draws" else self.ticker,
             )
         latest = [p for p in latest if p.dataset == self.dataset]
+        if self.scope:
+            latest, report = self._agents_own(latest, report)
         signature = (
             self.dataset,
             self.ticker,
@@ -277,6 +307,18 @@ class Dashboard:
         self._chart(history, latest)
         self._accuracy(report)
         self._schedules([views.schedule_read(s) for s in found])
+
+    def _agents_own(self, latest: list[PredictionRead], report: Any) -> tuple[list[PredictionRead], Any]:
+        """Filtered by agent, the chart and the tracker show its models' work only."""
+        assert self.scope is not None
+        own = self.scope.forecasts_with
+        report = report.model_copy(
+            update={
+                "groups": [g for g in report.groups if own(g.model)],
+                "draws": [d for d in report.draws if own(d.model)],
+            }
+        )
+        return [p for p in latest if own(p.model)], report
 
     def _pinned(self, session: Any, latest: list[PredictionRead]) -> list[PredictionRead]:
         """A link to one prediction (?prediction=ID) shows it in place of its model's newest."""
@@ -421,8 +463,16 @@ def predictions_page(
     model: str | None = None,
     version: str | None = None,
     prediction: str | None = None,
+    agent: str | None = None,
 ) -> None:
     principal = page_principal(request)
-    filters = Filters(dataset, ticker, model or None, _whole(version), _whole(prediction))
+    filters = Filters(dataset, ticker, model or None, _whole(version), _whole(prediction), agent or None)
     with frame("Predictions", principal.name):
-        Dashboard(principal, filters).build()
+        scope = None
+        if filters.agent:
+            try:
+                scope = agent_scope(filters.agent)
+            except NotFound as exc:
+                unknown_agent(filters.agent, exc, "/predictions")
+                return
+        Dashboard(principal, filters, scope).build()
