@@ -217,3 +217,47 @@ def client(app):  # type: ignore[no-untyped-def]
 
     with TestClient(app) as test_client:
         yield test_client
+
+
+# Where the SQL Helios writes differs by dialect (migrations, events, the ledger's scoring, memory's
+# full text, registry deploys, job claims, datasets, agents, the inputs that overflow a column), tests
+# run on SQLite and PostgreSQL. The rest of the API, CLI and assistants tests go through those same
+# services with nothing dialect-specific of their own, so they run on SQLite only: their PostgreSQL
+# half cost minutes of CI for no extra coverage. HELIOS_TEST_POSTGRES=all runs every test on both.
+SQLITE_ONLY_MODULES = {
+    "tests/api/test_datasets.py",
+    "tests/api/test_assistants.py",
+    "tests/api/test_shield.py",
+    "tests/api/test_assistant_chat.py",
+    "tests/api/test_assistant_quality.py",
+    "tests/api/test_assistant_memory.py",
+    "tests/api/test_assistant_rebinding.py",
+    "tests/api/test_assistants_client_cli.py",
+    "tests/api/test_sessions.py",
+    "tests/api/test_auth_walk.py",
+    "tests/api/test_agents.py",
+    "tests/api/test_training.py",
+    "tests/api/test_client.py",
+    "tests/api/test_client_datasets.py",
+    "tests/api/test_not_found_suggestions.py",
+    "tests/api/test_expensive_calls.py",
+    "tests/assistants/test_runner.py",
+    "tests/cli/test_cli.py",
+    "tests/cli/test_cli_datasets.py",
+    "tests/cli/test_predictions_cli.py",
+    "tests/memory/test_cli.py",
+    "tests/test_demo.py",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("HELIOS_TEST_POSTGRES") == "all":
+        return
+    keep, drop = [], []
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        postgres = "postgresql" in getattr(getattr(item, "callspec", None), "params", {}).values()
+        (drop if postgres and module in SQLITE_ONLY_MODULES else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

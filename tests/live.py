@@ -59,7 +59,7 @@ def live_server(home: Path, *extra: str, env: dict[str, str] | None = None) -> I
     finally:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()

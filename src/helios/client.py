@@ -964,7 +964,14 @@ class Helios:
             params["cursor"] = page["next_cursor"]
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._http.request(method, path, **kwargs)
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.RemoteProtocolError:
+            # A kept-alive connection the server closed just as this request went out (its idle
+            # timeout): a read is safe to send again on a fresh connection; a write is not.
+            if method.upper() not in SAFE_METHODS:
+                raise
+            response = self._http.request(method, path, **kwargs)
         if response.is_error:
             raise _api_error(response)
         if response.status_code == 204 or not response.content:
@@ -995,6 +1002,9 @@ class Helios:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _rows_frame(answer: dict[str, Any]):  # type: ignore[no-untyped-def]

@@ -33,7 +33,10 @@ def serve(
         err_console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from None
     console.print(f"Helios on [bold]http://{config.host}:{config.port}[/]  (data in {config.home})")
-    uvicorn.run(app, host=config.host, port=config.port, log_level="info", reload=reload)
+    # Ctrl-C / SIGTERM: an open browser tab keeps a socket; give connections 3 s, not forever.
+    uvicorn.run(
+        app, host=config.host, port=config.port, log_level="info", reload=reload, timeout_graceful_shutdown=3
+    )
 
 
 def worker(

@@ -225,14 +225,17 @@ def after_commit(session: Session, action: Callable[[], None]) -> None:
 @sa_event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     actions = session.info.pop(_AFTER_COMMIT, [])
-    if session.info.pop(_PUBLISHED, False):
-        for bus in list(running_buses):
-            bus.nudge()
+    published = session.info.pop(_PUBLISHED, False)
     for _, action in actions:
         try:
             action()
         except Exception:  # the commit stands; what failed afterwards is logged, not raised
             log.exception("an after-commit action failed")
+    # Wake the buses only once the commit's files are in place: a subscriber woken first read a
+    # new dataset version before its Parquet file had moved out of staging (and had to retry).
+    if published:
+        for bus in list(running_buses):
+            bus.nudge()
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")
