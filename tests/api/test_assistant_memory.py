@@ -56,7 +56,8 @@ def test_an_answer_is_remembered_with_the_prompt_version_hash(mclient, fake_llm)
     assert memory["source_link"]["id"] == result["call_id"]
     assert memory["source_link"]["prompt_hash"] == result["content_hash"]
     assert memory["kind"] == "episode" and memory["source"] == "system"
-    assert "Where is AAPL heading?" in memory["content"] and "echo: Where is AAPL heading?" in memory["content"]
+    assert "Where is AAPL heading?" in memory["content"]
+    assert "echo: Where is AAPL heading?" in memory["content"]
     logged = mclient.get(f"{API}/assistants/analyst/calls").json()["items"][0]
     assert logged["content_hash"] == memory["metadata"]["prompt_hash"]
 
@@ -111,5 +112,6 @@ def test_a_memory_that_cannot_be_written_never_loses_the_answer(mclient, fake_ll
     assert mclient.delete("/api/v1/agents/desk").status_code in (200, 204)
     result = ask(mclient)
     assert result["outcome"] == "answered" and result["answer"] and result["memory_ids"] == []
-    assert "not remembered" in result["context"]["remembered"] and "deleted" in result["context"]["remembered"]
+    remembered = result["context"]["remembered"]
+    assert "not remembered" in remembered and "deleted" in remembered
     assert len(mclient.get(f"{API}/assistants/analyst/calls").json()["items"]) == 2

@@ -27,7 +27,6 @@ def _finished(url: str, job_id: int) -> dict:
     raise AssertionError(f"job {job_id} did not finish")
 
 
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("job-actions") / "home"

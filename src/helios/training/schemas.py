@@ -233,14 +233,17 @@ class DrawValidation(BaseModel):
 
     ds: list[str]
     log_likelihood_ratio: list[Number] = Field(
-        description="per draw, log p(drawn numbers | model) - log p(... | uniform chance), in nats; > 0 beat chance"
+        description=(
+            "per draw, log p(drawn numbers | model) - log p(... | uniform chance), in nats; > 0 beat chance"
+        )
     )
     main_matches: list[Number] = Field(description="mean main numbers matched per sampled ticket")
     chance_main_matches: list[Number] = Field(description="what a uniformly random ticket expects")
 
 
 class ValidationRead(BaseModel):
-    """The forecast a job scored on its holdout. Series are capped (``series_total`` says how many there were)."""
+    """The forecast a job scored on its holdout. Series are capped (``series_total`` says how many
+    there were)."""
 
     job_id: int
     kind: Literal["series", "draws"]
