@@ -323,7 +323,10 @@ def test_search_embeds_the_query_without_holding_the_write_lock(mclient) -> None
 
         def embed(self, texts):  # type: ignore[no-untyped-def]
             if context.db.dialect == "sqlite":
-                probe = sqlite3.connect(context.db.write_engine.url.database, timeout=0, isolation_level=None)
+                # A background writer (the event bus, a scheduler's lease) may hold the lock for a moment;
+                # the search itself would hold it for as long as this embed call blocks, so a short wait
+                # tells the two apart.
+                probe = sqlite3.connect(context.db.write_engine.url.database, timeout=2, isolation_level=None)
                 try:
                     probe.execute("BEGIN IMMEDIATE")
                     probe.execute("ROLLBACK")

@@ -151,7 +151,8 @@ def test_launch_watch_stop_and_compare(server: str, tmp_path: Path) -> None:
         table = page.get_by_test_id("jobs-table")
         page.get_by_test_id("status-2").get_by_text("succeeded").wait_for()
         page.screenshot(path=str(tmp_path / "training-list.png"), full_page=True)
-        assert re.search(r"3\s*/\s*3", table.locator("tbody tr").filter(has_text="#2").inner_text())
+        row = table.locator("tbody tr").filter(has_text="#2")
+        _wait(lambda: re.search(r"3\s*/\s*3", row.inner_text()) is not None, 15, "3 / 3 epochs on run #2")
 
         # Select both runs (a checkbox does not open the job) and compare them.
         compare = page.get_by_test_id("compare-open")

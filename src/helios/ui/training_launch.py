@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nicegui import run, ui
+from nicegui import events, run, ui
 from pydantic import ValidationError
 
 from helios.core.auth import Principal, Role
@@ -171,7 +171,11 @@ class LaunchDialog:
             self.error.set_visibility(False)
             with ui.row().classes("w-full justify-end gap-2"):
                 ui.button("Cancel", on_click=self.dialog.close).props("flat")
-                self.submit = ui.button("Launch training", icon="rocket_launch", on_click=self.launch)
+                # The click carries what the fields show: a value typed just before Launch may not
+                # have reached the server yet (a browser test under load launched "typed-la" while the
+                # field showed "typed-last"). What the person sees is what is launched.
+                self.submit = ui.button("Launch training", icon="rocket_launch")
+                self.submit.on("click", self._launch_clicked, js_handler=f"() => emit({READ_FIELDS})")
                 self.submit.props('data-testid="launch-submit"')
 
     # --- reacting to choices --------------------------------------------------------------------------
@@ -271,9 +275,12 @@ class LaunchDialog:
 
     # --- launching --------------------------------------------------------------------------------------
 
+    async def _launch_clicked(self, event: events.GenericEventArguments) -> None:
+        self._take_typed_values(event.args)
+        await self.launch()
+
     async def launch(self) -> None:
         self._clear_errors()
-        await self._read_typed_values()
         body = self._body()
         if body is None:
             return
@@ -292,20 +299,15 @@ class LaunchDialog:
         self.on_launched(job_id)
         ui.navigate.to(f"/training/{job_id}")  # watch it where it runs
 
-    async def _read_typed_values(self) -> None:
-        """Take what the text and number fields show from the page itself: a value typed just before
-        Launch may not have reached the server yet (a browser test under load launched "typed-la" while
-        the field showed "typed-last"). What the person sees is what is launched."""
+    def _take_typed_values(self, shown: object) -> None:
+        """Set the text and number fields to what the page showed when Launch was clicked."""
+        if not isinstance(shown, dict):
+            return
         fields = {"launch-target": self.target, "launch-horizon": self.horizon, "launch-seed": self.seed}
         if self.hyperparameters:
             fields |= {f"hp-{name}": w for name, w in self.hyperparameters.widgets.items()}
-        fields = {testid: w for testid, w in fields.items() if isinstance(w, ui.input | ui.number)}
-        try:
-            shown = await ui.run_javascript(READ_FIELDS, timeout=5)
-        except TimeoutError:
-            return  # the page did not answer: the values the server has are the best there are
         for testid, widget in fields.items():
-            if isinstance(shown, dict) and isinstance(shown.get(testid), str):
+            if isinstance(widget, ui.input | ui.number) and isinstance(shown.get(testid), str):
                 _set_typed(widget, shown[testid])
 
     def _body(self) -> JobCreate | None:
