@@ -92,7 +92,7 @@ def build(args: argparse.Namespace) -> None:
 
 
 def score(args: argparse.Namespace) -> None:
-    from helios.predictions import scoring
+    from helios.predictions import rollup, scoring
 
     out = Path(args.dir)
     context = context_for(out / "ledger.db")
@@ -111,6 +111,16 @@ def score(args: argparse.Namespace) -> None:
         say(
             f"scoring, {label}: {took:.2f} s wall, {cpu_s() - cpu:.2f} s cpu {report}; "
             f"peak rss {rss_mb():.0f} MB"
+        )
+        # What the accuracy-rollup subscriber does after the scoring commit, in its own transaction.
+        started, cpu = time.perf_counter(), cpu_s()
+        with context.db.transaction() as session:
+            connection = session.connection()
+            scoring.ensure_ln(connection.connection.driver_connection)
+            moved = rollup.fold(connection)
+        say(
+            f"rollup fold after {label}: {time.perf_counter() - started:.2f} s wall, "
+            f"{cpu_s() - cpu:.2f} s cpu, watermark moved over {moved:,} score ids; peak rss {rss_mb():.0f} MB"
         )
     context.db.dispose()
 
@@ -131,8 +141,23 @@ def accuracy(args: argparse.Namespace) -> None:
     cases = [
         ("one ticker (the dashboard's request)", {"ticker": "S0001"}, args.requests),
         ("one ticker, one model version", {"ticker": "S0001", "model": "bench", "version": 1}, args.requests),
-        ("one model, all series together", {"model": "bench", "per_series": "false"}, 5),
-        ("every model and series, per series", {}, 3),
+        (
+            "one model, all series together (the rollup)",
+            {"model": "bench", "per_series": "false"},
+            args.requests,
+        ),
+        ("every model, all series together (the rollup)", {"per_series": "false"}, args.requests),
+        (
+            "one model from a day on (the rollup)",
+            {"model": "bench", "per_series": "false", "start": "2025-03-01"},
+            args.requests,
+        ),
+        (
+            "one model up to a time (every point)",
+            {"model": "bench", "per_series": "false", "end": "2025-03-01T12:00:00"},
+            3,
+        ),
+        ("every model and series, per series (every point)", {}, 3),
     ]
     for label, params, requests in cases:
         client.get("/api/v1/predictions/accuracy", params=params)  # warm: caches, pages

@@ -19,6 +19,7 @@ from helios.memory.llm_entities import subscribe as subscribe_llm_entities
 from helios.memory.system import subscribe as subscribe_memory
 from helios.predictions.jobs import PredictionWorker
 from helios.predictions.outcomes import subscribe as subscribe_scoring
+from helios.predictions.rollup import subscribe as subscribe_accuracy_rollup
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def create_app(
     settings = settings or get_settings()
     context = AppContext.build(settings)
     subscribe_scoring(context)  # predictions are scored when newer data arrives
+    subscribe_accuracy_rollup(context)  # scores are added to the accuracy rollup after scoring
     subscribe_memory(context)  # training, deployments and missed predictions become memories
     subscribe_llm_entities(context)  # an LLM finds entities in new memories (when one is configured)
     subscribe_assistant_outcomes(context)  # scored predictions settle assistant experiments

@@ -2,7 +2,7 @@
 rolling over time, from the latest score of every scored point.
 
 Every metric is a mean, so the database sums (one ``GROUP BY`` per group, step and period over
-the per-point expressions of ``scoring.derived``) and Python divides: the answer over a million
+the per-point expressions of ``per_point.derived``) and Python divides: the answer over a million
 scored points costs one aggregate query, not a million rows through pandas.
 
 Honesty first: coverage comes with a Wilson binomial interval beside its nominal level; skill
@@ -17,15 +17,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from functools import cache
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
-from helios.predictions import scoring
+from helios.predictions import per_point, rollup, scoring
+from helios.predictions.per_point import AT, SUMS
 from helios.predictions.schemas import (
     AccuracyGroup,
     AccuracyReport,
@@ -55,7 +55,19 @@ def accuracy(
 ) -> AccuracyReport:
     filters = _filters(model, version, unique_id, dataset, start, end)
     keys = ["model", "version", "unique_id"] if per_series else ["model", "version"]
-    totals, steps, periods, scored = scored_sums(session, keys, filters, rolling)
+    if rollup.covers(unique_id, per_series, start, end):
+        query = rollup.sums_query(
+            session.get_bind().dialect.name,
+            model=model,
+            version=version,
+            dataset=dataset,
+            start=start,
+            rolling=rolling,
+            point_period=period_start(session, rolling),
+        )
+        totals, steps, periods, scored = _summed(session, query, len(keys))
+    else:
+        totals, steps, periods, scored = scored_sums(session, keys, filters, rolling)
     groups = [
         AccuracyGroup(
             model=key[0],
@@ -81,25 +93,6 @@ def accuracy(
         for (name, number), part in draw_rows.groupby(["model", "version"], sort=True)
     ]
     return AccuracyReport(groups=groups, draws=draws, scored_points=scored + len(draw_rows))
-
-
-# Sums per (group, step, period), from which every metric is a ratio: n_X counts the points where
-# X is defined, s_X sums it (SQL's COUNT and SUM skip NULL as the old per-point means skipped NaN).
-SUMS = [
-    "rows",
-    "n",
-    "s_abs",
-    "s_sq",
-    *[f"{kind}_{metric}" for metric in ("ape", "smape", "scaled", "dir", "qlike") for kind in ("n", "s")],
-    *[f"{kind}_{level}" for level in SUPPORTED_LEVELS for kind in ("n_in", "s_in", "s_wk")],
-    "n_ab",
-    "s_a",
-    "s_b",
-    "s_aa",
-    "s_bb",
-    "s_ab",
-]
-AT = {name: i for i, name in enumerate(SUMS)}
 
 
 def _filters(
@@ -142,23 +135,6 @@ def period_start(session: Session, rolling: str) -> ColumnElement:
     return func.date(PredictionPoint.ds, *modifiers)
 
 
-@cache
-def _sum_columns() -> list[ColumnElement]:
-    """The aggregate expressions, built once (they are the same for every request)."""
-    d = scoring.derived()
-    error, naive = d["error"], d["naive_error"]
-    both = error.is_not(None) & naive.is_not(None)
-    a, b = func.abs(error), func.abs(naive)
-    out = [func.count(), func.count(error), func.sum(func.abs(error)), func.sum(error * error)]
-    for metric in ("abs_pct_error", "smape", "scaled_error", "direction_hit", "qlike"):
-        out += [func.count(d[metric]), func.sum(d[metric])]
-    for level in SUPPORTED_LEVELS:
-        inside = d[f"inside_{level}"]
-        out += [func.count(inside), func.sum(inside), func.sum(d[f"winkler_{level}"])]
-    out += [func.count(case((both, 1))), *[func.sum(case((both, x))) for x in (a, b, a * a, b * b, a * b)]]
-    return [expr.label(name) for expr, name in zip(out, SUMS, strict=True)]
-
-
 Sums = dict  # key -> numpy vector of SUMS
 
 
@@ -175,10 +151,18 @@ def scored_sums(
     }
     by = [group[k] for k in keys] + [PredictionPoint.step, period_start(session, rolling)]
     query = (
-        _joined(select(*by, *_sum_columns()).select_from(PredictionScore))
+        _joined(select(*by, *per_point.sum_columns()).select_from(PredictionScore))
         .where(*filters, Prediction.task != "draws")
         .group_by(*by)
     )
+    return _summed(session, query, len(keys))
+
+
+def _summed(
+    session: Session, query: Select, width: int
+) -> tuple[Sums, dict[tuple, Sums], dict[tuple, Sums], int]:
+    """Add up rows of (``width`` key columns, step, period, *SUMS) per group, step and period
+    (the same key may come in several rows: the rollup's days, newer scores, retired ones)."""
     if session.get_bind().dialect.name == "sqlite":
         scoring.ensure_ln(session.connection().connection.driver_connection)
     rows = session.execute(query).all()
@@ -187,7 +171,6 @@ def scored_sums(
     periods: dict[tuple, Sums] = defaultdict(dict)
     if not rows:
         return totals, steps, periods, 0
-    width = len(keys)
     values = np.nan_to_num(
         np.asarray([row[width + 2 :] for row in rows], dtype=float)
     )  # SUM of nothing: NULL

@@ -34,10 +34,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, case, func, literal, select, text
+from sqlalchemy import Connection, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from helios.core.clock import utcnow
+from helios.predictions import per_point, rollup
 from helios.predictions.outcomes import publish_outcomes
 from helios.predictions.tables import (
     SUPPORTED_LEVELS,
@@ -254,6 +255,13 @@ def _write(session: Session, connection: Connection, source: str, sqlite: bool) 
     """Retire the scores being revised, write the new ones, announce them; returns how many
     predictions had points scored."""
     state = _state_sql("m")
+    # Before the flags drop: the rollup takes a retired score away only while it holds it.
+    rollup.note_retired(
+        connection,
+        select(literal_column("m.current_id").label("score_id"))
+        .select_from(text(f"{MATCHED} m"))
+        .where(text(f"{state} = 1")),
+    )
     connection.exec_driver_sql(
         f"UPDATE prediction_scores SET latest = {'0' if sqlite else 'false'} "
         f"WHERE id IN (SELECT m.current_id FROM {MATCHED} m WHERE {state} = 1)"
@@ -308,51 +316,10 @@ def _write(session: Session, connection: Connection, source: str, sqlite: bool) 
     return len(frame)
 
 
-# --- derived per-point scores, where they are read -------------------------------------------------
-
-
-def derived(
-    score: Any = PredictionScore, point: Any = PredictionPoint, prediction: Any = Prediction
-) -> dict[str, ColumnElement[Any]]:
-    """SQL expressions for every per-point score over a join of scores, points and predictions
-    (NULL where a score is undefined, as NaN was before): accuracy aggregates these."""
-    volatility = prediction.task == "volatility"
-    origin = case((volatility, literal(0.0)), else_=prediction.origin_value)
-    actual, error, mean = score.actual, score.error, point.mean
-    magnitude = func.abs(actual) + func.abs(actual - error)
-    moved, happened = mean - origin, actual - origin
-    sigma, r = point.sigma, score.realised_return
-    out: dict[str, ColumnElement[Any]] = {
-        "actual": actual,
-        "error": error,
-        "abs_pct_error": case((actual != 0, 100.0 * func.abs(error) / func.abs(actual))),
-        "smape": case((magnitude > 0, 200.0 * func.abs(error) / magnitude)),
-        "naive_error": actual - origin,
-        "scaled_error": func.abs(error) / func.nullif(prediction.naive_scale, 0),
-        "direction_hit": case((moved * happened > 0, literal(1.0)), (moved * happened < 0, literal(0.0))),
-        "realised_return": r,
-        "qlike": case(
-            ((sigma > 0) & r.is_not(None), func.ln(sigma * sigma) + r * r / (sigma * sigma)),
-        ),
-    }
-    for level in SUPPORTED_LEVELS:
-        known, inside = inside_bits(level)
-        lo, hi = getattr(point, f"lo_{level}"), getattr(point, f"hi_{level}")
-        is_known = score.inside.bitwise_and(known) != 0
-        out[f"inside_{level}"] = case(
-            (is_known, case((score.inside.bitwise_and(inside) != 0, literal(1.0)), else_=literal(0.0)))
-        )
-        miss = case((lo > actual, lo - actual), else_=literal(0.0)) + case(
-            (actual > hi, actual - hi), else_=literal(0.0)
-        )
-        out[f"winkler_{level}"] = case((is_known, (hi - lo) + (2 / (1 - level / 100)) * miss))
-    return out
-
-
 def point_scores(session: Session, prediction_id: int) -> pd.DataFrame:
     """Every score of one prediction's points (all revisions), with the derived ones: for
     inspection and tests; accuracy aggregates the same expressions in SQL."""
-    columns = derived()
+    columns = per_point.derived()
     query = (
         select(
             PredictionScore.point_id,

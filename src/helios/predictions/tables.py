@@ -13,7 +13,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helios.core.clock import utcnow
@@ -22,12 +34,31 @@ from helios.db.base import Base
 # Interval levels Helios stores; a request for another level is refused naming ``levels``.
 SUPPORTED_LEVELS = (50, 80, 90, 95, 99)
 
+# The sums every accuracy metric is a ratio of (``per_point.sum_expressions`` says how each is
+# made): n_X counts the points where X is defined, s_X sums it, as SQL's COUNT and SUM skip NULL.
+# ``n_ab`` and ``s_a``... (|e| and |naive e|, their squares and product) give the skill interval.
+SUMS = [
+    "rows",
+    "n",
+    "s_abs",
+    "s_sq",
+    *[f"{kind}_{metric}" for metric in ("ape", "smape", "scaled", "dir", "qlike") for kind in ("n", "s")],
+    *[f"{kind}_{level}" for level in SUPPORTED_LEVELS for kind in ("n_in", "s_in", "s_wk")],
+    "n_ab",
+    "s_a",
+    "s_b",
+    "s_aa",
+    "s_bb",
+    "s_ab",
+]
+
 
 class Prediction(Base):
     __tablename__ = "predictions"
     __table_args__ = (
         Index("ix_predictions_series_created", "unique_id", "created_at"),
         Index("ix_predictions_dataset_series", "dataset_id", "unique_id"),
+        Index("ix_predictions_task", "task"),  # draws are read apart from the (many) price points
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -186,3 +217,37 @@ class PredictionSchedule(Base):
     lease_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64), default="local")
+
+
+# --- the accuracy rollup: sums per model version, dataset, step and target day -------------------
+#
+# ``accuracy_days`` holds ``SUMS`` over the latest score of every point scored up to the score id
+# in ``accuracy_rollup_state.folded_through``; ``accuracy_retired`` lists the scores at or below
+# that id whose ``latest`` flag a revision has since dropped (their sums are still in the days).
+# Accuracy over whole days reads days + newer scores - retired ones, in one statement, so it is
+# exact whether or not the fold (``rollup.fold``, a subscriber to ``prediction.scored``) has run.
+ROLLUP_KEYS = ("model_name", "model_version", "dataset_name", "step", "day")
+
+accuracy_days = Table(
+    "prediction_accuracy_days",
+    Base.metadata,
+    Column("model_name", String(64), primary_key=True),
+    Column("model_version", Integer, primary_key=True),
+    Column("dataset_name", String(64), primary_key=True),
+    Column("step", Integer, primary_key=True),
+    Column("day", Date, primary_key=True),
+    *[Column(name, Float, nullable=False) for name in SUMS],
+)
+
+accuracy_rollup_state = Table(
+    "prediction_accuracy_state",
+    Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("folded_through", Integer, nullable=False),  # every score id up to this is in the days
+)
+
+accuracy_retired = Table(
+    "prediction_accuracy_retired",
+    Base.metadata,
+    Column("score_id", Integer, primary_key=True),  # no foreign key: scores are never deleted
+)
