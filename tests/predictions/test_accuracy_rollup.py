@@ -111,3 +111,21 @@ def test_what_the_days_cannot_answer_reads_the_points(scored) -> None:  # type: 
     assert not rollup.covers(None, True, None, None)  # every series apart
     assert not rollup.covers(None, False, dt.datetime(2026, 4, 13, 12), None)  # part of a day
     assert not rollup.covers(None, False, None, dt.datetime(2026, 4, 20))  # an end
+
+
+def test_the_subscriber_folds_what_a_new_version_scored(context) -> None:  # type: ignore[no-untyped-def]
+    from helios.predictions import outcomes
+
+    outcomes.subscribe(context)  # scores a new version
+    rollup.subscribe(context)  # folds what was scored
+    register_model(context, "walk", "naive", prices(90))
+    import_prices(context, prices(100))
+    request = RunRequest(dataset="stocks", series="all", models=["walk"], horizon=5)
+    with context.db.transaction() as session:
+        service.run_inline(session, context.store, context.inference, request, LOCAL_USER)
+    import_prices(context, prices(105))
+    context.events.drain()
+    assert _count(context, accuracy_days) == 5  # one model, one dataset, 5 steps on 5 days
+    with context.db.reading() as session:
+        report = accuracy.accuracy(session, per_series=False)
+    assert report.scored_points == 10 and report.groups[0].n == 10
