@@ -32,7 +32,7 @@ def test_runs_on_different_dataset_versions_are_not_comparable() -> None:
 
 def test_scores_are_explained_in_words() -> None:
     words = scoreboard.explain({"mase": 1.53, "coverage_95": 0.12, "mae": 3.0, "smape": float("nan")})
-    assert words["mase"] == "MASE 1.53: worse than the naive forecast (1 = as good as naive)"
+    assert words["mase"] == "MASE 1.53: worse than the naive forecast does in training (1 = as good)"
     assert words["coverage_95"] == "95% interval covered 12% of the holdout: intervals too narrow"
     assert set(words) == {"mase", "coverage_95"}
     assert "better than the naive" in scoreboard.explain({"mase": 0.7})["mase"]

@@ -67,7 +67,11 @@ def test_the_validation_plot_draws_bands_naive_and_actuals_and_says_how_it_did()
     assert "80% lower" not in options["legend"]["data"]
     assert options["legend"]["top"] == 0 and options["grid"]["top"] >= 36
     assert training_validation.series_reading(one) == (
-        "S0: model MAE 0.5 vs naive 1.5: 67% smaller error than the naive forecast."
+        "S0: model MAE 0.5 vs naive 1.5: 67% smaller error than the naive forecast on this holdout."
+    )
+    assert training_validation.series_reading(one, "seasonal naive") == (
+        "S0: model MAE 0.5 vs seasonal naive 1.5: "
+        "67% smaller error than the seasonal naive forecast on this holdout."
     )
     draws = DrawValidation(
         ds=["2024-01-01", "2024-01-04"],

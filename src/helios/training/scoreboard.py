@@ -85,11 +85,14 @@ def explain(scores: Mapping[str, Any]) -> dict[str, str]:
 
 def _reading(metric: str, value: float, scores: Mapping[str, Any]) -> str | None:
     if metric == "mase":
+        # MASE's yardstick is the naive forecast's error over the training data, not on the
+        # holdout (where the validation plot compares the two): say so, or a seasonal naive
+        # model reads "worse than the naive forecast" beside a plot where it equals it.
         if value < 0.95:
-            return f"MASE {value:.2f}: better than the naive forecast (1 = as good as naive)"
+            return f"MASE {value:.2f}: better than the naive forecast does in training (1 = as good)"
         if value <= 1.05:
-            return f"MASE {value:.2f}: about as good as the naive forecast"
-        return f"MASE {value:.2f}: worse than the naive forecast (1 = as good as naive)"
+            return f"MASE {value:.2f}: about as good as the naive forecast does in training"
+        return f"MASE {value:.2f}: worse than the naive forecast does in training (1 = as good)"
     level = nominal_level(metric)
     if level is not None:
         verdict = (

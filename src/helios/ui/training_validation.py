@@ -167,21 +167,23 @@ def draws_chart(draws: DrawValidation) -> dict[str, Any]:
     }
 
 
-def series_reading(one: ValidationSeries) -> str:
-    """This series' errors in words: the model's MAE against the naive forecast's."""
+def series_reading(one: ValidationSeries, naive: str = "naive") -> str:
+    """This series' errors on the holdout in words: the model's MAE against the ``naive``
+    ("naive" or "seasonal naive") forecast's from the same origin."""
     if one.mae is None or one.naive_mae is None:
         return f"{one.unique_id}: no actuals to score on this holdout."
     if one.naive_mae == 0:
-        return f"{one.unique_id}: the naive forecast was exact here; model MAE {number(one.mae)}."
+        return f"{one.unique_id}: the {naive} forecast was exact here; model MAE {number(one.mae)}."
     change = 1 - one.mae / one.naive_mae
     verdict = (
-        f"{change:.0%} smaller error than the naive forecast"
+        f"{change:.0%} smaller error than the {naive} forecast"
         if change > 0.005
-        else f"{-change:.0%} larger error than the naive forecast"
+        else f"{-change:.0%} larger error than the {naive} forecast"
         if change < -0.005
-        else "as good as the naive forecast"
+        else f"as good as the {naive} forecast"
     )
-    return f"{one.unique_id}: model MAE {number(one.mae)} vs naive {number(one.naive_mae)}: {verdict}."
+    errors = f"model MAE {number(one.mae)} vs {naive} {number(one.naive_mae)}"
+    return f"{one.unique_id}: {errors}: {verdict} on this holdout."
 
 
 def draws_reading(draws: DrawValidation) -> str:
@@ -269,7 +271,7 @@ class ValidationCard:
                 .props('data-testid="validation-chart"')
             )
             self.reading = (
-                ui.label(series_reading(data.series[0]))
+                ui.label(series_reading(data.series[0], self.naive_label))
                 .classes("text-sm text-slate-600 dark:text-slate-300")
                 .props('data-testid="validation-reading"')
             )
@@ -281,7 +283,7 @@ class ValidationCard:
         self.chart.options.clear()
         self.chart.options.update(series_chart(one, self.naive_label))
         self.chart.update()
-        self.reading.text = series_reading(one)
+        self.reading.text = series_reading(one, self.naive_label)
 
     def show_draws(self, data: ValidationRead) -> None:
         self.title.text = "Each held-out draw against chance"
