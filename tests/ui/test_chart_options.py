@@ -82,3 +82,37 @@ def test_the_validation_plot_draws_bands_naive_and_actuals_and_says_how_it_did()
     assert "chance on 1 of 2 draws" in training_validation.draws_reading(draws)
     bars = training_validation.draws_chart(draws)["series"][0]["data"]
     assert [b["itemStyle"]["color"] for b in bars] == [training_validation.BETTER, training_validation.WORSE]
+
+
+def test_memory_graph_tooltips_escape_what_memories_named() -> None:
+    import datetime as dt
+
+    from helios.memory.schemas import Graph, GraphEdge, GraphNode
+    from helios.ui import memory_charts
+
+    stamp = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+    graph = Graph(
+        as_of=None,
+        nodes=[
+            GraphNode(id=1, name="<img src=x onerror=alert(1)>", type="org", strength=0.5, memory_ids=[1]),
+            GraphNode(id=2, name="Globex", type="org", strength=0.25, memory_ids=[1, 2]),
+        ],
+        edges=[
+            GraphEdge(
+                id=1,
+                source=1,
+                target=2,
+                predicate="supplies",
+                weight=2,
+                memory_ids=[1, 2],
+                valid_from=stamp,
+                valid_until=None,
+            )
+        ],
+    )
+    series = memory_charts.graph_options(graph)["series"][0]
+    assert series["data"][0]["tip"] == "&lt;img src=x onerror=alert(1)&gt;<br/>strength 0.50"
+    assert series["links"][0]["tip"] == (
+        "&lt;img src=x onerror=alert(1)&gt; supplies Globex<br/>2 supporting memories"
+    )
+    assert series["links"][0]["predicate"] == "supplies"  # the edge label, drawn as text on the canvas

@@ -84,6 +84,11 @@ def test_add_find_see_forget_and_restore(server: str, tmp_path: Path) -> None:
         expect(entities.get_by_test_id("entity-Acme Corp")).to_be_visible()
         names = page.evaluate(f"() => ({GRAPH})().data.map(n => n.name)")
         assert {"Acme Corp", "Initech", "Globex"} <= set(names)
+        # An edge reads as what it means ("supplies"), not as ECharts' "3 > 4" of node ids.
+        edge = "() => { const s = (" + GRAPH + ")(); const l = s.links.find(l => l.predicate === 'supplies');"
+        edge += " return [s.edgeLabel.formatter({data: l}), l.tip]; }"
+        label, tip = page.evaluate(edge)
+        assert label == "supplies" and tip == "Initech supplies Globex<br/>1 supporting memory"
         entities.get_by_test_id("entity-Acme Corp").click()
         expect(page.get_by_test_id("selected-memories")).to_contain_text("Acme Corp signed")
 

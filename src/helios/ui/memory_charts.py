@@ -7,10 +7,14 @@ count, and the legend sits above the plot so it never covers nodes.
 
 from __future__ import annotations
 
+from html import escape
+
 from helios.memory.schemas import Graph, TimelineDay
 
 PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d"]
 LABELLED_NODES = 40
+# The tooltip is HTML: what it shows is escaped here (names come from memories people wrote).
+TOOLTIP = "p => p.data.tip"
 
 
 def graph_options(graph: Graph) -> dict:
@@ -27,22 +31,27 @@ def graph_options(graph: Graph) -> dict:
             "symbolSize": round(8 + 28 * n.strength, 1),
             "label": {"show": n.id in labelled},
             "memories": len(n.memory_ids),
+            "tip": f"{escape(n.name)}<br/>strength {n.strength:.2f}",
         }
         for n in graph.nodes
     ]
+    names = {n.id: n.name for n in graph.nodes}
     edges = [
         {
             "source": str(e.source),
             "target": str(e.target),
             "value": e.weight,
-            "name": e.predicate,
+            "predicate": e.predicate,
+            "tip": escape(f"{names.get(e.source, e.source)} {e.predicate} {names.get(e.target, e.target)}")
+            + f"<br/>{e.weight} supporting memor{'y' if e.weight == 1 else 'ies'}",
             "lineStyle": {"width": min(1 + e.weight, 6)},
         }
         for e in graph.edges
     ]
     return {
         "color": PALETTE,
-        "tooltip": {"formatter": "{b}<br/>strength {c}"},
+        # ECharts names an edge "source id > target id"; say what the edge means instead.
+        "tooltip": {":formatter": TOOLTIP},
         "legend": [{"data": types, "top": 0, "type": "scroll"}],
         "animationDuration": 300,
         "series": [
@@ -58,7 +67,7 @@ def graph_options(graph: Graph) -> dict:
                 "edgeSymbol": ["none", "arrow"],
                 "edgeSymbolSize": 6,
                 "label": {"position": "right", "fontSize": 11},
-                "edgeLabel": {"show": not crowded, "formatter": "{b}", "fontSize": 9},
+                "edgeLabel": {"show": not crowded, ":formatter": "p => p.data.predicate", "fontSize": 9},
                 "force": {
                     "repulsion": 60 if crowded else (320 if sparse else 140),
                     "edgeLength": [80, 160] if sparse else [30, 90],
