@@ -101,6 +101,7 @@ def test_rollup_answers_as_the_points_do_through_folds_and_revisions(scored, mon
         {"model": "walk"},
         {"model": "trend", "version": 1, "dataset": "stocks"},
         {"start": dt.datetime(2026, 4, 13), "rolling": "D"},
+        {"start": dt.datetime(2026, 4, 14, tzinfo=dt.UTC)},
         {"rolling": "M"},
     ):
         _both_ways(context, monkeypatch, **params)
@@ -111,6 +112,10 @@ def test_what_the_days_cannot_answer_reads_the_points(scored) -> None:  # type: 
     assert not rollup.covers(None, True, None, None)  # every series apart
     assert not rollup.covers(None, False, dt.datetime(2026, 4, 13, 12), None)  # part of a day
     assert not rollup.covers(None, False, None, dt.datetime(2026, 4, 20))  # an end
+    assert rollup.covers(None, False, dt.datetime(2026, 4, 13, tzinfo=dt.UTC), None)  # as the API passes it
+    assert not rollup.covers(
+        None, False, dt.datetime(2026, 4, 13, tzinfo=dt.timezone(dt.timedelta(hours=2))), None
+    )
 
 
 def test_the_subscriber_folds_what_a_new_version_scored(context) -> None:  # type: ignore[no-untyped-def]

@@ -205,10 +205,15 @@ def _unindexed(dialect: str, column: Any) -> Any:
 def covers(
     unique_id: str | None, per_series: bool, start: dt.datetime | None, end: dt.datetime | None
 ) -> bool:
-    """Whether a request can be answered from the days: model-wide (no series), over whole days
-    from ``start`` on, with no end (a partial last day would need its points)."""
-    whole_day = start is None or start == dt.datetime.combine(start.date(), dt.time())
+    """Whether a request can be answered from the days: model-wide (no series), over whole UTC
+    days from ``start`` on, with no end (a partial last day would need its points)."""
+    whole_day = start is None or _utc(start).time() == dt.time()
     return unique_id is None and not per_series and whole_day and end is None
+
+
+def _utc(stamp: dt.datetime) -> dt.datetime:
+    """Naive UTC, as the days are keyed (a naive stamp is UTC already)."""
+    return stamp.astimezone(dt.UTC).replace(tzinfo=None) if stamp.tzinfo else stamp
 
 
 def sums_query(
@@ -231,7 +236,7 @@ def sums_query(
         if value is not None
     ]
     if start is not None:
-        where_days.append(days.day >= start.date())
+        where_days.append(days.day >= _utc(start).date())
     from_days = (
         select(
             days.model_name,
