@@ -3,6 +3,7 @@ quality on a multi-session conversational set (hybrid vs BM25 alone vs embedding
 
     nice -n 10 .venv/bin/python benchmarks/memory.py [--memories 100000] [--queries 200] [--no-postgres]
         [--no-sqlite] [--skip-recall] [--insert-batches 5] [--embed-all]
+    nice -n 10 .venv/bin/python benchmarks/memory.py --compare-embedders   # float32 / bfloat16 / int8
 
 Everything goes through the memory services (what the API calls), with the real
 all-MiniLM-L6-v2 embedder. The 100k texts are embedded once and cached under /tmp so the SQLite
@@ -85,10 +86,10 @@ class Memo:
     """The real embedder with every text it embedded kept (on disk too, under CACHE), so tuning
     re-runs the searches without re-running the model; texts it has not seen go to the model."""
 
-    def __init__(self, real) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, real, label: str = "float32") -> None:  # type: ignore[no-untyped-def]
         self.real, self.name, self.dim, self.min_similarity = real, real.name, real.dim, real.min_similarity
         CACHE.mkdir(exist_ok=True)
-        self.path = CACHE / "recall-vectors.npz"
+        self.path = CACHE / f"recall-vectors-{label}.npz"
         self.known: dict[str, np.ndarray] = {}
         if self.path.exists():
             stored = np.load(self.path)
@@ -437,12 +438,77 @@ def postgres_url(base: str) -> tuple[str, object] | None:
     return url.render_as_string(hide_password=False), drop
 
 
-def report_recall(context) -> None:  # type: ignore[no-untyped-def]
-    print("recall@5/10/25 on the conversational set (SQLite):", flush=True)
+def report_recall(context, label: str = "") -> None:  # type: ignore[no-untyped-def]
+    print(f"recall@5/10/25 on the conversational set (SQLite){label}:", flush=True)
     for part, methods in recall(context).items():
         print(f"  {part}:", flush=True)
         for method, values in methods.items():
             print(f"    {method}: " + ", ".join(f"@{k} {v:.3f}" for k, v in values.items()), flush=True)
+
+
+class Int8:
+    """float32 all-MiniLM-L6-v2 with its Linear layers quantised to int8 (PyTorch dynamic
+    quantisation, per output channel), measured against float32 and bfloat16, not shipped."""
+
+    def __init__(self) -> None:
+        import torch
+        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+        from helios.memory.embeddings import MiniLmEmbedder
+
+        self.inner = MiniLmEmbedder("float32")
+        self.name, self.dim, self.min_similarity = self.inner.name, self.inner.dim, self.inner.min_similarity
+        self.precision = "int8"
+        model = self.inner._loaded()
+        linear = {torch.nn.Linear: per_channel_dynamic_qconfig}
+        quantize_dynamic(model, linear, dtype=torch.qint8, inplace=True)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed(texts)
+
+
+def compare_embedders(with_recall: bool) -> None:
+    """float32, bfloat16 and int8 in one run: texts/s on the insert benchmark's texts (batches of
+    1,000 as the service embeds them), one query's CPU time, cosine to float32 of the same texts,
+    and the recall table with each embedder storing and searching the conversational set."""
+    import os
+    import warnings
+
+    import torch
+
+    from helios.memory.embeddings import MiniLmEmbedder
+
+    warnings.simplefilter("ignore")  # torch.ao says it is deprecated, and warns on each quantised weight
+    texts = synthetic_texts(2000, seed=101)
+    queries = [memory_corpus.chatter(random.Random(7)) for _ in range(100)]
+    variants = {"float32": MiniLmEmbedder("float32"), "bfloat16": MiniLmEmbedder("bfloat16"), "int8": Int8()}
+    reference = None
+    for label, embedder in variants.items():
+        embedder.embed(texts[:64])
+        threads = torch.get_num_threads()
+        started, started_cpu = time.perf_counter(), time.process_time()
+        vectors = np.concatenate([embedder.embed(texts[i : i + 1000]) for i in range(0, len(texts), 1000)])
+        wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+        one = []
+        for q in queries:
+            started_one = time.process_time()
+            embedder.embed([q])
+            one.append(time.process_time() - started_one)
+        reference = vectors if reference is None else reference
+        cosine = (reference * vectors).sum(axis=1)
+        print(
+            f"{label}: {len(texts) / wall:.0f} texts/s wall ({threads} threads), {len(texts) / cpu:.0f} per "
+            f"CPU-second; one query {1000 * statistics.median(one):.1f} ms CPU p50, "
+            f"{1000 * float(np.percentile(one, 95)):.1f} p95; cosine to float32 mean {cosine.mean():.5f} "
+            f"min {cosine.min():.5f}; load {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
+    if with_recall:
+        for label, embedder in variants.items():
+            context = open_context(f"sqlite:///{tempfile.mkdtemp()}/recall-{label}.db")
+            context.memory.embedder = embedder
+            report_recall(context, f", {label} embedder, load {os.getloadavg()[0]:.2f}")
+            context.db.dispose()
 
 
 def main() -> None:
@@ -464,14 +530,23 @@ def main() -> None:
     parser.add_argument(
         "--embed-all", action="store_true", help="embed the 100k stored texts too (else random unit vectors)"
     )
+    parser.add_argument(
+        "--compare-embedders",
+        action="store_true",
+        help="only: float32 vs bfloat16 vs int8 (speed, cosine, and recall unless --skip-recall)",
+    )
     args = parser.parse_args()
+    if args.compare_embedders:
+        compare_embedders(with_recall=not args.skip_recall)
+        return
     real = MiniLmEmbedder()
     started = time.perf_counter()
     real.embed(["warm up"])
     print(f"model load (import + weights): {time.perf_counter() - started:.1f} s", flush=True)
 
     sqlite = open_context(f"sqlite:///{tempfile.mkdtemp()}/bench.db")
-    memo = Memo(real)
+    print(f"embedder precision: {real.precision}", flush=True)
+    memo = Memo(real, real.precision)
     sqlite.memory.embedder = memo
     if args.tune:
         tune(sqlite)

