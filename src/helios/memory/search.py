@@ -20,8 +20,9 @@ import datetime as dt
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 from sqlalchemy import select
@@ -32,8 +33,8 @@ from helios.core.clock import as_utc, utcnow
 from helios.memory import fulltext, timeframe
 from helios.memory.graph import entity_key
 from helios.memory.runtime import MemoryRuntime
-from helios.memory.schemas import SearchHit, SearchResult, StrengthParts, Why
-from helios.memory.strength import strength_parts
+from helios.memory.schemas import SearchHit, SearchResult, Why
+from helios.memory.strength import strength_parts, strength_total
 from helios.memory.tables import Entity, EntitySupport, Memory
 from helios.memory.views import corroborations, memory_read
 
@@ -50,6 +51,7 @@ STRENGTH_SHARE = 0.3
 SUPERSEDED_FACTOR = 0.5
 MAX_EMBEDDED_CHARS = 2_000
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -222,8 +224,8 @@ def _ranked(
     now = utcnow()
     rows = _scoring_rows(session, list(fused))
     backing = corroborations(session, list(rows))
-    strengths = {i: _strength(r, runtime, backing.get(i, 0), now) for i, r in rows.items()}
-    scores = {i: fused[i] * (1 - STRENGTH_SHARE + STRENGTH_SHARE * strengths[i].total) for i in rows}
+    totals = {i: _strength(r, runtime, backing.get(i, 0), now, strength_total) for i, r in rows.items()}
+    scores = {i: fused[i] * (1 - STRENGTH_SHARE + STRENGTH_SHARE * totals[i]) for i in rows}
     if signals.window is not None:
         for i, r in rows.items():
             if not signals.window.holds(as_utc(r.valid_from)):
@@ -237,6 +239,7 @@ def _ranked(
             scores[i] = min(scores[i], scores[replacement] * 0.9)
     best = sorted(scores, key=lambda i: (-scores[i], -i))[:k]
     memories = {m.id: m for m in session.scalars(select(Memory).where(Memory.id.in_(best)))}
+    strengths = {i: _strength(rows[i], runtime, backing.get(i, 0), now, strength_parts) for i in memories}
     return [
         SearchHit(
             memory=memory_read(memories[i], agent_names.get(memories[i].agent_id, ""), strengths[i]),
@@ -275,8 +278,10 @@ def _scoring_rows(session: Session, memory_ids: list[int]) -> dict[int, Row]:
     return found
 
 
-def _strength(row: Row, runtime: MemoryRuntime, corroborated: int, now: dt.datetime) -> StrengthParts:
-    return strength_parts(
+def _strength(
+    row: Row, runtime: MemoryRuntime, corroborated: int, now: dt.datetime, how: Callable[..., _T]
+) -> _T:
+    return how(
         importance=row.importance,
         last_used=row.last_accessed or row.recorded_at,
         now=now,

@@ -37,13 +37,9 @@ def strength_parts(
     corroborations: int,
     wrong_predictions: int,
 ) -> StrengthParts:
-    days = (as_utc(now) - as_utc(last_used)).total_seconds() / 86_400
-    kept = decay(days, half_life_days)
-    access = min(ACCESS_CAP, ACCESS_STEP * math.log1p(access_count))
-    corroboration = min(CORROBORATION_CAP, CORROBORATION_STEP * corroborations)
-    penalty = WRONG_FACTOR**wrong_predictions
-    base = importance * (FLOOR + (1 - FLOOR) * kept)
-    total = min(1.0, base + access + corroboration) * penalty
+    days, kept, access, corroboration, penalty, total = _parts(
+        importance, last_used, now, half_life_days, access_count, corroborations, wrong_predictions
+    )
     return StrengthParts(
         total=round(total, 4),
         importance=importance,
@@ -55,3 +51,40 @@ def strength_parts(
         wrong_predictions=wrong_predictions,
         penalty=round(penalty, 4),
     )
+
+
+def strength_total(
+    *,
+    importance: float,
+    last_used: dt.datetime,
+    now: dt.datetime,
+    half_life_days: float,
+    access_count: int,
+    corroborations: int,
+    wrong_predictions: int,
+) -> float:
+    """``strength_parts(...).total`` without building the parts (search ranks hundreds of
+    candidates and shows the parts of the few it returns)."""
+    parts = _parts(
+        importance, last_used, now, half_life_days, access_count, corroborations, wrong_predictions
+    )
+    return round(parts[5], 4)
+
+
+def _parts(
+    importance: float,
+    last_used: dt.datetime,
+    now: dt.datetime,
+    half_life_days: float,
+    access_count: int,
+    corroborations: int,
+    wrong_predictions: int,
+) -> tuple[float, float, float, float, float, float]:
+    days = (as_utc(now) - as_utc(last_used)).total_seconds() / 86_400
+    kept = decay(days, half_life_days)
+    access = min(ACCESS_CAP, ACCESS_STEP * math.log1p(access_count))
+    corroboration = min(CORROBORATION_CAP, CORROBORATION_STEP * corroborations)
+    penalty = WRONG_FACTOR**wrong_predictions
+    base = importance * (FLOOR + (1 - FLOOR) * kept)
+    total = min(1.0, base + access + corroboration) * penalty
+    return days, kept, access, corroboration, penalty, total

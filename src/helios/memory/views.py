@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from helios.agents import service as agents
 from helios.agents import views as agent_views
@@ -42,20 +42,47 @@ TIMELINE_MEMORIES = 5_000
 
 
 def corroborations(session: Session, memory_ids: Sequence[int]) -> dict[int, int]:
-    """For each memory, how many other live memories support one of the same relations."""
+    """For each memory, how many other live memories support one of the same relations.
+
+    Three indexed lookups rather than one join: given a long ``IN`` list and no statistics, SQLite
+    planned the join from ``memories`` (every live row through ``ix_memories_deleted_at``), 9 ms at
+    100k memories even with no relations at all, and most candidates of a search support none."""
     if not memory_ids:
         return {}
-    mine, other = aliased(RelationSupport), aliased(RelationSupport)
-    found: dict[int, int] = {}
+    relations: dict[int, set[int]] = defaultdict(set)  # memory -> its relations
     for start in range(0, len(memory_ids), 500):
+        chunk = list(memory_ids[start : start + 500])
         rows = session.execute(
-            select(mine.memory_id, func.count(func.distinct(other.memory_id)))
-            .join(other, (other.relation_id == mine.relation_id) & (other.memory_id != mine.memory_id))
-            .join(Memory, (Memory.id == other.memory_id) & Memory.deleted_at.is_(None))
-            .where(mine.memory_id.in_(list(memory_ids[start : start + 500])))
-            .group_by(mine.memory_id)
+            select(RelationSupport.memory_id, RelationSupport.relation_id).where(
+                RelationSupport.memory_id.in_(chunk)
+            )
         )
-        found.update({m: int(n) for m, n in rows})
+        for memory_id, relation_id in rows:
+            relations[memory_id].add(relation_id)
+    if not relations:
+        return {}
+    supporters: dict[int, set[int]] = defaultdict(set)  # relation -> every memory supporting it
+    wanted = sorted({r for held in relations.values() for r in held})
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(RelationSupport.relation_id, RelationSupport.memory_id).where(
+                RelationSupport.relation_id.in_(wanted[start : start + 500])
+            )
+        )
+        for relation_id, memory_id in rows:
+            supporters[relation_id].add(memory_id)
+    others = sorted({m for held in supporters.values() for m in held})
+    live: set[int] = set()
+    for start in range(0, len(others), 500):
+        chunk = others[start : start + 500]
+        live.update(
+            session.scalars(select(Memory.id).where(Memory.id.in_(chunk), Memory.deleted_at.is_(None)))
+        )
+    found: dict[int, int] = {}
+    for memory_id, held in relations.items():
+        backing = {m for r in held for m in supporters[r] if m in live and m != memory_id}
+        if backing:
+            found[memory_id] = len(backing)
     return found
 
 
