@@ -95,6 +95,7 @@ def test_add_find_see_forget_and_restore(server: str, tmp_path: Path) -> None:
         expect(page.get_by_test_id("day-2026-11-02")).to_contain_text("2")
         page.get_by_test_id("day-2026-11-01").click()
         expect(page.get_by_test_id("selected-memories")).to_contain_text("Morning briefing 0")
+        page.get_by_text("2026-11-01: 1 memory", exact=True).wait_for()  # one memory, not "1 memories"
         page.get_by_test_id(f"strength-{episodes[3]['id']}").first.hover()
         page.get_by_text("strength 0.").first.wait_for()
         page.set_viewport_size({"width": 1440, "height": 900})

@@ -20,6 +20,7 @@ from helios.ui.guard import page_principal
 from helios.ui.memory_panels import strength_bar
 from helios.ui.runtime import context
 from helios.ui.shell import frame
+from helios.ui.words import counted
 
 
 @ui.page("/agents", title="Agents · Helios")
@@ -47,7 +48,8 @@ def agent_card(agent: AgentRead) -> None:
         ui.label(agent.name).classes("text-base font-semibold")
         if agent.description:
             ui.label(agent.description).classes("text-sm text-slate-500 line-clamp-2")
-        ui.label(f"{len(agent.models)} models · {agent.memory_count} memories").classes("text-sm")
+        models = counted(len(agent.models), "model", "models")
+        ui.label(f"{models} · {counted(agent.memory_count, 'memory', 'memories')}").classes("text-sm")
         if agent.assistant:
             ui.label(f"assistant: {agent.assistant.name}").classes("text-sm text-slate-500")
 
@@ -237,7 +239,8 @@ def memory_card(agent: AgentRead) -> None:
         )
     with ui.card().classes("helios-card w-full p-4 gap-1").props('data-testid="agent-memory"'):
         with ui.row().classes("w-full items-center"):
-            ui.label(f"Memory · {strongest.total} memories").classes("text-base font-semibold grow")
+            total = counted(strongest.total, "memory", "memories")
+            ui.label(f"Memory · {total}").classes("text-base font-semibold grow")
             ui.link("Open the memory graph →", f"/memory/{agent.name}").props(
                 'data-testid="agent-memory-link"'
             )

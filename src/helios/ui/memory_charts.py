@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from helios.memory.schemas import Graph, TimelineDay
+from helios.ui.words import counted
 
 PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d"]
 LABELLED_NODES = 40
@@ -43,7 +44,7 @@ def graph_options(graph: Graph) -> dict:
             "value": e.weight,
             "predicate": e.predicate,
             "tip": escape(f"{names.get(e.source, e.source)} {e.predicate} {names.get(e.target, e.target)}")
-            + f"<br/>{e.weight} supporting memor{'y' if e.weight == 1 else 'ies'}",
+            + f"<br/>{counted(e.weight, 'supporting memory', 'supporting memories')}",
             "lineStyle": {"width": min(1 + e.weight, 6)},
         }
         for e in graph.edges

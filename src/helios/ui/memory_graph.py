@@ -32,6 +32,7 @@ from helios.ui.memory_panels import memory_row, search_hit
 from helios.ui.memory_review import ForgetPanel
 from helios.ui.runtime import context
 from helios.ui.shell import frame
+from helios.ui.words import counted
 
 LISTED = 100
 ENTITY_CHIPS = 30
@@ -157,7 +158,8 @@ class MemoryPage:
             with ui.column().classes("gap-0 grow"):
                 ui.label(f"Memory of {self.agent}").classes("text-2xl font-semibold")
                 ui.label(
-                    f"{summary.memory_count} memories · {summary.entity_count} entities · "
+                    f"{counted(summary.memory_count, 'memory', 'memories')} · "
+                    f"{counted(summary.entity_count, 'entity', 'entities')} · "
                     f"{summary.deleted_count} deleted (restorable)"
                 ).classes("text-slate-500").props('data-testid="memory-summary"')
             agent_picker(self.agent)
@@ -169,9 +171,9 @@ class MemoryPage:
         self.chart.update()
         self.entities.clear()
         with self.entities:
-            ui.label(f"{len(graph.nodes)} entities, {len(graph.edges)} relations:").classes(
-                "text-xs text-slate-500"
-            )
+            shown = f"{counted(len(graph.nodes), 'entity', 'entities')}, "
+            shown += f"{counted(len(graph.edges), 'relation', 'relations')}:"
+            ui.label(shown).classes("text-xs text-slate-500")
             for node in sorted(graph.nodes, key=lambda n: -len(n.memory_ids))[:ENTITY_CHIPS]:
                 ui.chip(node.name, on_click=lambda n=node: self.show_node(n.id)).props(
                     f'dense clickable data-testid="entity-{node.name}"'
@@ -219,7 +221,9 @@ class MemoryPage:
             self.show_day(day)
 
     def show_day(self, day: TimelineDay) -> None:
-        self.show_selected(f"{day.day.isoformat()}: {day.count} memories", [m.id for m in day.memories])
+        self.show_selected(
+            f"{day.day.isoformat()}: {counted(day.count, 'memory', 'memories')}", [m.id for m in day.memories]
+        )
 
     def show_selected(self, title: str, memory_ids: list[int]) -> None:
         with context().db.reading() as session:
@@ -341,9 +345,9 @@ def memory_index(request: Request) -> None:
                 card.on("click", lambda s=summary: ui.navigate.to(f"/memory/{s.agent}"))
                 with card.props(f'data-testid="memory-agent-{summary.agent}"'):
                     ui.label(summary.agent).classes("text-base font-semibold")
-                    ui.label(f"{summary.memory_count} memories · {summary.entity_count} entities").classes(
-                        "text-sm text-slate-500"
-                    )
+                    memories = counted(summary.memory_count, "memory", "memories")
+                    entities = counted(summary.entity_count, "entity", "entities")
+                    ui.label(f"{memories} · {entities}").classes("text-sm text-slate-500")
 
 
 @ui.page("/memory/{agent}", title="Memory · Helios")

@@ -16,6 +16,7 @@ from helios.memory import service, views
 from helios.memory.schemas import ForgetResult, MemoryKind
 from helios.ui.memory_panels import strength_bar
 from helios.ui.runtime import context
+from helios.ui.words import counted
 
 HISTORY = 10
 
@@ -85,7 +86,8 @@ class ForgetPanel:
             if not result.items:
                 ui.label("No memory matches this rule.").classes("text-sm text-slate-500")
                 return
-            ui.label(f"{result.count} memories would be forgotten; untick any to keep.").classes("text-sm")
+            found = counted(result.count, "memory", "memories")
+            ui.label(f"{found} would be forgotten; untick any to keep.").classes("text-sm")
             for memory in result.items:
                 with (
                     ui.row()
@@ -116,7 +118,7 @@ class ForgetPanel:
             ui.notify(exc.detail, type="negative", multi_line=True)
             return
         self.queue.clear()
-        ui.notify(f"Forgot {result.count} memories; undo it below", type="positive")
+        ui.notify(f"Forgot {counted(result.count, 'memory', 'memories')}; undo it below", type="positive")
         self.on_change()
 
     def refresh_history(self) -> None:
@@ -135,7 +137,8 @@ class ForgetPanel:
                         else item.reason
                     )
                     ui.label(
-                        f"{item.created_at:%Y-%m-%d %H:%M} · {what} · {item.memory_count} memories"
+                        f"{item.created_at:%Y-%m-%d %H:%M} · {what} · "
+                        f"{counted(item.memory_count, 'memory', 'memories')}"
                     ).classes("text-sm grow")
                     if item.undone_at:
                         ui.label("undone").classes("text-xs text-slate-500")
@@ -152,7 +155,7 @@ class ForgetPanel:
         except HeliosError as exc:
             ui.notify(exc.detail, type="negative", multi_line=True)
             return
-        ui.notify(f"Restored {restored} memories", type="positive")
+        ui.notify(f"Restored {counted(restored, 'memory', 'memories')}", type="positive")
         self.on_change()
 
 
