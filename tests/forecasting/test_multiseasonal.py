@@ -169,3 +169,109 @@ def test_auto_intervals_cover_what_they_claim() -> None:
             hits[level].extend(inside.tolist())
     assert 0.90 <= np.mean(hits[95]) <= 0.99, np.mean(hits[95])
     assert 0.72 <= np.mean(hits[80]) <= 0.88, np.mean(hits[80])
+
+
+# --- gbm on trending series, auto's pooled choice and cross-fitted intervals (2026-12-02) --------
+
+
+def trending_panel(series: int = 10, hours: int = 24 * 7 * 5, seed: int = 5) -> pd.DataFrame:
+    """A daily shape on a level that keeps rising: the last days lie above every level seen."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(hours)
+    stamps = pd.date_range("2024-01-01", periods=hours, freq="h")
+    frames = []
+    for i in range(series):
+        daily = 4 * np.sin(2 * np.pi * (t + i) / 24)
+        y = (1 + i / 3) * (20 + 0.05 * (1 + i / series) * t + daily + rng.normal(0, 0.5, hours))
+        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": stamps, "y": y}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_anchored_gbm_follows_a_trend_past_the_levels_it_was_trained_on() -> None:
+    train, test = split_last(trending_panel(), HORIZON * 2)
+    spec = DataSpec("h", 24)
+    gbm = get_family("gbm")
+    scores = {}
+    for target in ("anchored", "level"):
+        config = gbm.parse_config({"horizon": HORIZON * 2, "n_estimators": 150, "target": target})
+        scores[target] = mean_mase(gbm.fit(train, config, spec).predict(HORIZON * 2), test, train)
+    naive = get_family("seasonal_naive")
+    scores["seasonal_naive"] = mean_mase(
+        naive.fit(train, naive.parse_config({}), spec).predict(HORIZON * 2), test, train
+    )
+    assert scores["anchored"] < 0.7 * scores["seasonal_naive"], scores
+    assert scores["anchored"] < 0.7 * scores["level"], scores
+
+
+def test_gbm_follows_the_calendar_week_even_when_the_test_does_not_confirm_it() -> None:
+    panel = hourly_panel(series=3, hours=24 * 7 * 4, weekly=0.0)
+    gbm = get_family("gbm")
+    spec = DataSpec("h", 24)
+    calendar = gbm.fit(panel, gbm.parse_config({"n_estimators": 10, "seasons": "calendar"}), spec)
+    data = gbm.fit(panel, gbm.parse_config({"n_estimators": 10, "seasons": "data"}), spec)
+    assert calendar.settings["seasons"] == [24, 168] and 168 in calendar.settings["lags"]
+    assert data.settings["seasons"] == [24]
+
+
+def test_auto_fits_a_global_candidate_on_every_series() -> None:
+    train, _ = split_last(trending_panel(), HORIZON)
+    family = get_family("auto")
+    config = {
+        "candidates": ["seasonal_naive@24", "gbm"],
+        "candidate_configs": {"seasonal_naive@24": {"season_length": 24}, **CANDIDATE_CONFIGS},
+        "horizon": HORIZON,
+    }
+    fitted = family.fit(train, family.parse_config(config), DataSpec("h", 24))
+    assert "gbm" in fitted.members
+    assert set(fitted.members["gbm"].unique_ids) == set(train["unique_id"])  # not only its choosers
+    assert len(fitted.predict(HORIZON)) == HORIZON * train["unique_id"].nunique()
+
+
+def test_fixed_pooling_pulls_every_series_towards_the_panel() -> None:
+    from helios.forecasting.auto_validation import pool_scores
+
+    scores = pd.DataFrame({"a": [0.8, 1.2, 0.9], "b": [1.2, 0.8, np.inf]}, index=["x", "y", "z"])
+    pd.testing.assert_frame_equal(pool_scores(scores, 0.0), scores)
+    whole = pool_scores(scores, 1.0)
+    assert (whole["a"] == 0.9).all() and whole.loc["x", "b"] == whole.loc["y", "b"] == 1.0
+    assert whole.loc["z", "b"] == np.inf  # a candidate that failed on a series stays out
+    assert pool_scores(scores, 0.5).loc["x", "a"] == pytest.approx(0.85)
+
+
+def test_crossfitted_intervals_are_calibrated_on_choices_that_never_saw_those_errors() -> None:
+    train, _ = split_last(hourly_panel(series=10, seed=3), HORIZON)
+    family = get_family("auto")
+    widths = {}
+    for calibration in ("same", "crossfit"):
+        config = {
+            "candidates": CANDIDATES,
+            "candidate_configs": CANDIDATE_CONFIGS,
+            "horizon": HORIZON,
+            "calibration": calibration,
+            "interval_unit": "scale",
+        }
+        forecast = family.fit(train, family.parse_config(config), DataSpec("h", 24)).predict(HORIZON, (95,))
+        widths[calibration] = float((forecast["hi-95"] - forecast["lo-95"]).mean())
+    # The errors of a choice made on other windows are not shrunk by the choice: wider bounds.
+    assert widths["crossfit"] >= widths["same"], widths
+
+
+def test_evidence_pooling_keeps_clear_choices_and_settles_noisy_ones_by_the_panel() -> None:
+    from helios.forecasting.auto_validation import evidence_pooled_scores, relative_scores
+
+    rows = []
+    windows_b = {  # "b" against "a" (sMAPE and MASE 1.0) per window
+        "clear": [0.3, 0.32, 0.28, 0.3],  # b is far better on every window: stands
+        "noisy": [0.5, 1.6, 0.4, 1.4],  # b slightly better on average, windows disagree
+        **{f"like{i}": [1.3, 1.5, 1.2, 1.4] for i in range(20)},  # the panel: a is better
+    }
+    for uid, values in windows_b.items():
+        for window, value in enumerate(values):
+            rows.append((uid, "a", window, 1.0, 1.0))
+            rows.append((uid, "b", window, value, value))
+    metrics = pd.DataFrame(rows, columns=["unique_id", "candidate", "window", "smape", "mase"])
+    scores = relative_scores(metrics)
+    assert scores.loc["noisy", "b"] < scores.loc["noisy", "a"]  # alone, the noisy series picks b
+    pooled = evidence_pooled_scores(metrics, scores)
+    assert pooled.loc["clear", "b"] < pooled.loc["clear", "a"]
+    assert pooled.loc["noisy", "a"] < pooled.loc["noisy", "b"]

@@ -107,6 +107,41 @@ def relative_scores(metrics: pd.DataFrame) -> pd.DataFrame:
     return score.fillna(np.inf)
 
 
+def pool_scores(scores: pd.DataFrame, weight: float) -> pd.DataFrame:
+    """Each series' scores pulled ``weight`` of the way towards each candidate's median score
+    over the series (a candidate that failed on a series stays +inf there)."""
+    if weight <= 0 or scores.empty:
+        return scores
+    finite = scores.where(np.isfinite(scores))
+    panel = finite.median(axis=0)
+    pooled = (1 - weight) * finite + weight * panel
+    return pooled.where(np.isfinite(scores), np.inf)
+
+
+def evidence_pooled_scores(metrics: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """Each series' scores pulled towards each candidate's panel mean as far as its windows
+    disagree (empirical Bayes): a candidate's score on one series is the mean of a few windows'
+    scores, whose noise (their variance over the windows, over how many there are) is weighed
+    against how much the series really differ (the variance of the scores across the panel,
+    less that noise). Clear evidence on a series stands; what a few noisy windows cannot tell
+    apart follows the panel."""
+    if scores.empty or metrics.empty or "smape" not in metrics:
+        return scores
+    keys = ["unique_id", "window"]
+    smape_mean = metrics.groupby(keys)["smape"].transform("mean")
+    mase_mean = metrics.groupby(keys)["mase"].transform("mean")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = 0.5 * (metrics["smape"] / smape_mean + metrics["mase"] / mase_mean)
+    relative = relative.where(np.isfinite(relative))
+    spread = metrics.assign(relative=relative).groupby(["unique_id", "candidate"])["relative"]
+    noise = (spread.var() / spread.count()).unstack("candidate").reindex_like(scores)
+    finite = scores.where(np.isfinite(scores))
+    between = (finite.var(axis=0) - noise.mean(axis=0)).clip(lower=1e-12)
+    weight = (noise / (noise + between)).fillna(0.0)  # a single window: no measure of noise
+    pooled = (1 - weight) * finite + weight * finite.mean(axis=0)
+    return pooled.where(np.isfinite(scores), np.inf)
+
+
 def choose(
     scores: pd.DataFrame, candidates: Sequence[str], selection: str, top_k: int, tolerance: float
 ) -> dict[str, list[str]]:

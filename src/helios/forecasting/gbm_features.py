@@ -95,18 +95,23 @@ def training_matrix(
     seasons: Sequence[int],
     first_column: int,
     base_lag: int = 0,
+    anchor: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows for every observed point from ``first_column`` on: (features, target). ``steps`` is
     each series' calendar step number at column 0 (for the phase features). With ``base_lag``
     the target is the change from ``base_lag`` points before (a seasonal difference): the trees
-    then learn corrections to seasonal naive, and shrink towards it where they know nothing."""
+    then learn corrections to seasonal naive, and shrink towards it where they know nothing.
+    With ``anchor`` every level (lags, means, target) is taken relative to the mean of the
+    ``anchor`` points before the row: the trees learn shapes around the recent level, so a
+    series that trends or shifts past the levels seen in training is still forecast."""
     columns = np.arange(first_column, z.shape[1])
-    blocks = [_lagged(z, columns, lag) for lag in lags]
-    blocks += [_window_means(z, m)[:, columns] for m in seasons]
-    blocks.append(_window_means(z, SHORT_MEAN)[:, columns])
+    level = _window_means(z, anchor)[:, columns] if anchor else 0.0
+    blocks = [_lagged(z, columns, lag) - level for lag in lags]
+    blocks += [_window_means(z, m)[:, columns] - level for m in seasons]
+    blocks.append(_window_means(z, SHORT_MEAN)[:, columns] - level)
     blocks += [np.mod(steps[:, None] + columns[None, :], m).astype(float) for m in seasons]
     features = np.stack(blocks, axis=-1).reshape(-1, len(blocks))
-    target = z[:, columns]
+    target = z[:, columns] - level
     if base_lag:
         target = target - _lagged(z, columns, base_lag)
     target = target.reshape(-1)
@@ -121,14 +126,22 @@ def _lagged(z: np.ndarray, columns: np.ndarray, lag: int) -> np.ndarray:
     return out
 
 
+def anchor_level(z: np.ndarray, anchor: int) -> np.ndarray | float:
+    """The level the next point's features and target are relative to (0 without an anchor)."""
+    if not anchor:
+        return 0.0
+    return z[:, -anchor:].mean(axis=1) if anchor <= z.shape[1] else np.full(z.shape[0], np.nan)
+
+
 def next_step_features(
-    z: np.ndarray, steps: np.ndarray, lags: Sequence[int], seasons: Sequence[int]
+    z: np.ndarray, steps: np.ndarray, lags: Sequence[int], seasons: Sequence[int], anchor: int = 0
 ) -> np.ndarray:
     """Features of the point right after the last column of ``z``, for every series."""
     n = z.shape[1]
-    blocks = [z[:, n - lag] if lag <= n else np.full(z.shape[0], np.nan) for lag in lags]
+    level = anchor_level(z, anchor)
+    blocks = [(z[:, n - lag] if lag <= n else np.full(z.shape[0], np.nan)) - level for lag in lags]
     for m in (*seasons, SHORT_MEAN):
-        blocks.append(z[:, -m:].mean(axis=1) if m <= n else np.full(z.shape[0], np.nan))
+        blocks.append((z[:, -m:].mean(axis=1) if m <= n else np.full(z.shape[0], np.nan)) - level)
     blocks += [np.mod(steps + n, m).astype(float) for m in seasons]
     return np.stack(blocks, axis=-1).astype(np.float32)
 

@@ -2,7 +2,13 @@
 
 Features (``gbm_features.py``): the lags within the shortest season, its multiples up to the
 longest season, means over each season, the position in each season (hour of day, day of
-week), on each series standardised by its own mean and spread. The model predicts one step;
+week), on each series standardised by its own mean and spread. The seasons are every one the
+calendar suggests that fits twice in the history (``seasons="calendar"``, the default: hour of
+week for hourly data even where the test does not confirm it; the trees ignore what does not
+help), and every level is taken relative to the mean of the last shortest season before the
+point (``target="anchored"``, the default), so a series trending past the levels seen in
+training is still followed. On 135 windows of 700-960 hours cut from ETTh1 these took OWA from
+0.655 to 0.637, on ETTh1's 7 series at 8 origins from 0.611 to 0.602. The model predicts one step;
 the forecast feeds each prediction back as the newest lag, ``horizon`` times, for all series at
 once.
 
@@ -36,6 +42,7 @@ from helios.forecasting.base import (
     ModelFamily,
 )
 from helios.forecasting.families import register
+from helios.forecasting.frequency import candidate_seasons
 from helios.forecasting.panel import (
     check_horizon,
     check_levels,
@@ -64,10 +71,17 @@ class GBMConfig(Hyperparameters):
     min_child_samples: int = Field(default=20, ge=1, description="Fewest rows a leaf may hold.")
     feature_fraction: float = Field(default=0.9, gt=0, le=1.0, description="Share of features per tree.")
     objective: Literal["l2", "l1", "huber"] = Field(default="l2", description="Loss the trees minimise.")
-    target: Literal["level", "seasonal_difference"] = Field(
-        default="level",
+    target: Literal["level", "seasonal_difference", "anchored"] = Field(
+        default="anchored",
         description="Learn the (standardised) value itself, or its change over the shortest season "
-        "(corrections to seasonal naive). On ETTh1 the level scored OWA 0.611 against 0.626.",
+        "(corrections to seasonal naive), or the value relative to the mean of the last shortest "
+        "season before it ('anchored': lags and means too, so trends and level shifts carry over). "
+        "On ETTh1 the level scored OWA 0.611 against 0.626 (seasonal difference).",
+    )
+    seasons: Literal["data", "calendar"] = Field(
+        default="calendar",
+        description="Seasons the lags and phases follow: those confirmed on the data, or also every one "
+        "the calendar suggests (hour of week for hourly data) that fits twice in the history.",
     )
     horizon: int = Field(default=12, ge=1, le=1000, description="Steps the intervals are calibrated for.")
     calibration_windows: int = Field(
@@ -116,7 +130,14 @@ class GBMFitted(Fitted):
         """(series, horizon) standardised forecasts, one recursive step at a time."""
         s = self.settings
         return recursive_forecast(
-            self._model(), self.history, self.steps, s["lags"], s["seasons"], horizon, s.get("base_lag", 0)
+            self._model(),
+            self.history,
+            self.steps,
+            s["lags"],
+            s["seasons"],
+            horizon,
+            s.get("base_lag", 0),
+            s.get("anchor", 0),
         )
 
     def predict(self, horizon: int, levels: Sequence[int] = DEFAULT_LEVELS) -> pd.DataFrame:
@@ -167,12 +188,13 @@ def recursive_forecast(
     seasons: list[int],
     horizon: int,
     base_lag: int = 0,
+    anchor: int = 0,
 ) -> np.ndarray:
     z = history
     out = np.empty((history.shape[0], horizon))
     for h in range(horizon):
-        row = features.next_step_features(z, steps, lags, seasons)
-        out[:, h] = booster.predict(row, num_threads=1)
+        row = features.next_step_features(z, steps, lags, seasons, anchor)
+        out[:, h] = booster.predict(row, num_threads=1) + features.anchor_level(z, anchor)
         if base_lag:
             out[:, h] += z[:, z.shape[1] - base_lag]
         z = np.concatenate([z, out[:, h : h + 1]], axis=1)
@@ -189,6 +211,7 @@ class GBMFamily(ModelFamily):
     )
     Config = GBMConfig
     FittedType = GBMFitted
+    learns_across_series = True  # auto fits it on every series, not only those that chose it
 
     def fit(
         self, train: pd.DataFrame, config: Hyperparameters, spec: DataSpec, context: FitContext | None = None
@@ -208,6 +231,7 @@ class GBMFamily(ModelFamily):
                 "lags": panel.lags,
                 "seasons": panel.seasons,
                 "base_lag": panel.base_lag,
+                "anchor": panel.anchor,
                 "config": config.model_dump(),
             },
             panel.ids,
@@ -249,7 +273,7 @@ class GBMFamily(ModelFamily):
             early = panel.train(config, panel.z[:, :-horizon])
             start, steps = panel.forecast_start(panel.z[:, :-horizon])
             forecast = recursive_forecast(
-                early, start, steps, panel.lags, panel.seasons, horizon, panel.base_lag
+                early, start, steps, panel.lags, panel.seasons, horizon, panel.base_lag, panel.anchor
             )
             return StepCalibration.from_errors(panel.z[:, -horizon:] - forecast)
         return panel.residual_calibration(booster, panel.z, horizon, config.threads)
@@ -270,13 +294,14 @@ class GBMPanel:
         seasons: list[int],
         seen_columns: int | None = None,
         base_lag: int = 0,
+        anchor: int = 0,
     ) -> None:
         self.ids, self.last_ds, self.raw, self.steps = ids, last_ds, raw, steps
-        self.base_lag = base_lag
+        self.base_lag, self.anchor = base_lag, anchor
         self.lags, self.seasons = lags, seasons
         self.standardiser = features.Standardiser.fit(raw[:, :seen_columns])
         self.z = self.standardiser.apply(raw)
-        self.memory = max([*lags, *seasons, features.SHORT_MEAN])
+        self.memory = max([*lags, *seasons, features.SHORT_MEAN, anchor])
         self.first_column = min(max(lags), max(1, raw.shape[1] // 2))
 
     @classmethod
@@ -288,7 +313,10 @@ class GBMPanel:
         values = [s.y[-window:] if window else s.y for s in series]
         longest = max(len(y) for y in values)
         usable = longest if seen_columns is None else seen_columns
-        seasons = [m for m in data_seasons(train, spec) if 1 < m < usable]
+        found = set(data_seasons(train, spec))
+        if config.seasons == "calendar":
+            found |= {m for m in candidate_seasons(spec.freq) if 2 * m <= usable}
+        seasons = sorted(m for m in found if 1 < m < usable)
         lags = sorted(set(config.lags)) if config.lags else features.default_lags(seasons, usable)
         starts = np.array(
             [
@@ -301,7 +329,10 @@ class GBMPanel:
         last_ds = [stamp_to_json(s.last_ds) for s in series]
         raw = features.pad_left(values, longest)
         base_lag = min(seasons) if config.target == "seasonal_difference" and seasons else 0
-        return cls([s.unique_id for s in series], last_ds, raw, starts, lags, seasons, seen_columns, base_lag)
+        anchor = (min(seasons) if seasons else features.SHORT_MEAN) if config.target == "anchored" else 0
+        return cls(
+            [s.unique_id for s in series], last_ds, raw, starts, lags, seasons, seen_columns, base_lag, anchor
+        )
 
     def forecast_start(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The last columns of ``z`` a forecast reads, and the step number of the first of them."""
@@ -312,7 +343,7 @@ class GBMPanel:
         import lightgbm
 
         x, y = features.training_matrix(
-            z, self.steps, self.lags, self.seasons, self.first_column, self.base_lag
+            z, self.steps, self.lags, self.seasons, self.first_column, self.base_lag, self.anchor
         )
         if len(y) < MIN_TRAINING_ROWS:
             raise ForecastingError(
@@ -340,7 +371,7 @@ class GBMPanel:
     ) -> StepCalibration:
         """One-step residuals of ``booster`` on ``z``, growing like a random walk's over the horizon."""
         x, y = features.training_matrix(
-            z, self.steps, self.lags, self.seasons, self.first_column, self.base_lag
+            z, self.steps, self.lags, self.seasons, self.first_column, self.base_lag, self.anchor
         )
         residuals = y - booster.predict(x, num_threads=threads)
         return StepCalibration.from_errors(np.outer(residuals, np.sqrt(np.arange(1, horizon + 1))))
@@ -366,7 +397,9 @@ class GBMPanel:
             cut = self.raw.shape[1] - offset - horizon
             start, steps = self.forecast_start(self.z[:, :cut])
             forecast = self.standardiser.invert(
-                recursive_forecast(booster, start, steps, self.lags, self.seasons, horizon, self.base_lag)
+                recursive_forecast(
+                    booster, start, steps, self.lags, self.seasons, horizon, self.base_lag, self.anchor
+                )
             )
             actual = self.raw[:, cut : cut + horizon]
             columns = {
