@@ -1,7 +1,7 @@
 """The parts of search made cheaper at 100k memories give what the plain versions gave: corroboration
 counts (three indexed lookups instead of one join), vector similarity of chosen memories (a binary
-search instead of a dict of every id), strength totals without the parts, and the bfloat16 model's
-vectors against float32's."""
+search instead of a dict of every id), strength totals without the parts, a large agent's float16
+scan rescored in float32, and the bfloat16 model's vectors against float32's."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import aliased
 
-from helios.memory import service, views
-from helios.memory.embeddings import VectorIndex, hardware_bfloat16
+from helios.memory import embeddings, service, views
+from helios.memory.embeddings import VectorIndex, hardware_bfloat16, next_version, to_blob
 from helios.memory.schemas import MemoryBatch
 from helios.memory.strength import strength_parts, strength_total
-from helios.memory.tables import Memory, RelationSupport
+from helios.memory.tables import Memory, MemoryEmbedding, RelationSupport
 
 NAMES = ["AAPL", "Acme", "Bill", "rates"]
 triples = st.lists(
@@ -141,3 +141,33 @@ def test_bfloat16_model_gives_float32_vectors_and_top_results() -> None:
         best = int(np.argmax(stored_full @ query_full))
         assert int(np.argmax(stored_full @ query_half)) == best
         assert int(np.argmax(stored_half @ query_half)) == best
+
+
+def test_float16_scan_returns_the_float32_scan(memory_context, actor, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A large agent's float16 scan, rescored in float32, gives the same ids and scores as numpy's
+    float32 scan (random vectors, so no ties)."""
+    runtime = memory_context.memory
+    batch = MemoryBatch.model_validate({"memories": [{"content": f"note {i}"} for i in range(400)]})
+    with memory_context.db.transaction() as session:
+        agent, _, memories = service.write_memories(session, runtime, None, "halves", batch, actor)
+        rng = np.random.default_rng(11)
+        stored = rng.standard_normal((len(memories), runtime.embedder.dim)).astype(np.float32)
+        stored /= np.linalg.norm(stored, axis=1, keepdims=True)
+        for memory, vector in zip(memories, stored, strict=True):
+            session.execute(
+                update(MemoryEmbedding)
+                .where(MemoryEmbedding.memory_id == memory.id)
+                .values(vector=to_blob(vector), version=next_version())
+            )
+    plain, halved = VectorIndex(runtime.embedder.dim), VectorIndex(runtime.embedder.dim)
+    with memory_context.db.reading() as session:
+        assert plain._current(session, agent.id).half is None
+        monkeypatch.setattr(embeddings, "HALF_FROM", 100)
+        assert halved._current(session, agent.id).half is not None
+        for query in rng.standard_normal((20, runtime.embedder.dim)).astype(np.float32):
+            query /= np.linalg.norm(query)
+            for k in (1, 10, 50):
+                want = plain.nearest(session, [agent.id], query, k)
+                got = halved.nearest(session, [agent.id], query, k)
+                assert [m for m, _ in got] == [m for m, _ in want]
+                assert [s for _, s in got] == pytest.approx([s for _, s in want], abs=1e-6)

@@ -11,16 +11,24 @@ fast, but cosine to float32 only 0.97 (0.93 at worst) and recall fell, a differe
 space from the vectors already stored.
 
 Anything with ``name``, ``dim``, ``min_similarity`` and ``embed`` can stand in (tests inject a
-small deterministic one). Vectors are stored as float32 bytes and searched by numpy brute force:
-~9 ms of CPU a query at 100k vectors, and no index to keep consistent with the database (an HNSW
-index was measured and not taken, BENCHMARKS.md).
+small deterministic one). Vectors are stored as float32 bytes and searched by brute force, with no
+index to keep consistent with the database (usearch's HNSW was measured and not taken: 45-180 s of
+CPU to build at 100k on two busy cores, and on the benchmark's random vectors its top 50 shared
+under a fifth with the exact top 50, BENCHMARKS.md). An agent with fewer than ``HALF_FROM``
+vectors is scanned in float32 by numpy (~1.5 ms at 20k); a larger one also keeps a float16 copy
+scanned by PyTorch on one thread (~4 ms of CPU at 100k against numpy's ~8, and half the memory
+traffic, which otherwise pushes the model's weights out of the cache and slows the next query's
+embedding), and the best ``RESCORED`` x k of that scan are scored again in float32, so the result
+is the exact top k with exact scores unless float16 rounding (~1e-3) moved one of them past
+``RESCORED`` x k: with random vectors at 100k, 100 queries out of 100 gave the exact top 50.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,6 +52,31 @@ class Embedder(Protocol):
 
 SINGLE_THREAD_UP_TO = 16
 PRECISIONS = ("auto", "float32", "bfloat16")
+HALF_FROM = 20_000
+RESCORED = 2
+# PyTorch's thread count is process-wide: whoever changes it holds this lock.
+_TORCH_THREADS = threading.Lock()
+
+
+@contextmanager
+def torch_threads(count: int | None) -> Iterator[None]:
+    """Run with ``count`` PyTorch intra-op threads (None: as set), one caller at a time.
+
+    A query's work is small: PyTorch's second intra-op thread saves nothing on it and, on a busy
+    machine, spins waiting for the first: measured on the shared 2-core box at load ~20, one query
+    embedding took 330 ms of CPU (2.4 s wall) with two threads and 20 ms (0.2 s) with one; the
+    100k float16 scan 7.9 ms of CPU with two and 4.0 with one at load ~5. Batches keep every
+    thread. Callers take turns (they share the cores anyway)."""
+    import torch
+
+    with _TORCH_THREADS:
+        before = torch.get_num_threads()
+        if count is not None:
+            torch.set_num_threads(count)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
 
 def hardware_bfloat16() -> bool:
@@ -67,7 +100,6 @@ class MiniLmEmbedder:
         self.precision = precision
         self._model: Any = None
         self._lock = threading.Lock()
-        self._encoding = threading.Lock()
 
     def _loaded(self) -> Any:
         with self._lock:
@@ -89,21 +121,8 @@ class MiniLmEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._loaded()
-        import torch
-
-        # A query is a few short texts: one thread. PyTorch's second intra-op thread saves nothing
-        # on matrices this small and, on a busy machine, spins waiting for the first: measured on
-        # the shared 2-core box at load ~20, one query took 330 ms of CPU (2.4 s wall) with two
-        # threads and 20 ms (0.2 s) with one. Batches keep every thread. The setting is
-        # process-wide, hence the lock: embedding calls take turns (they share the cores anyway).
-        with self._encoding:
-            threads = torch.get_num_threads()
-            if len(texts) <= SINGLE_THREAD_UP_TO:
-                torch.set_num_threads(1)
-            try:
-                vectors = model.encode(list(texts), batch_size=64, convert_to_tensor=True)
-            finally:
-                torch.set_num_threads(threads)
+        with torch_threads(1 if len(texts) <= SINGLE_THREAD_UP_TO else None):
+            vectors = model.encode(list(texts), batch_size=64, convert_to_tensor=True)
         # Normalised in float32 (a bfloat16 norm is off by ~1e-3).
         vectors = np.asarray(vectors.float().numpy(), dtype=np.float32)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
@@ -126,8 +145,9 @@ def from_blobs(blobs: Sequence[bytes], dim: int) -> np.ndarray:
 @dataclass
 class _AgentVectors:
     stamp: int
-    ids: np.ndarray
-    matrix: np.ndarray
+    ids: np.ndarray  # sorted
+    matrix: np.ndarray  # float32, row i is ids[i]'s
+    half: Any = None  # a float16 torch copy of matrix, from HALF_FROM rows
 
 
 @dataclass
@@ -146,6 +166,11 @@ class VectorIndex:
         for agent_id in agent_ids:
             vectors = self._current(session, agent_id)
             if len(vectors.ids) == 0:
+                continue
+            if vectors.half is not None:
+                top = _half_scan(vectors.half, query, RESCORED * k)
+                scores = vectors.matrix[top] @ query
+                found.extend((int(vectors.ids[i]), float(s)) for i, s in zip(top, scores, strict=True))
                 continue
             scores = vectors.matrix @ query
             top = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
@@ -187,7 +212,22 @@ class VectorIndex:
             .order_by(MemoryEmbedding.memory_id)
         ).all()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
-        return _AgentVectors(stamp, ids, from_blobs([r[1] for r in rows], self.dim))
+        matrix = from_blobs([r[1] for r in rows], self.dim)
+        half = None
+        if len(ids) >= HALF_FROM:
+            import torch
+
+            half = torch.from_numpy(matrix.astype(np.float16))
+        return _AgentVectors(stamp, ids, matrix, half)
+
+
+def _half_scan(half: Any, query: np.ndarray, n: int) -> np.ndarray:
+    """Rows of the ``n`` best float16 scores (unordered)."""
+    import torch
+
+    with torch_threads(1), torch.inference_mode():
+        scores = torch.mv(half, torch.from_numpy(np.asarray(query, dtype=np.float16)))
+        return torch.topk(scores, min(n, len(scores)), sorted=False).indices.numpy()
 
 
 def _stamp(session: Session, agent_id: int) -> int:
