@@ -25,9 +25,11 @@ is the exact top k with exact scores unless float16 rounding (~1e-3) moved one o
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -59,14 +61,15 @@ _TORCH_THREADS = threading.Lock()
 
 
 @contextmanager
-def torch_threads(count: int | None) -> Iterator[None]:
-    """Run with ``count`` PyTorch intra-op threads (None: as set), one caller at a time.
+def torch_threads(count: int | None) -> Iterator[int]:
+    """Run with ``count`` PyTorch intra-op threads (None: as set), one caller at a time; yields
+    the count set before.
 
-    A query's work is small: PyTorch's second intra-op thread saves nothing on it and, on a busy
-    machine, spins waiting for the first: measured on the shared 2-core box at load ~20, one query
-    embedding took 330 ms of CPU (2.4 s wall) with two threads and 20 ms (0.2 s) with one; the
-    100k float16 scan 7.9 ms of CPU with two and 4.0 with one at load ~5. Batches keep every
-    thread. Callers take turns (they share the cores anyway)."""
+    PyTorch's intra-op threads wait for each other at every operation and, on a busy machine, spin
+    doing it: measured on the shared 2-core box at load ~20, one query embedding took 330 ms of CPU
+    (2.4 s wall) with two threads and 20 ms (0.2 s) with one; the 100k float16 scan 7.9 ms of CPU
+    with two and 4.0 with one at load ~5. So everything here runs on one intra-op thread, batches
+    split across Python threads instead (``MiniLmEmbedder.embed``). Callers take turns."""
     import torch
 
     with _TORCH_THREADS:
@@ -74,7 +77,7 @@ def torch_threads(count: int | None) -> Iterator[None]:
         if count is not None:
             torch.set_num_threads(count)
         try:
-            yield
+            yield before
         finally:
             torch.set_num_threads(before)
 
@@ -114,6 +117,9 @@ class MiniLmEmbedder:
                     import torch
 
                     model = model.to(torch.bfloat16)
+                # The first call sets the tokenizer's padding and truncation; later ones with the
+                # same settings only read it, so batch threads can share it.
+                model.encode(["warm up"])
                 self._model = model
             return self._model
 
@@ -121,11 +127,47 @@ class MiniLmEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._loaded()
-        with torch_threads(1 if len(texts) <= SINGLE_THREAD_UP_TO else None):
-            vectors = model.encode(list(texts), batch_size=64, convert_to_tensor=True)
+        texts = list(texts)
+        with torch_threads(1) as threads:
+            parts = min(threads, len(texts) // SINGLE_THREAD_UP_TO)
+            if parts <= 1:
+                vectors = _encode(model, texts)
+            else:
+                # A batch is split between ``threads`` Python threads of one PyTorch thread each
+                # rather than given ``threads`` intra-op threads: those wait for each other at
+                # every operation and, on a busy machine, spin doing it. Measured on the 2-core
+                # box at load 6-8, 1,000 texts in bfloat16: 59-64 texts/s wall (81-95 per
+                # CPU-second) with two intra-op threads, 165-203/s (289-307) with one, 150-252/s
+                # (269-282) split in two; on an idle machine the split uses both cores.
+                chunks = [texts[i::parts] for i in range(parts)]
+                done = list(_pool().map(lambda chunk: _encode(model, chunk), chunks))
+                vectors = np.empty((len(texts), self.dim), dtype=np.float32)
+                for i, part in enumerate(done):
+                    vectors[i::parts] = part
         # Normalised in float32 (a bfloat16 norm is off by ~1e-3).
-        vectors = np.asarray(vectors.float().numpy(), dtype=np.float32)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="embed")
+        return _POOL
+
+
+def _encode(model: Any, texts: list[str]) -> np.ndarray:
+    """float32 rows, not yet normalised, on one PyTorch thread (set here too: a new thread's
+    OpenMP thread count is its own)."""
+    import torch
+
+    torch.set_num_threads(1)
+    vectors = model.encode(texts, batch_size=64, convert_to_tensor=True)
+    return np.asarray(vectors.float().numpy(), dtype=np.float32)
 
 
 def next_version() -> int:
