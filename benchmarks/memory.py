@@ -497,8 +497,9 @@ def compare_embedders(with_recall: bool) -> None:
         reference = vectors if reference is None else reference
         cosine = (reference * vectors).sum(axis=1)
         print(
-            f"{label}: {len(texts) / wall:.0f} texts/s wall ({threads} threads), {len(texts) / cpu:.0f} per "
-            f"CPU-second; one query {1000 * statistics.median(one):.1f} ms CPU p50, "
+            f"{label}: {len(texts) / wall:.0f} texts/s wall (batches split over {threads} threads), "
+            f"{len(texts) / cpu:.0f} per CPU-second; "
+            f"one query {1000 * statistics.median(one):.1f} ms CPU p50, "
             f"{1000 * float(np.percentile(one, 95)):.1f} p95; cosine to float32 mean {cosine.mean():.5f} "
             f"min {cosine.min():.5f}; load {os.getloadavg()[0]:.2f}",
             flush=True,
