@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 
 from helios.memory import embeddings, service, views
 from helios.memory.embeddings import VectorIndex, hardware_bfloat16, next_version, to_blob
-from helios.memory.schemas import MemoryBatch
+from helios.memory.schemas import MemoryBatch, MemoryUpdate
 from helios.memory.strength import strength_parts, strength_total
 from helios.memory.tables import Memory, MemoryEmbedding, RelationSupport
 
@@ -171,3 +171,52 @@ def test_float16_scan_returns_the_float32_scan(memory_context, actor, monkeypatc
                 got = halved.nearest(session, [agent.id], query, k)
                 assert [m for m, _ in got] == [m for m, _ in want]
                 assert [s for _, s in got] == pytest.approx([s for _, s in want], abs=1e-6)
+
+
+def test_vector_cache_appends_new_memories_and_reloads_after_an_edit(
+    memory_context, actor, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """After a write the cache reads only the new vectors and appends them (crossing into the
+    float16 copy too); after an edit it reloads; either way it holds what a fresh load holds."""
+    runtime = memory_context.memory
+    monkeypatch.setattr(embeddings, "HALF_FROM", 40)
+    index = VectorIndex(runtime.embedder.dim)
+    loads = []
+    load = index._load
+    monkeypatch.setattr(index, "_load", lambda *args: loads.append(1) or load(*args))
+
+    def write(contents):  # type: ignore[no-untyped-def]
+        batch = MemoryBatch.model_validate({"memories": [{"content": c} for c in contents]})
+        with memory_context.db.transaction() as session:
+            return service.write_memories(session, runtime, None, "cache", batch, actor)[2]
+
+    def same_as_fresh(agent_id):  # type: ignore[no-untyped-def]
+        with memory_context.db.reading() as session:
+            cached, fresh = (
+                index._current(session, agent_id),
+                VectorIndex(runtime.embedder.dim)._load(session, agent_id, 0),
+            )
+            assert cached.ids.tolist() == fresh.ids.tolist()
+            assert np.array_equal(cached.matrix, fresh.matrix)
+            assert (cached.half is None) == (fresh.half is None)
+            if cached.half is not None:
+                assert np.array_equal(cached.half.numpy(), fresh.half.numpy())
+            query = runtime.embedder.embed(["rates and oil"])[0]
+            assert index.nearest(session, [agent_id], query, 5) == VectorIndex(runtime.embedder.dim).nearest(
+                session, [agent_id], query, 5
+            )
+
+    first = write([f"note {i} on rates" for i in range(30)])
+    agent_id = first[0].agent_id
+    same_as_fresh(agent_id)
+    assert len(loads) == 1
+    write([f"oil note {i}" for i in range(5)])
+    same_as_fresh(agent_id)
+    write([f"oil and rates {i}" for i in range(10)])  # 45 vectors: now with a float16 copy
+    same_as_fresh(agent_id)
+    assert len(loads) == 1 and index._agents[agent_id].half is not None
+    with memory_context.db.transaction() as session:
+        memory = session.get(Memory, first[3].id)
+        service.update_memory(session, runtime, None, memory, MemoryUpdate(content="oil prices rose"))
+    same_as_fresh(agent_id)
+    assert len(loads) == 2
