@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from helios.forecasting.rules import POWERBALL
 from tests.forecasting.draw_samples import fair_draws
@@ -113,7 +114,11 @@ def _launch(page, family: str, type_last) -> dict:  # type: ignore[no-untyped-de
     page.get_by_test_id("launch-dataset").get_by_text("prices").wait_for()
     page.get_by_test_id("launch-family").click()
     page.get_by_role("option", name=family, exact=True).click()
-    page.get_by_test_id("launch-target").wait_for()
+    # The form names the target after the family once the server has it, as a person sees it
+    # appear; typing before that would race the name, not the Launch button.
+    expect(page.get_by_test_id("launch-target")).to_have_value(
+        f"prices-{family}".replace("_", "-"), timeout=30_000
+    )
     type_last()
     page.get_by_test_id("launch-submit").click()  # at once: no blur, no pause
     page.wait_for_url("**/training/*")

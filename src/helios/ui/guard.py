@@ -9,8 +9,10 @@ page at its next click, not at its next reload).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import weakref
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -141,16 +143,23 @@ def guard_socket() -> None:
             return False
         return await on_handshake(sid, data)
 
+    # python-socketio handles each event in a task of its own, and the check below waits on a
+    # thread: without a per-page queue a click could overtake the value typed just before it (a
+    # deploy note went missing this way under load). An asyncio.Lock wakes its waiters in the
+    # order they came, and each event takes it before its first await.
+    in_order: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+
     async def event(sid: str, msg: dict[str, Any]) -> None:
         client = Client.instances.get(msg.get("client_id", ""))
         if client is None or client.id not in sio.rooms(sid):
             return  # a socket only ever speaks for the page it joined
-        try:
-            await anyio.to_thread.run_sync(page_principal, client.request)
-        except Unauthorized as exc:
-            send_to_sign_in(client, exc.detail)
-            return
-        on_event(sid, msg)
+        async with in_order.setdefault(client, asyncio.Lock()):
+            try:
+                await anyio.to_thread.run_sync(page_principal, client.request)
+            except Unauthorized as exc:
+                send_to_sign_in(client, exc.detail)
+                return
+            on_event(sid, msg)
 
     event.helios_guarded = True  # type: ignore[attr-defined]
     sio.on("connect", connect)
