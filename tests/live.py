@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -101,3 +102,20 @@ def browser_page(base_url: str) -> Iterator[object]:
             yield page
         finally:
             browser.close()
+
+
+def pick_option(page: Any, testid: str, name: str) -> None:
+    """Open the select ``testid`` and click its option ``name``. A click that lands while the page
+    re-lays itself out (after a resize, a screenshot) can leave the menu shut on a loaded box:
+    open it again rather than wait out the page's timeout."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    option = page.get_by_role("option", name=name)
+    for _ in range(3):
+        page.get_by_test_id(testid).click()
+        try:
+            option.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    option.click()

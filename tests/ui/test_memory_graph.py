@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.live import browser_page
+from tests.live import browser_page, pick_option
 
 pytestmark = pytest.mark.browser
 
@@ -101,8 +101,7 @@ def test_add_find_see_forget_and_restore(server: str, tmp_path: Path) -> None:
         page.set_viewport_size({"width": 1440, "height": 900})
         page.screenshot(path=str(shots(tmp_path) / "memory-1440.png"), full_page=True)
 
-        page.get_by_test_id("forget-kinds").click()
-        page.get_by_role("option", name="episode").click()
+        pick_option(page, "forget-kinds", "episode")
         page.keyboard.press("Escape")
         page.get_by_test_id("forget-review").click()
         queue = page.get_by_test_id("forget-queue")
