@@ -20,6 +20,7 @@ down_revision = "0013"
 branch_labels = None
 depends_on = None
 
+# The columns as they were at this revision (a later change to the app's SUMS gets its own migration).
 LEVELS = (50, 80, 90, 95, 99)
 SUMS = [
     "rows",
