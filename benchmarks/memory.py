@@ -373,6 +373,29 @@ def latency(context, queries: list[str]) -> dict[str, float]:  # type: ignore[no
     }
 
 
+def latency_after_writes(context, queries: list[str], writes: int = 10) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """p50/p95 of the hybrid search when each one follows a write of ``writes`` memories to the
+    same agent (the write untimed): what an agent that records and recalls as it goes sees, where
+    the vector cache has to catch up with the table first."""
+    from helios.memory import search
+
+    agent = agent_id(context, "scale")
+    wall: list[float] = []
+    cpu: list[float] = []
+    for i, q in enumerate(queries):
+        write(context, "scale", [{"content": f"after-write note {i}-{j}: {q}"} for j in range(writes)])
+        with context.db.reading() as session:
+            started, started_cpu = time.perf_counter(), time.process_time()
+            search.search(session, context.memory, q, [agent], k=10)
+            wall.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
+    return {
+        f"hybrid after a write of {writes} {stat}{' cpu' if clock is cpu else ''}": 1000 * value
+        for clock in (wall, cpu)
+        for stat, value in (("p50", statistics.median(clock)), ("p95", float(np.percentile(clock, 95))))
+    }
+
+
 def rank_every_match(session, agent: int, typed: str) -> list:  # type: ignore[no-untyped-def, type-arg]
     """The previous full-text query, for comparison in the same run: every word OR'ed and every
     match ranked by the database (FTS5 bm25() / ts_rank_cd) before LIMIT."""
@@ -546,8 +569,9 @@ def main() -> None:
     print(f"model load (import + weights): {time.perf_counter() - started:.1f} s", flush=True)
 
     sqlite = open_context(f"sqlite:///{tempfile.mkdtemp()}/bench.db")
-    print(f"embedder precision: {real.precision}", flush=True)
-    memo = Memo(real, real.precision)
+    precision = getattr(real, "precision", "float32")  # (code before 12c6d48 had float32 only)
+    print(f"embedder precision: {precision}", flush=True)
+    memo = Memo(real, precision)
     sqlite.memory.embedder = memo
     if args.tune:
         tune(sqlite)
@@ -589,6 +613,11 @@ def main() -> None:
         print(
             f"{name} search over {len(texts):,}: "
             + ", ".join(f"{k} {v:.1f} ms" for k, v in latency(context, queries).items()),
+            flush=True,
+        )
+        print(
+            f"{name} search over {len(texts):,}, each after a write: "
+            + ", ".join(f"{k} {v:.1f} ms" for k, v in latency_after_writes(context, queries[:40]).items()),
             flush=True,
         )
         if name == "PostgreSQL" and args.insert_batches:

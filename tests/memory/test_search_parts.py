@@ -220,3 +220,37 @@ def test_vector_cache_appends_new_memories_and_reloads_after_an_edit(
         service.update_memory(session, runtime, None, memory, MemoryUpdate(content="oil prices rose"))
     same_as_fresh(agent_id)
     assert len(loads) == 2
+
+
+def test_vector_cache_picks_up_a_commit_that_landed_below_the_version_seen(
+    memory_context, actor, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A writer takes its version before it commits: a vector can arrive with a version below the
+    one the cache holds. The next refresh finds it (by id, in the margin) without a full load."""
+    runtime = memory_context.memory
+    index = VectorIndex(runtime.embedder.dim)
+    loads = []
+    load = index._load
+    monkeypatch.setattr(index, "_load", lambda *args: loads.append(1) or load(*args))
+
+    def write(contents):  # type: ignore[no-untyped-def]
+        batch = MemoryBatch.model_validate({"memories": [{"content": c} for c in contents]})
+        with memory_context.db.transaction() as session:
+            return service.write_memories(session, runtime, None, "late", batch, actor)[2]
+
+    agent_id = write([f"note {i} on rates" for i in range(20)])[0].agent_id
+    with memory_context.db.reading() as session:
+        seen = index._current(session, agent_id).stamp
+    late = write(["a late oil note", "another late one"])
+    with memory_context.db.transaction() as session:
+        session.execute(
+            update(MemoryEmbedding)
+            .where(MemoryEmbedding.memory_id.in_([m.id for m in late]))
+            .values(version=seen - 1_000_000)
+        )
+    write(["the next note"])
+    with memory_context.db.reading() as session:
+        cached = index._current(session, agent_id)
+        fresh = VectorIndex(runtime.embedder.dim)._load(session, agent_id, 0)
+        assert cached.ids.tolist() == fresh.ids.tolist() and np.array_equal(cached.matrix, fresh.matrix)
+    assert len(loads) == 1

@@ -56,7 +56,7 @@ SINGLE_THREAD_UP_TO = 16
 PRECISIONS = ("auto", "float32", "bfloat16")
 HALF_FROM = 20_000
 RESCORED = 2
-REFRESH_MARGIN_US = 60_000_000
+REFRESH_MARGIN_US = 10_000_000
 REFRESH_UP_TO = 5_000
 FULL_RELOAD_S = 600.0
 # PyTorch's thread count is process-wide: whoever changes it holds this lock.
@@ -245,12 +245,13 @@ class _AgentVectors:
 class VectorIndex:
     """Each agent's vectors, cached in this process and refreshed when the table changed under it
     (another request, another process): the cache is checked against the newest vector's version.
-    A refresh reads only the vectors written since (and ``REFRESH_MARGIN_US`` before: a writer
-    takes its version before it commits, so a commit can land below a version already seen) and
-    appends them. It reloads everything instead when a known memory's vector changed (an edit),
-    a new id falls among the known ones, many changed, or the last full load is older than
-    ``FULL_RELOAD_S`` (a commit later than the margin; purges in other processes). A full reload
-    at 100k took 0.5-1.7 s, which the first search after every write paid before."""
+    A refresh reads only the vectors written since, and the ids of those written in the
+    ``REFRESH_MARGIN_US`` before (a writer takes its version before it commits, so a commit can
+    land below a version already seen; one not held yet is read too), and appends them. It reloads
+    everything instead when a known memory's vector changed (an edit), a new id falls among the
+    known ones, many changed, or the last full load is older than ``FULL_RELOAD_S`` (an edit or
+    a commit later than the margin, purges in other processes). A full reload at 100k took
+    0.5-1.7 s, which the first search after every write paid before."""
 
     dim: int
     _agents: dict[int, _AgentVectors] = field(default_factory=dict)
@@ -327,15 +328,27 @@ class VectorIndex:
         """The cached vectors with those written since appended; None where only a full load is
         right."""
         most = max(REFRESH_UP_TO, len(cached.ids) // 4)
-        rows = session.execute(
-            select(MemoryEmbedding.memory_id, MemoryEmbedding.vector)
-            .where(
+        since = select(MemoryEmbedding.memory_id, MemoryEmbedding.vector).where(
+            MemoryEmbedding.agent_id == agent_id, MemoryEmbedding.version > cached.stamp
+        )
+        rows = session.execute(since.order_by(MemoryEmbedding.memory_id).limit(most + 1)).all()
+        # Ids only (the version index holds them) of the margin before: a vector committed late,
+        # below the version already seen, and not yet held.
+        late = session.scalars(
+            select(MemoryEmbedding.memory_id).where(
                 MemoryEmbedding.agent_id == agent_id,
                 MemoryEmbedding.version > cached.stamp - REFRESH_MARGIN_US,
+                MemoryEmbedding.version <= cached.stamp,
             )
-            .order_by(MemoryEmbedding.memory_id)
-            .limit(most + 1)
         ).all()
+        missing = np.setdiff1d(np.asarray(late, dtype=np.int64), cached.ids)
+        if len(missing):
+            rows += session.execute(
+                select(MemoryEmbedding.memory_id, MemoryEmbedding.vector).where(
+                    MemoryEmbedding.memory_id.in_(missing.tolist()[: most + 1])
+                )
+            ).all()
+            rows.sort(key=lambda row: row[0])
         if len(rows) > most:
             return None
         ids = np.array([r[0] for r in rows], dtype=np.int64)
@@ -344,12 +357,11 @@ class VectorIndex:
         at = np.searchsorted(cached.ids, ids)
         known = at < n
         known[known] = cached.ids[at[known]] == ids[known]
-        if known.any() and not np.array_equal(cached.matrix[at[known]], matrix[known]):
-            return None  # a known memory's vector changed
-        fresh = ~known
-        if fresh.any() and n and ids[fresh][0] < cached.ids[-1]:
+        if known.any():
+            return None  # a known memory's vector changed (an edit)
+        if len(ids) and n and ids[0] < cached.ids[-1]:
             return None  # a new id among the known ones
-        return cached.appended(stamp, ids[fresh], matrix[fresh])
+        return cached.appended(stamp, ids, matrix)
 
 
 def _half_scan(half: Any, query: np.ndarray, n: int) -> np.ndarray:
