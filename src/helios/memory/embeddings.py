@@ -341,7 +341,7 @@ class VectorIndex:
                 MemoryEmbedding.version <= cached.stamp,
             )
         ).all()
-        missing = np.setdiff1d(np.asarray(late, dtype=np.int64), cached.ids)
+        missing = _not_in(np.asarray(late, dtype=np.int64), cached.ids)
         if len(missing):
             rows += session.execute(
                 select(MemoryEmbedding.memory_id, MemoryEmbedding.vector).where(
@@ -354,14 +354,20 @@ class VectorIndex:
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         matrix = from_blobs([r[1] for r in rows], self.dim)
         n = len(cached.ids)
-        at = np.searchsorted(cached.ids, ids)
-        known = at < n
-        known[known] = cached.ids[at[known]] == ids[known]
-        if known.any():
+        if len(_not_in(ids, cached.ids)) < len(ids):
             return None  # a known memory's vector changed (an edit)
         if len(ids) and n and ids[0] < cached.ids[-1]:
             return None  # a new id among the known ones
         return cached.appended(stamp, ids, matrix)
+
+
+def _not_in(ids: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """Those of ``ids`` not in the sorted ``held``: a binary search each (``np.setdiff1d`` sorts
+    all of ``held``, ~10 ms at 100k)."""
+    if not len(held):
+        return ids
+    at = np.minimum(np.searchsorted(held, ids), len(held) - 1)
+    return ids[held[at] != ids]
 
 
 def _half_scan(half: Any, query: np.ndarray, n: int) -> np.ndarray:
