@@ -35,6 +35,9 @@ class Memory(Base):
     __table_args__ = (
         Index("ix_memories_agent_live", "agent_id", "deleted_at", "id"),
         Index("ix_memories_deleted_at", "deleted_at"),
+        # A query that names a time reads that window's memories: without this it walked the
+        # agent's memories newest first until it found enough (all of them for an empty window).
+        Index("ix_memories_agent_live_valid_from", "agent_id", "deleted_at", "valid_from"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
