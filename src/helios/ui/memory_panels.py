@@ -37,7 +37,7 @@ def strength_text(parts: StrengthParts) -> str:
 
 
 def strength_bar(parts: StrengthParts, testid: str) -> None:
-    with ui.element("div").classes("w-20 shrink-0").props(f'data-testid="{testid}"'):
+    with ui.element("div").classes("w-14 sm:w-20 shrink-0").props(f'data-testid="{testid}"'):
         ui.linear_progress(value=parts.total, show_value=False, size="8px").props("rounded color=amber-7")
         ui.label(f"{parts.total:.2f}").classes("text-[11px] text-slate-500 tabular-nums")
         ui.tooltip(strength_text(parts)).classes("text-xs")
@@ -67,8 +67,11 @@ def memory_row(
         "w-full items-start no-wrap gap-3 py-2 border-b border-slate-200 dark:border-slate-700"
     )
     with row.props(f'data-testid="memory-{memory.id}"'):
-        ui.badge(memory.kind.value, color=KIND_COLOURS.get(memory.kind.value, "grey")).props("outline")
         with ui.column().classes("grow min-w-0 basis-0 gap-0"):
+            # The kind sits above the text, so on a phone the text keeps the row's width.
+            ui.badge(memory.kind.value, color=KIND_COLOURS.get(memory.kind.value, "grey")).props(
+                "outline"
+            ).classes("mb-1")
             ui.html(highlighted(memory.content, terms or [])).classes("text-sm break-words")
             note = f"#{memory.id} · valid from {memory.valid_from:%Y-%m-%d %H:%M}"
             if memory.superseded_by:
