@@ -115,9 +115,7 @@ def score(args: argparse.Namespace) -> None:
         # What the accuracy-rollup subscriber does after the scoring commit, in its own transaction.
         started, cpu = time.perf_counter(), cpu_s()
         with context.db.transaction() as session:
-            connection = session.connection()
-            scoring.ensure_ln(connection.connection.driver_connection)
-            moved = rollup.fold(connection)
+            moved = rollup.fold(session.connection())
         say(
             f"rollup fold after {label}: {time.perf_counter() - started:.2f} s wall, "
             f"{cpu_s() - cpu:.2f} s cpu, watermark moved over {moved:,} score ids; peak rss {rss_mb():.0f} MB"

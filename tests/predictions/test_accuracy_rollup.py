@@ -9,7 +9,7 @@ import math
 import pytest
 
 from helios.core.auth import LOCAL_USER
-from helios.predictions import accuracy, rollup, scoring, service
+from helios.predictions import accuracy, rollup, service
 from helios.predictions.schemas import ActualsRequest, RunRequest
 from helios.predictions.tables import accuracy_days, accuracy_retired
 from tests.predictions.ledger import import_prices, prices, register_model
@@ -49,10 +49,7 @@ def _both_ways(context, monkeypatch, **params) -> dict:  # type: ignore[no-untyp
 
 def _fold(context) -> int:  # type: ignore[no-untyped-def]
     with context.db.transaction() as session:
-        connection = session.connection()
-        if connection.dialect.name == "sqlite":
-            scoring.ensure_ln(connection.connection.driver_connection)
-        return rollup.fold(connection)
+        return rollup.fold(session.connection())
 
 
 def _count(context, table) -> int:  # type: ignore[no-untyped-def]

@@ -24,7 +24,7 @@ from scipy import stats
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
-from helios.predictions import per_point, rollup, scoring
+from helios.predictions import per_point, rollup
 from helios.predictions.per_point import AT, SUMS
 from helios.predictions.schemas import (
     AccuracyGroup,
@@ -163,8 +163,7 @@ def _summed(
 ) -> tuple[Sums, dict[tuple, Sums], dict[tuple, Sums], int]:
     """Add up rows of (``width`` key columns, step, period, *SUMS) per group, step and period
     (the same key may come in several rows: the rollup's days, newer scores, retired ones)."""
-    if session.get_bind().dialect.name == "sqlite":
-        scoring.ensure_ln(session.connection().connection.driver_connection)
+    per_point.with_ln(session.connection())
     rows = session.execute(query).all()
     totals: Sums = {}
     steps: dict[tuple, Sums] = defaultdict(dict)

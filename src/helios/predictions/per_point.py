@@ -9,10 +9,11 @@ keeps (``rollup``), and divides in Python.
 
 from __future__ import annotations
 
+import math
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal
+from sqlalchemy import ColumnElement, Connection, case, func, literal
 
 from helios.predictions.tables import (
     SUMS,
@@ -24,6 +25,24 @@ from helios.predictions.tables import (
 )
 
 AT = {name: i for i, name in enumerate(SUMS)}
+
+
+def ensure_ln(raw: Any) -> None:
+    """SQLite builds without the math functions get ``ln`` (QLIKE's) from Python, same values;
+    ``raw`` is the driver's connection."""
+    try:
+        raw.execute("SELECT ln(1.0)").fetchone()
+    except Exception:  # noqa: BLE001 - sqlite3.OperationalError: no such function
+        raw.create_function(
+            "ln", 1, lambda x: math.log(x) if x is not None and x > 0 else None, deterministic=True
+        )
+
+
+def with_ln(connection: Connection) -> Connection:
+    """``connection``, able to evaluate ``derived`` (``ln``) whatever the SQLite build."""
+    if connection.dialect.name == "sqlite":
+        ensure_ln(connection.connection.driver_connection)
+    return connection
 
 
 def derived(

@@ -131,7 +131,7 @@ def _add(connection: Connection, which: list, sign: int) -> None:
         index_elements=list(ROLLUP_KEYS),
         set_={name: accuracy_days.c[name] + statement.excluded[name] for name in SUMS},
     )
-    connection.execute(statement)
+    per_point.with_ln(connection).execute(statement)
 
 
 def fold(connection: Connection) -> int:
@@ -173,12 +173,7 @@ def subscribe(context: Any) -> None:
     """Fold after scoring, in whatever process scored."""
 
     def on_scored(event: PredictionScored, session: Session) -> None:
-        connection = session.connection()
-        if connection.dialect.name == "sqlite":
-            from helios.predictions.scoring import ensure_ln
-
-            ensure_ln(connection.connection.driver_connection)
-        fold(connection)
+        fold(session.connection())
 
     if SUBSCRIBER not in context.events.subscribers:
         context.events.subscribe(SUBSCRIBER, PredictionScored, on_scored)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import math
 import sqlite3
 from typing import Any
 
@@ -139,18 +138,8 @@ def _prepare_sqlite(connection: Connection) -> Any:
     # that spilled, say): the temporary tables then live in a file, which works as well.
     with contextlib.suppress(sqlite3.OperationalError):
         raw.execute("PRAGMA temp_store=MEMORY")
-    ensure_ln(raw)
+    per_point.ensure_ln(raw)
     return lambda: raw.execute(f"PRAGMA cache_size={int(previous)}")
-
-
-def ensure_ln(raw: Any) -> None:
-    """SQLite builds without the math functions get ``ln`` from Python (same values)."""
-    try:
-        raw.execute("SELECT ln(1.0)").fetchone()
-    except Exception:  # noqa: BLE001 - sqlite3.OperationalError: no such function
-        raw.create_function(
-            "ln", 1, lambda x: math.log(x) if x is not None and x > 0 else None, deterministic=True
-        )
 
 
 def _stamps(ds: np.ndarray, fmt: str) -> np.ndarray:
@@ -334,7 +323,7 @@ def point_scores(session: Session, prediction_id: int) -> pd.DataFrame:
         .order_by(PredictionScore.point_id, PredictionScore.revision)
     )
     if session.get_bind().dialect.name == "sqlite":
-        ensure_ln(session.connection().connection.driver_connection)
+        per_point.ensure_ln(session.connection().connection.driver_connection)
     result = session.execute(query)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 

@@ -69,12 +69,9 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_predictions_task"), "predictions", ["task"], unique=False)
     # The backfill uses the domain's own fold (the same sums scoring's readers expect).
-    from helios.predictions import rollup, scoring
+    from helios.predictions import rollup
 
-    bind = op.get_bind()
-    if bind.dialect.name == "sqlite":
-        scoring.ensure_ln(bind.connection.driver_connection)
-    rollup.rebuild(bind)
+    rollup.rebuild(op.get_bind())
 
 
 def downgrade() -> None:
