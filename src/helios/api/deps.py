@@ -44,7 +44,10 @@ def get_read_session(context: ContextDep) -> Iterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[ArtifactStore, Depends(get_store)]
-SessionDep = Annotated[Session, Depends(get_write_session)]
+# scope="function": the write commits before the response leaves. FastAPI's default ends a yield
+# dependency after the response is sent, so a client could read before the commit (a test read
+# the old actual right after its revision was answered), and a failed commit followed a 2xx.
+SessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
