@@ -2,7 +2,8 @@
 quality on a multi-session conversational set (hybrid vs BM25 alone vs embeddings alone).
 
     nice -n 10 .venv/bin/python benchmarks/memory.py [--memories 100000] [--queries 200] [--no-postgres]
-        [--no-sqlite] [--skip-recall] [--insert-batches 5] [--embed-all]
+        [--no-sqlite] [--skip-recall] [--insert-batches 5] [--embed-all] [--misses]
+    nice -n 10 .venv/bin/python benchmarks/memory.py --memories 0 --insert-batches 0   # recall only
     nice -n 10 .venv/bin/python benchmarks/memory.py --compare-embedders   # float32 / bfloat16 / int8
 
 Everything goes through the memory services (what the API calls), with the real
@@ -148,22 +149,48 @@ def recall_at(corpus, runs, split: str | None) -> dict[int, float]:  # type: ign
     return {k: statistics.mean(bool(q.answers & set(r[:k])) for q, r in pairs) for k in (5, 10, 25)}
 
 
-def recall(context) -> dict[str, dict[str, dict[int, float]]]:  # type: ignore[no-untyped-def]
+def recall(context, misses: bool = False) -> dict[str, dict[str, dict[int, float]]]:  # type: ignore[no-untyped-def]
     """recall@5/10/25 per method, on the holdout half (the result), the tune half and by kind."""
     corpus = memory_corpus.build()
     turn_of = store_conversation(context, corpus)
     ranked = rankings(context, corpus, turn_of, agent_id(context, "conversation"))
+    if misses:
+        print_misses(corpus, ranked)
     result = {
         split: {m: recall_at(corpus, r, split) for m, r in ranked.items()} for split in ("holdout", "tune")
     }
-    kinds = sorted({q.kind for q in corpus.questions})
-    for kind in kinds:
-        picked = [i for i, q in enumerate(corpus.questions) if q.kind == kind]
+    kinds = sorted(
+        {q.kind for q in corpus.questions} | {q.kind.split(" ")[0] for q in corpus.questions if ":" in q.kind}
+    )
+    for kind in kinds:  # "changed:" is all the "changed: ..." kinds together
+        picked = [
+            i for i, q in enumerate(corpus.questions) if q.kind == kind or q.kind.startswith(kind + " ")
+        ]
         sub = memory_corpus.Corpus(corpus.turns, [corpus.questions[i] for i in picked])
-        result[f"{kind} (both halves)"] = {
+        result[f"{kind} ({len(picked)}, both halves)"] = {
             m: recall_at(sub, [r[i] for i in picked], None) for m, r in ranked.items()
         }
     return result
+
+
+def print_misses(corpus, ranked) -> None:  # type: ignore[no-untyped-def]
+    """The tune half's questions the hybrid misses at 5, with its top 3 and the answer's rank by
+    each method: what to read when choosing a change (the holdout's are never printed)."""
+    print("tune-half questions the hybrid misses at 5:", flush=True)
+    for i, q in enumerate(corpus.questions):
+        hybrid = ranked["hybrid"][i]
+        if q.split != "tune" or q.answers & set(hybrid[:5]):
+            continue
+        rank = {
+            m: next((r + 1 for r, t in enumerate(runs[i]) if t in q.answers), None)
+            for m, runs in ranked.items()
+        }
+        answer = corpus.turns[min(q.answers)]
+        print(
+            f"  [{q.kind}] {q.text!r} -> {answer.content!r} ({answer.day}); answer's rank {rank}", flush=True
+        )
+        for t in hybrid[:3]:
+            print(f"      {corpus.turns[t].day} {corpus.turns[t].content!r}", flush=True)
 
 
 GRID = {
@@ -461,9 +488,9 @@ def postgres_url(base: str) -> tuple[str, object] | None:
     return url.render_as_string(hide_password=False), drop
 
 
-def report_recall(context, label: str = "") -> None:  # type: ignore[no-untyped-def]
+def report_recall(context, label: str = "", misses: bool = False) -> None:  # type: ignore[no-untyped-def]
     print(f"recall@5/10/25 on the conversational set (SQLite){label}:", flush=True)
-    for part, methods in recall(context).items():
+    for part, methods in recall(context, misses).items():
         print(f"  {part}:", flush=True)
         for method, values in methods.items():
             print(f"    {method}: " + ", ".join(f"@{k} {v:.3f}" for k, v in values.items()), flush=True)
@@ -551,6 +578,7 @@ def main() -> None:
         "--insert", choices=("both", "model", "bare"), default="both", help="which insert rates"
     )
     parser.add_argument("--tune", action="store_true", help="only: grid of fusion settings on the tune half")
+    parser.add_argument("--misses", action="store_true", help="print the tune half's misses at 5 (hybrid)")
     parser.add_argument(
         "--embed-all", action="store_true", help="embed the 100k stored texts too (else random unit vectors)"
     )
@@ -578,7 +606,7 @@ def main() -> None:
         memo.save()
         return
     if not args.skip_recall:
-        report_recall(sqlite)
+        report_recall(sqlite, f", load {os.getloadavg()[0]:.2f}", misses=args.misses)
         memo.save()
     sqlite.memory.embedder = real
     if args.insert_batches and args.insert != "bare":
