@@ -162,3 +162,67 @@ def test_real_model_finds_by_meaning_without_shared_words(context, actor) -> Non
             session, context.memory, "how does she like her hot drinks", [agent.id], k=3
         ).items
     assert "coffee" in hits[0].memory.content and hits[0].why.semantic > 0.25 and hits[0].why.terms == []
+
+
+def write(context, actor, agent: str, items: list[dict]) -> list[int]:  # type: ignore[no-untyped-def, type-arg]
+    with context.db.transaction() as session:
+        _, _, memories = service.write_memories(
+            session, context.memory, None, agent, MemoryBatch.model_validate({"memories": items}), actor
+        )
+        return [m.id for m in memories]
+
+
+def said(day: int) -> str:
+    return f"2026-{1 + day // 28:02d}-{1 + day % 28:02d}T12:00:00Z"
+
+
+def test_a_changed_fact_found_by_the_old_words_answers_with_the_new(memory_context, actor) -> None:  # type: ignore[no-untyped-def]
+    """The replacement shares no word with the question: it is found through what it replaced."""
+    (old,) = write(memory_context, actor, "changes", [{"content": "My maximum allocation to NFLX is 5%"}])
+    chatter = [{"content": f"NFLX allocation chart number {i}", "valid_from": said(i)} for i in range(6)]
+    write(memory_context, actor, "changes", chatter)
+    (new,) = write(
+        memory_context, actor, "changes", [{"content": "Make that 2% from today.", "supersedes": [old]}]
+    )
+    agent = agents_id(memory_context, "changes")
+    hits = run(memory_context, agent, "What is my current maximum allocation to NFLX?").items
+    ids = [h.memory.id for h in hits]
+    assert ids[0] == new and old in ids and ids.index(old) > 0
+    assert hits[ids.index(old)].why.superseded and not hits[0].why.superseded
+
+
+def test_a_statement_said_again_keeps_one_place_the_newest(memory_context, actor) -> None:  # type: ignore[no-untyped-def]
+    copies = write(
+        memory_context,
+        actor,
+        "repeats",
+        [
+            {"content": "Thanks, that's all for NVDA today.", "valid_from": said(day)}
+            for day in (3, 40, 9, 21)
+        ],
+    )
+    (limit,) = write(
+        memory_context,
+        actor,
+        "repeats",
+        [{"content": "Update: the NVDA position limit is 1% of the book."}],
+    )
+    ids = [h.memory.id for h in run(memory_context, agents_id(memory_context, "repeats"), "NVDA").items]
+    assert ids[:2] == [copies[1], limit]  # the copy said on day 40, then what the others crowded out
+    assert set(ids[2:]) == set(copies) - {copies[1]}
+
+
+def test_a_question_that_names_a_day_keeps_that_days_copy(memory_context, actor) -> None:  # type: ignore[no-untyped-def]
+    copies = write(
+        memory_context,
+        actor,
+        "dated-repeats",
+        [{"content": "Acme announced a buyback.", "valid_from": said(day)} for day in (30, 60)],
+    )
+    hits = run(memory_context, agents_id(memory_context, "dated-repeats"), "Acme buyback on February 3").items
+    assert hits[0].memory.id == copies[0]
+
+
+def agents_id(context, name: str) -> int:  # type: ignore[no-untyped-def]
+    with context.db.reading() as session:
+        return agents.get_agent(session, name).id

@@ -10,8 +10,10 @@ so no query reads thousands of support rows. Only the union of candidates is rea
 each; whole rows are loaded for the ``k`` returned. Reciprocal rank fusion was tried first and
 dropped: its scores for rank 1 and rank 2 differ by under 2%, so strength, not relevance, ended
 up deciding the order. The fused relevance is scaled by strength (``1 - STRENGTH_SHARE +
-STRENGTH_SHARE * strength``: decay lowers rank, never removes), and a superseded fact is scaled by
-``SUPERSEDED_FACTOR`` and kept below its replacement.
+STRENGTH_SHARE * strength``: decay lowers rank, never removes). A superseded fact passes its
+relevance to its replacement (read when it was no candidate), then is scaled by
+``SUPERSEDED_FACTOR`` and kept below it. Near-copies among the best ``depth(k)`` keep one place
+between them, the newest's (``memory.repeats``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from helios.core.clock import as_utc, utcnow
-from helios.memory import fulltext, timeframe
+from helios.memory import fulltext, repeats, timeframe
 from helios.memory.graph import entity_key
 from helios.memory.runtime import MemoryRuntime
 from helios.memory.schemas import SearchHit, SearchResult, Why
@@ -223,21 +225,17 @@ def _ranked(
         return []
     now = utcnow()
     rows = _scoring_rows(session, list(fused))
+    rows.update(_scoring_rows(session, _replacements_missing(rows)))
     backing = corroborations(session, list(rows))
     totals = {i: _strength(r, runtime, backing.get(i, 0), now, strength_total) for i, r in rows.items()}
-    scores = {i: fused[i] * (1 - STRENGTH_SHARE + STRENGTH_SHARE * totals[i]) for i in rows}
+    scores = {i: fused.get(i, 0.0) * (1 - STRENGTH_SHARE + STRENGTH_SHARE * totals[i]) for i in rows}
     if signals.window is not None:
         for i, r in rows.items():
             if not signals.window.holds(as_utc(r.valid_from)):
                 scores[i] *= OUTSIDE_WINDOW
-    superseded = {i for i, r in rows.items() if _is_superseded(r, now)}
-    for i in superseded:
-        scores[i] *= SUPERSEDED_FACTOR
-    for i in superseded:
-        replacement = rows[i].superseded_by
-        if replacement in scores:
-            scores[i] = min(scores[i], scores[replacement] * 0.9)
-    best = sorted(scores, key=lambda i: (-scores[i], -i))[:k]
+    superseded = _supersede(scores, rows, now)
+    _one_place_per_repeat(session, runtime, scores, rows, signals.window is None, depth(k))
+    best = [i for i in sorted(scores, key=lambda i: (-scores[i], -i)) if scores[i] > 0][:k]
     memories = {m.id: m for m in session.scalars(select(Memory).where(Memory.id.in_(best)))}
     strengths = {i: _strength(rows[i], runtime, backing.get(i, 0), now, strength_parts) for i in memories}
     return [
@@ -255,6 +253,48 @@ def _ranked(
         for i in best
         if i in memories
     ]
+
+
+def _replacements_missing(rows: dict[int, Row]) -> list[int]:
+    """What replaced a candidate, where it is no candidate itself (one per superseded candidate)."""
+    return sorted({r.superseded_by for r in rows.values() if r.superseded_by and r.superseded_by not in rows})
+
+
+def _supersede(scores: dict[int, float], rows: dict[int, Row], now: dt.datetime) -> set[int]:
+    """A superseded fact passes its relevance to what replaced it (a question that finds the old
+    statement asks about the same thing, and the replacement is what holds now: "my NFLX limit is
+    5%" found by its words lifts "from now on it is 2%"), then ranks below it, scaled by
+    ``SUPERSEDED_FACTOR``. One step: a replacement replaced in turn lifts its own replacement only
+    when that one is a candidate too."""
+    superseded = {i for i, r in rows.items() if _is_superseded(r, now)}
+    for i in superseded:
+        replacement = rows[i].superseded_by
+        if replacement in scores:
+            scores[replacement] = max(scores[replacement], scores[i])
+    for i in superseded:
+        scores[i] *= SUPERSEDED_FACTOR
+    for i in superseded:
+        replacement = rows[i].superseded_by
+        if replacement in scores:
+            scores[i] = min(scores[i], scores[replacement] * 0.9)
+    return superseded
+
+
+def _one_place_per_repeat(
+    session: Session,
+    runtime: MemoryRuntime,
+    scores: dict[int, float],
+    rows: dict[int, Row],
+    newest_first: bool,
+    n: int,
+) -> None:
+    """Near-copies among the best n share one place (``memory.repeats``)."""
+    best = sorted(scores, key=lambda i: (-scores[i], -i))[:n]
+    found = repeats.vectors(session, best, runtime.embedder.dim)
+    said_at = {i: as_utc(rows[i].valid_from) for i in best}
+    for group in repeats.groups(best, found):
+        if len(group) > 1:
+            repeats.collapse(scores, group, said_at, newest_first)
 
 
 def _scoring_rows(session: Session, memory_ids: list[int]) -> dict[int, Row]:
