@@ -99,3 +99,68 @@ def test_a_named_time_ranks_the_memory_of_that_day_first(memory_context, actor) 
         ).items
     assert [h.memory.id for h in hits][:1] == [ids[1]]
     assert hits[0].score > 1.5 * hits[1].score  # the others stay, ranked lower, never hidden
+
+
+def test_walking_the_newest_rows_finds_the_same_matches_as_the_index(
+    memory_context, actor, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL answers an AND of common words by walking the newest rows (at most WALK_ROWS),
+    then from the index when the walk comes up short; either way the newest matches, in order."""
+    context = memory_context
+    contents = [
+        f"market note {i}" + (" desk review" if i % 3 == 0 else "") + (" Biscuit" if i == 4 else "")
+        for i in range(60)
+    ]
+    write(context, actor, "desk", [{"content": c} for c in contents])
+    agent = agent_id(context, "desk")
+    for walk_rows in (2, 7, 30, 100):  # short (falls back), partial, enough, more than the agent holds
+        monkeypatch.setattr(fulltext, "WALK_ROWS", walk_rows)
+        with context.db.reading() as session:
+            for words, limit in (
+                (["market", "review"], 5),
+                (["desk", "review"], 8),
+                (["market", "biscuit"], 3),
+            ):
+                walked = fulltext._matching(session, [agent], words, limit, common=True)
+                indexed = fulltext._matching(session, [agent], words, limit, common=False)
+                assert walked == indexed, (walk_rows, words)
+                assert walked == sorted(walked, reverse=True) and len(walked) == min(
+                    limit, sum(all(w in c.lower() for w in words) for c in contents)
+                )
+    if context.db.dialect == "postgresql":  # the walk itself, not only its fallback, answers
+        with context.db.reading() as session:
+            walked = list(
+                session.scalars(
+                    fulltext._NEWEST_WALKED,
+                    {"agents": [agent], "words": "desk review", "limit": 4, "rows": 12},
+                )
+            )
+            assert walked == fulltext._matching(session, [agent], ["desk", "review"], 4)
+
+
+def test_large_counts_come_from_the_planner_small_ones_are_exact(memory_context, actor, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL a word's count at or above ESTIMATE_FROM is the planner's estimate (an exact
+    count reads every row holding it); below, it is counted. SQLite counts from its index."""
+    from sqlalchemy import text
+
+    context = memory_context
+    write(
+        context,
+        actor,
+        "desk",
+        [{"content": f"market note {i}" + (" Biscuit" if i < 2 else "")} for i in range(120)],
+    )
+    agent = agent_id(context, "desk")
+    if context.db.dialect == "postgresql":
+        with context.db.transaction() as session:
+            session.execute(text("ANALYZE memories"))
+    monkeypatch.setattr(fulltext, "ESTIMATE_FROM", 50)
+    with context.db.reading() as session:
+        documents = fulltext._count(session, [agent], None)
+        market = fulltext._count(session, [agent], "market")
+        biscuit = fulltext._count(session, [agent], "biscuit")
+        assert 100 <= documents <= 140 and 100 <= market <= 140  # estimated within a sixth on PostgreSQL
+        assert biscuit == 2  # a rare word's estimate is under ESTIMATE_FROM: counted exactly
+        assert [m for m, _ in fulltext.search(session, [agent], ["biscuit", "market"], 5)][:2] == sorted(
+            [m for m, _ in fulltext.search(session, [agent], ["biscuit"], 5)], reverse=True
+        )
