@@ -61,13 +61,13 @@ def test_cli_agents_and_memory(run, tmp_path: Path) -> None:  # type: ignore[no-
 def test_cli_search_reads_then_records_access_in_a_short_write(run, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The search (and the query's embedding) runs in a read transaction; only the access count is
     written, after it, so the write lock is never held while the model runs."""
-    from helios.cli import memory as cli_memory
     from helios.context import AppContext
     from helios.db.engine import Database
+    from helios.memory import search
 
     assert run("memory", "add", "desk", "AAPL guidance was raised").exit_code == 0
     events: list[str] = []
-    searching, writing = cli_memory.search.search, Database.transaction
+    searching, writing = search.search, Database.transaction
 
     def spy_search(*args, **kwargs):  # type: ignore[no-untyped-def]
         events.append("search")
@@ -77,7 +77,7 @@ def test_cli_search_reads_then_records_access_in_a_short_write(run, settings, mo
         events.append("write")
         return writing(self)
 
-    monkeypatch.setattr(cli_memory.search, "search", spy_search)
+    monkeypatch.setattr(search, "search", spy_search)
     monkeypatch.setattr(Database, "transaction", spy_transaction)
     found = run("memory", "search", "guidance raised", "--agent", "desk")
     assert found.exit_code == 0 and "AAPL guidance" in found.output, found.output

@@ -13,7 +13,7 @@ from helios.agents import service as agents
 from helios.api.deps import Admin, ContextDep, Cursor, Editor, Limit, ReadSessionDep, SessionDep, Viewer
 from helios.core.errors import InvalidInput
 from helios.core.pagination import DEFAULT_LIMIT
-from helios.memory import forget, graph_views, search, service, views
+from helios.memory import forget, graph_views, service, views
 from helios.memory.schemas import (
     AgentMemory,
     AgentMemoryList,
@@ -154,7 +154,6 @@ def undo_deletion(deletion_id: int, session: SessionDep, _: Editor) -> RestoreRe
 
 @router.get("/search", response_model=SearchResult)
 def search_memories(
-    session: ReadSessionDep,
     context: ContextDep,
     _: Viewer,
     q: Annotated[str, Query(max_length=20_000, description="any text; empty gives no results")] = "",
@@ -164,15 +163,7 @@ def search_memories(
     """Hybrid search: full text + semantic similarity + shared graph entities (+ the time window
     the query names, e.g. "last week"), fused by weighted relevance and scaled by strength.
     Returned memories count as read (strength is reinforced by use)."""
-    ids = [agents.get_agent(session, agent_id).id] if agent_id else agents.list_agent_ids(session)
-    names = agents.agent_names(session, set(ids))
-    result = search.search(session, context.memory, q, ids, k=k, agent_names=names)
-    if result.items:
-        # Written after the search, in a transaction of its own: embedding the query inside a write
-        # transaction would hold SQLite's write lock for as long as the model runs.
-        with context.db.transaction() as writing:
-            service.record_access(writing, [hit.memory.id for hit in result.items])
-    return result
+    return service.search_and_record(context.db, context.memory, q, agent_id, k)
 
 
 @router.post("/purge", response_model=PurgeResult)

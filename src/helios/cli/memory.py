@@ -15,7 +15,7 @@ from helios.core.auth import LOCAL_USER
 from helios.core.errors import InvalidInput
 from helios.core.pagination import MAX_LIMIT
 from helios.core.parsing import json_object
-from helios.memory import forget, graph_views, search, service, views
+from helios.memory import forget, graph_views, service, views
 from helios.memory.schemas import (
     ForgetRequest,
     ForgetResult,
@@ -146,15 +146,7 @@ def search_(
             )
         else:
             context = open_context()
-            with context.db.reading() as session:
-                ids = [agents.get_agent(session, agent).id] if agent else agents.list_agent_ids(session)
-                names = agents.agent_names(session, set(ids))
-                result = search.search(session, context.memory, query, ids, k=k, agent_names=names)
-            if result.items:
-                # A short write of its own after the search, as the API does: embedding the query
-                # inside a write transaction would hold SQLite's write lock while the model runs.
-                with context.db.transaction() as writing:
-                    service.record_access(writing, [h.memory.id for h in result.items])
+            result = service.search_and_record(context.db, context.memory, query, agent, k)
     if not result.items:
         console.print("nothing matches")
     table = Table("id", "agent", "score", "strength", "why", "content")

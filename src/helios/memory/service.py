@@ -21,14 +21,15 @@ from helios.core.auth import Principal
 from helios.core.clock import as_utc, utcnow
 from helios.core.errors import Conflict, InvalidInput, NotFound
 from helios.core.events import MemoryWritten
-from helios.memory import fulltext, graph
+from helios.memory import fulltext, graph, search
 from helios.memory.embeddings import next_version, to_blob
 from helios.memory.runtime import MemoryRuntime
-from helios.memory.schemas import MemoryBatch, MemoryCreate, MemoryUpdate, PurgeResult
+from helios.memory.schemas import MemoryBatch, MemoryCreate, MemoryUpdate, PurgeResult, SearchResult
 from helios.memory.tables import Memory, MemoryDeletion, MemoryEmbedding
 
 if TYPE_CHECKING:
     from helios.agents.tables import Agent
+    from helios.db.engine import Database
 
 
 def write_memories(
@@ -298,6 +299,23 @@ def purge_expired(session: Session, runtime: MemoryRuntime, now: dt.datetime | N
         runtime.vectors.forget()
     session.expire_all()
     return PurgeResult(purged=len(ids), entities_removed=entities, relations_removed=relations)
+
+
+def search_and_record(
+    db: Database, runtime: MemoryRuntime, query: str, agent: str | None = None, k: int = 10
+) -> SearchResult:
+    """Hybrid search of one agent's memories (every agent's for ``None``); the memories returned
+    count as read. The reads are recorded after the search, in a short write of their own:
+    embedding the query inside a write transaction would hold SQLite's write lock for as long as
+    the model runs."""
+    with db.reading() as session:
+        ids = [agents.get_agent(session, agent).id] if agent else agents.list_agent_ids(session)
+        names = agents.agent_names(session, set(ids))
+        result = search.search(session, runtime, query, ids, k=k, agent_names=names)
+    if result.items:
+        with db.transaction() as writing:
+            record_access(writing, [hit.memory.id for hit in result.items])
+    return result
 
 
 def record_access(session: Session, memory_ids: Sequence[int]) -> None:

@@ -15,7 +15,7 @@ from helios.agents import service as agents
 from helios.agents import views as agent_views
 from helios.core.auth import Principal, Role
 from helios.core.errors import HeliosError
-from helios.memory import forget, graph_views, search, service, views
+from helios.memory import forget, graph_views, service, views
 from helios.memory.schemas import (
     AgentMemorySummary,
     ForgetRequest,
@@ -237,14 +237,7 @@ class MemoryPage:
         runtime = context().memory
 
         def find() -> Any:
-            # Search reading, then record the reads: the query embedding never holds the write lock.
-            with context().db.reading() as session:
-                ids = [agents.get_agent(session, self.agent).id]
-                result = search.search(session, runtime, text, ids, k=10, agent_names={ids[0]: self.agent})
-            if result.items:
-                with context().db.transaction() as session:
-                    service.record_access(session, [h.memory.id for h in result.items])
-            return result
+            return service.search_and_record(context().db, runtime, text, self.agent, k=10)
 
         result = await run.io_bound(find)
         self.results.clear()
