@@ -41,3 +41,16 @@ def test_the_benchmark_scores_every_family_asked_for(
     assert hourly.main(["--families", "naive", "--origins", "2", "--markdown", str(table)]) == 0
     text = table.read_text()
     assert "| naive |" in text and "| seasonal_naive |" in text and "OWA" in text
+
+
+def test_the_synthetic_panel_has_daily_and_weekly_cycles_and_a_horizon_after_each_series() -> None:
+    from helios.forecasting.base import DataSpec
+    from helios.forecasting.seasonality import data_seasons
+
+    train, test = hourly.synthetic_split(series=12)
+    lengths = train.groupby("unique_id").size()
+    assert lengths.between(700, 960).all() and (test.groupby("unique_id").size() == hourly.HORIZON).all()
+    assert (train["y"] > 0).all()
+    assert {24, 168} <= set(data_seasons(train, DataSpec(freq="h", season_length=24)))
+    again, _ = hourly.synthetic_split(series=12)
+    assert train.equals(again)

@@ -41,10 +41,32 @@ if TYPE_CHECKING:
     from helios.forecasting.nn.windows import Panel, WindowPlan
 
 
+# The lookback a fit takes where its config leaves ``input_multiple`` empty. In general 4
+# horizons, chosen on M4 weekly (issue 3). Hourly data (issue 11): at least 2 horizons (the best
+# multiple on 135 windows of ETTh1, where the weekly cycle is weak) and at least 192 hours, a week
+# and a day, since a lookback that cannot see last week cannot learn a weekly cycle (96 hours cost
+# 20% OWA on a synthetic panel with a weekend effect). At horizon 48 that is 4 horizons, as before.
+# See BENCHMARKS.md, "N-BEATS / N-HiTS defaults for hourly data".
+GENERAL_INPUT_MULTIPLE = 4
+LOOKBACK_BY_FREQUENCY: dict[str, tuple[int, int]] = {"h": (2, 192)}  # (least horizons, least points)
+
+
+def default_input_multiple(freq: str, horizon: int) -> int:
+    rule = LOOKBACK_BY_FREQUENCY.get(freq.split("-")[0])
+    if rule is None:
+        return GENERAL_INPUT_MULTIPLE
+    horizons, points = rule
+    return max(horizons, -(-points // horizon))
+
+
 class NeuralConfig(Hyperparameters):
     horizon: int = Field(14, ge=1, le=500, description="Steps ahead the model learns to forecast.")
-    input_multiple: int = Field(
-        4, ge=1, le=20, description="Lookback window length, as a multiple of the horizon."
+    input_multiple: int | None = Field(
+        None,
+        ge=1,
+        le=20,
+        description="Lookback window length, as a multiple of the horizon; empty: by the data's "
+        "frequency (4; hourly: at least 2 and at least 192 hours, so 4 at horizon 48).",
     )
     members: int = Field(
         1,
@@ -74,6 +96,18 @@ class NeuralConfig(Hyperparameters):
     layers: int = Field(3, ge=1, le=8, description="Fully connected layers per block.")
     blocks: int = Field(3, ge=1, le=30, description="N-BEATS blocks per member.")
     dropout: float = Field(0.0, ge=0, le=0.9, description="Dropout after each hidden layer.")
+    pool_sizes: tuple[int, ...] = Field(
+        (),
+        max_length=30,
+        description="N-HiTS: block b reads its input max-pooled over pool_sizes[b] points (cycled over "
+        "the blocks); empty: plain N-BEATS.",
+    )
+    forecast_rates: tuple[int, ...] = Field(
+        (),
+        max_length=30,
+        description="N-HiTS: block b forecasts one point every forecast_rates[b] steps, linearly "
+        "interpolated (cycled over the blocks); empty: every step.",
+    )
     scaling: Literal["mase", "level"] = Field(
         "mase",
         description="Per-window scaling: 'mase' = minus last value, over mean absolute step; "
@@ -99,6 +133,13 @@ class NeuralConfig(Hyperparameters):
     )
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for weights and window sampling.")
 
+    @field_validator("pool_sizes", "forecast_rates")
+    @classmethod
+    def _positive_sizes(cls, sizes: tuple[int, ...]) -> tuple[int, ...]:
+        if any(size < 1 for size in sizes):
+            raise ValueError("pool sizes and forecast rates are whole numbers >= 1")
+        return sizes
+
     @field_validator("levels")
     @classmethod
     def _levels_are_percentages(cls, levels: tuple[int, ...]) -> tuple[int, ...]:
@@ -106,13 +147,31 @@ class NeuralConfig(Hyperparameters):
             raise ValueError("levels are percentages strictly between 0 and 100")
         return tuple(sorted(set(levels)))
 
+    def for_frequency(self, freq: str) -> NeuralConfig:
+        """This config with the lookback it leaves empty taken from the defaults for ``freq``
+        (a normalised alias, as ``DataSpec.freq``). A fit resolves its config first; a fitted
+        model keeps the resolved one."""
+        if self.input_multiple is not None:
+            return self
+        return self.model_copy(update={"input_multiple": default_input_multiple(freq, self.horizon)})
+
+    @property
+    def lookback_multiple(self) -> int:
+        return _resolved(self.input_multiple, "input_multiple")
+
     @property
     def input_size(self) -> int:
-        return (self.input_multiple + self.members - 1) * self.horizon
+        return (self.lookback_multiple + self.members - 1) * self.horizon
 
     @property
     def quantiles(self) -> tuple[float, ...]:
         return quantiles_for(self.levels)
+
+
+def _resolved(value: int | None, name: str) -> int:
+    if value is None:
+        raise ForecastingError(f"nbeats config: {name} is empty; resolve it with for_frequency first")
+    return value
 
 
 def quantiles_for(levels: Sequence[int]) -> tuple[float, ...]:
@@ -128,6 +187,7 @@ class NBeatsFamily(ModelFamily):
         "Global N-BEATS network trained across all series, quantile forecasts; for many related series."
     )
     iterative = True
+    learns_across_series = True  # auto fits it on every series, not only those that chose it
     Config = NeuralConfig
 
     def fit(
@@ -137,7 +197,7 @@ class NBeatsFamily(ModelFamily):
         from helios.forecasting.nn.trainer import train as run_training
         from helios.forecasting.nn.windows import Panel, plan_windows
 
-        cfg = own_config(config, NeuralConfig)
+        cfg = own_config(config, NeuralConfig).for_frequency(spec.freq)
         ids, series, last_ds = _split_series(train)
         panel = Panel.from_series([y[-_points_used(cfg) :] for y in series], cfg.input_size)
         plan = plan_windows(panel.lengths, cfg.horizon, cfg.history, cfg.val_windows)
@@ -155,6 +215,66 @@ class NBeatsFamily(ModelFamily):
         weights = {k: v.detach().numpy().copy() for k, v in outcome.model.state_dict().items()}
         return NBeatsFitted(cfg, ids, last_ds, spec.freq, weights, panel, outcome.summary())
 
+    def backtest_forecasts(
+        self,
+        train: pd.DataFrame,
+        config: Hyperparameters,
+        spec: DataSpec,
+        horizon: int,
+        offsets: list[int],
+        levels: Sequence[int] = (),
+    ) -> pd.DataFrame:
+        """Validation forecasts for ``auto`` without a network per origin: one network trained on
+        what precedes the earliest window, forecasting from every origin (``offsets``: points
+        between a window's last test point and the series' end): ``unique_id, window, step, y,
+        mean`` and ``lo-L``/``hi-L`` for ``levels``. Training costs the same whatever the panel
+        size, so one fit instead of one per window is what makes nbeats affordable there."""
+        cfg = own_config(config, NeuralConfig).for_frequency(spec.freq)
+        ids, series, _ = _split_series(train)
+        earliest = max(offsets) + horizon
+        kept = [i for i, y in enumerate(series) if len(y) > earliest]
+        if not kept:
+            raise ForecastingError("nbeats: the series are too short for these validation windows")
+        ordered = train.sort_values(["unique_id", "ds"], kind="stable")
+        early = ordered[ordered.groupby("unique_id", sort=False).cumcount(ascending=False) >= earliest]
+        weights = self.fit(early, cfg, spec).weights
+        kept_ids, kept_series = [ids[i] for i in kept], [series[i] for i in kept]
+        frames = [
+            _origin_forecasts(cfg, spec.freq, weights, kept_ids, kept_series, horizon, offset, levels).assign(
+                window=window
+            )
+            for window, offset in enumerate(offsets)
+        ]
+        return pd.concat(frames, ignore_index=True)
+
+
+def _origin_forecasts(
+    cfg: NeuralConfig,
+    freq: str,
+    weights: dict[str, np.ndarray],
+    ids: list[Any],
+    series: list[np.ndarray],
+    horizon: int,
+    offset: int,
+    levels: Sequence[int],
+) -> pd.DataFrame:
+    """Forecasts of a trained network from ``horizon + offset`` points before each series' end,
+    beside what followed: ``unique_id, step, y, mean`` and the bounds of ``levels``."""
+    from helios.forecasting.nn.windows import Panel
+
+    seen = [y[: len(y) - offset - horizon] for y in series]
+    at_origin = NBeatsFitted(cfg, ids, [0] * len(ids), freq, weights, Panel.from_series(seen, cfg.input_size))
+    actual = np.concatenate([y[len(s) : len(s) + horizon] for y, s in zip(series, seen, strict=True)])
+    return (
+        at_origin.predict(horizon, levels)
+        .drop(columns="ds")
+        .assign(
+            unique_id=np.repeat([str(uid) for uid in ids], horizon),
+            step=np.tile(np.arange(1, horizon + 1), len(ids)),
+            y=actual,
+        )
+    )
+
 
 def _points_used(cfg: NeuralConfig) -> int:
     """Training never reads further back than this from a series' end: older points are dropped
@@ -165,7 +285,7 @@ def _points_used(cfg: NeuralConfig) -> int:
 def network_config(cfg: NeuralConfig) -> NBeatsConfig:
     from helios.forecasting.nn.nbeats import NBeatsConfig
 
-    lookbacks = tuple((cfg.input_multiple + k) * cfg.horizon for k in range(cfg.members))
+    lookbacks = tuple((cfg.lookback_multiple + k) * cfg.horizon for k in range(cfg.members))
     return NBeatsConfig(
         horizon=cfg.horizon,
         quantiles=cfg.quantiles,
@@ -174,6 +294,8 @@ def network_config(cfg: NeuralConfig) -> NBeatsConfig:
         layers=cfg.layers,
         blocks=cfg.blocks,
         dropout=cfg.dropout,
+        pool_sizes=cfg.pool_sizes,
+        forecast_rates=cfg.forecast_rates,
     )
 
 

@@ -1,0 +1,147 @@
+"""N-HiTS blocks, nbeats' one-network validation forecasts for ``auto``, and its defaults by frequency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from helios.forecasting.base import DataSpec
+from helios.forecasting.families import get_family
+from helios.forecasting.models.neural import NBeatsFamily, NeuralConfig
+from helios.forecasting.nn.nbeats import Block, NBeats, NBeatsConfig
+
+torch.set_num_threads(1)
+
+HORIZON = 6
+SMALL = {
+    "horizon": HORIZON,
+    "input_multiple": 2,
+    "hidden_size": 16,
+    "layers": 2,
+    "blocks": 2,
+    "epochs": 2,
+    "steps_per_epoch": 3,
+    "batch_size": 32,
+    "members": 1,
+    "seed": 3,
+}
+HOURLY = DataSpec(freq="h", season_length=24)
+
+
+def hourly_panel(series: int = 4, length: int = 120, seed: int = 0) -> pd.DataFrame:
+    """A daily shape on different levels, with noise, so the network has something to learn."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(series):
+        t = np.arange(length)
+        y = 100 * (i + 1) + 10 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 1, length)
+        stamps = pd.date_range("2024-01-01", periods=length, freq="h")
+        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": stamps, "y": y}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def network(**overrides: Any) -> NBeatsConfig:
+    base = {"horizon": 12, "quantiles": (0.1, 0.5, 0.9), "lookbacks": (24,), "hidden_size": 8, "layers": 1}
+    return NBeatsConfig(**{**base, **overrides})
+
+
+def test_plain_nbeats_keeps_its_weight_names_and_shapes() -> None:
+    """Empty pooling and rates are N-BEATS as before: checkpoints of earlier models still load."""
+    plain = NBeats(network()).state_dict()
+    pooled = NBeats(network(pool_sizes=(4, 1), forecast_rates=(3, 1))).state_dict()
+    assert plain.keys() == pooled.keys()
+    assert plain["members.0.blocks.0.forecast.weight"].shape == (12 * 3, 8)
+    assert pooled["members.0.blocks.0.forecast.weight"].shape == (4 * 3, 8)  # 12 steps / 3 per knot
+    assert pooled["members.0.blocks.0.body.0.weight"].shape == (8, 6)  # 24 inputs pooled by 4
+    assert pooled["members.0.blocks.1.body.0.weight"].shape == (8, 24)  # the block after: unpooled
+
+
+def test_a_coarse_block_forecasts_straight_lines_between_its_knots() -> None:
+    torch.manual_seed(0)
+    block = Block(24, network(), pool=2, rate=4)  # 12 steps, knots at 0, 11/3, 22/3, 11
+    backcast, forecast = block(torch.randn(5, 24))
+    assert backcast.shape == (5, 24) and forecast.shape == (5, 12 * 3)
+    curves = forecast.view(5, 12, 3)
+    # Between two knots the steps are equal: second differences vanish away from the knots.
+    bends = curves.diff(dim=1).diff(dim=1).abs().amax(dim=(0, 2))
+    assert (bends < 1e-5).sum() >= 12 - 2 - 3
+
+
+def test_nhits_config_trains_and_forecasts_with_ordered_bounds() -> None:
+    family = get_family("nbeats")
+    config = family.parse_config({**SMALL, "pool_sizes": [3, 1], "forecast_rates": [2, 1]})
+    forecast = family.fit(hourly_panel(), config, HOURLY).predict(HORIZON)
+    bounds = forecast[["lo-95", "lo-80", "mean", "hi-80", "hi-95"]].to_numpy()
+    assert len(forecast) == 4 * HORIZON and np.isfinite(bounds).all()
+    assert (np.diff(bounds, axis=1) >= 0).all()
+
+
+@pytest.mark.parametrize("bad", [[0], [2, -1]])
+def test_pool_sizes_and_rates_must_be_positive(bad: list[int]) -> None:
+    with pytest.raises(ValueError, match=">= 1"):
+        NeuralConfig.model_validate({"pool_sizes": bad})
+    with pytest.raises(ValueError, match=">= 1"):
+        NeuralConfig.model_validate({"forecast_rates": bad})
+
+
+def validation_frame(train: pd.DataFrame, offsets: list[int]) -> pd.DataFrame:
+    family = get_family("nbeats")
+    assert isinstance(family, NBeatsFamily)
+    return family.backtest_forecasts(train, family.parse_config(SMALL), HOURLY, HORIZON, offsets, (80,))
+
+
+def test_validation_forecasts_score_each_window_against_what_followed_its_origin() -> None:
+    train = hourly_panel()
+    frame = validation_frame(train, [12, 6, 0])
+    assert {"unique_id", "window", "step", "y", "mean", "lo-80", "hi-80"} <= set(frame.columns)
+    assert len(frame) == 4 * 3 * HORIZON
+    s0 = train[train["unique_id"] == "s0"]["y"].to_numpy()
+    last = frame[(frame["unique_id"] == "s0") & (frame["window"] == 2)]
+    np.testing.assert_allclose(last["y"], s0[-HORIZON:])
+    first = frame[(frame["unique_id"] == "s0") & (frame["window"] == 0)]
+    np.testing.assert_allclose(first["y"], s0[-HORIZON - 12 : -12])
+
+
+def test_validation_never_trains_on_the_windows_it_scores() -> None:
+    """The earliest window's forecast reads only what precedes it, and the network never saw
+    the points after: changing them changes nothing there."""
+    train = hourly_panel()
+    changed = train.copy()
+    late = changed.groupby("unique_id").cumcount(ascending=False) < 12 + HORIZON
+    changed.loc[late, "y"] *= 3
+    before, after = validation_frame(train, [12, 0]), validation_frame(changed, [12, 0])
+    first = before["window"] == 0
+    np.testing.assert_allclose(before.loc[first, "mean"], after.loc[first, "mean"])
+    assert not np.allclose(before.loc[~first, "mean"], after.loc[~first, "mean"])
+
+
+def test_an_empty_lookback_comes_from_the_frequency_and_weekly_keeps_its_m4_default() -> None:
+    assert NeuralConfig(horizon=13).for_frequency("W-SUN").input_multiple == 4  # M4 weekly (issue 3)
+    assert NeuralConfig(horizon=48).for_frequency("h").input_multiple == 4  # 192 hours
+    assert NeuralConfig(horizon=24).for_frequency("h").input_multiple == 8  # still a week and a day
+    assert NeuralConfig(horizon=168).for_frequency("h").input_multiple == 2  # at least two horizons
+
+
+def test_a_lookback_given_wins_over_the_frequency_default() -> None:
+    assert NeuralConfig(input_multiple=7).for_frequency("h").input_multiple == 7
+
+
+def test_a_stored_config_still_resolves_by_the_frequency_of_the_data() -> None:
+    """The training service stores every field (the empty lookback as null) and parses them again."""
+    stored = NeuralConfig.model_validate(NeuralConfig(horizon=24).model_dump(mode="json"))
+    assert stored.input_multiple is None
+    assert stored.for_frequency("h").input_multiple == 8
+    assert stored.for_frequency("D").input_multiple == 4
+
+
+def test_a_fitted_model_keeps_the_resolved_lookback() -> None:
+    family = get_family("nbeats")
+    config = family.parse_config({k: v for k, v in SMALL.items() if k != "input_multiple"})
+    fitted = family.fit(hourly_panel(length=240), config, HOURLY)
+    meta, _ = fitted.to_state()
+    assert meta["config"]["input_multiple"] == 192 // HORIZON
+    assert fitted.last_values.shape[1] == 192
