@@ -33,7 +33,9 @@ def checkpoint_state() -> Any:
     from helios.forecasting.nn.nbeats import NBeats
 
     torch.manual_seed(0)
-    model = NBeats(network_config(NeuralConfig(horizon=14, hidden_size=256, blocks=3, layers=3)))
+    model = NBeats(
+        network_config(NeuralConfig(horizon=14, input_multiple=4, hidden_size=256, blocks=3, layers=3))
+    )
     optimizer = torch.optim.AdamW(model.parameters())
     model(torch.randn(4, model.cfg.input_size)).sum().backward()  # AdamW moments exist
     optimizer.step()

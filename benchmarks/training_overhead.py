@@ -145,7 +145,8 @@ def bare(train: Any, args: argparse.Namespace) -> dict[str, Any]:
     from helios.forecasting.nn.nbeats import NBeats, pinball_loss
     from helios.forecasting.nn.windows import Panel, plan_windows, sample_windows, window_batch
 
-    cfg = NeuralConfig.model_validate(hyperparameters(args, 1))
+    # The price dataset is not hourly, so the job's fit resolves the general lookback; so does this.
+    cfg = NeuralConfig.model_validate(hyperparameters(args, 1)).for_frequency("D")
     schedule = _trainer_config(cfg)  # its learning_rate_at is a pure function of the epoch
     wall, cpu = time.perf_counter(), time.process_time()
     frame = train.sort_values(["unique_id", "ds"], kind="stable")
