@@ -11,7 +11,7 @@ import torch
 
 from helios.forecasting.base import DataSpec
 from helios.forecasting.families import get_family
-from helios.forecasting.models.neural import NBeatsFamily, NeuralConfig
+from helios.forecasting.models.neural import NBeatsFamily, NBeatsFitted, NeuralConfig
 from helios.forecasting.nn.nbeats import Block, NBeats, NBeatsConfig
 
 torch.set_num_threads(1)
@@ -142,6 +142,26 @@ def test_a_fitted_model_keeps_the_resolved_lookback() -> None:
     family = get_family("nbeats")
     config = family.parse_config({k: v for k, v in SMALL.items() if k != "input_multiple"})
     fitted = family.fit(hourly_panel(length=240), config, HOURLY)
-    meta, _ = fitted.to_state()
+    meta, arrays = fitted.to_state()
     assert meta["config"]["input_multiple"] == 192 // HORIZON
     assert fitted.last_values.shape[1] == 192
+    pd.testing.assert_frame_equal(
+        NBeatsFitted.from_state(meta, arrays).predict(HORIZON), fitted.predict(HORIZON)
+    )
+
+
+def test_the_shortest_hourly_horizon_resolves_to_a_lookback_the_config_accepts() -> None:
+    resolved = NeuralConfig(horizon=1).for_frequency("h")
+    assert resolved.input_size == 192
+    assert NeuralConfig.model_validate(resolved.model_dump()).input_multiple == 192
+
+
+def test_a_run_checkpointed_before_the_nhits_settings_existed_still_resumes() -> None:
+    """Its fingerprint had the lookback as a number and no pooling or rates: so has a plain run's."""
+    from helios.forecasting.models.neural import _fingerprint
+
+    config = NeuralConfig(horizon=13).for_frequency("W-SUN")
+    plain = _fingerprint(config, ["a"], [np.arange(5.0)])["config"]
+    assert plain["input_multiple"] == 4 and "pool_sizes" not in plain and "forecast_rates" not in plain
+    pooled = _fingerprint(config.model_copy(update={"pool_sizes": (2, 1)}), ["a"], [np.arange(5.0)])
+    assert pooled["config"]["pool_sizes"] == [2, 1]

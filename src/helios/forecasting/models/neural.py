@@ -64,7 +64,7 @@ class NeuralConfig(Hyperparameters):
     input_multiple: int | None = Field(
         None,
         ge=1,
-        le=20,
+        le=200,  # hourly data at horizon 1 resolves to 192
         description="Lookback window length, as a multiple of the horizon; empty: by the data's "
         "frequency (4; hourly: at least 2 and at least 192 hours, so 4 at horizon 48).",
     )
@@ -349,6 +349,11 @@ def _fingerprint(cfg: NeuralConfig, ids: list[Any], series: list[np.ndarray]) ->
     for y in series:
         digest.update(np.ascontiguousarray(y, dtype=np.float64).tobytes())
     settings = cfg.model_dump(mode="json", exclude={"restore_best", "checkpoint_every", "checkpoint_seconds"})
+    # The N-HiTS settings came later: left out while unused, so a run checkpointed before they
+    # existed (its lookback resolved to the same 4 horizons) still resumes.
+    for added in ("pool_sizes", "forecast_rates"):
+        if not settings[added]:
+            del settings[added]
     return {"config": settings, "data_sha256": digest.hexdigest()}
 
 
