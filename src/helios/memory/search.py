@@ -136,7 +136,10 @@ def _timed(
             Memory.valid_from >= window.start,
             Memory.valid_from < window.end,
         )
-        .order_by(Memory.id.desc())
+        # Newest by valid time, as the (agent, deleted, valid_from) index holds them, so the read
+        # stops at the limit; ordered by id it sorted every memory of the window first (20-40 ms
+        # for "today" when the agent recorded 100k memories today).
+        .order_by(Memory.valid_from.desc())
         .limit(WINDOW_CANDIDATES * n)
     ).all()
     signals.relevance["time"] = {m: 1.0 for m, _ in rows}
