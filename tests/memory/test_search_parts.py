@@ -290,4 +290,4 @@ def test_a_named_window_reads_its_newest_memories_from_the_index_without_sorting
             plan = " ".join(str(row) for row in session.connection().exec_driver_sql(explain, parameters))
     finally:
         event.remove(engine, "before_cursor_execute", keep)
-    assert "ix_memories_agent_live_valid_from" in plan and "TEMP B-TREE" not in plan, plan
+    assert "ix_memories_live_valid_from" in plan and "TEMP B-TREE" not in plan, plan

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,9 +36,16 @@ class Memory(Base):
     __table_args__ = (
         Index("ix_memories_agent_live", "agent_id", "deleted_at", "id"),
         Index("ix_memories_deleted_at", "deleted_at"),
-        # A query that names a time reads that window's memories: without this it walked the
-        # agent's memories newest first until it found enough (all of them for an empty window).
-        Index("ix_memories_agent_live_valid_from", "agent_id", "deleted_at", "valid_from"),
+        # A query that names a time reads that window's live memories newest first, and the
+        # timeline its newest days: in valid-time order on both databases only as a partial
+        # index (PostgreSQL does not take "deleted_at IS NULL" as fixing a leading column).
+        Index(
+            "ix_memories_live_valid_from",
+            "agent_id",
+            "valid_from",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
