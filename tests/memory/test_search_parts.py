@@ -291,3 +291,21 @@ def test_a_named_window_reads_its_newest_memories_from_the_index_without_sorting
     finally:
         event.remove(engine, "before_cursor_execute", keep)
     assert "ix_memories_live_valid_from" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_a_few_texts_embed_as_a_batch_does() -> None:
+    """A query (or up to SINGLE_THREAD_UP_TO texts) goes through the model's forward pass
+    directly, a larger batch through encode: both give the same vectors, so memories stored in
+    batches and the queries that search them stay comparable."""
+    from helios.memory.embeddings import SINGLE_THREAD_UP_TO, MiniLmEmbedder
+
+    texts = [
+        f"Note {i}: the desk reviewed {name} after the close" for i, name in enumerate(["NVDA", "XOM"] * 20)
+    ]
+    embedder = MiniLmEmbedder()
+    batch = embedder.embed(texts)  # more than SINGLE_THREAD_UP_TO: encode
+    for i in (0, 7, 33):
+        alone = embedder.embed([texts[i]])[0]
+        assert float(alone @ batch[i]) > 0.9999
+    few = embedder.embed(texts[:SINGLE_THREAD_UP_TO])  # padded together, masked apart
+    assert float((few * batch[:SINGLE_THREAD_UP_TO]).sum(axis=1).min()) > 0.9999
