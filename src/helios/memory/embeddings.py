@@ -289,14 +289,14 @@ class VectorIndex:
         self, session: Session, agent_id: int, memory_ids: Sequence[int], query: np.ndarray
     ) -> dict[int, float]:
         vectors = self._current(session, agent_id)
-        if not len(memory_ids) or not len(vectors.ids):
-            return {}
-        # ids are sorted (loaded by memory_id): a binary search each, not a dict of all 100k.
-        wanted = np.asarray(memory_ids, dtype=np.int64)
-        rows = np.minimum(np.searchsorted(vectors.ids, wanted), len(vectors.ids) - 1)
-        rows = rows[vectors.ids[rows] == wanted]
+        rows = _rows_of(vectors, memory_ids)
         scores = vectors.matrix[rows] @ query
         return {int(vectors.ids[r]): float(v) for r, v in zip(rows, scores, strict=True)}
+
+    def vectors_of(self, session: Session, agent_id: int, memory_ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """The cached vectors of these memories of one agent (those that have one)."""
+        vectors = self._current(session, agent_id)
+        return {int(vectors.ids[r]): vectors.matrix[r] for r in _rows_of(vectors, memory_ids)}
 
     def forget(self) -> None:
         with self._lock:
@@ -368,6 +368,16 @@ class VectorIndex:
         if len(ids) and n and ids[0] < cached.ids[-1]:
             return None  # a new id among the known ones
         return cached.appended(stamp, ids, matrix)
+
+
+def _rows_of(vectors: _AgentVectors, memory_ids: Sequence[int]) -> np.ndarray:
+    """Rows of these memories in the cached matrix, for those it holds."""
+    if not len(memory_ids) or not len(vectors.ids):
+        return np.zeros(0, dtype=np.int64)
+    # ids are sorted (loaded by memory_id): a binary search each, not a dict of all 100k.
+    wanted = np.asarray(memory_ids, dtype=np.int64)
+    rows = np.minimum(np.searchsorted(vectors.ids, wanted), len(vectors.ids) - 1)
+    return rows[vectors.ids[rows] == wanted]
 
 
 def _not_in(ids: np.ndarray, held: np.ndarray) -> np.ndarray:

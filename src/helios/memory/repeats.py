@@ -7,8 +7,8 @@ their stored vectors (a candidate joins the first better-ranked group whose lead
 ``REPEAT_SIMILARITY`` or more), and each group keeps one place: the newest member's, since the
 latest time something was said is the one that holds now; the older copies are scaled by
 ``REPEAT_FACTOR``, below it. A query that names a time window keeps the best-ranked member
-instead: there, which day said it is the question. The work is bounded by ``depth`` (one read of
-that many vectors by primary key, a depth x depth product), never by the agent's memory count.
+instead: there, which day said it is the question. The work is bounded by ``depth`` (that many
+vectors from the search's vector cache, a depth x depth product), never by the agent's memory count.
 """
 
 from __future__ import annotations
@@ -17,27 +17,10 @@ import datetime as dt
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from helios.memory.embeddings import from_blobs
-from helios.memory.tables import MemoryEmbedding
 
 # Chosen on the tune half of benchmarks/memory_corpus.py (BENCHMARKS.md, 2026-12-02 evening).
 REPEAT_SIMILARITY = 0.95
 REPEAT_FACTOR = 0.5
-
-
-def vectors(session: Session, memory_ids: Sequence[int], dim: int) -> dict[int, np.ndarray]:
-    """Stored vectors of these memories (those that have one of ``dim`` values)."""
-    stored = session.execute(
-        select(MemoryEmbedding.memory_id, MemoryEmbedding.vector).where(
-            MemoryEmbedding.memory_id.in_(list(memory_ids))
-        )
-    ).all()
-    kept = [(int(m), v) for m, v in stored if len(v) == 4 * dim]
-    matrix = from_blobs([v for _, v in kept], dim)
-    return {m: matrix[i] for i, (m, _) in enumerate(kept)}
 
 
 def groups(ranked: Sequence[int], found: dict[int, np.ndarray]) -> list[list[int]]:

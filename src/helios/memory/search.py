@@ -136,9 +136,9 @@ def _timed(
             Memory.valid_from >= window.start,
             Memory.valid_from < window.end,
         )
-        # Newest by valid time, as the (agent, deleted, valid_from) index holds them, so the read
-        # stops at the limit; ordered by id it sorted every memory of the window first (20-40 ms
-        # for "today" when the agent recorded 100k memories today).
+        # Newest by valid time, as the live-memory index (agent_id, valid_from) holds them, so
+        # the read stops at the limit; ordered by id it sorted every memory of the window first
+        # (20-40 ms for "today" when the agent recorded 100k memories today).
         .order_by(Memory.valid_from.desc())
         .limit(WINDOW_CANDIDATES * n)
     ).all()
@@ -293,7 +293,12 @@ def _one_place_per_repeat(
 ) -> None:
     """Near-copies among the best n share one place (``memory.repeats``)."""
     best = sorted(scores, key=lambda i: (-scores[i], -i))[:n]
-    found = repeats.vectors(session, best, runtime.embedder.dim)
+    by_agent: dict[int, list[int]] = defaultdict(list)
+    for i in best:
+        by_agent[rows[i].agent_id].append(i)
+    found: dict[int, np.ndarray] = {}
+    for agent_id, ids in by_agent.items():  # from the vector cache the semantic signal just read
+        found.update(runtime.vectors.vectors_of(session, agent_id, ids))
     said_at = {i: as_utc(rows[i].valid_from) for i in best}
     for group in repeats.groups(best, found):
         if len(group) > 1:
@@ -304,6 +309,7 @@ def _scoring_rows(session: Session, memory_ids: list[int]) -> dict[int, Row]:
     """What ranking needs of each live candidate, without loading (or parsing JSON of) whole rows."""
     columns = (
         Memory.id,
+        Memory.agent_id,
         Memory.importance,
         Memory.last_accessed,
         Memory.recorded_at,
