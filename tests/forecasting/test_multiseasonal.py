@@ -275,3 +275,41 @@ def test_evidence_pooling_keeps_clear_choices_and_settles_noisy_ones_by_the_pane
     pooled = evidence_pooled_scores(metrics, scores)
     assert pooled.loc["clear", "b"] < pooled.loc["clear", "a"]
     assert pooled.loc["noisy", "a"] < pooled.loc["noisy", "b"]
+
+
+def test_gbm_scales_each_series_by_its_seasonal_naive_error_falling_back_to_its_spread() -> None:
+    from helios.forecasting.gbm_features import Standardiser
+
+    t = np.arange(96, dtype=float)
+    rows = np.stack([10 + np.sin(2 * np.pi * t / 24) + 0.01 * t, np.tile([1.0, 3.0], 48)])
+    seasonal = Standardiser.fit(rows, season=24)
+    assert seasonal.scale[0] == pytest.approx(0.24)  # each day 0.01 x 24 above the one before
+    assert seasonal.scale[1] == pytest.approx(1.0)  # repeats exactly over the day: its spread
+    assert Standardiser.fit(rows).scale[0] == pytest.approx(np.std(rows[0]))
+
+
+def test_gbm_forecasts_a_smooth_series_among_noisy_ones_in_its_own_units() -> None:
+    """One model over noisy series and smooth ones: in spread units the noisy series' corrections
+    swamp the smooth ones' hour-to-hour changes; in seasonal-naive units they do not."""
+    rng = np.random.default_rng(3)
+    hours = 24 * 7 * 5
+    t = np.arange(hours)
+    stamps = pd.date_range("2024-01-01", periods=hours, freq="h")
+    frames = []
+    for i in range(12):
+        smooth = i < 3
+        cycle = 5 * np.sin(2 * np.pi * (t + 3 * i) / 24) * (1 + 0.2 * np.sin(2 * np.pi * t / (24 * 30)))
+        noise = rng.normal(0, 0.02 if smooth else 3.0, hours)
+        y = 50 + (1 + i / 6) * (cycle + noise)
+        frames.append(
+            pd.DataFrame({"unique_id": f"{'smooth' if smooth else 'noisy'}{i}", "ds": stamps, "y": y})
+        )
+    train, test = split_last(pd.concat(frames, ignore_index=True), HORIZON)
+    smooth_test = test[test["unique_id"].str.startswith("smooth")]
+    spec, gbm = DataSpec("h", 24), get_family("gbm")
+
+    def smooth_mase(scaling: str) -> float:
+        config = gbm.parse_config({"horizon": HORIZON, "n_estimators": 150, "scaling": scaling})
+        return mean_mase(gbm.fit(train, config, spec).predict(HORIZON, ()), smooth_test, train)
+
+    assert smooth_mase("seasonal_error") < 0.7 * smooth_mase("spread")

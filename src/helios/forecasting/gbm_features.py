@@ -1,14 +1,16 @@
 """Features of the global gradient-boosted forecaster (``models/gbm.py``), built for all series at
 once with numpy: lags, seasonal lags, means over each season and the position in each season.
 
-Every series is first standardised by its own mean and spread (over the points the model is
-fitted on), so one model learns shapes shared by series of any scale. A series is a row of a
-matrix padded with NaN on the left: short series simply have missing far lags, which LightGBM
-handles natively, and the recursive forecast extends every series by one column per step.
+Every series is first standardised by its own mean and spread (or its seasonal-naive error; over
+the points the model is fitted on), so one model learns shapes shared by series of any scale. A
+series is a row of a matrix padded with NaN on the left: short series simply have missing far
+lags, which LightGBM handles natively, and the recursive forecast extends every series by one
+column per step.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,16 +46,28 @@ SHORT_MEAN = 6
 
 @dataclass
 class Standardiser:
-    """Per-series location and scale (the spread is never zero: a flat series divides by 1)."""
+    """Per-series location and scale (never zero: a flat series divides by 1).
+
+    The scale is the series' spread, or (``season`` given) its mean absolute change over that
+    season: the seasonal-naive error MASE divides by. In spread units a smooth series' next hour
+    is a change a hundred times finer than a noisy one's, and one model fitted on both learns
+    the noisy series' corrections and applies them to the smooth one (``gbm`` on a smooth
+    hourly temperature series in a panel of weather: MASE 3.5 against seasonal naive's 1.4; 1.0
+    in seasonal-naive units, 0.9 fitted on the smooth series alone)."""
 
     loc: np.ndarray
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, padded: np.ndarray) -> Standardiser:
+    def fit(cls, padded: np.ndarray, season: int = 0) -> Standardiser:
         loc = np.nanmean(padded, axis=1)
         scale = np.nanstd(padded, axis=1)
-        return cls(loc, np.where(scale > 0, scale, 1.0))
+        if 0 < season < padded.shape[1]:
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a series too short for the season
+                seasonal = np.nanmean(np.abs(padded[:, season:] - padded[:, :-season]), axis=1)
+            scale = np.where(np.isfinite(seasonal) & (seasonal > 0), seasonal, scale)
+        return cls(loc, np.where(np.isfinite(scale) & (scale > 0), scale, 1.0))
 
     def apply(self, padded: np.ndarray) -> np.ndarray:
         return (padded - self.loc[:, None]) / self.scale[:, None]
