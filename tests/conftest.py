@@ -20,6 +20,9 @@ from helios.context import AppContext
 from helios.db import migrate
 from helios.db.engine import Database
 
+# Which tests share an xdist worker (and so their module fixtures): see tests/scheduling.py.
+pytest_plugins = ["tests.scheduling"]
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

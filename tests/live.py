@@ -43,6 +43,28 @@ def helios(home: Path, *args: str, env: dict[str, str] | None = None) -> subproc
     )
 
 
+def seed_tokens(home: Path, roles: dict[str, str]) -> dict[str, str]:
+    """Tokens ``name -> role`` created in ``home``'s database before its server starts; returns each
+    name's secret. In-process, as the other seeds are: a `helios tokens create` per token cost a
+    Python start and a full import each (15-25 s of setup for three on a loaded box), and the CLI
+    command itself is tested in tests/cli."""
+    from helios.config import Settings
+    from helios.context import AppContext
+    from helios.core import auth
+    from helios.db import migrate
+
+    context = AppContext.build(Settings(home=home))
+    try:
+        migrate.upgrade(context.db.write_engine)
+        with context.db.transaction() as session:
+            issued = {
+                name: auth.create_token(session, name, auth.Role.parse(role)) for name, role in roles.items()
+            }
+        return {name: token.secret for name, token in issued.items()}
+    finally:
+        context.db.dispose()
+
+
 @contextmanager
 def live_server(home: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
     port = free_port()

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live import browser_page, helios, live_server
+from tests.live import browser_page, live_server, seed_tokens
 
 
 def ui_pages() -> list[str]:
@@ -22,11 +22,8 @@ def ui_pages() -> list[str]:
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     home = tmp_path_factory.mktemp("guarded") / "home"
-    secrets = {}
-    for role in ("viewer", "editor", "admin"):
-        result = helios(home, "tokens", "create", f"t-{role}", "--role", role)
-        assert result.returncode == 0, result.stderr
-        secrets[role] = result.stdout.strip().splitlines()[-1]
+    made = seed_tokens(home, {f"t-{role}": role for role in ("viewer", "editor", "admin")})
+    secrets = {role: made[f"t-{role}"] for role in ("viewer", "editor", "admin")}
     with live_server(home) as url:
         yield url, secrets
 

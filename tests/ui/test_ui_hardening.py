@@ -11,17 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live import browser_page, helios, live_server
+from tests.live import browser_page, helios, live_server, seed_tokens
 
 
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], Path]]:
     home = tmp_path_factory.mktemp("hardening") / "home"
-    secrets = {}
-    for name, role in (("admin", "admin"), ("editor", "editor"), ("doomed", "editor")):
-        result = helios(home, "tokens", "create", name, "--role", role)
-        assert result.returncode == 0, result.stderr
-        secrets[name] = result.stdout.strip().splitlines()[-1]
+    secrets = seed_tokens(home, {"admin": "admin", "editor": "editor", "doomed": "editor"})
     with live_server(home, env={"PYTHONUNBUFFERED": "1"}) as url:  # the log test reads it live
         yield url, secrets, home
 
