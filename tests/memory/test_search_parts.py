@@ -1,6 +1,6 @@
 """The parts of search made cheaper at 100k memories give what the plain versions gave: corroboration
 counts (three indexed lookups instead of one join), vector similarity of chosen memories (a binary
-search instead of a dict of every id), strength totals without the parts, a large agent's float16
+search instead of a dict of every id), strength totals without the parts, a large agent's int8
 scan rescored in float32, and the bfloat16 model's vectors against float32's."""
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def test_similarity_of_chosen_memories_matches_the_matrix(memory_context, actor)
     query = runtime.embedder.embed(["rates note"])[0]
     index = VectorIndex(runtime.embedder.dim)
     with memory_context.db.reading() as session:
-        cached = index._current(session, agent.id)
+        cached = index.current(session, agent.id)
         expected = {int(m): float(v @ query) for m, v in zip(cached.ids, cached.matrix, strict=True)}
         asked = [ids[5], ids[0], 10**9, ids[29], -1, ids[5]]
         found = index.similarity(session, agent.id, asked, query)
@@ -143,8 +143,8 @@ def test_bfloat16_model_gives_float32_vectors_and_top_results() -> None:
         assert int(np.argmax(stored_half @ query_half)) == best
 
 
-def test_float16_scan_returns_the_float32_scan(memory_context, actor, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """A large agent's float16 scan, rescored in float32, gives the same ids and scores as numpy's
+def test_int8_scan_returns_the_float32_scan(memory_context, actor, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A large agent's int8 scan, rescored in float32, gives the same ids and scores as numpy's
     float32 scan (random vectors, so no ties)."""
     runtime = memory_context.memory
     batch = MemoryBatch.model_validate({"memories": [{"content": f"note {i}"} for i in range(400)]})
@@ -161,9 +161,9 @@ def test_float16_scan_returns_the_float32_scan(memory_context, actor, monkeypatc
             )
     plain, halved = VectorIndex(runtime.embedder.dim), VectorIndex(runtime.embedder.dim)
     with memory_context.db.reading() as session:
-        assert plain._current(session, agent.id).half is None
-        monkeypatch.setattr(embeddings, "HALF_FROM", 100)
-        assert halved._current(session, agent.id).half is not None
+        assert plain.current(session, agent.id).coarse is None
+        monkeypatch.setattr(embeddings, "COARSE_FROM", 100)
+        assert halved.current(session, agent.id).coarse is not None
         for query in rng.standard_normal((20, runtime.embedder.dim)).astype(np.float32):
             query /= np.linalg.norm(query)
             for k in (1, 10, 50):
@@ -177,9 +177,9 @@ def test_vector_cache_appends_new_memories_and_reloads_after_an_edit(
     memory_context, actor, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     """After a write the cache reads only the new vectors and appends them (crossing into the
-    float16 copy too); after an edit it reloads; either way it holds what a fresh load holds."""
+    int8 copy too); after an edit it reloads; either way it holds what a fresh load holds."""
     runtime = memory_context.memory
-    monkeypatch.setattr(embeddings, "HALF_FROM", 40)
+    monkeypatch.setattr(embeddings, "COARSE_FROM", 40)
     index = VectorIndex(runtime.embedder.dim)
     loads = []
     load = index._load
@@ -193,14 +193,15 @@ def test_vector_cache_appends_new_memories_and_reloads_after_an_edit(
     def same_as_fresh(agent_id):  # type: ignore[no-untyped-def]
         with memory_context.db.reading() as session:
             cached, fresh = (
-                index._current(session, agent_id),
+                index.current(session, agent_id),
                 VectorIndex(runtime.embedder.dim)._load(session, agent_id, 0),
             )
             assert cached.ids.tolist() == fresh.ids.tolist()
             assert np.array_equal(cached.matrix, fresh.matrix)
-            assert (cached.half is None) == (fresh.half is None)
-            if cached.half is not None:
-                assert np.array_equal(cached.half.numpy(), fresh.half.numpy())
+            assert (cached.coarse is None) == (fresh.coarse is None)
+            if cached.coarse is not None:
+                assert np.array_equal(cached.coarse[0].numpy(), fresh.coarse[0].numpy())
+                assert np.array_equal(cached.coarse[1].float().numpy(), fresh.coarse[1].float().numpy())
             query = runtime.embedder.embed(["rates and oil"])[0]
             assert index.nearest(session, [agent_id], query, 5) == VectorIndex(runtime.embedder.dim).nearest(
                 session, [agent_id], query, 5
@@ -212,9 +213,9 @@ def test_vector_cache_appends_new_memories_and_reloads_after_an_edit(
     assert len(loads) == 1
     write([f"oil note {i}" for i in range(5)])
     same_as_fresh(agent_id)
-    write([f"oil and rates {i}" for i in range(10)])  # 45 vectors: now with a float16 copy
+    write([f"oil and rates {i}" for i in range(10)])  # 45 vectors: now with an int8 copy
     same_as_fresh(agent_id)
-    assert len(loads) == 1 and index._agents[agent_id].half is not None
+    assert len(loads) == 1 and index._agents[agent_id].coarse is not None
     with memory_context.db.transaction() as session:
         memory = session.get(Memory, first[3].id)
         service.update_memory(session, runtime, None, memory, MemoryUpdate(content="oil prices rose"))
@@ -240,7 +241,7 @@ def test_vector_cache_picks_up_a_commit_that_landed_below_the_version_seen(
 
     agent_id = write([f"note {i} on rates" for i in range(20)])[0].agent_id
     with memory_context.db.reading() as session:
-        seen = index._current(session, agent_id).stamp
+        seen = index.current(session, agent_id).stamp
     late = write(["a late oil note", "another late one"])
     with memory_context.db.transaction() as session:
         session.execute(
@@ -250,7 +251,7 @@ def test_vector_cache_picks_up_a_commit_that_landed_below_the_version_seen(
         )
     write(["the next note"])
     with memory_context.db.reading() as session:
-        cached = index._current(session, agent_id)
+        cached = index.current(session, agent_id)
         fresh = VectorIndex(runtime.embedder.dim)._load(session, agent_id, 0)
         assert cached.ids.tolist() == fresh.ids.tolist() and np.array_equal(cached.matrix, fresh.matrix)
     assert len(loads) == 1
@@ -309,3 +310,23 @@ def test_a_few_texts_embed_as_a_batch_does() -> None:
         assert float(alone @ batch[i]) > 0.9999
     few = embedder.embed(texts[:SINGLE_THREAD_UP_TO])  # padded together, masked apart
     assert float((few * batch[:SINGLE_THREAD_UP_TO]).sum(axis=1).min()) > 0.9999
+
+
+def test_the_traced_transformer_embeds_as_eager_mode_does() -> None:
+    """Queries go through the frozen TorchScript trace of the transformer (a speed-up, so a
+    silent fall back to eager mode would go unnoticed): it is in use, and its vectors match
+    eager mode's for one text, a padded batch and a text cut at the model's 256 tokens."""
+    from helios.memory.embeddings import MiniLmEmbedder, _encode
+
+    embedder = MiniLmEmbedder()
+    model = embedder._loaded()
+    assert embedder._traced is not None
+    for texts in (
+        ["What is my NFLX limit now?"],
+        ["hi", "The desk reviewed NVDA after the close and kept the hedge", "ünïcödé 😀 ok"],
+        ["NVDA " * 400],
+    ):
+        traced, eager = _encode(model, texts, embedder._traced), _encode(model, texts)
+        traced /= np.linalg.norm(traced, axis=1, keepdims=True)
+        eager /= np.linalg.norm(eager, axis=1, keepdims=True)
+        assert float((traced * eager).sum(axis=1).min()) > 0.9999

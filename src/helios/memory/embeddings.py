@@ -14,13 +14,14 @@ Anything with ``name``, ``dim``, ``min_similarity`` and ``embed`` can stand in (
 small deterministic one). Vectors are stored as float32 bytes and searched by brute force, with no
 index to keep consistent with the database (usearch's HNSW was measured and not taken: 45-180 s of
 CPU to build at 100k on two busy cores, and on the benchmark's random vectors its top 50 shared
-under a fifth with the exact top 50, BENCHMARKS.md). An agent with fewer than ``HALF_FROM``
-vectors is scanned in float32 by numpy (~8 ms at 100k, so ~1.6 at 20k); a larger one also keeps a float16 copy
-scanned by PyTorch on one thread (~4 ms of CPU at 100k against numpy's ~8, and half the memory
-traffic, which otherwise pushes the model's weights out of the cache and slows the next query's
-embedding), and the best ``RESCORED`` x k of that scan are scored again in float32, so the result
-is the exact top k with exact scores unless float16 rounding (~1e-3) moved one of them past
-``RESCORED`` x k: with random vectors at 100k, 100 queries out of 100 gave the exact top 50.
+under a fifth with the exact top 50, BENCHMARKS.md). An agent with fewer than ``COARSE_FROM``
+vectors is scanned in float32 by numpy (~8 ms at 100k, so ~1.6 at 20k); a larger one also keeps an
+int8 copy (each row scaled by its largest value) scanned by PyTorch's weight-only int8 kernel with
+the query in bfloat16, on one thread: a quarter of float32's memory traffic, which otherwise
+pushes the model's weights out of the cache and slows the next query's embedding (6.7 ms of CPU at
+100k against 22.3 for the float16 copy this replaced, same box and load). The best ``RESCORED`` x k
+of that scan are scored again in float32, so the result is the exact top k with exact scores
+unless int8 rounding (at most ~2e-3 on a score) moved one of them past ``RESCORED`` x k.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from helios.memory.encoder_trace import traced_transformer
 from helios.memory.tables import MemoryEmbedding
 
 
@@ -54,8 +56,8 @@ class Embedder(Protocol):
 
 SINGLE_THREAD_UP_TO = 16
 PRECISIONS = ("auto", "float32", "bfloat16")
-HALF_FROM = 20_000
-RESCORED = 2
+COARSE_FROM = 20_000
+RESCORED = 4
 REFRESH_MARGIN_US = 10_000_000
 REFRESH_UP_TO = 5_000
 FULL_RELOAD_S = 600.0
@@ -105,6 +107,7 @@ class MiniLmEmbedder:
             raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
         self.precision = precision
         self._model: Any = None
+        self._traced: Any = None  # the transformer as a frozen graph, for a few texts (or None)
         self._lock = threading.Lock()
 
     def _loaded(self) -> Any:
@@ -123,6 +126,7 @@ class MiniLmEmbedder:
                 # The first call sets the tokenizer's padding and truncation; later ones with the
                 # same settings only read it, so batch threads can share it.
                 model.encode(["warm up"])
+                self._traced = traced_transformer(model)
                 self._model = model
             return self._model
 
@@ -134,7 +138,7 @@ class MiniLmEmbedder:
         with torch_threads(1) as threads:
             parts = min(threads, len(texts) // SINGLE_THREAD_UP_TO)
             if parts <= 1:
-                vectors = _encode(model, texts)
+                vectors = _encode(model, texts, self._traced)
             else:
                 # A batch is split between ``threads`` Python threads of one PyTorch thread each
                 # rather than given ``threads`` intra-op threads: those wait for each other at
@@ -143,7 +147,7 @@ class MiniLmEmbedder:
                 # CPU-second) with two intra-op threads, 165-203/s (289-307) with one, 150-252/s
                 # (269-282) split in two; on an idle machine the split uses both cores.
                 chunks = [texts[i::parts] for i in range(parts)]
-                done = list(_pool().map(lambda chunk: _encode(model, chunk), chunks))
+                done = list(_pool().map(lambda chunk: _encode(model, chunk, self._traced), chunks))
                 vectors = np.empty((len(texts), self.dim), dtype=np.float32)
                 for i, part in enumerate(done):
                     vectors[i::parts] = part
@@ -163,7 +167,7 @@ def _pool() -> ThreadPoolExecutor:
         return _POOL
 
 
-def _encode(model: Any, texts: list[str]) -> np.ndarray:
+def _encode(model: Any, texts: list[str], traced: Any = None) -> np.ndarray:
     """float32 rows, not yet normalised, on one PyTorch thread (set here too: a new thread's
     OpenMP thread count is its own)."""
     import torch
@@ -174,9 +178,14 @@ def _encode(model: Any, texts: list[str]) -> np.ndarray:
         # normalising included) without encode's sorting, batching and bookkeeping. Measured on
         # 200 queries alternating with encode, idle box: p50 9.9-10.6 against 11.3-12.1 ms, p95
         # 14.4-14.7 against 16.6-17.2 ms (a fifth of a hybrid search's time); the same vectors.
+        # With the transformer traced and frozen (``memory.encoder_trace``) a query costs a
+        # further ~28% less CPU.
         prepare = getattr(model, "preprocess", None) or model.tokenize
-        with torch.inference_mode():
-            vectors = model(prepare(texts))["sentence_embedding"]
+        if traced is not None:
+            vectors = traced(prepare(texts))
+        else:
+            with torch.inference_mode():
+                vectors = model(prepare(texts))["sentence_embedding"]
     else:
         vectors = model.encode(texts, batch_size=64, convert_to_tensor=True)
     return np.asarray(vectors.float().numpy(), dtype=np.float32)
@@ -197,57 +206,87 @@ def from_blobs(blobs: Sequence[bytes], dim: int) -> np.ndarray:
 
 
 @dataclass
-class _AgentVectors:
+class AgentVectors:
     """One agent's vectors: views of the first ``len(ids)`` rows of buffers with room to append,
     so a refresh that only adds memories writes past the rows a concurrent search is reading."""
 
     stamp: int
     ids: np.ndarray  # sorted
     matrix: np.ndarray  # float32, row i is ids[i]'s
-    half: Any = None  # a float16 torch copy of matrix, from HALF_FROM rows
+    coarse: Any = None  # from COARSE_FROM rows: (int8 torch rows, their bfloat16 scales)
     loaded_at: float = field(default_factory=time.monotonic)  # the last full load
-    buffers: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
+    # ids, float32 rows, and from COARSE_FROM rows the int8 rows and their float32 scales
+    buffers: tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None] | None = None
 
     @classmethod
     def of(
         cls, stamp: int, ids: np.ndarray, matrix: np.ndarray, loaded_at: float | None = None
-    ) -> _AgentVectors:
+    ) -> AgentVectors:
         room = len(ids) + max(1_024, len(ids) // 8)
         id_buffer = np.empty(room, dtype=np.int64)
         matrix_buffer = np.empty((room, matrix.shape[1]), dtype=np.float32)
         id_buffer[: len(ids)], matrix_buffer[: len(ids)] = ids, matrix
-        half_buffer = None
-        if len(ids) >= HALF_FROM:
-            half_buffer = np.empty((room, matrix.shape[1]), dtype=np.float16)
-            half_buffer[: len(ids)] = matrix
-        made = cls(stamp, ids, matrix, buffers=(id_buffer, matrix_buffer, half_buffer))
+        int8_buffer = scale_buffer = None
+        if len(ids) >= COARSE_FROM:
+            int8_buffer = np.empty((room, matrix.shape[1]), dtype=np.int8)
+            scale_buffer = np.empty(room, dtype=np.float32)
+            int8_buffer[: len(ids)], scale_buffer[: len(ids)] = _quantised(matrix)
+        made = cls(stamp, ids, matrix, buffers=(id_buffer, matrix_buffer, int8_buffer, scale_buffer))
         made.loaded_at = time.monotonic() if loaded_at is None else loaded_at
         return made._viewed(len(ids))
 
-    def _viewed(self, n: int) -> _AgentVectors:
+    def _viewed(self, n: int) -> AgentVectors:
         assert self.buffers is not None
-        id_buffer, matrix_buffer, half_buffer = self.buffers
+        id_buffer, matrix_buffer, int8_buffer, scale_buffer = self.buffers
         self.ids, self.matrix = id_buffer[:n], matrix_buffer[:n]
-        if half_buffer is not None:
+        if int8_buffer is not None and scale_buffer is not None:
             import torch
 
-            self.half = torch.from_numpy(half_buffer[:n])
+            scales = torch.from_numpy(scale_buffer[:n]).to(torch.bfloat16)  # a copy: n numbers
+            self.coarse = torch.from_numpy(int8_buffer[:n]), scales
         return self
 
-    def appended(self, stamp: int, ids: np.ndarray, matrix: np.ndarray) -> _AgentVectors:
+    def appended(self, stamp: int, ids: np.ndarray, matrix: np.ndarray) -> AgentVectors:
         """These vectors with memories of higher ids added: written into the shared buffers past
         the rows searches read, or copied into larger ones when full (the caller holds the
         index's refresh lock)."""
         assert self.buffers is not None
         n, total = len(self.ids), len(self.ids) + len(ids)
-        id_buffer, matrix_buffer, half_buffer = self.buffers
-        if total > len(id_buffer) or (half_buffer is None and total >= HALF_FROM):
+        id_buffer, matrix_buffer, int8_buffer, scale_buffer = self.buffers
+        if total > len(id_buffer) or (int8_buffer is None and total >= COARSE_FROM):
             both = np.concatenate([self.ids, ids]), np.concatenate([self.matrix, matrix])
-            return _AgentVectors.of(stamp, *both, loaded_at=self.loaded_at)
+            return AgentVectors.of(stamp, *both, loaded_at=self.loaded_at)
         id_buffer[n:total], matrix_buffer[n:total] = ids, matrix
-        if half_buffer is not None:
-            half_buffer[n:total] = matrix
-        return _AgentVectors(stamp, ids, matrix, None, self.loaded_at, self.buffers)._viewed(total)
+        if int8_buffer is not None and scale_buffer is not None:
+            int8_buffer[n:total], scale_buffer[n:total] = _quantised(matrix)
+        return AgentVectors(stamp, ids, matrix, None, self.loaded_at, self.buffers)._viewed(total)
+
+    def nearest(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """This agent's k best (memory id, cosine), unordered."""
+        if len(self.ids) == 0:
+            return []
+        if self.coarse is not None:
+            top = _coarse_scan(self.coarse, query, RESCORED * k)
+            scores = self.matrix[top] @ query
+            return [(int(self.ids[i]), float(s)) for i, s in zip(top, scores, strict=True)]
+        scores = self.matrix @ query
+        top = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
+        return [(int(self.ids[i]), float(scores[i])) for i in top]
+
+    def similarity(self, memory_ids: Sequence[int], query: np.ndarray) -> dict[int, float]:
+        rows = _rows_of(self, memory_ids)
+        scores = self.matrix[rows] @ query
+        return {int(self.ids[r]): float(v) for r, v in zip(rows, scores, strict=True)}
+
+    def vectors_of(self, memory_ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """The vectors of these memories (those that have one)."""
+        return {int(self.ids[r]): self.matrix[r] for r in _rows_of(self, memory_ids)}
+
+
+def nearest(views: Iterable[AgentVectors], query: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The k best (memory id, cosine) over these agents' vectors, best first."""
+    found = [pair for vectors in views for pair in vectors.nearest(query, k)]
+    return sorted(found, key=lambda pair: -pair[1])[:k]
 
 
 @dataclass
@@ -263,46 +302,31 @@ class VectorIndex:
     0.5-1.7 s, which the first search after every write paid before."""
 
     dim: int
-    _agents: dict[int, _AgentVectors] = field(default_factory=dict)
+    _agents: dict[int, AgentVectors] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _loading: threading.Lock = field(default_factory=threading.Lock)
 
     def nearest(
         self, session: Session, agent_ids: Sequence[int], query: np.ndarray, k: int
     ) -> list[tuple[int, float]]:
-        found: list[tuple[int, float]] = []
-        for agent_id in agent_ids:
-            vectors = self._current(session, agent_id)
-            if len(vectors.ids) == 0:
-                continue
-            if vectors.half is not None:
-                top = _half_scan(vectors.half, query, RESCORED * k)
-                scores = vectors.matrix[top] @ query
-                found.extend((int(vectors.ids[i]), float(s)) for i, s in zip(top, scores, strict=True))
-                continue
-            scores = vectors.matrix @ query
-            top = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
-            found.extend((int(vectors.ids[i]), float(scores[i])) for i in top)
-        return sorted(found, key=lambda pair: -pair[1])[:k]
+        return nearest([self.current(session, agent_id) for agent_id in agent_ids], query, k)
 
     def similarity(
         self, session: Session, agent_id: int, memory_ids: Sequence[int], query: np.ndarray
     ) -> dict[int, float]:
-        vectors = self._current(session, agent_id)
-        rows = _rows_of(vectors, memory_ids)
-        scores = vectors.matrix[rows] @ query
-        return {int(vectors.ids[r]): float(v) for r, v in zip(rows, scores, strict=True)}
+        return self.current(session, agent_id).similarity(memory_ids, query)
 
     def vectors_of(self, session: Session, agent_id: int, memory_ids: Sequence[int]) -> dict[int, np.ndarray]:
         """The cached vectors of these memories of one agent (those that have one)."""
-        vectors = self._current(session, agent_id)
-        return {int(vectors.ids[r]): vectors.matrix[r] for r in _rows_of(vectors, memory_ids)}
+        return self.current(session, agent_id).vectors_of(memory_ids)
 
     def forget(self) -> None:
         with self._lock:
             self._agents.clear()
 
-    def _current(self, session: Session, agent_id: int) -> _AgentVectors:
+    def current(self, session: Session, agent_id: int) -> AgentVectors:
+        """The agent's vectors as the table holds them now (one read of its newest version; a
+        search takes them once and uses them for every signal)."""
         stamp = _stamp(session, agent_id)
         with self._lock:
             cached = self._agents.get(agent_id)
@@ -322,18 +346,18 @@ class VectorIndex:
                 self._agents[agent_id] = loaded
         return loaded
 
-    def _load(self, session: Session, agent_id: int, stamp: int) -> _AgentVectors:
+    def _load(self, session: Session, agent_id: int, stamp: int) -> AgentVectors:
         rows = session.execute(
             select(MemoryEmbedding.memory_id, MemoryEmbedding.vector)
             .where(MemoryEmbedding.agent_id == agent_id)
             .order_by(MemoryEmbedding.memory_id)
         ).all()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
-        return _AgentVectors.of(stamp, ids, from_blobs([r[1] for r in rows], self.dim))
+        return AgentVectors.of(stamp, ids, from_blobs([r[1] for r in rows], self.dim))
 
     def _refresh(
-        self, session: Session, agent_id: int, cached: _AgentVectors, stamp: int
-    ) -> _AgentVectors | None:
+        self, session: Session, agent_id: int, cached: AgentVectors, stamp: int
+    ) -> AgentVectors | None:
         """The cached vectors with those written since appended; None where only a full load is
         right."""
         most = max(REFRESH_UP_TO, len(cached.ids) // 4)
@@ -370,7 +394,7 @@ class VectorIndex:
         return cached.appended(stamp, ids, matrix)
 
 
-def _rows_of(vectors: _AgentVectors, memory_ids: Sequence[int]) -> np.ndarray:
+def _rows_of(vectors: AgentVectors, memory_ids: Sequence[int]) -> np.ndarray:
     """Rows of these memories in the cached matrix, for those it holds."""
     if not len(memory_ids) or not len(vectors.ids):
         return np.zeros(0, dtype=np.int64)
@@ -389,12 +413,20 @@ def _not_in(ids: np.ndarray, held: np.ndarray) -> np.ndarray:
     return ids[held[at] != ids]
 
 
-def _half_scan(half: Any, query: np.ndarray, n: int) -> np.ndarray:
-    """Rows of the ``n`` best float16 scores (unordered)."""
+def _quantised(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows as int8 and the scale of each (its largest magnitude over 127)."""
+    scales = np.maximum(np.abs(matrix).max(axis=1, initial=0.0), 1e-12) / 127
+    return np.round(matrix / scales[:, None]).astype(np.int8), scales.astype(np.float32)
+
+
+def _coarse_scan(coarse: tuple[Any, Any], query: np.ndarray, n: int) -> np.ndarray:
+    """Rows of the ``n`` best int8 scores (unordered)."""
     import torch
 
+    rows, scales = coarse
     with torch_threads(1), torch.inference_mode():
-        scores = torch.mv(half, torch.from_numpy(np.asarray(query, dtype=np.float16)))
+        wanted = torch.from_numpy(np.asarray(query, dtype=np.float32)).to(torch.bfloat16)[None, :]
+        scores = torch.ops.aten._weight_int8pack_mm(wanted, rows, scales)[0]
         return torch.topk(scores, min(n, len(scores)), sorted=False).indices.numpy()
 
 

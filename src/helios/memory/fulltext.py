@@ -357,13 +357,18 @@ def search(
 
 def _contents(session: Session, memory_ids: list[int]) -> dict[int, str]:
     found: dict[int, str] = {}
-    statement = text("SELECT id, content FROM memories WHERE id IN :ids AND deleted_at IS NULL").bindparams(
-        bindparam("ids", expanding=True)
-    )
+    statement = _CONTENTS_IN if _sqlite(session) else _CONTENTS_ANY
     for start in range(0, len(memory_ids), 900):
         rows = session.execute(statement, {"ids": memory_ids[start : start + 900]})
         found.update((int(i), c) for i, c in rows)
     return found
+
+
+_CONTENTS_IN = text("SELECT id, content FROM memories WHERE id IN :ids AND deleted_at IS NULL").bindparams(
+    bindparam("ids", expanding=True)
+)
+# One array parameter: the same statement whatever the count, prepared once (``helios.db.lists``).
+_CONTENTS_ANY = text("SELECT id, content FROM memories WHERE id = ANY(:ids) AND deleted_at IS NULL")
 
 
 def _bm25(

@@ -32,7 +32,8 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from helios.core.clock import as_utc, utcnow
-from helios.memory import fulltext, repeats, timeframe
+from helios.db.lists import one_of
+from helios.memory import embeddings, fulltext, repeats, timeframe
 from helios.memory.graph import entity_key
 from helios.memory.runtime import MemoryRuntime
 from helios.memory.schemas import SearchHit, SearchResult, Why
@@ -63,6 +64,8 @@ class _Signals:
     relevance: dict[str, dict[int, float]] = field(default_factory=dict)
     similarity: dict[int, float] = field(default_factory=dict)
     entities: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # Each agent's vectors, read once per search (one look at the table's newest version).
+    vectors: dict[int, embeddings.AgentVectors] = field(default_factory=dict)
 
     def fused(self) -> dict[int, float]:
         scores: dict[int, float] = defaultdict(float)
@@ -108,8 +111,16 @@ def _semantic(
     session: Session, runtime: MemoryRuntime, text: str, agent_ids: Sequence[int], signals: _Signals, n: int
 ) -> None:
     signals.query = runtime.embedder.embed([text[:MAX_EMBEDDED_CHARS]])[0]
-    nearest = runtime.vectors.nearest(session, agent_ids, signals.query, n)
-    _similar(runtime, signals, nearest)
+    views = [_vectors(session, runtime, signals, agent_id) for agent_id in agent_ids]
+    _similar(runtime, signals, embeddings.nearest(views, signals.query, n))
+
+
+def _vectors(
+    session: Session, runtime: MemoryRuntime, signals: _Signals, agent_id: int
+) -> embeddings.AgentVectors:
+    if agent_id not in signals.vectors:
+        signals.vectors[agent_id] = runtime.vectors.current(session, agent_id)
+    return signals.vectors[agent_id]
 
 
 def _similar(runtime: MemoryRuntime, signals: _Signals, found: Iterable[tuple[int, float]]) -> None:
@@ -150,7 +161,8 @@ def _timed(
         if memory_id not in signals.similarity:
             by_agent[agent_id].append(memory_id)
     for agent_id, ids in by_agent.items():
-        _similar(runtime, signals, runtime.vectors.similarity(session, agent_id, ids, signals.query).items())
+        vectors = _vectors(session, runtime, signals, agent_id)
+        _similar(runtime, signals, vectors.similarity(ids, signals.query).items())
 
 
 def _graph(session: Session, text: str, agent_ids: Sequence[int], signals: _Signals) -> None:
@@ -159,7 +171,9 @@ def _graph(session: Session, text: str, agent_ids: Sequence[int], signals: _Sign
     if not keys:
         return
     named = session.execute(
-        select(Entity.id, Entity.name).where(Entity.agent_id.in_(list(agent_ids)), Entity.key.in_(keys))
+        select(Entity.id, Entity.name).where(
+            Entity.agent_id.in_(list(agent_ids)), one_of(session, Entity.key, keys)
+        )
     ).all()
     if not named:
         return
@@ -197,7 +211,7 @@ def _holders(session: Session, entity_id: int) -> list[int]:
 def _supports(session: Session, entity_ids: list[int], memory_ids: set[int]) -> list[tuple[int, int]]:
     rows = session.execute(
         select(EntitySupport.memory_id, EntitySupport.entity_id).where(
-            EntitySupport.entity_id.in_(entity_ids), EntitySupport.memory_id.in_(list(memory_ids))
+            EntitySupport.entity_id.in_(entity_ids), one_of(session, EntitySupport.memory_id, memory_ids)
         )
     )
     return [(m, e) for m, e in rows]
@@ -237,9 +251,9 @@ def _ranked(
             if not signals.window.holds(as_utc(r.valid_from)):
                 scores[i] *= OUTSIDE_WINDOW
     superseded = _supersede(scores, rows, now)
-    _one_place_per_repeat(session, runtime, scores, rows, signals.window is None, depth(k))
+    _one_place_per_repeat(session, runtime, signals, scores, rows, depth(k))
     best = [i for i in sorted(scores, key=lambda i: (-scores[i], -i)) if scores[i] > 0][:k]
-    memories = {m.id: m for m in session.scalars(select(Memory).where(Memory.id.in_(best)))}
+    memories = {m.id: m for m in session.scalars(select(Memory).where(one_of(session, Memory.id, best)))}
     strengths = {i: _strength(rows[i], runtime, backing.get(i, 0), now, strength_parts) for i in memories}
     return [
         SearchHit(
@@ -286,9 +300,9 @@ def _supersede(scores: dict[int, float], rows: dict[int, Row], now: dt.datetime)
 def _one_place_per_repeat(
     session: Session,
     runtime: MemoryRuntime,
+    signals: _Signals,
     scores: dict[int, float],
     rows: dict[int, Row],
-    newest_first: bool,
     n: int,
 ) -> None:
     """Near-copies among the best n share one place (``memory.repeats``)."""
@@ -297,12 +311,12 @@ def _one_place_per_repeat(
     for i in best:
         by_agent[rows[i].agent_id].append(i)
     found: dict[int, np.ndarray] = {}
-    for agent_id, ids in by_agent.items():  # from the vector cache the semantic signal just read
-        found.update(runtime.vectors.vectors_of(session, agent_id, ids))
+    for agent_id, ids in by_agent.items():  # from the vectors the semantic signal just read
+        found.update(_vectors(session, runtime, signals, agent_id).vectors_of(ids))
     said_at = {i: as_utc(rows[i].valid_from) for i in best}
     for group in repeats.groups(best, found):
         if len(group) > 1:
-            repeats.collapse(scores, group, said_at, newest_first)
+            repeats.collapse(scores, group, said_at, signals.window is None)
 
 
 def _scoring_rows(session: Session, memory_ids: list[int]) -> dict[int, Row]:
@@ -322,7 +336,7 @@ def _scoring_rows(session: Session, memory_ids: list[int]) -> dict[int, Row]:
     found: dict[int, Row] = {}
     for start in range(0, len(memory_ids), 900):
         chunk = memory_ids[start : start + 900]
-        query = select(*columns).where(Memory.id.in_(chunk), Memory.deleted_at.is_(None))
+        query = select(*columns).where(one_of(session, Memory.id, chunk), Memory.deleted_at.is_(None))
         found.update({row.id: row for row in session.execute(query)})
     return found
 

@@ -14,6 +14,7 @@ from helios.agents import service as agents
 from helios.agents import views as agent_views
 from helios.core.clock import as_utc, utcnow
 from helios.core.pagination import DEFAULT_LIMIT, Keyset, decode_cursor, encode_cursor
+from helios.db.lists import one_of
 from helios.memory.runtime import MemoryRuntime
 from helios.memory.schemas import (
     AgentMemory,
@@ -54,7 +55,7 @@ def corroborations(session: Session, memory_ids: Sequence[int]) -> dict[int, int
         chunk = list(memory_ids[start : start + 500])
         rows = session.execute(
             select(RelationSupport.memory_id, RelationSupport.relation_id).where(
-                RelationSupport.memory_id.in_(chunk)
+                one_of(session, RelationSupport.memory_id, chunk)
             )
         )
         for memory_id, relation_id in rows:
@@ -66,7 +67,7 @@ def corroborations(session: Session, memory_ids: Sequence[int]) -> dict[int, int
     for start in range(0, len(wanted), 500):
         rows = session.execute(
             select(RelationSupport.relation_id, RelationSupport.memory_id).where(
-                RelationSupport.relation_id.in_(wanted[start : start + 500])
+                one_of(session, RelationSupport.relation_id, wanted[start : start + 500])
             )
         )
         for relation_id, memory_id in rows:
@@ -76,7 +77,9 @@ def corroborations(session: Session, memory_ids: Sequence[int]) -> dict[int, int
     for start in range(0, len(others), 500):
         chunk = others[start : start + 500]
         live.update(
-            session.scalars(select(Memory.id).where(Memory.id.in_(chunk), Memory.deleted_at.is_(None)))
+            session.scalars(
+                select(Memory.id).where(one_of(session, Memory.id, chunk), Memory.deleted_at.is_(None))
+            )
         )
     found: dict[int, int] = {}
     for memory_id, held in relations.items():
