@@ -330,3 +330,37 @@ def test_the_traced_transformer_embeds_as_eager_mode_does() -> None:
         traced /= np.linalg.norm(traced, axis=1, keepdims=True)
         eager /= np.linalg.norm(eager, axis=1, keepdims=True)
         assert float((traced * eager).sum(axis=1).min()) > 0.9999
+
+
+def test_the_query_is_embedded_while_the_full_text_index_is_read(memory_context, actor, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The embedding (and vector scan) of a search runs on another thread while this one reads the
+    full-text index: the embedder here waits until the full-text read has begun, which would
+    never happen if the two ran one after the other (it gives up after 10 s, and the test fails)."""
+    import threading
+
+    from helios.memory import fulltext, search
+
+    write_batch = MemoryBatch.model_validate({"memories": [{"content": "Gadwall ducks winter on the lake"}]})
+    with memory_context.db.transaction() as session:
+        service.write_memories(session, memory_context.memory, None, "overlap", write_batch, actor)
+    reading = threading.Event()
+    waited: list[bool] = []
+    embedder = memory_context.memory.embedder
+    plain_embed, plain_search = embedder.embed, fulltext.search
+
+    def embed_once_reading(texts):  # type: ignore[no-untyped-def]
+        waited.append(reading.wait(timeout=10))
+        return plain_embed(texts)
+
+    def full_text(*args, **kwargs):  # type: ignore[no-untyped-def]
+        reading.set()
+        return plain_search(*args, **kwargs)
+
+    monkeypatch.setattr(embedder, "embed", embed_once_reading)
+    monkeypatch.setattr(fulltext, "search", full_text)
+    with memory_context.db.reading() as session:
+        agent = session.scalar(select(Memory.agent_id).where(Memory.content.like("Gadwall%")))
+        found = search.search(session, memory_context.memory, "where do gadwall ducks winter", [agent])
+    assert waited == [True]
+    assert [hit.memory.content for hit in found.items] == ["Gadwall ducks winter on the lake"]
+    assert found.items[0].why.semantic is not None and found.items[0].why.terms

@@ -21,8 +21,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -98,21 +100,41 @@ def search(
     topic = timeframe.without(text, signals.window)
     words = fulltext.query_words(topic)
     if topic.strip():
-        found = fulltext.search(session, agent_ids, words, depth(k), runtime.terms)
+        # The query's embedding and vector scan (PyTorch and numpy, which let go of the GIL) run on
+        # another thread while this one reads the full-text index: on two cores the search waits
+        # for the longer of the two, not their sum.
+        views = [_vectors(session, runtime, signals, agent_id) for agent_id in agent_ids]
+        semantic = _background().submit(_nearest, runtime, topic, views, depth(k))
+        try:
+            found = fulltext.search(session, agent_ids, words, depth(k), runtime.terms)
+        finally:
+            signals.query, nearest = semantic.result()
         signals.relevance["terms"] = _relative(dict(found))
-        _semantic(session, runtime, topic, agent_ids, signals, depth(k))
+        _similar(runtime, signals, nearest)
         _graph(session, topic, agent_ids, signals)
     if signals.window is not None:
         _timed(session, runtime, agent_ids, signals, depth(k))
     return SearchResult(query=text, items=_ranked(session, runtime, signals, words, k, agent_names or {}))
 
 
-def _semantic(
-    session: Session, runtime: MemoryRuntime, text: str, agent_ids: Sequence[int], signals: _Signals, n: int
-) -> None:
-    signals.query = runtime.embedder.embed([text[:MAX_EMBEDDED_CHARS]])[0]
-    views = [_vectors(session, runtime, signals, agent_id) for agent_id in agent_ids]
-    _similar(runtime, signals, embeddings.nearest(views, signals.query, n))
+def _nearest(
+    runtime: MemoryRuntime, text: str, views: list[embeddings.AgentVectors], n: int
+) -> tuple[np.ndarray, list[tuple[int, float]]]:
+    """The query's vector and its n nearest memories (no database: safe on another thread)."""
+    query = runtime.embedder.embed([text[:MAX_EMBEDDED_CHARS]])[0]
+    return query, embeddings.nearest(views, query, n)
+
+
+_BACKGROUND: ThreadPoolExecutor | None = None
+_BACKGROUND_LOCK = threading.Lock()
+
+
+def _background() -> ThreadPoolExecutor:
+    global _BACKGROUND
+    with _BACKGROUND_LOCK:
+        if _BACKGROUND is None:
+            _BACKGROUND = ThreadPoolExecutor(max_workers=4, thread_name_prefix="memory-search")
+        return _BACKGROUND
 
 
 def _vectors(
