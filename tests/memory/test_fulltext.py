@@ -186,3 +186,32 @@ def test_new_memories_go_straight_into_the_full_text_index_not_a_pending_list(me
         # Pages the call moves from the pending list into the index: none were waiting.
         moved = session.scalar(text("SELECT gin_clean_pending_list('ix_memories_fts_document'::regclass)"))
         assert moved == 0
+
+
+def test_a_large_agents_rare_word_counts_are_cached_but_a_new_word_is_found_at_once(
+    memory_context, actor, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """In a large agent a rare word's count is kept for a while (two statements a query on
+    PostgreSQL otherwise); a word held by no memory is not, so the first memory holding it is found
+    on the next search; and a kept count that has fallen behind never caps what the word finds."""
+    context = memory_context
+    monkeypatch.setattr(fulltext.TermCounts, "CACHE_FROM", 20)
+    write(context, actor, "big", [{"content": f"routine market note {i}"} for i in range(30)])
+    write(context, actor, "big", [{"content": f"Ortolan sighting {i}"} for i in range(2)])
+    counted: list[str | None] = []
+    plain_count = fulltext._count
+
+    def counting(session, agent_ids, word):  # type: ignore[no-untyped-def]
+        counted.append(word)
+        return plain_count(session, agent_ids, word)
+
+    monkeypatch.setattr(fulltext, "_count", counting)
+    assert len(full_text(context, "big", "ortolan")) == 2
+    assert len(full_text(context, "big", "ortolan")) == 2
+    assert counted.count("ortolan") == 1  # the second search used the kept count
+    assert full_text(context, "big", "bittern") == []
+    write(context, actor, "big", [{"content": "Bittern booming at dusk"}])
+    assert len(full_text(context, "big", "bittern")) == 1  # "none" was not kept
+    write(context, actor, "big", [{"content": f"Ortolan again {i}"} for i in range(3)])
+    assert len(full_text(context, "big", "ortolan")) == 5  # the kept count (2) does not cap it
+    assert counted.count("ortolan") == 1  # still the one count: it is kept for ttl_s

@@ -226,7 +226,11 @@ def replace(session: Session, memory_id: int, agent_id: int, content: str) -> No
 class TermCounts:
     """How many of some agents' memories hold a word, cached when counting cost something: a count
     under ``CACHE_FROM`` walks a short posting list and is redone every query, so small agents
-    (and tests) always see exact numbers; a large one is a few minutes stale at worst."""
+    (and tests) always see exact numbers; a large one is a few minutes stale at worst. In agents
+    holding ``CACHE_FROM`` memories or more, a rare word's count is cached too (on PostgreSQL it
+    cost two statements a query, the planner's estimate and then the count): a handful of
+    memories more or less moves its idf by little. A word held by none is never cached, so the
+    first memory that holds it is found at once."""
 
     ttl_s: float = 300.0
     CACHE_FROM = 1_000
@@ -241,12 +245,18 @@ class TermCounts:
         if cached and time.monotonic() - cached[0] < self.ttl_s:
             return cached[1]
         found = _count(session, agent_ids, word)
-        if found >= self.CACHE_FROM:
+        if found >= self.CACHE_FROM or (found > 0 and self._large(agent_ids)):
             with self._lock:
                 if len(self._counts) > 100_000:
                     self._counts.clear()
                 self._counts[key] = (time.monotonic(), found)
         return found
+
+    def _large(self, agent_ids: Sequence[int]) -> bool:
+        """These agents hold CACHE_FROM memories or more (by the count cached for them)."""
+        with self._lock:
+            total = self._counts.get((tuple(sorted(agent_ids)), ""))
+        return total is not None and total[1] >= self.CACHE_FROM
 
 
 def _agents_match(agent_ids: Sequence[int]) -> str:
@@ -345,9 +355,10 @@ def search(
         common = frequency[term] > selective
         if (common and len(holds) >= limit) or len(holds) >= SCORED * limit:
             break
-        # A selective word brings all its memories, up to a few times limit, not only the newest;
-        # a common one only tops the candidates up to limit.
-        wanted = limit if common else min(frequency[term], SCORED * limit)
+        # A selective word brings all its memories, up to a few times limit, not only the newest
+        # (its count may be a few minutes old, so it does not cap the read); a common one only
+        # tops the candidates up to limit.
+        wanted = limit if common else SCORED * limit
         for memory_id in _matching(session, agent_ids, [term], wanted):
             holds.setdefault(memory_id, set()).add(term)
     idf = {t: math.log(1 + (documents - frequency[t] + 0.5) / (frequency[t] + 0.5)) for t in terms}
