@@ -313,3 +313,96 @@ def test_gbm_forecasts_a_smooth_series_among_noisy_ones_in_its_own_units() -> No
         return mean_mase(gbm.fit(train, config, spec).predict(HORIZON, ()), smooth_test, train)
 
     assert smooth_mase("seasonal_error") < 0.7 * smooth_mase("spread")
+
+
+# --- nbeats as an auto candidate: one network per auto fit (2026-12-03) --------------------------
+
+TINY_NBEATS = {
+    "horizon": HORIZON,
+    "hidden_size": 16,
+    "layers": 2,
+    "blocks": 2,
+    "epochs": 2,
+    "steps_per_epoch": 3,
+    "batch_size": 64,
+    "seed": 1,
+}
+
+
+def fit_auto_with_nbeats(train: pd.DataFrame, **settings: object) -> object:
+    family = get_family("auto")
+    config = {
+        "candidates": [*CANDIDATES, "nbeats"],
+        "candidate_configs": {**CANDIDATE_CONFIGS, "nbeats": TINY_NBEATS},
+        "horizon": HORIZON,
+        "n_windows": 4,
+        **settings,
+    }
+    return family.fit(train, family.parse_config(config), DataSpec("h", 24))
+
+
+def count_nbeats_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    from helios.forecasting.models.neural import NBeatsFamily
+
+    calls: list[int] = []
+    fit = NBeatsFamily.fit
+
+    def counted(self: NBeatsFamily, train: pd.DataFrame, *args: object, **kwargs: object) -> object:
+        calls.append(train["unique_id"].nunique())
+        return fit(self, train, *args, **kwargs)
+
+    monkeypatch.setattr(NBeatsFamily, "fit", counted)
+    return calls
+
+
+def test_auto_trains_nbeats_once_and_forecasts_the_end_with_the_validation_network(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    train, _ = split_last(hourly_panel(), HORIZON)
+    calls = count_nbeats_fits(monkeypatch)
+    fitted = fit_auto_with_nbeats(train, selection="combine", top_k=5)  # every series keeps all five
+    assert calls == [train["unique_id"].nunique()]  # one network, trained before the first window
+    network = fitted.members["nbeats"]
+    assert network.unique_ids == sorted(train["unique_id"].unique())
+    forecast = network.predict(HORIZON, (80,))
+    first = forecast.groupby("unique_id")["ds"].min()
+    assert (first == train.groupby("unique_id")["ds"].max() + pd.Timedelta(hours=1)).all()
+    assert "final_fit_s" not in fitted.costs["nbeats"]
+
+
+def test_auto_can_still_train_nbeats_again_on_all_the_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    train, _ = split_last(hourly_panel(series=4), HORIZON)
+    calls = count_nbeats_fits(monkeypatch)
+    fitted = fit_auto_with_nbeats(train, selection="combine", top_k=5, reuse_validation_fit=False)
+    assert len(calls) == 2 and "final_fit_s" in fitted.costs["nbeats"]
+
+
+def test_auto_with_nbeats_is_never_worse_than_seasonal_naive_and_covers() -> None:
+    panel = hourly_panel(series=10, seed=3)
+    hits = []
+    for origin_from_end in (2 * HORIZON, HORIZON):
+        from_end = panel.groupby("unique_id").cumcount(ascending=False)
+        train = panel[from_end >= origin_from_end]
+        test = panel[(from_end < origin_from_end) & (from_end >= origin_from_end - HORIZON)]
+        forecast = fit_auto_with_nbeats(train).predict(HORIZON, (95,))
+        naive = get_family("seasonal_naive")
+        for m in (24, 168):
+            baseline = naive.fit(train, naive.parse_config({"season_length": m}), DataSpec("h", 24))
+            assert mean_mase(forecast, test, train) <= mean_mase(baseline.predict(HORIZON), test, train)
+        joined = forecast.assign(step=forecast.groupby("unique_id").cumcount()).merge(
+            test.assign(step=test.groupby("unique_id").cumcount()), on=["unique_id", "step"]
+        )
+        hits.extend(((joined["y"] >= joined["lo-95"]) & (joined["y"] <= joined["hi-95"])).tolist())
+    assert 0.90 <= np.mean(hits) <= 0.99, np.mean(hits)
+
+
+def test_nbeats_joins_the_default_candidates_on_request() -> None:
+    from helios.forecasting.models.auto import default_candidates
+
+    train, _ = split_last(hourly_panel(series=3), HORIZON)
+    auto = get_family("auto")
+    names, configs = default_candidates(train, DataSpec("h", 24), auto.parse_config({"horizon": HORIZON}))
+    assert "nbeats" not in names
+    config = auto.parse_config({"horizon": HORIZON, "nbeats": True})
+    names, configs = default_candidates(train, DataSpec("h", 24), config)
+    assert "nbeats" in names and configs["nbeats"] == {"horizon": HORIZON}

@@ -165,3 +165,25 @@ def test_a_run_checkpointed_before_the_nhits_settings_existed_still_resumes() ->
     assert plain["input_multiple"] == 4 and "pool_sizes" not in plain and "forecast_rates" not in plain
     pooled = _fingerprint(config.model_copy(update={"pool_sizes": (2, 1)}), ["a"], [np.arange(5.0)])
     assert pooled["config"]["pool_sizes"] == [2, 1]
+
+
+def test_the_validation_network_forecasts_from_each_series_end_without_training_on_it() -> None:
+    """``validation_fit`` hands back the network validation used, its inputs slid to the end of
+    every series: the last points change its forecast (it reads them) but not its weights."""
+    family = get_family("nbeats")
+    assert isinstance(family, NBeatsFamily)
+    train = hourly_panel()
+    changed = train.copy()
+    late = changed.groupby("unique_id").cumcount(ascending=False) < 12 + HORIZON
+    changed.loc[late, "y"] += 50
+    config = family.parse_config(SMALL)
+    _, before = family.validation_fit(train, config, HOURLY, HORIZON, [12, 0])
+    _, after = family.validation_fit(changed, config, HOURLY, HORIZON, [12, 0])
+    for name, weights in before.weights.items():
+        np.testing.assert_array_equal(weights, after.weights[name])
+    forecast, moved = before.predict(HORIZON, (80,)), after.predict(HORIZON, (80,))
+    assert (
+        forecast.groupby("unique_id")["ds"].min()
+        == train.groupby("unique_id")["ds"].max() + pd.Timedelta(hours=1)
+    ).all()
+    assert (moved["mean"] - forecast["mean"]).mean() > 25

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from helios.forecasting.backtest import backtest
-from helios.forecasting.base import DataSpec, Hyperparameters, ModelFamily
+from helios.forecasting.base import DataSpec, Fitted, Hyperparameters, ModelFamily
 from helios.forecasting.metrics import seasonal_naive_scale
 from helios.forecasting.panel import split_panel
 from helios.forecasting.step_calibration import StepCalibration
@@ -57,6 +57,31 @@ def validation_forecasts(
         frame = backtest(
             train, family, spec, horizon, n_windows, step, settings, levels=levels, min_train_size=2
         ).forecasts
+    return _validation_columns(frame, own_widths)
+
+
+def validation_fit(
+    train: pd.DataFrame,
+    family: ModelFamily,
+    settings: Hyperparameters,
+    spec: DataSpec,
+    horizon: int,
+    n_windows: int,
+    step: int | None,
+    own_widths: bool = False,
+) -> tuple[pd.DataFrame, Fitted] | None:
+    """``validation_forecasts`` and the one fit they came from, ready to forecast from the end
+    of every series, for a family that offers it (``validation_fit``, e.g. nbeats); None for
+    the others."""
+    fit = getattr(family, "validation_fit", None)
+    if fit is None:
+        return None
+    offsets = window_offsets(horizon, n_windows, step)
+    frame, fitted = fit(train, settings, spec, horizon, offsets, (UNIT_LEVEL,) if own_widths else ())
+    return _validation_columns(frame, own_widths), fitted
+
+
+def _validation_columns(frame: pd.DataFrame, own_widths: bool) -> pd.DataFrame:
     frame = frame.assign(unique_id=frame["unique_id"].astype(str))
     if not own_widths:
         return frame[FORECAST_COLUMNS]

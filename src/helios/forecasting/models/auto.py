@@ -9,6 +9,10 @@ small enough for them to fit in reasonable time. Every candidate forecasts the l
 ``n_windows`` origins of the *training* data at the horizon asked for (``auto_validation.py``),
 so the choice never sees what it will be judged on; only the chosen candidates are then fitted
 on all the data (a global candidate such as ``gbm`` on every series, as it was validated).
+``nbeats=True`` adds the global N-BEATS network; being window-based it is trained once, before
+the earliest window, forecasts every window and then the final horizon from that one network,
+its inputs slid forward (``reuse_validation_fit``): one network per ``auto`` fit, not one per
+origin nor a second one on all the data.
 Before choosing, each series' scores are pulled towards the panel's as far as its own windows
 disagree with each other (``pooling="evidence"``): four windows are a noisy judge of one
 series, and per-series picks on noise lost to ``gbm`` alone on 135 hourly windows of ETTh1.
@@ -116,6 +120,17 @@ class AutoConfig(Hyperparameters):
         "calibrated on), or those of the final choice, made on the same windows ('same': the "
         "winner's errors look smaller than its future ones, so the intervals undercover).",
     )
+    nbeats: bool = Field(
+        default=False,
+        description="Among the default candidates, also the global N-BEATS network (where gbm "
+        "joins), trained once per auto fit (reuse_validation_fit).",
+    )
+    reuse_validation_fit: bool = Field(
+        default=True,
+        description="A candidate that forecasts every validation window from one fit (nbeats) "
+        "forecasts the final horizon from that same fit, its inputs slid to each series' end, "
+        "instead of being trained again on all the data: one network per auto fit, not two.",
+    )
     interval_unit: Literal["auto", "own", "own_steps", "scale"] = Field(
         default="auto",
         description="Conformal errors are measured in the chosen forecast's own 80% half-width over "
@@ -149,6 +164,13 @@ def default_candidates(
     if room >= 2 * max([m for m in seasons if m <= room] or [1]) and len(train) >= 200:
         names.append("gbm")
         configs["gbm"] = {"calibration_windows": 0, "horizon": config.horizon}
+        if config.nbeats:
+            names.append("nbeats")
+            # nbeats' own training budget (250 steps of 1,024 windows), which costs the same for
+            # 100 series as for 10,000: capping it by the panel's size (2 passes over its windows,
+            # 11-13 steps an epoch on 117-135 series) lost 0.5-0.8% OWA on both hourly choice
+            # sets (BENCHMARKS.md, 2026-12-03), and the 400-series panel gets all 250 anyway.
+            configs["nbeats"] = {"horizon": config.horizon}
     if len(train) <= LOCAL_CANDIDATE_POINTS:
         names.append("auto_theta")
         if spec.season_length <= ETS_SEASON_LIMIT:  # ETS with 24 seasonal states takes seconds a series
@@ -322,13 +344,14 @@ class Auto(ModelFamily):
         costs: dict[str, dict[str, float]] = {name: {} for name in names}
         calibration: StepCalibration | None = None
         explanations: dict[str, str] = {}
+        reused: dict[str, Fitted] = {}  # candidates whose validation fit forecasts the end too
         factors: dict[str, float] = {}
         unit, unit_ratio = "scale", 1.0
         if config.selection == "all":
             scores = pd.DataFrame(np.nan, index=series_ids, columns=names)
             choices = {uid: list(names) for uid in series_ids}
         else:
-            forecasts = self._validate(train, families, settings, spec, config, costs)
+            forecasts, reused = self._validate(train, families, settings, spec, config, costs)
             offsets = validation.window_offsets(config.horizon, config.n_windows, config.step)
             cut = max(offsets) + config.horizon
             early_scales = validation.series_scales(train, spec.season_length, cut)
@@ -354,7 +377,7 @@ class Auto(ModelFamily):
                 choices[uid] = [names[0]]
         context = context or FitContext()
         members = self._fit_members(
-            train, families, settings, spec, choices, FitContext(control=context.control), costs
+            train, families, settings, spec, choices, FitContext(control=context.control), costs, reused
         )
         # Interval widths are in units of each series' scale times how hard it was to forecast.
         scales = {
@@ -385,29 +408,36 @@ class Auto(ModelFamily):
         spec: DataSpec,
         config: AutoConfig,
         costs: dict[str, dict[str, float]],
-    ) -> pd.DataFrame:
-        results = []
+    ) -> tuple[pd.DataFrame, dict[str, Fitted]]:
+        """Every candidate's validation forecasts, and the fits that can forecast the final
+        horizon as they are (``reuse_validation_fit``)."""
+        results, reused = [], {}
         for name, family in families.items():
             started = time.perf_counter()
+            request = (
+                train,
+                family,
+                settings[name],
+                spec,
+                config.horizon,
+                config.n_windows,
+                config.step,
+                config.intervals == "conformal" and config.interval_unit != "scale",
+            )
             try:
-                forecasts = validation.validation_forecasts(
-                    train,
-                    family,
-                    settings[name],
-                    spec,
-                    config.horizon,
-                    config.n_windows,
-                    config.step,
-                    own_widths=config.intervals == "conformal" and config.interval_unit != "scale",
-                )
+                with_fit = validation.validation_fit(*request) if config.reuse_validation_fit else None
+                if with_fit is None:
+                    forecasts = validation.validation_forecasts(*request)
+                else:
+                    forecasts, reused[name] = with_fit
             except ForecastingError:
                 continue  # a candidate that cannot fit this data (e.g. mstl without a season) is not chosen
             finally:
                 costs[name]["validation_s"] = time.perf_counter() - started
             results.append(forecasts.assign(candidate=name))
         if not results:
-            return pd.DataFrame(columns=[*validation.FORECAST_COLUMNS, "candidate"])
-        return pd.concat(results, ignore_index=True)
+            return pd.DataFrame(columns=[*validation.FORECAST_COLUMNS, "candidate"]), reused
+        return pd.concat(results, ignore_index=True), reused
 
     def _calibrate(
         self,
@@ -489,12 +519,15 @@ class Auto(ModelFamily):
         choices: dict[str, list[str]],
         context: FitContext,
         costs: dict[str, dict[str, float]],
+        reused: dict[str, Fitted],
     ) -> dict[str, Fitted]:
         ids = train["unique_id"].astype(str)
         members = {}
         for name, family in families.items():
             wanted = {uid for uid, names in choices.items() if name in names}
-            if wanted:
+            if wanted and name in reused:
+                members[name] = reused[name]  # already forecasts from every series' end
+            elif wanted:
                 started = time.perf_counter()
                 # A global model is fitted on every series, as it was validated: the series that
                 # did not choose it still teach it shapes (only the chosen ones are read from it).

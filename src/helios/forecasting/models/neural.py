@@ -229,23 +229,43 @@ class NBeatsFamily(ModelFamily):
         between a window's last test point and the series' end): ``unique_id, window, step, y,
         mean`` and ``lo-L``/``hi-L`` for ``levels``. Training costs the same whatever the panel
         size, so one fit instead of one per window is what makes nbeats affordable there."""
+        return self.validation_fit(train, config, spec, horizon, offsets, levels)[0]
+
+    def validation_fit(
+        self,
+        train: pd.DataFrame,
+        config: Hyperparameters,
+        spec: DataSpec,
+        horizon: int,
+        offsets: list[int],
+        levels: Sequence[int] = (),
+    ) -> tuple[pd.DataFrame, NBeatsFitted]:
+        """``backtest_forecasts``, and that same network ready to forecast from the end of every
+        series of ``train``: a window-based network needs no refit to move its origin, only its
+        inputs slid forward, so ``auto`` can forecast with it instead of training a second one
+        on all the data (it has not learnt from the last ``max(offsets) + horizon`` points, only
+        read them)."""
+        from helios.forecasting.nn.windows import Panel
+
         cfg = own_config(config, NeuralConfig).for_frequency(spec.freq)
-        ids, series, _ = _split_series(train)
+        ids, series, last_ds = _split_series(train)
         earliest = max(offsets) + horizon
         kept = [i for i, y in enumerate(series) if len(y) > earliest]
         if not kept:
             raise ForecastingError("nbeats: the series are too short for these validation windows")
         ordered = train.sort_values(["unique_id", "ds"], kind="stable")
         early = ordered[ordered.groupby("unique_id", sort=False).cumcount(ascending=False) >= earliest]
-        weights = self.fit(early, cfg, spec).weights
+        trained = self.fit(early, cfg, spec)
         kept_ids, kept_series = [ids[i] for i in kept], [series[i] for i in kept]
         frames = [
-            _origin_forecasts(cfg, spec.freq, weights, kept_ids, kept_series, horizon, offset, levels).assign(
-                window=window
-            )
+            _origin_forecasts(
+                cfg, spec.freq, trained.weights, kept_ids, kept_series, horizon, offset, levels
+            ).assign(window=window)
             for window, offset in enumerate(offsets)
         ]
-        return pd.concat(frames, ignore_index=True)
+        at_end = Panel.from_series([y[-_points_used(cfg) :] for y in series], cfg.input_size)
+        final = NBeatsFitted(cfg, ids, last_ds, spec.freq, trained.weights, at_end, trained.training)
+        return pd.concat(frames, ignore_index=True), final
 
 
 def _origin_forecasts(
