@@ -405,4 +405,4 @@ def test_nbeats_joins_the_default_candidates_on_request() -> None:
     assert "nbeats" not in names
     config = auto.parse_config({"horizon": HORIZON, "nbeats": True})
     names, configs = default_candidates(train, DataSpec("h", 24), config)
-    assert "nbeats" in names and configs["nbeats"] == {"horizon": HORIZON}
+    assert "nbeats" in names and configs["nbeats"] == {"horizon": HORIZON, "threads": 1}

@@ -187,3 +187,14 @@ def test_the_validation_network_forecasts_from_each_series_end_without_training_
         == train.groupby("unique_id")["ds"].max() + pd.Timedelta(hours=1)
     ).all()
     assert (moved["mean"] - forecast["mean"]).mean() > 25
+
+
+def test_a_fit_runs_on_the_threads_asked_for_and_puts_the_count_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    family = get_family("nbeats")
+    before = torch.get_num_threads()
+    counts: list[int] = []
+    set_threads = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (counts.append(n), set_threads(n)))
+    fitted = family.fit(hourly_panel(), family.parse_config({**SMALL, "threads": 2}), HOURLY)
+    fitted.predict(HORIZON, (80,))
+    assert counts == [2, before, 2, before] and torch.get_num_threads() == before

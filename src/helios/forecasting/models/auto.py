@@ -170,7 +170,8 @@ def default_candidates(
             # 100 series as for 10,000: capping it by the panel's size (2 passes over its windows,
             # 11-13 steps an epoch on 117-135 series) lost 0.5-0.8% OWA on both hourly choice
             # sets (BENCHMARKS.md, 2026-12-03), and the 400-series panel gets all 250 anyway.
-            configs["nbeats"] = {"horizon": config.horizon}
+            # One torch thread: two spin-wait on each other on a busy machine (see threads).
+            configs["nbeats"] = {"horizon": config.horizon, "threads": 1}
     if len(train) <= LOCAL_CANDIDATE_POINTS:
         names.append("auto_theta")
         if spec.season_length <= ETS_SEASON_LIMIT:  # ETS with 24 seasonal states takes seconds a series

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -132,6 +133,14 @@ class NeuralConfig(Hyperparameters):
         description="At most one checkpoint per this many seconds after the first (0: no limit).",
     )
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for weights and window sampling.")
+    threads: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="PyTorch threads while fitting and forecasting (empty: as the process has them). "
+        "On a busy machine two threads spin-wait on each other: one fit on 400 hourly series took "
+        "28.5 s wall with one thread and 221 s with two at load ~7.",
+    )
 
     @field_validator("pool_sizes", "forecast_rates")
     @classmethod
@@ -204,14 +213,19 @@ class NBeatsFamily(ModelFamily):
         _require_trainable(plan, panel, cfg)
         net_cfg = network_config(cfg)
         data = _WindowData(panel, plan, cfg)
-        outcome = run_training(
-            lambda: NBeats(net_cfg),
-            data,
-            _trainer_config(cfg),
-            context or FitContext(),
-            fingerprint=_fingerprint(cfg, ids, series),
-            info={"series": len(ids), "rows": int(panel.lengths.sum()), "windows_per_epoch": data.epoch_size},
-        )
+        with torch_threads(cfg.threads):
+            outcome = run_training(
+                lambda: NBeats(net_cfg),
+                data,
+                _trainer_config(cfg),
+                context or FitContext(),
+                fingerprint=_fingerprint(cfg, ids, series),
+                info={
+                    "series": len(ids),
+                    "rows": int(panel.lengths.sum()),
+                    "windows_per_epoch": data.epoch_size,
+                },
+            )
         weights = {k: v.detach().numpy().copy() for k, v in outcome.model.state_dict().items()}
         return NBeatsFitted(cfg, ids, last_ds, spec.freq, weights, panel, outcome.summary())
 
@@ -296,6 +310,22 @@ def _origin_forecasts(
     )
 
 
+@contextmanager
+def torch_threads(count: int | None) -> Iterator[None]:
+    """PyTorch's (process-wide) intra-op thread count set to ``count`` for the block, then put
+    back; None leaves it alone. (``helios.memory.embeddings.torch_threads`` does the same under a
+    lock for its threaded callers; a fit here runs on the caller's thread.)"""
+    import torch
+
+    before = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _points_used(cfg: NeuralConfig) -> int:
     """Training never reads further back than this from a series' end: older points are dropped
     up front, so ten years of daily data cost no more memory than the windows need."""
@@ -368,7 +398,9 @@ def _fingerprint(cfg: NeuralConfig, ids: list[Any], series: list[np.ndarray]) ->
     digest = hashlib.sha256(json.dumps(ids, default=str).encode())
     for y in series:
         digest.update(np.ascontiguousarray(y, dtype=np.float64).tobytes())
-    settings = cfg.model_dump(mode="json", exclude={"restore_best", "checkpoint_every", "checkpoint_seconds"})
+    settings = cfg.model_dump(
+        mode="json", exclude={"restore_best", "checkpoint_every", "checkpoint_seconds", "threads"}
+    )
     # The N-HiTS settings came later: left out while unused, so a run checkpointed before they
     # existed (its lookback resolved to the same 4 horizons) still resumes.
     for added in ("pool_sizes", "forecast_rates"):
@@ -497,7 +529,7 @@ class NBeatsFitted(Fitted):
 
         batch = scaled_inputs(self.last_values, self.last_observed, self.series_scale, self.config.scaling)
         network = self._load_network()
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(self.config.threads):
             scaled = network.forecast(_tensor(batch.inputs)).numpy().astype(np.float64)
         return batch.loc[:, :, None] + batch.scale[:, :, None] * scaled
 
