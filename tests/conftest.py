@@ -253,6 +253,15 @@ SQLITE_ONLY_MODULES = {
 }
 
 
+@pytest.hookimpl(trylast=True)  # after the module's fixtures (its live server) are torn down
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """The Chromium a module's browser tests shared (tests/live.py) closes after its last test."""
+    if nextitem is None or nextitem.path != item.path:
+        from tests.live import close_shared_browser
+
+        close_shared_browser()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.environ.get("HELIOS_TEST_POSTGRES") == "all":
         return

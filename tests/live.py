@@ -66,12 +66,18 @@ def seed_tokens(home: Path, roles: dict[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def live_server(home: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
+def live_server(
+    home: Path, *extra: str, env: dict[str, str] | None = None, trains: bool = True
+) -> Iterator[str]:
+    """``helios serve`` on a free port. ``trains=False`` starts it without its training worker
+    process (HELIOS_WORKERS=0), for tests that never train: a worker is one more Python start and
+    import of the training stack, competing for the CPU with the server and Chromium."""
     port = free_port()
     log = (home.parent / f"server-{port}.log").open("w")
+    workers = {} if trains else {"HELIOS_WORKERS": "0"}
     process = subprocess.Popen(
         [sys.executable, "-m", "helios", "serve", "--port", str(port), *extra],
-        env={**os.environ, "HELIOS_HOME": str(home), **(env or {})},
+        env={**os.environ, "HELIOS_HOME": str(home), **workers, **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -111,19 +117,54 @@ def require_chromium() -> None:
     pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
 
 
-@contextmanager
-def browser_page(base_url: str) -> Iterator[object]:
-    require_chromium()
+# One Chromium (and one Playwright driver) for all the browser tests of a module: starting both per
+# test cost 1.2-1.4 s of CPU each time (a context in a running one: 0.5-0.6 s, page included), ~50
+# times a run, and several times that in wall time on a loaded 2-core box. Each test still gets a fresh
+# browser context (its own cookies, storage and cache) that is closed when it ends. The browser is
+# closed when the module's last test ends (tests/conftest.py), not kept for the worker: between
+# Playwright's sync calls its event loop counts as running in this thread, and asyncio.run() in a
+# later test of another module would refuse to start.
+_open: dict[str, Any] = {}
+
+
+def _shared_browser() -> Any:
+    browser = _open.get("browser")
+    if browser is not None and browser.is_connected():
+        return browser
+    close_shared_browser()  # crashed or never started: a new one
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(base_url=base_url, viewport={"width": 1440, "height": 1000})
-        page.set_default_timeout(20_000)
-        try:
-            yield page
-        finally:
+    playwright = sync_playwright().start()
+    _open["playwright"] = playwright
+    _open["browser"] = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    return _open["browser"]
+
+
+def close_shared_browser() -> None:
+    browser, playwright = _open.pop("browser", None), _open.pop("playwright", None)
+    try:
+        if browser is not None and browser.is_connected():
             browser.close()
+    finally:
+        if playwright is not None:
+            playwright.stop()
+
+
+@contextmanager
+def browser_page(base_url: str) -> Iterator[Any]:
+    require_chromium()
+    browser = _shared_browser()
+    before = set(browser.contexts)
+    context = browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        yield page
+    finally:
+        # This test's contexts: its page's and any it opened (browser.new_page() makes one per page).
+        if browser.is_connected():
+            for opened in [c for c in browser.contexts if c not in before]:
+                opened.close()
 
 
 def pick_option(page: Any, testid: str, name: str) -> None:

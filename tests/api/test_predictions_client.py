@@ -31,7 +31,7 @@ def hx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Helios]:
     import_prices(context, prices(100, tickers=STOCKS))  # stocks v1 ends 2026-04-10
     import_prices(context, prices(100, seed=5, tickers=MORE), name="more")
     context.db.dispose()
-    with live_server(home) as url, Helios(url) as client:
+    with live_server(home, trains=False) as url, Helios(url) as client:
         yield client
 
 

@@ -24,7 +24,7 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dic
     home = tmp_path_factory.mktemp("guarded") / "home"
     made = seed_tokens(home, {f"t-{role}": role for role in ("viewer", "editor", "admin")})
     secrets = {role: made[f"t-{role}"] for role in ("viewer", "editor", "admin")}
-    with live_server(home) as url:
+    with live_server(home, trains=False) as url:
         yield url, secrets
 
 

@@ -31,7 +31,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import_prices(context, prices(100))  # v1 ends 2026-04-10
     import_prices(context, prices(110))  # v2 ends 2026-04-20
     context.db.dispose()
-    with live_server(home) as url:
+    with live_server(home, trains=False) as url:
         yield url
 
 

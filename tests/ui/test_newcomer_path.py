@@ -10,13 +10,14 @@ import math
 import os
 import random
 import re
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.live import browser_page
+from tests.live import browser_page, live_server
 
 pytestmark = pytest.mark.browser
 
@@ -27,6 +28,14 @@ MODEL = "closes-auto-ets"  # the target the launch form proposes: dataset-family
 SHOTS = Path(os.environ.get("HELIOS_SCREENSHOTS", "/tmp/shots")) / "newcomer"
 OPTIONS = "() => getElement(document.querySelector('[data-testid=validation-chart]')).chart.getOption()"
 SLOW = 180_000  # ms: a loaded CI machine trains and renders slowly; every wait is on a condition, not a clock
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Helios open to the local user, with an empty database and its training worker."""
+    home = tmp_path_factory.mktemp("newcomer") / "home"
+    with live_server(home) as url:
+        yield url
 
 
 def _closes() -> str:

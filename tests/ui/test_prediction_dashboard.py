@@ -33,7 +33,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     register_model(context, "vol", "garch", prices(90))
     import_prices(context, prices(100))
     context.db.dispose()
-    with live_server(home) as url:
+    with live_server(home, trains=False) as url:
         yield url
 
 

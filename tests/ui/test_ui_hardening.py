@@ -18,7 +18,7 @@ from tests.live import browser_page, helios, live_server, seed_tokens
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], Path]]:
     home = tmp_path_factory.mktemp("hardening") / "home"
     secrets = seed_tokens(home, {"admin": "admin", "editor": "editor", "doomed": "editor"})
-    with live_server(home, env={"PYTHONUNBUFFERED": "1"}) as url:  # the log test reads it live
+    with live_server(home, env={"PYTHONUNBUFFERED": "1"}, trains=False) as url:  # the log test reads it live
         yield url, secrets, home
 
 
