@@ -3,6 +3,8 @@ and ``auto`` never worse than seasonal naive with intervals that cover what they
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -356,7 +358,7 @@ def count_nbeats_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_auto_trains_nbeats_once_and_forecasts_the_end_with_the_validation_network(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     train, _ = split_last(hourly_panel(), HORIZON)
     calls = count_nbeats_fits(monkeypatch)
@@ -368,6 +370,12 @@ def test_auto_trains_nbeats_once_and_forecasts_the_end_with_the_validation_netwo
     first = forecast.groupby("unique_id")["ds"].min()
     assert (first == train.groupby("unique_id")["ds"].max() + pd.Timedelta(hours=1)).all()
     assert "final_fit_s" not in fitted.costs["nbeats"]
+    from helios.forecasting.artifacts import load_fitted, save_fitted
+
+    save_fitted(fitted, tmp_path / "auto")  # the validation network is saved as the member
+    pd.testing.assert_frame_equal(
+        load_fitted(tmp_path / "auto").predict(HORIZON, (80, 95)), fitted.predict(HORIZON, (80, 95))
+    )
 
 
 def test_auto_can_still_train_nbeats_again_on_all_the_data(monkeypatch: pytest.MonkeyPatch) -> None:
