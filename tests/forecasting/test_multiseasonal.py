@@ -414,3 +414,19 @@ def test_nbeats_joins_the_default_candidates_on_request() -> None:
     config = auto.parse_config({"horizon": HORIZON, "nbeats": True})
     names, configs = default_candidates(train, DataSpec("h", 24), config)
     assert "nbeats" in names and configs["nbeats"] == {"horizon": HORIZON, "threads": 1}
+
+
+def test_nbeats_joins_the_default_candidates_from_enough_series() -> None:
+    """One global network needs a panel to learn from: by default it is a candidate from
+    NBEATS_FROM_SERIES series (and where gbm joins), never on a handful, and the setting wins."""
+    from helios.forecasting.models.auto import NBEATS_FROM_SERIES, AutoConfig, default_candidates
+
+    spec = DataSpec("h", 24)
+    few = trending_panel(series=3)
+    many = trending_panel(series=NBEATS_FROM_SERIES)
+    config = AutoConfig(horizon=HORIZON)
+    assert "nbeats" not in default_candidates(few, spec, config)[0]
+    names, configs = default_candidates(many, spec, config)
+    assert "gbm" in names and "nbeats" in names and configs["nbeats"]["threads"] == 1
+    assert "nbeats" not in default_candidates(many, spec, AutoConfig(horizon=HORIZON, nbeats=False))[0]
+    assert "nbeats" in default_candidates(few, spec, AutoConfig(horizon=HORIZON, nbeats=True))[0]

@@ -9,10 +9,11 @@ small enough for them to fit in reasonable time. Every candidate forecasts the l
 ``n_windows`` origins of the *training* data at the horizon asked for (``auto_validation.py``),
 so the choice never sees what it will be judged on; only the chosen candidates are then fitted
 on all the data (a global candidate such as ``gbm`` on every series, as it was validated).
-``nbeats=True`` adds the global N-BEATS network; being window-based it is trained once, before
-the earliest window, forecasts every window and then the final horizon from that one network,
-its inputs slid forward (``reuse_validation_fit``): one network per ``auto`` fit, not one per
-origin nor a second one on all the data.
+``nbeats`` (by default on panels of ``NBEATS_FROM_SERIES`` series or more) adds the global
+N-BEATS network; being window-based it is trained once, before the earliest window, forecasts
+every window and then the final horizon from that one network, its inputs slid forward
+(``reuse_validation_fit``): one network per ``auto`` fit, not one per origin nor a second one on
+all the data.
 Before choosing, each series' scores are pulled towards the panel's as far as its own windows
 disagree with each other (``pooling="evidence"``): four windows are a noisy judge of one
 series, and per-series picks on noise lost to ``gbm`` alone on 135 hourly windows of ETTh1.
@@ -66,6 +67,11 @@ from helios.forecasting.step_calibration import StepCalibration
 # (e.g. 400 hourly series of 1,000 points) refitting them at every origin costs minutes.
 LOCAL_CANDIDATE_POINTS = 60_000
 ETS_SEASON_LIMIT = 12
+# From this many series the global N-BEATS network joins the default candidates: on the seven
+# panels measured (65-400 series; BENCHMARKS.md, "Hourly forecasting", 2026-12-03) it improved
+# auto on the four choice sets and on two of three holdouts (ETTh2 windows 0.898 -> 0.880, M4
+# weekly holdout half 0.786 -> 0.706) and cost the extra hourly holdout 3% (0.804 -> 0.828).
+NBEATS_FROM_SERIES = 50
 BASELINE_FAMILIES = ("seasonal_naive", "naive")
 
 
@@ -120,10 +126,12 @@ class AutoConfig(Hyperparameters):
         "calibrated on), or those of the final choice, made on the same windows ('same': the "
         "winner's errors look smaller than its future ones, so the intervals undercover).",
     )
-    nbeats: bool = Field(
-        default=False,
+    nbeats: bool | None = Field(
+        default=None,
         description="Among the default candidates, also the global N-BEATS network (where gbm "
-        "joins), trained once per auto fit (reuse_validation_fit).",
+        "joins), trained once per auto fit (reuse_validation_fit); None (the default): when the "
+        f"panel has at least {NBEATS_FROM_SERIES} series, enough for one network to learn from "
+        "(it costs ~25-30 s of CPU whatever the panel's size).",
     )
     reuse_validation_fit: bool = Field(
         default=True,
@@ -164,7 +172,7 @@ def default_candidates(
     if room >= 2 * max([m for m in seasons if m <= room] or [1]) and len(train) >= 200:
         names.append("gbm")
         configs["gbm"] = {"calibration_windows": 0, "horizon": config.horizon}
-        if config.nbeats:
+        if config.nbeats or (config.nbeats is None and train["unique_id"].nunique() >= NBEATS_FROM_SERIES):
             names.append("nbeats")
             # nbeats' own training budget (250 steps of 1,024 windows), which costs the same for
             # 100 series as for 10,000: capping it by the panel's size (2 passes over its windows,
