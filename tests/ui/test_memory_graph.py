@@ -165,6 +165,26 @@ def test_agent_page_and_a_500_node_graph(server: str, tmp_path: Path) -> None:
         page.wait_for_function(f"() => ({GRAPH})().data.length >= 500")
         labelled = page.evaluate(f"() => ({GRAPH})().data.filter(n => n.label && n.label.show).length")
         assert labelled <= 40  # labels only on the best-supported nodes keep 500 readable
+        # The legend is the page's, above the canvas: at 500 nodes the force layout runs past the
+        # series' box, so a legend drawn inside the canvas covered nodes.
+        options = page.evaluate(
+            "() => getElement(document.querySelector('[data-testid=memory-graph]')).chart.getOption()"
+        )
+        assert options["legend"][0]["show"] is False
+        legend, canvas = page.get_by_test_id("graph-legend"), page.get_by_test_id("memory-graph")
+        for kind in ("concept", "person", "ticker"):
+            expect(page.get_by_test_id(f"legend-{kind}")).to_be_visible()
+        assert legend.bounding_box()["y"] + legend.bounding_box()["height"] <= canvas.bounding_box()["y"]
+        page.get_by_test_id("legend-ticker").click()  # hides the type, as a legend does
+        page.wait_for_function(
+            "() => getElement(document.querySelector('[data-testid=memory-graph]'))"
+            ".chart.getOption().legend[0].selected.ticker === false"
+        )
+        page.get_by_test_id("legend-ticker").click()
+        page.wait_for_function(
+            "() => getElement(document.querySelector('[data-testid=memory-graph]'))"
+            ".chart.getOption().legend[0].selected.ticker === true"
+        )
         page.wait_for_timeout(1500)
         page.set_viewport_size({"width": 1440, "height": 900})
         page.screenshot(path=str(shots(tmp_path) / "memory-500-1440.png"))

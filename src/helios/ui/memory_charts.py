@@ -2,7 +2,9 @@
 
 The graph uses ECharts' force layout (a knowledge graph has no natural layers). To stay readable
 at 500 nodes, labels are shown only for the most supported nodes, repulsion grows with the node
-count, and the legend sits above the plot so it never covers nodes.
+count, and the legend is drawn by the page above the canvas (``type_colours``): a force layout
+ignores the series' box and runs past it at a few hundred nodes, so a legend inside the canvas
+covered nodes. ECharts keeps its own legend, hidden, for showing and hiding a type.
 """
 
 from __future__ import annotations
@@ -18,8 +20,17 @@ LABELLED_NODES = 40
 TOOLTIP = "p => p.data.tip"
 
 
+def node_types(graph: Graph) -> list[str]:
+    return sorted({n.type for n in graph.nodes})
+
+
+def type_colours(graph: Graph) -> dict[str, str]:
+    """Each node type's colour in the graph, for the page's legend."""
+    return {t: PALETTE[i % len(PALETTE)] for i, t in enumerate(node_types(graph))}
+
+
 def graph_options(graph: Graph) -> dict:
-    types = sorted({n.type for n in graph.nodes})
+    types = node_types(graph)
     labelled = {n.id for n in sorted(graph.nodes, key=lambda n: -len(n.memory_ids))[:LABELLED_NODES]}
     crowded = len(graph.nodes) > 150
     sparse = len(graph.nodes) < 30
@@ -53,13 +64,12 @@ def graph_options(graph: Graph) -> dict:
         "color": PALETTE,
         # ECharts names an edge "source id > target id"; say what the edge means instead.
         "tooltip": {":formatter": TOOLTIP},
-        "legend": [{"data": types, "top": 0, "type": "scroll"}],
+        "legend": [{"data": types, "show": False}],
         "animationDuration": 300,
         "series": [
             {
                 "type": "graph",
                 "layout": "force",
-                "top": 40,
                 "roam": True,
                 "draggable": True,
                 "categories": [{"name": t} for t in types],

@@ -59,6 +59,8 @@ class MemoryPage:
                 ui.label("Node size = strength, colour = type; click a node for its memories.").classes(
                     "text-xs text-slate-500"
                 )
+                self.legend = ui.row().classes("w-full gap-1 items-center")
+                self.legend.props('data-testid="graph-legend"')
                 self.chart = ui.echart(
                     charts.graph_options(Graph(as_of=None, nodes=[], edges=[])),
                     on_point_click=self.node_clicked,
@@ -169,6 +171,7 @@ class MemoryPage:
         self.chart.options.clear()
         self.chart.options.update(charts.graph_options(graph))
         self.chart.update()
+        self.show_legend(graph)
         self.entities.clear()
         with self.entities:
             shown = f"{counted(len(graph.nodes), 'entity', 'entities')}, "
@@ -178,6 +181,20 @@ class MemoryPage:
                 ui.chip(node.name, on_click=lambda n=node: self.show_node(n.id)).props(
                     f'dense clickable data-testid="entity-{node.name}"'
                 )
+
+    def show_legend(self, graph: Graph) -> None:
+        """Node types in their colours; a click hides or shows a type (ECharts' hidden legend)."""
+        self.legend.clear()
+        with self.legend:
+            for name, colour in charts.type_colours(graph).items():
+                chip = ui.chip(name, color=colour, text_color="white")
+                chip.on_click(lambda _, n=name, c=chip: self.toggle_type(n, c))
+                chip.props(f'dense clickable data-testid="legend-{name}"')
+                chip.tooltip("Click to hide or show this type")
+
+    def toggle_type(self, name: str, chip: ui.chip) -> None:
+        self.chart.run_chart_method("dispatchAction", {"type": "legendToggleSelect", "name": name})
+        chip.classes(toggle="opacity-40 line-through")
 
     def show_timeline(self, days: list[TimelineDay]) -> None:
         self.timeline = {d.day.isoformat(): d for d in days}
