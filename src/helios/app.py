@@ -14,8 +14,10 @@ from helios.assistants.ledger import subscribe as subscribe_assistant_outcomes
 from helios.assistants.runner import PromptTestWorker
 from helios.config import Settings, get_settings
 from helios.context import AppContext
+from helios.core.event_bus import prune_chore
 from helios.db import migrate
 from helios.memory.llm_entities import subscribe as subscribe_llm_entities
+from helios.memory.system import schedule_purge as schedule_memory_purge
 from helios.memory.system import subscribe as subscribe_memory
 from helios.predictions.jobs import PredictionWorker
 from helios.predictions.outcomes import subscribe as subscribe_scoring
@@ -74,6 +76,8 @@ def create_app(
     subscribe_memory(context)  # training, deployments and missed predictions become memories
     subscribe_llm_entities(context)  # an LLM finds entities in new memories (when one is configured)
     subscribe_assistant_outcomes(context)  # scored predictions settle assistant experiments
+    schedule_memory_purge(context)  # deleted memories go for good after their restore period
+    context.housekeeper.add("event outbox", prune_chore(settings.event_retention_days))
     if migrate_db:
         migrate.upgrade(context.db.write_engine)
         sweep_leftovers(context)
@@ -88,7 +92,9 @@ def create_app(
         running = start_executor(context) if executor else None
         predicting = PredictionWorker(context).start()  # schedules and runs over many series
         prompt_tests = PromptTestWorker(context.db).start()  # queued prompt test runs
+        context.housekeeper.start()  # timed chores: memory purge, outbox retention
         yield
+        context.housekeeper.stop()
         prompt_tests.stop()
         predicting.stop()
         if running is not None:

@@ -60,6 +60,14 @@ class Settings(BaseSettings):
         description="an assistant whose LLM also finds entities in free-text memories, after each "
         "write (never inside it); unset: entities come by rules only",
     )
+    event_retention_days: float = Field(
+        default=30.0, gt=0, description="published events are kept this long, then pruned by the server"
+    )
+    housekeeping_interval_s: float = Field(
+        default=3600.0,
+        ge=1,
+        description="how often a running server purges expired memories and prunes old events",
+    )
     job_stale_after_s: float = Field(
         default=60.0, gt=0, description="a job's heartbeat older than this is orphaned"
     )

@@ -1,7 +1,8 @@
 """What a running Helios holds for its lifetime: settings, the database, the artifact store, the
-inference cache and the event bus. Made once by ``create_app`` (or a CLI command, a worker) and
-shared by the API, the UI and the seeders. The bus delivers only while started (the app lifespan
-does that); publishing works without it, from any process."""
+inference cache, the event bus and the housekeeper (timed chores each domain registers). Made once
+by ``create_app`` (or a CLI command, a worker) and shared by the API, the UI and the seeders. The
+bus delivers, and the housekeeper works, only while started (the app lifespan does both);
+publishing works without it, from any process."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from functools import cached_property
 from helios.config import Settings
 from helios.core.artifacts import ArtifactStore
 from helios.core.event_bus import EventBus
+from helios.core.housekeeping import Housekeeper
 from helios.db.engine import Database
 from helios.memory.runtime import MemoryRuntime
 from helios.registry.inference import InferenceCache
@@ -23,6 +25,7 @@ class AppContext:
     store: ArtifactStore
     inference: InferenceCache
     events: EventBus
+    housekeeper: Housekeeper
 
     @classmethod
     def build(cls, settings: Settings) -> AppContext:
@@ -35,6 +38,7 @@ class AppContext:
             ArtifactStore(settings.artifact_root),
             InferenceCache(settings.inference_cache_bytes),
             EventBus(db),
+            Housekeeper(db, interval_s=settings.housekeeping_interval_s),
         )
 
     @cached_property

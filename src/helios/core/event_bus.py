@@ -4,6 +4,7 @@ The contract (publishing, subscribing, order, at-least-once, several processes) 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -211,6 +212,37 @@ class EventBus:
         """Where subscriber ``name`` stands (the last outbox id it is done with), or None."""
         with self.db.reading() as session:
             return session.scalar(select(EventCursor.position).where(EventCursor.subscriber == name))
+
+
+def prune_chore(retention_days: float) -> Callable[[Session], str]:
+    """The housekeeping chore that keeps the outbox to ``retention_days``."""
+
+    def prune(session: Session) -> str:
+        pruned = prune_outbox(session, utcnow() - dt.timedelta(days=retention_days))
+        return f"pruned {pruned} event(s) older than {retention_days:g} days" if pruned else ""
+
+    return prune
+
+
+def prune_outbox(session: Session, older_than: dt.datetime) -> int:
+    """Delete the events published before ``older_than`` (the retention, ``event_retention_days``);
+    the count. The newest event always stays: the head is what a new subscriber starting at the
+    end, and every caught-up cursor, is measured against (ids never come back, so the next event
+    is still above every cursor). A cursor behind what was pruned is named in the log: that
+    subscriber was away longer than the retention and misses those events."""
+    head = _head(session)
+    last = session.scalar(
+        select(func.max(OutboxEvent.id)).where(OutboxEvent.published_at < older_than, OutboxEvent.id < head)
+    )
+    if last is None:
+        return 0
+    behind = list(session.scalars(select(EventCursor.subscriber).where(EventCursor.position < last)))
+    if behind:
+        log.warning("pruning events up to %d that subscribers %s had not reached", last, ", ".join(behind))
+    pruned = session.execute(
+        delete(OutboxEvent).where(OutboxEvent.id <= last, OutboxEvent.published_at < older_than)
+    )
+    return pruned.rowcount
 
 
 def _ensure_cursor(session: Session, subscriber: Subscriber) -> None:

@@ -31,8 +31,10 @@ commit together. Consequences:
   (``event_cursors.failures``/``last_error`` say why), and the events behind it wait. Effects
   outside the database (files, HTTP) may repeat; key them by ``event.event_id``;
 - a subscriber that was down (server stopped, name not subscribed for a while) catches up from
-  its cursor and misses nothing. A name seen for the first time starts at the beginning of the
-  outbox, or at its end with ``from_start=False``;
+  its cursor and misses nothing published within the retention: a running server prunes events
+  older than ``event_retention_days`` (30 by default; ``event_bus.prune_outbox``, a housekeeping
+  chore), and a subscriber away for longer misses those (the log names it). A name seen for the
+  first time starts at the beginning of the outbox, or at its end with ``from_start=False``;
 - use the given session only: on SQLite a second write transaction would wait for this one;
 - the transaction opens at the handler's first statement and holds SQLite's write lock until
   the commit: do slow work that needs no database (embedding, HTTP) before touching ``session``.

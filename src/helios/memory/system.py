@@ -35,6 +35,23 @@ def subscribe(context: Any) -> None:
         context.events.subscribe(SUBSCRIBER, (TrainingFinished, ModelDeployed, PredictionScored), handle)
 
 
+def schedule_purge(context: Any) -> None:
+    """A running server purges, once an hour, what was deleted longer ago than the restore period
+    (``memory_purge_after_days``), as ``helios memory purge`` does by hand."""
+
+    def purge(session: Session) -> str:
+        result = service.purge_expired(session, context.memory)
+        if not result.purged:
+            return ""
+        return (
+            f"purged {result.purged} memory(ies), {result.entities_removed} entity(ies), "
+            f"{result.relations_removed} relation(s)"
+        )
+
+    if "memory purge" not in context.housekeeper.chores:
+        context.housekeeper.add("memory purge", purge)
+
+
 def remember_event(session: Session, runtime: Any, store: Any, event: Any) -> None:
     # Everything is embedded before the first statement: that statement opens the delivery
     # transaction, and on SQLite the write lock is held from there to the commit, so loading the
