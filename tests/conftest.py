@@ -186,6 +186,29 @@ def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> _Templates:
     return _Templates(tmp_path_factory.mktemp("templates"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_embedding_model_per_worker() -> Iterator[None]:
+    """Every AppContext a test builds gets the one all-MiniLM-L6-v2 this worker loaded, not its own.
+    A context's memory subscriber embeds what training, deployments and predictions publish, so most
+    API tests loaded the model (2-6 s each on the 2-core box) in their teardown, when the event bus
+    drains; the model is the same and holds no state between calls, so one load serves them all.
+    Tests that want the small deterministic embedder still inject it (tests/memory/fakes.py)."""
+    from helios.memory.embeddings import MiniLmEmbedder
+    from helios.memory.runtime import MemoryRuntime
+
+    shared = MiniLmEmbedder()
+
+    def default(
+        cls: type[MemoryRuntime], half_life_days: float = 30.0, purge_after_days: float = 30.0
+    ) -> MemoryRuntime:
+        return cls(shared, half_life_days, purge_after_days)
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(MemoryRuntime, "default", classmethod(default))
+    yield
+    patch.undo()
+
+
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     # "testserver" is the Host that Starlette's TestClient sends; a real server answers only its own names.
