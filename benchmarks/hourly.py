@@ -259,6 +259,8 @@ def run_speed(folder: Path, config: dict[str, Any]) -> str:
             f"| {name} | {cost.get('validation_s', 0):.1f} | {cost.get('final_fit_s', 0):.1f} | "
             f"{counts.get(name, 0)} |"
         )
+    for name in sorted(set(counts) - set(fitted.costs)):  # blends: no fit of their own
+        lines.append(f"| {name} (blend) | 0 | 0 | {counts[name]} |")
     return "\n".join(lines)
 
 

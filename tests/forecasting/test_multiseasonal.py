@@ -405,7 +405,7 @@ def test_auto_with_nbeats_is_never_worse_than_seasonal_naive_and_covers() -> Non
 
 
 def test_nbeats_joins_the_default_candidates_on_request() -> None:
-    from helios.forecasting.models.auto import default_candidates
+    from helios.forecasting.models.auto import NBEATS_FINAL_EPOCHS, default_candidates
 
     train, _ = split_last(hourly_panel(series=3), HORIZON)
     auto = get_family("auto")
@@ -413,7 +413,8 @@ def test_nbeats_joins_the_default_candidates_on_request() -> None:
     assert "nbeats" not in names
     config = auto.parse_config({"horizon": HORIZON, "nbeats": True})
     names, configs = default_candidates(train, DataSpec("h", 24), config)
-    assert "nbeats" in names and configs["nbeats"] == {"horizon": HORIZON, "threads": 1}
+    assert "nbeats" in names
+    assert configs["nbeats"] == {"horizon": HORIZON, "threads": 1, "final_epochs": NBEATS_FINAL_EPOCHS}
 
 
 def test_nbeats_joins_the_default_candidates_from_enough_series() -> None:
@@ -430,3 +431,48 @@ def test_nbeats_joins_the_default_candidates_from_enough_series() -> None:
     assert "gbm" in names and "nbeats" in names and configs["nbeats"]["threads"] == 1
     assert "nbeats" not in default_candidates(many, spec, AutoConfig(horizon=HORIZON, nbeats=False))[0]
     assert "nbeats" in default_candidates(few, spec, AutoConfig(horizon=HORIZON, nbeats=True))[0]
+
+
+def test_a_blend_of_the_global_models_is_validated_and_forecast_as_their_average(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``blends``: the equal average of gbm and nbeats competes as a candidate of its own (its
+    validation forecasts are its parts' averaged, no fit of its own), and a series that keeps it
+    forecasts the average of the two members; a blend with a part that is not a candidate is
+    left out."""
+    from helios.forecasting import auto_validation
+    from helios.forecasting.artifacts import load_fitted, save_fitted
+
+    train, _ = split_last(hourly_panel(series=4), HORIZON)
+    fitted = fit_auto_with_nbeats(train, blends=["gbm+nbeats", "gbm+mstl"])
+    assert "gbm+nbeats" in fitted.scores.columns and "gbm+mstl" not in fitted.scores.columns
+    assert np.isfinite(fitted.scores["gbm+nbeats"]).all()
+    monkeypatch.setattr(
+        auto_validation, "choose", lambda scores, *args: {str(uid): ["gbm+nbeats"] for uid in scores.index}
+    )
+    fitted = fit_auto_with_nbeats(train, blends=["gbm+nbeats"])
+    assert set(fitted.members) == {"gbm", "nbeats"} and fitted.choice_counts() == {"gbm+nbeats": 4}
+    forecast = fitted.predict(HORIZON, (95,)).set_index(["unique_id", "ds"])
+    gbm, nbeats = (
+        fitted.members[name].predict(HORIZON, ()).set_index(["unique_id", "ds"])["mean"]
+        for name in ("gbm", "nbeats")
+    )
+    np.testing.assert_allclose(forecast["mean"], ((gbm + nbeats) / 2).reindex(forecast.index))
+    assert (forecast["lo-95"] < forecast["mean"]).all() and (forecast["hi-95"] > forecast["mean"]).all()
+    save_fitted(fitted, tmp_path / "auto")
+    pd.testing.assert_frame_equal(
+        load_fitted(tmp_path / "auto").predict(HORIZON, (95,)), fitted.predict(HORIZON, (95,))
+    )
+
+
+def test_the_global_models_are_blended_by_default_wherever_both_are_candidates() -> None:
+    from helios.forecasting.models.auto import default_blends
+
+    spec = DataSpec("h", 24)
+    both = ["seasonal_naive@24", "seasonal_naive@168", "naive", "gbm", "nbeats"]
+    assert default_blends(both, spec) == ["gbm+nbeats", "gbm+nbeats+seasonal_naive@24"]
+    assert default_blends(["naive", "gbm", "nbeats"], spec) == ["gbm+nbeats"]
+    assert default_blends(["seasonal_naive@24", "gbm"], spec) == []
+    train, _ = split_last(hourly_panel(series=4), HORIZON)
+    assert "gbm+nbeats" in fit_auto_with_nbeats(train).scores.columns  # default: blended
+    assert "gbm+nbeats" not in fit_auto_with_nbeats(train, blends=[]).scores.columns

@@ -157,12 +157,14 @@ def test_the_shortest_hourly_horizon_resolves_to_a_lookback_the_config_accepts()
 
 
 def test_a_run_checkpointed_before_the_nhits_settings_existed_still_resumes() -> None:
-    """Its fingerprint had the lookback as a number and no pooling or rates: so has a plain run's."""
+    """Its fingerprint had the lookback as a number and no pooling, rates or final epochs: so has
+    a plain run's."""
     from helios.forecasting.models.neural import _fingerprint
 
     config = NeuralConfig(horizon=13).for_frequency("W-SUN")
     plain = _fingerprint(config, ["a"], [np.arange(5.0)])["config"]
     assert plain["input_multiple"] == 4 and "pool_sizes" not in plain and "forecast_rates" not in plain
+    assert "final_epochs" not in plain
     pooled = _fingerprint(config.model_copy(update={"pool_sizes": (2, 1)}), ["a"], [np.arange(5.0)])
     assert pooled["config"]["pool_sizes"] == [2, 1]
 
@@ -198,3 +200,27 @@ def test_a_fit_runs_on_the_threads_asked_for_and_puts_the_count_back(monkeypatch
     fitted = family.fit(hourly_panel(), family.parse_config({**SMALL, "threads": 2}), HOURLY)
     fitted.predict(HORIZON, (80,))
     assert counts == [2, before, 2, before] and torch.get_num_threads() == before
+
+
+def test_a_short_final_fit_starts_from_the_validation_network_and_learns_the_last_points() -> None:
+    """``final_epochs``: the validation forecasts are those of the one validation network; the
+    network handed back for the final forecast was trained a little further, from those weights,
+    on every series' last points too."""
+    family = get_family("nbeats")
+    assert isinstance(family, NBeatsFamily)
+    train = hourly_panel(length=160)
+    offsets = [12, 6, 0]
+    plain_forecasts, plain = family.validation_fit(
+        train, family.parse_config(SMALL), HOURLY, HORIZON, offsets
+    )
+    tuned_config = family.parse_config({**SMALL, "final_epochs": 1})
+    forecasts, tuned = family.validation_fit(train, tuned_config, HOURLY, HORIZON, offsets)
+    pd.testing.assert_frame_equal(forecasts, plain_forecasts)
+    assert tuned.config.epochs == SMALL["epochs"] and tuned.training["epochs_run"] == 1
+    moved = [not np.array_equal(weights, tuned.weights[name]) for name, weights in plain.weights.items()]
+    assert any(moved)
+    drift = max(float(np.abs(weights - tuned.weights[name]).max()) for name, weights in plain.weights.items())
+    assert drift < 0.1  # a few steps at a quarter of the rate: a nudge, not a new network
+    stamps = ["unique_id", "ds"]
+    tuned_forecast, plain_forecast = tuned.predict(HORIZON, (80,)), plain.predict(HORIZON, (80,))
+    pd.testing.assert_frame_equal(tuned_forecast[stamps], plain_forecast[stamps])

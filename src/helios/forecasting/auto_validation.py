@@ -108,6 +108,30 @@ def series_scales(train: pd.DataFrame, season: int, cut: int = 0) -> pd.Series:
     return pd.Series(scales, dtype=float)
 
 
+def blend_parts(candidate: str) -> list[str]:
+    """``gbm+nbeats`` is the equal average of ``gbm`` and ``nbeats``; any other name is itself."""
+    return candidate.split("+")
+
+
+def blend_forecasts(forecasts: pd.DataFrame, blend: str) -> pd.DataFrame:
+    """Validation forecasts of ``blend`` (the equal average of its parts, bounds and widths
+    averaged as ``auto`` averages members), on the windows and steps every part forecast; empty
+    when a part is missing."""
+    parts = blend_parts(blend)
+    rows = forecasts[forecasts["candidate"].isin(parts)]
+    if rows.empty or rows["candidate"].nunique() < len(parts):
+        return forecasts.iloc[:0]
+    keys = ["unique_id", "window", "step"]
+    aggregates = {"y": ("y", "first"), "mean": ("mean", "mean"), "parts": ("candidate", "nunique")}
+    if "width" in rows:  # a part without a width leaves the blend without one
+        aggregates |= {"width": ("width", "mean"), "widths": ("width", "count")}
+    blended = rows.groupby(keys, sort=False).agg(**aggregates)
+    blended = blended[blended["parts"] == len(parts)]
+    if "width" in rows:
+        blended["width"] = blended["width"].where(blended["widths"] == len(parts))
+    return blended.reset_index()[forecasts.columns.drop("candidate")].assign(candidate=blend)
+
+
 def window_scores(forecasts: pd.DataFrame, scales: pd.Series) -> pd.DataFrame:
     """sMAPE and MASE per candidate, series and window: ``unique_id, candidate, window, smape, mase``."""
     absolute = (forecasts["y"] - forecasts["mean"]).abs()

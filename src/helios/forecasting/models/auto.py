@@ -13,7 +13,13 @@ on all the data (a global candidate such as ``gbm`` on every series, as it was v
 N-BEATS network; being window-based it is trained once, before the earliest window, forecasts
 every window and then the final horizon from that one network, its inputs slid forward
 (``reuse_validation_fit``): one network per ``auto`` fit, not one per origin nor a second one on
-all the data.
+all the data; only a short fit from its weights (``NBEATS_FINAL_EPOCHS``) teaches it the last
+points before the final forecast.
+Where both global models are candidates, their equal average, alone and with seasonal naive on
+the declared season, competes as a candidate of its own (``blends``; no fit of its own: its
+validation forecasts are its parts' averaged). Two global models err differently: on the
+hourly choice panels their average was kept by 64-94% of the series, where ``selection="close"``
+alone averages the two only when their own scores fall within the tolerance.
 Before choosing, each series' scores are pulled towards the panel's as far as its own windows
 disagree with each other (``pooling="evidence"``): four windows are a noisy judge of one
 series, and per-series picks on noise lost to ``gbm`` alone on 135 hourly windows of ETTh1.
@@ -72,6 +78,10 @@ ETS_SEASON_LIMIT = 12
 # auto on the four choice sets and on two of three holdouts (ETTh2 windows 0.898 -> 0.880, M4
 # weekly holdout half 0.786 -> 0.706) and cost the extra hourly holdout 3% (0.804 -> 0.828).
 NBEATS_FROM_SERIES = 50
+# Epochs of the short fit that teaches auto's validation network the last points before the final
+# forecast (NeuralConfig.final_epochs): ~2 s of CPU on 400 series; with the blends, better on two
+# of three hourly choice sets, level on the third (BENCHMARKS.md, 2026-12-03 afternoon).
+NBEATS_FINAL_EPOCHS = 2
 BASELINE_FAMILIES = ("seasonal_naive", "naive")
 
 
@@ -133,6 +143,13 @@ class AutoConfig(Hyperparameters):
         f"panel has at least {NBEATS_FROM_SERIES} series, enough for one network to learn from "
         "(it costs ~25-30 s of CPU whatever the panel's size).",
     )
+    blends: list[str] | None = Field(
+        default=None,
+        description="Equal averages of candidates ('gbm+nbeats') validated as candidates of their "
+        "own (no fit: their parts' forecasts averaged), wherever all their parts are candidates; "
+        "empty (None): gbm+nbeats and gbm+nbeats+seasonal naive on the declared season where "
+        "both global models are candidates; [] for none.",
+    )
     reuse_validation_fit: bool = Field(
         default=True,
         description="A candidate that forecasts every validation window from one fit (nbeats) "
@@ -147,6 +164,16 @@ class AutoConfig(Hyperparameters):
         "('scale'), or in whichever of own and scale gives narrower intervals on the validation "
         "windows ('auto').",
     )
+
+
+def default_blends(names: Sequence[str], spec: DataSpec) -> list[str]:
+    """The two global models averaged, alone and with seasonal naive on the declared season:
+    the average beat the better of the two on every hourly choice set (BENCHMARKS.md, 2026-12-03,
+    afternoon), and the three-way one, anchored on the season, a little more on two of three."""
+    if "gbm" not in names or "nbeats" not in names:
+        return []
+    seasonal = f"seasonal_naive@{spec.season_length}"
+    return ["gbm+nbeats", *(["gbm+nbeats+" + seasonal] if seasonal in names else [])]
 
 
 def candidate_family(candidate: str) -> str:
@@ -179,7 +206,11 @@ def default_candidates(
             # 11-13 steps an epoch on 117-135 series) lost 0.5-0.8% OWA on both hourly choice
             # sets (BENCHMARKS.md, 2026-12-03), and the 400-series panel gets all 250 anyway.
             # One torch thread: two spin-wait on each other on a busy machine (see threads).
-            configs["nbeats"] = {"horizon": config.horizon, "threads": 1}
+            configs["nbeats"] = {
+                "horizon": config.horizon,
+                "threads": 1,
+                "final_epochs": NBEATS_FINAL_EPOCHS,
+            }
     if len(train) <= LOCAL_CANDIDATE_POINTS:
         names.append("auto_theta")
         if spec.season_length <= ETS_SEASON_LIMIT:  # ETS with 24 seasonal states takes seconds a series
@@ -240,12 +271,13 @@ class AutoFitted(Fitted):
         ]
         every = pd.concat(frames, ignore_index=True)
         every["unique_id"] = every["unique_id"].astype(str)
+        value_columns = ["mean", *interval_columns(member_levels)]
+        every = pd.concat([every, *self._blend_frames(every, value_columns)], ignore_index=True)
         wanted = pd.DataFrame(
             [(uid, name) for uid, names in self.choices.items() for name in names],
             columns=["unique_id", "_candidate"],
         )
         chosen = every.merge(wanted, on=["unique_id", "_candidate"], how="inner")
-        value_columns = ["mean", *interval_columns(member_levels)]
         # Averaging bounds as well as means: quantile averaging, as ensemble does.
         combined = chosen.groupby(["unique_id", "ds"], sort=False)[value_columns].mean().reset_index()
         series_order = pd.Categorical(combined["unique_id"], categories=list(self.choices), ordered=True)
@@ -261,6 +293,19 @@ class AutoFitted(Fitted):
             combined = combined[combined.groupby("unique_id", sort=False).cumcount() < horizon]
             combined = combined.reset_index(drop=True)
         return combined
+
+    def _blend_frames(self, every: pd.DataFrame, value_columns: list[str]) -> list[pd.DataFrame]:
+        """Forecasts of each chosen blend: its parts' forecasts averaged, where all of them forecast."""
+        blends = {name for names in self.choices.values() for name in names if name not in self.members}
+        frames = []
+        for blend in sorted(blends):
+            parts = validation.blend_parts(blend)
+            rows = every[every["_candidate"].isin(parts)]
+            grouped = rows.groupby(["unique_id", "ds"], sort=False)
+            blended = grouped[value_columns].mean().assign(_parts=grouped["_candidate"].nunique())
+            blended = blended[blended["_parts"] == len(parts)].drop(columns="_parts")
+            frames.append(blended.reset_index().assign(_candidate=blend))
+        return frames
 
     def _conformal_bounds(self, frame: pd.DataFrame, horizon: int, levels: Sequence[int]) -> None:
         assert self.calibration is not None
@@ -361,6 +406,8 @@ class Auto(ModelFamily):
             choices = {uid: list(names) for uid in series_ids}
         else:
             forecasts, reused = self._validate(train, families, settings, spec, config, costs)
+            blends = default_blends(names, spec) if config.blends is None else config.blends
+            forecasts, names = self._add_blends(forecasts, names, blends)
             offsets = validation.window_offsets(config.horizon, config.n_windows, config.step)
             cut = max(offsets) + config.horizon
             early_scales = validation.series_scales(train, spec.season_length, cut)
@@ -448,6 +495,20 @@ class Auto(ModelFamily):
             return pd.DataFrame(columns=[*validation.FORECAST_COLUMNS, "candidate"]), reused
         return pd.concat(results, ignore_index=True), reused
 
+    @staticmethod
+    def _add_blends(
+        forecasts: pd.DataFrame, names: list[str], blends: list[str]
+    ) -> tuple[pd.DataFrame, list[str]]:
+        """The validation forecasts of every blend whose parts were all validated, as candidates
+        of their own (no fit: the parts' forecasts averaged)."""
+        frames, added = [forecasts], []
+        for blend in blends:
+            frame = validation.blend_forecasts(forecasts, blend) if len(forecasts) else forecasts.iloc[:0]
+            if len(frame) and blend not in names:
+                frames.append(frame)
+                added.append(blend)
+        return pd.concat(frames, ignore_index=True), [*names, *added]
+
     def _calibrate(
         self,
         forecasts: pd.DataFrame,
@@ -533,7 +594,9 @@ class Auto(ModelFamily):
         ids = train["unique_id"].astype(str)
         members = {}
         for name, family in families.items():
-            wanted = {uid for uid, names in choices.items() if name in names}
+            wanted = {
+                uid for uid, kept in choices.items() if any(name in validation.blend_parts(k) for k in kept)
+            }
             if wanted and name in reused:
                 members[name] = reused[name]  # already forecasts from every series' end
             elif wanted:

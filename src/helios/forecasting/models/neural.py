@@ -133,6 +133,14 @@ class NeuralConfig(Hyperparameters):
         description="At most one checkpoint per this many seconds after the first (0: no limit).",
     )
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for weights and window sampling.")
+    final_epochs: int = Field(
+        0,
+        ge=0,
+        le=100,
+        description="With auto's one-network validation (validation_fit): epochs of a short fit "
+        "on all the data, from the validation network's weights at a quarter of the learning rate, "
+        "so the final forecast's network has learnt from the last points too (0: it has only read them).",
+    )
     threads: int | None = Field(
         None,
         ge=1,
@@ -202,20 +210,40 @@ class NBeatsFamily(ModelFamily):
     def fit(
         self, train: pd.DataFrame, config: Hyperparameters, spec: DataSpec, context: FitContext | None = None
     ) -> NBeatsFitted:
+        return self._train(train, own_config(config, NeuralConfig), spec, context)
+
+    def _train(
+        self,
+        train: pd.DataFrame,
+        config: NeuralConfig,
+        spec: DataSpec,
+        context: FitContext | None = None,
+        start: dict[str, np.ndarray] | None = None,
+    ) -> NBeatsFitted:
+        """``fit``, from the weights ``start`` when given (else a fresh network)."""
+        import torch
+
         from helios.forecasting.nn.nbeats import NBeats
         from helios.forecasting.nn.trainer import train as run_training
         from helios.forecasting.nn.windows import Panel, plan_windows
 
-        cfg = own_config(config, NeuralConfig).for_frequency(spec.freq)
+        cfg = config.for_frequency(spec.freq)
         ids, series, last_ds = _split_series(train)
         panel = Panel.from_series([y[-_points_used(cfg) :] for y in series], cfg.input_size)
         plan = plan_windows(panel.lengths, cfg.horizon, cfg.history, cfg.val_windows)
         _require_trainable(plan, panel, cfg)
         net_cfg = network_config(cfg)
         data = _WindowData(panel, plan, cfg)
+
+        def build() -> NBeats:
+            network = NBeats(net_cfg)
+            if start is not None:
+                network.load_state_dict({name: torch.from_numpy(value) for name, value in start.items()})
+            return network
+
         with torch_threads(cfg.threads):
             outcome = run_training(
-                lambda: NBeats(net_cfg),
+                build,
                 data,
                 _trainer_config(cfg),
                 context or FitContext(),
@@ -278,8 +306,19 @@ class NBeatsFamily(ModelFamily):
             for window, offset in enumerate(offsets)
         ]
         at_end = Panel.from_series([y[-_points_used(cfg) :] for y in series], cfg.input_size)
+        if cfg.final_epochs:
+            trained = self._train(train, _final_config(cfg), spec, start=trained.weights)
         final = NBeatsFitted(cfg, ids, last_ds, spec.freq, trained.weights, at_end, trained.training)
         return pd.concat(frames, ignore_index=True), final
+
+
+def _final_config(cfg: NeuralConfig) -> NeuralConfig:
+    """The short last fit of ``final_epochs``: from trained weights, so a gentler rate, and on
+    every window up to each series' end (none held out: the validation network already chose
+    its epoch)."""
+    return cfg.model_copy(
+        update={"epochs": cfg.final_epochs, "learning_rate": cfg.learning_rate / 4, "val_windows": 0}
+    )
 
 
 def _origin_forecasts(
@@ -401,9 +440,9 @@ def _fingerprint(cfg: NeuralConfig, ids: list[Any], series: list[np.ndarray]) ->
     settings = cfg.model_dump(
         mode="json", exclude={"restore_best", "checkpoint_every", "checkpoint_seconds", "threads"}
     )
-    # The N-HiTS settings came later: left out while unused, so a run checkpointed before they
-    # existed (its lookback resolved to the same 4 horizons) still resumes.
-    for added in ("pool_sizes", "forecast_rates"):
+    # The N-HiTS settings and final_epochs came later: left out while unused, so a run
+    # checkpointed before they existed (its lookback resolved to the same 4 horizons) still resumes.
+    for added in ("pool_sizes", "forecast_rates", "final_epochs"):
         if not settings[added]:
             del settings[added]
     return {"config": settings, "data_sha256": digest.hexdigest()}
