@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -67,17 +68,25 @@ def seed_tokens(home: Path, roles: dict[str, str]) -> dict[str, str]:
 
 @contextmanager
 def live_server(
-    home: Path, *extra: str, env: dict[str, str] | None = None, trains: bool = True
+    home: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    trains: bool = True,
+    embedder: str = "hashing",
 ) -> Iterator[str]:
     """``helios serve`` on a free port. ``trains=False`` starts it without its training worker
     process (HELIOS_WORKERS=0), for tests that never train: a worker is one more Python start and
-    import of the training stack, competing for the CPU with the server and Chromium."""
+    import of the training stack, competing for the CPU with the server and Chromium. Memory embeds
+    with the tests' small embedder unless ``embedder="minilm"`` (tests/live_serve.py says why)."""
     port = free_port()
     log = (home.parent / f"server-{port}.log").open("w")
     workers = {} if trains else {"HELIOS_WORKERS": "0"}
+    program = {"hashing": "tests.live_serve", "minilm": "helios"}[embedder]
+    # tests.live_serve is imported from the repository root, wherever pytest was started.
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
     process = subprocess.Popen(
-        [sys.executable, "-m", "helios", "serve", "--port", str(port), *extra],
-        env={**os.environ, "HELIOS_HOME": str(home), **workers, **(env or {})},
+        [sys.executable, "-m", program, "serve", "--port", str(port), *extra],
+        env={**os.environ, "PYTHONPATH": path, "HELIOS_HOME": str(home), **workers, **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
     )

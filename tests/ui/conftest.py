@@ -8,9 +8,11 @@ from tests.live import live_server
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[str]:
     """A Helios open to the local user (no tokens), with an empty database and no training worker
-    (a module whose tests train starts its own server with one)."""
+    (a module whose tests train starts its own server with one). A module whose tests read memories
+    sets ``EMBEDDER = "minilm"`` to have them embedded by the real model."""
     home = tmp_path_factory.mktemp("ui") / "home"
-    with live_server(home, trains=False) as url:
+    embedder = getattr(request.module, "EMBEDDER", "hashing")
+    with live_server(home, trains=False, embedder=embedder) as url:
         yield url

@@ -32,7 +32,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     register_model(context, "walk", "naive", prices(90))
     import_prices(context, prices(100))
     context.db.dispose()
-    with live_server(home, trains=False) as url:
+    with live_server(home, trains=False, embedder="minilm") as url:  # its tests read memories
         yield url
 
 

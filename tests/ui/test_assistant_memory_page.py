@@ -14,6 +14,8 @@ from tests.assistants.fake_llm import start as start_fake_llm
 from tests.live import browser_page
 
 pytestmark = pytest.mark.browser
+# Its tests read memories: the server embeds them with the real model (tests/live_serve.py).
+EMBEDDER = "minilm"
 HTTP = httpx.Client(timeout=120)  # the first memory write loads the embedding model
 API = "/api/v1/ai-assistant"
 

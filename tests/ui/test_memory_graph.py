@@ -14,6 +14,8 @@ from playwright.sync_api import expect
 from tests.live import browser_page, pick_option
 
 pytestmark = pytest.mark.browser
+# Its tests read memories: the server embeds them with the real model (tests/live_serve.py).
+EMBEDDER = "minilm"
 
 GRAPH = "() => getElement(document.querySelector('[data-testid=memory-graph]')).chart.getOption().series[0]"
 
