@@ -39,7 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import_prices(context, prices(100))
     import_prices(context, prices(100, tickers=("XXX", "YYY")), name="bonds")
     context.db.dispose()
-    with live_server(home, trains=False, embedder="minilm") as url:  # its tests read memories
+    with live_server(home, trains=False) as url:
         for name in ("explainer", "storyteller"):
             post(url, "/ai-assistant/assistants", {"name": name, "role": "analyst"})
         desk = {
