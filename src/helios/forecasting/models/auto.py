@@ -79,8 +79,12 @@ ETS_SEASON_LIMIT = 12
 # weekly holdout half 0.786 -> 0.706) and cost the extra hourly holdout 3% (0.804 -> 0.828).
 NBEATS_FROM_SERIES = 50
 # Epochs of the short fit that teaches auto's validation network the last points before the final
-# forecast (NeuralConfig.final_epochs): ~2 s of CPU on 400 series; with the blends, better on two
-# of three hourly choice sets, level on the third (BENCHMARKS.md, 2026-12-03 afternoon).
+# forecast (NeuralConfig.final_epochs), from its weights at a quarter of its rate: ~4-8 s of CPU
+# on 400 series. 1, 2, 4, 8 scored extra hourly choice 0.835 / 0.835 / 0.832 / 0.829, synthetic
+# 0.556 / 0.552 / 0.549 / 0.545, ETTh1 windows 0.628 / 0.628 / 0.627 / 0.628, M4 weekly choice
+# - / 0.701 / 0.698 / 0.698, but 8 against 2 on the holdouts: extra hourly 0.820 vs 0.814, ETTh2
+# windows 0.874 both, M4 weekly 0.706 vs 0.710 (BENCHMARKS.md, 2026-12-03 afternoon): no clear
+# gain for ~12 s more CPU, so 2.
 NBEATS_FINAL_EPOCHS = 2
 BASELINE_FAMILIES = ("seasonal_naive", "naive")
 
