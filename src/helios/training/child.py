@@ -24,7 +24,9 @@ def _limit_threads(threads: int) -> None:
     # Measured: on a loaded 2-core machine two torch threads spin-wait on each other (8x the CPU).
     # Told through the environment, which torch reads when it loads (its intra-op threads and MKL's),
     # rather than by importing torch here: most families never use it, and the import cost every
-    # job ~1.2 s of CPU before it read its first row. NumPy's BLAS is loaded already and unaffected.
+    # job ~1.2 s of CPU before it read its first row. Pools loaded after this read it too (SciPy's
+    # OpenBLAS, LightGBM's OpenMP unless given threads): one per job, as on a busy box it should be.
+    # NumPy's BLAS is loaded already and keeps its threads.
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
     os.environ["OMP_NUM_THREADS"] = str(threads)
