@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from tests.api.test_assistants import API, assistant, llm_model, save
-from tests.assistants.fake_llm import SLOW_S, fake_llm_fixture  # noqa: F401
+from tests.assistants.fake_llm import STALL_S, fake_llm_fixture  # noqa: F401
 
 QUESTION = {"persona": "an analyst", "question": "Where is AAPL heading?"}
 
@@ -86,11 +86,13 @@ def test_an_unreachable_server_is_reported_not_answered(client) -> None:  # type
 
 
 def test_server_errors_timeouts_retries_and_garbage(client, fake_llm) -> None:  # type: ignore[no-untyped-def]
-    ready(client, fake_llm, request_timeout_s=SLOW_S / 3)
+    # 2 s: a 500 and its retry answer well within it on a busy box (0.5 s was not enough at load
+    # 8: the error read as "unreachable"), and [stall] sleeps far past it.
+    ready(client, fake_llm, request_timeout_s=STALL_S / 3)
     failed = ask(client, "[error500] why").json()
     assert failed["outcome"] == "error" and "HTTP 500" in failed["notice"] and "crashed" in failed["notice"]
     assert sum("[error500]" in str(r["body"]) for r in fake_llm.requests) == 2  # one retry
-    slow = ask(client, "[slow] why").json()
+    slow = ask(client, "[stall] why").json()
     assert slow["outcome"] == "unreachable" and "did not answer within" in slow["notice"]
     flaky = ask(client, "[flaky] why").json()
     assert flaky["outcome"] == "answered" and flaky["answer"] == "echo: [flaky] why"

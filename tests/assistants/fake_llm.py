@@ -1,10 +1,10 @@
 """A local server speaking the OpenAI chat-completions protocol, with deterministic answers.
 
-It answers ``echo: <last user message>``; markers in that message steer it:
-``[slow]`` sleeps past the client's timeout, ``[error500]`` always fails, ``[flaky]`` fails with 503
-on the first try of each message, ``[json]`` answers a JSON object, ``[redirect]`` redirects to
-the cloud metadata address, ``[garbage]`` answers non-JSON. A system prompt starting with
-"You judge" makes it a judge: PASS unless the judged output contains "bad".
+It answers ``echo: <last user message>``; markers in that message steer it: ``[slow]`` takes
+``SLOW_S``, ``[stall]`` ``STALL_S`` (past a timeout test's client), ``[error500]`` always fails,
+``[flaky]`` fails with 503 on the first try of each message, ``[json]`` answers a JSON object,
+``[redirect]`` redirects to the cloud metadata address, ``[garbage]`` answers non-JSON. A system
+prompt starting with "You judge" makes it a judge: PASS unless the judged output contains "bad".
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 SLOW_S = 1.5
+STALL_S = 6.0
 
 
 class FakeLLM(ThreadingHTTPServer):
@@ -79,6 +80,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._json(503, {"error": {"message": "warming up"}})
         if "[slow]" in last:
             time.sleep(SLOW_S)
+        if "[stall]" in last:
+            time.sleep(STALL_S)
         if "[garbage]" in last:
             return self._raw(200, b"<html>not json</html>", "text/html")
         text = answer_for(body["messages"])
