@@ -540,24 +540,12 @@ def compare_embedders(with_recall: bool) -> None:
     variants = {"float32": MiniLmEmbedder("float32"), "bfloat16": MiniLmEmbedder("bfloat16"), "int8": Int8()}
     reference = None
     for label, embedder in variants.items():
-        embedder.embed(texts[:64])
-        threads = torch.get_num_threads()
-        started, started_cpu = time.perf_counter(), time.process_time()
-        vectors = np.concatenate([embedder.embed(texts[i : i + 1000]) for i in range(0, len(texts), 1000)])
-        wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
-        one = []
-        for q in queries:
-            started_one = time.process_time()
-            embedder.embed([q])
-            one.append(time.process_time() - started_one)
+        _, vectors, speed = embedder_speed(embedder, texts, queries)
         reference = vectors if reference is None else reference
         cosine = (reference * vectors).sum(axis=1)
         print(
-            f"{label}: {len(texts) / wall:.0f} texts/s wall (batches split over {threads} threads), "
-            f"{len(texts) / cpu:.0f} per CPU-second; "
-            f"one query {1000 * statistics.median(one):.1f} ms CPU p50, "
-            f"{1000 * float(np.percentile(one, 95)):.1f} p95; cosine to float32 mean {cosine.mean():.5f} "
-            f"min {cosine.min():.5f}; load {os.getloadavg()[0]:.2f}",
+            f"{label}: {speed} (batches split over {torch.get_num_threads()} threads); cosine to "
+            f"float32 mean {cosine.mean():.5f} min {cosine.min():.5f}; load {os.getloadavg()[0]:.2f}",
             flush=True,
         )
     if with_recall:

