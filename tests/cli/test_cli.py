@@ -72,6 +72,14 @@ def test_bad_arguments_are_clear(run, tmp_path: Path) -> None:  # type: ignore[n
     assert run("datasets", "show", "ghost").exit_code == 1
 
 
+def test_serve_names_a_bad_setting_and_starts_nothing(run, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("HELIOS_HOUSEKEEPING_INTERVAL_S", "0")
+    result = run("serve", "--port", "1")
+    assert result.exit_code == 2
+    assert "housekeeping_interval_s" in result.output and "greater than or equal to 1" in result.output
+    assert "Traceback" not in result.output and not settings.home.exists()
+
+
 def test_tokens_create_list_revoke(run) -> None:  # type: ignore[no-untyped-def]
     created = run("tokens", "create", "ci-bot", "--role", "editor")
     assert created.exit_code == 0

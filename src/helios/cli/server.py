@@ -19,7 +19,8 @@ def serve(
 
     from helios.app import AuthNotConfigured, check_exposure, create_app
 
-    config = settings()
+    with reported_errors():  # a bad HELIOS_* setting is one line naming it, not a traceback
+        config = settings()
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     if demo:
         overrides["demo"] = True
