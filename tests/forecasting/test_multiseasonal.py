@@ -116,6 +116,42 @@ def test_gbm_validation_forecasts_never_read_past_their_origin() -> None:
     np.testing.assert_allclose(after.loc[first, "mean"], before.loc[first, "mean"])
 
 
+def test_direct_gbm_rows_read_only_what_precedes_their_origin() -> None:
+    from helios.forecasting.gbm_features import direct_rows
+
+    z = np.random.default_rng(3).normal(size=(3, 400))
+    steps, origin, ahead = np.zeros(3, dtype=np.int64), 300, np.arange(48)
+    rows, level = direct_rows(z, steps, [1, 2, 24, 168], [24, 168], origin, ahead, 24, [3, 7])
+    poisoned = z.copy()
+    poisoned[:, origin:] = 1e6
+    again, level_again = direct_rows(poisoned, steps, [1, 2, 24, 168], [24, 168], origin, ahead, 24, [3, 7])
+    np.testing.assert_array_equal(rows, again)
+    np.testing.assert_array_equal(level, level_again)
+    assert rows.shape == (3 * 48, len(rows[0])) and np.isfinite(rows).all()
+
+
+def test_direct_gbm_forecasts_every_step_at_once_and_saves_without_drift() -> None:
+    """``strategy="direct"``: beats seasonal naive on both cycles like the recursive model, its
+    intervals hold their mean, a saved model forecasts the same, and it answers past the horizon
+    it was trained for."""
+    train, test = split_last(hourly_panel(), HORIZON * 2)
+    spec, gbm = DataSpec("h", 24), get_family("gbm")
+    config = gbm.parse_config(
+        {"horizon": HORIZON * 2, "n_estimators": 100, "strategy": "direct", "profiles": [3, 7]}
+    )
+    fitted = gbm.fit(train, config, spec)
+    forecast = fitted.predict(HORIZON * 2, (95,))
+    naive = get_family("seasonal_naive")
+    baseline = naive.fit(train, naive.parse_config({}), spec).predict(HORIZON * 2, (95,))
+    assert mean_mase(forecast, test, train) < 0.8 * mean_mase(baseline, test, train)
+    assert (forecast["lo-95"] < forecast["mean"]).all() and (forecast["mean"] < forecast["hi-95"]).all()
+    meta, arrays = fitted.to_state()
+    reloaded = type(fitted).from_state(meta, arrays).predict(HORIZON * 2, (95,))
+    pd.testing.assert_frame_equal(reloaded, forecast)
+    longer = fitted.predict(HORIZON * 3, (95,))
+    assert len(longer) == 8 * HORIZON * 3 and np.isfinite(longer["mean"]).all()
+
+
 # --- auto ----------------------------------------------------------------------------------------
 
 CANDIDATES = ["seasonal_naive@24", "seasonal_naive@168", "naive", "gbm"]
@@ -476,3 +512,19 @@ def test_the_global_models_are_blended_by_default_wherever_both_are_candidates()
     train, _ = split_last(hourly_panel(series=4), HORIZON)
     assert "gbm+nbeats" in fit_auto_with_nbeats(train).scores.columns  # default: blended
     assert "gbm+nbeats" not in fit_auto_with_nbeats(train, blends=[]).scores.columns
+
+
+def test_seasonal_naive_averaged_over_recent_cycles_joins_the_candidates_where_it_fits() -> None:
+    """Each season's seasonal naive also averaged over its last 3 and 7 cycles, wherever that
+    many cycles fit before the validation windows (6 weeks of hourly data: 3 days, a week of
+    days, 3 weeks; seven weeks do not)."""
+    from helios.forecasting.models.auto import AutoConfig, default_candidates
+
+    train, _ = split_last(hourly_panel(series=3, hours=24 * 7 * 6), HORIZON)
+    names, configs = default_candidates(train, DataSpec("h", 24), AutoConfig(horizon=HORIZON))
+    averaged = [name for name in names if name.startswith("seasonal_naive@") and "x" in name]
+    assert averaged == ["seasonal_naive@24x3", "seasonal_naive@24x7", "seasonal_naive@168x3"]
+    assert configs["seasonal_naive@168x3"] == {"season_length": 168, "average": 3}
+    short, _ = split_last(hourly_panel(series=3, hours=24 * 14), HORIZON)
+    names, _ = default_candidates(short, DataSpec("h", 24), AutoConfig(horizon=HORIZON))
+    assert "seasonal_naive@24x7" in names and "seasonal_naive@168x3" not in names

@@ -31,13 +31,32 @@ def default_lags(seasons: Sequence[int], longest_history: int) -> list[int]:
     return sorted(lag for lag in lags if lag <= reach) or [1]
 
 
-def feature_names(lags: Sequence[int], seasons: Sequence[int]) -> list[str]:
+def feature_names(lags: Sequence[int], seasons: Sequence[int], profiles: Sequence[int] = ()) -> list[str]:
     return (
         [f"lag{lag}" for lag in lags]
         + [f"mean{m}" for m in seasons]
         + ["mean_short"]
         + [f"phase{m}" for m in seasons]
+        + [f"profile{m}x{count}" for m in seasons for count in profiles]
     )
+
+
+def profile_lags(season: int, count: int) -> list[int]:
+    """The same position in each of the last ``count`` cycles of ``season`` (the same hour on
+    each of the last ``count`` days): their mean is the series' recent seasonal profile, which a
+    tree cannot average out of single lags."""
+    return [season * cycle for cycle in range(1, count + 1)]
+
+
+def _profile_mean(values: list[np.ndarray]) -> np.ndarray:
+    """Mean over the cycles present (NaN only where none is): a short series' profile is the
+    mean of the cycles it has."""
+    stacked = np.stack(values)
+    present = np.isfinite(stacked)
+    count = present.sum(axis=0)
+    total = np.where(present, stacked, 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 # Recent level, whatever the seasons: a short window the trees can compare lags against.
@@ -110,6 +129,7 @@ def training_matrix(
     first_column: int,
     base_lag: int = 0,
     anchor: int = 0,
+    profiles: Sequence[int] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows for every observed point from ``first_column`` on: (features, target). ``steps`` is
     each series' calendar step number at column 0 (for the phase features). With ``base_lag``
@@ -124,6 +144,11 @@ def training_matrix(
     blocks += [_window_means(z, m)[:, columns] - level for m in seasons]
     blocks.append(_window_means(z, SHORT_MEAN)[:, columns] - level)
     blocks += [np.mod(steps[:, None] + columns[None, :], m).astype(float) for m in seasons]
+    blocks += [
+        _profile_mean([_lagged(z, columns, lag) for lag in profile_lags(m, count)]) - level
+        for m in seasons
+        for count in profiles
+    ]
     features = np.stack(blocks, axis=-1).reshape(-1, len(blocks))
     target = z[:, columns] - level
     if base_lag:
@@ -148,15 +173,29 @@ def anchor_level(z: np.ndarray, anchor: int) -> np.ndarray | float:
 
 
 def next_step_features(
-    z: np.ndarray, steps: np.ndarray, lags: Sequence[int], seasons: Sequence[int], anchor: int = 0
+    z: np.ndarray,
+    steps: np.ndarray,
+    lags: Sequence[int],
+    seasons: Sequence[int],
+    anchor: int = 0,
+    profiles: Sequence[int] = (),
 ) -> np.ndarray:
     """Features of the point right after the last column of ``z``, for every series."""
     n = z.shape[1]
     level = anchor_level(z, anchor)
-    blocks = [(z[:, n - lag] if lag <= n else np.full(z.shape[0], np.nan)) - level for lag in lags]
+
+    def lagged(lag: int) -> np.ndarray:
+        return z[:, n - lag] if lag <= n else np.full(z.shape[0], np.nan)
+
+    blocks = [lagged(lag) - level for lag in lags]
     for m in (*seasons, SHORT_MEAN):
         blocks.append((z[:, -m:].mean(axis=1) if m <= n else np.full(z.shape[0], np.nan)) - level)
     blocks += [np.mod(steps + n, m).astype(float) for m in seasons]
+    blocks += [
+        _profile_mean([lagged(lag) for lag in profile_lags(m, count)]) - level
+        for m in seasons
+        for count in profiles
+    ]
     return np.stack(blocks, axis=-1).astype(np.float32)
 
 
@@ -179,3 +218,87 @@ def step_number(stamp: pd.Timestamp | int, freq: str) -> int:
     if base in ("QS", "QE"):
         return stamp.year * 4 + (stamp.month - 1) // 3
     return stamp.year
+
+
+def direct_names(lags: Sequence[int], seasons: Sequence[int], profiles: Sequence[int] = ()) -> list[str]:
+    """A direct row: the origin's features, the step ahead, and the target point's own calendar
+    position, latest same-position value and profiles (what the step cannot read from its lags)."""
+    return (
+        feature_names(lags, seasons, profiles)
+        + ["step"]
+        + [f"target_phase{m}" for m in seasons]
+        + [f"target_last{m}" for m in seasons]
+        + [f"target_profile{m}x{count}" for m in seasons for count in profiles]
+    )
+
+
+def direct_rows(
+    z: np.ndarray,
+    steps: np.ndarray,
+    lags: Sequence[int],
+    seasons: Sequence[int],
+    origin: int,
+    ahead: np.ndarray,
+    anchor: int = 0,
+    profiles: Sequence[int] = (),
+) -> tuple[np.ndarray, np.ndarray | float]:
+    """Features of the points ``ahead`` (0-based steps) after column ``origin`` of ``z``, every
+    series, read only from the columns before ``origin``: (series x steps, features) rows,
+    series-major, and the level they are relative to."""
+    seen = z[:, :origin]
+    base = next_step_features(seen, steps, lags, seasons, anchor, profiles)
+    level = anchor_level(seen, anchor)
+    level_column = level[:, None] if isinstance(level, np.ndarray) else level
+    blocks = [np.broadcast_to(ahead[None, :].astype(float), (z.shape[0], len(ahead)))]
+    blocks += [np.mod(steps[:, None] + origin + ahead[None, :], m).astype(float) for m in seasons]
+
+    def latest(m: int, cycle: int) -> np.ndarray:
+        # The same position ``cycle`` cycles before the newest one already observed.
+        columns = origin + ahead - m * (ahead // m + cycle)
+        out = np.full((z.shape[0], len(ahead)), np.nan)
+        valid = columns >= 0
+        out[:, valid] = z[:, columns[valid]]
+        return out
+
+    blocks += [latest(m, 1) - level_column for m in seasons]
+    blocks += [
+        _profile_mean([latest(m, cycle) for cycle in range(1, count + 1)]) - level_column
+        for m in seasons
+        for count in profiles
+    ]
+    own = np.stack(blocks, axis=-1)
+    repeated = np.repeat(base[:, None, :], len(ahead), axis=1)
+    rows = np.concatenate([repeated, own.astype(np.float32)], axis=-1)
+    return rows.reshape(-1, rows.shape[-1]), level
+
+
+def direct_training_matrix(
+    z: np.ndarray,
+    steps: np.ndarray,
+    lags: Sequence[int],
+    seasons: Sequence[int],
+    first_column: int,
+    horizon: int,
+    stride: int,
+    anchor: int = 0,
+    profiles: Sequence[int] = (),
+    steps_per_origin: int | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows for origins every ``stride`` columns from ``first_column``: each origin's features
+    with each step ahead (a random ``steps_per_origin`` of them when set), target the point that
+    many steps on, relative to the origin's level."""
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    last = z.shape[1] - 1
+    for origin in range(max(first_column, 1), last + 1, stride):
+        ahead = np.arange(min(horizon, last - origin + 1))
+        if steps_per_origin and steps_per_origin < len(ahead):
+            ahead = np.sort(rng.choice(ahead, steps_per_origin, replace=False))
+        rows, level = direct_rows(z, steps, lags, seasons, origin, ahead, anchor, profiles)
+        target = z[:, origin + ahead] - (level[:, None] if isinstance(level, np.ndarray) else level)
+        xs.append(rows)
+        ys.append(target.reshape(-1))
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    keep = np.isfinite(y)
+    return x[keep].astype(np.float32), y[keep]

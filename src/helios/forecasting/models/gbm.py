@@ -93,6 +93,25 @@ class GBMConfig(Hyperparameters):
         "only the extra hourly half (0.854 vs 0.917; ETTh2 windows 1.202 vs 1.151, M4 weekly "
         "0.873 vs 0.836), so not the default.",
     )
+    profiles: list[int] = Field(
+        default_factory=list,
+        description="Seasonal profiles as features: for each season and each count here, the mean "
+        "of the same position over the last that many cycles (4: the same hour on the last 4 days, "
+        "and in the last 4 weeks). Empty: none.",
+    )
+    strategy: Literal["recursive", "direct"] = Field(
+        default="recursive",
+        description="Predict one step and feed it back, horizon times ('recursive'), or learn every "
+        "step ahead at once from the origin's features, the step and the target hour's own "
+        "calendar position and latest same-hour values ('direct': no errors fed back, one "
+        "prediction call; past the horizon it was trained for, the last step's trees answer).",
+    )
+    direct_stride: int = Field(
+        default=4, ge=1, le=1000, description="Direct: points between the training origins."
+    )
+    direct_steps: int = Field(
+        default=12, ge=1, le=1000, description="Direct: steps ahead drawn at each training origin."
+    )
     horizon: int = Field(default=12, ge=1, le=1000, description="Steps the intervals are calibrated for.")
     calibration_windows: int = Field(
         default=1,
@@ -139,7 +158,8 @@ class GBMFitted(Fitted):
     def forecast_z(self, horizon: int) -> np.ndarray:
         """(series, horizon) standardised forecasts, one recursive step at a time."""
         s = self.settings
-        return recursive_forecast(
+        return panel_forecast(
+            s.get("strategy", "recursive"),
             self._model(),
             self.history,
             self.steps,
@@ -148,6 +168,7 @@ class GBMFitted(Fitted):
             horizon,
             s.get("base_lag", 0),
             s.get("anchor", 0),
+            s.get("profiles", []),
         )
 
     def predict(self, horizon: int, levels: Sequence[int] = DEFAULT_LEVELS) -> pd.DataFrame:
@@ -190,6 +211,32 @@ class GBMFitted(Fitted):
         )
 
 
+def panel_forecast(strategy: str, booster: Any, history: np.ndarray, *args: Any) -> np.ndarray:
+    """(series, horizon) standardised forecasts from the last columns ``history``."""
+    if strategy == "direct":
+        return direct_forecast(booster, history, *args)
+    return recursive_forecast(booster, history, *args)
+
+
+def direct_forecast(
+    booster: Any,
+    history: np.ndarray,
+    steps: np.ndarray,
+    lags: list[int],
+    seasons: list[int],
+    horizon: int,
+    base_lag: int = 0,
+    anchor: int = 0,
+    profiles: Sequence[int] = (),
+) -> np.ndarray:
+    """Every step in one prediction call, each from the origin's own features."""
+    rows, level = features.direct_rows(
+        history, steps, lags, seasons, history.shape[1], np.arange(horizon), anchor, profiles
+    )
+    out = booster.predict(rows, num_threads=1).reshape(history.shape[0], horizon)
+    return out + (level[:, None] if isinstance(level, np.ndarray) else level)
+
+
 def recursive_forecast(
     booster: Any,
     history: np.ndarray,
@@ -199,11 +246,12 @@ def recursive_forecast(
     horizon: int,
     base_lag: int = 0,
     anchor: int = 0,
+    profiles: Sequence[int] = (),
 ) -> np.ndarray:
     z = history
     out = np.empty((history.shape[0], horizon))
     for h in range(horizon):
-        row = features.next_step_features(z, steps, lags, seasons, anchor)
+        row = features.next_step_features(z, steps, lags, seasons, anchor, profiles)
         out[:, h] = booster.predict(row, num_threads=1) + features.anchor_level(z, anchor)
         if base_lag:
             out[:, h] += z[:, z.shape[1] - base_lag]
@@ -242,6 +290,8 @@ class GBMFamily(ModelFamily):
                 "seasons": panel.seasons,
                 "base_lag": panel.base_lag,
                 "anchor": panel.anchor,
+                "profiles": panel.profiles,
+                "strategy": panel.strategy,
                 "config": config.model_dump(),
             },
             panel.ids,
@@ -282,8 +332,17 @@ class GBMFamily(ModelFamily):
         if config.calibration_windows and panel.z.shape[1] - horizon > panel.first_column + MIN_TRAINING_ROWS:
             early = panel.train(config, panel.z[:, :-horizon])
             start, steps = panel.forecast_start(panel.z[:, :-horizon])
-            forecast = recursive_forecast(
-                early, start, steps, panel.lags, panel.seasons, horizon, panel.base_lag, panel.anchor
+            forecast = panel_forecast(
+                panel.strategy,
+                early,
+                start,
+                steps,
+                panel.lags,
+                panel.seasons,
+                horizon,
+                panel.base_lag,
+                panel.anchor,
+                panel.profiles,
             )
             return StepCalibration.from_errors(panel.z[:, -horizon:] - forecast)
         return panel.residual_calibration(booster, panel.z, horizon, config.threads)
@@ -306,14 +365,22 @@ class GBMPanel:
         base_lag: int = 0,
         anchor: int = 0,
         scaling: str = "spread",
+        profiles: Sequence[int] = (),
+        strategy: str = "recursive",
+        horizon: int = 1,
     ) -> None:
         self.ids, self.last_ds, self.raw, self.steps = ids, last_ds, raw, steps
+        self.strategy, self.horizon = strategy, horizon
         self.base_lag, self.anchor = base_lag, anchor
+        self.profiles = sorted(set(profiles))
         self.lags, self.seasons = lags, seasons
         season = (min(seasons) if seasons else 1) if scaling == "seasonal_error" else 0
         self.standardiser = features.Standardiser.fit(raw[:, :seen_columns], season)
         self.z = self.standardiser.apply(raw)
-        self.memory = max([*lags, *seasons, features.SHORT_MEAN, anchor])
+        deepest = [m * count for m in seasons for count in self.profiles]
+        self.memory = max([*lags, *seasons, features.SHORT_MEAN, anchor, *deepest])
+        if strategy == "direct":  # the target hour's same-hour values reach back a cycle further
+            self.memory += max([*seasons, 1]) + horizon
         self.first_column = min(max(lags), max(1, raw.shape[1] // 2))
 
     @classmethod
@@ -343,7 +410,21 @@ class GBMPanel:
         base_lag = min(seasons) if config.target == "seasonal_difference" and seasons else 0
         anchor = (min(seasons) if seasons else features.SHORT_MEAN) if config.target == "anchored" else 0
         ids = [s.unique_id for s in series]
-        return cls(ids, last_ds, raw, starts, lags, seasons, seen_columns, base_lag, anchor, config.scaling)
+        return cls(
+            ids,
+            last_ds,
+            raw,
+            starts,
+            lags,
+            seasons,
+            seen_columns,
+            base_lag,
+            anchor,
+            config.scaling,
+            config.profiles,
+            config.strategy,
+            config.horizon,
+        )
 
     def forecast_start(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The last columns of ``z`` a forecast reads, and the step number of the first of them."""
@@ -351,16 +432,50 @@ class GBMPanel:
         return start, self.steps + (z.shape[1] - start.shape[1])
 
     def train(self, config: GBMConfig, z: np.ndarray) -> Any:
-        import lightgbm
-
-        x, y = features.training_matrix(
-            z, self.steps, self.lags, self.seasons, self.first_column, self.base_lag, self.anchor
-        )
+        if self.strategy == "direct":
+            x, y = self._direct_matrix(config, z)
+            names = features.direct_names(self.lags, self.seasons, self.profiles)
+        else:
+            x, y = self._one_step_matrix(z)
+            names = features.feature_names(self.lags, self.seasons, self.profiles)
         if len(y) < MIN_TRAINING_ROWS:
             raise ForecastingError(
                 f"gbm: only {len(y)} training rows; it needs at least {MIN_TRAINING_ROWS} "
                 "(longer or more series)"
             )
+        return self._boost(config, x, y, names)
+
+    def _one_step_matrix(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return features.training_matrix(
+            z,
+            self.steps,
+            self.lags,
+            self.seasons,
+            self.first_column,
+            self.base_lag,
+            self.anchor,
+            self.profiles,
+        )
+
+    def _direct_matrix(self, config: GBMConfig, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return features.direct_training_matrix(
+            z,
+            self.steps,
+            self.lags,
+            self.seasons,
+            self.first_column,
+            self.horizon,
+            config.direct_stride,
+            self.anchor,
+            self.profiles,
+            config.direct_steps,
+            config.seed,
+        )
+
+    @staticmethod
+    def _boost(config: GBMConfig, x: np.ndarray, y: np.ndarray, names: list[str]) -> Any:
+        import lightgbm
+
         params = {
             "objective": {"l2": "regression", "l1": "regression_l1", "huber": "huber"}[config.objective],
             "learning_rate": config.learning_rate,
@@ -373,19 +488,36 @@ class GBMPanel:
             "force_row_wise": True,
             "verbose": -1,
         }
-        names = features.feature_names(self.lags, self.seasons)
         dataset = lightgbm.Dataset(x, y, feature_name=names, free_raw_data=True)
         return lightgbm.train(params, dataset, num_boost_round=config.n_estimators)
 
     def residual_calibration(
         self, booster: Any, z: np.ndarray, horizon: int, threads: int
     ) -> StepCalibration:
-        """One-step residuals of ``booster`` on ``z``, growing like a random walk's over the horizon."""
-        x, y = features.training_matrix(
-            z, self.steps, self.lags, self.seasons, self.first_column, self.base_lag, self.anchor
-        )
+        """One-step residuals of ``booster`` on ``z``, growing like a random walk's over the horizon
+        (direct: each step's own residuals on the last origins it was fitted on)."""
+        if self.strategy == "direct":
+            return self._direct_residual_calibration(booster, z, horizon, threads)
+        x, y = self._one_step_matrix(z)
         residuals = y - booster.predict(x, num_threads=threads)
         return StepCalibration.from_errors(np.outer(residuals, np.sqrt(np.arange(1, horizon + 1))))
+
+    def _direct_residual_calibration(
+        self, booster: Any, z: np.ndarray, horizon: int, threads: int
+    ) -> StepCalibration:
+        errors = []
+        last = z.shape[1] - horizon
+        lowest = max(min(self.first_column, last - 1), last - 8 * horizon)  # at least the last origin
+        for origin in range(last, lowest, -max(1, horizon // 2)):
+            rows, level = features.direct_rows(
+                z, self.steps, self.lags, self.seasons, origin, np.arange(horizon), self.anchor, self.profiles
+            )
+            predicted = booster.predict(rows, num_threads=threads).reshape(z.shape[0], horizon)
+            level = level[:, None] if isinstance(level, np.ndarray) else level
+            errors.append(z[:, origin : origin + horizon] - (predicted + level))
+        if not errors:
+            raise ForecastingError("gbm: the series are too short to calibrate a direct forecast")
+        return StepCalibration.from_errors(np.concatenate(errors))
 
     def backtest(
         self, config: GBMConfig, horizon: int, offsets: list[int], levels: Sequence[int] = ()
@@ -408,8 +540,17 @@ class GBMPanel:
             cut = self.raw.shape[1] - offset - horizon
             start, steps = self.forecast_start(self.z[:, :cut])
             forecast = self.standardiser.invert(
-                recursive_forecast(
-                    booster, start, steps, self.lags, self.seasons, horizon, self.base_lag, self.anchor
+                panel_forecast(
+                    self.strategy,
+                    booster,
+                    start,
+                    steps,
+                    self.lags,
+                    self.seasons,
+                    horizon,
+                    self.base_lag,
+                    self.anchor,
+                    self.profiles,
                 )
             )
             actual = self.raw[:, cut : cut + horizon]
