@@ -150,6 +150,51 @@ def test_direct_gbm_forecasts_every_step_at_once_and_saves_without_drift() -> No
     pd.testing.assert_frame_equal(reloaded, forecast)
     longer = fitted.predict(HORIZON * 3, (95,))
     assert len(longer) == 8 * HORIZON * 3 and np.isfinite(longer["mean"]).all()
+    assert fitted.settings["strategy"] == "direct"
+    recursive = gbm.fit(train, config.model_copy(update={"strategy": "recursive"}), spec).predict(HORIZON * 2)
+    assert not np.allclose(recursive["mean"], forecast["mean"])
+
+
+def test_direct_gbm_rows_carry_the_target_hours_latest_value_and_profile() -> None:
+    from helios.forecasting.gbm_features import direct_names, direct_rows
+
+    z = np.arange(2 * 400, dtype=float).reshape(2, 400)  # each column's value is its position
+    lags, seasons, origin = [1, 24], [24, 168], 380
+    ahead = np.array([0, 5, 30])
+    rows, _ = direct_rows(z, np.zeros(2, dtype=np.int64), lags, seasons, origin, ahead, 0, [3])
+    named = dict(zip(direct_names(lags, seasons, [3]), rows[: len(ahead)].T, strict=True))
+    # The newest same hour already seen: a day back for step 0 and 5, two days back for step 30.
+    np.testing.assert_array_equal(named["target_last24"], [380 - 24, 385 - 24, 410 - 48])
+    np.testing.assert_array_equal(named["target_last168"], [380 - 168, 385 - 168, 410 - 168])
+    np.testing.assert_array_equal(named["target_profile24x3"], [380 - 48, 385 - 48, 410 - 72])
+    np.testing.assert_array_equal(named["step"], ahead)
+
+
+def test_direct_gbm_says_what_is_wrong_with_its_settings_or_data() -> None:
+    from pydantic import ValidationError
+
+    from helios.forecasting.base import ForecastingError
+
+    gbm = get_family("gbm")
+    for bad in ({"profiles": [0]}, {"profiles": [500]}, {"profiles": [1, 2, 3, 4, 5]}):
+        with pytest.raises(ValidationError):
+            gbm.parse_config(bad)
+    with pytest.raises(ValidationError, match="learns levels"):
+        gbm.parse_config({"strategy": "direct", "target": "seasonal_difference"})
+    short = hourly_panel(series=30, hours=10)
+    config = gbm.parse_config({"strategy": "direct", "n_estimators": 5, "horizon": 12})
+    with pytest.raises(ForecastingError, match="too short"):
+        gbm.fit(short, config, DataSpec("h", 24))
+
+
+def test_a_gbm_saved_before_profiles_and_strategies_existed_forecasts_as_it_did() -> None:
+    train, _ = split_last(hourly_panel(series=3), HORIZON)
+    gbm = get_family("gbm")
+    fitted = gbm.fit(train, gbm.parse_config({"horizon": HORIZON, "n_estimators": 20}), DataSpec("h", 24))
+    meta, arrays = fitted.to_state()
+    old = {key: value for key, value in meta["settings"].items() if key not in ("profiles", "strategy")}
+    reloaded = type(fitted).from_state(meta | {"settings": old}, arrays)
+    pd.testing.assert_frame_equal(reloaded.predict(HORIZON), fitted.predict(HORIZON))
 
 
 # --- auto ----------------------------------------------------------------------------------------

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from helios.forecasting import gbm_features as features
 from helios.forecasting.base import (
@@ -93,8 +93,9 @@ class GBMConfig(Hyperparameters):
         "only the extra hourly half (0.854 vs 0.917; ETTh2 windows 1.202 vs 1.151, M4 weekly "
         "0.873 vs 0.836), so not the default.",
     )
-    profiles: list[int] = Field(
+    profiles: list[Annotated[int, Field(ge=1, le=52)]] = Field(
         default_factory=list,
+        max_length=4,
         description="Seasonal profiles as features: for each season and each count here, the mean "
         "of the same position over the last that many cycles (4: the same hour on the last 4 days, "
         "and in the last 4 weeks). Empty: none.",
@@ -104,7 +105,8 @@ class GBMConfig(Hyperparameters):
         description="Predict one step and feed it back, horizon times ('recursive'), or learn every "
         "step ahead at once from the origin's features, the step and the target hour's own "
         "calendar position and latest same-hour values ('direct': no errors fed back, one "
-        "prediction call; past the horizon it was trained for, the last step's trees answer).",
+        "prediction call; past the horizon it was trained for, the last step's trees answer; "
+        "learns levels, so not with target='seasonal_difference').",
     )
     direct_stride: int = Field(
         default=4, ge=1, le=1000, description="Direct: points between the training origins."
@@ -123,6 +125,12 @@ class GBMConfig(Hyperparameters):
         default=1, ge=1, le=64, description="CPU threads for LightGBM (more can be slower on a busy machine)."
     )
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Seed for feature sampling.")
+
+    @model_validator(mode="after")
+    def _direct_learns_levels(self) -> GBMConfig:
+        if self.strategy == "direct" and self.target == "seasonal_difference":
+            raise ValueError("strategy 'direct' learns levels: use target 'anchored' or 'level' with it")
+        return self
 
 
 class GBMFitted(Fitted):
@@ -378,9 +386,8 @@ class GBMPanel:
         self.standardiser = features.Standardiser.fit(raw[:, :seen_columns], season)
         self.z = self.standardiser.apply(raw)
         deepest = [m * count for m in seasons for count in self.profiles]
+        # Direct rows read the target hour's same-hour values at most m x count points back too.
         self.memory = max([*lags, *seasons, features.SHORT_MEAN, anchor, *deepest])
-        if strategy == "direct":  # the target hour's same-hour values reach back a cycle further
-            self.memory += max([*seasons, 1]) + horizon
         self.first_column = min(max(lags), max(1, raw.shape[1] // 2))
 
     @classmethod
@@ -495,7 +502,9 @@ class GBMPanel:
         self, booster: Any, z: np.ndarray, horizon: int, threads: int
     ) -> StepCalibration:
         """One-step residuals of ``booster`` on ``z``, growing like a random walk's over the horizon
-        (direct: each step's own residuals on the last origins it was fitted on)."""
+        (direct: each step's own residuals on the last origins of ``z``, which it was fitted on:
+        in-sample, so narrower than its future errors; ``auto`` recalibrates on its validation
+        windows, and a plain fit calibrates on a held-out horizon, ``calibration_windows``)."""
         if self.strategy == "direct":
             return self._direct_residual_calibration(booster, z, horizon, threads)
         x, y = self._one_step_matrix(z)
@@ -507,6 +516,8 @@ class GBMPanel:
     ) -> StepCalibration:
         errors = []
         last = z.shape[1] - horizon
+        if last < 1:
+            raise ForecastingError("gbm: the series are too short to calibrate a direct forecast")
         lowest = max(min(self.first_column, last - 1), last - 8 * horizon)  # at least the last origin
         for origin in range(last, lowest, -max(1, horizon // 2)):
             rows, level = features.direct_rows(
@@ -515,8 +526,6 @@ class GBMPanel:
             predicted = booster.predict(rows, num_threads=threads).reshape(z.shape[0], horizon)
             level = level[:, None] if isinstance(level, np.ndarray) else level
             errors.append(z[:, origin : origin + horizon] - (predicted + level))
-        if not errors:
-            raise ForecastingError("gbm: the series are too short to calibrate a direct forecast")
         return StepCalibration.from_errors(np.concatenate(errors))
 
     def backtest(
@@ -527,6 +536,7 @@ class GBMPanel:
         ``unique_id, window, step, y, mean`` (and ``lo-L``/``hi-L`` for ``levels``), observed
         points only."""
         earliest = self.raw.shape[1] - max(offsets) - horizon
+        self.horizon = max(self.horizon, horizon)  # a direct model learns every step it is asked for
         booster = self.train(config, self.z[:, :earliest])
         widths = {}
         if levels:
