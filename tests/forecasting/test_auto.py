@@ -52,6 +52,8 @@ def test_validation_never_sees_past_the_origin(monkeypatch: pytest.MonkeyPatch) 
     real_get_family = auto_module.get_family
 
     class Recording:
+        backtest_forecasts = None  # the generic per-window refits, whose fits can be recorded
+
         def __init__(self, family):  # type: ignore[no-untyped-def]
             self.family = family
 

@@ -573,3 +573,53 @@ def test_seasonal_naive_averaged_over_recent_cycles_joins_the_candidates_where_i
     short, _ = split_last(hourly_panel(series=3, hours=24 * 14), HORIZON)
     names, _ = default_candidates(short, DataSpec("h", 24), AutoConfig(horizon=HORIZON))
     assert "seasonal_naive@24x7" in names and "seasonal_naive@168x3" not in names
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [("naive", {}), ("seasonal_naive", {}), ("seasonal_naive", {"season_length": 168, "average": 3})],
+)
+def test_baselines_validate_from_every_origin_as_the_generic_backtest_does(
+    name: str, raw: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The baselines' own ``backtest_forecasts`` (series split once, each refitted on its slices)
+    gives auto exactly the validation forecasts and bounds the generic per-window backtest does."""
+    from helios.forecasting import auto_validation
+    from helios.forecasting.backtest import backtest
+
+    panel = hourly_panel(series=4)
+    panel = panel[~((panel["unique_id"] == "s1") & (panel.groupby("unique_id").cumcount() < 300))]
+    family, spec = get_family(name), DataSpec("h", 24)
+    config = family.parse_config(raw)
+    with monkeypatch.context() as patched:  # the fast path, never the generic one
+        patched.setattr(auto_validation, "backtest", lambda *args, **kwargs: pytest.fail("generic path"))
+        fast = auto_validation.validation_forecasts(
+            panel, family, config, spec, HORIZON, 4, None, own_widths=True
+        )
+    generic = backtest(
+        panel, family, spec, HORIZON, 4, None, config, levels=(80,), min_train_size=2
+    ).forecasts
+    expected = generic.assign(
+        unique_id=generic["unique_id"].astype(str), width=auto_validation.half_widths(generic)
+    )
+    pd.testing.assert_frame_equal(
+        fast.reset_index(drop=True),
+        expected[fast.columns].reset_index(drop=True),
+        check_dtype=False,
+    )
+
+
+def test_baselines_fast_validation_never_reads_past_its_origin() -> None:
+    from helios.forecasting import auto_validation
+
+    panel = hourly_panel(series=3)
+    family, spec = get_family("seasonal_naive"), DataSpec("h", 24)
+    config = family.parse_config({"average": 3})
+    before = auto_validation.validation_forecasts(panel, family, config, spec, HORIZON, 3, None)
+    poisoned = panel.copy()
+    poisoned.loc[poisoned.groupby("unique_id").cumcount(ascending=False) < HORIZON, "y"] = 1e6
+    after = auto_validation.validation_forecasts(poisoned, family, config, spec, HORIZON, 3, None)
+    # Only the last window's actuals changed: every forecast came from the points before its origin.
+    np.testing.assert_array_equal(after["mean"], before["mean"])
+    changed = after["y"] != before["y"]
+    assert changed.any() and (after.loc[changed, "window"] == 2).all()

@@ -9,17 +9,17 @@ and grows with the horizon as each method implies (random walk: sigma * sqrt(h))
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from helios.forecasting.base import DataSpec, FitContext, Hyperparameters, ModelFamily
+from helios.forecasting.base import DataSpec, FitContext, ForecastingError, Hyperparameters, ModelFamily
 from helios.forecasting.families import register
 from helios.forecasting.local import LocalFitted, SeriesState, fit_each_series, require_length
-from helios.forecasting.panel import Series, SeriesForecast, normal_bounds, own_config
+from helios.forecasting.panel import Series, SeriesForecast, normal_bounds, own_config, split_panel
 from helios.forecasting.seasonality import SeasonalAdjustment
 
 
@@ -48,14 +48,67 @@ class _BaselineFamily(ModelFamily):
     def fit(
         self, train: pd.DataFrame, config: Hyperparameters, spec: DataSpec, context: FitContext | None = None
     ) -> LocalFitted:
-        config = own_config(config, BaselineConfig)
-        season = config.season_length or spec.season_length
-        states = fit_each_series(train, lambda s: self.fit_series(s, season), context, self.name)
-        return self.FittedType(states, spec.freq, season, config.model_dump())
+        config = own_config(config, self.Config)
+        states = fit_each_series(train, self.series_fitter(config, spec), context, self.name)
+        return self.FittedType(states, spec.freq, self.season(config, spec), config.model_dump())
+
+    @staticmethod
+    def season(config: BaselineConfig, spec: DataSpec) -> int:
+        return config.season_length or spec.season_length
+
+    def series_fitter(self, config: BaselineConfig, spec: DataSpec) -> Callable[[Series], SeriesState]:
+        season = self.season(config, spec)
+        return lambda series: self.fit_series(series, season)
 
     @abc.abstractmethod
     def fit_series(self, series: Series, season_length: int) -> SeriesState:
         """Each baseline's own per-series fit."""
+
+    def backtest_forecasts(
+        self,
+        train: pd.DataFrame,
+        config: Hyperparameters,
+        spec: DataSpec,
+        horizon: int,
+        offsets: list[int],
+        levels: Sequence[int] = (),
+    ) -> pd.DataFrame:
+        """``auto``'s validation forecasts (``unique_id, window, step, y, mean`` and bounds for
+        ``levels``): the same per-series fits the generic backtest makes at each origin, on
+        slices of each series split once, instead of rebuilding and refitting the panel per
+        window (on 400 hourly series that cost 2.6-4 s per baseline candidate)."""
+        config = own_config(config, self.Config)
+        fit_one = self.series_fitter(config, spec)
+        forecaster = self.FittedType([], spec.freq, self.season(config, spec), config.model_dump())
+        series = split_panel(train)
+        frames = []
+        for window, offset in enumerate(offsets):
+            columns: dict[str, list[np.ndarray]] = {"unique_id": [], "step": [], "y": [], "mean": []}
+            bounds: dict[str, list[np.ndarray]] = {
+                f"{side}-{level}": [] for level in levels for side in ("lo", "hi")
+            }
+            for one in series:
+                cut = len(one) - offset - horizon
+                if cut < 2:  # as the generic backtest's min_train_size: too short for this origin
+                    continue
+                actual = one.y[cut : cut + horizon]
+                state = fit_one(Series(one.unique_id, one.ds[:cut], one.y[:cut]))
+                forecast = forecaster.forecast_series(state, len(actual), levels)
+                columns["unique_id"].append(np.full(len(actual), one.unique_id, dtype=object))
+                columns["step"].append(np.arange(1, len(actual) + 1))
+                columns["y"].append(actual)
+                columns["mean"].append(forecast.mean)
+                for level, (lo, hi) in forecast.bounds.items():
+                    bounds[f"lo-{level}"].append(lo)
+                    bounds[f"hi-{level}"].append(hi)
+            if columns["y"]:
+                joined = {name: np.concatenate(parts) for name, parts in (columns | bounds).items()}
+                frames.append(pd.DataFrame(joined).assign(window=window))
+        if not frames:
+            raise ForecastingError(
+                "no series is long enough for any backtest window; shorten horizon or n_windows"
+            )
+        return pd.concat(frames, ignore_index=True)
 
 
 # --- naive ---------------------------------------------------------------------------------------
@@ -124,15 +177,9 @@ class SeasonalNaive(_BaselineFamily):
     Config = SeasonalNaiveConfig
     FittedType = SeasonalNaiveFitted
 
-    def fit(
-        self, train: pd.DataFrame, config: Hyperparameters, spec: DataSpec, context: FitContext | None = None
-    ) -> LocalFitted:
-        config = own_config(config, SeasonalNaiveConfig)
-        season = config.season_length or spec.season_length
-        states = fit_each_series(
-            train, lambda s: self.fit_averaged(s, season, config.average), context, self.name
-        )
-        return self.FittedType(states, spec.freq, season, config.model_dump())
+    def series_fitter(self, config: BaselineConfig, spec: DataSpec) -> Callable[[Series], SeriesState]:
+        season, average = self.season(config, spec), own_config(config, SeasonalNaiveConfig).average
+        return lambda series: self.fit_averaged(series, season, average)
 
     def fit_series(self, series: Series, season_length: int) -> SeriesState:
         return self.fit_averaged(series, season_length, 1)
