@@ -15,7 +15,6 @@ from rich.console import Console
 
 from helios.forecasting.base import DataSpec, ForecastingError, ModelFamily
 from helios.forecasting.frequency import infer_freq, normalise_freq, season_length
-from helios.forecasting.panel import interval_columns
 from helios.forecasting.seasonality import data_seasons
 
 _FORECASTING_TASKS = ("timeseries", "price")
@@ -66,6 +65,10 @@ def forecast(
         result = fitted.predict(horizon, wanted_levels)
     except ForecastingError as exc:
         _fail(str(exc))
+    # Here, not at the top: the panel module imports scipy.stats (~0.6 s of CPU), and every
+    # `helios` command, `serve` and `worker` included, imports this module to register the command.
+    from helios.forecasting.panel import interval_columns
+
     columns = ["unique_id", "ds", "mean", *interval_columns(wanted_levels)]
     write_forecast(result[columns], output)
     if explain:

@@ -20,7 +20,6 @@ from collections import defaultdict
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
@@ -305,6 +304,10 @@ def draw_skill(model: str, version: int, part: pd.DataFrame) -> DrawSkill:
             mean_matches=matches,
             verdict=f"cannot tell yet: {n} scored draw(s)",
         )
+    # Imported here, not at the top: scipy.stats costs ~0.9 s of CPU to import, a third of a
+    # server's start-up, for this one test that a draws verdict runs.
+    from scipy import stats
+
     t = gain.mean() / (gain.std(ddof=1) / math.sqrt(n))
     p = float(stats.t.sf(t, n - 1))
     words = (
