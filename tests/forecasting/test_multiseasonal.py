@@ -117,14 +117,15 @@ def test_gbm_validation_forecasts_never_read_past_their_origin() -> None:
 
 
 def test_direct_gbm_rows_read_only_what_precedes_their_origin() -> None:
-    from helios.forecasting.gbm_features import direct_rows
+    from helios.forecasting.gbm_features import FeatureLayout, direct_rows
 
     z = np.random.default_rng(3).normal(size=(3, 400))
     steps, origin, ahead = np.zeros(3, dtype=np.int64), 300, np.arange(48)
-    rows, level = direct_rows(z, steps, [1, 2, 24, 168], [24, 168], origin, ahead, 24, [3, 7])
+    layout = FeatureLayout((1, 2, 24, 168), (24, 168), anchor=24, profiles=(3, 7), strategy="direct")
+    rows, level = direct_rows(z, steps, layout, origin, ahead)
     poisoned = z.copy()
     poisoned[:, origin:] = 1e6
-    again, level_again = direct_rows(poisoned, steps, [1, 2, 24, 168], [24, 168], origin, ahead, 24, [3, 7])
+    again, level_again = direct_rows(poisoned, steps, layout, origin, ahead)
     np.testing.assert_array_equal(rows, again)
     np.testing.assert_array_equal(level, level_again)
     assert rows.shape == (3 * 48, len(rows[0])) and np.isfinite(rows).all()
@@ -156,13 +157,13 @@ def test_direct_gbm_forecasts_every_step_at_once_and_saves_without_drift() -> No
 
 
 def test_direct_gbm_rows_carry_the_target_hours_latest_value_and_profile() -> None:
-    from helios.forecasting.gbm_features import direct_names, direct_rows
+    from helios.forecasting.gbm_features import FeatureLayout, direct_names, direct_rows
 
     z = np.arange(2 * 400, dtype=float).reshape(2, 400)  # each column's value is its position
-    lags, seasons, origin = [1, 24], [24, 168], 380
+    layout, origin = FeatureLayout((1, 24), (24, 168), profiles=(3,), strategy="direct"), 380
     ahead = np.array([0, 5, 30])
-    rows, _ = direct_rows(z, np.zeros(2, dtype=np.int64), lags, seasons, origin, ahead, 0, [3])
-    named = dict(zip(direct_names(lags, seasons, [3]), rows[: len(ahead)].T, strict=True))
+    rows, _ = direct_rows(z, np.zeros(2, dtype=np.int64), layout, origin, ahead)
+    named = dict(zip(direct_names(layout), rows[: len(ahead)].T, strict=True))
     # The newest same hour already seen: a day back for step 0 and 5, two days back for step 30.
     np.testing.assert_array_equal(named["target_last24"], [380 - 24, 385 - 24, 410 - 48])
     np.testing.assert_array_equal(named["target_last168"], [380 - 168, 385 - 168, 410 - 168])

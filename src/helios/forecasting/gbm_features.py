@@ -11,8 +11,9 @@ column per step.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -31,13 +32,68 @@ def default_lags(seasons: Sequence[int], longest_history: int) -> list[int]:
     return sorted(lag for lag in lags if lag <= reach) or [1]
 
 
-def feature_names(lags: Sequence[int], seasons: Sequence[int], profiles: Sequence[int] = ()) -> list[str]:
+# Recent level, whatever the seasons: a short window the trees can compare lags against.
+SHORT_MEAN = 6
+
+Strategy = Literal["recursive", "direct"]
+
+
+@dataclass(frozen=True)
+class FeatureLayout:
+    """What a booster's rows hold, fixed at fit time so that training, validation and every
+    forecast of a saved model build the same columns: the lags; for each season its mean, the
+    position in it and the profiles over the last ``profiles`` cycles; the level every value is
+    relative to (the mean of the last ``anchor`` points, 0: none); the seasonal difference the
+    target is taken over (``base_lag``, 0: none); and whether a row predicts the next step
+    (``recursive``) or any step ahead (``direct``, whose rows add the step and the target
+    point's own calendar position and same-position values)."""
+
+    lags: tuple[int, ...]
+    seasons: tuple[int, ...]
+    base_lag: int = 0
+    anchor: int = 0
+    profiles: tuple[int, ...] = ()
+    strategy: Strategy = "recursive"
+
+    @property
+    def memory(self) -> int:
+        """How many of the newest points a forecast reads: the history a fitted model keeps."""
+        # Direct rows read the target hour's same-hour values at most m x count points back too.
+        deepest = [m * count for m in self.seasons for count in self.profiles]
+        return max([*self.lags, *self.seasons, SHORT_MEAN, self.anchor, *deepest])
+
+    def settings(self) -> dict[str, Any]:
+        """The layout under the keys a saved model's settings have always used (JSON lists)."""
+        return {
+            "lags": list(self.lags),
+            "seasons": list(self.seasons),
+            "base_lag": self.base_lag,
+            "anchor": self.anchor,
+            "profiles": list(self.profiles),
+            "strategy": self.strategy,
+        }
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> FeatureLayout:
+        # Models saved before targets, profiles or strategies existed have only lags and seasons.
+        return cls(
+            tuple(settings["lags"]),
+            tuple(settings["seasons"]),
+            settings.get("base_lag", 0),
+            settings.get("anchor", 0),
+            tuple(settings.get("profiles", ())),
+            settings.get("strategy", "recursive"),
+        )
+
+
+def feature_names(layout: FeatureLayout) -> list[str]:
+    seasons = layout.seasons
     return (
-        [f"lag{lag}" for lag in lags]
+        [f"lag{lag}" for lag in layout.lags]
         + [f"mean{m}" for m in seasons]
         + ["mean_short"]
         + [f"phase{m}" for m in seasons]
-        + [f"profile{m}x{count}" for m in seasons for count in profiles]
+        + [f"profile{m}x{count}" for m in seasons for count in layout.profiles]
     )
 
 
@@ -57,10 +113,6 @@ def _profile_mean(values: list[np.ndarray]) -> np.ndarray:
     total = np.where(present, stacked, 0.0).sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-
-
-# Recent level, whatever the seasons: a short window the trees can compare lags against.
-SHORT_MEAN = 6
 
 
 @dataclass
@@ -122,22 +174,17 @@ def _window_means(z: np.ndarray, window: int) -> np.ndarray:
 
 
 def training_matrix(
-    z: np.ndarray,
-    steps: np.ndarray,
-    lags: Sequence[int],
-    seasons: Sequence[int],
-    first_column: int,
-    base_lag: int = 0,
-    anchor: int = 0,
-    profiles: Sequence[int] = (),
+    z: np.ndarray, steps: np.ndarray, layout: FeatureLayout, first_column: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows for every observed point from ``first_column`` on: (features, target). ``steps`` is
-    each series' calendar step number at column 0 (for the phase features). With ``base_lag``
+    each series' calendar step number at column 0 (for the phase features). With a ``base_lag``
     the target is the change from ``base_lag`` points before (a seasonal difference): the trees
     then learn corrections to seasonal naive, and shrink towards it where they know nothing.
-    With ``anchor`` every level (lags, means, target) is taken relative to the mean of the
+    With an ``anchor`` every level (lags, means, target) is taken relative to the mean of the
     ``anchor`` points before the row: the trees learn shapes around the recent level, so a
     series that trends or shifts past the levels seen in training is still forecast."""
+    lags, seasons, profiles = layout.lags, layout.seasons, layout.profiles
+    anchor, base_lag = layout.anchor, layout.base_lag
     columns = np.arange(first_column, z.shape[1])
     level = _window_means(z, anchor)[:, columns] if anchor else 0.0
     blocks = [_lagged(z, columns, lag) - level for lag in lags]
@@ -172,22 +219,16 @@ def anchor_level(z: np.ndarray, anchor: int) -> np.ndarray | float:
     return z[:, -anchor:].mean(axis=1) if anchor <= z.shape[1] else np.full(z.shape[0], np.nan)
 
 
-def next_step_features(
-    z: np.ndarray,
-    steps: np.ndarray,
-    lags: Sequence[int],
-    seasons: Sequence[int],
-    anchor: int = 0,
-    profiles: Sequence[int] = (),
-) -> np.ndarray:
+def next_step_features(z: np.ndarray, steps: np.ndarray, layout: FeatureLayout) -> np.ndarray:
     """Features of the point right after the last column of ``z``, for every series."""
+    seasons, profiles = layout.seasons, layout.profiles
     n = z.shape[1]
-    level = anchor_level(z, anchor)
+    level = anchor_level(z, layout.anchor)
 
     def lagged(lag: int) -> np.ndarray:
         return z[:, n - lag] if lag <= n else np.full(z.shape[0], np.nan)
 
-    blocks = [lagged(lag) - level for lag in lags]
+    blocks = [lagged(lag) - level for lag in layout.lags]
     for m in (*seasons, SHORT_MEAN):
         blocks.append((z[:, -m:].mean(axis=1) if m <= n else np.full(z.shape[0], np.nan)) - level)
     blocks += [np.mod(steps + n, m).astype(float) for m in seasons]
@@ -220,34 +261,29 @@ def step_number(stamp: pd.Timestamp | int, freq: str) -> int:
     return stamp.year
 
 
-def direct_names(lags: Sequence[int], seasons: Sequence[int], profiles: Sequence[int] = ()) -> list[str]:
+def direct_names(layout: FeatureLayout) -> list[str]:
     """A direct row: the origin's features, the step ahead, and the target point's own calendar
     position, latest same-position value and profiles (what the step cannot read from its lags)."""
+    seasons = layout.seasons
     return (
-        feature_names(lags, seasons, profiles)
+        feature_names(layout)
         + ["step"]
         + [f"target_phase{m}" for m in seasons]
         + [f"target_last{m}" for m in seasons]
-        + [f"target_profile{m}x{count}" for m in seasons for count in profiles]
+        + [f"target_profile{m}x{count}" for m in seasons for count in layout.profiles]
     )
 
 
 def direct_rows(
-    z: np.ndarray,
-    steps: np.ndarray,
-    lags: Sequence[int],
-    seasons: Sequence[int],
-    origin: int,
-    ahead: np.ndarray,
-    anchor: int = 0,
-    profiles: Sequence[int] = (),
+    z: np.ndarray, steps: np.ndarray, layout: FeatureLayout, origin: int, ahead: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray | float]:
     """Features of the points ``ahead`` (0-based steps) after column ``origin`` of ``z``, every
     series, read only from the columns before ``origin``: (series x steps, features) rows,
     series-major, and the level they are relative to."""
+    seasons = layout.seasons
     seen = z[:, :origin]
-    base = next_step_features(seen, steps, lags, seasons, anchor, profiles)
-    level = anchor_level(seen, anchor)
+    base = next_step_features(seen, steps, layout)
+    level = anchor_level(seen, layout.anchor)
     level_column = level[:, None] if isinstance(level, np.ndarray) else level
     blocks = [np.broadcast_to(ahead[None, :].astype(float), (z.shape[0], len(ahead)))]
     blocks += [np.mod(steps[:, None] + origin + ahead[None, :], m).astype(float) for m in seasons]
@@ -264,7 +300,7 @@ def direct_rows(
     blocks += [
         _profile_mean([latest(m, cycle) for cycle in range(1, count + 1)]) - level_column
         for m in seasons
-        for count in profiles
+        for count in layout.profiles
     ]
     own = np.stack(blocks, axis=-1)
     repeated = np.repeat(base[:, None, :], len(ahead), axis=1)
@@ -275,13 +311,11 @@ def direct_rows(
 def direct_training_matrix(
     z: np.ndarray,
     steps: np.ndarray,
-    lags: Sequence[int],
-    seasons: Sequence[int],
+    layout: FeatureLayout,
     first_column: int,
     horizon: int,
+    *,
     stride: int,
-    anchor: int = 0,
-    profiles: Sequence[int] = (),
     steps_per_origin: int | None = None,
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -295,7 +329,7 @@ def direct_training_matrix(
         ahead = np.arange(min(horizon, last - origin + 1))
         if steps_per_origin and steps_per_origin < len(ahead):
             ahead = np.sort(rng.choice(ahead, steps_per_origin, replace=False))
-        rows, level = direct_rows(z, steps, lags, seasons, origin, ahead, anchor, profiles)
+        rows, level = direct_rows(z, steps, layout, origin, ahead)
         target = z[:, origin + ahead] - (level[:, None] if isinstance(level, np.ndarray) else level)
         xs.append(rows)
         ys.append(target.reshape(-1))

@@ -148,7 +148,8 @@ class GBMFitted(Fitted):
         calibration: StepCalibration,
     ) -> None:
         self.booster_text = booster_text
-        self.settings = settings  # freq, lags, seasons, config
+        self.settings = settings  # freq, the feature layout's keys, config: saved as they are
+        self.layout = features.FeatureLayout.from_settings(settings)
         self.unique_ids, self.last_ds = unique_ids, last_ds
         self.history = history  # standardised, padded: the last points each forecast starts from
         self.steps = steps  # calendar step number of each series' history column 0
@@ -164,20 +165,8 @@ class GBMFitted(Fitted):
         return self._booster
 
     def forecast_z(self, horizon: int) -> np.ndarray:
-        """(series, horizon) standardised forecasts, one recursive step at a time."""
-        s = self.settings
-        return panel_forecast(
-            s.get("strategy", "recursive"),
-            self._model(),
-            self.history,
-            self.steps,
-            s["lags"],
-            s["seasons"],
-            horizon,
-            s.get("base_lag", 0),
-            s.get("anchor", 0),
-            s.get("profiles", []),
-        )
+        """(series, horizon) standardised forecasts from the saved history."""
+        return panel_forecast(self._model(), self.history, self.steps, self.layout, horizon)
 
     def predict(self, horizon: int, levels: Sequence[int] = DEFAULT_LEVELS) -> pd.DataFrame:
         horizon, levels = check_horizon(horizon), check_levels(levels)
@@ -219,50 +208,36 @@ class GBMFitted(Fitted):
         )
 
 
-def panel_forecast(strategy: str, booster: Any, history: np.ndarray, *args: Any) -> np.ndarray:
-    """(series, horizon) standardised forecasts from the last columns ``history``."""
-    if strategy == "direct":
-        return direct_forecast(booster, history, *args)
-    return recursive_forecast(booster, history, *args)
+def panel_forecast(
+    booster: Any, history: np.ndarray, steps: np.ndarray, layout: features.FeatureLayout, horizon: int
+) -> np.ndarray:
+    """(series, horizon) standardised forecasts from the last columns ``history``, whose column 0
+    is at calendar step ``steps`` of each series."""
+    if layout.strategy == "direct":
+        return direct_forecast(booster, history, steps, layout, horizon)
+    return recursive_forecast(booster, history, steps, layout, horizon)
 
 
 def direct_forecast(
-    booster: Any,
-    history: np.ndarray,
-    steps: np.ndarray,
-    lags: list[int],
-    seasons: list[int],
-    horizon: int,
-    base_lag: int = 0,
-    anchor: int = 0,
-    profiles: Sequence[int] = (),
+    booster: Any, history: np.ndarray, steps: np.ndarray, layout: features.FeatureLayout, horizon: int
 ) -> np.ndarray:
     """Every step in one prediction call, each from the origin's own features."""
-    rows, level = features.direct_rows(
-        history, steps, lags, seasons, history.shape[1], np.arange(horizon), anchor, profiles
-    )
+    rows, level = features.direct_rows(history, steps, layout, history.shape[1], np.arange(horizon))
     out = booster.predict(rows, num_threads=1).reshape(history.shape[0], horizon)
     return out + (level[:, None] if isinstance(level, np.ndarray) else level)
 
 
 def recursive_forecast(
-    booster: Any,
-    history: np.ndarray,
-    steps: np.ndarray,
-    lags: list[int],
-    seasons: list[int],
-    horizon: int,
-    base_lag: int = 0,
-    anchor: int = 0,
-    profiles: Sequence[int] = (),
+    booster: Any, history: np.ndarray, steps: np.ndarray, layout: features.FeatureLayout, horizon: int
 ) -> np.ndarray:
+    """One step at a time, each prediction fed back as the newest point."""
     z = history
     out = np.empty((history.shape[0], horizon))
     for h in range(horizon):
-        row = features.next_step_features(z, steps, lags, seasons, anchor, profiles)
-        out[:, h] = booster.predict(row, num_threads=1) + features.anchor_level(z, anchor)
-        if base_lag:
-            out[:, h] += z[:, z.shape[1] - base_lag]
+        row = features.next_step_features(z, steps, layout)
+        out[:, h] = booster.predict(row, num_threads=1) + features.anchor_level(z, layout.anchor)
+        if layout.base_lag:
+            out[:, h] += z[:, z.shape[1] - layout.base_lag]
         z = np.concatenate([z, out[:, h : h + 1]], axis=1)
     return out
 
@@ -292,16 +267,7 @@ class GBMFamily(ModelFamily):
             callback.on_train_end(summary, context.control)
         return GBMFitted(
             booster.model_to_string(),
-            {
-                "freq": spec.freq,
-                "lags": panel.lags,
-                "seasons": panel.seasons,
-                "base_lag": panel.base_lag,
-                "anchor": panel.anchor,
-                "profiles": panel.profiles,
-                "strategy": panel.strategy,
-                "config": config.model_dump(),
-            },
+            {"freq": spec.freq, **panel.layout.settings(), "config": config.model_dump()},
             panel.ids,
             panel.last_ds,
             *panel.forecast_start(panel.z),
@@ -340,20 +306,28 @@ class GBMFamily(ModelFamily):
         if config.calibration_windows and panel.z.shape[1] - horizon > panel.first_column + MIN_TRAINING_ROWS:
             early = panel.train(config, panel.z[:, :-horizon])
             start, steps = panel.forecast_start(panel.z[:, :-horizon])
-            forecast = panel_forecast(
-                panel.strategy,
-                early,
-                start,
-                steps,
-                panel.lags,
-                panel.seasons,
-                horizon,
-                panel.base_lag,
-                panel.anchor,
-                panel.profiles,
-            )
+            forecast = panel_forecast(early, start, steps, panel.layout, horizon)
             return StepCalibration.from_errors(panel.z[:, -horizon:] - forecast)
         return panel.residual_calibration(booster, panel.z, horizon, config.threads)
+
+
+def feature_layout(config: GBMConfig, seasons: list[int], usable: int) -> features.FeatureLayout:
+    """The features ``config`` asks for on these seasons, for series of ``usable`` points."""
+    lags = sorted(set(config.lags)) if config.lags else features.default_lags(seasons, usable)
+    shortest = min(seasons) if seasons else 0
+    base_lag = shortest if config.target == "seasonal_difference" else 0
+    anchor = (shortest or features.SHORT_MEAN) if config.target == "anchored" else 0
+    profiles = sorted(set(config.profiles))
+    return features.FeatureLayout(
+        tuple(lags), tuple(seasons), base_lag, anchor, tuple(profiles), config.strategy
+    )
+
+
+def scaling_season(config: GBMConfig, seasons: list[int]) -> int:
+    """The season whose naive error scales each series (0: scale by the spread)."""
+    if config.scaling != "seasonal_error":
+        return 0
+    return min(seasons) if seasons else 1
 
 
 class GBMPanel:
@@ -367,28 +341,15 @@ class GBMPanel:
         last_ds: list[str | int],
         raw: np.ndarray,
         steps: np.ndarray,
-        lags: list[int],
-        seasons: list[int],
-        seen_columns: int | None = None,
-        base_lag: int = 0,
-        anchor: int = 0,
-        scaling: str = "spread",
-        profiles: Sequence[int] = (),
-        strategy: str = "recursive",
+        layout: features.FeatureLayout,
+        standardiser: features.Standardiser,
         horizon: int = 1,
     ) -> None:
         self.ids, self.last_ds, self.raw, self.steps = ids, last_ds, raw, steps
-        self.strategy, self.horizon = strategy, horizon
-        self.base_lag, self.anchor = base_lag, anchor
-        self.profiles = sorted(set(profiles))
-        self.lags, self.seasons = lags, seasons
-        season = (min(seasons) if seasons else 1) if scaling == "seasonal_error" else 0
-        self.standardiser = features.Standardiser.fit(raw[:, :seen_columns], season)
-        self.z = self.standardiser.apply(raw)
-        deepest = [m * count for m in seasons for count in self.profiles]
-        # Direct rows read the target hour's same-hour values at most m x count points back too.
-        self.memory = max([*lags, *seasons, features.SHORT_MEAN, anchor, *deepest])
-        self.first_column = min(max(lags), max(1, raw.shape[1] // 2))
+        self.layout, self.horizon = layout, horizon
+        self.standardiser = standardiser
+        self.z = standardiser.apply(raw)
+        self.first_column = min(max(layout.lags), max(1, raw.shape[1] // 2))
 
     @classmethod
     def from_frame(
@@ -403,7 +364,6 @@ class GBMPanel:
         if config.seasons == "calendar":
             found |= {m for m in candidate_seasons(spec.freq) if 2 * m <= usable}
         seasons = sorted(m for m in found if 1 < m < usable)
-        lags = sorted(set(config.lags)) if config.lags else features.default_lags(seasons, usable)
         starts = np.array(
             [
                 features.step_number(stamp_from_json(stamp_to_json(s.ds[len(s.y) - len(y)])), spec.freq)
@@ -414,37 +374,24 @@ class GBMPanel:
         )
         last_ds = [stamp_to_json(s.last_ds) for s in series]
         raw = features.pad_left(values, longest)
-        base_lag = min(seasons) if config.target == "seasonal_difference" and seasons else 0
-        anchor = (min(seasons) if seasons else features.SHORT_MEAN) if config.target == "anchored" else 0
         ids = [s.unique_id for s in series]
-        return cls(
-            ids,
-            last_ds,
-            raw,
-            starts,
-            lags,
-            seasons,
-            seen_columns,
-            base_lag,
-            anchor,
-            config.scaling,
-            config.profiles,
-            config.strategy,
-            config.horizon,
-        )
+        layout = feature_layout(config, seasons, usable)
+        # Scaled on the columns a fit may see only, so validation windows never leak into it.
+        standardiser = features.Standardiser.fit(raw[:, :seen_columns], scaling_season(config, seasons))
+        return cls(ids, last_ds, raw, starts, layout, standardiser, config.horizon)
 
     def forecast_start(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The last columns of ``z`` a forecast reads, and the step number of the first of them."""
-        start = z[:, -self.memory :]
+        start = z[:, -self.layout.memory :]
         return start, self.steps + (z.shape[1] - start.shape[1])
 
     def train(self, config: GBMConfig, z: np.ndarray) -> Any:
-        if self.strategy == "direct":
+        if self.layout.strategy == "direct":
             x, y = self._direct_matrix(config, z)
-            names = features.direct_names(self.lags, self.seasons, self.profiles)
+            names = features.direct_names(self.layout)
         else:
             x, y = self._one_step_matrix(z)
-            names = features.feature_names(self.lags, self.seasons, self.profiles)
+            names = features.feature_names(self.layout)
         if len(y) < MIN_TRAINING_ROWS:
             raise ForecastingError(
                 f"gbm: only {len(y)} training rows; it needs at least {MIN_TRAINING_ROWS} "
@@ -453,30 +400,18 @@ class GBMPanel:
         return self._boost(config, x, y, names)
 
     def _one_step_matrix(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return features.training_matrix(
-            z,
-            self.steps,
-            self.lags,
-            self.seasons,
-            self.first_column,
-            self.base_lag,
-            self.anchor,
-            self.profiles,
-        )
+        return features.training_matrix(z, self.steps, self.layout, self.first_column)
 
     def _direct_matrix(self, config: GBMConfig, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return features.direct_training_matrix(
             z,
             self.steps,
-            self.lags,
-            self.seasons,
+            self.layout,
             self.first_column,
             self.horizon,
-            config.direct_stride,
-            self.anchor,
-            self.profiles,
-            config.direct_steps,
-            config.seed,
+            stride=config.direct_stride,
+            steps_per_origin=config.direct_steps,
+            seed=config.seed,
         )
 
     @staticmethod
@@ -505,7 +440,7 @@ class GBMPanel:
         (direct: each step's own residuals on the last origins of ``z``, which it was fitted on:
         in-sample, so narrower than its future errors; ``auto`` recalibrates on its validation
         windows, and a plain fit calibrates on a held-out horizon, ``calibration_windows``)."""
-        if self.strategy == "direct":
+        if self.layout.strategy == "direct":
             return self._direct_residual_calibration(booster, z, horizon, threads)
         x, y = self._one_step_matrix(z)
         residuals = y - booster.predict(x, num_threads=threads)
@@ -520,9 +455,7 @@ class GBMPanel:
             raise ForecastingError("gbm: the series are too short to calibrate a direct forecast")
         lowest = max(min(self.first_column, last - 1), last - 8 * horizon)  # at least the last origin
         for origin in range(last, lowest, -max(1, horizon // 2)):
-            rows, level = features.direct_rows(
-                z, self.steps, self.lags, self.seasons, origin, np.arange(horizon), self.anchor, self.profiles
-            )
+            rows, level = features.direct_rows(z, self.steps, self.layout, origin, np.arange(horizon))
             predicted = booster.predict(rows, num_threads=threads).reshape(z.shape[0], horizon)
             level = level[:, None] if isinstance(level, np.ndarray) else level
             errors.append(z[:, origin : origin + horizon] - (predicted + level))
@@ -549,20 +482,7 @@ class GBMPanel:
         for window, offset in enumerate(offsets):
             cut = self.raw.shape[1] - offset - horizon
             start, steps = self.forecast_start(self.z[:, :cut])
-            forecast = self.standardiser.invert(
-                panel_forecast(
-                    self.strategy,
-                    booster,
-                    start,
-                    steps,
-                    self.lags,
-                    self.seasons,
-                    horizon,
-                    self.base_lag,
-                    self.anchor,
-                    self.profiles,
-                )
-            )
+            forecast = self.standardiser.invert(panel_forecast(booster, start, steps, self.layout, horizon))
             actual = self.raw[:, cut : cut + horizon]
             columns = {
                 "unique_id": np.repeat(self.ids, horizon),
