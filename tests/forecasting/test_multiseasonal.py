@@ -311,6 +311,69 @@ def test_auto_fits_a_global_candidate_on_every_series() -> None:
     assert len(fitted.predict(HORIZON)) == HORIZON * train["unique_id"].nunique()
 
 
+def test_the_gbm_validation_booster_forecasts_from_each_series_end_without_training_on_it() -> None:
+    """``validation_fit`` hands back the booster validation used, its inputs slid to the end of
+    every series: the last points change its forecast (it reads them), not its trees."""
+    gbm = get_family("gbm")
+    train = trending_panel(series=4)
+    changed = train.copy()
+    late = changed.groupby("unique_id").cumcount(ascending=False) < 2 * HORIZON
+    changed.loc[late, "y"] += 50
+    config = gbm.parse_config({"n_estimators": 30, "calibration_windows": 0, "horizon": HORIZON})
+    frame, before = gbm.validation_fit(train, config, DataSpec("h", 24), HORIZON, [HORIZON, 0])
+    _, after = gbm.validation_fit(changed, config, DataSpec("h", 24), HORIZON, [HORIZON, 0])
+    assert before.booster_text == after.booster_text
+    pd.testing.assert_frame_equal(
+        frame, gbm.backtest_forecasts(train, config, DataSpec("h", 24), HORIZON, [HORIZON, 0])
+    )
+    forecast, moved = before.predict(HORIZON, (80,)), after.predict(HORIZON, (80,))
+    starts = forecast.groupby("unique_id")["ds"].min()
+    assert (starts == train.groupby("unique_id")["ds"].max() + pd.Timedelta(hours=1)).all()
+    assert (moved["mean"] - forecast["mean"]).mean() > 25
+    assert (forecast["lo-80"] < forecast["mean"]).all() and (forecast["mean"] < forecast["hi-80"]).all()
+
+
+def test_auto_trains_gbm_once_and_forecasts_the_end_with_the_validation_booster(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from helios.forecasting.artifacts import load_fitted, save_fitted
+    from helios.forecasting.models.gbm import GBMPanel
+
+    trained_on: list[int] = []
+    train_booster = GBMPanel.train
+
+    def counted(self: GBMPanel, config: object, z: np.ndarray) -> object:
+        trained_on.append(z.shape[1])
+        return train_booster(self, config, z)
+
+    monkeypatch.setattr(GBMPanel, "train", counted)
+    train, _ = split_last(trending_panel(), HORIZON)
+    family = get_family("auto")
+    config = {
+        "candidates": CANDIDATES,
+        "candidate_configs": CANDIDATE_CONFIGS,
+        "horizon": HORIZON,
+        "n_windows": 4,
+        "selection": "combine",
+        "top_k": 5,  # every series keeps gbm
+    }
+    fitted = family.fit(train, family.parse_config(config), DataSpec("h", 24))
+    longest = int(train.groupby("unique_id").size().max())
+    assert trained_on == [longest - 4 * HORIZON]  # one booster, on what precedes the first window
+    assert "final_fit_s" not in fitted.costs["gbm"]
+    forecast = fitted.members["gbm"].predict(HORIZON)
+    starts = forecast.groupby("unique_id")["ds"].min()
+    assert (starts == train.groupby("unique_id")["ds"].max() + pd.Timedelta(hours=1)).all()
+    save_fitted(fitted, tmp_path / "auto")
+    pd.testing.assert_frame_equal(
+        load_fitted(tmp_path / "auto").predict(HORIZON, (80, 95)), fitted.predict(HORIZON, (80, 95))
+    )
+    config["reuse_validation_fit"] = False
+    trained_on.clear()
+    family.fit(train, family.parse_config(config), DataSpec("h", 24))
+    assert trained_on == [longest - 4 * HORIZON, longest]  # and again on all the data when asked
+
+
 def test_fixed_pooling_pulls_every_series_towards_the_panel() -> None:
     from helios.forecasting.auto_validation import pool_scores
 

@@ -15,7 +15,10 @@ N-BEATS network; being window-based it is trained once, before the earliest wind
 every window and then the final horizon from that one network, its inputs slid forward
 (``reuse_validation_fit``): one network per ``auto`` fit, not one per origin nor a second one on
 all the data; only a short fit from its weights (``NBEATS_FINAL_EPOCHS``) teaches it the last
-points before the final forecast.
+points before the final forecast. ``gbm`` is validated the same way (one booster fitted before
+the earliest window forecasts every origin) and forecasts the final horizon from that booster
+too, its lags read up to each series' end: the refit on all the data bought nothing measurable
+on four hourly choice sets and cost about a fifth of ``auto``'s CPU on 400 series.
 Where both global models are candidates, their equal average, alone and with seasonal naive on
 the declared season, competes as a candidate of its own (``blends``; no fit of its own: its
 validation forecasts are its parts' averaged). Two global models err differently: on the
@@ -166,9 +169,10 @@ class AutoConfig(Hyperparameters):
     )
     reuse_validation_fit: bool = Field(
         default=True,
-        description="A candidate that forecasts every validation window from one fit (nbeats) "
-        "forecasts the final horizon from that same fit, its inputs slid to each series' end, "
-        "instead of being trained again on all the data: one network per auto fit, not two.",
+        description="A candidate that forecasts every validation window from one fit (nbeats, "
+        "gbm) forecasts the final horizon from that same fit, its inputs slid to each series' "
+        "end, instead of being trained again on all the data: one network or booster per auto "
+        "fit, not two.",
     )
     interval_unit: Literal["auto", "own", "own_steps", "scale"] = Field(
         default="auto",

@@ -265,15 +265,7 @@ class GBMFamily(ModelFamily):
         summary = {"epochs_run": 0, "series": len(panel.ids), "family": self.name, "stopped_reason": None}
         for callback in context.callbacks:
             callback.on_train_end(summary, context.control)
-        return GBMFitted(
-            booster.model_to_string(),
-            {"freq": spec.freq, **panel.layout.settings(), "config": config.model_dump()},
-            panel.ids,
-            panel.last_ds,
-            *panel.forecast_start(panel.z),
-            panel.standardiser,
-            calibration,
-        )
+        return panel.fitted(booster, calibration, spec.freq, config)
 
     def backtest_forecasts(
         self,
@@ -290,16 +282,32 @@ class GBMFamily(ModelFamily):
         fit, growing like a random walk's), so ``auto`` can measure errors in the model's own
         interval widths."""
         config = own_config(config, GBMConfig)
-        longest = int(train.groupby("unique_id").size().max())
-        seen = min(longest, config.window or longest) - max(offsets) - horizon
-        if seen < 2:
-            raise ForecastingError("gbm: the series are too short for these validation windows")
-        # Seasons are tested on the points before the earliest window too: nothing after leaks in.
-        from_end = train.groupby("unique_id", sort=False).cumcount(ascending=False)
-        early = train[from_end >= max(offsets) + horizon]
-        spec = dataclasses.replace(spec, seasons=data_seasons(early, spec) or (1,))
-        panel = GBMPanel.from_frame(train, spec, config, seen_columns=seen)
-        return panel.backtest(config, horizon, offsets, check_levels(levels) if levels else ())
+        panel = validation_panel(train, config, spec, horizon, offsets)
+        return panel.backtest(config, horizon, offsets, check_levels(levels) if levels else ())[0]
+
+    def validation_fit(
+        self,
+        train: pd.DataFrame,
+        config: Hyperparameters,
+        spec: DataSpec,
+        horizon: int,
+        offsets: list[int],
+        levels: Sequence[int] = (),
+    ) -> tuple[pd.DataFrame, GBMFitted]:
+        """``backtest_forecasts``, and that same booster ready to forecast from the end of every
+        series (its inputs slid forward, as ``calibration_windows=0`` would calibrate it), so
+        ``auto`` need not train a second one on all the data (``reuse_validation_fit``). The
+        trees have not learnt from the last ``max(offsets) + horizon`` points, only read them:
+        a global model learns its shapes from every series, and with levels taken relative to
+        the recent mean (``target="anchored"``) the last points move the forecast without a
+        refit. On four hourly choice sets the final refit bought nothing measurable (OWA within
+        0.001) for about a fifth of ``auto``'s CPU on 400 series (BENCHMARKS.md, 2026-12-04)."""
+        config = own_config(config, GBMConfig)
+        panel = validation_panel(train, config, spec, horizon, offsets)
+        frame, booster = panel.backtest(config, horizon, offsets, check_levels(levels) if levels else ())
+        seen = panel.z[:, : panel.raw.shape[1] - max(offsets) - horizon]
+        calibration = panel.residual_calibration(booster, seen, config.horizon, config.threads)
+        return frame, panel.fitted(booster, calibration, spec.freq, config)
 
     def _calibrate(self, panel: GBMPanel, booster: Any, config: GBMConfig) -> StepCalibration:
         horizon = config.horizon
@@ -309,6 +317,21 @@ class GBMFamily(ModelFamily):
             forecast = panel_forecast(early, start, steps, panel.layout, horizon)
             return StepCalibration.from_errors(panel.z[:, -horizon:] - forecast)
         return panel.residual_calibration(booster, panel.z, horizon, config.threads)
+
+
+def validation_panel(
+    train: pd.DataFrame, config: GBMConfig, spec: DataSpec, horizon: int, offsets: list[int]
+) -> GBMPanel:
+    """The panel ``auto``'s validation fits: scaled on, and with seasons tested on, only the
+    points before the earliest window, so nothing after it leaks into the fit."""
+    longest = int(train.groupby("unique_id").size().max())
+    seen = min(longest, config.window or longest) - max(offsets) - horizon
+    if seen < 2:
+        raise ForecastingError("gbm: the series are too short for these validation windows")
+    from_end = train.groupby("unique_id", sort=False).cumcount(ascending=False)
+    early = train[from_end >= max(offsets) + horizon]
+    spec = dataclasses.replace(spec, seasons=data_seasons(early, spec) or (1,))
+    return GBMPanel.from_frame(train, spec, config, seen_columns=seen)
 
 
 def feature_layout(config: GBMConfig, seasons: list[int], usable: int) -> features.FeatureLayout:
@@ -379,6 +402,18 @@ class GBMPanel:
         # Scaled on the columns a fit may see only, so validation windows never leak into it.
         standardiser = features.Standardiser.fit(raw[:, :seen_columns], scaling_season(config, seasons))
         return cls(ids, last_ds, raw, starts, layout, standardiser, config.horizon)
+
+    def fitted(self, booster: Any, calibration: StepCalibration, freq: str, config: GBMConfig) -> GBMFitted:
+        """``booster`` as a saved model forecasting from the end of every series of the panel."""
+        return GBMFitted(
+            booster.model_to_string(),
+            {"freq": freq, **self.layout.settings(), "config": config.model_dump()},
+            self.ids,
+            self.last_ds,
+            *self.forecast_start(self.z),
+            self.standardiser,
+            calibration,
+        )
 
     def forecast_start(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The last columns of ``z`` a forecast reads, and the step number of the first of them."""
@@ -463,11 +498,11 @@ class GBMPanel:
 
     def backtest(
         self, config: GBMConfig, horizon: int, offsets: list[int], levels: Sequence[int] = ()
-    ) -> pd.DataFrame:
+    ) -> tuple[pd.DataFrame, Any]:
         """One fit on the columns before the earliest test window, then a forecast from every
         origin (``offsets``: points between a window's last test point and the series' end):
         ``unique_id, window, step, y, mean`` (and ``lo-L``/``hi-L`` for ``levels``), observed
-        points only."""
+        points only; and that fit's booster."""
         earliest = self.raw.shape[1] - max(offsets) - horizon
         self.horizon = max(self.horizon, horizon)  # a direct model learns every step it is asked for
         booster = self.train(config, self.z[:, :earliest])
@@ -496,4 +531,4 @@ class GBMPanel:
                 columns[f"hi-{level}"] = (forecast + width).reshape(-1)
             frames.append(pd.DataFrame(columns))
         frame = pd.concat(frames, ignore_index=True)
-        return frame[np.isfinite(frame["y"]) & np.isfinite(frame["mean"])].reset_index(drop=True)
+        return frame[np.isfinite(frame["y"]) & np.isfinite(frame["mean"])].reset_index(drop=True), booster
