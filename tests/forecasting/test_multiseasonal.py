@@ -311,9 +311,14 @@ def test_auto_fits_a_global_candidate_on_every_series() -> None:
     assert len(fitted.predict(HORIZON)) == HORIZON * train["unique_id"].nunique()
 
 
-def test_the_gbm_validation_booster_forecasts_from_each_series_end_without_training_on_it() -> None:
+def test_the_gbm_validation_booster_forecasts_from_each_series_end_without_training_on_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """``validation_fit`` hands back the booster validation used, its inputs slid to the end of
     every series: the last points change its forecast (it reads them), not its trees."""
+    from helios.forecasting.models import gbm as gbm_module
+
+    monkeypatch.setattr(gbm_module, "REUSE_FROM_POINTS", 0)  # a large panel, as far as gbm knows
     gbm = get_family("gbm")
     train = trending_panel(series=4)
     changed = train.copy()
@@ -337,6 +342,7 @@ def test_auto_trains_gbm_once_and_forecasts_the_end_with_the_validation_booster(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from helios.forecasting.artifacts import load_fitted, save_fitted
+    from helios.forecasting.models import gbm as gbm_module
     from helios.forecasting.models.gbm import GBMPanel
 
     trained_on: list[int] = []
@@ -347,6 +353,7 @@ def test_auto_trains_gbm_once_and_forecasts_the_end_with_the_validation_booster(
         return train_booster(self, config, z)
 
     monkeypatch.setattr(GBMPanel, "train", counted)
+    monkeypatch.setattr(gbm_module, "REUSE_FROM_POINTS", 0)  # a large panel, as far as gbm knows
     train, _ = split_last(trending_panel(), HORIZON)
     family = get_family("auto")
     config = {
@@ -372,6 +379,12 @@ def test_auto_trains_gbm_once_and_forecasts_the_end_with_the_validation_booster(
     trained_on.clear()
     family.fit(train, family.parse_config(config), DataSpec("h", 24))
     assert trained_on == [longest - 4 * HORIZON, longest]  # and again on all the data when asked
+    monkeypatch.setattr(gbm_module, "REUSE_FROM_POINTS", len(train) + 1)
+    config["reuse_validation_fit"] = True
+    trained_on.clear()
+    refitted = family.fit(train, family.parse_config(config), DataSpec("h", 24))
+    assert trained_on == [longest - 4 * HORIZON, longest]  # a small panel: the refit is cheap
+    assert "final_fit_s" in refitted.costs["gbm"]
 
 
 def test_fixed_pooling_pulls_every_series_towards_the_panel() -> None:

@@ -69,10 +69,10 @@ def validation_fit(
     n_windows: int,
     step: int | None,
     own_widths: bool = False,
-) -> tuple[pd.DataFrame, Fitted] | None:
+) -> tuple[pd.DataFrame, Fitted | None] | None:
     """``validation_forecasts`` and the one fit they came from, ready to forecast from the end
-    of every series, for a family that offers it (``validation_fit``, e.g. nbeats); None for
-    the others."""
+    of every series, for a family that offers it (``validation_fit``, e.g. nbeats; the fit is
+    None where the family would rather be refitted on all the data); None for the others."""
     fit = getattr(family, "validation_fit", None)
     if fit is None:
         return None

@@ -16,9 +16,9 @@ every window and then the final horizon from that one network, its inputs slid f
 (``reuse_validation_fit``): one network per ``auto`` fit, not one per origin nor a second one on
 all the data; only a short fit from its weights (``NBEATS_FINAL_EPOCHS``) teaches it the last
 points before the final forecast. ``gbm`` is validated the same way (one booster fitted before
-the earliest window forecasts every origin) and forecasts the final horizon from that booster
-too, its lags read up to each series' end: the refit on all the data bought nothing measurable
-on four hourly choice sets and cost about a fifth of ``auto``'s CPU on 400 series.
+the earliest window forecasts every origin) and, on large panels (``gbm.REUSE_FROM_POINTS``),
+forecasts the final horizon from that booster too, its lags read up to each series' end: there
+the refit on all the data was about a fifth of ``auto``'s CPU (400 series of 1,000 hours).
 Where both global models are candidates, their equal average, alone and with seasonal naive on
 the declared season, competes as a candidate of its own (``blends``; no fit of its own: its
 validation forecasts are its parts' averaged). Two global models err differently: on the
@@ -169,10 +169,10 @@ class AutoConfig(Hyperparameters):
     )
     reuse_validation_fit: bool = Field(
         default=True,
-        description="A candidate that forecasts every validation window from one fit (nbeats, "
-        "gbm) forecasts the final horizon from that same fit, its inputs slid to each series' "
-        "end, instead of being trained again on all the data: one network or booster per auto "
-        "fit, not two.",
+        description="A candidate that forecasts every validation window from one fit (nbeats; "
+        "gbm on large panels) forecasts the final horizon from that same fit, its inputs slid "
+        "to each series' end, instead of being trained again on all the data: one network or "
+        "booster per auto fit, not two.",
     )
     interval_unit: Literal["auto", "own", "own_steps", "scale"] = Field(
         default="auto",
@@ -513,7 +513,9 @@ class Auto(ModelFamily):
                 if with_fit is None:
                     forecasts = validation.validation_forecasts(*request)
                 else:
-                    forecasts, reused[name] = with_fit
+                    forecasts, fitted = with_fit
+                    if fitted is not None:  # the family may prefer a refit (gbm on small panels)
+                        reused[name] = fitted
             except ForecastingError:
                 continue  # a candidate that cannot fit this data (e.g. mstl without a season) is not chosen
             finally:

@@ -56,6 +56,14 @@ from helios.forecasting.stamps import long_forecast_frame
 from helios.forecasting.step_calibration import StepCalibration
 
 MIN_TRAINING_ROWS = 20
+# From this many points in the panel, auto forecasts with gbm's validation booster instead of
+# training a second one on all the data (validation_fit): on 400 hourly series of 1,000 points
+# the refit was a fifth of auto's CPU (50.2 -> 40.5 s), while below this size it costs seconds.
+# Reused everywhere, the booster that has not learnt the last points scored level on the four
+# hourly choice sets but 0.2-0.6% worse OWA on four holdouts (ETTh2's coverage 93.0% -> 92.6%;
+# BENCHMARKS.md, 2026-12-04): seen after the choice, so this size is set by cost, and those
+# holdouts (all below it) are forecast as before.
+REUSE_FROM_POINTS = 250_000
 
 
 class GBMConfig(Hyperparameters):
@@ -293,18 +301,20 @@ class GBMFamily(ModelFamily):
         horizon: int,
         offsets: list[int],
         levels: Sequence[int] = (),
-    ) -> tuple[pd.DataFrame, GBMFitted]:
-        """``backtest_forecasts``, and that same booster ready to forecast from the end of every
-        series (its inputs slid forward, as ``calibration_windows=0`` would calibrate it), so
-        ``auto`` need not train a second one on all the data (``reuse_validation_fit``). The
-        trees have not learnt from the last ``max(offsets) + horizon`` points, only read them:
-        a global model learns its shapes from every series, and with levels taken relative to
-        the recent mean (``target="anchored"``) the last points move the forecast without a
-        refit. On four hourly choice sets the final refit bought nothing measurable (OWA within
-        0.001) for about a fifth of ``auto``'s CPU on 400 series (BENCHMARKS.md, 2026-12-04)."""
+    ) -> tuple[pd.DataFrame, GBMFitted | None]:
+        """``backtest_forecasts``, and, on a panel of ``REUSE_FROM_POINTS`` points or more, that
+        same booster ready to forecast from the end of every series (its inputs slid forward,
+        as ``calibration_windows=0`` would calibrate it), so ``auto`` need not train a second
+        one on all the data (``reuse_validation_fit``); None on smaller panels, where the refit
+        is cheap. The trees have not learnt from the last ``max(offsets) + horizon`` points,
+        only read them: a global model learns its shapes from every series, and with levels
+        taken relative to the recent mean (``target="anchored"``) the last points move the
+        forecast without a refit."""
         config = own_config(config, GBMConfig)
         panel = validation_panel(train, config, spec, horizon, offsets)
         frame, booster = panel.backtest(config, horizon, offsets, check_levels(levels) if levels else ())
+        if len(train) < REUSE_FROM_POINTS:
+            return frame, None
         seen = panel.z[:, : panel.raw.shape[1] - max(offsets) - horizon]
         calibration = panel.residual_calibration(booster, seen, config.horizon, config.threads)
         return frame, panel.fitted(booster, calibration, spec.freq, config)
