@@ -125,7 +125,19 @@ def score_origin(forecast: pd.DataFrame, truth: pd.DataFrame, history: pd.DataFr
     return rows
 
 
-def run_family(name: str, config: dict[str, Any], splits: list[tuple[pd.DataFrame, pd.DataFrame]]) -> Tally:
+def integer_steps(train: pd.DataFrame, test: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The same split with ``ds`` counted 1, 2, 3... per series, as data without timestamps."""
+    both = pd.concat([train.assign(part=0), test.assign(part=1)]).sort_values(
+        ["unique_id", "ds"], kind="stable"
+    )
+    both["ds"] = both.groupby("unique_id", sort=False).cumcount() + 1
+    parts = [both[both["part"] == part].drop(columns="part").reset_index(drop=True) for part in (0, 1)]
+    return parts[0], parts[1]
+
+
+def run_family(
+    name: str, config: dict[str, Any], splits: list[tuple[pd.DataFrame, pd.DataFrame]], freq: str = "h"
+) -> Tally:
     from helios.forecasting.base import DataSpec, ForecastingError
     from helios.forecasting.families import get_family
 
@@ -134,7 +146,7 @@ def run_family(name: str, config: dict[str, Any], splits: list[tuple[pd.DataFram
     if "horizon" in family.Config.model_fields and "horizon" not in raw:
         raw["horizon"] = HORIZON
     settings = family.parse_config(raw)
-    spec = DataSpec(freq="h", season_length=SEASON)
+    spec = DataSpec(freq=freq, season_length=SEASON)
     tally = Tally()
     for train, test in splits:
         wall, cpu = time.perf_counter(), time.process_time()
@@ -300,6 +312,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--windows", action="store_true", help="one fit on 700-960-hour windows of every series (many series)"
     )
+    parser.add_argument(
+        "--steps",
+        default="stamps",
+        choices=["stamps", "hours", "days"],
+        help="ds as timestamps, or as integer steps read as hours (what `helios forecast --season 24` "
+        "does with them) or as days (what it did before 2026-12-04)",
+    )
     return parser.parse_args(argv)
 
 
@@ -380,10 +399,13 @@ def run_accuracy(args: argparse.Namespace, splits: list[tuple[pd.DataFrame, pd.D
     warnings.simplefilter("ignore")
     configs = json.loads(args.config_file.read_text() if args.config_file else args.config)
     names = args.families.split(",") if args.families else default_families()
-    reference = run_family("naive2", {}, splits)
+    freq = "D" if args.steps == "days" else "h"
+    if args.steps != "stamps":
+        splits = [integer_steps(train, test) for train, test in splits]
+    reference = run_family("naive2", {}, splits, freq)
     tallies = {}
     for name in dict.fromkeys([*names, "seasonal_naive"]):
-        tallies[name] = tally = run_family(name, configs.get(name, {}), splits)
+        tallies[name] = tally = run_family(name, configs.get(name, {}), splits, freq)
         summary = tally.error or (
             f"OWA {owa(tally, reference):.3f} sMAPE {tally.mean('smape'):.3f} MASE {tally.mean('mase'):.3f} "
             f"MSIS {tally.mean('msis'):.2f} cov {tally.mean('coverage'):.3f}"

@@ -136,3 +136,42 @@ def test_output_is_rounded_to_six_significant_digits(tmp_path: Path) -> None:
     assert code == 0
     mean = stdout.splitlines()[1].split(",")[2]
     assert mean == "0.3"
+
+
+def test_integer_steps_count_in_the_unit_their_declared_season_belongs_to(tmp_path: Path) -> None:
+    """Hourly data without timestamps (``ds`` 1, 2, 3...) and ``--season 24`` is forecast as
+    hourly data: its week of 168 steps is a candidate and the global model joins auto, where
+    reading the steps as days made 7 and 365 the other seasons and kept gbm out."""
+    rng = np.random.default_rng(1)
+    t = np.arange(1, 721)
+    frames = [
+        pd.DataFrame(
+            {
+                "unique_id": f"s{i}",
+                "ds": t,
+                "y": 50
+                + 5 * np.sin(2 * np.pi * t / 24)
+                - 3 * ((t // 24) % 7 >= 5)
+                + rng.normal(0, 1, len(t)),
+            }
+        )
+        for i in range(3)
+    ]
+    path = tmp_path / "steps.csv"
+    pd.concat(frames).to_csv(path, index=False)
+    result = runner.invoke(app, ["--input", str(path), "--horizon", "24", "--season", "24", "--explain"])
+    assert result.exit_code == 0, result.output
+    assert "seasonal_naive@168" in result.stderr and "cost of gbm:" in result.stderr
+    assert "seasonal_naive@365" not in result.stderr and "seasonal_naive@7 " not in result.stderr
+    out = pd.read_csv(StringIO(result.stdout))
+    assert out.groupby("unique_id")["ds"].agg(["min", "max"]).eq([721, 744]).all().all()
+
+
+@pytest.mark.parametrize(
+    ("season", "freq"),
+    [(24, "h"), (168, "h"), (7, "D"), (365, "D"), (5, "B"), (52, "W"), (12, "MS"), (13, None)],
+)
+def test_a_declared_season_names_the_calendar_it_belongs_to(season: int, freq: str | None) -> None:
+    from helios.forecasting.frequency import freq_for_season
+
+    assert freq_for_season(season) == freq

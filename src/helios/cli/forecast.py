@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from helios.forecasting.base import DataSpec, ForecastingError, ModelFamily
-from helios.forecasting.frequency import infer_freq, normalise_freq, season_length
+from helios.forecasting.frequency import freq_for_season, infer_freq, normalise_freq, season_length
 from helios.forecasting.seasonality import data_seasons
 
 _FORECASTING_TASKS = ("timeseries", "price")
@@ -27,7 +27,13 @@ def forecast(
     freq: Annotated[
         str | None, typer.Option(help="frequency (h, D, B, W, M, Q, Y); inferred when empty")
     ] = None,
-    season: Annotated[int | None, typer.Option(help="seasonal period; default from the frequency")] = None,
+    season: Annotated[
+        int | None,
+        typer.Option(
+            help="seasonal period; default from the frequency (with integer ds it also names the "
+            "unit: 24 counts hours, 7 days, 12 months)"
+        ),
+    ] = None,
     family_name: Annotated[
         str, typer.Option("--family", "-f", help="model family, see `helios families`")
     ] = "auto",
@@ -187,7 +193,11 @@ def data_spec(frame: pd.DataFrame, freq: str | None, season: int | None) -> Data
         except ForecastingError as exc:
             raise typer.BadParameter(str(exc), param_hint="--freq") from None
     elif pd.api.types.is_integer_dtype(frame["ds"]):
-        canonical = "D"  # integer steps: the calendar does not matter, only the season does
+        # Integer steps have no calendar: the declared season says which one they count in
+        # (24: hours, so weeks of 168 are tested too); "D" reads as no particular unit. Taking
+        # them as days whatever the season made 7 and 365 candidates of hourly data, and a 365
+        # cycle that never fits twice in 960 points kept the global models out of auto.
+        canonical = (freq_for_season(season) if season else None) or "D"
     else:
         canonical = _inferred_freq(frame)
     if season is not None and season < 1:

@@ -71,6 +71,14 @@ def candidate_seasons(freq: str) -> tuple[int, ...]:
     return _CANDIDATE_SEASONS.get(freq.split("-")[0], ())
 
 
+def freq_for_season(season: int) -> str | None:
+    """The frequency whose calendar has ``season`` among its cycles (24 or 168: hourly; 7 or
+    365: daily; 52: weekly; 12: monthly...), for data whose ``ds`` are integer steps: the
+    season a person declares is the only sign of the unit, and with it the other cycles worth
+    testing (a day of hours also has a week of hours). None when no calendar has that cycle."""
+    return next((freq for freq, cycles in _CANDIDATE_SEASONS.items() if season in cycles), None)
+
+
 def season_length(freq: str) -> int:
     """Default seasonal period for a (normalised) frequency; 1 when there is no usual season."""
     return _SEASON.get(freq.split("-")[0], 1)
