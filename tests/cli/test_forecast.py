@@ -175,3 +175,26 @@ def test_a_declared_season_names_the_calendar_it_belongs_to(season: int, freq: s
     from helios.forecasting.frequency import freq_for_season
 
     assert freq_for_season(season) == freq
+
+
+def test_integer_steps_without_a_season_are_read_in_the_unit_of_the_cycle_they_show(tmp_path: Path) -> None:
+    """No ``--season``: the cycle the steps' changes repeat on names the calendar (24: hours),
+    and the command says so on stderr."""
+    rng = np.random.default_rng(2)
+    t = np.arange(1, 721)
+    frames = [
+        pd.DataFrame(
+            {
+                "unique_id": f"s{i}",
+                "ds": t,
+                "y": 50 + 5 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 1, len(t)),
+            }
+        )
+        for i in range(3)
+    ]
+    path = tmp_path / "steps.csv"
+    pd.concat(frames).to_csv(path, index=False)
+    result = runner.invoke(app, ["--input", str(path), "--horizon", "24", "--family", "auto", "--explain"])
+    assert result.exit_code == 0, result.output
+    assert "repeats every 24 steps, so they are read as hours" in " ".join(result.stderr.split())
+    assert "seasonal_naive@168" in result.stderr and "seasonal_naive@365" not in result.stderr

@@ -700,3 +700,23 @@ def test_baselines_fast_validation_never_reads_past_its_origin() -> None:
     np.testing.assert_array_equal(after["mean"], before["mean"])
     changed = after["y"] != before["y"]
     assert changed.any() and (after.loc[changed, "window"] == 2).all()
+
+
+# --- integer steps: which calendar they count in (2026-12-04) ------------------------------------
+
+
+def test_the_strongest_cycle_of_integer_steps_names_their_calendar() -> None:
+    from helios.forecasting.frequency import calendar_cycles
+    from helios.forecasting.seasonality import strongest_cycle
+
+    rng = np.random.default_rng(0)
+    hourly = [g["y"].to_numpy() for _, g in hourly_panel(series=4).groupby("unique_id")]
+    t = np.arange(400)
+    daily = [10 + 3 * ((t % 7) >= 5) + rng.normal(0, 1, 400) for _ in range(4)]
+    months = np.arange(120)
+    monthly = [
+        100 + 0.5 * months + 10 * np.sin(2 * np.pi * months / 12) + rng.normal(0, 2, 120) for _ in range(4)
+    ]
+    walks = [np.cumsum(rng.normal(size=500)) for _ in range(10)]  # close to every lag, cycle at none
+    cycles = calendar_cycles()
+    assert [strongest_cycle(s, cycles) for s in (hourly, daily, monthly, walks)] == [24, 7, 12, None]

@@ -14,8 +14,14 @@ import typer
 from rich.console import Console
 
 from helios.forecasting.base import DataSpec, ForecastingError, ModelFamily
-from helios.forecasting.frequency import freq_for_season, infer_freq, normalise_freq, season_length
-from helios.forecasting.seasonality import data_seasons
+from helios.forecasting.frequency import (
+    calendar_cycles,
+    freq_for_season,
+    infer_freq,
+    normalise_freq,
+    season_length,
+)
+from helios.forecasting.seasonality import data_seasons, strongest_cycle
 
 _FORECASTING_TASKS = ("timeseries", "price")
 _err = Console(stderr=True, soft_wrap=True)  # long messages stay one line, paths unbroken
@@ -194,10 +200,12 @@ def data_spec(frame: pd.DataFrame, freq: str | None, season: int | None) -> Data
             raise typer.BadParameter(str(exc), param_hint="--freq") from None
     elif pd.api.types.is_integer_dtype(frame["ds"]):
         # Integer steps have no calendar: the declared season says which one they count in
-        # (24: hours, so weeks of 168 are tested too); "D" reads as no particular unit. Taking
-        # them as days whatever the season made 7 and 365 candidates of hourly data, and a 365
-        # cycle that never fits twice in 960 points kept the global models out of auto.
-        canonical = (freq_for_season(season) if season else None) or "D"
+        # (24: hours, so weeks of 168 are tested too), or else the cycle the data shows most
+        # clearly; "D" reads as no particular unit. Taking them as days whatever the season
+        # made 7 and 365 candidates of hourly data, and a 365 cycle that never fits twice in
+        # 960 points kept the global models out of auto.
+        cycle = season or _steps_season(frame)  # found, it names the calendar, not the season
+        canonical = (freq_for_season(cycle) if cycle else None) or "D"
     else:
         canonical = _inferred_freq(frame)
     if season is not None and season < 1:
@@ -209,6 +217,22 @@ def data_spec(frame: pd.DataFrame, freq: str | None, season: int | None) -> Data
         return dataclasses.replace(spec, seasons=data_seasons(frame, spec))
     except ForecastingError as exc:
         _fail(str(exc))
+
+
+def _steps_season(frame: pd.DataFrame) -> int | None:
+    """The calendar cycle integer steps show most clearly, said on stderr (None: none shows)."""
+    from helios.forecasting.panel import split_panel
+
+    found = strongest_cycle([s.y for s in split_panel(frame)], calendar_cycles())
+    if found is not None:
+        unit = {"min": "minutes", "h": "hours", "D": "days", "B": "business days", "W": "weeks"}
+        unit |= {"MS": "months", "QS": "quarters"}
+        freq = freq_for_season(found) or ""
+        _err.print(
+            f"ds are integer steps and no --season was given: the data repeats every {found} "
+            f"steps, so they are read as {unit.get(freq, freq)} (pass --season to say otherwise)"
+        )
+    return found
 
 
 def _inferred_freq(frame: pd.DataFrame) -> str:

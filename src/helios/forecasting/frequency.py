@@ -79,6 +79,12 @@ def freq_for_season(season: int) -> str | None:
     return next((freq for freq, cycles in _CANDIDATE_SEASONS.items() if season in cycles), None)
 
 
+def calendar_cycles() -> tuple[int, ...]:
+    """Each calendar's usual cycle (hours' day, days' week, months' year...): what integer steps
+    without a declared season are tested for (``seasonality.strongest_cycle``)."""
+    return tuple(cycles[0] for cycles in _CANDIDATE_SEASONS.values())
+
+
 def season_length(freq: str) -> int:
     """Default seasonal period for a (normalised) frequency; 1 when there is no usual season."""
     return _SEASON.get(freq.split("-")[0], 1)

@@ -126,6 +126,31 @@ def confirm_seasons(
     return tuple(confirmed)
 
 
+# A cycle must correlate the series' changes this much on average to name the steps' unit.
+CLEAR_CYCLE = 0.2
+
+
+def strongest_cycle(series: list[np.ndarray], cycles: tuple[int, ...]) -> int | None:
+    """The cycle among ``cycles`` at whose lag the series' step-to-step changes correlate most
+    (mean over the series that hold two cycles), for data whose steps carry no calendar: hourly
+    changes repeat after 24 steps and not after 7, daily ones after 7 and not after 24. Changes,
+    not levels, since a trending series correlates with itself at every lag. None where no cycle
+    reaches ``CLEAR_CYCLE``."""
+    scores = {}
+    for cycle in sorted({c for c in cycles if c > 1}):
+        values = [
+            autocorrelations(changes, cycle)[-1]
+            for y in series
+            if len(changes := np.diff(np.asarray(y, dtype=float))) > MIN_CYCLES * cycle
+        ]
+        values = [v for v in values if np.isfinite(v)]
+        if values:
+            scores[cycle] = float(np.mean(values))
+    if not scores or max(scores.values()) < CLEAR_CYCLE:
+        return None
+    return max(scores, key=lambda cycle: scores[cycle])
+
+
 def data_seasons(train: Any, spec: Any) -> tuple[int, ...]:
     """The seasons a family should model for ``train`` (long ``unique_id, ds, y``): those the
     spec lists, or else the frequency's candidates confirmed on the data, with the spec's main
