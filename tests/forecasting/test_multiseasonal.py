@@ -718,5 +718,43 @@ def test_the_strongest_cycle_of_integer_steps_names_their_calendar() -> None:
         100 + 0.5 * months + 10 * np.sin(2 * np.pi * months / 12) + rng.normal(0, 2, 120) for _ in range(4)
     ]
     walks = [np.cumsum(rng.normal(size=500)) for _ in range(10)]  # close to every lag, cycle at none
+    smooth = []  # changes that follow their last one (AR 0.8): most alike at the shortest lag
+    for _ in range(10):
+        changes = np.zeros(500)
+        for i in range(1, 500):
+            changes[i] = 0.8 * changes[i - 1] + rng.normal()
+        smooth.append(np.cumsum(changes))
     cycles = calendar_cycles()
-    assert [strongest_cycle(s, cycles) for s in (hourly, daily, monthly, walks)] == [24, 7, 12, None]
+    found = [strongest_cycle(s, cycles) for s in (hourly, daily, monthly, walks, smooth)]
+    assert found == [24, 7, 12, None, None]
+
+
+@pytest.mark.parametrize(
+    ("season", "freq"),
+    [(24, "h"), (168, "h"), (7, "D"), (365, "D"), (5, "B"), (52, "W"), (12, "MS"), (13, None)],
+)
+def test_a_declared_season_names_the_calendar_it_belongs_to(season: int, freq: str | None) -> None:
+    from helios.forecasting.frequency import freq_for_season
+
+    assert freq_for_season(season) == freq
+
+
+def test_the_gbm_booster_is_refitted_where_a_series_starts_inside_the_validation_windows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A series with no points before the earliest window was scaled on nothing: the booster
+    that validated cannot forecast it, so gbm asks for a refit, as it does when a held-out
+    calibration (``calibration_windows=1``) was configured."""
+    from helios.forecasting.models import gbm as gbm_module
+
+    monkeypatch.setattr(gbm_module, "REUSE_FROM_POINTS", 0)
+    gbm = get_family("gbm")
+    panel = trending_panel(series=4)
+    late = hourly_panel(series=1).tail(2 * HORIZON).assign(unique_id="late")
+    config = {"n_estimators": 20, "calibration_windows": 0, "horizon": HORIZON}
+    spec, offsets = DataSpec("h", 24), [HORIZON, 0]
+    assert gbm.validation_fit(panel, gbm.parse_config(config), spec, HORIZON, offsets)[1] is not None
+    with_late = pd.concat([panel, late], ignore_index=True)
+    assert gbm.validation_fit(with_late, gbm.parse_config(config), spec, HORIZON, offsets)[1] is None
+    held_out = gbm.parse_config({**config, "calibration_windows": 1})
+    assert gbm.validation_fit(panel, held_out, spec, HORIZON, offsets)[1] is None

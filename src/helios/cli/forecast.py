@@ -15,6 +15,7 @@ from rich.console import Console
 
 from helios.forecasting.base import DataSpec, ForecastingError, ModelFamily
 from helios.forecasting.frequency import (
+    UNITS,
     calendar_cycles,
     freq_for_season,
     infer_freq,
@@ -193,6 +194,8 @@ def _values(frame: pd.DataFrame) -> pd.Series:
 
 
 def data_spec(frame: pd.DataFrame, freq: str | None, season: int | None) -> DataSpec:
+    if season is not None and season < 1:
+        raise typer.BadParameter(f"must be at least 1, got {season}", param_hint="--season")
     if freq is not None:
         try:
             canonical = normalise_freq(freq)
@@ -204,12 +207,9 @@ def data_spec(frame: pd.DataFrame, freq: str | None, season: int | None) -> Data
         # clearly; "D" reads as no particular unit. Taking them as days whatever the season
         # made 7 and 365 candidates of hourly data, and a 365 cycle that never fits twice in
         # 960 points kept the global models out of auto.
-        cycle = season or _steps_season(frame)  # found, it names the calendar, not the season
-        canonical = (freq_for_season(cycle) if cycle else None) or "D"
+        canonical = (freq_for_season(season) if season else _steps_calendar(frame)) or "D"
     else:
         canonical = _inferred_freq(frame)
-    if season is not None and season < 1:
-        raise typer.BadParameter(f"must be at least 1, got {season}", param_hint="--season")
     spec = DataSpec(freq=canonical, season_length=season or season_length(canonical))
     # Every cycle the calendar suggests (hourly: days and weeks) that the data confirms, once
     # for all families; the main season stays whatever was given or is usual for the frequency.
@@ -219,20 +219,23 @@ def data_spec(frame: pd.DataFrame, freq: str | None, season: int | None) -> Data
         _fail(str(exc))
 
 
-def _steps_season(frame: pd.DataFrame) -> int | None:
-    """The calendar cycle integer steps show most clearly, said on stderr (None: none shows)."""
+def _steps_calendar(frame: pd.DataFrame) -> str | None:
+    """The calendar whose usual cycle integer steps show most clearly, said on stderr (None:
+    none shows one)."""
     from helios.forecasting.panel import split_panel
 
-    found = strongest_cycle([s.y for s in split_panel(frame)], calendar_cycles())
-    if found is not None:
-        unit = {"min": "minutes", "h": "hours", "D": "days", "B": "business days", "W": "weeks"}
-        unit |= {"MS": "months", "QS": "quarters"}
-        freq = freq_for_season(found) or ""
+    try:
+        series = split_panel(frame)
+    except ForecastingError as exc:  # e.g. a step twice in one series
+        _fail(str(exc))
+    cycle = strongest_cycle([s.y for s in series], calendar_cycles())
+    freq = freq_for_season(cycle) if cycle else None
+    if freq is not None:
         _err.print(
-            f"ds are integer steps and no --season was given: the data repeats every {found} "
-            f"steps, so they are read as {unit.get(freq, freq)} (pass --season to say otherwise)"
+            f"ds are integer steps and no --season was given: the data repeats every {cycle} "
+            f"steps, so they are read as {UNITS.get(freq, freq)} (pass --season to say otherwise)"
         )
-    return found
+    return freq
 
 
 def _inferred_freq(frame: pd.DataFrame) -> str:

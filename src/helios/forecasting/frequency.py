@@ -82,7 +82,12 @@ def freq_for_season(season: int) -> str | None:
 def calendar_cycles() -> tuple[int, ...]:
     """Each calendar's usual cycle (hours' day, days' week, months' year...): what integer steps
     without a declared season are tested for (``seasonality.strongest_cycle``)."""
-    return tuple(cycles[0] for cycles in _CANDIDATE_SEASONS.values())
+    return tuple(dict.fromkeys(cycles[0] for cycles in _CANDIDATE_SEASONS.values()))
+
+
+# What each calendar's steps are called, for messages.
+UNITS = {"min": "minutes", "h": "hours", "D": "days", "B": "business days", "W": "weeks"}
+UNITS |= {"MS": "months", "ME": "months", "QS": "quarters", "QE": "quarters"}
 
 
 def season_length(freq: str) -> int:

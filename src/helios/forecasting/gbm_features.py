@@ -131,13 +131,15 @@ class Standardiser:
 
     @classmethod
     def fit(cls, padded: np.ndarray, season: int = 0) -> Standardiser:
-        loc = np.nanmean(padded, axis=1)
-        scale = np.nanstd(padded, axis=1)
-        if 0 < season < padded.shape[1]:
-            with np.errstate(invalid="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # a series too short for the season
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            # A series with no points in ``padded`` (it starts later) has no location: NaN, and
+            # what it forecasts is dropped; one too short for the season keeps its spread.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            loc = np.nanmean(padded, axis=1)
+            scale = np.nanstd(padded, axis=1)
+            if 0 < season < padded.shape[1]:
                 seasonal = np.nanmean(np.abs(padded[:, season:] - padded[:, :-season]), axis=1)
-            scale = np.where(np.isfinite(seasonal) & (seasonal > 0), seasonal, scale)
+                scale = np.where(np.isfinite(seasonal) & (seasonal > 0), seasonal, scale)
         return cls(loc, np.where(np.isfinite(scale) & (scale > 0), scale, 1.0))
 
     def apply(self, padded: np.ndarray) -> np.ndarray:

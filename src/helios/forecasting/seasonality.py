@@ -130,25 +130,36 @@ def confirm_seasons(
 CLEAR_CYCLE = 0.2
 
 
+def lag_correlation(y: np.ndarray, lag: int) -> float:
+    """Pearson correlation of ``y`` with itself ``lag`` steps back (NaN where undefined)."""
+    ahead, behind = y[lag:], y[:-lag]
+    if len(ahead) < 3 or ahead.std() == 0 or behind.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(ahead, behind)[0, 1])
+
+
 def strongest_cycle(series: list[np.ndarray], cycles: tuple[int, ...]) -> int | None:
     """The cycle among ``cycles`` at whose lag the series' step-to-step changes correlate most
     (mean over the series that hold two cycles), for data whose steps carry no calendar: hourly
     changes repeat after 24 steps and not after 7, daily ones after 7 and not after 24. Changes,
-    not levels, since a trending series correlates with itself at every lag. None where no cycle
-    reaches ``CLEAR_CYCLE``."""
+    not levels, since a trending series correlates with itself at every lag; and only a lag that
+    correlates more than the lags a quarter of a cycle either side is a cycle (smooth changes
+    correlate most at the shortest lag without repeating there). None where no cycle reaches
+    ``CLEAR_CYCLE``."""
+    changes = [np.diff(np.asarray(y, dtype=float)) for y in series]
     scores = {}
     for cycle in sorted({c for c in cycles if c > 1}):
-        values = [
-            autocorrelations(changes, cycle)[-1]
-            for y in series
-            if len(changes := np.diff(np.asarray(y, dtype=float))) > MIN_CYCLES * cycle
-        ]
-        values = [v for v in values if np.isfinite(v)]
-        if values:
-            scores[cycle] = float(np.mean(values))
-    if not scores or max(scores.values()) < CLEAR_CYCLE:
-        return None
-    return max(scores, key=lambda cycle: scores[cycle])
+        # A quarter of the cycle either side: a smooth cycle's peak is broad, a decay is not one.
+        side = max(1, cycle // 4)
+        long_enough = [c for c in changes if len(c) > MIN_CYCLES * cycle + side]
+        lags = (cycle - side, cycle, cycle + side)
+        around = np.array([[lag_correlation(c, lag) for lag in lags] for c in long_enough])
+        if not len(around) or np.isnan(around).all(axis=0).any():
+            continue
+        before, at, after = np.nanmean(around, axis=0)
+        if at > before and at > after and at >= CLEAR_CYCLE:
+            scores[cycle] = at
+    return max(scores, key=lambda cycle: scores[cycle]) if scores else None
 
 
 def data_seasons(train: Any, spec: Any) -> tuple[int, ...]:

@@ -56,6 +56,8 @@ from helios.forecasting.stamps import long_forecast_frame
 from helios.forecasting.step_calibration import StepCalibration
 
 MIN_TRAINING_ROWS = 20
+# A series is scaled on at least this many of its own points (a spread needs a few).
+MIN_SCALING_POINTS = 2
 # From this many points in the panel, auto forecasts with gbm's validation booster instead of
 # training a second one on all the data (validation_fit): on 400 hourly series of 1,000 points
 # the refit was a fifth of auto's CPU (50.2 -> 40.5 s), while below this size it costs seconds.
@@ -312,12 +314,30 @@ class GBMFamily(ModelFamily):
         forecast without a refit."""
         config = own_config(config, GBMConfig)
         panel = validation_panel(train, config, spec, horizon, offsets)
-        frame, booster = panel.backtest(config, horizon, offsets, check_levels(levels) if levels else ())
-        if len(train) < REUSE_FROM_POINTS:
+        frame, booster, calibration = panel.backtest(
+            config, horizon, offsets, check_levels(levels) if levels else ()
+        )
+        seen = panel.raw.shape[1] - max(offsets) - horizon
+        if not self._reusable(panel, config, seen):
             return frame, None
-        seen = panel.z[:, : panel.raw.shape[1] - max(offsets) - horizon]
-        calibration = panel.residual_calibration(booster, seen, config.horizon, config.threads)
+        if calibration is None or config.horizon != horizon:
+            calibration = panel.residual_calibration(
+                booster, panel.z[:, :seen], config.horizon, config.threads
+            )
         return frame, panel.fitted(booster, calibration, spec.freq, config)
+
+    @staticmethod
+    def _reusable(panel: GBMPanel, config: GBMConfig, seen: int) -> bool:
+        """Whether the validation booster may forecast the end: a large panel (the points the
+        trees read, ``window`` per series at most), every series scaled on points of its own
+        before the earliest window (a series that starts later was scaled on nothing), and no
+        held-out calibration asked for (``calibration_windows=1`` needs its own fit)."""
+        before = np.isfinite(panel.raw[:, :seen]).sum(axis=1)
+        return (
+            int(np.isfinite(panel.raw).sum()) >= REUSE_FROM_POINTS
+            and bool((before >= MIN_SCALING_POINTS).all())
+            and not config.calibration_windows
+        )
 
     def _calibrate(self, panel: GBMPanel, booster: Any, config: GBMConfig) -> StepCalibration:
         horizon = config.horizon
@@ -508,15 +528,16 @@ class GBMPanel:
 
     def backtest(
         self, config: GBMConfig, horizon: int, offsets: list[int], levels: Sequence[int] = ()
-    ) -> tuple[pd.DataFrame, Any]:
+    ) -> tuple[pd.DataFrame, Any, StepCalibration | None]:
         """One fit on the columns before the earliest test window, then a forecast from every
         origin (``offsets``: points between a window's last test point and the series' end):
         ``unique_id, window, step, y, mean`` (and ``lo-L``/``hi-L`` for ``levels``), observed
-        points only; and that fit's booster."""
+        points only; that fit's booster, and its residual calibration where ``levels`` asked
+        for one."""
         earliest = self.raw.shape[1] - max(offsets) - horizon
         self.horizon = max(self.horizon, horizon)  # a direct model learns every step it is asked for
         booster = self.train(config, self.z[:, :earliest])
-        widths = {}
+        widths, calibration = {}, None
         if levels:
             calibration = self.residual_calibration(booster, self.z[:, :earliest], horizon, config.threads)
             widths = {
@@ -541,4 +562,5 @@ class GBMPanel:
                 columns[f"hi-{level}"] = (forecast + width).reshape(-1)
             frames.append(pd.DataFrame(columns))
         frame = pd.concat(frames, ignore_index=True)
-        return frame[np.isfinite(frame["y"]) & np.isfinite(frame["mean"])].reset_index(drop=True), booster
+        observed = frame[np.isfinite(frame["y"]) & np.isfinite(frame["mean"])].reset_index(drop=True)
+        return observed, booster, calibration
