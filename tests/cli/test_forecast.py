@@ -139,27 +139,24 @@ def test_output_is_rounded_to_six_significant_digits(tmp_path: Path) -> None:
     assert mean == "0.3"
 
 
+def write_hourly_steps(tmp_path: Path, weekend: float, seed: int) -> Path:
+    """Three series of 720 hours with a daily cycle (and a weekend drop), ``ds`` 1, 2, 3..."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(1, 721)
+    shape = 50 + 5 * np.sin(2 * np.pi * t / 24) - weekend * ((t // 24) % 7 >= 5)
+    frame = pd.concat(
+        pd.DataFrame({"unique_id": f"s{i}", "ds": t, "y": shape + rng.normal(0, 1, len(t))}) for i in range(3)
+    )
+    path = tmp_path / "steps.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
 def test_integer_steps_count_in_the_unit_their_declared_season_belongs_to(tmp_path: Path) -> None:
     """Hourly data without timestamps (``ds`` 1, 2, 3...) and ``--season 24`` is forecast as
     hourly data: its week of 168 steps is a candidate and the global model joins auto, where
     reading the steps as days made 7 and 365 the other seasons and kept gbm out."""
-    rng = np.random.default_rng(1)
-    t = np.arange(1, 721)
-    frames = [
-        pd.DataFrame(
-            {
-                "unique_id": f"s{i}",
-                "ds": t,
-                "y": 50
-                + 5 * np.sin(2 * np.pi * t / 24)
-                - 3 * ((t // 24) % 7 >= 5)
-                + rng.normal(0, 1, len(t)),
-            }
-        )
-        for i in range(3)
-    ]
-    path = tmp_path / "steps.csv"
-    pd.concat(frames).to_csv(path, index=False)
+    path = write_hourly_steps(tmp_path, weekend=3.0, seed=1)
     result = runner.invoke(app, ["--input", str(path), "--horizon", "24", "--season", "24", "--explain"])
     assert result.exit_code == 0, result.output
     assert "seasonal_naive@168" in result.stderr and "cost of gbm:" in result.stderr
@@ -171,20 +168,7 @@ def test_integer_steps_count_in_the_unit_their_declared_season_belongs_to(tmp_pa
 def test_integer_steps_without_a_season_are_read_in_the_unit_of_the_cycle_they_show(tmp_path: Path) -> None:
     """No ``--season``: the cycle the steps' changes repeat on names the calendar (24: hours),
     and the command says so on stderr."""
-    rng = np.random.default_rng(2)
-    t = np.arange(1, 721)
-    frames = [
-        pd.DataFrame(
-            {
-                "unique_id": f"s{i}",
-                "ds": t,
-                "y": 50 + 5 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 1, len(t)),
-            }
-        )
-        for i in range(3)
-    ]
-    path = tmp_path / "steps.csv"
-    pd.concat(frames).to_csv(path, index=False)
+    path = write_hourly_steps(tmp_path, weekend=0.0, seed=2)
     result = runner.invoke(app, ["--input", str(path), "--horizon", "24", "--family", "auto", "--explain"])
     assert result.exit_code == 0, result.output
     assert "repeats every 24 steps, so they are read as hours" in " ".join(result.stderr.split())
