@@ -17,6 +17,7 @@ from helios.forecasting import atomic_files
 from helios.forecasting.artifacts import load_fitted, save_fitted
 from helios.forecasting.base import Callback, DataSpec, FitContext, ForecastingError, TrainingControl
 from helios.forecasting.callbacks import EarlyStopping, MetricsRecorder
+from helios.forecasting.checkpoint_header import saved_epoch
 from helios.forecasting.families import get_family
 from helios.forecasting.models.neural import NBeatsFitted
 from helios.forecasting.nn import checkpoint as checkpoints
@@ -195,6 +196,7 @@ def test_resume_continues_where_it_stopped_and_ends_like_an_uninterrupted_run(tm
     first = FitContext(callbacks=callbacks, control=cancellable(canceller), checkpoint_dir=tmp_path)
     fit(epochs=6, context=first)
     assert checkpoints.load_checkpoint(tmp_path).epoch == 3
+    assert saved_epoch(tmp_path) == 3  # what the job supervisor reads from the header, without torch
 
     resumed = MetricsRecorder()
     again = FitContext(callbacks=[resumed], checkpoint_dir=tmp_path, resume=True)

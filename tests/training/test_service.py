@@ -90,6 +90,29 @@ def test_orphan_with_a_checkpoint_is_requeued_to_resume(context: AppContext, pri
         assert job.status == "queued" and "resume" in views.journal_lines(session, job_id)[-1].message
 
 
+def test_a_resumed_job_is_said_to_restart_from_its_checkpoints_epoch(
+    context: AppContext, prices: str
+) -> None:
+    """The journal quotes the epoch the checkpoint was written after, read from its header, not
+    the last epoch the job reported: a fast job checkpoints every few seconds, not every epoch."""
+    import json
+    import struct
+
+    job_id = create(context)
+    claim_next(context, "elsewhere:1")
+    checkpoints = context.store.resolve(f"jobs/{job_id}/checkpoints")
+    checkpoints.mkdir(parents=True)
+    header = json.dumps({"__metadata__": {"helios": json.dumps({"format": 1, "epoch": 5})}}).encode()
+    (checkpoints / "checkpoint.safetensors").write_bytes(struct.pack("<Q", len(header)) + header)
+    with context.db.transaction() as session:
+        job = session.get(TrainingJob, job_id)
+        job.heartbeat_at, job.epoch = None, 23
+    assert recover_orphans(context, stale_after_s=60) == [job_id]
+    with context.db.reading() as session:
+        message = views.journal_lines(session, job_id)[-1].message
+    assert "during epoch 24" in message and "resume from its last checkpoint (epoch 5)" in message
+
+
 def test_live_worker_keeps_its_job(context: AppContext, prices: str) -> None:
     import socket
 

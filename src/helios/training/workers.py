@@ -117,6 +117,7 @@ def _is_zombie(pid: int) -> bool:
 
 
 def _recover(context: AppContext, session, job: TrainingJob) -> None:  # type: ignore[no-untyped-def]
+    from helios.forecasting.checkpoint_header import saved_epoch
     from helios.forecasting.families import get_family
 
     checkpoints = context.store.resolve(f"jobs/{job.id}/checkpoints")
@@ -128,12 +129,11 @@ def _recover(context: AppContext, session, job: TrainingJob) -> None:  # type: i
     )
     if resumable and job.attempts < MAX_ATTEMPTS and job.control != "cancel":
         job.status, job.worker = JobStatus.queued, None
-        journal(
-            session,
-            job.id,
-            f"{died}; requeued to resume from its last checkpoint (epoch {job.epoch})",
-            "warning",
-        )
+        # The checkpoint's own epoch, not the job's last reported one: checkpoints are written
+        # every few seconds, so a fast job resumes from further back than it had got.
+        saved = saved_epoch(checkpoints)
+        where = f" (epoch {saved})" if saved else ""
+        journal(session, job.id, f"{died}; requeued to resume from its last checkpoint{where}", "warning")
         return
     why = (
         "it had no checkpoint to resume from"

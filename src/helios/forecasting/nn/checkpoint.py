@@ -21,8 +21,8 @@ from safetensors.torch import save_file as save_tensor_file
 
 from helios.forecasting.atomic_files import remove_temp_files, write_atomically
 from helios.forecasting.base import ForecastingError
+from helios.forecasting.checkpoint_header import CHECKPOINT_NAME
 
-CHECKPOINT_NAME = "checkpoint.safetensors"
 FORMAT = 1
 
 
