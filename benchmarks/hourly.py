@@ -251,20 +251,24 @@ def speed_panel(folder: Path, series: int = 400, length: int = 1000) -> pd.DataF
     return pd.concat(chosen, ignore_index=True)
 
 
-def run_speed(folder: Path, config: dict[str, Any]) -> str:
+def run_speed(folder: Path, config: dict[str, Any], steps: str = "stamps") -> str:
+    """``auto`` fit + predict on ``speed_panel``, its ``ds`` as ``--steps`` says."""
     from helios.forecasting.base import DataSpec
     from helios.forecasting.families import get_family
 
     panel = speed_panel(folder)
+    if steps != "stamps":
+        panel = panel.assign(ds=panel.groupby("unique_id", sort=False).cumcount() + 1)
     family = get_family("auto")
     settings = family.parse_config({"horizon": HORIZON, **config})
+    spec = DataSpec(freq="D" if steps == "days" else "h", season_length=SEASON)
     wall, cpu = time.perf_counter(), time.process_time()
-    fitted = family.fit(panel, settings, DataSpec(freq="h", season_length=SEASON))
+    fitted = family.fit(panel, settings, spec)
     fit_wall = time.perf_counter() - wall
     fitted.predict(HORIZON, (80, LEVEL))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     lines = [
-        f"auto on {panel['unique_id'].nunique()} series x 1,000 hours, horizon {HORIZON}: "
+        f"auto on {panel['unique_id'].nunique()} series x 1,000 hours ({steps}), horizon {HORIZON}: "
         f"fit + predict {wall:.1f} s wall ({fit_wall:.1f} s fit), {cpu:.1f} s CPU",
         "",
         "| candidate | validation s | final fit s | series choosing it |",
@@ -352,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore")
     configs = json.loads(args.config_file.read_text() if args.config_file else args.config)
     if args.speed:
-        report = run_speed(folder, configs.get("auto", {}))
+        report = run_speed(folder, configs.get("auto", {}), args.steps)
         print(report)
         if args.markdown:
             args.markdown.write_text(report + "\n", encoding="utf-8")

@@ -116,7 +116,10 @@ def test_gbm_fits_forecast_and_validate_as_before_the_feature_layout(
     panel, config = small_panel(), gbm.parse_config(CONFIGS[name])
     fitted = gbm.fit(panel, config, SPEC)
     meta, _ = fitted.to_state()
-    assert meta["settings"] == recorded[name]["state"]["meta"]["settings"]
+    settings, then = dict(meta["settings"]), dict(recorded[name]["state"]["meta"]["settings"])
+    config, config_then = settings.pop("config"), then.pop("config")
+    assert settings == then
+    assert {key: config[key] for key in config_then} == config_then  # options added since: defaults
     numbers = recorded_numbers(fitted, panel, config)
     assert_same_numbers(numbers["forecast"], recorded[name]["forecast"])
     assert_same_numbers(numbers["backtest"], recorded[name]["backtest"])

@@ -758,3 +758,45 @@ def test_the_gbm_booster_is_refitted_where_a_series_starts_inside_the_validation
     assert gbm.validation_fit(with_late, gbm.parse_config(config), spec, HORIZON, offsets)[1] is None
     held_out = gbm.parse_config({**config, "calibration_windows": 1})
     assert gbm.validation_fit(panel, held_out, spec, HORIZON, offsets)[1] is None
+
+
+def test_gbm_log_units_round_trip_and_leave_series_that_touch_zero_alone() -> None:
+    from helios.forecasting.gbm_features import Standardiser
+
+    rows = np.array([[1.0, 4.0, 2.0, 8.0], [0.0, 3.0, 1.0, 5.0], [np.nan, np.nan, 2.0, 6.0]])
+    logged = Standardiser.fit(rows, log=True)
+    assert logged.floor is not None and logged.floor.tolist() == [0.5, 0.0, 1.0]
+    np.testing.assert_allclose(logged.invert(logged.apply(rows)), rows)  # padding stays NaN
+    assert logged.loc[0] == pytest.approx(np.mean(np.log(rows[0])))
+    assert logged.loc[1] == pytest.approx(np.mean(rows[1]))  # a zero: modelled as it is
+    later = np.array([[0.1, 2.0], [-1.0, 2.0], [-3.0, 2.0]])
+    assert logged.invert(logged.apply(later))[0, 0] == pytest.approx(0.5)  # clipped to the floor
+    lo, hi = logged.bounds(logged.apply(rows), np.full(4, 0.5))
+    assert (hi[0] - rows[0] > rows[0] - lo[0]).all()  # wider above than below in log units
+    assert np.allclose(hi[1] - rows[1], rows[1] - lo[1])
+
+
+def test_gbm_in_log_units_never_forecasts_a_positive_series_below_zero() -> None:
+    """A daily cycle whose troughs touch zero while the level drifts: on levels the trees put
+    some troughs below zero; in log units every forecast and bound is positive, and the model
+    saves and loads with its floors."""
+    rng = np.random.default_rng(4)
+    hours = 24 * 7 * 5
+    t = np.arange(hours)
+    stamps = pd.date_range("2024-01-01", periods=hours, freq="h")
+    frames = []
+    for i in range(12):
+        level = np.exp(np.cumsum(rng.normal(0, 0.03, hours))) * 10 ** (i % 4)
+        y = level * (1 + 0.95 * np.sin(2 * np.pi * (t + i) / 24)) ** 2 * np.exp(rng.normal(0, 0.05, hours))
+        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": stamps, "y": y}))
+    train, _ = split_last(pd.concat(frames, ignore_index=True), HORIZON)
+    gbm = get_family("gbm")
+    config = gbm.parse_config({"horizon": HORIZON, "n_estimators": 100, "transform": "log"})
+    fitted = gbm.fit(train, config, DataSpec("h", 24))
+    forecast = fitted.predict(HORIZON, (80, 95))
+    assert (forecast[["mean", "lo-80", "lo-95"]].to_numpy() > 0).all()
+    assert (forecast["hi-95"] - forecast["mean"] > forecast["mean"] - forecast["lo-95"]).all()
+    again = type(fitted).from_state(*fitted.to_state()).predict(HORIZON, (80, 95))
+    pd.testing.assert_frame_equal(again, forecast)
+    levels = gbm.fit(train, gbm.parse_config({"horizon": HORIZON, "n_estimators": 100}), DataSpec("h", 24))
+    assert (levels.predict(HORIZON, (80,))["lo-80"] < 0).any()  # what the log units prevent

@@ -117,36 +117,72 @@ def _profile_mean(values: list[np.ndarray]) -> np.ndarray:
 
 @dataclass
 class Standardiser:
-    """Per-series location and scale (never zero: a flat series divides by 1).
+    """Per-series location and scale (never zero: a flat series divides by 1), on the series'
+    logarithm where ``floor`` is positive.
 
     The scale is the series' spread, or (``season`` given) its mean absolute change over that
     season: the seasonal-naive error MASE divides by. In spread units a smooth series' next hour
     is a change a hundred times finer than a noisy one's, and one model fitted on both learns
     the noisy series' corrections and applies them to the smooth one (``gbm`` on a smooth
     hourly temperature series in a panel of weather: MASE 3.5 against seasonal naive's 1.4; 1.0
-    in seasonal-naive units, 0.9 fitted on the smooth series alone)."""
+    in seasonal-naive units, 0.9 fitted on the smooth series alone).
+
+    With ``log``, every series positive on the fitted points is taken as its logarithm first
+    (``floor``: half its smallest value, below which later values are clipped; 0: kept as it
+    is), so a daily cycle that grows with the level is one shape in log units: a model fitted on
+    levels learns a busy week's amplitude as a quiet week's."""
 
     loc: np.ndarray
     scale: np.ndarray
+    floor: np.ndarray | None = None
 
     @classmethod
-    def fit(cls, padded: np.ndarray, season: int = 0) -> Standardiser:
+    def fit(cls, padded: np.ndarray, season: int = 0, log: bool = False) -> Standardiser:
+        floor = _log_floor(padded) if log else None
+        values = _logged(padded, floor)
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             # A series with no points in ``padded`` (it starts later) has no location: NaN, and
             # what it forecasts is dropped; one too short for the season keeps its spread.
             warnings.simplefilter("ignore", RuntimeWarning)
-            loc = np.nanmean(padded, axis=1)
-            scale = np.nanstd(padded, axis=1)
-            if 0 < season < padded.shape[1]:
-                seasonal = np.nanmean(np.abs(padded[:, season:] - padded[:, :-season]), axis=1)
+            loc = np.nanmean(values, axis=1)
+            scale = np.nanstd(values, axis=1)
+            if 0 < season < values.shape[1]:
+                seasonal = np.nanmean(np.abs(values[:, season:] - values[:, :-season]), axis=1)
                 scale = np.where(np.isfinite(seasonal) & (seasonal > 0), seasonal, scale)
-        return cls(loc, np.where(np.isfinite(scale) & (scale > 0), scale, 1.0))
+        return cls(loc, np.where(np.isfinite(scale) & (scale > 0), scale, 1.0), floor)
 
     def apply(self, padded: np.ndarray) -> np.ndarray:
-        return (padded - self.loc[:, None]) / self.scale[:, None]
+        return (_logged(padded, self.floor) - self.loc[:, None]) / self.scale[:, None]
 
     def invert(self, z: np.ndarray) -> np.ndarray:
-        return z * self.scale[:, None] + self.loc[:, None]
+        values = z * self.scale[:, None] + self.loc[:, None]
+        if self.floor is None:
+            return values
+        with np.errstate(over="ignore"):
+            return np.where((self.floor > 0)[:, None], np.exp(values), values)
+
+    def bounds(self, z: np.ndarray, half_width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The interval ``z`` +/- ``half_width`` (standardised units, per step) in the data's
+        units: symmetric on levels, wider above than below on logged series."""
+        return self.invert(z - half_width[None, :]), self.invert(z + half_width[None, :])
+
+
+def _log_floor(padded: np.ndarray) -> np.ndarray:
+    """Half of each series' smallest value where every observed value is positive, else 0."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a series with no points: no floor
+        smallest = np.nanmin(padded, axis=1)
+    return np.where(np.isfinite(smallest) & (smallest > 0), smallest / 2, 0.0)
+
+
+def _logged(padded: np.ndarray, floor: np.ndarray | None) -> np.ndarray:
+    if floor is None or not (floor > 0).any():
+        return padded
+    positive = floor > 0
+    out = padded.copy()
+    with np.errstate(invalid="ignore"):
+        out[positive] = np.log(np.maximum(padded[positive], floor[positive, None]))  # NaN stays NaN
+    return out
 
 
 def pad_left(series: Sequence[np.ndarray], width: int | None = None) -> np.ndarray:
