@@ -278,8 +278,10 @@ SQLITE_ONLY_MODULES = {
 
 @pytest.hookimpl(trylast=True)  # after the module's fixtures (its live server) are torn down
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    """The Chromium a module's browser tests shared (tests/live.py) closes after its last test."""
-    if nextitem is None or nextitem.path != item.path:
+    """The Chromium the browser tests share (tests/live.py) closes before the first test that is not
+    one: it stays open from one browser module to the next on this worker (they are sent longest
+    first, so mostly one after another), but no other test runs while Playwright's loop is open."""
+    if nextitem is None or nextitem.get_closest_marker("browser") is None:
         from tests.live import close_shared_browser
 
         close_shared_browser()

@@ -126,13 +126,14 @@ def require_chromium() -> None:
     pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
 
 
-# One Chromium (and one Playwright driver) for all the browser tests of a module: starting both per
-# test cost 1.2-1.4 s of CPU each time (a context in a running one: 0.5-0.6 s, page included), ~50
-# times a run, and several times that in wall time on a loaded 2-core box. Each test still gets a fresh
-# browser context (its own cookies, storage and cache) that is closed when it ends. The browser is
-# closed when the module's last test ends (tests/conftest.py), not kept for the worker: between
-# Playwright's sync calls its event loop counts as running in this thread, and asyncio.run() in a
-# later test of another module would refuse to start.
+# One Chromium (and one Playwright driver) for the browser tests that run one after another on a
+# worker: starting both per test cost 1.2-1.4 s of CPU each time (a context in a running one:
+# 0.5-0.6 s, page included), ~50 times a run, and several times that in wall time on a loaded 2-core
+# box; per module, ~0.7 s of wall time each of ~20 times. Each test still gets a fresh browser context
+# (its own cookies, storage and cache) that is closed when it ends. The browser is closed before the
+# next test that is not marked ``browser`` (tests/conftest.py), not kept for the worker: between
+# Playwright's sync calls its event loop counts as running in this thread, and asyncio.run() in such
+# a test would refuse to start.
 _open: dict[str, Any] = {}
 
 
