@@ -13,7 +13,7 @@ from helios.client import Helios, HeliosAPIError
 from helios.config import Settings
 from helios.context import AppContext
 from helios.db import migrate
-from tests.live import live_server
+from tests.live import live_server, migrated_home
 from tests.predictions.ledger import import_prices, prices, register_model
 
 STOCKS = ("AAA", "BBB", "runs")
@@ -23,7 +23,7 @@ MORE = ("X1", "X2", "X3")
 @pytest.fixture(scope="module")
 def hx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Helios]:
     home = tmp_path_factory.mktemp("predictions-client") / "home"
-    context = AppContext.build(Settings(home=home))
+    context = AppContext.build(Settings(home=migrated_home(home)))
     migrate.upgrade(context.db.write_engine)
     register_model(context, "walk", "naive", prices(90, tickers=STOCKS))
     register_model(context, "vol", "garch", prices(90, tickers=STOCKS))

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from helios.cli import app
 from helios.client import Helios
-from tests.live import free_port, live_server
+from tests.live import free_port, live_server, migrated_home
 
 NATURAL = "date,ticker,close\n" + "".join(
     f"2024-01-{d:02d},{t},{base + d % 5 + d * 0.3:.2f}\n"
@@ -49,7 +49,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("remote")
     home = root / "server-home"
     # A token in the server's home before it starts: from then on it answers only with one.
-    context = AppContext.build(Settings(home=home))
+    context = AppContext.build(Settings(home=migrated_home(home)))
     migrate.upgrade(context.db.write_engine)
     with context.db.transaction() as session:
         secret = auth.create_token(session, "cli-tests", auth.Role.admin).secret

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from helios.config import Settings
 from helios.context import AppContext
 from helios.db import migrate
-from tests.live import browser_page, live_server
+from tests.live import browser_page, live_server, migrated_home
 from tests.predictions.ledger import import_prices, prices, register_model
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,7 @@ def post(server: str, path: str, body: dict) -> None:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("agent-filter-ui") / "home"
-    context = AppContext.build(Settings(home=home))
+    context = AppContext.build(Settings(home=migrated_home(home)))
     migrate.upgrade(context.db.write_engine)
     register_model(context, "walk", "naive", prices(90))
     register_model(context, "other", "naive", prices(90))

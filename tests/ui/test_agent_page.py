@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from helios.config import Settings
 from helios.context import AppContext
 from helios.db import migrate
-from tests.live import browser_page, live_server
+from tests.live import browser_page, live_server, migrated_home
 from tests.predictions.ledger import import_prices, prices, register_model
 
 pytestmark = pytest.mark.browser
@@ -27,7 +27,7 @@ SHOTS = Path(os.environ.get("HELIOS_SCREENSHOT_DIR", "/tmp/shots/agents"))
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("agents-ui") / "home"
-    context = AppContext.build(Settings(home=home))
+    context = AppContext.build(Settings(home=migrated_home(home)))
     migrate.upgrade(context.db.write_engine)
     register_model(context, "walk", "naive", prices(90))
     import_prices(context, prices(100))

@@ -14,7 +14,7 @@ import pytest
 from helios.config import Settings
 from helios.context import AppContext
 from helios.db import migrate
-from tests.live import browser_page, live_server
+from tests.live import browser_page, live_server, migrated_home
 from tests.predictions.ledger import import_prices, prices, register_model
 
 pytestmark = pytest.mark.browser
@@ -25,7 +25,7 @@ OPTIONS = "() => getElement(document.querySelector('[data-testid=forecast-chart]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("forecast-ui") / "home"
-    context = AppContext.build(Settings(home=home))
+    context = AppContext.build(Settings(home=migrated_home(home)))
     migrate.upgrade(context.db.write_engine)
     register_model(context, "walk", "naive", prices(90))  # trained on data up to 2026-03-31
     import_prices(context, prices(100))  # v1 ends 2026-04-10

@@ -14,7 +14,7 @@ import pytest
 from helios.config import Settings
 from helios.context import AppContext
 from helios.db import migrate
-from tests.live import browser_page, live_server
+from tests.live import browser_page, live_server, migrated_home
 from tests.predictions.ledger import import_prices, prices, register_model
 
 pytestmark = pytest.mark.browser
@@ -27,7 +27,7 @@ SERIES_NAMES = (
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("predictions-ui") / "home"
-    context = AppContext.build(Settings(home=home))
+    context = AppContext.build(Settings(home=migrated_home(home)))
     migrate.upgrade(context.db.write_engine)
     register_model(context, "walk", "naive", prices(90))
     register_model(context, "vol", "garch", prices(90))
