@@ -14,9 +14,11 @@ from tests.assistants.fake_llm import start as start_fake_llm
 from tests.live import browser_page
 
 pytestmark = pytest.mark.browser
-# Its tests read memories: the server embeds them with the real model (tests/live_serve.py).
-EMBEDDER = "minilm"
-HTTP = httpx.Client(timeout=120)  # the first memory write loads the embedding model
+# The server embeds with the tests' small embedder (tests/live_serve.py): this page shows a memory by
+# its id and provenance, which no embedding decides, and loading the real model in the server for its
+# one write cost ~9 s of the test's 14. Writes embedded by the real model and read back by meaning:
+# tests/ui/test_memory_graph.py, tests/api/test_memory.py.
+HTTP = httpx.Client(timeout=120)
 API = "/api/v1/ai-assistant"
 
 
