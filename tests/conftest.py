@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -205,6 +206,35 @@ def one_embedding_model_per_worker() -> Iterator[None]:
 
     patch = pytest.MonkeyPatch()
     patch.setattr(MemoryRuntime, "default", classmethod(default))
+    yield
+    patch.undo()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_tls_context_per_worker() -> Iterator[None]:
+    """Every httpx client the tests make gets the one default TLS context this worker built. httpx
+    builds one per client, loading certifi's bundle: ~27 ms of CPU for each ``httpx.get`` and
+    ``httpx.post``, where the call itself to a live server costs ~1 ms; the tests' polls (a server
+    coming up, a job finishing) make tens of them a module. The context is the same each time and
+    tests only speak plain HTTP to 127.0.0.1; other ``verify``/``cert`` choices still get their own."""
+    from httpx._transports import default as transports
+
+    original = getattr(transports, "create_ssl_context", None)
+    if original is None:  # a newer httpx: nothing to share, nothing to break
+        yield
+        return
+    built: dict[tuple[bool, str | None, str | None], Any] = {}
+
+    def shared(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+        if verify is not True or cert is not None:
+            return original(verify=verify, cert=cert, trust_env=trust_env)
+        key = (trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        if key not in built:
+            built[key] = original(verify=True, cert=None, trust_env=trust_env)
+        return built[key]
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(transports, "create_ssl_context", shared)
     yield
     patch.undo()
 
