@@ -584,11 +584,15 @@ def test_nbeats_joins_the_default_candidates_from_enough_series() -> None:
     few = trending_panel(series=3)
     many = trending_panel(series=NBEATS_FROM_SERIES)
     config = AutoConfig(horizon=HORIZON)
-    assert "nbeats" not in default_candidates(few, spec, config)[0]
+    assert not {"nbeats", "global_ar"} & set(default_candidates(few, spec, config)[0])
     names, configs = default_candidates(many, spec, config)
     assert "gbm" in names and "nbeats" in names and configs["nbeats"]["threads"] == 1
-    assert "nbeats" not in default_candidates(many, spec, AutoConfig(horizon=HORIZON, nbeats=False))[0]
-    assert "nbeats" in default_candidates(few, spec, AutoConfig(horizon=HORIZON, nbeats=True))[0]
+    assert configs["global_ar"] == {"horizon": HORIZON}  # the linear global model joins with it
+    without = default_candidates(many, spec, AutoConfig(horizon=HORIZON, nbeats=False))[0]
+    assert not {"nbeats", "global_ar"} & set(without)
+    assert {"nbeats", "global_ar"} <= set(
+        default_candidates(few, spec, AutoConfig(horizon=HORIZON, nbeats=True))[0]
+    )
 
 
 def test_a_blend_of_the_global_models_is_validated_and_forecast_as_their_average(
@@ -629,6 +633,7 @@ def test_the_global_models_are_blended_by_default_wherever_both_are_candidates()
     spec = DataSpec("h", 24)
     both = ["seasonal_naive@24", "seasonal_naive@168", "naive", "gbm", "nbeats"]
     assert default_blends(both, spec) == ["gbm+nbeats", "gbm+nbeats+seasonal_naive@24"]
+    assert default_blends([*both, "global_ar"], spec)[-1] == "gbm+nbeats+global_ar"
     assert default_blends(["naive", "gbm", "nbeats"], spec) == ["gbm+nbeats"]
     assert default_blends(["seasonal_naive@24", "gbm"], spec) == []
     train, _ = split_last(hourly_panel(series=4), HORIZON)

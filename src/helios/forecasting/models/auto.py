@@ -15,15 +15,18 @@ N-BEATS network; being window-based it is trained once, before the earliest wind
 every window and then the final horizon from that one network, its inputs slid forward
 (``reuse_validation_fit``): one network per ``auto`` fit, not one per origin nor a second one on
 all the data; only a short fit from its weights (``NBEATS_FINAL_EPOCHS``) teaches it the last
-points before the final forecast. ``gbm`` is validated the same way (one booster fitted before
-the earliest window forecasts every origin) and, on large panels (``gbm.REUSE_FROM_POINTS``),
-forecasts the final horizon from that booster too, its lags read up to each series' end: there
-the refit on all the data was about a fifth of ``auto``'s CPU (400 series of 1,000 hours).
-Where both global models are candidates, their equal average, alone and with seasonal naive on
-the declared season, competes as a candidate of its own (``blends``; no fit of its own: its
-validation forecasts are its parts' averaged). Two global models err differently: on the
-hourly choice panels their average was kept by 64-94% of the series, where ``selection="close"``
-alone averages the two only when their own scores fall within the tolerance.
+points before the final forecast. With it comes the global linear autoregression
+(``global_ar``: one ridge fit before the earliest window forecasts every window; refitted on all
+the data, which costs a second or two). ``gbm`` is validated the same way (one booster fitted
+before the earliest window forecasts every origin) and, on large panels
+(``gbm.REUSE_FROM_POINTS``), forecasts the final horizon from that booster too, its lags read up
+to each series' end: there the refit on all the data was about a fifth of ``auto``'s CPU (400
+series of 1,000 hours). Where both global models are candidates, their equal average, alone,
+with seasonal naive on the declared season and with ``global_ar``, competes as a candidate of
+its own (``blends``; no fit of its own: its validation forecasts are its parts' averaged). Two
+global models err differently: on the hourly choice panels their average was kept by 64-94% of
+the series, where ``selection="close"`` alone averages the two only when their own scores fall
+within the tolerance.
 Before choosing, each series' scores are pulled towards the panel's as far as its own windows
 disagree with each other (``pooling="evidence"``): four windows are a noisy judge of one
 series, and per-series picks on noise lost to ``gbm`` alone on 135 hourly windows of ETTh1.
@@ -164,8 +167,8 @@ class AutoConfig(Hyperparameters):
         default=None,
         description="Equal averages of candidates ('gbm+nbeats') validated as candidates of their "
         "own (no fit: their parts' forecasts averaged), wherever all their parts are candidates; "
-        "empty (None): gbm+nbeats and gbm+nbeats+seasonal naive on the declared season where "
-        "both global models are candidates; [] for none.",
+        "empty (None): gbm+nbeats, gbm+nbeats+seasonal naive on the declared season and "
+        "gbm+nbeats+global_ar where both global models are candidates; [] for none.",
     )
     reuse_validation_fit: bool = Field(
         default=True,
@@ -195,7 +198,8 @@ def default_blends(names: Sequence[str], spec: DataSpec) -> list[str]:
     if "gbm" not in names or "nbeats" not in names:
         return []
     seasonal = f"seasonal_naive@{spec.season_length}"
-    return ["gbm+nbeats", *(["gbm+nbeats+" + seasonal] if seasonal in names else [])]
+    linear = ["gbm+nbeats+global_ar"] if "global_ar" in names else []
+    return ["gbm+nbeats", *(["gbm+nbeats+" + seasonal] if seasonal in names else []), *linear]
 
 
 def candidate_family(candidate: str) -> str:
@@ -239,6 +243,13 @@ def default_candidates(
                 "threads": 1,
                 "final_epochs": NBEATS_FINAL_EPOCHS,
             }
+            # With N-BEATS, the global linear autoregression: a linear view of the same shared
+            # cycles for a second or two of CPU, alone and in a three-way blend (better on three
+            # of four hourly choice sets and on M4 weekly's). On ETTh1's 7 series its 505 weights
+            # had ~1,200 windows to learn from and auto lost 1.7%: so on large panels only
+            # (BENCHMARKS.md, 2026-12-04 evening).
+            names.append("global_ar")
+            configs["global_ar"] = {"horizon": config.horizon}
     if len(train) <= LOCAL_CANDIDATE_POINTS:
         names.append("auto_theta")
         if spec.season_length <= ETS_SEASON_LIMIT:  # ETS with 24 seasonal states takes seconds a series
