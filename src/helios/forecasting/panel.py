@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
 import pandas as pd
 from pydantic import ValidationError
-from scipy.stats import norm
 
 from helios.forecasting.base import ForecastingError, Hyperparameters, ModelFamily
 from helios.forecasting.stamps import future_stamps as shared_future_stamps
@@ -156,8 +156,9 @@ def interval_columns(levels: Sequence[int]) -> list[str]:
 
 
 def normal_quantile(level: int) -> float:
-    """z such that a normal variable lies within mean +- z sigma with probability ``level``%."""
-    return float(norm.ppf(0.5 + level / 200))
+    """z such that a normal variable lies within mean +- z sigma with probability ``level``%.
+    (The standard library's, not scipy's: importing scipy.stats cost every job process ~0.7 s.)"""
+    return NormalDist().inv_cdf(0.5 + level / 200)
 
 
 def normal_bounds(
