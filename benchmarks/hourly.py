@@ -392,7 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     return run_accuracy(args, splits)
 
 
-def run_accuracy(args: argparse.Namespace, splits: list[tuple[pd.DataFrame, pd.DataFrame]]) -> int:
+def run_accuracy(
+    args: argparse.Namespace, splits: list[tuple[pd.DataFrame, pd.DataFrame]], freq: str | None = None
+) -> int:
     if not splits:
         print(
             "No data for this set (see benchmarks/hourly_extra.py and hourly_demand.py for where it "
@@ -403,7 +405,7 @@ def run_accuracy(args: argparse.Namespace, splits: list[tuple[pd.DataFrame, pd.D
     warnings.simplefilter("ignore")
     configs = json.loads(args.config_file.read_text() if args.config_file else args.config)
     names = args.families.split(",") if args.families else default_families()
-    freq = "D" if args.steps == "days" else "h"
+    freq = freq or ("D" if args.steps == "days" else "h")
     if args.steps != "stamps":
         splits = [integer_steps(train, test) for train, test in splits]
     reference = run_family("naive2", {}, splits, freq)
