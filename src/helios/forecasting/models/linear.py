@@ -217,6 +217,8 @@ class ARPanel:
         weights = np.linalg.solve(gram + penalty, cross)
         sample = origins[:: max(1, len(origins) * len(self.ids) // CALIBRATION_ROWS)]
         x, y = self.rows(z, sample, horizon)
+        if not len(x):  # the sampled origins fell where no window is complete: all of them
+            x, y = self.rows(z, origins, horizon)
         errors = y - (x @ weights[:-1] + weights[-1])
         return weights, StepCalibration.from_errors(errors)
 
