@@ -110,3 +110,15 @@ def test_auto_validates_global_ar_and_blends_it_with_gbm() -> None:
     forecast = fitted.predict(HORIZON, (95,))
     assert np.isfinite(forecast[["mean", "lo-95", "hi-95"]].to_numpy()).all()
     assert "global_ar" in fitted.costs
+
+
+def test_flat_series_forecast_their_level_and_an_unpenalised_singular_fit_says_why() -> None:
+    stamps = pd.date_range("2024-01-01", periods=24 * 30, freq="h")
+    flat = pd.concat(
+        [pd.DataFrame({"unique_id": f"f{i}", "ds": stamps, "y": float(10 * (i + 1))}) for i in range(3)],
+        ignore_index=True,
+    )
+    forecast = fit(flat).predict(HORIZON, (95,))
+    np.testing.assert_allclose(forecast.groupby("unique_id")["mean"].mean(), [10.0, 20.0, 30.0])
+    with pytest.raises(ForecastingError, match="ridge above 0"):
+        fit(flat, ridge=0.0)

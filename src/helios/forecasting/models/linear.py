@@ -212,9 +212,16 @@ class ARPanel:
                 f"global_ar: only {count} complete windows of {self.lookback} + {horizon} points; "
                 "set a shorter lookback or bring longer series"
             )
-        penalty = config.ridge * float(np.mean(np.diag(gram)[:-1])) * np.eye(width)
+        # Flat windows only (every series constant) have no spread: shrink against 1 instead.
+        penalty = config.ridge * (float(np.mean(np.diag(gram)[:-1])) or 1.0) * np.eye(width)
         penalty[-1, -1] = 0.0  # the intercept is not shrunk
-        weights = np.linalg.solve(gram + penalty, cross)
+        try:
+            weights = np.linalg.solve(gram + penalty, cross)
+        except np.linalg.LinAlgError:
+            raise ForecastingError(
+                "global_ar: the windows do not determine the weights (flat or repeated series); "
+                "set ridge above 0"
+            ) from None
         sample = origins[:: max(1, len(origins) * len(self.ids) // CALIBRATION_ROWS)]
         x, y = self.rows(z, sample, horizon)
         if not len(x):  # the sampled origins fell where no window is complete: all of them
