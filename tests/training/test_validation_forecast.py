@@ -61,7 +61,9 @@ def _validation(context: AppContext, job_id: int) -> ValidationRead:
 
 
 @pytest.mark.parametrize(
-    ("family", "hyperparameters"), [("seasonal_naive", {}), ("gbm", SMALL_GBM)], ids=["statistical", "gbm"]
+    ("family", "hyperparameters"),
+    [("seasonal_naive", {}), ("gbm", SMALL_GBM), ("global_ar", {"horizon": HORIZON})],
+    ids=["statistical", "gbm", "global_ar"],
 )
 def test_the_forecast_kept_is_made_before_the_origin(
     context: AppContext, family: str, hyperparameters: dict
