@@ -109,6 +109,12 @@ class FitContext:
     checkpoint_dir: Path | None = None  # iterative families write resumable checkpoints here
     resume: bool = False  # continue from the latest checkpoint in checkpoint_dir, if any
 
+    def fitted_without_epochs(self, family: str, series: int) -> None:
+        """Tell the callbacks that a fit with no epochs (one solve, one booster) is over."""
+        summary = {"epochs_run": 0, "series": series, "family": family, "stopped_reason": None}
+        for callback in self.callbacks:
+            callback.on_train_end(summary, self.control)
+
 
 class Fitted(abc.ABC):
     """A trained model, ready to forecast from the end of its training data."""

@@ -17,7 +17,7 @@ import pandas as pd
 from helios.forecasting import gbm_features as features
 from helios.forecasting.base import DataSpec, ForecastingError
 from helios.forecasting.frequency import candidate_seasons
-from helios.forecasting.panel import split_panel, stamp_from_json, stamp_to_json
+from helios.forecasting.panel import observed_rows, split_panel, stamp_from_json, stamp_to_json, window_rows
 from helios.forecasting.seasonality import data_seasons
 from helios.forecasting.step_calibration import StepCalibration
 
@@ -262,19 +262,7 @@ class GBMPanel:
             cut = self.raw.shape[1] - offset - horizon
             start, steps = self.forecast_start(self.z[:, :cut])
             z = panel_forecast(booster, start, steps, self.layout, horizon)
-            forecast = self.standardiser.invert(z)
+            bounds = {level: self.standardiser.bounds(z, width) for level, width in widths.items()}
             actual = self.raw[:, cut : cut + horizon]
-            columns = {
-                "unique_id": np.repeat(self.ids, horizon),
-                "window": window,
-                "step": np.tile(np.arange(1, horizon + 1), len(self.ids)),
-                "y": actual.reshape(-1),
-                "mean": forecast.reshape(-1),
-            }
-            for level, width in widths.items():
-                lo, hi = self.standardiser.bounds(z, width)
-                columns[f"lo-{level}"], columns[f"hi-{level}"] = lo.reshape(-1), hi.reshape(-1)
-            frames.append(pd.DataFrame(columns))
-        frame = pd.concat(frames, ignore_index=True)
-        observed = frame[np.isfinite(frame["y"]) & np.isfinite(frame["mean"])].reset_index(drop=True)
-        return observed, booster, calibration
+            frames.append(window_rows(self.ids, window, actual, self.standardiser.invert(z), bounds))
+        return observed_rows(frames), booster, calibration

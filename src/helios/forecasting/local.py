@@ -117,9 +117,7 @@ def fit_each_series(
         if context.control.cancelled:
             raise ForecastingError(f"{family}: fit cancelled after {len(states)} series")
         states.append(fit_one(series))
-    summary = {"epochs_run": 0, "series": len(states), "family": family, "stopped_reason": None}
-    for callback in context.callbacks:
-        callback.on_train_end(summary, context.control)
+    context.fitted_without_epochs(family, len(states))
     return states
 
 

@@ -8,7 +8,7 @@ horizon, interval levels, and configs of families wrapped by others (auto, confo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any, TypeAlias, TypeVar
@@ -193,3 +193,31 @@ def _concat_stamps(indexes: list[pd.Index]) -> pd.Index | np.ndarray:
 
 def empty_forecast(levels: Sequence[int]) -> pd.DataFrame:
     return pd.DataFrame(columns=["unique_id", "ds", "mean", *interval_columns(levels)])
+
+
+def window_rows(
+    ids: Sequence[str],
+    window: int,
+    actual: np.ndarray,
+    forecast: np.ndarray,
+    bounds: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None,
+) -> pd.DataFrame:
+    """One validation window of a panel forecast, from ``(series, horizon)`` arrays, as rows
+    ``unique_id, window, step, y, mean`` (and ``lo-L``/``hi-L`` for each level in ``bounds``)."""
+    horizon = forecast.shape[1]
+    columns: dict[str, Any] = {
+        "unique_id": np.repeat(np.asarray(ids, dtype=object), horizon),
+        "window": window,
+        "step": np.tile(np.arange(1, horizon + 1), len(ids)),
+        "y": actual.reshape(-1),
+        "mean": forecast.reshape(-1),
+    }
+    for level, (lo, hi) in (bounds or {}).items():
+        columns[f"lo-{level}"], columns[f"hi-{level}"] = lo.reshape(-1), hi.reshape(-1)
+    return pd.DataFrame(columns)
+
+
+def observed_rows(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The windows' rows where there was something to score: an observed value and a forecast."""
+    frame = pd.concat(frames, ignore_index=True)
+    return frame[np.isfinite(frame["y"]) & np.isfinite(frame["mean"])].reset_index(drop=True)

@@ -239,9 +239,7 @@ class GBMFamily(ModelFamily):
         panel = GBMPanel.from_frame(train, spec, config)
         booster = panel.train(config, panel.z)
         calibration = self._calibrate(panel, booster, config)
-        summary = {"epochs_run": 0, "series": len(panel.ids), "family": self.name, "stopped_reason": None}
-        for callback in context.callbacks:
-            callback.on_train_end(summary, context.control)
+        context.fitted_without_epochs(self.name, len(panel.ids))
         return panel.fitted(booster, calibration, spec.freq, config)
 
     def backtest_forecasts(

@@ -40,7 +40,15 @@ from helios.forecasting.base import (
 )
 from helios.forecasting.families import register
 from helios.forecasting.frequency import candidate_seasons
-from helios.forecasting.panel import check_horizon, check_levels, own_config, split_panel, stamp_to_json
+from helios.forecasting.panel import (
+    check_horizon,
+    check_levels,
+    observed_rows,
+    own_config,
+    split_panel,
+    stamp_to_json,
+    window_rows,
+)
 from helios.forecasting.seasonality import data_seasons
 from helios.forecasting.stamps import long_forecast_frame
 from helios.forecasting.step_calibration import StepCalibration
@@ -305,9 +313,7 @@ class GlobalARFamily(ModelFamily):
         context = context or FitContext()
         panel = ARPanel.from_frame(train, spec, config)
         weights, calibration = panel.train(config, panel.z, config.horizon)
-        summary = {"epochs_run": 0, "series": len(panel.ids), "family": self.name, "stopped_reason": None}
-        for callback in context.callbacks:
-            callback.on_train_end(summary, context.control)
+        context.fitted_without_epochs(self.name, len(panel.ids))
         settings = {
             "freq": spec.freq,
             "lookback": panel.lookback,
@@ -337,21 +343,15 @@ class GlobalARFamily(ModelFamily):
             raise ForecastingError("global_ar: the series are too short for these validation windows")
         panel = ARPanel.from_frame(train, spec, config, seen_columns=seen)
         weights, calibration = panel.train(config, panel.z[:, :seen], horizon)
+        scale = panel.standardiser.scale[:, None]
         frames = []
         for window, offset in enumerate(offsets):
             cut = panel.raw.shape[1] - offset - horizon
-            forecast = panel.forecast(weights, panel.z[:, :cut], horizon) * panel.standardiser.scale[:, None]
-            columns = {
-                "unique_id": np.repeat(panel.ids, horizon),
-                "window": window,
-                "step": np.tile(np.arange(1, horizon + 1), len(panel.ids)),
-                "y": panel.raw[:, cut : cut + horizon].reshape(-1),
-                "mean": forecast.reshape(-1),
+            forecast = panel.forecast(weights, panel.z[:, :cut], horizon) * scale
+            widths = {
+                level: calibration.half_width(level, horizon)[None, :] * scale
+                for level in check_levels(levels)
             }
-            for level in check_levels(levels):
-                width = calibration.half_width(level, horizon)[None, :] * panel.standardiser.scale[:, None]
-                columns[f"lo-{level}"] = (forecast - width).reshape(-1)
-                columns[f"hi-{level}"] = (forecast + width).reshape(-1)
-            frames.append(pd.DataFrame(columns))
-        frame = pd.concat(frames, ignore_index=True)
-        return frame[np.isfinite(frame["y"]) & np.isfinite(frame["mean"])].reset_index(drop=True)
+            bounds = {level: (forecast - width, forecast + width) for level, width in widths.items()}
+            frames.append(window_rows(panel.ids, window, panel.raw[:, cut : cut + horizon], forecast, bounds))
+        return observed_rows(frames)
