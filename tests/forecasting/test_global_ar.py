@@ -112,13 +112,41 @@ def test_auto_validates_global_ar_and_blends_it_with_gbm() -> None:
     assert "global_ar" in fitted.costs
 
 
-def test_flat_series_forecast_their_level_and_an_unpenalised_singular_fit_says_why() -> None:
+def test_flat_series_forecast_their_level_with_no_spread_among_moving_ones() -> None:
+    """A series that never moves has no units to learn in (its scale falls back to 1): it is
+    left out of the fit and forecast at its level with zero width, alone or among others."""
     stamps = pd.date_range("2024-01-01", periods=24 * 30, freq="h")
-    flat = pd.concat(
-        [pd.DataFrame({"unique_id": f"f{i}", "ds": stamps, "y": float(10 * (i + 1))}) for i in range(3)],
-        ignore_index=True,
-    )
-    forecast = fit(flat).predict(HORIZON, (95,))
+
+    def flat(value: float, uid: str) -> pd.DataFrame:
+        return pd.DataFrame({"unique_id": uid, "ds": stamps, "y": value})
+
+    only_flat = pd.concat([flat(10.0 * (i + 1), f"f{i}") for i in range(3)], ignore_index=True)
+    forecast = fit(only_flat).predict(HORIZON, (95,))
     np.testing.assert_allclose(forecast.groupby("unique_id")["mean"].mean(), [10.0, 20.0, 30.0])
-    with pytest.raises(ForecastingError, match="ridge above 0"):
-        fit(flat, ridge=0.0)
+    train, _ = split_last(hourly_panel(series=6, hours=24 * 30, seed=7), 0)
+    mixed = pd.concat([train, flat(0.1, "f0"), flat(1 / 3, "f1")], ignore_index=True)
+    fitted = fit(mixed)
+    forecast = fitted.predict(HORIZON, (95,)).set_index("unique_id")
+    for uid, value in (("f0", 0.1), ("f1", 1 / 3)):
+        np.testing.assert_allclose(forecast.loc[uid, ["mean", "lo-95", "hi-95"]].to_numpy(), value)
+    assert (forecast.loc["s0", "hi-95"] > forecast.loc["s0", "mean"]).all()
+    again = type(fitted).from_state(*fitted.to_state()).predict(HORIZON, (95,))
+    pd.testing.assert_frame_equal(again.set_index("unique_id"), forecast)
+
+
+def test_fewer_windows_than_weights_is_refused_and_no_ridge_takes_the_least_norm_weights() -> None:
+    train, test = split_last(hourly_panel(series=1, hours=200), HORIZON)
+    with pytest.raises(ForecastingError, match="weights"):
+        fit(train, lookback=150)  # 27 windows for 151 weights: intervals would be ~0
+    cycle = np.tile(np.sin(2 * np.pi * np.arange(24) / 24), 30)  # every window repeats the first
+    stamps = pd.date_range("2024-01-01", periods=len(cycle), freq="h")
+    repeated = pd.DataFrame({"unique_id": "c", "ds": stamps, "y": 5 + cycle})
+    forecast = fit(repeated, ridge=0.0, lookback=48).predict(HORIZON, ())
+    np.testing.assert_allclose(forecast["mean"].to_numpy(), 5 + cycle[:HORIZON], atol=1e-6)
+
+
+def test_an_empty_frame_is_a_forecasting_error_for_validation_too() -> None:
+    family = get_family("global_ar")
+    empty = pd.DataFrame({"unique_id": [], "ds": [], "y": []})
+    with pytest.raises(ForecastingError, match="no rows"):
+        family.backtest_forecasts(empty, family.parse_config({}), SPEC, HORIZON, [0])

@@ -49,7 +49,6 @@ from helios.forecasting.panel import (
     stamp_to_json,
     window_rows,
 )
-from helios.forecasting.seasonality import data_seasons
 from helios.forecasting.stamps import long_forecast_frame
 from helios.forecasting.step_calibration import StepCalibration
 
@@ -120,13 +119,25 @@ def centred_inputs(z: np.ndarray, origin: int, lookback: int, anchor: int) -> tu
     return np.where(np.isfinite(centred), centred, 0.0), level
 
 
-def ar_forecast(weights: np.ndarray, z: np.ndarray, horizon: int, lookback: int, anchor: int) -> np.ndarray:
+def flat_series(values: np.ndarray) -> np.ndarray:
+    """Which rows never move (spread below a billionth of their level): no units to learn in."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a row with no points: not flat
+        spread, level = np.nanstd(values, axis=1), np.nanmean(np.abs(values), axis=1)
+    return np.isfinite(spread) & (spread <= 1e-9 * np.fmax(level, 1.0))
+
+
+def ar_forecast(
+    weights: np.ndarray, z: np.ndarray, horizon: int, lookback: int, anchor: int, flat: np.ndarray
+) -> np.ndarray:
     """(series, horizon) forecasts in the series' units from the end of ``z``; past the steps
-    the weights know, their own forecasts are fed back as inputs."""
+    the weights know, their own forecasts are fed back as inputs. A ``flat`` series forecasts
+    its level."""
     out = np.empty((z.shape[0], 0))
     while out.shape[1] < horizon:
         x, level = centred_inputs(z, z.shape[1], lookback, anchor)
         step = x @ weights[:-1] + weights[-1] + level[:, None]
+        step[flat] = level[flat, None]
         out = np.concatenate([out, step], axis=1)
         z = np.concatenate([z, step], axis=1)
     return out[:, :horizon]
@@ -145,11 +156,13 @@ class ARPanel:
         lookback: int,
         anchor: int,
         standardiser: features.Standardiser,
+        seen_columns: int | None = None,
     ) -> None:
         self.ids, self.last_ds, self.raw = ids, last_ds, raw
         self.lookback, self.anchor = lookback, anchor
         self.standardiser = standardiser
         self.z = raw / standardiser.scale[:, None]
+        self.flat = flat_series(raw[:, :seen_columns])
 
     @classmethod
     def from_frame(
@@ -158,10 +171,10 @@ class ARPanel:
         series = split_panel(train)
         values = [s.y[-config.window :] if config.window else s.y for s in series]
         longest = max(len(y) for y in values)
+        # Every season the calendar suggests: the lookback only needs their lengths, and the
+        # weights ignore a cycle the data does not have.
         seasons = sorted(
-            m
-            for m in {*data_seasons(train, spec), *candidate_seasons(spec.freq), spec.season_length}
-            if 1 < m < longest
+            m for m in {*candidate_seasons(spec.freq), *spec.declared_seasons} if 1 < m < longest
         )
         lookback = config.lookback or default_lookback(seasons, config.horizon, [len(y) for y in values])
         raw = features.pad_left(values, longest)
@@ -175,6 +188,7 @@ class ARPanel:
             lookback,
             anchor,
             standardiser,
+            seen_columns,
         )
 
     def training_origins(self, columns: int, horizon: int) -> np.ndarray:
@@ -189,7 +203,7 @@ class ARPanel:
         xs, ys = [], []
         for origin in origins:
             window = z[:, origin - self.lookback : origin + horizon]
-            complete = np.isfinite(window).all(axis=1)
+            complete = np.isfinite(window).all(axis=1) & ~self.flat
             if not complete.any():
                 continue
             window = window[complete]
@@ -207,6 +221,8 @@ class ARPanel:
         windows of ``z``, and the per-step calibration of their errors on those windows."""
         origins = self.training_origins(z.shape[1], horizon)
         width = self.lookback + 1
+        if self.flat.all():  # nothing moves: every series forecasts its level, with no spread
+            return np.zeros((width, horizon)), StepCalibration.from_errors(np.zeros((1, horizon)))
         gram, cross, count = np.zeros((width, width)), np.zeros((width, horizon)), 0
         per_block = max(1, BLOCK_ROWS // max(1, len(self.ids)))
         for start in range(0, len(origins), per_block):
@@ -215,21 +231,17 @@ class ARPanel:
             gram += x.T @ x
             cross += x.T @ y
             count += len(x)
-        if count < max(20, width // 4):
+        if count < max(20, width):  # fewer windows than weights: fitted to noise, intervals of ~0
             raise ForecastingError(
-                f"global_ar: only {count} complete windows of {self.lookback} + {horizon} points; "
-                "set a shorter lookback or bring longer series"
+                f"global_ar: only {count} complete windows of {self.lookback} + {horizon} points for "
+                f"{width} weights; set a shorter lookback or bring longer or more series"
             )
-        # Flat windows only (every series constant) have no spread: shrink against 1 instead.
-        penalty = config.ridge * (float(np.mean(np.diag(gram)[:-1])) or 1.0) * np.eye(width)
-        penalty[-1, -1] = 0.0  # the intercept is not shrunk
-        try:
+        if config.ridge > 0:
+            penalty = config.ridge * float(np.mean(np.diag(gram)[:-1])) * np.eye(width)
+            penalty[-1, -1] = 0.0  # the intercept is not shrunk
             weights = np.linalg.solve(gram + penalty, cross)
-        except np.linalg.LinAlgError:
-            raise ForecastingError(
-                "global_ar: the windows do not determine the weights (flat or repeated series); "
-                "set ridge above 0"
-            ) from None
+        else:  # unpenalised: the least-norm weights, which exist where windows repeat each other
+            weights = np.linalg.lstsq(gram, cross, rcond=None)[0]
         sample = origins[:: max(1, len(origins) * len(self.ids) // CALIBRATION_ROWS)]
         x, y = self.rows(z, sample, horizon)
         if not len(x):  # the sampled origins fell where no window is complete: all of them
@@ -238,7 +250,7 @@ class ARPanel:
         return weights, StepCalibration.from_errors(errors)
 
     def forecast(self, weights: np.ndarray, z: np.ndarray, horizon: int) -> np.ndarray:
-        return ar_forecast(weights, z, horizon, self.lookback, self.anchor)
+        return ar_forecast(weights, z, horizon, self.lookback, self.anchor, self.flat)
 
 
 class GlobalARFitted(Fitted):
@@ -253,20 +265,24 @@ class GlobalARFitted(Fitted):
         weights: np.ndarray,
         scale: np.ndarray,
         calibration: StepCalibration,
+        flat: np.ndarray,
     ) -> None:
         self.settings = settings  # freq, lookback, anchor, config
         self.unique_ids, self.last_ds = unique_ids, last_ds
         self.history = history  # the last lookback points of each series, in its own units
         self.weights, self.scale, self.calibration = weights, scale, calibration
+        self.flat = flat  # series that never moved: forecast at their level, with no spread
 
     def predict(self, horizon: int, levels: Sequence[int] = DEFAULT_LEVELS) -> pd.DataFrame:
         horizon, levels = check_horizon(horizon), check_levels(levels)
+        settings = self.settings
         z = ar_forecast(
-            self.weights, self.history, horizon, self.settings["lookback"], self.settings["anchor"]
+            self.weights, self.history, horizon, settings["lookback"], settings["anchor"], self.flat
         )
         columns = {"mean": z * self.scale[:, None]}
+        unit = np.where(self.flat, 0.0, self.scale)[:, None]
         for level in levels:
-            width = self.calibration.half_width(level, horizon)[None, :] * self.scale[:, None]
+            width = self.calibration.half_width(level, horizon)[None, :] * unit
             columns[f"lo-{level}"] = columns["mean"] - width
             columns[f"hi-{level}"] = columns["mean"] + width
         return long_forecast_frame(self.unique_ids, self.last_ds, horizon, self.settings["freq"], columns)
@@ -277,6 +293,7 @@ class GlobalARFitted(Fitted):
             "history": self.history,
             "weights": self.weights,
             "scale": self.scale,
+            "flat": self.flat.astype(np.float64),
             **self.calibration.arrays("calibration/"),
         }
         return meta, arrays
@@ -291,6 +308,7 @@ class GlobalARFitted(Fitted):
             np.asarray(arrays["weights"], dtype=float),
             np.asarray(arrays["scale"], dtype=float),
             StepCalibration.from_arrays(arrays, "calibration/"),
+            np.asarray(arrays["flat"]) > 0,
         )
 
 
@@ -322,7 +340,14 @@ class GlobalARFamily(ModelFamily):
         }
         history = panel.z[:, -panel.lookback :]
         return GlobalARFitted(
-            settings, panel.ids, panel.last_ds, history, weights, panel.standardiser.scale, calibration
+            settings,
+            panel.ids,
+            panel.last_ds,
+            history,
+            weights,
+            panel.standardiser.scale,
+            calibration,
+            panel.flat,
         )
 
     def backtest_forecasts(
@@ -337,6 +362,8 @@ class GlobalARFamily(ModelFamily):
         """Validation forecasts for ``auto`` from one fit on what precedes the earliest window
         (scaling included): ``unique_id, window, step, y, mean`` (and ``lo-L``/``hi-L``)."""
         config = own_config(config, GlobalARConfig)
+        if train.empty:
+            raise ForecastingError("global_ar: the data has no rows")
         longest = int(train.groupby("unique_id").size().max())
         seen = min(longest, config.window or longest) - max(offsets) - horizon
         if seen < 2:
@@ -344,12 +371,13 @@ class GlobalARFamily(ModelFamily):
         panel = ARPanel.from_frame(train, spec, config, seen_columns=seen)
         weights, calibration = panel.train(config, panel.z[:, :seen], horizon)
         scale = panel.standardiser.scale[:, None]
+        unit = np.where(panel.flat, 0.0, panel.standardiser.scale)[:, None]
         frames = []
         for window, offset in enumerate(offsets):
             cut = panel.raw.shape[1] - offset - horizon
             forecast = panel.forecast(weights, panel.z[:, :cut], horizon) * scale
             widths = {
-                level: calibration.half_width(level, horizon)[None, :] * scale
+                level: calibration.half_width(level, horizon)[None, :] * unit
                 for level in check_levels(levels)
             }
             bounds = {level: (forecast - width, forecast + width) for level, width in widths.items()}
