@@ -63,12 +63,12 @@ def _wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-unty
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _open_launch_form(page, family: str = "nbeats") -> None:  # type: ignore[no-untyped-def]
+def _open_launch_form(page, family: str = "nbeats", field: str = "epochs") -> None:  # type: ignore[no-untyped-def]
     page.get_by_test_id("launch-open").click()
     page.get_by_test_id("launch-dataset").get_by_text(DATASET).wait_for()  # the only dataset is preselected
     page.get_by_test_id("launch-family").click()
     page.get_by_role("option", name=family, exact=True).click()
-    page.get_by_test_id("hp-epochs").wait_for()
+    page.get_by_test_id(f"hp-{field}").wait_for()
 
 
 def _fill(page, values: dict) -> None:  # type: ignore[no-untyped-def]
@@ -188,3 +188,32 @@ def test_unknown_jobs_and_bad_comparisons_say_so(server: str) -> None:
         # Two ids that never exist: the server is shared, so job 1 may or may not be there yet.
         page.goto("/training/compare?ids=998,999")
         page.get_by_test_id("compare-problem").get_by_text("no training job 998").wait_for()
+
+
+def test_global_ar_launches_with_its_defaults_and_shows_its_holdout(server: str) -> None:
+    """A family with an ``int | None`` field (lookback: empty picks it from the data): its form shows
+    the defaults, a long description wraps in its tooltip, and the job it launches ends with a plot."""
+    with browser_page(server) as page:
+        page.goto("/training")
+        _open_launch_form(page, "global_ar", field="ridge")
+        shown = {
+            name: page.get_by_test_id(f"hp-{name}").input_value()
+            for name in ("horizon", "lookback", "ridge", "window")
+        }
+        assert shown == {"horizon": "12", "lookback": "", "ridge": "0.001", "window": "2000"}
+        # The description (~230 characters) wraps at the tooltip's 320 px instead of running as one
+        # line past the dialog's edge.
+        lookback = page.locator(".q-field").filter(has=page.get_by_test_id("hp-lookback"))
+        lookback.locator("i", has_text="info_outline").hover()
+        tip = page.locator(".q-tooltip").filter(has_text="Points each forecast reads")
+        tip.wait_for()
+        assert tip.bounding_box()["width"] <= 321
+
+        page.get_by_test_id("launch-submit").click()
+        page.wait_for_url(re.compile(r"/training/\d+$"))
+        page.get_by_test_id("job-status").get_by_text("succeeded").wait_for(timeout=60_000)
+        page.get_by_test_id("validation-chart").locator("canvas").wait_for()
+        page.get_by_test_id("validation-reading").get_by_text("model MAE").wait_for()
+        job = int(page.url.rsplit("/", 1)[-1])
+    detail = httpx.get(f"{server}/api/v1/ml/jobs/{job}", timeout=10).json()
+    assert detail["family"] == "global_ar" and detail["hyperparameters"]["lookback"] is None

@@ -155,9 +155,7 @@ class HyperparameterForm:
             widget.props(f'hint="{"comma-separated" if spec.kind == "list" else "a JSON object"}"')
         if spec.description:
             with widget.add_slot("append"):
-                ui.icon("info_outline", size="18px").classes("text-slate-400 cursor-help").tooltip(
-                    spec.description
-                ).props("max-width=320px")
+                _info(spec.description)
         return widget
 
     def _switch(self, spec: FieldSpec, testid: str) -> ui.switch:
@@ -165,9 +163,7 @@ class HyperparameterForm:
             with ui.row().classes("items-center gap-1 no-wrap"):
                 widget = ui.switch(spec.title, value=bool(spec.default)).props(testid)
                 if spec.description:
-                    ui.icon("info_outline", size="18px").classes("text-slate-400 cursor-help").tooltip(
-                        spec.description
-                    ).props("max-width=320px")
+                    _info(spec.description)
             error = ui.label().classes("text-xs text-red-600 pl-2")
             error.set_visibility(False)
             self.switch_errors[spec.name] = error
@@ -213,6 +209,14 @@ class HyperparameterForm:
         else:
             widget.error = message
         return True
+
+
+def _info(description: str) -> None:
+    """An info icon whose tooltip is the field's description, wrapped at 320 px. (``.tooltip(text)``
+    returns the icon, so a ``max-width`` prop after it lands on the icon, and a long description ran
+    as one line past the dialog's edge.)"""
+    with ui.icon("info_outline", size="18px").classes("text-slate-400 cursor-help"):
+        ui.tooltip(description).props('max-width="320px"')
 
 
 def _text(value: Any) -> str:
