@@ -17,7 +17,14 @@ import pandas as pd
 from helios.forecasting import gbm_features as features
 from helios.forecasting.base import DataSpec, ForecastingError
 from helios.forecasting.frequency import candidate_seasons
-from helios.forecasting.panel import observed_rows, split_panel, stamp_from_json, stamp_to_json, window_rows
+from helios.forecasting.panel import (
+    columns_before_windows,
+    observed_rows,
+    split_panel,
+    stamp_from_json,
+    stamp_to_json,
+    window_rows,
+)
 from helios.forecasting.seasonality import data_seasons
 from helios.forecasting.step_calibration import StepCalibration
 
@@ -66,10 +73,7 @@ def validation_panel(
 ) -> GBMPanel:
     """The panel ``auto``'s validation fits: scaled on, and with seasons tested on, only the
     points before the earliest window, so nothing after it leaks into the fit."""
-    longest = int(train.groupby("unique_id").size().max())
-    seen = min(longest, config.window or longest) - max(offsets) - horizon
-    if seen < 2:
-        raise ForecastingError("gbm: the series are too short for these validation windows")
+    seen = columns_before_windows(train, config.window, offsets, horizon, "gbm")
     from_end = train.groupby("unique_id", sort=False).cumcount(ascending=False)
     early = train[from_end >= max(offsets) + horizon]
     spec = dataclasses.replace(spec, seasons=data_seasons(early, spec) or (1,))

@@ -221,3 +221,17 @@ def observed_rows(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """The windows' rows where there was something to score: an observed value and a forecast."""
     frame = pd.concat(frames, ignore_index=True)
     return frame[np.isfinite(frame["y"]) & np.isfinite(frame["mean"])].reset_index(drop=True)
+
+
+def columns_before_windows(
+    train: pd.DataFrame, window: int | None, offsets: Sequence[int], horizon: int, family: str
+) -> int:
+    """How many of a left-padded panel's columns (the last ``window`` points of each series at
+    most) precede its earliest validation window: what a global model's validation fit may see."""
+    if train.empty:
+        raise ForecastingError(f"{family}: the data has no rows")
+    longest = int(train.groupby("unique_id").size().max())
+    seen = min(longest, window or longest) - max(offsets) - horizon
+    if seen < 2:
+        raise ForecastingError(f"{family}: the series are too short for these validation windows")
+    return seen

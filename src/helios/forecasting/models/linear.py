@@ -43,6 +43,7 @@ from helios.forecasting.frequency import candidate_seasons
 from helios.forecasting.panel import (
     check_horizon,
     check_levels,
+    columns_before_windows,
     observed_rows,
     own_config,
     split_panel,
@@ -362,12 +363,7 @@ class GlobalARFamily(ModelFamily):
         """Validation forecasts for ``auto`` from one fit on what precedes the earliest window
         (scaling included): ``unique_id, window, step, y, mean`` (and ``lo-L``/``hi-L``)."""
         config = own_config(config, GlobalARConfig)
-        if train.empty:
-            raise ForecastingError("global_ar: the data has no rows")
-        longest = int(train.groupby("unique_id").size().max())
-        seen = min(longest, config.window or longest) - max(offsets) - horizon
-        if seen < 2:
-            raise ForecastingError("global_ar: the series are too short for these validation windows")
+        seen = columns_before_windows(train, config.window, offsets, horizon, self.name)
         panel = ARPanel.from_frame(train, spec, config, seen_columns=seen)
         weights, calibration = panel.train(config, panel.z[:, :seen], horizon)
         scale = panel.standardiser.scale[:, None]
