@@ -217,3 +217,23 @@ def test_global_ar_launches_with_its_defaults_and_shows_its_holdout(server: str)
         job = int(page.url.rsplit("/", 1)[-1])
     detail = httpx.get(f"{server}/api/v1/ml/jobs/{job}", timeout=10).json()
     assert detail["family"] == "global_ar" and detail["hyperparameters"]["lookback"] is None
+
+
+def test_validation_and_result_stack_on_a_phone_and_share_a_row_on_a_laptop(server: str) -> None:
+    """At 390 px three fields side by side cut their labels ("Validati…") and the target model's
+    name; the row stacks there and stays one row of three on a laptop."""
+    with browser_page(server) as page:
+        page.goto("/training")
+        _open_launch_form(page, "global_ar", field="ridge")
+        for width, height in ((1440, 900), (390, 844)):
+            page.set_viewport_size({"width": width, "height": height})
+            target = page.get_by_test_id("launch-target")
+            target.scroll_into_view_if_needed()
+            boxes = [page.get_by_test_id(f"launch-{name}").bounding_box() for name in ("horizon", "seed")]
+            boxes.append(target.bounding_box())
+            tops = {round(box["y"]) for box in boxes}
+            if width == 1440:
+                assert len(tops) == 1  # one row
+            else:
+                assert len(tops) == 3 and all(box["width"] > 250 for box in boxes)  # stacked, full width
+            page.screenshot(path=f"/tmp/shots/launch-output-{width}.png")

@@ -142,21 +142,23 @@ class LaunchDialog:
 
     def _output_section(self) -> None:
         _section("Validation and result", "fact_check")
-        with ui.row().classes("w-full gap-4 no-wrap"):
+        # One column on a phone (room for the two-line hints), three from sm up: side by side they cut
+        # "Validation horizon" to "Validati…" and the target model's name at 390 px.
+        with ui.element("div").classes("w-full grid grid-cols-1 sm:grid-cols-3 gap-x-4 gap-y-4 sm:gap-y-1"):
             # Empty means "not given": the server resolves it the same way for the UI, CLI and client.
             self.horizon = ui.number("Validation horizon", value=None, step=1)
             self.horizon.props(
                 "outlined dense bottom-slots "
                 f"hint=\"Last steps held out and scored; empty: the model's horizon, else "
                 f'{DEFAULT_VALIDATION_HORIZON}" data-testid="launch-horizon"'
-            ).classes("w-1/3")
+            ).classes("w-full")
             self.seed = ui.number("Seed", value=0, min=0, max=2**31 - 1, precision=0, step=1)
             self.seed.props(
                 'outlined dense bottom-slots hint="Same seed, same data: same model" '
                 'data-testid="launch-seed"'
-            ).classes("w-1/3")
+            ).classes("w-full")
             self.target = ui.input("Target model", on_change=self._target_touched)
-            self.target.props('outlined dense bottom-slots data-testid="launch-target"').classes("w-1/3")
+            self.target.props('outlined dense bottom-slots data-testid="launch-target"').classes("w-full")
 
     def _footer(self) -> None:
         with ui.column().classes("w-full px-6 py-3 gap-2"):
