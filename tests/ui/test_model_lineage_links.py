@@ -69,8 +69,20 @@ def _click_node(page, node_id: str) -> None:  # type: ignore[no-untyped-def]
         arg=node_id,
     )
     page.get_by_test_id("lineage-chart").scroll_into_view_if_needed()  # a click lands where a person sees
-    x, y = page.evaluate(NODE_AT, node_id)
-    page.mouse.click(x, y)
+    # As a person does, point at the node until the chart says the pointer is on it, then click:
+    # ECharts grows each node in over its first second, and a click on a node still too small to
+    # hit did nothing (on a quiet machine the test clicked that early every time).
+    page.evaluate(
+        "() => { window.lineageOver = null; getElement(document.querySelector('[data-testid=lineage-chart]'))"
+        ".chart.on('mouseover', (p) => { window.lineageOver = p.data && p.data.id; }); }"
+    )
+    deadline = time.monotonic() + 10
+    while page.evaluate("() => window.lineageOver") != node_id and time.monotonic() < deadline:
+        x, y = page.evaluate(NODE_AT, node_id)
+        page.mouse.move(x + 3, y + 3)
+        page.mouse.move(x, y)
+        page.wait_for_timeout(100)
+    page.mouse.click(*page.evaluate(NODE_AT, node_id))
 
 
 def test_lineage_nodes_lead_where_they_say(server: str) -> None:
