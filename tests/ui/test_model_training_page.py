@@ -201,6 +201,13 @@ def test_global_ar_launches_with_its_defaults_and_shows_its_holdout(server: str)
             for name in ("horizon", "lookback", "ridge", "window")
         }
         assert shown == {"horizon": "12", "lookback": "", "ridge": "0.001", "window": "2000"}
+        # An empty field says inside it what empty means, its label lifted so the words show.
+        lookback_input = page.get_by_test_id("hp-lookback")
+        assert lookback_input.get_attribute("placeholder") == "empty: picked from the data"
+        assert "q-field--float" in (
+            page.locator(".q-field").filter(has=lookback_input).get_attribute("class") or ""
+        )
+        assert page.get_by_test_id("hp-ridge").get_attribute("placeholder") in (None, "")
         # The description (~230 characters) wraps at the tooltip's 320 px instead of running as one
         # line past the dialog's edge.
         lookback = page.locator(".q-field").filter(has=page.get_by_test_id("hp-lookback"))

@@ -55,7 +55,10 @@ class ConformalConfig(Hyperparameters):
     )
     n_windows: int = Field(default=3, ge=1, le=200, description="Rolling origins whose errors calibrate.")
     step: int | None = Field(
-        default=None, ge=1, description="Points between origins; empty means the horizon."
+        default=None,
+        ge=1,
+        json_schema_extra={"empty": "the horizon"},
+        description="Points between origins; empty means the horizon.",
     )
     scope: Literal["pooled", "series"] = Field(
         default="pooled", description="Calibrate on all series' scaled errors together, or per series."

@@ -29,6 +29,7 @@ class FieldSpec:
     options: list[Any] | None = None
     item_kind: str = "text"
     nullable: bool = False
+    empty: str = ""  # what an empty field means ("the data's season"), shown inside it
 
     @property
     def range_hint(self) -> str:
@@ -79,6 +80,7 @@ def _field_spec(name: str, prop: dict[str, Any], defs: dict[str, Any]) -> FieldS
         default=prop.get("default"),
         description=prop.get("description", ""),
         nullable=nullable,
+        empty=str(prop.get("empty", "")),
     )
     if "exclusiveMinimum" in prop:
         spec.minimum, spec.exclusive_minimum = prop["exclusiveMinimum"], True
@@ -137,7 +139,12 @@ class HyperparameterForm:
         if spec.kind in ("integer", "number"):
             # No min/max on the widget: it would clamp a typed value on blur, silently changing what the
             # person asked for. ``values()`` reports a value out of range on its field instead.
-            widget = ui.number(spec.title, value=spec.default, step=1 if spec.kind == "integer" else None)
+            widget = ui.number(
+                spec.title,
+                value=spec.default,
+                step=1 if spec.kind == "integer" else None,
+                placeholder=_empty_placeholder(spec),
+            )
         elif spec.kind == "enum":
             widget = ui.select(spec.options or [], value=spec.default, label=spec.title)
         elif spec.kind == "choices":
@@ -146,9 +153,14 @@ class HyperparameterForm:
             )
             widget.props("use-chips")
         else:
-            placeholder = {"list": "comma-separated", "json": '{"name": value}'}.get(spec.kind)
+            placeholder = _empty_placeholder(spec) or {
+                "list": "comma-separated",
+                "json": '{"name": value}',
+            }.get(spec.kind)
             widget = ui.input(spec.title, value=_text(spec.default), placeholder=placeholder)
         widget.props(f"outlined dense bottom-slots {testid}").classes("w-full")
+        if spec.empty:  # the label stays above the box so the placeholder saying what empty means shows
+            widget.props("stack-label")
         if spec.range_hint:
             widget.props(f'hint="{spec.range_hint}"')
         elif spec.kind in ("list", "json"):
@@ -209,6 +221,11 @@ class HyperparameterForm:
         else:
             widget.error = message
         return True
+
+
+def _empty_placeholder(spec: FieldSpec) -> str | None:
+    """'empty: the data's season' where a field may be left empty and its family says what that means."""
+    return f"empty: {spec.empty}" if spec.empty and spec.nullable else None
 
 
 def _info(description: str) -> None:

@@ -108,9 +108,11 @@ SEASON_AVERAGES = (3, 7)
 class AutoConfig(Hyperparameters):
     candidates: list[str] | None = Field(
         default=None,
+        json_schema_extra={"empty": "chosen for the data"},
         description="Families to choose from ('family@label' names a variant, e.g. seasonal_naive@168); "
-        "empty: seasonal naive per season, naive, gbm, and Theta (ETS too for seasons up to 12) "
-        "on small panels.",
+        "empty: seasonal naive on each season (also averaged over its last 3 and 7 cycles), naive, "
+        f"gbm on long enough data, N-BEATS and global_ar with it on panels of {NBEATS_FROM_SERIES}+ "
+        "series, and Theta (ETS too for seasons up to 12) on small panels.",
     )
     candidate_configs: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Hyperparameters per candidate, by its name in candidates."
@@ -120,7 +122,10 @@ class AutoConfig(Hyperparameters):
         default=4, ge=1, le=50, description="Validation origins at the end of the training data."
     )
     step: int | None = Field(
-        default=None, ge=1, description="Points between origins; empty means the horizon."
+        default=None,
+        ge=1,
+        json_schema_extra={"empty": "the horizon"},
+        description="Points between origins; empty means the horizon.",
     )
     selection: Literal["best", "close", "combine", "all"] = Field(
         default="close",
@@ -165,6 +170,7 @@ class AutoConfig(Hyperparameters):
     )
     blends: list[str] | None = Field(
         default=None,
+        json_schema_extra={"empty": "the default blends"},
         description="Equal averages of candidates ('gbm+nbeats') validated as candidates of their "
         "own (no fit: their parts' forecasts averaged), wherever all their parts are candidates; "
         "empty (None): gbm+nbeats, gbm+nbeats+seasonal naive on the declared season and "

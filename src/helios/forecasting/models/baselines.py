@@ -25,7 +25,11 @@ from helios.forecasting.seasonality import SeasonalAdjustment
 
 class BaselineConfig(Hyperparameters):
     season_length: int | None = Field(
-        default=None, ge=1, le=1000, description="Seasonal period; empty uses the data's (e.g. 7 for daily)."
+        default=None,
+        ge=1,
+        le=1000,
+        json_schema_extra={"empty": "the data's season"},
+        description="Seasonal period; empty uses the data's (e.g. 7 for daily).",
     )
 
 

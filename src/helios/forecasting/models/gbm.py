@@ -63,10 +63,15 @@ REUSE_FROM_POINTS = 250_000
 
 class GBMConfig(Hyperparameters):
     lags: list[int] | None = Field(
-        default=None, description="Lags to use; empty: every lag of the shortest season and its multiples."
+        default=None,
+        json_schema_extra={"empty": "the shortest season's"},
+        description="Lags to use; empty: every lag of the shortest season and its multiples.",
     )
     window: int | None = Field(
-        default=2000, ge=8, description="Train on the last N points of each series (empty: all)."
+        default=2000,
+        ge=8,
+        json_schema_extra={"empty": "all points"},
+        description="Train on the last N points of each series (empty: all).",
     )
     n_estimators: int = Field(default=300, ge=1, le=10_000, description="Boosting rounds.")
     learning_rate: float = Field(default=0.05, gt=0, le=1.0, description="Shrinkage per round.")

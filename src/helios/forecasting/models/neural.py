@@ -66,6 +66,7 @@ class NeuralConfig(Hyperparameters):
         None,
         ge=1,
         le=200,  # hourly data at horizon 1 resolves to 192
+        json_schema_extra={"empty": "by the data's frequency"},
         description="Lookback window length, as a multiple of the horizon; empty: by the data's "
         "frequency (4; hourly: at least 2 and at least 192 hours, so 4 at horizon 48).",
     )
@@ -145,6 +146,7 @@ class NeuralConfig(Hyperparameters):
         None,
         ge=1,
         le=256,
+        json_schema_extra={"empty": "as many as the process has"},
         description="PyTorch threads while fitting and forecasting (empty: as the process has them). "
         "On a busy machine two threads spin-wait on each other: one fit on 400 hourly series took "
         "28.5 s wall with one thread and 221 s with two at load ~7.",
