@@ -150,3 +150,38 @@ def test_an_empty_frame_is_a_forecasting_error_for_validation_too() -> None:
     empty = pd.DataFrame({"unique_id": [], "ds": [], "y": []})
     with pytest.raises(ForecastingError, match="no rows"):
         family.backtest_forecasts(empty, family.parse_config({}), SPEC, HORIZON, [0])
+
+
+def test_in_log_units_a_cycle_that_grows_with_the_level_is_one_shape() -> None:
+    """Series whose daily swing is a share of their level, one of them near zero at night:
+    on levels one set of weights learns an average amplitude; on logs it is one shape, bounds
+    stay positive, and the series that can go negative is modelled as it is."""
+    rng = np.random.default_rng(4)
+    hours = np.arange(24 * 60)
+    frames = []
+    for i in range(12):
+        level = 10.0 * (1 + i) * np.exp(np.cumsum(rng.normal(0, 0.01, len(hours))))
+        values = level * (1 + 0.9 * np.sin(2 * np.pi * hours / 24)) * rng.lognormal(0, 0.05, len(hours))
+        stamps = pd.date_range("2024-01-01", periods=len(hours), freq="h")
+        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": stamps, "y": values}))
+    signed = frames[0].assign(unique_id="signed", y=frames[0]["y"] - 15.0)
+    panel = pd.concat([*frames, signed], ignore_index=True)
+    train, test = split_last(panel, HORIZON)
+    logged, levels = fit(train, transform="log"), fit(train)
+    positive = train["unique_id"] != "signed"
+    forecast = logged.predict(HORIZON, (95,))
+    assert (forecast[forecast["unique_id"] != "signed"]["lo-95"] > 0).all()
+    assert (forecast[forecast["unique_id"] == "signed"]["lo-95"] < 0).any()  # levels there
+    scored = test[test["unique_id"] != "signed"]
+    assert mean_mase(forecast[forecast["unique_id"] != "signed"], scored, train[positive]) < 0.95 * mean_mase(
+        levels.predict(HORIZON, ())[lambda f: f["unique_id"] != "signed"], scored, train[positive]
+    )
+    again = type(logged).from_state(*logged.to_state())  # the floors travel with the arrays
+    pd.testing.assert_frame_equal(again.predict(HORIZON, (95,)), forecast)
+    offsets = [HORIZON, 0]
+    family, config = (
+        get_family("global_ar"),
+        get_family("global_ar").parse_config({"horizon": HORIZON, "transform": "log"}),
+    )
+    frame = family.backtest_forecasts(train, config, SPEC, HORIZON, offsets, (80,))  # type: ignore[attr-defined]
+    assert (frame[frame["unique_id"] != "signed"]["lo-80"] > 0).all()

@@ -155,16 +155,28 @@ class Standardiser:
         return (_logged(padded, self.floor) - self.loc[:, None]) / self.scale[:, None]
 
     def invert(self, z: np.ndarray) -> np.ndarray:
-        values = z * self.scale[:, None] + self.loc[:, None]
-        if self.floor is None:
-            return values
-        with np.errstate(over="ignore"):
-            return np.where((self.floor > 0)[:, None], np.exp(values), values)
+        return unlog(z * self.scale[:, None] + self.loc[:, None], self.floor)
+
+    def logged(self, padded: np.ndarray) -> np.ndarray:
+        """The values in the units the scale was measured in: logarithms where ``floor`` says."""
+        return _logged(padded, self.floor)
+
+    def unlogged(self, values: np.ndarray) -> np.ndarray:
+        """``logged``'s inverse: back to the data's units."""
+        return unlog(values, self.floor)
 
     def bounds(self, z: np.ndarray, half_width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The interval ``z`` +/- ``half_width`` (standardised units, per step) in the data's
         units: symmetric on levels, wider above than below on logged series."""
         return self.invert(z - half_width[None, :]), self.invert(z + half_width[None, :])
+
+
+def unlog(values: np.ndarray, floor: np.ndarray | None) -> np.ndarray:
+    """Rows whose ``floor`` is positive were logarithms: exponentiated; the others as they are."""
+    if floor is None:
+        return values
+    with np.errstate(over="ignore"):
+        return np.where((floor > 0)[:, None], np.exp(values), values)
 
 
 def _log_floor(padded: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -72,6 +72,7 @@ class GlobalARConfig(Hyperparameters):
         default=None,
         ge=1,
         le=5000,
+        json_schema_extra={"empty": "picked from the data"},
         description="Points each forecast reads; empty: the longest of 1-3 cycles of each season "
         f"(3 weeks of hours) that leaves room, with the horizon, in {LOOKBACK_SHARE:.0%} of the "
         f"longest series and gives at least {WINDOWS_PER_WEIGHT} training windows per weight.",
@@ -83,7 +84,16 @@ class GlobalARConfig(Hyperparameters):
         description="Ridge penalty, as a share of the mean diagonal of the normal equations.",
     )
     window: int | None = Field(
-        default=2000, ge=8, description="Train on the last N points of each series (empty: all)."
+        default=2000,
+        ge=8,
+        json_schema_extra={"empty": "all points"},
+        description="Train on the last N points of each series (empty: all).",
+    )
+    transform: Literal["none", "log"] = Field(
+        default="none",
+        description="'log': model the logarithm of every series positive on the points it is fitted "
+        "on, so a daily cycle that grows with the level is one shape (forecasts and bounds stay "
+        "positive); others as they are.",
     )
 
 
@@ -162,7 +172,7 @@ class ARPanel:
         self.ids, self.last_ds, self.raw = ids, last_ds, raw
         self.lookback, self.anchor = lookback, anchor
         self.standardiser = standardiser
-        self.z = raw / standardiser.scale[:, None]
+        self.z = standardiser.logged(raw) / standardiser.scale[:, None]
         self.flat = flat_series(raw[:, :seen_columns])
 
     @classmethod
@@ -181,7 +191,7 @@ class ARPanel:
         raw = features.pad_left(values, longest)
         season = min(seasons) if seasons else 1
         anchor = min(season, lookback)
-        standardiser = features.Standardiser.fit(raw[:, :seen_columns], season)
+        standardiser = features.Standardiser.fit(raw[:, :seen_columns], season, log=config.transform == "log")
         return cls(
             [s.unique_id for s in series],
             [stamp_to_json(s.last_ds) for s in series],
@@ -254,6 +264,22 @@ class ARPanel:
         return ar_forecast(weights, z, horizon, self.lookback, self.anchor, self.flat)
 
 
+def in_data_units(
+    z: np.ndarray,
+    scale: np.ndarray,
+    floor: np.ndarray | None,
+    widths: dict[int, np.ndarray],
+) -> tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray]]]:
+    """A forecast in the series' own units (and half-widths per level, already in the scaled
+    units) back in the data's: symmetric bounds on levels, wider above than below on logs."""
+    centre = z * scale[:, None]
+    bounds = {
+        level: (features.unlog(centre - width, floor), features.unlog(centre + width, floor))
+        for level, width in widths.items()
+    }
+    return features.unlog(centre, floor), bounds
+
+
 class GlobalARFitted(Fitted):
     family = "global_ar"
 
@@ -267,12 +293,14 @@ class GlobalARFitted(Fitted):
         scale: np.ndarray,
         calibration: StepCalibration,
         flat: np.ndarray,
+        floor: np.ndarray | None = None,
     ) -> None:
         self.settings = settings  # freq, lookback, anchor, config
         self.unique_ids, self.last_ds = unique_ids, last_ds
         self.history = history  # the last lookback points of each series, in its own units
         self.weights, self.scale, self.calibration = weights, scale, calibration
         self.flat = flat  # series that never moved: forecast at their level, with no spread
+        self.floor = floor  # transform="log": rows with a positive floor are modelled as logs
 
     def predict(self, horizon: int, levels: Sequence[int] = DEFAULT_LEVELS) -> pd.DataFrame:
         horizon, levels = check_horizon(horizon), check_levels(levels)
@@ -280,12 +308,12 @@ class GlobalARFitted(Fitted):
         z = ar_forecast(
             self.weights, self.history, horizon, settings["lookback"], settings["anchor"], self.flat
         )
-        columns = {"mean": z * self.scale[:, None]}
         unit = np.where(self.flat, 0.0, self.scale)[:, None]
-        for level in levels:
-            width = self.calibration.half_width(level, horizon)[None, :] * unit
-            columns[f"lo-{level}"] = columns["mean"] - width
-            columns[f"hi-{level}"] = columns["mean"] + width
+        widths = {level: self.calibration.half_width(level, horizon)[None, :] * unit for level in levels}
+        mean, bounds = in_data_units(z, self.scale, self.floor, widths)
+        columns = {"mean": mean}
+        for level, (lo, hi) in bounds.items():
+            columns[f"lo-{level}"], columns[f"hi-{level}"] = lo, hi
         return long_forecast_frame(self.unique_ids, self.last_ds, horizon, self.settings["freq"], columns)
 
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -295,6 +323,7 @@ class GlobalARFitted(Fitted):
             "weights": self.weights,
             "scale": self.scale,
             "flat": self.flat.astype(np.float64),
+            **({"floor": self.floor} if self.floor is not None else {}),
             **self.calibration.arrays("calibration/"),
         }
         return meta, arrays
@@ -310,6 +339,7 @@ class GlobalARFitted(Fitted):
             np.asarray(arrays["scale"], dtype=float),
             StepCalibration.from_arrays(arrays, "calibration/"),
             np.asarray(arrays["flat"]) > 0,
+            np.asarray(arrays["floor"], dtype=float) if "floor" in arrays else None,
         )
 
 
@@ -349,6 +379,7 @@ class GlobalARFamily(ModelFamily):
             panel.standardiser.scale,
             calibration,
             panel.flat,
+            panel.standardiser.floor,
         )
 
     def backtest_forecasts(
@@ -366,16 +397,15 @@ class GlobalARFamily(ModelFamily):
         seen = columns_before_windows(train, config.window, offsets, horizon, self.name)
         panel = ARPanel.from_frame(train, spec, config, seen_columns=seen)
         weights, calibration = panel.train(config, panel.z[:, :seen], horizon)
-        scale = panel.standardiser.scale[:, None]
-        unit = np.where(panel.flat, 0.0, panel.standardiser.scale)[:, None]
+        scale, floor = panel.standardiser.scale, panel.standardiser.floor
+        unit = np.where(panel.flat, 0.0, scale)[:, None]
+        widths = {
+            level: calibration.half_width(level, horizon)[None, :] * unit for level in check_levels(levels)
+        }
         frames = []
         for window, offset in enumerate(offsets):
             cut = panel.raw.shape[1] - offset - horizon
-            forecast = panel.forecast(weights, panel.z[:, :cut], horizon) * scale
-            widths = {
-                level: calibration.half_width(level, horizon)[None, :] * unit
-                for level in check_levels(levels)
-            }
-            bounds = {level: (forecast - width, forecast + width) for level, width in widths.items()}
+            z = panel.forecast(weights, panel.z[:, :cut], horizon)
+            forecast, bounds = in_data_units(z, scale, floor, widths)
             frames.append(window_rows(panel.ids, window, panel.raw[:, cut : cut + horizon], forecast, bounds))
         return observed_rows(frames)
