@@ -88,3 +88,68 @@ def test_a_series_no_model_can_fit_is_named() -> None:
     )
     with pytest.raises(ForecastingError, match="series tiny: auto_theta could not fit"):
         fit("auto_theta", data, 1)
+
+
+# --- auto's validation windows: searched once, then re-estimated with the form pinned ---------
+
+WINDOWS = [16, 8, 0]  # offsets, oldest window first, as auto passes them
+
+
+@pytest.mark.parametrize(("name", "season"), [("auto_ets", 4), ("auto_theta", 4), ("mstl", 4)])
+def test_validation_searches_at_the_earliest_window_and_pins_the_form_after(name: str, season: int) -> None:
+    from helios.forecasting.backtest import backtest
+
+    data = seasonal_panel(3, 80, 4, seed=3)
+    family = get_family(name)
+    config = family.parse_config({})
+    spec = DataSpec("W-SUN", season)
+    fast = family.backtest_forecasts(data, config, spec, 8, WINDOWS, (80,))  # type: ignore[attr-defined]
+    slow = backtest(
+        data, family, spec, 8, n_windows=3, config=config, levels=(80,), min_train_size=2
+    ).forecasts
+    columns = ["unique_id", "window", "step", "y", "mean", "lo-80", "hi-80"]
+    fast, slow = fast[columns], slow[columns].reset_index(drop=True)
+    # The earliest window is the same search on the same points: the same forecasts.
+    first = slow["window"] == 0
+    pd.testing.assert_frame_equal(fast[first].reset_index(drop=True), slow[first].reset_index(drop=True))
+    assert len(fast) == len(slow) and (fast["y"] == slow["y"]).all()
+    # The later windows refit the form found there on their own points.
+    later, compared = fast[~first], 0
+    for uid in data["unique_id"].unique():
+        series = data[data["unique_id"] == uid]
+        searched = fit(name, series.iloc[: len(series) - 16 - 8], season)
+        head = series.iloc[: len(series) - 8 - 8]
+        pinned = StatisticalFitted(searched.series, "W-SUN", season, searched.config)
+        pinned.series[0].arrays["y"] = head["y"].to_numpy(dtype=float)
+        pinned.series[0].arrays["seasonal_indices"] = searched.series[0].arrays["seasonal_indices"]
+        if pinned.series[0].arrays["seasonal_indices"].size > 1:
+            continue  # (long seasons only) the adjustment is re-estimated too; covered by the first window
+        expected = pinned.predict(8, (80,))["mean"].to_numpy()
+        got = later[(later["unique_id"] == uid) & (later["window"] == 1)]["mean"].to_numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-9)
+        compared += 1
+    assert compared == 3
+
+
+def test_validation_never_reads_past_each_window() -> None:
+    data = seasonal_panel(2, 80, 4, seed=5)
+    family = get_family("auto_ets")
+    config, spec = family.parse_config({}), DataSpec("W-SUN", 4)
+    before = family.backtest_forecasts(data, config, spec, 8, WINDOWS, ())  # type: ignore[attr-defined]
+    # Change everything from the last window's first test point on: windows 0 and 1 must not move.
+    last_test = data.groupby("unique_id").cumcount(ascending=False) < 8
+    shocked = data.assign(y=np.where(last_test, data["y"] * 3 + 50, data["y"]))
+    after = family.backtest_forecasts(shocked, config, spec, 8, WINDOWS, ())  # type: ignore[attr-defined]
+    earlier = before["window"] < 2
+    pd.testing.assert_frame_equal(before[earlier], after[earlier])
+    assert not np.allclose(before[~earlier]["y"], after[~earlier]["y"])
+
+
+def test_validation_skips_series_too_short_for_a_window() -> None:
+    long, short = seasonal_panel(1, 80, 4), seasonal_panel(1, 20, 4, seed=9).assign(unique_id="short")
+    data = pd.concat([long, short], ignore_index=True)
+    family = get_family("auto_theta")
+    frame = family.backtest_forecasts(data, family.parse_config({}), DataSpec("W-SUN", 4), 8, WINDOWS, ())  # type: ignore[attr-defined]
+    # 20 points: 16 + 8 leaves nothing before the oldest window, so it starts at the next one.
+    assert sorted(frame[frame["unique_id"] == "short"]["window"].unique()) == [1, 2]
+    assert sorted(frame[frame["unique_id"] == "s0"]["window"].unique()) == [0, 1, 2]

@@ -32,7 +32,15 @@ from pydantic import Field
 from helios.forecasting.base import DataSpec, FitContext, ForecastingError, Hyperparameters, ModelFamily
 from helios.forecasting.families import register
 from helios.forecasting.local import LocalFitted, SeriesState, fit_each_series
-from helios.forecasting.panel import Series, SeriesForecast, own_config
+from helios.forecasting.panel import (
+    Series,
+    SeriesForecast,
+    check_levels,
+    observed_rows,
+    own_config,
+    split_panel,
+    window_rows,
+)
 from helios.forecasting.seasonality import SeasonalAdjustment, data_seasons
 
 # ETS has no seasonal states beyond 24 and seasonal ARIMA past that is slow and fragile.
@@ -151,11 +159,13 @@ class StatisticalConfig(Hyperparameters):
         default=None,
         ge=1,
         le=1000,
+        json_schema_extra={"empty": "the data's season"},
         description="Seasonal period; empty uses the data's. ETS/ARIMA divide seasons above 24 out first.",
     )
     window: int | None = Field(
         default=None,
         ge=8,
+        json_schema_extra={"empty": "all points"},
         description="Fit on the last N observations only; recent history often forecasts better and faster.",
     )
 
@@ -201,12 +211,7 @@ def fit_statistical_series(
     seasons: Sequence[int] = (),
 ) -> tuple[SeriesState, list[MemberFit]]:
     y = series.y[-window:] if window else series.y
-    adjusted_members = [m for m in members if _model_season(METHODS[m], season_length) != season_length]
-    adjustment = (
-        SeasonalAdjustment.fit(y, season_length, ADJUSTMENT_MIN_SEASONS)
-        if adjusted_members
-        else SeasonalAdjustment.none(len(y))
-    )
+    adjustment = _series_adjustment(y, members, season_length)
     fits, failures = [], []
     for name in members:
         method = METHODS[name]
@@ -229,6 +234,34 @@ def fit_statistical_series(
     }
     arrays = {"y": y.copy(), "seasonal_indices": adjustment.indices}
     return SeriesState(series.unique_id, series.last_ds, params, arrays), fits
+
+
+def refit_statistical_series(
+    series: Series, pinned: Sequence[dict[str, Any]], season_length: int, window: int | None
+) -> tuple[SeriesState, list[MemberFit]]:
+    """``fit_statistical_series`` with each member's specification given (``pinned``, the
+    ``members`` of an earlier fit's params): only the parameters are estimated on ``series``,
+    the search is not run again. statsforecast's errors on degenerate series propagate."""
+    y = series.y[-window:] if window else series.y
+    adjustment = _series_adjustment(y, [member["method"] for member in pinned], season_length)
+    fits = []
+    for member in pinned:
+        method, m = METHODS[member["method"]], member["season_length"]
+        values = adjustment.adjust(y) if m != season_length else y
+        with _quiet():
+            fits.append(
+                MemberFit(member["method"], m, member["spec"], method.refit(member["spec"], values, m))
+            )
+    params = {"members": [dict(member) for member in pinned], "failed": []}
+    arrays = {"y": y.copy(), "seasonal_indices": adjustment.indices}
+    return SeriesState(series.unique_id, series.last_ds, params, arrays), fits
+
+
+def _series_adjustment(y: np.ndarray, members: Sequence[str], season_length: int) -> SeasonalAdjustment:
+    """The seasonal indices long seasons are divided by, where a member needs them."""
+    if any(_model_season(METHODS[m], season_length) != season_length for m in members):
+        return SeasonalAdjustment.fit(y, season_length, ADJUSTMENT_MIN_SEASONS)
+    return SeasonalAdjustment.none(len(y))
 
 
 class StatisticalFitted(LocalFitted):
@@ -264,7 +297,12 @@ class StatisticalFitted(LocalFitted):
         return SeasonalAdjustment(state.arrays["seasonal_indices"], len(state.arrays["y"]))
 
     def forecast_series(self, state: SeriesState, horizon: int, levels: Sequence[int]) -> SeriesForecast:
-        fits = self._member_fits(state)
+        return self.forecast_from(state, self._member_fits(state), horizon, levels)
+
+    def forecast_from(
+        self, state: SeriesState, fits: Sequence[MemberFit], horizon: int, levels: Sequence[int]
+    ) -> SeriesForecast:
+        """The combined forecast of ``fits``, models fitted on ``state``'s values."""
         adjustment = self._adjustment(state)
         forecasts = [self._member_forecast(fit, adjustment, horizon, levels) for fit in fits]
         return combine_forecasts(forecasts, levels, self.config.get("combination", "mean"))
@@ -342,6 +380,77 @@ class _StatisticalFamily(ModelFamily):
         fitted = self.FittedType(states, spec.freq, season, config.model_dump())
         fitted.remember_models(fits)
         return fitted
+
+    def backtest_forecasts(
+        self,
+        train: pd.DataFrame,
+        config: Hyperparameters,
+        spec: DataSpec,
+        horizon: int,
+        offsets: list[int],
+        levels: Sequence[int] = (),
+    ) -> pd.DataFrame:
+        """Validation forecasts for ``auto`` (``unique_id, window, step, y, mean`` and
+        ``lo-L``/``hi-L``), each window fitted only on what precedes it. Each series'
+        specification (ETS form, ARIMA orders, Theta variant) is searched once, at its earliest
+        window, and kept at the later ones, whose parameters are estimated again: the search
+        costs ~10x the pinned fit (AutoETS, 1,000 daily points: 0.3 s against 0.03 s), and
+        searching at every origin made ``auto`` take 20 s on nine daily series."""
+        config = own_config(config, self.Config)
+        season = config.season_length or spec.season_length
+        members = self.member_names(config)
+        check_season(self.name, members, season)
+        seasons = self._seasons_before(train, members, spec, season, max(offsets, default=0) + horizon)
+        levels = check_levels(levels) if levels else ()
+        forecaster = self.FittedType([], spec.freq, season, config.model_dump())
+        frames = []
+        for series in split_panel(train):
+            pinned: list[dict[str, Any]] | None = None
+            for window, offset in enumerate(offsets):  # oldest first, as auto's windows
+                cut = len(series) - offset - horizon
+                if cut < 2:  # as the refitting backtest: too short to have a history here
+                    continue
+                head = Series(series.unique_id, series.ds[:cut], series.y[:cut])
+                state, fits = self._window_fit(head, pinned, members, season, config.window, seasons)
+                pinned = state.params["members"]
+                forecast = forecaster.forecast_from(state, fits, horizon, levels)
+                bounds = {level: (lo[None, :], hi[None, :]) for level, (lo, hi) in forecast.bounds.items()}
+                actual = series.y[cut : cut + horizon][None, :]
+                frames.append(window_rows([series.unique_id], window, actual, forecast.mean[None, :], bounds))
+        if not frames:
+            raise ForecastingError(f"{self.name}: no series is long enough for the validation windows")
+        # Window by window, as the other families' validation forecasts are ordered.
+        return observed_rows(frames).sort_values(
+            ["window", "unique_id", "step"], kind="stable", ignore_index=True
+        )
+
+    @staticmethod
+    def _seasons_before(
+        train: pd.DataFrame, members: Sequence[str], spec: DataSpec, season: int, withheld: int
+    ) -> Sequence[int]:
+        """The seasons MSTL decomposes, confirmed on what precedes the earliest window only."""
+        if "mstl" not in members:
+            return ()
+        seen = train[train.groupby("unique_id").cumcount(ascending=False) >= withheld]
+        if seen.empty:  # no series reaches back that far: the declared season alone
+            return [season]
+        return data_seasons(seen, dataclasses.replace(spec, season_length=season))
+
+    def _window_fit(
+        self,
+        head: Series,
+        pinned: list[dict[str, Any]] | None,
+        members: Sequence[str],
+        season: int,
+        window: int | None,
+        seasons: Sequence[int],
+    ) -> tuple[SeriesState, list[MemberFit]]:
+        if pinned is not None:
+            try:
+                return refit_statistical_series(head, pinned, season, window)
+            except Exception:  # noqa: BLE001 - a form that cannot fit these points: search again
+                pass
+        return fit_statistical_series(head, members, season, window, self.name, seasons)
 
 
 class AutoETSFitted(StatisticalFitted):
