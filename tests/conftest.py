@@ -297,6 +297,7 @@ SQLITE_ONLY_MODULES = {
     "tests/api/test_client_datasets.py",
     "tests/api/test_not_found_suggestions.py",
     "tests/api/test_expensive_calls.py",
+    "tests/api/test_model_choices.py",
     "tests/assistants/test_runner.py",
     "tests/cli/test_cli.py",
     "tests/cli/test_cli_datasets.py",

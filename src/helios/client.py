@@ -344,6 +344,13 @@ class Models(_Area):
     def lineage(self, name: str) -> dict[str, Any]:
         return self._client.get(f"/ai/models/{name}/lineage")
 
+    def choices(self, name: str, version: int | None = None) -> dict[str, Any]:
+        """What an ``auto`` version (default: the active one) chose per series and why, and what each
+        candidate cost: ``{model, version, family, series, counts, costs}``. Any other family is a
+        409 ``HeliosAPIError``: only ``auto`` makes per-series choices."""
+        params = {"version": version} if version is not None else None
+        return self._client.get(f"/ai/models/{name}/choices", params=params)
+
     def predict(
         self, name: str, horizon: int, *, version: int | None = None, levels: builtins.list[int] | None = None
     ):  # type: ignore[no-untyped-def]

@@ -39,6 +39,7 @@ from helios.registry.schemas import (
     LlmConfig,
     LoadRequest,
     LoadResult,
+    ModelChoices,
     ModelCreate,
     ModelDetail,
     ModelInfo,
@@ -279,3 +280,18 @@ def predict(
     entry, _, _ = context.inference.load(context.store, model.name, version)
     columns, rows = forecast_rows(entry.fitted, body.horizon, body.levels)
     return PredictResult(model=model.name, version=version.version, columns=columns, rows=rows)
+
+
+@router.get("/{ident}/choices", response_model=ModelChoices, responses=BUSY)
+def choices(
+    ident: str,
+    session: ReadSessionDep,
+    context: ContextDep,
+    _: Viewer,
+    __: ExpensiveCall,
+    version: Annotated[int | None, Query(ge=1, description="default: the active version")] = None,
+) -> ModelChoices:
+    """What an ``auto`` version chose per series and why, and what each candidate cost (409 for a
+    version of any other family: only ``auto`` makes per-series choices)."""
+    model = service.get_model(session, ident)
+    return views.model_choices(session, context.store, context.inference, model, version)

@@ -15,6 +15,7 @@ from helios.registry import deployments, service, views
 from helios.registry.schemas import (
     DeploymentRead,
     Lineage,
+    ModelChoices,
     ModelCreate,
     ModelDetail,
     ModelList,
@@ -200,6 +201,39 @@ def _grow(branch: Tree, node: str, children: dict, labels: dict, seen: set) -> N
     for child, relation in children.get(node, []):
         if child not in seen:
             _grow(branch.add(f"{relation} → {labels[child]}"), child, children, labels, seen)
+
+
+@app.command("choices")
+def choices(
+    name: Annotated[str, typer.Argument(help="model name or id")],
+    version: Annotated[
+        int | None, typer.Option(min=1, help="version number (default: the active one)")
+    ] = None,
+) -> None:
+    """What an auto model chose per series and why, then what each candidate cost."""
+    with reported_errors():
+        if hx := remote():
+            chosen = ModelChoices.model_validate(hx.models.choices(name, version))
+        else:
+            context = open_context()
+            with context.db.reading() as session:
+                model = service.get_model(session, name)
+                chosen = views.model_choices(session, context.store, context.inference, model, version)
+    console.print(f"[bold]{chosen.model}[/] v{chosen.version}: {len(chosen.series)} series")
+    for line in chosen.series:
+        console.print(f"{line.unique_id}: {line.reason}", markup=False, highlight=False, soft_wrap=True)
+    console.print(
+        "series per candidate: " + ", ".join(f"{n} {c}" for n, c in chosen.counts.items()), markup=False
+    )
+    for cost in chosen.costs:
+        spent = ", ".join(
+            f"{label} {value:.2f} s"
+            for label, value in (("validation", cost.validation_s), ("final fit", cost.final_fit_s))
+            if value is not None
+        )
+        console.print(
+            f"cost of {cost.candidate}: {spent or 'not run'}", markup=False, highlight=False, soft_wrap=True
+        )
 
 
 @app.command("create-llm")

@@ -251,3 +251,30 @@ class PredictResult(BaseModel):
     version: int
     columns: list[str]
     rows: list[list[Any]]
+
+
+class SeriesChoice(BaseModel):
+    unique_id: str
+    chosen: list[str] = Field(description="the candidates this series forecasts with (several: averaged)")
+    reason: str = Field(description="why, in the words of the validation that chose")
+
+
+class CandidateCost(BaseModel):
+    candidate: str
+    validation_s: float | None = Field(description="seconds validating it; null where it was not validated")
+    final_fit_s: float | None = Field(
+        description="seconds fitting it on all the data; null where no series kept it"
+    )
+
+
+class ModelChoices(BaseModel):
+    """What an ``auto`` version chose per series and why, and what each candidate cost to find out."""
+
+    model: str
+    version: int
+    family: str
+    series: list[SeriesChoice] = Field(description="one per series, in the model's series order")
+    counts: dict[str, int] = Field(
+        description="series per candidate, most used first (a blend counts for each)"
+    )
+    costs: list[CandidateCost] = Field(description="costliest first (validation + final fit)")

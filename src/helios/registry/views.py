@@ -12,6 +12,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from helios.core.artifacts import ArtifactStore
+from helios.core.errors import Conflict
 from helios.core.pagination import DEFAULT_LIMIT, Keyset, count
 from helios.core.parsing import LIKE_ESCAPE, like_contains
 from helios.datasets import service as datasets_service
@@ -19,20 +20,23 @@ from helios.registry import deployments
 from helios.registry.inference import InferenceCache
 from helios.registry.schemas import (
     ActiveAt,
+    CandidateCost,
     DeploymentList,
     DeploymentRead,
     JournalEntry,
     Lineage,
     LineageEdge,
     LineageNode,
+    ModelChoices,
     ModelDetail,
     ModelInfo,
     ModelList,
     ModelSummary,
+    SeriesChoice,
     Stage,
     VersionRead,
 )
-from helios.registry.service import manifest_files
+from helios.registry.service import get_version, manifest_files
 from helios.registry.tables import Deployment, Model, ModelAlias, ModelVersion
 
 TREND_POINTS = 20
@@ -253,6 +257,49 @@ def model_info(session: Session, inference: InferenceCache, model: Model) -> Mod
         cached_versions=inference.loaded_versions(model.name),
         cache=inference.stats(),
     )
+
+
+CHOOSING_FAMILY = "auto"
+
+
+def model_choices(
+    session: Session, store: ArtifactStore, inference: InferenceCache, model: Model, number: int | None = None
+) -> ModelChoices:
+    """What version ``number`` (default: the active one) of an ``auto`` model chose per series and
+    why, and what each candidate cost; read from the fitted model, warmed in the inference cache."""
+    version = get_version(session, model, number)
+    if version.family != CHOOSING_FAMILY:
+        raise Conflict(
+            f"{model.name} v{version.version} is a {version.family or model.kind!r} model: only "
+            f"`{CHOOSING_FAMILY}` makes per-series choices (it picks among candidates for each series)"
+        )
+    entry, _, _ = inference.load(store, model.name, version)
+    return choices_read(model.name, version.version, entry.fitted)
+
+
+def choices_read(model: str, number: int, fitted: Any) -> ModelChoices:
+    explanations: dict[str, str] = fitted.explanations
+    series = [
+        SeriesChoice(unique_id=uid, chosen=list(kept), reason=explanations.get(uid) or _unvalidated(kept))
+        for uid, kept in fitted.choices.items()
+    ]
+    costs = [
+        CandidateCost(
+            candidate=name, validation_s=spent.get("validation_s"), final_fit_s=spent.get("final_fit_s")
+        )
+        for name, spent in fitted.costs.items()
+    ]
+    costs.sort(key=lambda c: (-((c.validation_s or 0.0) + (c.final_fit_s or 0.0)), c.candidate))
+    counts = {name: 0 for name in fitted.costs} | fitted.choice_counts()
+    ranked = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    return ModelChoices(
+        model=model, version=number, family=fitted.family, series=series, counts=ranked, costs=costs
+    )
+
+
+def _unvalidated(kept: list[str]) -> str:
+    # selection='all' validates nothing, so auto explains nothing: say what the series forecasts with.
+    return f"no validation chose for it: it uses {' + '.join(kept)} as configured"
 
 
 def _deployments_of(model: Model) -> Select[tuple[Deployment]]:
