@@ -135,7 +135,7 @@ def test_near_ties_are_averaged_and_said_so() -> None:
     choices = auto_validation.choose(scores, ["a", "b", "c"], "close", top_k=2, tolerance=0.05)
     assert choices == {"tie": ["a", "b"], "clear": ["a"]}
     reason = auto_validation.explain("tie", choices["tie"], scores.loc["tie"], 0.05, ["c"])
-    assert "average of a + b" in reason and "best seasonal naive c 1.040" in reason
+    assert "average of a + b" in reason and "the best baseline, c, scored 1.040" in reason
 
 
 def unequal_panel(seed: int, length: int = 80) -> pd.DataFrame:

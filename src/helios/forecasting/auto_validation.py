@@ -225,7 +225,7 @@ def explain(uid: str, kept: list[str], row: pd.Series, tolerance: float, baselin
         else f"{kept[0]} (best in validation)"
     )
     baseline = [name for name in finite.index if name in baselines]
-    against = f"; best seasonal naive {baseline[0]} {finite[baseline[0]]:.3f}" if baseline else ""
+    against = f"; the best baseline, {baseline[0]}, scored {finite[baseline[0]]:.3f}" if baseline else ""
     return f"{how}; scores (1 = candidates' mean, lower is better): {parts}{against}"
 
 
