@@ -56,7 +56,9 @@ def test_every_operation_keeps_its_contract(tmp_path: Path) -> None:
             Exception,
             BaseExceptionGroup,
         ) as exc:  # collect every operation's failure, then report them together
-            failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:600]}")
+            # A flaky failure wraps the first call's exception: say what it was, or nobody can tell.
+            inner = "; ".join(repr(e)[:400] for e in getattr(exc, "exceptions", ()))
+            failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:600]} {inner}".rstrip())
     app.state.helios.db.dispose()
     assert operations >= 50
     assert not failures, "\n\n".join(failures)
