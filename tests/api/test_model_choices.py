@@ -60,6 +60,9 @@ def test_an_auto_version_says_what_it_chose_per_series_and_what_it_cost(trained)
     assert {c["candidate"] for c in costs if c["final_fit_s"] is not None} == chosen  # only kept ones fit
     totals = [c["validation_s"] + (c["final_fit_s"] or 0) for c in costs]
     assert totals == sorted(totals, reverse=True)
+    # The reasons quote scores; how to read them is said once, not in every reason.
+    assert body["scores_note"].startswith("scores: 1 = the candidates' mean")
+    assert all("1 = " not in line["reason"] for line in body["series"])
 
     # No version given: the active one, as /predict picks it; none active yet is the 404 it gives.
     missing = trained.get("/api/v1/ai/models/prices-auto/choices")

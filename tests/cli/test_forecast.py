@@ -78,7 +78,7 @@ def test_auto_explains_its_choice_per_series(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0
     assert "AAPL:" in result.stderr and "MSFT:" in result.stderr
-    assert "scores (1 = candidates' mean" in result.stderr and "cost of naive:" in result.stderr
+    assert "2 series (scores: 1 = the candidates' mean" in result.stderr and "cost of naive:" in result.stderr
 
 
 @pytest.mark.parametrize(

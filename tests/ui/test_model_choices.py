@@ -55,6 +55,11 @@ def test_the_card_says_what_auto_chose_per_series_and_what_it_cost(server: str) 
         # Ten rows a page, the pager counting every series.
         assert page.locator(ROWS).count() == 10
         assert card.get_by_text(f"1-10 of {series}").is_visible()
+        assert (
+            card.get_by_test_id("choices-scores-note")
+            .inner_text()
+            .startswith("Scores: 1 = the candidates' mean")
+        )
         costs = page.get_by_test_id("choices-costs")
         assert costs.locator("tbody tr").count() == len(AUTO["candidates"])
         for i, cost in enumerate(expected["costs"]):

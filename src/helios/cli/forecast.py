@@ -94,6 +94,9 @@ def explain_choices(fitted: object) -> None:
     if not explanations:
         _err.print(f"{getattr(fitted, 'family', 'this model')} makes no per-series choice to explain")
         return
+    from helios.forecasting.auto_validation import SCORES_NOTE
+
+    _err.print(f"{len(explanations)} series ({SCORES_NOTE})", markup=False, highlight=False)
     for uid, reason in explanations.items():
         _err.print(f"{uid}: {reason}", markup=False, highlight=False)
     for name, cost in getattr(fitted, "costs", {}).items():

@@ -219,7 +219,9 @@ def choices(
             with context.db.reading() as session:
                 model = service.get_model(session, name)
                 chosen = views.model_choices(session, context.store, context.inference, model, version)
-    console.print(f"[bold]{chosen.model}[/] v{chosen.version}: {len(chosen.series)} series")
+    console.print(
+        f"[bold]{chosen.model}[/] v{chosen.version}: {len(chosen.series)} series ({chosen.scores_note})"
+    )
     for line in chosen.series:
         console.print(f"{line.unique_id}: {line.reason}", markup=False, highlight=False, soft_wrap=True)
     console.print(

@@ -26,6 +26,8 @@ FORECAST_COLUMNS = ["unique_id", "window", "step", "y", "mean"]
 # The interval whose half-width is a candidate's "own spread", the unit conformal errors are
 # measured in (``interval_unit="own"``): how hard the model itself thinks each series and step is.
 UNIT_LEVEL = 80
+# How to read the scores each series' reason quotes: said once wherever the reasons are listed.
+SCORES_NOTE = "scores: 1 = the candidates' mean on the validation windows, lower is better"
 
 
 def window_offsets(horizon: int, n_windows: int, step: int | None) -> list[int]:
@@ -226,7 +228,7 @@ def explain(uid: str, kept: list[str], row: pd.Series, tolerance: float, baselin
     )
     baseline = [name for name in finite.index if name in baselines]
     against = f"; the best baseline, {baseline[0]}, scored {finite[baseline[0]]:.3f}" if baseline else ""
-    return f"{how}; scores (1 = candidates' mean, lower is better): {parts}{against}"
+    return f"{how}; scores {parts}{against}"
 
 
 def combined_errors(

@@ -278,3 +278,4 @@ class ModelChoices(BaseModel):
         description="series per candidate, most used first (a blend counts for each)"
     )
     costs: list[CandidateCost] = Field(description="costliest first (validation + final fit)")
+    scores_note: str = Field(default="", description="how to read the scores each reason quotes")

@@ -292,8 +292,16 @@ def choices_read(model: str, number: int, fitted: Any) -> ModelChoices:
     costs.sort(key=lambda c: (-((c.validation_s or 0.0) + (c.final_fit_s or 0.0)), c.candidate))
     counts = {name: 0 for name in fitted.costs} | fitted.choice_counts()
     ranked = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    from helios.forecasting.auto_validation import SCORES_NOTE  # the fitted auto has imported it already
+
     return ModelChoices(
-        model=model, version=number, family=fitted.family, series=series, counts=ranked, costs=costs
+        model=model,
+        version=number,
+        family=fitted.family,
+        series=series,
+        counts=ranked,
+        costs=costs,
+        scores_note=SCORES_NOTE,
     )
 
 

@@ -158,6 +158,10 @@ class ChoicesCard:
         table.add_slot("body-cell-chosen", CHOSEN_CELL)
         table.add_slot("body-cell-reason", REASON_CELL)
         table.bind_filter_from(search, "value")
+        if chosen.scores_note:
+            ui.label(chosen.scores_note.capitalize() + ".").classes("text-xs text-slate-500").props(
+                'data-testid="choices-scores-note"'
+            )
 
     def costs_table(self, chosen: ModelChoices) -> None:
         ui.label("What each candidate cost").classes("text-sm font-medium")
