@@ -102,3 +102,45 @@ def test_choices_follow_the_auth_rules_of_the_other_model_routes(trained) -> Non
         assert anonymous.headers["content-type"].startswith("application/problem+json")
     allowed = trained.get(url, headers={"Authorization": f"Bearer {viewer}"})
     assert allowed.status_code == 200 and len(allowed.json()["series"]) == SERIES
+
+
+def test_markup_in_a_candidate_name_is_refused_before_anything_is_stored(trained) -> None:  # type: ignore[no-untyped-def]
+    """The attack: a candidate label that closes the chip's attribute on the model page and adds
+    innerHTML (NiceGUI parses a props string into props). Refused at launch, naming the field, and
+    no job is queued (the page also sets the chip's test id as a value, never as parsed text)."""
+    jobs_before = trained.get("/api/v1/ml/jobs").json()["total"]
+    for params in (
+        {"candidates": ['naive@x" innerHTML="<img src=x onerror=alert(1)>', "mean"]},
+        {"candidates": ["naive", "mean"], "blends": ["naive+mean<script>"]},
+        {"candidates": ["naive"], "candidate_configs": {"naive@<b>": {}}},
+    ):
+        refused = trained.post(
+            "/api/v1/ml/train", json={"dataset": "prices", "family": "auto", "hyperparameters": params}
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"].startswith("hyperparameters.")
+    assert trained.get("/api/v1/ml/jobs").json()["total"] == jobs_before
+
+
+def test_a_version_saved_before_reasons_were_kept_says_so_rather_than_unvalidated() -> None:
+    from helios.forecasting.base import DataSpec
+    from helios.forecasting.families import get_family
+    from helios.registry.views import choices_read
+    from tests.forecasting.test_auto import mixed_panel
+
+    family = get_family("auto")
+    fitted = family.fit(
+        mixed_panel(), family.parse_config({"candidates": ["naive", "mean"], "horizon": 7}), DataSpec("D", 7)
+    )
+    meta, arrays = fitted.to_state()
+    old = type(fitted).from_state(
+        {k: v for k, v in meta.items() if k not in ("explanations", "costs")}, arrays
+    )
+    reasons = {line.reason for line in choices_read("m", 1, old).series}
+    assert reasons and all("saved before Helios kept the reasons" in r for r in reasons), reasons
+    everything = family.fit(
+        mixed_panel(),
+        family.parse_config({"candidates": ["naive", "mean"], "selection": "all", "horizon": 7}),
+        DataSpec("D", 7),
+    )
+    assert all("as configured" in line.reason for line in choices_read("m", 1, everything).series)

@@ -153,3 +153,24 @@ def test_validation_skips_series_too_short_for_a_window() -> None:
     # 20 points: 16 + 8 leaves nothing before the oldest window, so it starts at the next one.
     assert sorted(frame[frame["unique_id"] == "short"]["window"].unique()) == [1, 2]
     assert sorted(frame[frame["unique_id"] == "s0"]["window"].unique()) == [0, 1, 2]
+
+
+def test_mstl_validation_confirms_seasons_on_the_past_whatever_the_row_order() -> None:
+    """A weekly cycle only in the withheld tail must not be confirmed, newest-first rows or not;
+    with no history before the earliest window the declared seasons stand."""
+    from helios.forecasting.models.statistical import MSTLFamily
+
+    hours = np.arange(24 * 7 * 6)
+    rng = np.random.default_rng(1)
+    y = 10 + np.sin(2 * np.pi * hours / 24) + rng.normal(0, 0.05, len(hours))
+    tail = hours >= len(hours) - 24 * 7 * 2
+    y[tail] += 3 * (hours[tail] % 168 < 48)  # weekends appear only in the last two weeks
+    frame = pd.DataFrame(
+        {"unique_id": "s", "ds": pd.date_range("2024-01-01", periods=len(hours), freq="h"), "y": y}
+    )
+    spec, withheld = DataSpec("h", 24), 24 * 7 * 2
+    ordered = MSTLFamily._seasons_before(frame, ["mstl"], spec, 24, withheld)
+    reversed_rows = MSTLFamily._seasons_before(frame.iloc[::-1], ["mstl"], spec, 24, withheld)
+    assert 168 not in ordered and tuple(reversed_rows) == tuple(ordered)
+    declared = DataSpec("h", 24, seasons=(24, 168))
+    assert tuple(MSTLFamily._seasons_before(frame, ["mstl"], declared, 24, len(hours) + 1)) == (24, 168)

@@ -279,8 +279,9 @@ def model_choices(
 
 def choices_read(model: str, number: int, fitted: Any) -> ModelChoices:
     explanations: dict[str, str] = fitted.explanations
+    unsaid = _unexplained if explanations or not _was_validated(fitted) else _saved_before_reasons
     series = [
-        SeriesChoice(unique_id=uid, chosen=list(kept), reason=explanations.get(uid) or _unvalidated(kept))
+        SeriesChoice(unique_id=uid, chosen=list(kept), reason=explanations.get(uid) or unsaid(kept))
         for uid, kept in fitted.choices.items()
     ]
     costs = [
@@ -305,9 +306,19 @@ def choices_read(model: str, number: int, fitted: Any) -> ModelChoices:
     )
 
 
-def _unvalidated(kept: list[str]) -> str:
+def _was_validated(fitted: Any) -> bool:
+    scores = getattr(fitted, "scores", None)
+    return scores is not None and bool(scores.notna().to_numpy().any())  # selection='all': all NaN
+
+
+def _unexplained(kept: list[str]) -> str:
     # selection='all' validates nothing, so auto explains nothing: say what the series forecasts with.
     return f"no validation chose for it: it uses {' + '.join(kept)} as configured"
+
+
+def _saved_before_reasons(kept: list[str]) -> str:
+    # A version saved before auto kept its reasons: it was validated, the why was not stored.
+    return f"{' + '.join(kept)}, chosen in validation (this version was saved before Helios kept the reasons)"
 
 
 def _deployments_of(model: Model) -> Select[tuple[Deployment]]:

@@ -159,7 +159,9 @@ class HyperparameterForm:
             }.get(spec.kind)
             widget = ui.input(spec.title, value=_text(spec.default), placeholder=placeholder)
         widget.props(f"outlined dense bottom-slots {testid}").classes("w-full")
-        if spec.empty:  # the label stays above the box so the placeholder saying what empty means shows
+        if _empty_placeholder(
+            spec
+        ):  # the label stays above the box so the placeholder saying what empty means shows
             widget.props("stack-label")
         if spec.range_hint:
             widget.props(f'hint="{spec.range_hint}"')

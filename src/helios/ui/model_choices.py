@@ -131,9 +131,9 @@ class ChoicesCard:
             ui.label(f"{len(chosen.series)} series:").classes("text-sm text-slate-600")
             for name, count in chosen.counts.items():
                 chip = ui.chip(f"{name} · {count}", icon="check_circle" if count else "remove_circle_outline")
-                chip.props(
-                    f'dense outline color={"primary" if count else "grey-6"} data-testid="count-{name}"'
-                )
+                chip.props(f"dense outline color={'primary' if count else 'grey-6'}")
+                # Assigned, not parsed from a props string: a candidate's label is the user's text.
+                chip.props["data-testid"] = f"count-{name}"
                 chip.classes("text-xs").tooltip(f"{count} of {len(chosen.series)} series use {name}")
 
     def series_table(self, chosen: ModelChoices) -> None:

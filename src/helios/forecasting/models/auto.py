@@ -58,7 +58,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from helios.forecasting import auto_validation as validation
 from helios.forecasting.base import (
@@ -105,8 +105,18 @@ BASELINE_FAMILIES = ("seasonal_naive", "naive")
 SEASON_AVERAGES = (3, 7)
 
 
+# A candidate is a family name, optionally '@' and a label of letters, digits, '_', '.', '-' (a
+# label is shown on the model page and in the API: nothing there may read as markup); a blend
+# joins candidates with '+'.
+CANDIDATE_PATTERN = r"[A-Za-z0-9_]+(@[A-Za-z0-9_.\-]+)?"
+CandidateName = Annotated[str, StringConstraints(pattern=rf"^{CANDIDATE_PATTERN}$", max_length=100)]
+BlendName = Annotated[
+    str, StringConstraints(pattern=rf"^{CANDIDATE_PATTERN}(\+{CANDIDATE_PATTERN})+$", max_length=400)
+]
+
+
 class AutoConfig(Hyperparameters):
-    candidates: list[str] | None = Field(
+    candidates: list[CandidateName] | None = Field(
         default=None,
         json_schema_extra={"empty": "chosen for the data"},
         description="Families to choose from ('family@label' names a variant, e.g. seasonal_naive@168); "
@@ -114,7 +124,7 @@ class AutoConfig(Hyperparameters):
         f"gbm on long enough data, N-BEATS and global_ar with it on panels of {NBEATS_FROM_SERIES}+ "
         "series, and Theta (ETS too for seasons up to 12) on small panels.",
     )
-    candidate_configs: dict[str, dict[str, Any]] = Field(
+    candidate_configs: dict[CandidateName, dict[str, Any]] = Field(
         default_factory=dict, description="Hyperparameters per candidate, by its name in candidates."
     )
     horizon: int = Field(default=12, ge=1, le=1000, description="Steps ahead each validation window scores.")
@@ -168,7 +178,7 @@ class AutoConfig(Hyperparameters):
         f"panel has at least {NBEATS_FROM_SERIES} series, enough for one network to learn from "
         "(it costs ~25-30 s of CPU whatever the panel's size).",
     )
-    blends: list[str] | None = Field(
+    blends: list[BlendName] | None = Field(
         default=None,
         json_schema_extra={"empty": "the default blends"},
         description="Equal averages of candidates ('gbm+nbeats') validated as candidates of their "

@@ -236,22 +236,29 @@ def fit_statistical_series(
     return SeriesState(series.unique_id, series.last_ds, params, arrays), fits
 
 
+class PinnedFitFailed(Exception):
+    """statsforecast could not fit a pinned specification on these points."""
+
+
 def refit_statistical_series(
     series: Series, pinned: Sequence[dict[str, Any]], season_length: int, window: int | None
 ) -> tuple[SeriesState, list[MemberFit]]:
     """``fit_statistical_series`` with each member's specification given (``pinned``, the
     ``members`` of an earlier fit's params): only the parameters are estimated on ``series``,
-    the search is not run again. statsforecast's errors on degenerate series propagate."""
+    the search is not run again. statsforecast failing on these points is ``PinnedFitFailed``;
+    anything else (a bug here) propagates."""
     y = series.y[-window:] if window else series.y
     adjustment = _series_adjustment(y, [member["method"] for member in pinned], season_length)
     fits = []
     for member in pinned:
         method, m = METHODS[member["method"]], member["season_length"]
         values = adjustment.adjust(y) if m != season_length else y
-        with _quiet():
-            fits.append(
-                MemberFit(member["method"], m, member["spec"], method.refit(member["spec"], values, m))
-            )
+        try:
+            with _quiet():
+                model = method.refit(member["spec"], values, m)
+        except Exception as exc:  # statsforecast raises bare Exceptions on degenerate series
+            raise PinnedFitFailed(f"{member['method']}: {exc}") from exc
+        fits.append(MemberFit(member["method"], m, member["spec"], model))
     params = {"members": [dict(member) for member in pinned], "failed": []}
     arrays = {"y": y.copy(), "seasonal_indices": adjustment.indices}
     return SeriesState(series.unique_id, series.last_ds, params, arrays), fits
@@ -431,10 +438,12 @@ class _StatisticalFamily(ModelFamily):
         """The seasons MSTL decomposes, confirmed on what precedes the earliest window only."""
         if "mstl" not in members:
             return ()
-        seen = train[train.groupby("unique_id").cumcount(ascending=False) >= withheld]
-        if seen.empty:  # no series reaches back that far: the declared season alone
-            return [season]
-        return data_seasons(seen, dataclasses.replace(spec, season_length=season))
+        spec = dataclasses.replace(spec, season_length=season)
+        ordered = train.sort_values(["unique_id", "ds"], kind="stable")  # a CSV may come newest first
+        seen = ordered[ordered.groupby("unique_id").cumcount(ascending=False) >= withheld]
+        if seen.empty:  # no series reaches back that far: the declared seasons alone
+            return spec.declared_seasons or (season,)
+        return data_seasons(seen, spec)
 
     def _window_fit(
         self,
@@ -448,7 +457,7 @@ class _StatisticalFamily(ModelFamily):
         if pinned is not None:
             try:
                 return refit_statistical_series(head, pinned, season, window)
-            except Exception:  # noqa: BLE001 - a form that cannot fit these points: search again
+            except PinnedFitFailed:  # a form these points cannot carry: search again
                 pass
         return fit_statistical_series(head, members, season, window, self.name, seasons)
 
