@@ -188,3 +188,20 @@ def test_a_shorter_forecast_keeps_the_widths_of_its_steps() -> None:
     short = fitted.predict(2, (80, 95))
     first = long[long.groupby("unique_id").cumcount() < 2].reset_index(drop=True)
     pd.testing.assert_frame_equal(short, first)
+
+
+@pytest.mark.parametrize("unit", ["scale", "own"])
+def test_a_series_that_never_moved_is_forecast_at_its_level_with_no_width(unit: str) -> None:
+    """Before, its scale fell back to 1: a constant 0.002 got 95% bounds of about +/-3."""
+    data = mixed_panel()
+    stamps = data[data["unique_id"] == "flat0"]["ds"]
+    constant = pd.DataFrame({"unique_id": "still", "ds": stamps.to_numpy(), "y": 0.002})
+    fitted = fit_auto(pd.concat([data, constant], ignore_index=True), interval_unit=unit)
+    forecast = fitted.predict(HORIZON, (80, 95))
+    still = forecast[forecast["unique_id"] == "still"]
+    np.testing.assert_allclose(still["mean"], 0.002)
+    assert (still["lo-95"] == still["mean"]).all() and (still["hi-95"] == still["mean"]).all()
+    moving = forecast[forecast["unique_id"] != "still"]
+    assert (moving["hi-95"] > moving["lo-95"]).all()
+    again = AutoFitted.from_state(*fitted.to_state())
+    pd.testing.assert_frame_equal(again.predict(HORIZON, (80, 95)), forecast)

@@ -110,6 +110,17 @@ def series_scales(train: pd.DataFrame, season: int, cut: int = 0) -> pd.Series:
     return pd.Series(scales, dtype=float)
 
 
+def flat_series(train: pd.DataFrame) -> set[str]:
+    """Series that never moved in their history (spread below a billionth of their level): their
+    intervals have no width to calibrate in, in any unit."""
+    flat = set()
+    for series in split_panel(train):
+        spread, level = float(np.std(series.y)), float(np.mean(np.abs(series.y)))
+        if spread <= 1e-9 * max(level, 1.0):
+            flat.add(series.unique_id)
+    return flat
+
+
 def blend_parts(candidate: str) -> list[str]:
     """``gbm+nbeats`` is the equal average of ``gbm`` and ``nbeats``; any other name is itself."""
     return candidate.split("+")

@@ -372,7 +372,7 @@ class AutoFitted(Fitted):
                 calibrated = steps < self.calibration.horizon
                 own = own.where(calibrated).groupby(frame["unique_id"], sort=False).transform("mean")
             own = own.to_numpy()
-            scale = np.where(np.isfinite(own), own, scale * self.unit_ratio)
+            scale = np.where(scale == 0, 0.0, np.where(np.isfinite(own), own, scale * self.unit_ratio))
             frame.drop(columns=interval_columns((validation.UNIT_LEVEL,)), inplace=True)
         for level in levels:
             width = self.calibration.half_width(level, int(steps.max()) + 1)[steps] * scale
@@ -490,9 +490,12 @@ class Auto(ModelFamily):
         members = self._fit_members(
             train, families, settings, spec, choices, FitContext(control=context.control), costs, reused
         )
-        # Interval widths are in units of each series' scale times how hard it was to forecast.
+        # Interval widths are in units of each series' scale times how hard it was to forecast; a
+        # series that never moved has no scale (0: its forecast is its level, with no width),
+        # where the fallback scale of 1 would give it bounds in arbitrary units.
+        flat = validation.flat_series(train)
         scales = {
-            uid: scale * factors.get(uid, 1.0)
+            uid: 0.0 if uid in flat else scale * factors.get(uid, 1.0)
             for uid, scale in validation.series_scales(train, spec.season_length).items()
         }
         fitted = AutoFitted(
