@@ -37,3 +37,31 @@ def test_the_provider_follows_the_active_version_unless_pinned(context) -> None:
         assert service.provider_for(session, assistant).allow_local is False
         with pytest.raises(InvalidInput, match="internal address 127.0.0.1"):
             service.update_assistant(session, assistant, AssistantUpdate(llm_version=2), LOCAL_USER)
+
+
+INJECTED_LABELS = [
+    'x" innerHTML="<img src=x onerror=alert(1)>',
+    "x onclick=alert(1)",
+    "<script>",
+    "staging\n",
+]
+
+
+def test_a_label_that_is_not_a_label_is_refused_on_every_path(context) -> None:  # type: ignore[no-untyped-def]
+    """The page and the local CLI move labels through the service, not the API's checked path: a label
+    like 'x" innerHTML="<img onerror=...>' reached every viewer's assistant page through a parsed
+    props string. It is refused here, naming the field, and nothing is stored."""
+    from helios.assistants import prompts
+    from helios.assistants.schemas import PromptVersionCreate
+
+    with context.db.transaction() as session:
+        body = AssistantCreate(name="scribe", role="analyst")
+        assistant = service.create_assistant(session, body, LOCAL_USER)
+        service.save_version(session, assistant, PromptVersionCreate(system_prompt="Be brief."), LOCAL_USER)
+        for label in INJECTED_LABELS:
+            with pytest.raises(InvalidInput, match="is not a label") as refused:
+                service.move_label(session, assistant, label, 1, LOCAL_USER)
+            assert refused.value.errors[0]["field"] == "label"
+        assert prompts.labels_of(session, [assistant.id]) == {assistant.id: {}}
+        service.move_label(session, assistant, "staging", 1, LOCAL_USER)
+        assert prompts.labels_of(session, [assistant.id]) == {assistant.id: {"staging": 1}}

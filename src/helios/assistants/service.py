@@ -6,6 +6,8 @@ The LLM model is a registry ``llm`` model, reached only through the registry's s
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +16,7 @@ from helios.assistants.providers import Provider, check_base_url
 from helios.assistants.providers import ProviderProblem as ProviderProblem  # complete_json raises it
 from helios.assistants.schemas import (
     DEFAULT_MAX_TOKENS_LIMIT,
+    LABEL,
     AssistantConfigUpdate,
     AssistantCreate,
     AssistantUpdate,
@@ -190,6 +193,12 @@ def move_label(
     note: str = "",
 ) -> PromptLabel:
     """Point ``label`` at version ``number``; production must pass the gating test sets first."""
+    # The API checks the label in its path; the page and the local CLI come here directly, and a
+    # label is shown on every viewer's assistant page: the same rule for all.
+    if not re.fullmatch(LABEL, label):
+        raise prompts.field_error(
+            "label", f"{label!r} is not a label: a lowercase letter, then up to 31 of a-z, 0-9, '_' or '-'"
+        )
     version = prompts.get_version(session, assistant, number)
     if label == prompts.PRODUCTION:
         from helios.assistants import testing

@@ -188,7 +188,8 @@ class AssistantPage:
             ui.label(memory_words(item.memory)).classes("text-slate-500").props('data-testid="memory-policy"')
             for label, number in sorted(item.labels.items()):
                 color = "green-7" if label == "production" else "amber-8"
-                ui.badge(f"{label} → v{number}", color=color).props(f'data-testid="label-{label}"')
+                badge = ui.badge(f"{label} → v{number}", color=color)
+                badge.props["data-testid"] = f"label-{label}"  # a value, not parsed from a props string
 
 
 def memory_words(policy: MemoryPolicy) -> str:

@@ -178,9 +178,10 @@ class MemoryPage:
             shown += f"{counted(len(graph.edges), 'relation', 'relations')}:"
             ui.label(shown).classes("text-xs text-slate-500")
             for node in sorted(graph.nodes, key=lambda n: -len(n.memory_ids))[:ENTITY_CHIPS]:
-                ui.chip(node.name, on_click=lambda n=node: self.show_node(n.id)).props(
-                    f'dense clickable data-testid="entity-{node.name}"'
-                )
+                chip = ui.chip(node.name, on_click=lambda n=node: self.show_node(n.id))
+                chip.props("dense clickable")
+                # Assigned, not parsed from a props string: an entity's name is text a writer chose.
+                chip.props["data-testid"] = f"entity-{node.name}"
 
     def show_legend(self, graph: Graph) -> None:
         """Node types in their colours; a click hides or shows a type (ECharts' hidden legend)."""
