@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -69,12 +70,19 @@ def test_cli_search_reads_then_records_access_in_a_short_write(run, settings, mo
     events: list[str] = []
     searching, writing = search.search, Database.transaction
 
+    # Only this thread's calls: the spies patch classes the whole test process shares, and a
+    # server or worker thread another test left running may open a transaction meanwhile (CI
+    # saw one land between the two searches).
+    this_thread = threading.get_ident()
+
     def spy_search(*args, **kwargs):  # type: ignore[no-untyped-def]
-        events.append("search")
+        if threading.get_ident() == this_thread:
+            events.append("search")
         return searching(*args, **kwargs)
 
     def spy_transaction(self):  # type: ignore[no-untyped-def]
-        events.append("write")
+        if threading.get_ident() == this_thread:
+            events.append("write")
         return writing(self)
 
     monkeypatch.setattr(search, "search", spy_search)

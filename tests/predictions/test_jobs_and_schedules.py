@@ -54,8 +54,10 @@ def test_a_bad_run_is_refused_before_it_is_queued(ledger) -> None:  # type: igno
         assert session.query(PredictionRun).count() == 0
 
 
-def make_schedule(context, missed: str = "skip") -> None:  # type: ignore[no-untyped-def]
-    body = ScheduleCreate(name="nightly", cron="0 22 * * *", missed=missed, request=RunRequest(**REQUEST))
+def make_schedule(context, missed: str = "skip", hour: int = 22) -> None:  # type: ignore[no-untyped-def]
+    body = ScheduleCreate(
+        name="nightly", cron=f"0 {hour} * * *", missed=missed, request=RunRequest(**REQUEST)
+    )
     with context.db.transaction() as session:
         schedules.create_schedule(session, body, LOCAL_USER)
 
@@ -88,8 +90,11 @@ def test_two_servers_fire_a_schedule_once(ledger, settings) -> None:  # type: ig
 
 @pytest.mark.parametrize(("missed", "runs"), [("skip", 1), ("catch_up", 3)])
 def test_missed_times_are_skipped_or_caught_up(ledger, missed, runs) -> None:  # type: ignore[no-untyped-def]
-    make_schedule(ledger, missed)
-    three_days_on = dt.datetime.now(dt.UTC) + dt.timedelta(days=3, minutes=-30)
+    # Daily, first due one to two hours from now whatever the time of day: at a fixed 22:00, a run
+    # between 22:00 and 22:30 UTC saw two due times in these three days, not three.
+    now = dt.datetime.now(dt.UTC)
+    make_schedule(ledger, missed, hour=(now + dt.timedelta(hours=2)).hour)
+    three_days_on = now + dt.timedelta(days=3, minutes=-30)
     fired = []
     for _ in range(5):
         fired += schedules.fire_due(ledger, "one", three_days_on)
