@@ -101,3 +101,25 @@ def test_a_model_that_chooses_nothing_has_no_card(server: str) -> None:
         assert page.get_by_text("What auto chose").count() == 0
         page.goto("/models/prices-auto")
         page.get_by_test_id("choices-table").wait_for()  # ...and it is the family that decides
+
+
+def test_the_card_follows_the_active_version_as_it_is_deployed_on_the_page(server: str) -> None:
+    """Archived on the page, no version is active: the card goes; made active again, it comes back,
+    both without a reload."""
+    with browser_page(server) as page:
+        page.set_default_timeout(60_000)
+        page.goto("/models/prices-auto")
+        page.get_by_test_id("choices-table").wait_for()
+        page.evaluate("window.sameDocument = true")  # gone if anything below reloads the page
+        for stage, shown in (("archived", 0), ("active", 1)):
+            page.get_by_test_id("deploy-v1").click()
+            page.get_by_test_id("deploy-stage").click()
+            page.get_by_role("option", name=stage, exact=True).click()
+            page.get_by_test_id("deploy-confirm").click()
+            page.get_by_text(f"prices-auto v1 is now {stage}").wait_for()
+            if shown:
+                page.get_by_test_id("choices-table").wait_for()
+            else:
+                page.get_by_test_id("choices-card").wait_for(state="detached")
+            assert page.get_by_test_id("choices-card").count() == shown
+        assert page.evaluate("window.sameDocument === true")

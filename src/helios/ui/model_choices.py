@@ -177,8 +177,20 @@ class ChoicesCard:
         ).classes("text-xs text-slate-500")
 
 
-def show_choices_card(detail: ModelDetail, focus: int | None) -> None:
-    """Only a version of the ``auto`` family gets the card: other families choose nothing per series."""
-    number = choosing_version(detail, focus)
-    if number is not None:
-        ChoicesCard(detail, number).build()
+class ChoicesSlot:
+    """Where the card goes on the model page: redrawn when the version it should show changes
+    (a deploy on the same page makes another version active), left alone otherwise."""
+
+    def __init__(self) -> None:
+        self.container = ui.column().classes("w-full p-0 gap-0 min-w-0")
+        self.shown: int | None = None
+
+    def show(self, detail: ModelDetail, focus: int | None) -> None:
+        number = choosing_version(detail, focus)
+        if number == self.shown:
+            return
+        self.shown = number
+        self.container.clear()
+        if number is not None:  # only ``auto`` chooses per series: other families get no card
+            with self.container:
+                ChoicesCard(detail, number).build()

@@ -21,7 +21,7 @@ from helios.registry import deployments, service, views
 from helios.registry.schemas import DeploymentRead, Lineage, ModelDetail, Stage, VersionRead
 from helios.training import scoreboard
 from helios.ui import registry_charts as charts
-from helios.ui.model_choices import show_choices_card
+from helios.ui.model_choices import ChoicesSlot
 from helios.ui.model_forecast import show_forecast_card
 from helios.ui.runtime import context, write
 
@@ -240,7 +240,7 @@ class ModelPage:
                 self.timeline = ui.column().classes("w-full max-h-[560px] overflow-y-auto pr-1")
             with ui.card().classes("helios-card grow min-w-0 w-full lg:w-auto p-0"):
                 self.charts()
-        show_choices_card(self.state.detail, self.focus)
+        self.choices = ChoicesSlot()
         show_forecast_card(self.principal, self.state.detail)
         self.render()
 
@@ -265,6 +265,7 @@ class ModelPage:
         self.lineage_chart.options.update(charts.lineage_graph(self.state.lineage))
         self.lineage_chart.style(f"height: {charts.lineage_height(self.state.lineage)}px")
         self.lineage_chart.update()
+        self.choices.show(detail, self.focus)
 
     def refresh(self) -> None:
         try:
