@@ -123,3 +123,18 @@ def test_the_card_follows_the_active_version_as_it_is_deployed_on_the_page(serve
                 page.get_by_test_id("choices-card").wait_for(state="detached")
             assert page.get_by_test_id("choices-card").count() == shown
         assert page.evaluate("window.sameDocument === true")
+
+
+def test_an_auto_job_leads_to_what_its_version_chose(server: str) -> None:
+    """The job that trained the auto model links to its version's page, where the card is; the
+    naive job links to its version and offers no choices."""
+    with browser_page(server) as page:
+        page.set_default_timeout(60_000)
+        page.goto("/training/1")  # the auto job (train_choosing_models trains auto, then naive)
+        assert page.get_by_test_id("job-result").get_attribute("href") == "/models/prices-auto?version=1"
+        page.get_by_test_id("job-result-choices").click()
+        page.wait_for_url("**/models/prices-auto?version=1")
+        page.get_by_test_id("choices-table").wait_for()
+        page.goto("/training/2")
+        page.get_by_test_id("job-result").get_by_text("prices-naive v1").wait_for()
+        assert page.get_by_test_id("job-result-choices").count() == 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from nicegui import run, ui
 
@@ -324,9 +324,15 @@ class JobPage:
         self.result.clear()
         with self.result:
             if job.result_version:
-                ui.link(f"{job.target_model} v{job.result_version}", f"/models/{job.target_model}").classes(
+                # The version this job made, picked out on its model's page.
+                version_page = f"/models/{job.target_model}?{urlencode({'version': job.result_version})}"
+                ui.link(f"{job.target_model} v{job.result_version}", version_page).classes(
                     "text-lg font-semibold text-primary no-underline hover:underline"
                 ).props('data-testid="job-result"')
+                if job.family == "auto":  # its page says what it chose for each series, and why
+                    ui.link("what it chose per series →", version_page).classes(
+                        "text-xs text-primary no-underline hover:underline"
+                    ).props('data-testid="job-result-choices"')
             else:
                 ui.label("pending" if job.status not in charts.FINISHED else "none").classes(
                     "text-lg font-semibold text-slate-400"
