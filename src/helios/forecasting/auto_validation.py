@@ -19,7 +19,7 @@ import pandas as pd
 from helios.forecasting.backtest import backtest
 from helios.forecasting.base import DataSpec, Fitted, Hyperparameters, ModelFamily
 from helios.forecasting.metrics import seasonal_naive_scale
-from helios.forecasting.panel import split_panel
+from helios.forecasting.panel import flat_series, split_panel
 from helios.forecasting.step_calibration import StepCalibration
 
 FORECAST_COLUMNS = ["unique_id", "window", "step", "y", "mean"]
@@ -110,15 +110,10 @@ def series_scales(train: pd.DataFrame, season: int, cut: int = 0) -> pd.Series:
     return pd.Series(scales, dtype=float)
 
 
-def flat_series(train: pd.DataFrame) -> set[str]:
+def never_moved(train: pd.DataFrame) -> set[str]:
     """Series that never moved in their history (spread below a billionth of their level): their
     intervals have no width to calibrate in, in any unit."""
-    flat = set()
-    for series in split_panel(train):
-        spread, level = float(np.std(series.y)), float(np.mean(np.abs(series.y)))
-        if spread <= 1e-9 * max(level, 1.0):
-            flat.add(series.unique_id)
-    return flat
+    return {series.unique_id for series in split_panel(train) if flat_series(series.y[None, :])[0]}
 
 
 def blend_parts(candidate: str) -> list[str]:

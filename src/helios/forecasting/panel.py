@@ -8,6 +8,7 @@ horizon, interval levels, and configs of families wrapped by others (auto, confo
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
@@ -235,3 +236,11 @@ def columns_before_windows(
     if seen < 2:
         raise ForecastingError(f"{family}: the series are too short for these validation windows")
     return seen
+
+
+def flat_series(values: np.ndarray) -> np.ndarray:
+    """Which rows never move (spread below a billionth of their level): no units to learn in."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a row with no points: not flat
+        spread, level = np.nanstd(values, axis=1), np.nanmean(np.abs(values), axis=1)
+    return np.isfinite(spread) & (spread <= 1e-9 * np.fmax(level, 1.0))

@@ -493,7 +493,7 @@ class Auto(ModelFamily):
         # Interval widths are in units of each series' scale times how hard it was to forecast; a
         # series that never moved has no scale (0: its forecast is its level, with no width),
         # where the fallback scale of 1 would give it bounds in arbitrary units.
-        flat = validation.flat_series(train)
+        flat = validation.never_moved(train)
         scales = {
             uid: 0.0 if uid in flat else scale * factors.get(uid, 1.0)
             for uid, scale in validation.series_scales(train, spec.season_length).items()

@@ -44,6 +44,7 @@ from helios.forecasting.panel import (
     check_horizon,
     check_levels,
     columns_before_windows,
+    flat_series,
     observed_rows,
     own_config,
     split_panel,
@@ -128,14 +129,6 @@ def centred_inputs(z: np.ndarray, origin: int, lookback: int, anchor: int) -> tu
         level = np.nanmean(window[:, -anchor:], axis=1)
     centred = window - level[:, None]
     return np.where(np.isfinite(centred), centred, 0.0), level
-
-
-def flat_series(values: np.ndarray) -> np.ndarray:
-    """Which rows never move (spread below a billionth of their level): no units to learn in."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a row with no points: not flat
-        spread, level = np.nanstd(values, axis=1), np.nanmean(np.abs(values), axis=1)
-    return np.isfinite(spread) & (spread <= 1e-9 * np.fmax(level, 1.0))
 
 
 def ar_forecast(

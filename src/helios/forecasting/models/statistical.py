@@ -249,6 +249,16 @@ def refit_statistical_series(
     anything else (a bug here) propagates."""
     y = series.y[-window:] if window else series.y
     adjustment = _series_adjustment(y, [member["method"] for member in pinned], season_length)
+    fits = refit_members(pinned, y, adjustment, season_length)
+    params = {"members": [dict(member) for member in pinned], "failed": []}
+    arrays = {"y": y.copy(), "seasonal_indices": adjustment.indices}
+    return SeriesState(series.unique_id, series.last_ds, params, arrays), fits
+
+
+def refit_members(
+    pinned: Sequence[dict[str, Any]], y: np.ndarray, adjustment: SeasonalAdjustment, season_length: int
+) -> list[MemberFit]:
+    """Each pinned member's model fitted on ``y`` (long seasons divided out where it needs them)."""
     fits = []
     for member in pinned:
         method, m = METHODS[member["method"]], member["season_length"]
@@ -259,9 +269,7 @@ def refit_statistical_series(
         except Exception as exc:  # statsforecast raises bare Exceptions on degenerate series
             raise PinnedFitFailed(f"{member['method']}: {exc}") from exc
         fits.append(MemberFit(member["method"], m, member["spec"], model))
-    params = {"members": [dict(member) for member in pinned], "failed": []}
-    arrays = {"y": y.copy(), "seasonal_indices": adjustment.indices}
-    return SeriesState(series.unique_id, series.last_ds, params, arrays), fits
+    return fits
 
 
 def _series_adjustment(y: np.ndarray, members: Sequence[str], season_length: int) -> SeasonalAdjustment:
@@ -290,15 +298,9 @@ class StatisticalFitted(LocalFitted):
         return self._models[state.unique_id]
 
     def _refit(self, state: SeriesState) -> list[MemberFit]:
-        y, adjustment = state.arrays["y"], self._adjustment(state)
-        fits = []
-        for member in state.params["members"]:
-            method, m = METHODS[member["method"]], member["season_length"]
-            values = adjustment.adjust(y) if m != self.season_length else y
-            with _quiet():
-                model = method.refit(member["spec"], values, m)
-            fits.append(MemberFit(member["method"], m, member["spec"], model))
-        return fits
+        return refit_members(
+            state.params["members"], state.arrays["y"], self._adjustment(state), self.season_length
+        )
 
     def _adjustment(self, state: SeriesState) -> SeasonalAdjustment:
         return SeasonalAdjustment(state.arrays["seasonal_indices"], len(state.arrays["y"]))
