@@ -228,3 +228,18 @@ def pick_option(page: Any, testid: str, name: str) -> None:
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
     option.click()
+    menu_closed(page)
+
+
+def menu_closed(page: Any) -> None:
+    """Wait for an open select's menu to shut after its option was clicked. On a busy machine the
+    server's answer to the pick can re-render the menu while it closes and leave it open over the
+    form, where it takes the next click meant for a button below it; shut it as a person would."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    menus = page.locator(".q-menu")
+    try:
+        menus.first.wait_for(state="detached", timeout=5_000)
+    except PlaywrightTimeout:
+        page.keyboard.press("Escape")
+        menus.first.wait_for(state="detached", timeout=5_000)

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from helios.forecasting.rules import POWERBALL
 from tests.forecasting.draw_samples import fair_draws
-from tests.live import browser_page, live_server
+from tests.live import browser_page, live_server, menu_closed
 from tests.training.conftest import prices_csv
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("ui-validation-plot")]
@@ -111,9 +111,11 @@ def _launch(page, family: str, type_last) -> dict:  # type: ignore[no-untyped-de
     page.get_by_test_id("launch-open").click()
     page.get_by_test_id("launch-dataset").click()
     page.get_by_role("option").filter(has_text="prices").click()
+    menu_closed(page)
     page.get_by_test_id("launch-dataset").get_by_text("prices").wait_for()
     page.get_by_test_id("launch-family").click()
     page.get_by_role("option", name=family, exact=True).click()
+    menu_closed(page)
     # The form names the target after the family once the server has it, as a person sees it
     # appear; typing before that would race the name, not the Launch button.
     expect(page.get_by_test_id("launch-target")).to_have_value(
