@@ -109,16 +109,22 @@ def test_markup_in_a_candidate_name_is_refused_before_anything_is_stored(trained
     innerHTML (NiceGUI parses a props string into props). Refused at launch, naming the field, and
     no job is queued (the page also sets the chip's test id as a value, never as parsed text)."""
     jobs_before = trained.get("/api/v1/ml/jobs").json()["total"]
-    for params in (
-        {"candidates": ['naive@x" innerHTML="<img src=x onerror=alert(1)>', "mean"]},
-        {"candidates": ["naive", "mean"], "blends": ["naive+mean<script>"]},
-        {"candidates": ["naive"], "candidate_configs": {"naive@<b>": {}}},
+    for params, says in (
+        (
+            {"candidates": ['naive@x" innerHTML="<img src=x onerror=alert(1)>', "mean"]},
+            "is not a candidate name",
+        ),
+        ({"candidates": ["naive", "mean"], "blends": ["naive+mean<script>"]}, "is not a blend"),
+        ({"candidates": ["naive"], "candidate_configs": {"naive@<b>": {}}}, "is not a candidate name"),
     ):
         refused = trained.post(
             "/api/v1/ml/train", json={"dataset": "prices", "family": "auto", "hyperparameters": params}
         )
         assert refused.status_code == 422, refused.text
-        assert refused.json()["errors"][0]["field"].startswith("hyperparameters.")
+        error = refused.json()["errors"][0]
+        # Said in words (what a name may hold), not as the regular expression that checks it.
+        assert error["field"].startswith("hyperparameters.") and says in error["message"], error
+        assert "letters, digits" in error["message"] and "[A-Za-z" not in refused.text
     assert trained.get("/api/v1/ml/jobs").json()["total"] == jobs_before
 
 

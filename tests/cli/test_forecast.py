@@ -93,12 +93,25 @@ def test_auto_explains_its_choice_per_series(tmp_path: Path) -> None:
             ["--horizon", "3", "--season", "20"],
             "series AAPL has 30 observations (and 1 more series); season 20 needs at least 40",
         ),
+        (  # in words, not pydantic's regular expression, type tags and links
+            [
+                "--horizon",
+                "3",
+                "--family",
+                "auto",
+                "--params",
+                '{"candidates": ["naive<x>"], "n_windows": 0}',
+            ],
+            "--params: candidates.0: 'naive<x>' is not a candidate name: use a family name, optionally '@' "
+            "and a label of letters, digits, '_', '.' and '-' (e.g. seasonal_naive@168); "
+            "n_windows: Input should be greater than or equal to 1",
+        ),
     ],
 )
 def test_bad_arguments_exit_2_with_a_readable_message(tmp_path: Path, args: list[str], message: str) -> None:
     code, _, words = run(write_csv(tmp_path), *args)
     assert code == 2
-    assert message in words
+    assert message in words and "errors.pydantic.dev" not in words
 
 
 def test_non_numeric_values_name_the_series_and_line(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from typing import Annotated, Any, NoReturn
 
 import pandas as pd
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from helios.forecasting.base import DataSpec, ForecastingError, ModelFamily
@@ -261,6 +262,10 @@ def family_config(family: ModelFamily, params: str | None, horizon: int) -> Any:
         raw["horizon"] = horizon
     try:
         return family.parse_config(raw)
+    except ValidationError as exc:
+        # One line per field in words, without pydantic's type tags and documentation links.
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors())
+        raise typer.BadParameter(problems, param_hint="--params") from None
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--params") from None
 

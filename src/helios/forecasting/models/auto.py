@@ -52,13 +52,15 @@ candidate cost (``costs``).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 
 from helios.forecasting import auto_validation as validation
 from helios.forecasting.base import (
@@ -109,9 +111,40 @@ SEASON_AVERAGES = (3, 7)
 # label is shown on the model page and in the API: nothing there may read as markup); a blend
 # joins candidates with '+'.
 CANDIDATE_PATTERN = r"[A-Za-z0-9_]+(@[A-Za-z0-9_.\-]+)?"
-CandidateName = Annotated[str, StringConstraints(pattern=rf"^{CANDIDATE_PATTERN}$", max_length=100)]
+_CANDIDATE = re.compile(rf"^{CANDIDATE_PATTERN}$")
+_BLEND = re.compile(rf"^{CANDIDATE_PATTERN}(\+{CANDIDATE_PATTERN})+$")
+_NAME_RULE = "a family name, optionally '@' and a label of letters, digits, '_', '.' and '-'"
+
+
+def _candidate_name(name: str) -> str:
+    # Checked here rather than by a bare pattern so that the error says what a name may be, not a
+    # regular expression; the pattern still travels in the schema for clients and forms.
+    if not _CANDIDATE.match(name):
+        raise PydanticCustomError(
+            "candidate_name", f"{name!r} is not a candidate name: use {_NAME_RULE} (e.g. seasonal_naive@168)"
+        )
+    return name
+
+
+def _blend_name(name: str) -> str:
+    if not _BLEND.match(name):
+        raise PydanticCustomError(
+            "blend_name",
+            f"{name!r} is not a blend: join two or more candidate names with '+' (e.g. gbm+nbeats); "
+            f"each is {_NAME_RULE}",
+        )
+    return name
+
+
+CandidateName = Annotated[
+    str,
+    Field(max_length=100, json_schema_extra={"pattern": _CANDIDATE.pattern}),
+    AfterValidator(_candidate_name),
+]
 BlendName = Annotated[
-    str, StringConstraints(pattern=rf"^{CANDIDATE_PATTERN}(\+{CANDIDATE_PATTERN})+$", max_length=400)
+    str,
+    Field(max_length=400, json_schema_extra={"pattern": _BLEND.pattern}),
+    AfterValidator(_blend_name),
 ]
 
 
