@@ -205,3 +205,58 @@ def test_a_series_that_never_moved_is_forecast_at_its_level_with_no_width(unit: 
     assert (moving["hi-95"] > moving["lo-95"]).all()
     again = AutoFitted.from_state(*fitted.to_state())
     pd.testing.assert_frame_equal(again.predict(HORIZON, (80, 95)), forecast)
+
+
+def falling_panel() -> pd.DataFrame:
+    """Counts falling towards zero (drift carries them below it) and a series that has been below
+    zero, whose forecasts may go there again."""
+    stamps = pd.date_range("2023-01-01", periods=60, freq="D")
+    rng = np.random.default_rng(8)
+    falling = np.maximum(0.0, 40 - 1.0 * np.arange(60)) + rng.uniform(0, 0.5, 60)
+    signed = 20 - 1.0 * np.arange(60) + rng.normal(scale=0.5, size=60)
+    return pd.concat(
+        [
+            pd.DataFrame({"unique_id": "counts", "ds": stamps, "y": falling}),
+            pd.DataFrame({"unique_id": "signed", "ds": stamps, "y": signed}),
+            *[g for _, g in mixed_panel().groupby("unique_id")],
+        ],
+        ignore_index=True,
+    )
+
+
+@pytest.mark.parametrize("unit", ["scale", "own"])
+def test_a_series_never_below_zero_is_forecast_and_bounded_at_zero_or_above(unit: str) -> None:
+    data = falling_panel()
+    fitted = fit_auto(data, candidates=["drift", "naive"], interval_unit=unit)
+    forecast = fitted.predict(HORIZON, (80, 95))
+    counts = forecast[forecast["unique_id"] == "counts"]
+    assert (counts[["mean", "lo-80", "hi-80", "lo-95", "hi-95"]] >= 0).all().all()
+    signed = forecast[forecast["unique_id"] == "signed"]
+    assert (signed["mean"] < 0).all() and (signed["lo-95"] < signed["mean"]).all()  # it has been there
+    assert "counts" in fitted.floored and "signed" not in fitted.floored
+    # The floor is kept with the model; 'none' leaves what the candidates forecast.
+    again = AutoFitted.from_state(*fitted.to_state())
+    pd.testing.assert_frame_equal(again.predict(HORIZON, (80, 95)), forecast)
+    free = fit_auto(data, candidates=["drift", "naive"], interval_unit=unit, floor="none")
+    free_counts = free.predict(HORIZON, (80, 95)).query("unique_id == 'counts'")
+    assert (free_counts["lo-95"] < 0).any() and not free.floored
+
+
+def test_an_auto_model_moved_to_newer_data_keeps_its_calibrated_intervals() -> None:
+    """advance() rebuilt auto from its members alone, dropping the conformal calibration: moved
+    to newer data (the ledger's on-demand and scheduled runs), it averaged its members' own,
+    uncalibrated bounds. Moved to the data it was fitted on, it must forecast exactly as fitted."""
+    from helios.forecasting.forward import advance
+
+    data = falling_panel()
+    fitted = fit_auto(data)
+    moved, _ = advance(fitted, data)
+    assert isinstance(moved, AutoFitted) and moved.calibration is fitted.calibration
+    pd.testing.assert_frame_equal(moved.predict(HORIZON, (80, 95)), fitted.predict(HORIZON, (80, 95)))
+    newer = pd.concat(
+        [data, data.groupby("unique_id").tail(1).assign(ds=lambda f: f["ds"] + pd.Timedelta(days=1))],
+        ignore_index=True,
+    )
+    ahead, _ = advance(fitted, newer)
+    assert ahead.predict(HORIZON, (95,))["ds"].min() == newer["ds"].max() + pd.Timedelta(days=1)
+    assert ahead.explanations == fitted.explanations and ahead.floored == fitted.floored

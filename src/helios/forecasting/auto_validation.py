@@ -116,6 +116,29 @@ def never_moved(train: pd.DataFrame) -> set[str]:
     return {series.unique_id for series in split_panel(train) if flat_series(series.y[None, :])[0]}
 
 
+def never_negative(train: pd.DataFrame) -> set[str]:
+    """Series with no value below zero in their history (counts, loads, prices, irradiance):
+    ``auto`` forecasts them, and bounds them, at zero or above."""
+    lowest = train.groupby(train["unique_id"].astype(str), sort=False)["y"].min()
+    return set(lowest.index[lowest >= 0])
+
+
+def floor_at_zero(frame: pd.DataFrame, series: set[str], columns: Sequence[str]) -> pd.DataFrame:
+    """``columns`` clipped at zero on the rows of ``series`` (series that never went below it):
+    there a forecast or bound under zero is further from whatever happens than zero is."""
+    if not series or frame.empty:
+        return frame
+    rows = frame["unique_id"].astype(str).isin(series).to_numpy()
+    if rows.any():
+        frame = frame.copy()
+        for column in columns:
+            if column in frame:
+                values = frame[column].to_numpy(dtype=float, copy=True)
+                values[rows] = np.maximum(values[rows], 0.0)
+                frame[column] = values
+    return frame
+
+
 def blend_parts(candidate: str) -> list[str]:
     """``gbm+nbeats`` is the equal average of ``gbm`` and ``nbeats``; any other name is itself."""
     return candidate.split("+")

@@ -63,7 +63,12 @@ def advance(fitted: Fitted, history: pd.DataFrame) -> tuple[Fitted, StartMode]:
     if isinstance(fitted, AutoFitted):
         parts = {name: _known(member, history) for name, member in fitted.members.items()}
         members = {name: advance(fitted.members[name], part)[0] for name, part in parts.items() if len(part)}
-        return AutoFitted(members, fitted.choices, fitted.scores), StartMode.state_updated
+        # Everything but the members moves as it is: the calibration, units and floors the
+        # validation set are what make its intervals cover (a new AutoFitted without them fell
+        # back to averaging the members' own, uncalibrated bounds).
+        moved_auto = copy.copy(fitted)
+        moved_auto.members = members
+        return moved_auto, StartMode.state_updated
     if isinstance(fitted, NBeatsFitted):
         return _new_window(fitted, history), StartMode.window_input
     if isinstance(fitted, GarchFitted | RealizedVolFitted):
