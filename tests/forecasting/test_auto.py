@@ -207,33 +207,23 @@ def test_a_series_that_never_moved_is_forecast_at_its_level_with_no_width(unit: 
     pd.testing.assert_frame_equal(again.predict(HORIZON, (80, 95)), forecast)
 
 
-def falling_panel() -> pd.DataFrame:
-    """Counts falling towards zero (drift carries them below it) and a series that has been below
-    zero, whose forecasts may go there again."""
+def counts_panel() -> pd.DataFrame:
+    """Counts falling to zero (drift carries them below it) beside the mixed panel's positive series."""
     stamps = pd.date_range("2023-01-01", periods=60, freq="D")
     rng = np.random.default_rng(8)
     falling = np.maximum(0.0, 40 - 1.0 * np.arange(60)) + rng.uniform(0, 0.5, 60)
-    signed = 20 - 1.0 * np.arange(60) + rng.normal(scale=0.5, size=60)
     return pd.concat(
-        [
-            pd.DataFrame({"unique_id": "counts", "ds": stamps, "y": falling}),
-            pd.DataFrame({"unique_id": "signed", "ds": stamps, "y": signed}),
-            *[g for _, g in mixed_panel().groupby("unique_id")],
-        ],
-        ignore_index=True,
+        [pd.DataFrame({"unique_id": "counts", "ds": stamps, "y": falling}), mixed_panel()], ignore_index=True
     )
 
 
 @pytest.mark.parametrize("unit", ["scale", "own"])
-def test_a_series_never_below_zero_is_forecast_and_bounded_at_zero_or_above(unit: str) -> None:
-    data = falling_panel()
+def test_data_never_below_zero_is_forecast_and_bounded_at_zero_or_above(unit: str) -> None:
+    data = counts_panel()
     fitted = fit_auto(data, candidates=["drift", "naive"], interval_unit=unit)
     forecast = fitted.predict(HORIZON, (80, 95))
-    counts = forecast[forecast["unique_id"] == "counts"]
-    assert (counts[["mean", "lo-80", "hi-80", "lo-95", "hi-95"]] >= 0).all().all()
-    signed = forecast[forecast["unique_id"] == "signed"]
-    assert (signed["mean"] < 0).all() and (signed["lo-95"] < signed["mean"]).all()  # it has been there
-    assert "counts" in fitted.floored and "signed" not in fitted.floored
+    assert (forecast[["mean", "lo-80", "hi-80", "lo-95", "hi-95"]] >= 0).all().all()
+    assert fitted.floored == set(forecast["unique_id"])
     # The floor is kept with the model; 'none' leaves what the candidates forecast.
     again = AutoFitted.from_state(*fitted.to_state())
     pd.testing.assert_frame_equal(again.predict(HORIZON, (80, 95)), forecast)
@@ -242,13 +232,24 @@ def test_a_series_never_below_zero_is_forecast_and_bounded_at_zero_or_above(unit
     assert (free_counts["lo-95"] < 0).any() and not free.floored
 
 
+def test_a_panel_with_a_value_below_zero_is_not_floored() -> None:
+    """Signed quantities: a series above zero all its history may cross it next (ETT's loads)."""
+    data = counts_panel()
+    stamps = data[data["unique_id"] == "counts"]["ds"].to_numpy()
+    signed = pd.DataFrame({"unique_id": "signed", "ds": stamps, "y": np.linspace(3, -1, len(stamps))})
+    fitted = fit_auto(pd.concat([data, signed], ignore_index=True), candidates=["drift", "naive"])
+    forecast = fitted.predict(HORIZON, (95,))
+    assert not fitted.floored
+    assert (forecast.query("unique_id == 'counts'")["lo-95"] < 0).any()
+
+
 def test_an_auto_model_moved_to_newer_data_keeps_its_calibrated_intervals() -> None:
     """advance() rebuilt auto from its members alone, dropping the conformal calibration: moved
     to newer data (the ledger's on-demand and scheduled runs), it averaged its members' own,
     uncalibrated bounds. Moved to the data it was fitted on, it must forecast exactly as fitted."""
     from helios.forecasting.forward import advance
 
-    data = falling_panel()
+    data = counts_panel()
     fitted = fit_auto(data)
     moved, _ = advance(fitted, data)
     assert isinstance(moved, AutoFitted) and moved.calibration is fitted.calibration

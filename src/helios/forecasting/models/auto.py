@@ -46,9 +46,9 @@ series' standard deviation) say less than the scale does. A candidate without in
 the scale. ``interval_spread="series"`` also scales the scale unit by each series' own validation
 error, which undercovers (see the field). ``"members"`` averages the candidates' own bounds.
 
-A series with no value below zero in the training data is forecast, and bounded, at zero or
-above (``floor="zero"``): the forecast made, not the validation's, so the choice and the widths are
-those of the candidates as they are.
+Where no value of the training panel is below zero, every series is forecast, and bounded, at
+zero or above (``floor="zero"``): the forecast made, not the validation's, so the choice and the
+widths are those of the candidates as they are.
 
 The fitted model says per series what it chose and why (``explanations``) and what each
 candidate cost (``costs``).
@@ -232,8 +232,8 @@ class AutoConfig(Hyperparameters):
     )
     floor: Literal["zero", "none"] = Field(
         default="zero",
-        description="Series with no value below zero in the training data (counts, loads, prices) are "
-        "forecast and bounded at zero or above ('zero'); "
+        description="Where no value in the training data is below zero (counts, loads, prices), every "
+        "series is forecast and bounded at zero or above ('zero'); "
         "'none' leaves forecasts and bounds where the candidates put them.",
     )
     interval_unit: Literal["auto", "own", "own_steps", "scale"] = Field(
@@ -344,7 +344,7 @@ class AutoFitted(Fitted):
         # ``unit_ratio``: typical own width over the scale, for a series whose members give none.
         self.unit = unit
         self.unit_ratio = unit_ratio
-        self.floored = floored or set()  # series never below zero in training: forecast at 0 or above
+        self.floored = floored or set()  # series of a panel never below zero: forecast at 0 or above
 
     def choice_counts(self) -> dict[str, int]:
         """How many series use each candidate (a series averaging two counts for both)."""
