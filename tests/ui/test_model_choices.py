@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live import browser_page, live_server, migrated_home
+from tests.live import browser_page, live_server, menu_closed, migrated_home
 from tests.registry.auto_models import AUTO, mixed_csv, train_choosing_models
 
 pytestmark = pytest.mark.browser
@@ -115,6 +115,7 @@ def test_the_card_follows_the_active_version_as_it_is_deployed_on_the_page(serve
             page.get_by_test_id("deploy-v1").click()
             page.get_by_test_id("deploy-stage").click()
             page.get_by_role("option", name=stage, exact=True).click()
+            menu_closed(page)
             page.get_by_test_id("deploy-confirm").click()
             page.get_by_text(f"prices-auto v1 is now {stage}").wait_for()
             if shown:

@@ -14,7 +14,7 @@ import pytest
 from helios.config import Settings
 from helios.context import AppContext
 from helios.db import migrate
-from tests.live import browser_page, live_server, migrated_home
+from tests.live import browser_page, live_server, menu_closed, migrated_home
 from tests.predictions.ledger import import_prices, prices, register_model
 
 pytestmark = pytest.mark.browser
@@ -102,9 +102,11 @@ def test_an_older_data_version_and_the_model_links(server: str) -> None:
         status.get_by_text("Last observation of AAA").wait_for()
         page.get_by_test_id("forecast-data-version").click()
         page.get_by_role("option", name="v1", exact=True).click()
+        menu_closed(page)
         status.get_by_text("Last observation of AAA: 2026-04-10").wait_for()
         page.get_by_test_id("forecast-series").click()
         page.get_by_role("option", name="BBB", exact=True).click()
+        menu_closed(page)
         page.get_by_test_id("forecast-run").click()
         status.get_by_text("Kept in the ledger").or_(status.get_by_text("Not run")).wait_for(timeout=60_000)
         assert "BBB, from the last observation of stocks v1 (2026-04-10" in status.inner_text()

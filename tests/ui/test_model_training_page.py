@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live import browser_page, live_server
+from tests.live import browser_page, live_server, menu_closed
 
 pytestmark = pytest.mark.browser
 
@@ -68,6 +68,7 @@ def _open_launch_form(page, family: str = "nbeats", field: str = "epochs") -> No
     page.get_by_test_id("launch-dataset").get_by_text(DATASET).wait_for()  # the only dataset is preselected
     page.get_by_test_id("launch-family").click()
     page.get_by_role("option", name=family, exact=True).click()
+    menu_closed(page)
     page.get_by_test_id(f"hp-{field}").wait_for()
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live import browser_page, live_server
+from tests.live import browser_page, live_server, menu_closed
 
 pytestmark = pytest.mark.browser
 
@@ -95,6 +95,7 @@ def test_import_train_read_the_plot_and_share_the_version(server: str, tmp_path:
         page.get_by_test_id("launch-dataset").get_by_text("closes").wait_for()
         page.get_by_test_id("launch-family").click()
         page.get_by_role("option", name=FAMILY, exact=True).click()
+        menu_closed(page)
         expect(page.get_by_test_id("launch-target")).to_have_value(MODEL)
         _shot(page, "3-launch")
         page.get_by_test_id("launch-submit").click()

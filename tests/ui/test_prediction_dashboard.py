@@ -14,7 +14,7 @@ import pytest
 from helios.config import Settings
 from helios.context import AppContext
 from helios.db import migrate
-from tests.live import browser_page, live_server, migrated_home
+from tests.live import browser_page, live_server, menu_closed, migrated_home
 from tests.predictions.ledger import import_prices, prices, register_model
 
 pytestmark = pytest.mark.browser
@@ -58,6 +58,7 @@ def test_run_a_prediction_and_watch_it_scored(server: str, tmp_path: Path) -> No
         page.get_by_test_id("accuracy-empty").wait_for()
         page.get_by_test_id("volatility-select").click()
         page.get_by_role("option", name="vol").click()
+        menu_closed(page)
         page.get_by_test_id("run-now").click()
         status = page.get_by_test_id("run-status")
         status.get_by_text("stored from 2026-04-10").or_(status.get_by_text("Not run")).wait_for(
