@@ -83,3 +83,18 @@ def test_horizon_beyond_what_the_model_supports(ledger) -> None:  # type: ignore
     with pytest.raises(HeliosError) as refused:
         run(ledger, models=["calibrated"], horizon=10)
     assert refused.value.errors[0]["field"] == "horizon" and "at most 7" in refused.value.detail
+
+
+def test_global_models_and_an_auto_that_chose_them_predict_from_the_newer_data(ledger) -> None:  # type: ignore[no-untyped-def]
+    """gbm and global_ar read their inputs from the data's end; an auto that chose them with them.
+    Before, all three were refused as 'cannot yet forecast from newer data'."""
+    train = prices(100)
+    register_model(ledger, "boost", "gbm", train, {"horizon": 5})
+    register_model(ledger, "linear", "global_ar", train, {"horizon": 5})
+    register_model(ledger, "picker", "auto", train, {"candidates": ["gbm", "global_ar"], "horizon": 5})
+    for name in ("boost", "linear", "picker"):
+        [prediction] = run(ledger, models=[name])
+        assert prediction.origin == pd.Timestamp("2026-05-10", tz="UTC"), name  # day 130, not day 100
+        assert len(prediction.points) == 5 and all(
+            p.bounds["95"][0] < p.mean < p.bounds["95"][1] for p in prediction.points
+        )

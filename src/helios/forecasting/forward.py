@@ -6,7 +6,8 @@ observation of ``history`` (long format ``unique_id, ds, y``) and says how it go
 - ``state_updated``: a local model kept its fitted parameters and ran its state forward over the
   new data (statsforecast's ``forward`` for ETS/ARIMA/Theta/MSTL; the last value, last season or
   seasonal phase for the baselines; the GARCH variance recursion over the new returns).
-- ``window_input``: a global (neural) model read the new last window as its input.
+- ``window_input``: a global model (N-BEATS, gbm, global_ar) read the new last window as its
+  input, each series in the scale it was trained in.
 - ``history_input``: a draws model read the newer draws as context (``DrawFitted.observe``).
 
 Nothing here re-estimates a parameter. A series the model never saw cannot be advanced: a local
@@ -49,6 +50,8 @@ def advance(fitted: Fitted, history: pd.DataFrame) -> tuple[Fitted, StartMode]:
     from helios.forecasting.conformal import ConformalFitted
     from helios.forecasting.draw_forecast import DrawFitted
     from helios.forecasting.models.auto import AutoFitted
+    from helios.forecasting.models.gbm import GBMFitted
+    from helios.forecasting.models.linear import GlobalARFitted
     from helios.forecasting.models.neural import NBeatsFitted
     from helios.forecasting.models.statistical import StatisticalFitted
     from helios.forecasting.models.volatility import GarchFitted, RealizedVolFitted
@@ -71,6 +74,10 @@ def advance(fitted: Fitted, history: pd.DataFrame) -> tuple[Fitted, StartMode]:
         return moved_auto, StartMode.state_updated
     if isinstance(fitted, NBeatsFitted):
         return _new_window(fitted, history), StartMode.window_input
+    if isinstance(fitted, GBMFitted):
+        return _gbm_window(fitted, history), StartMode.window_input
+    if isinstance(fitted, GlobalARFitted):
+        return _ar_window(fitted, history), StartMode.window_input
     if isinstance(fitted, GarchFitted | RealizedVolFitted):
         return _volatility_forward(fitted, history), StartMode.state_updated
     if isinstance(fitted, StatisticalFitted):
@@ -253,6 +260,50 @@ def _new_window(fitted: Any, history: pd.DataFrame) -> Fitted:
         last_observed=observed,
         series_scale=fitted.series_scale[rows],
     )
+
+
+def _gbm_window(fitted: Any, history: pd.DataFrame) -> Fitted:
+    """gbm: the same trees and each series' saved scale, its lags read from the end of the new
+    history (as ``auto`` forecasts from its validation booster), calendar steps counted from
+    the new last stamp."""
+    from helios.forecasting.gbm_features import Standardiser, pad_left, step_number
+
+    found = _by_series(fitted, history)
+    rows = [i for i, _ in found]
+    width = fitted.history.shape[1]
+    saved = fitted.standardiser
+    standardiser = Standardiser(
+        saved.loc[rows], saved.scale[rows], saved.floor[rows] if saved.floor is not None else None
+    )
+    freq = fitted.settings["freq"]
+    moved = copy.copy(fitted)
+    moved.unique_ids = [fitted.unique_ids[i] for i in rows]
+    moved.last_ds = [stamp_to_json(s.last_ds) for _, s in found]
+    moved.history = standardiser.apply(pad_left([s.y for _, s in found], width))
+    # The step number of the first column read: the last stamp's, less the columns before it.
+    moved.steps = np.array(
+        [step_number(stamp_from_json(last), freq) - (width - 1) for last in moved.last_ds], dtype=np.int64
+    )
+    moved.standardiser = standardiser
+    return moved
+
+
+def _ar_window(fitted: Any, history: pd.DataFrame) -> Fitted:
+    """global_ar: the same weights and each series' saved scale, over the last ``lookback``
+    points of the new history."""
+    from helios.forecasting.gbm_features import Standardiser, pad_left
+
+    found = _by_series(fitted, history)
+    rows = [i for i, _ in found]
+    scale = fitted.scale[rows]
+    floor = fitted.floor[rows] if fitted.floor is not None else None
+    units = Standardiser(np.zeros(len(rows)), scale, floor)
+    moved = copy.copy(fitted)
+    moved.unique_ids = [fitted.unique_ids[i] for i in rows]
+    moved.last_ds = [stamp_to_json(s.last_ds) for _, s in found]
+    moved.history = units.logged(pad_left([s.y for _, s in found], fitted.history.shape[1])) / scale[:, None]
+    moved.scale, moved.floor, moved.flat = scale, floor, fitted.flat[rows]
+    return moved
 
 
 def _volatility_forward(fitted: Any, history: pd.DataFrame) -> Fitted:

@@ -34,8 +34,8 @@ LATEST = "latest"
 START_MODES = {
     "state_updated": "state updated: the fitted parameters were kept and the model's state was run "
     "forward over this data; nothing was re-estimated",
-    "window_input": "window input: the network read the newest window of this data as its input; "
-    "its weights were not retrained",
+    "window_input": "window input: the model read the newest window of this data as its input; "
+    "its weights (or trees) were not retrained",
     "history_input": "history input: the newer draws were read as context; nothing was re-estimated",
 }
 
