@@ -228,7 +228,6 @@ def pick_option(page: Any, testid: str, name: str) -> None:
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
     option.click()
-    menu_closed(page)
 
 
 def menu_closed(page: Any) -> None:

@@ -94,3 +94,43 @@ def test_only_the_series_asked_for_are_moved_and_an_unknown_one_is_named() -> No
     stranger = data[data["unique_id"] == "s0"].assign(unique_id="new")
     with pytest.raises(ForecastingError, match="series new: this gbm model was not trained on it"):
         advance(model, stranger)
+
+
+@pytest.mark.parametrize(("freq", "gap"), [("15min", False), ("2h", False), ("h", True), ("B", False)])
+def test_calendar_steps_count_rows_as_the_fit_did(freq: str, gap: bool) -> None:
+    """Steps read off the new last stamp disagreed with the fit's row count for 15-minute and
+    2-hour data and for a series with a missing row, so gbm's phase features moved and even
+    'advance to the data it was fitted on' changed the forecast (by up to 0.8 here)."""
+    data = daily_cycles(400)
+    data["ds"] = (
+        data.groupby("unique_id")
+        .cumcount()
+        .map(dict(enumerate(pd.date_range("2024-01-01", periods=400, freq=freq))))
+    )
+    if gap:
+        data = data.drop(index=data.index[(data["unique_id"] == "s1")][100])
+    chosen = get_family("gbm")
+    model = chosen.fit(data, chosen.parse_config({"horizon": 24}), DataSpec(freq, 24))
+    same, _ = advance(model, data)
+    pd.testing.assert_frame_equal(same.predict(24, (95,)), model.predict(24, (95,)))
+
+
+@pytest.mark.parametrize(
+    ("family", "config"), [("gbm", {"transform": "log"}), ("gbm", {}), ("global_ar", {})]
+)
+def test_a_series_that_never_moved_in_training_and_moves_now_stays_in_bounds(
+    family: str, config: dict
+) -> None:
+    """Its saved scale is rounding noise (2e-16 for a constant log 5): divided by it, a later
+    move became 1e15 and the forecast ran away with zero-width bounds."""
+    data = daily_cycles(400)
+    stamps = data[data["unique_id"] == "s0"]["ds"]
+    constant = pd.DataFrame({"unique_id": "still", "ds": stamps.to_numpy(), "y": 5.0})
+    model = fitted(family, pd.concat([data, constant], ignore_index=True), **config)
+    moves = constant.assign(y=np.where(np.arange(len(constant)) >= len(constant) - 3, 7.0, 5.0))
+    moved, _ = advance(model, pd.concat([data, moves], ignore_index=True))
+    forecast = moved.predict(24, (95,)).query("unique_id == 'still'")
+    assert forecast["mean"].between(3, 9).all(), forecast["mean"].describe()
+    assert (forecast["hi-95"] > forecast["lo-95"]).all() and (
+        forecast["hi-95"] - forecast["lo-95"]
+    ).max() < 50

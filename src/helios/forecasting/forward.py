@@ -17,6 +17,7 @@ model has no parameters for it, so it is refused with its name rather than silen
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
@@ -264,45 +265,61 @@ def _new_window(fitted: Any, history: pd.DataFrame) -> Fitted:
 
 def _gbm_window(fitted: Any, history: pd.DataFrame) -> Fitted:
     """gbm: the same trees and each series' saved scale, its lags read from the end of the new
-    history (as ``auto`` forecasts from its validation booster), calendar steps counted from
-    the new last stamp."""
-    from helios.forecasting.gbm_features import Standardiser, pad_left, step_number
+    history (as ``auto`` forecasts from its validation booster). Calendar steps count rows, as
+    the fit counted them: the saved first step moved on by the rows after the old last stamp
+    (a step number read off the new stamp would disagree wherever rows are not one calendar
+    step apart: gaps, business days over holidays, 15-minute data)."""
+    from helios.forecasting.gbm_features import Standardiser, pad_left, sound_scale
+    from helios.forecasting.panel import flat_series
 
     found = _by_series(fitted, history)
     rows = [i for i, _ in found]
-    width = fitted.history.shape[1]
+    raw = pad_left([s.y for _, s in found], fitted.history.shape[1])
     saved = fitted.standardiser
-    standardiser = Standardiser(
-        saved.loc[rows], saved.scale[rows], saved.floor[rows] if saved.floor is not None else None
-    )
-    freq = fitted.settings["freq"]
+    loc, scale = saved.loc[rows], saved.scale[rows]
+    # A series that never moved in training has a scale of rounding noise: kept while it still
+    # has not moved (the forecast is its level, as fitted), 1 once it has.
+    scale = np.where(flat_series(raw), scale, sound_scale(scale, loc))
+    standardiser = Standardiser(loc, scale, saved.floor[rows] if saved.floor is not None else None)
     moved = copy.copy(fitted)
     moved.unique_ids = [fitted.unique_ids[i] for i in rows]
     moved.last_ds = [stamp_to_json(s.last_ds) for _, s in found]
-    moved.history = standardiser.apply(pad_left([s.y for _, s in found], width))
-    # The step number of the first column read: the last stamp's, less the columns before it.
+    moved.history = standardiser.apply(raw)
     moved.steps = np.array(
-        [step_number(stamp_from_json(last), freq) - (width - 1) for last in moved.last_ds], dtype=np.int64
+        [fitted.steps[i] + _rows_after(s, fitted.last_ds[i]) for i, s in found], dtype=np.int64
     )
     moved.standardiser = standardiser
     return moved
 
 
+def _rows_after(series: Series, last: Any) -> int:
+    """How many rows of ``series`` come after the stamp ``last`` (negative: it ends before it)."""
+    return len(series.y) - int(series.ds.searchsorted(stamp_from_json(last), side="right"))
+
+
 def _ar_window(fitted: Any, history: pd.DataFrame) -> Fitted:
     """global_ar: the same weights and each series' saved scale, over the last ``lookback``
-    points of the new history."""
-    from helios.forecasting.gbm_features import Standardiser, pad_left
+    points of the new history. A series that never moved in training is forecast at its level
+    only while it still has not moved."""
+    from helios.forecasting.gbm_features import Standardiser, pad_left, sound_scale
+    from helios.forecasting.panel import flat_series
 
     found = _by_series(fitted, history)
     rows = [i for i, _ in found]
-    scale = fitted.scale[rows]
+    raw = pad_left([s.y for _, s in found], fitted.history.shape[1])
     floor = fitted.floor[rows] if fitted.floor is not None else None
-    units = Standardiser(np.zeros(len(rows)), scale, floor)
+    units = Standardiser(np.zeros(len(rows)), np.ones(len(rows)), floor)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        level = np.nanmean(units.logged(raw), axis=1)
+    still = flat_series(raw)
+    scale = np.where(still, fitted.scale[rows], sound_scale(fitted.scale[rows], level))
     moved = copy.copy(fitted)
     moved.unique_ids = [fitted.unique_ids[i] for i in rows]
     moved.last_ds = [stamp_to_json(s.last_ds) for _, s in found]
-    moved.history = units.logged(pad_left([s.y for _, s in found], fitted.history.shape[1])) / scale[:, None]
-    moved.scale, moved.floor, moved.flat = scale, floor, fitted.flat[rows]
+    moved.history = units.logged(raw) / scale[:, None]
+    moved.scale, moved.floor = scale, floor
+    moved.flat = fitted.flat[rows] & still
     return moved
 
 

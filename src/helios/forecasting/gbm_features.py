@@ -171,6 +171,15 @@ class Standardiser:
         return self.invert(z - half_width[None, :]), self.invert(z + half_width[None, :])
 
 
+def sound_scale(scale: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """``scale`` where it measures a spread, 1 where it is rounding noise (a constant log 5 has a
+    spread of 2e-16): for a series that never moved in training and moves in newer data, where
+    dividing by that noise would turn the move into a value of 1e15."""
+    with np.errstate(invalid="ignore"):
+        moved = np.isfinite(scale) & (scale > 0) & (scale > 1e-9 * np.abs(np.nan_to_num(level)))
+    return np.where(moved, scale, 1.0)
+
+
 def unlog(values: np.ndarray, floor: np.ndarray | None) -> np.ndarray:
     """Rows whose ``floor`` is positive were logarithms: exponentiated; the others as they are."""
     if floor is None:
