@@ -269,58 +269,70 @@ def _gbm_window(fitted: Any, history: pd.DataFrame) -> Fitted:
     the fit counted them: the saved first step moved on by the rows after the old last stamp
     (a step number read off the new stamp would disagree wherever rows are not one calendar
     step apart: gaps, business days over holidays, 15-minute data)."""
-    from helios.forecasting.gbm_features import Standardiser, pad_left, sound_scale
-    from helios.forecasting.panel import flat_series
+    from helios.forecasting.gbm_features import Standardiser
 
-    found = _by_series(fitted, history)
+    moved, found, raw = _moved_to_window(fitted, history)
     rows = [i for i, _ in found]
-    raw = pad_left([s.y for _, s in found], fitted.history.shape[1])
     saved = fitted.standardiser
-    loc, scale = saved.loc[rows], saved.scale[rows]
-    # A series that never moved in training has a scale of rounding noise: kept while it still
-    # has not moved (the forecast is its level, as fitted), 1 once it has.
-    scale = np.where(flat_series(raw), scale, sound_scale(scale, loc))
-    standardiser = Standardiser(loc, scale, saved.floor[rows] if saved.floor is not None else None)
-    moved = copy.copy(fitted)
-    moved.unique_ids = [fitted.unique_ids[i] for i in rows]
-    moved.last_ds = [stamp_to_json(s.last_ds) for _, s in found]
-    moved.history = standardiser.apply(raw)
+    loc = saved.loc[rows]
+    moved.standardiser = Standardiser(
+        loc, _scale_now(saved.scale[rows], loc, raw), _rows_of(saved.floor, rows)
+    )
+    moved.history = moved.standardiser.apply(raw)
     moved.steps = np.array(
         [fitted.steps[i] + _rows_after(s, fitted.last_ds[i]) for i, s in found], dtype=np.int64
     )
-    moved.standardiser = standardiser
     return moved
-
-
-def _rows_after(series: Series, last: Any) -> int:
-    """How many rows of ``series`` come after the stamp ``last`` (negative: it ends before it)."""
-    return len(series.y) - int(series.ds.searchsorted(stamp_from_json(last), side="right"))
 
 
 def _ar_window(fitted: Any, history: pd.DataFrame) -> Fitted:
     """global_ar: the same weights and each series' saved scale, over the last ``lookback``
     points of the new history. A series that never moved in training is forecast at its level
     only while it still has not moved."""
-    from helios.forecasting.gbm_features import Standardiser, pad_left, sound_scale
+    from helios.forecasting.gbm_features import Standardiser
     from helios.forecasting.panel import flat_series
 
-    found = _by_series(fitted, history)
+    moved, found, raw = _moved_to_window(fitted, history)
     rows = [i for i, _ in found]
-    raw = pad_left([s.y for _, s in found], fitted.history.shape[1])
-    floor = fitted.floor[rows] if fitted.floor is not None else None
-    units = Standardiser(np.zeros(len(rows)), np.ones(len(rows)), floor)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        level = np.nanmean(units.logged(raw), axis=1)
-    still = flat_series(raw)
-    scale = np.where(still, fitted.scale[rows], sound_scale(fitted.scale[rows], level))
-    moved = copy.copy(fitted)
-    moved.unique_ids = [fitted.unique_ids[i] for i in rows]
-    moved.last_ds = [stamp_to_json(s.last_ds) for _, s in found]
-    moved.history = units.logged(raw) / scale[:, None]
-    moved.scale, moved.floor = scale, floor
-    moved.flat = fitted.flat[rows] & still
+    moved.floor = _rows_of(fitted.floor, rows)
+    logged = Standardiser(np.zeros(len(rows)), np.ones(len(rows)), moved.floor).logged(raw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a row with no points has no level
+        level = np.nanmean(logged, axis=1)
+    moved.scale = _scale_now(fitted.scale[rows], level, raw)
+    moved.history = logged / moved.scale[:, None]
+    moved.flat = fitted.flat[rows] & flat_series(raw)
     return moved
+
+
+def _moved_to_window(fitted: Any, history: pd.DataFrame) -> tuple[Any, list[tuple[int, Series]], np.ndarray]:
+    """A copy of a global model naming the series of ``history`` it knows, and their last
+    points as wide as the window it saved (left-padded)."""
+    from helios.forecasting.gbm_features import pad_left
+
+    found = _by_series(fitted, history)
+    moved = copy.copy(fitted)
+    moved.unique_ids = [fitted.unique_ids[i] for i, _ in found]
+    moved.last_ds = [stamp_to_json(s.last_ds) for _, s in found]
+    return moved, found, pad_left([s.y for _, s in found], fitted.history.shape[1])
+
+
+def _scale_now(saved: np.ndarray, level: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """The saved scales, but 1 for a series that never moved in training (its scale is rounding
+    noise) and moves in ``raw``: divided by that noise, the move would read as 1e15."""
+    from helios.forecasting.gbm_features import sound_scale
+    from helios.forecasting.panel import flat_series
+
+    return np.where(flat_series(raw), saved, sound_scale(saved, level))
+
+
+def _rows_of(values: np.ndarray | None, rows: list[int]) -> np.ndarray | None:
+    return values[rows] if values is not None else None
+
+
+def _rows_after(series: Series, last: Any) -> int:
+    """How many rows of ``series`` come after the stamp ``last`` (negative: it ends before it)."""
+    return len(series.y) - int(series.ds.searchsorted(stamp_from_json(last), side="right"))
 
 
 def _volatility_forward(fitted: Any, history: pd.DataFrame) -> Fitted:
