@@ -7,12 +7,14 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from helios.context import AppContext
 from helios.core.auth import LOCAL_USER
@@ -70,6 +72,32 @@ def wait_for(predicate, timeout: float = 120.0) -> None:  # type: ignore[no-unty
     raise AssertionError("timed out waiting")
 
 
+def kill_after_epoch(context: AppContext, job_id: int, worker: subprocess.Popen, epoch: int) -> None:  # type: ignore[type-arg]
+    """SIGKILLs the worker once the job has finished `epoch`, with the job still mid-training.
+
+    Small epochs take milliseconds, so a worker left to run can finish all of them between two
+    looks. The test holds SQLite's one write lock while it looks and lets go only briefly: every
+    epoch writes its row before the next starts, so the worker advances an epoch or so per
+    opening and cannot finish the job while it is being looked at."""
+    gate = sqlite3.connect(make_url(context.db.url).database, isolation_level=None, timeout=30)
+    deadline = time.monotonic() + 120.0
+    try:
+        while time.monotonic() < deadline:
+            gate.execute("BEGIN IMMEDIATE")
+            try:
+                if status(context, job_id).epoch >= epoch:
+                    os.killpg(worker.pid, signal.SIGKILL)
+                    worker.wait()
+                    return
+                time.sleep(0.01)
+            finally:
+                gate.execute("ROLLBACK")
+            time.sleep(0.005)  # the opening: a write waiting in the worker goes through
+        raise AssertionError(f"the job never reached epoch {epoch}")
+    finally:
+        gate.close()
+
+
 def test_a_job_trains_and_registers_a_version(context: AppContext, prices: str) -> None:
     job_id = create(context, early_stopping=EarlyStoppingSettings(patience=3))
     assert Worker(context).run_once()
@@ -105,7 +133,8 @@ def run_in_background(context: AppContext) -> tuple[Worker, threading.Thread]:
 
 @sqlite_only
 def test_stop_keeps_the_best_and_cancel_discards(context: AppContext, prices: str) -> None:
-    slow = {**SMALL_NBEATS, "epochs": 500}
+    # Stopped or cancelled after an epoch or two; the rest is margin, costing nothing unless a look is late.
+    slow = {**SMALL_NBEATS, "epochs": 5000}
     stopped = create(context, hyperparameters=slow)
     _, thread = run_in_background(context)
     wait_for(lambda: status(context, stopped).epoch >= 2)
@@ -186,10 +215,11 @@ def test_sigkilled_worker_resumes_from_its_checkpoint(
     env = {**os.environ, "HELIOS_HOME": str(context.settings.home), "HELIOS_DATABASE_URL": context.db.url}
     worker = subprocess.Popen([sys.executable, "-m", "helios", "worker"], env=env, start_new_session=True)
     try:
-        wait_for(lambda: status(context, job_id).epoch >= 3)
+        kill_after_epoch(context, job_id, worker, 3)
     finally:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait()
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
     killed_at = status(context, job_id).epoch
     with context.db.reading() as session:
         epochs_recorded = {p.step for p in views.metrics(session, job_id) if p.name == "train_loss"}
