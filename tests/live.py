@@ -204,6 +204,13 @@ def browser_page(base_url: str) -> Iterator[Any]:
     context = browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(20_000)
+    # Playwright's expect() does not read the page's default: left alone, every expect(...) in the
+    # browser tests gave up after 5 s, where a wait_for on the same page waits 20 s. On a loaded
+    # 2-core box a page's first render or a server round trip can take longer than 5 s; an expect
+    # that holds returns as soon as it does, so the longer limit costs nothing then.
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=20_000)
     try:
         yield page
     finally:
