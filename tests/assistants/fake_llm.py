@@ -1,7 +1,8 @@
 """A local server speaking the OpenAI chat-completions protocol, with deterministic answers.
 
 It answers ``echo: <last user message>``; markers in that message steer it: ``[slow]`` takes
-``SLOW_S``, ``[stall]`` ``STALL_S`` (past a timeout test's client), ``[error500]`` always fails,
+``SLOW_S`` and then waits while ``slow_released`` is cleared (a test that must see a run in
+progress holds it there), ``[stall]`` ``STALL_S`` (past a timeout test's client), ``[error500]`` always fails,
 ``[flaky]`` fails with 503 on the first try of each message, ``[json]`` answers a JSON object,
 ``[redirect]`` redirects to the cloud metadata address, ``[garbage]`` answers non-JSON. A system
 prompt starting with "You judge" makes it a judge: PASS unless the judged output contains "bad".
@@ -29,6 +30,8 @@ class FakeLLM(ThreadingHTTPServer):
         self.requests: list[dict] = []
         self.seen: set[str] = set()
         self.lock = threading.Lock()
+        self.slow_released = threading.Event()  # cleared: "[slow]" answers wait until it is set again
+        self.slow_released.set()
 
     @property
     def base_url(self) -> str:
@@ -80,6 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._json(503, {"error": {"message": "warming up"}})
         if "[slow]" in last:
             time.sleep(SLOW_S)
+            self.server.slow_released.wait(60)
         if "[stall]" in last:
             time.sleep(STALL_S)
         if "[garbage]" in last:

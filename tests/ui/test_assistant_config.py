@@ -29,7 +29,7 @@ CASES = [
         "assertions": [{"kind": "contains", "value": "AAPL"}],
     },
     {"variables": {"question": "[json] give JSON"}, "assertions": [{"kind": "json_valid"}]},
-    # The model takes 1.5 s on this row, so the run's progress is on screen long enough to see.
+    # The model takes 1.5 s on this row and holds it while the test looks at the run's progress.
     {"variables": {"question": "[slow] and MSFT?"}, "assertions": [{"kind": "contains", "value": "MSFT"}]},
 ]
 
@@ -132,9 +132,13 @@ def test_edit_diff_test_experiment_and_promote(server: str, tmp_path: Path) -> N
             choose(page, "test-set", "smoke")
             choose(page, "test-version-a", "v1 (production)")
             choose(page, "test-version-b", "v2")
+            # The run's "[slow]" calls wait until the page has shown its progress: left to the clock
+            # (1.5 s a call), a slow page poll on a loaded box saw the run only once it had finished.
+            llm.slow_released.clear()
             page.get_by_test_id("test-run").click()
             page.get_by_test_id("test-progress").get_by_text("of 6 calls").wait_for()  # a job, watched
             page.screenshot(path=str(shots(tmp_path) / "assistant-test-progress-1440.png"))
+            llm.slow_released.set()
             for version in (1, 2):
                 column = page.get_by_test_id(f"test-column-v{version}")
                 column.get_by_text("pass rate 100%").wait_for()
@@ -177,6 +181,7 @@ def test_edit_diff_test_experiment_and_promote(server: str, tmp_path: Path) -> N
             page.screenshot(path=str(shots(tmp_path) / "assistant-experiment-390.png"), full_page=True)
             assert outside == [] and errors == []
     finally:
+        llm.slow_released.set()
         llm.shutdown()
         llm.server_close()
 
