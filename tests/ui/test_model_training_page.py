@@ -102,8 +102,11 @@ def test_launch_watch_stop_and_compare(server: str, tmp_path: Path) -> None:
         # Left empty, the validation horizon is resolved by the server: the model's horizon here.
         assert page.get_by_test_id("launch-horizon").input_value() == ""
 
-        # Launch lands on the new job's page.
-        _fill(page, {"epochs": 2000, "learning_rate": 0.01})
+        # Launch lands on the new job's page. The job must still be running when Stop is clicked: at
+        # ~30 ms an epoch here, 2,000 epochs ended about a minute after launch, and a patience of 500
+        # would stop it by itself 500 epochs (~15 s) after its best one. Stopped by hand seconds in, the
+        # form's most epochs (10,000) and a patience of 5,000 cost nothing and leave minutes to spare.
+        _fill(page, {"epochs": 10_000, "learning_rate": 0.01})
         page.get_by_test_id("launch-submit").click()
         page.wait_for_url("**/training/1")
         assert httpx.get(f"{server}/api/v1/ml/jobs/1", timeout=10).json()["validation"]["horizon"] == 7
@@ -121,10 +124,11 @@ def test_launch_watch_stop_and_compare(server: str, tmp_path: Path) -> None:
 
         # The early-stopping rule can change while it runs.
         page.get_by_test_id("rule-enabled").click()
-        page.get_by_test_id("rule-patience").fill("500")
+        page.get_by_test_id("rule-patience").fill("5000")
         page.get_by_test_id("rule-apply").click()
-        page.get_by_test_id("rule-text").get_by_text("for 500 epochs").wait_for()
-        assert httpx.get(f"{server}/api/v1/ml/jobs/1", timeout=10).json()["early_stopping"]["patience"] == 500
+        page.get_by_test_id("rule-text").get_by_text("for 5000 epochs").wait_for()
+        rule = httpx.get(f"{server}/api/v1/ml/jobs/1", timeout=10).json()["early_stopping"]
+        assert rule["patience"] == 5000
         page.screenshot(path=str(tmp_path / "training-job-running.png"), full_page=True)
 
         # Stop keeps the best epoch and registers it.
@@ -137,7 +141,7 @@ def test_launch_watch_stop_and_compare(server: str, tmp_path: Path) -> None:
         assert page.get_by_test_id("job-stop").is_hidden()  # finished: nothing left to stop or cancel
         assert page.get_by_test_id("job-cancel").is_hidden()
         stopped_at = _epochs_shown(page)
-        assert 2 <= stopped_at < 2000
+        assert 2 <= stopped_at < 10_000
 
         # A second, short run, launched from the list, lands on its page; the list shows it finished.
         page.get_by_role("link", name="← All training jobs").click()
@@ -167,7 +171,7 @@ def test_launch_watch_stop_and_compare(server: str, tmp_path: Path) -> None:
             page.get_by_test_id(f"compare-chart-{metric}").locator("canvas").wait_for()
         diff = page.get_by_test_id("params-diff")
         epochs_row = diff.locator("tr").filter(has_text="epochs")
-        assert re.search(r"2,?000\s+3", epochs_row.inner_text())
+        assert re.search(r"10,?000\s+3", epochs_row.inner_text())
         assert "hidden_size" in diff.inner_text()
         scores = page.get_by_test_id("final-metrics-table")
         scores.get_by_text("mase").wait_for()
