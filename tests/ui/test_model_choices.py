@@ -22,6 +22,15 @@ TABLES_FIT = """() => [...document.querySelectorAll('[data-testid=choices-card] 
     .every(t => t.scrollWidth <= t.clientWidth + 1)"""
 
 
+def _fits(page, check: str, problem: str) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(check)
+    except PlaywrightTimeout:
+        raise AssertionError(problem) from None
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from helios.config import Settings
@@ -83,12 +92,13 @@ def test_the_card_says_what_auto_chose_per_series_and_what_it_cost(server: str) 
         card.get_by_text(f"1-10 of {series}").wait_for()
 
         page.set_viewport_size({"width": 390, "height": 844})
-        page.wait_for_timeout(500)  # the layout settles after the resize
+        # The page re-lays itself out for a phone after the resize, later on a loaded box than the
+        # half second this once slept: wait for each fit (up to the page's timeout) before judging it.
+        _fits(page, NO_OVERFLOW, "the page scrolls sideways on a phone")
+        _fits(page, TABLES_FIT, "a choices table scrolls sideways on a phone")
         card.scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "choices_390.png"), full_page=True)
         card.screenshot(path=str(SHOTS / "choices_card_390.png"))
-        assert page.evaluate(NO_OVERFLOW), "the page scrolls sideways on a phone"
-        assert page.evaluate(TABLES_FIT), "a choices table scrolls sideways on a phone"
         assert not errors, errors
 
 
