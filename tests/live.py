@@ -211,6 +211,7 @@ def browser_page(base_url: str) -> Iterator[Any]:
     from playwright.sync_api import expect
 
     expect.set_options(timeout=20_000)
+    _waits_for_the_socket(page)
     try:
         yield page
     finally:
@@ -218,6 +219,28 @@ def browser_page(base_url: str) -> Iterator[Any]:
         if browser.is_connected():
             for opened in [c for c in browser.contexts if c not in before]:
                 opened.close()
+
+
+# True once a NiceGUI page's socket has finished its handshake; pages that are not NiceGUI's
+# (/docs) never set it and do not wait.
+SOCKET_READY = "() => window.did_handshake !== false"
+
+
+def _waits_for_the_socket(page: Any) -> None:
+    """Make ``page.goto`` and ``page.reload`` return once the page's socket is connected. Before
+    that, NiceGUI holds each event in its own 10 ms retry timer and sends whichever timer fires
+    first after the handshake: a value typed and a button clicked at once could reach the server
+    click first, and the click then read the old value (a bad cron refused in the test was saved
+    as the field's default on a loaded CI box)."""
+    for name in ("goto", "reload"):
+        navigate = getattr(page, name)
+
+        def then_connected(*args: Any, _navigate: Any = navigate, **kwargs: Any) -> Any:
+            response = _navigate(*args, **kwargs)
+            page.wait_for_function(SOCKET_READY)
+            return response
+
+        setattr(page, name, then_connected)
 
 
 def pick_option(page: Any, testid: str, name: str) -> None:
