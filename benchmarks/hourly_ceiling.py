@@ -47,7 +47,13 @@ def main() -> None:
     parser.add_argument("scores", type=Path, help="the CSV `hourly.py --scores` wrote")
     parser.add_argument("--baseline", default="seasonal_naive")
     args = parser.parse_args()
-    table = ceilings(pd.read_csv(args.scores), args.baseline)
+    if not args.scores.is_file():
+        parser.error(f"no scores file at {args.scores}: write one with hourly.py --scores")
+    scores = pd.read_csv(args.scores)
+    families = sorted(set(scores["family"]) - {REFERENCE})
+    if REFERENCE not in set(scores["family"]) or args.baseline not in families:
+        parser.error(f"the scores need {REFERENCE} and the baseline {args.baseline!r}; they have {families}")
+    table = ceilings(scores, args.baseline)
     print(table.to_string(formatters={"owa": "{:.3f}".format, "below_baseline": "{:.1%}".format}))
 
 
