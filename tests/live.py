@@ -272,3 +272,19 @@ def menu_closed(page: Any) -> None:
     except PlaywrightTimeout:
         page.keyboard.press("Escape")
         menus.first.wait_for(state="detached", timeout=5_000)
+
+
+def settle(page: Any, condition: str, arg: Any = None) -> None:
+    """Wait, up to the page's timeout, until ``condition`` (a JavaScript function of ``arg``)
+    returns true; return either way. For a check no expect() makes (a chart's options, the order
+    of a column): read once after waiting for something else, the value may not have been updated
+    yet. Put before the unchanged assertion, which then reads the page as it is and, if it never
+    got there, says what it shows rather than that a wait timed out. A condition that throws (a
+    chart not drawn yet) counts as not yet."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    guarded = f"(arg) => {{ try {{ return Boolean(({condition})(arg)); }} catch (e) {{ return false; }} }}"
+    try:
+        page.wait_for_function(guarded, arg=arg)
+    except PlaywrightTimeout:
+        pass

@@ -10,11 +10,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live import browser_page, live_server
+from tests.live import browser_page, live_server, settle
 from tests.training.conftest import prices_csv
 
 # The tests build on each other's jobs (the runs table counts them): one worker, one server, in order.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("ui-job-actions")]
+# The runs table's MASE column (the 8th cell of a row) holds ``every`` numbers, in ascending order.
+MASE_SORTED = """(every) => {
+  const cells = [...document.querySelectorAll('[data-testid=jobs-table] tbody tr td:nth-child(8)')];
+  const shown = cells.map(c => c.innerText).filter(t => t.trim()).map(Number);
+  return shown.length === every && shown.every((v, i) => i === 0 || shown[i - 1] <= v);
+}"""
 
 
 def _finished(url: str, job_id: int) -> dict:
@@ -92,11 +98,14 @@ def test_runs_table_names_its_metrics_and_keeps_the_view_in_the_url(server: str,
         page.get_by_test_id("jobs-count").get_by_text(count, exact=True).wait_for()
         assert page.get_by_test_id("filter-family").inner_text().strip().endswith("naive")
 
-        # Holdout columns sort.
+        # Holdout columns sort. The sort goes through the server (the click reaches it, the rows come
+        # back in the new order), so the rows on the page before that are still in the old order:
+        # the column is waited for to read sorted, then checked.
         page.goto("/training")
+        every = httpx.get(f"{server}/api/v1/ml/jobs", timeout=10).json()["total"]
         table.get_by_role("columnheader", name="MASE").click()
         table.locator("tbody tr").nth(1).wait_for()
+        settle(page, MASE_SORTED, every)
         shown = [float(t) for t in table.locator("tbody tr td:nth-child(8)").all_inner_texts() if t.strip()]
-        every = httpx.get(f"{server}/api/v1/ml/jobs", timeout=10).json()["total"]
         assert shown == sorted(shown) and len(shown) == every
         page.screenshot(path=str(tmp_path / "runs-table.png"), full_page=True)
