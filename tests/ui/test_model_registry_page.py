@@ -59,19 +59,20 @@ def test_deploy_roll_back_and_trace_a_model(server: str) -> None:
         page.get_by_test_id("deploy-confirm").click()
         page.get_by_text("explainer v2 is now active").wait_for()
         expect(page.get_by_test_id("stage-v2")).to_have_text("active")  # in place, no reload
-        assert stage_of(page, 1) == "archived" and stage_of(page, 3) == "none"
+        expect(page.get_by_test_id("stage-v1")).to_have_text("archived")
+        expect(page.get_by_test_id("stage-v3")).to_have_text("none")
         history = page.get_by_test_id("deploy-history")
         history.get_by_text("v2 none → active").wait_for()
         history.get_by_text("cheaper and just as good", exact=True).wait_for()
         history.get_by_text("replaced by v2: cheaper and just as good").wait_for()
-        assert page.get_by_test_id("stat-active").inner_text() == "v2"
+        expect(page.get_by_test_id("stat-active")).to_have_text("v2")
 
         page.get_by_test_id("rollback-open").click()
         page.get_by_test_id("rollback-note").fill("answers got vague")
         page.get_by_test_id("rollback-confirm").click()
         history.get_by_text("v1 archived → active").wait_for()
         expect(page.get_by_test_id("stage-v1")).to_have_text("active")
-        assert stage_of(page, 2) == "archived"
+        expect(page.get_by_test_id("stage-v2")).to_have_text("archived")
         assert page.evaluate("window.sameDocument") is True
 
         page.get_by_test_id("tab-lineage").click()
