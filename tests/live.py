@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -284,7 +284,5 @@ def settle(page: Any, condition: str, arg: Any = None) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     guarded = f"(arg) => {{ try {{ return Boolean(({condition})(arg)); }} catch (e) {{ return false; }} }}"
-    try:
+    with suppress(PlaywrightTimeout):
         page.wait_for_function(guarded, arg=arg)
-    except PlaywrightTimeout:
-        pass
