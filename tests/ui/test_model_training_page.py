@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.live import browser_page, live_server, menu_closed
 
@@ -84,9 +85,12 @@ def test_launch_watch_stop_and_compare(server: str, tmp_path: Path) -> None:
 
         # The form is generated from the family's schema: defaults, ranges and descriptions.
         _open_launch_form(page)
+        # The description and the target change in place from the family first offered: wait for them.
         assert page.get_by_test_id("hp-epochs").input_value() == "10"
-        assert page.get_by_test_id("family-description").inner_text().startswith("Global N-BEATS")
-        assert page.get_by_test_id("launch-target").input_value() == f"{DATASET}-nbeats"
+        expect(page.get_by_test_id("family-description")).to_have_text(
+            re.compile(r"^Global N-BEATS"), use_inner_text=True
+        )
+        expect(page.get_by_test_id("launch-target")).to_have_value(f"{DATASET}-nbeats")
 
         # A value out of range is marked on its field with the range, never clamped; nothing is queued.
         _fill(page, {**SMALL, "epochs": 20000, "learning_rate": 0})
@@ -97,7 +101,7 @@ def test_launch_watch_stop_and_compare(server: str, tmp_path: Path) -> None:
         epochs = page.locator(".q-field").filter(has=page.get_by_test_id("hp-epochs"))
         epochs.get_by_role("alert").filter(has_text="20,000 is out of range: 1 – 10,000").wait_for()
         assert page.get_by_test_id("hp-epochs").input_value() == "20000"
-        assert "learning_rate" in page.get_by_test_id("launch-error").inner_text()
+        expect(page.get_by_test_id("launch-error")).to_contain_text("learning_rate", use_inner_text=True)
         assert _jobs(server) == []
         # Left empty, the validation horizon is resolved by the server: the model's horizon here.
         assert page.get_by_test_id("launch-horizon").input_value() == ""
@@ -139,8 +143,8 @@ def test_launch_watch_stop_and_compare(server: str, tmp_path: Path) -> None:
         page.get_by_test_id("job-result").get_by_text(f"{DATASET}-nbeats v1").wait_for()
         page.get_by_test_id("final-metrics").get_by_text("mase", exact=True).wait_for()
         page.get_by_test_id("final-meaning-mase").get_by_text("the naive forecast").wait_for()
-        assert page.get_by_test_id("job-stop").is_hidden()  # finished: nothing left to stop or cancel
-        assert page.get_by_test_id("job-cancel").is_hidden()
+        expect(page.get_by_test_id("job-stop")).to_be_hidden()  # finished: nothing left to stop or cancel
+        expect(page.get_by_test_id("job-cancel")).to_be_hidden()
         stopped_at = _epochs_shown(page)
         assert 2 <= stopped_at < 10_000
 
@@ -202,11 +206,10 @@ def test_global_ar_launches_with_its_defaults_and_shows_its_holdout(server: str)
     with browser_page(server) as page:
         page.goto("/training")
         _open_launch_form(page, "global_ar", field="ridge")
-        shown = {
-            name: page.get_by_test_id(f"hp-{name}").input_value()
-            for name in ("horizon", "lookback", "ridge", "window")
-        }
-        assert shown == {"horizon": "12", "lookback": "", "ridge": "0.001", "window": "2000"}
+        # The form replaced the first family's (auto, which has a horizon field too): wait for each value.
+        defaults = {"horizon": "12", "lookback": "", "ridge": "0.001", "window": "2000"}
+        for name, value in defaults.items():
+            expect(page.get_by_test_id(f"hp-{name}")).to_have_value(value)
         # An empty field says inside it what empty means, its label lifted so the words show.
         lookback_input = page.get_by_test_id("hp-lookback")
         assert lookback_input.get_attribute("placeholder") == "empty: picked from the data"
