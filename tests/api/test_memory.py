@@ -216,12 +216,17 @@ def test_agent_detail_pages_by_time_and_strength_with_graph_and_timeline(mclient
 
 
 def test_graph_as_of_shows_what_was_believed_then(mclient) -> None:  # type: ignore[no-untyped-def]
+    # Both facts are dated in the past of whatever day the test runs: Bill valid from 300 days ago
+    # until Peter replaced him 100 days ago. (Fixed dates, 2026-01-01 and 2026-06-01, left the
+    # outcome to the calendar: before June 2026 Bill would still have been the CEO now.)
+    today = dt.datetime.now(dt.UTC).date()
+    bill_from, peter_from = today - dt.timedelta(days=300), today - dt.timedelta(days=100)
     old = write(
         mclient,
         "h",
         {
             "content": "CEO of Initech is Bill",
-            "valid_from": "2026-01-01T00:00:00Z",
+            "valid_from": f"{bill_from}T00:00:00Z",
             "triples": [
                 {"subject": "Initech", "predicate": "ceo", "object": "Bill", "object_type": "person"}
             ],
@@ -232,7 +237,7 @@ def test_graph_as_of_shows_what_was_believed_then(mclient) -> None:  # type: ign
         "h",
         {
             "content": "CEO of Initech is Peter",
-            "valid_from": "2026-06-01T00:00:00Z",
+            "valid_from": f"{peter_from}T00:00:00Z",
             "supersedes": [old["id"]],
             "triples": [
                 {"subject": "Initech", "predicate": "ceo", "object": "Peter", "object_type": "person"}
@@ -246,11 +251,12 @@ def test_graph_as_of_shows_what_was_believed_then(mclient) -> None:  # type: ign
         return {names[e["target"]] for e in graph["edges"] if e["predicate"] == "ceo"}
 
     assert ceo({}) == {"Peter"}
-    # Both were recorded today; "as of" a time after recording but inside the old validity.
+    # Both were recorded just now; "as of" now, after both were recorded and after Bill's validity
+    # ended (when Peter's began), the agent believes Peter.
     now = dt.datetime.now(dt.UTC)
     assert ceo({"as_of": now.isoformat()}) == {"Peter"}
     old_now = mclient.get(f"{API}/memory/{old['id']}").json()
-    assert old_now["valid_until"].startswith("2026-06-01") and old_now["superseded_by"] is not None
+    assert old_now["valid_until"].startswith(str(peter_from)) and old_now["superseded_by"] is not None
 
 
 def test_search_ranks_replacement_above_superseded_and_explains(mclient) -> None:  # type: ignore[no-untyped-def]
