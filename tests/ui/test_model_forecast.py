@@ -5,21 +5,29 @@ prediction and to the model's predictions on /predictions."""
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from playwright.sync_api import expect
 
 from helios.config import Settings
 from helios.context import AppContext
 from helios.db import migrate
-from tests.live import browser_page, live_server, menu_closed, migrated_home
+from tests.live import browser_page, live_server, menu_closed, migrated_home, settle
 from tests.predictions.ledger import import_prices, prices, register_model
 
 pytestmark = pytest.mark.browser
 SHOTS = Path("/tmp/shots/ledger")
 OPTIONS = "() => getElement(document.querySelector('[data-testid=forecast-chart]')).chart.getOption()"
+# The chart holds the prediction it was just asked for (the series the test checks first).
+DRAWN = f"""() => {{
+  const names = ({OPTIONS})().series.map(s => s.name);
+  const wanted = ["history", "prediction mean", "prediction 80% band", "prediction 95% band"];
+  return wanted.every(n => names.includes(n));
+}}"""
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +60,9 @@ def test_forecast_from_the_newest_data_with_bands_and_csv(server: str, tmp_path:
         assert "from the last observation of stocks v2 (2026-04-20" in text, text
         assert "state updated" in text and "nothing was re-estimated" in text and "on_demand" in text
 
+        # The chart and the link below are redrawn in place after the run: waited for, not read once
+        # on the strength of the status line above them.
+        settle(page, DRAWN)
         options = page.evaluate(OPTIONS)
         names = [s["name"] for s in options["series"]]
         assert {"history", "prediction mean", "prediction 80% band", "prediction 95% band"} <= set(names)
@@ -76,6 +87,7 @@ def test_forecast_from_the_newest_data_with_bands_and_csv(server: str, tmp_path:
         assert rows[0]["start_mode"] == "state_updated" and rows[0]["ds"].startswith("2026-04-21")
 
         link = page.get_by_test_id("forecast-link")
+        expect(link).to_have_attribute("href", re.compile("prediction="))  # no longer the bare /predictions
         href = link.get_attribute("href") or ""
         assert "model=walk" in href and "version=1" in href and "prediction=" in href, href
         link.click()
