@@ -14,7 +14,7 @@ import pytest
 from helios.config import Settings
 from helios.context import AppContext
 from helios.db import migrate
-from tests.live import browser_page, live_server, menu_closed, migrated_home
+from tests.live import browser_page, live_server, menu_closed, migrated_home, settle
 from tests.predictions.ledger import import_prices, prices, register_model
 
 pytestmark = pytest.mark.browser
@@ -22,6 +22,14 @@ SERIES_NAMES = (
     "() => getElement(document.querySelector('[data-testid=price-chart]'))"
     ".chart.getOption().series.map(s => s.name)"
 )
+# The chart holds the prediction just run, with its volatility overlay (what the test checks).
+DRAWN = f"""() => {{
+  const names = ({SERIES_NAMES})();
+  const wanted = [
+    "history", "prediction mean", "prediction 80% band", "prediction 95% band", "sigma (volatility)",
+  ];
+  return wanted.every(n => names.includes(n));
+}}"""
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +73,8 @@ def test_run_a_prediction_and_watch_it_scored(server: str, tmp_path: Path) -> No
             timeout=60_000
         )
         assert "1 prediction(s) stored from 2026-04-10" in status.inner_text(), status.inner_text()
+        # The chart is redrawn after the status line is set: waited for, not read once beside it.
+        settle(page, DRAWN)
         names = page.evaluate(SERIES_NAMES)
         assert {"history", "prediction mean", "prediction 80% band", "prediction 95% band"} <= set(names)
         assert "sigma (volatility)" in names
