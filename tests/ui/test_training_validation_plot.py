@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from helios.forecasting.rules import POWERBALL
 from tests.forecasting.draw_samples import fair_draws
-from tests.live import browser_page, live_server, menu_closed
+from tests.live import browser_page, live_server, menu_closed, settle
 from tests.training.conftest import prices_csv
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("ui-validation-plot")]
@@ -87,6 +87,8 @@ def test_a_finished_job_plots_its_forecast_against_the_actuals(server: str, tmp_
         page.get_by_test_id("validation-series").click()
         page.get_by_role("option", name="S2", exact=True).click()
         page.get_by_test_id("validation-reading").get_by_text("S2: model MAE").wait_for()
+        # The chart beside the reading is redrawn for S2 too: waited for, not read once.
+        settle(page, f"() => ({OPTIONS})().yAxis[0].name.includes('S2')")
         picked = {s["name"]: s for s in page.evaluate(OPTIONS)["series"]}
         assert (
             picked["actual"]["data"] != first_actuals and "S2" in page.evaluate(OPTIONS)["yAxis"][0]["name"]
