@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.live import browser_page, pick_option
+from tests.live import browser_page, pick_option, settle
 
 pytestmark = pytest.mark.browser
 # Its tests read memories: the server embeds them with the real model (tests/live_serve.py).
@@ -84,6 +84,9 @@ def test_add_find_see_forget_and_restore(server: str, tmp_path: Path) -> None:
 
         entities = page.get_by_test_id("graph-entities")
         expect(entities.get_by_test_id("entity-Acme Corp")).to_be_visible()
+        # The graph is redrawn with the new memory too: waited for, not read once beside the list.
+        drawn = "['Acme Corp', 'Initech', 'Globex'].every(n => graph.data.some(d => d.name === n))"
+        settle(page, f"() => {{ const graph = ({GRAPH})(); return {drawn}; }}")
         names = page.evaluate(f"() => ({GRAPH})().data.map(n => n.name)")
         assert {"Acme Corp", "Initech", "Globex"} <= set(names)
         # An edge reads as what it means ("supplies"), not as ECharts' "3 > 4" of node ids.
