@@ -536,6 +536,56 @@ def test_auto_trains_nbeats_once_and_forecasts_the_end_with_the_validation_netwo
     )
 
 
+def test_auto_validates_nbeats_in_a_thread_beside_the_others_and_forecasts_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``workers`` 2 (the default) trains the network on a second thread while the other
+    candidates are validated on the caller's; the forecasts, choices and scores are those of one
+    after another."""
+    import threading
+
+    from helios.forecasting.models.neural import NBeatsFamily
+
+    train, _ = split_last(hourly_panel(series=4), HORIZON)
+    threads: list[int] = []
+    fit = NBeatsFamily.fit
+
+    def recorded(self: NBeatsFamily, *args: object, **kwargs: object) -> object:
+        threads.append(threading.get_ident())
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(NBeatsFamily, "fit", recorded)
+    beside = fit_auto_with_nbeats(train)
+    alone = fit_auto_with_nbeats(train, workers=1)
+    assert threads[0] != threading.get_ident() and threads[1:] == [threading.get_ident()]
+    assert beside.choices == alone.choices
+    pd.testing.assert_frame_equal(beside.scores, alone.scores)
+    pd.testing.assert_frame_equal(beside.predict(HORIZON, (80, 95)), alone.predict(HORIZON, (80, 95)))
+
+
+def test_a_candidate_that_cannot_fit_in_its_thread_is_left_out_and_other_errors_surface(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from helios.forecasting.base import ForecastingError
+    from helios.forecasting.models.neural import NBeatsFamily
+
+    train, _ = split_last(hourly_panel(series=4), HORIZON)
+
+    def cannot(*args: object, **kwargs: object) -> object:
+        raise ForecastingError("too short for the network")
+
+    monkeypatch.setattr(NBeatsFamily, "fit", cannot)
+    fitted = fit_auto_with_nbeats(train)
+    assert not any("nbeats" in name for kept in fitted.choices.values() for name in kept)
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(NBeatsFamily, "fit", broken)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        fit_auto_with_nbeats(train)
+
+
 def test_auto_can_still_train_nbeats_again_on_all_the_data(monkeypatch: pytest.MonkeyPatch) -> None:
     train, _ = split_last(hourly_panel(series=4), HORIZON)
     calls = count_nbeats_fits(monkeypatch)

@@ -145,6 +145,10 @@ class ModelFamily(abc.ABC):
     task: ClassVar[Task]
     description: ClassVar[str]
     iterative: ClassVar[bool] = False  # trains in epochs: live metrics and early stopping apply
+    # Its fit spends its time in native code that lets go of the GIL and touches no process-wide
+    # state other than its own (no warning filters): auto may validate it in a thread beside the
+    # other candidates, on a second core.
+    fits_beside_others: ClassVar[bool] = False
     Config: ClassVar[type[Hyperparameters]]
     FittedType: ClassVar[type[Fitted]]
 

@@ -15,7 +15,9 @@ N-BEATS network; being window-based it is trained once, before the earliest wind
 every window and then the final horizon from that one network, its inputs slid forward
 (``reuse_validation_fit``): one network per ``auto`` fit, not one per origin nor a second one on
 all the data; only a short fit from its weights (``NBEATS_FINAL_EPOCHS``) teaches it the last
-points before the final forecast. With it comes the global linear autoregression
+points before the final forecast; it trains on a second thread while the other candidates are
+validated (``workers``: torch's kernels run without the GIL, so on two cores the network and the
+booster train at once, and the forecasts are the same). With it comes the global linear autoregression
 (``global_ar``: one ridge fit before the earliest window forecasts every window; refitted on all
 the data, which costs a second or two). ``gbm`` is validated the same way (one booster fitted
 before the earliest window forecasts every origin) and, on large panels
@@ -59,6 +61,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -222,6 +225,14 @@ class AutoConfig(Hyperparameters):
         "own (no fit: their parts' forecasts averaged), wherever all their parts are candidates; "
         "empty (None): gbm+nbeats, gbm+nbeats+seasonal naive on the declared season and "
         "gbm+nbeats+global_ar where both global models are candidates; [] for none.",
+    )
+    workers: int = Field(
+        default=2,
+        ge=1,
+        le=8,
+        description="Threads validating candidates at once: a candidate whose work runs in native code "
+        "without the GIL (nbeats) is validated beside the others, on another core; 1: one after "
+        "another. The forecasts are the same either way.",
     )
     reuse_validation_fit: bool = Field(
         default=True,
@@ -575,36 +586,67 @@ class Auto(ModelFamily):
         costs: dict[str, dict[str, float]],
     ) -> tuple[pd.DataFrame, dict[str, Fitted]]:
         """Every candidate's validation forecasts, and the fits that can forecast the final
-        horizon as they are (``reuse_validation_fit``)."""
+        horizon as they are (``reuse_validation_fit``). With ``workers`` above 1 the candidates
+        that fit beside others (``ModelFamily.fits_beside_others``) are validated in threads while
+        the rest go on in this one; the forecasts are gathered in the candidates' order either way."""
+        beside = [n for n, f in families.items() if f.fits_beside_others] if config.workers > 1 else []
+        outcomes: dict[str, tuple[pd.DataFrame, Fitted | None] | None] = {}
+
+        def validate(name: str) -> tuple[pd.DataFrame, Fitted | None] | None:
+            return self._validate_one(name, families[name], train, settings[name], spec, config, costs)
+
+        with ThreadPoolExecutor(max_workers=max(1, config.workers - 1)) as pool:
+            pending = {name: pool.submit(validate, name) for name in beside}
+            for name in families:
+                if name not in pending:
+                    outcomes[name] = validate(name)
+            for name, future in pending.items():
+                outcomes[name] = future.result()  # re-raises what the thread raised
         results, reused = [], {}
-        for name, family in families.items():
-            started = time.perf_counter()
-            request = (
-                train,
-                family,
-                settings[name],
-                spec,
-                config.horizon,
-                config.n_windows,
-                config.step,
-                config.intervals == "conformal" and config.interval_unit != "scale",
-            )
-            try:
-                with_fit = validation.validation_fit(*request) if config.reuse_validation_fit else None
-                if with_fit is None:
-                    forecasts = validation.validation_forecasts(*request)
-                else:
-                    forecasts, fitted = with_fit
-                    if fitted is not None:  # the family may prefer a refit (gbm on small panels)
-                        reused[name] = fitted
-            except ForecastingError:
+        for name in families:  # the candidates' order, whichever finished first
+            outcome = outcomes[name]
+            if outcome is None:
                 continue  # a candidate that cannot fit this data (e.g. mstl without a season) is not chosen
-            finally:
-                costs[name]["validation_s"] = time.perf_counter() - started
+            forecasts, fitted = outcome
+            if fitted is not None:
+                reused[name] = fitted
             results.append(forecasts.assign(candidate=name))
         if not results:
             return pd.DataFrame(columns=[*validation.FORECAST_COLUMNS, "candidate"]), reused
         return pd.concat(results, ignore_index=True), reused
+
+    @staticmethod
+    def _validate_one(
+        name: str,
+        family: ModelFamily,
+        train: pd.DataFrame,
+        settings: Hyperparameters,
+        spec: DataSpec,
+        config: AutoConfig,
+        costs: dict[str, dict[str, float]],
+    ) -> tuple[pd.DataFrame, Fitted | None] | None:
+        """One candidate's validation forecasts and, where it can forecast the final horizon as
+        it is, its fit (None where the family prefers a refit); None where it cannot fit the data."""
+        started = time.perf_counter()
+        request = (
+            train,
+            family,
+            settings,
+            spec,
+            config.horizon,
+            config.n_windows,
+            config.step,
+            config.intervals == "conformal" and config.interval_unit != "scale",
+        )
+        try:
+            with_fit = validation.validation_fit(*request) if config.reuse_validation_fit else None
+            if with_fit is None:
+                return validation.validation_forecasts(*request), None
+            return with_fit  # the fit is None where the family prefers a refit (gbm on small panels)
+        except ForecastingError:
+            return None
+        finally:
+            costs[name]["validation_s"] = time.perf_counter() - started
 
     @staticmethod
     def _add_blends(

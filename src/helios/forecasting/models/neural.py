@@ -207,6 +207,7 @@ class NBeatsFamily(ModelFamily):
     )
     iterative = True
     learns_across_series = True  # auto fits it on every series, not only those that chose it
+    fits_beside_others = True  # torch's kernels run without the GIL
     Config = NeuralConfig
 
     def fit(
