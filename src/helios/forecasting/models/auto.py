@@ -230,9 +230,9 @@ class AutoConfig(Hyperparameters):
         default=2,
         ge=1,
         le=8,
-        description="Threads validating candidates at once: a candidate whose work runs in native code "
-        "without the GIL (nbeats) is validated beside the others, on another core; 1: one after "
-        "another. The forecasts are the same either way.",
+        description="Candidates validated at the same time: with 2, the N-BEATS network trains on a "
+        "second core while the others are validated; 1: one after another. The forecasts are the "
+        "same either way.",
     )
     reuse_validation_fit: bool = Field(
         default=True,
