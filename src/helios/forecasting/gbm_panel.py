@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from helios.forecasting import gbm_features as features
+from helios.forecasting import phases
 from helios.forecasting.base import DataSpec, ForecastingError
 from helios.forecasting.frequency import candidate_seasons
 from helios.forecasting.panel import (
@@ -92,6 +93,24 @@ def feature_layout(config: GBMConfig, seasons: list[int], usable: int) -> featur
     )
 
 
+def _has_calendar(series: Sequence[Any]) -> bool:
+    return bool(series) and isinstance(stamp_from_json(stamp_to_json(series[0].ds[0])), pd.Timestamp)
+
+
+def phase_starts(
+    config: GBMConfig, seen: np.ndarray, starts: np.ndarray, layout: features.FeatureLayout, calendar: bool
+) -> np.ndarray:
+    """Each series' step number at column 0 as its phase features will read it: as given, or
+    moved so that the series' own profiles over the longest season line up (``phases.py``),
+    judged on the columns the fit may see only."""
+    if config.phases == "given" or not layout.seasons or (config.phases == "auto" and calendar):
+        return starts
+    season = max(layout.seasons)
+    if config.phases == "aligned":
+        return phases.aligned_starts(seen, starts, season, only_if_disagreeing=False)
+    return phases.aligned_starts(seen, starts, season)
+
+
 def scaling_season(config: GBMConfig, seasons: list[int]) -> int:
     """The season whose naive error scales each series (0: scale by the spread)."""
     if config.scaling != "seasonal_error":
@@ -145,6 +164,7 @@ class GBMPanel:
         raw = features.pad_left(values, longest)
         ids = [s.unique_id for s in series]
         layout = feature_layout(config, seasons, usable)
+        starts = phase_starts(config, raw[:, :seen_columns], starts, layout, calendar=_has_calendar(series))
         # Scaled on the columns a fit may see only, so validation windows never leak into it.
         standardiser = features.Standardiser.fit(
             raw[:, :seen_columns], scaling_season(config, seasons), log=config.transform == "log"

@@ -91,6 +91,15 @@ class GBMConfig(Hyperparameters):
         description="Seasons the lags and phases follow: those confirmed on the data, or also every one "
         "the calendar suggests (hour of week for hourly data) that fits twice in the history.",
     )
+    phases: Literal["auto", "given", "aligned"] = Field(
+        default="auto",
+        description="Where each point is in its seasons (the phase features): as the timestamps or "
+        "step numbers give it ('given'); from each series' own seasonal profile, lined up across "
+        "the panel ('aligned'); 'auto': aligned where ds are integer steps whose given phases "
+        "disagree across the series (each counted from its own start), given otherwise. On four "
+        "hourly choice sets as integer steps auto's OWA gained on three (demand 0.519 -> 0.513, "
+        "extra 0.830 -> 0.822, synthetic 0.517 -> 0.513) and lost on ETTh1's windows (0.631 -> 0.637).",
+    )
     scaling: Literal["spread", "seasonal_error"] = Field(
         default="spread",
         description="Divide each series by its standard deviation, or by its mean absolute change over "
