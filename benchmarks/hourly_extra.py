@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -187,12 +187,17 @@ SOURCES: dict[str, Callable[[], dict[str, pd.Series]]] = {
 }
 
 
-def long_series() -> dict[str, pd.Series]:
-    """Every long series found, by name, in a fixed order."""
+def found_series(sources: Mapping[str, Callable[[], dict[str, pd.Series]]]) -> dict[str, pd.Series]:
+    """Every long series the ``sources`` find, by name, in the sources' order."""
     found: dict[str, pd.Series] = {}
-    for load in SOURCES.values():
+    for load in sources.values():
         found.update(load())
     return found
+
+
+def long_series() -> dict[str, pd.Series]:
+    """Every long series found, by name, in a fixed order."""
+    return found_series(SOURCES)
 
 
 def in_half(names: list[str], half: str) -> list[str]:
@@ -222,13 +227,15 @@ def windows(name: str, values: pd.Series, rng: np.random.Generator) -> list[pd.D
         position += length + HORIZON
 
 
-def extra_split(half: str = "all", seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """(training windows, the 48 hours after each) over the half asked for; None without data."""
-    series = long_series()
+def panel_split(
+    series: dict[str, pd.Series], half: str = "all", seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """(training windows, the 48 hours after each) of ``series`` over the half asked for; None
+    when no window is left. Each long series' windows are seeded by its place in the whole list,
+    so a half cuts the same windows as ``all``."""
     names = list(series)
     pieces: list[pd.DataFrame] = []
     for name in in_half(names, half):
-        # Seeded by the series' place in the whole list, so a half cuts the same windows as all.
         pieces += windows(name, series[name], np.random.default_rng([seed, names.index(name)]))
     if not pieces:
         return None
@@ -236,6 +243,11 @@ def extra_split(half: str = "all", seed: int = 0) -> tuple[pd.DataFrame, pd.Data
     trains = [p.iloc[:n] for p, n in zip(pieces, lengths, strict=True)]
     tests = [p.iloc[n:] for p, n in zip(pieces, lengths, strict=True)]
     return pd.concat(trains, ignore_index=True), pd.concat(tests, ignore_index=True)
+
+
+def extra_split(half: str = "all", seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """(training windows, the 48 hours after each) over the half asked for; None without data."""
+    return panel_split(long_series(), half, seed)
 
 
 def describe() -> str:
