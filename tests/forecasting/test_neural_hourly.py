@@ -138,6 +138,32 @@ def test_a_stored_config_still_resolves_by_the_frequency_of_the_data() -> None:
     assert stored.for_frequency("D").input_multiple == 4
 
 
+def test_empty_epochs_come_from_the_frequency_and_a_number_given_wins() -> None:
+    assert NeuralConfig().for_frequency("h").epochs == 20  # hourly cycles take longer to learn
+    assert NeuralConfig().for_frequency("W-SUN").epochs == 10  # M4 weekly's choice (issue 3)
+    assert NeuralConfig().for_frequency("D").epochs == 10
+    assert NeuralConfig(epochs=3).for_frequency("h").epochs == 3
+    stored = NeuralConfig.model_validate(NeuralConfig().model_dump(mode="json"))
+    assert stored.epochs is None and stored.for_frequency("h").training_epochs == 20
+
+
+def test_a_fit_trains_the_resolved_epochs_and_keeps_them() -> None:
+    family = get_family("nbeats")
+    config = family.parse_config({k: v for k, v in SMALL.items() if k != "epochs"})
+    fitted = family.fit(hourly_panel(length=240), config, HOURLY)
+    meta, _ = fitted.to_state()
+    assert meta["config"]["epochs"] == 20
+    assert fitted.training["epochs_run"] == 20
+
+
+def test_auto_validates_its_network_with_ten_epochs_on_hourly_data_too() -> None:
+    from helios.forecasting.models.auto import AutoConfig, default_candidates
+
+    panel = hourly_panel(series=60, length=24 * 30)  # enough series for auto to take the network
+    names, configs = default_candidates(panel, HOURLY, AutoConfig(horizon=48))
+    assert "nbeats" in names and configs["nbeats"]["epochs"] == 10
+
+
 def test_a_fitted_model_keeps_the_resolved_lookback() -> None:
     family = get_family("nbeats")
     config = family.parse_config({k: v for k, v in SMALL.items() if k != "input_multiple"})

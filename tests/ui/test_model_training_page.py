@@ -86,7 +86,11 @@ def test_launch_watch_stop_and_compare(server: str, tmp_path: Path) -> None:
         # The form is generated from the family's schema: defaults, ranges and descriptions.
         _open_launch_form(page)
         # The description and the target change in place from the family first offered: wait for them.
-        assert page.get_by_test_id("hp-epochs").input_value() == "10"
+        # Epochs are left to the data's frequency (20 for hourly, 10 otherwise): the field says so.
+        assert page.get_by_test_id("hp-epochs").input_value() == ""
+        expect(page.get_by_test_id("hp-epochs")).to_have_attribute(
+            "placeholder", "empty: by the data's frequency"
+        )
         expect(page.get_by_test_id("family-description")).to_have_text(
             re.compile(r"^Global N-BEATS"), use_inner_text=True
         )

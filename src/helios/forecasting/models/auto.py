@@ -102,6 +102,9 @@ NBEATS_FROM_SERIES = 50
 # windows 0.874 both, M4 weekly 0.706 vs 0.710 (BENCHMARKS.md, 2026-12-03 afternoon): no clear
 # gain for ~12 s more CPU, so 2.
 NBEATS_FINAL_EPOCHS = 2
+# The validation network's epochs: 20 and 40 (demand choice 0.514 / 0.515, synthetic 0.516 /
+# 0.517) gained nothing over 10 (0.510 / 0.516) for two and four times the training.
+NBEATS_EPOCHS = 10
 BASELINE_FAMILIES = ("seasonal_naive", "naive")
 # Seasonal naive averaged over the last 3 and 7 cycles of each season (where the history before
 # the validation windows holds them): the same hour over the last 3 days and the last week's
@@ -308,9 +311,11 @@ def default_candidates(
             # 11-13 steps an epoch on 117-135 series) lost 0.5-0.8% OWA on both hourly choice
             # sets (BENCHMARKS.md, 2026-12-03), and the 400-series panel gets all 250 anyway.
             # One torch thread: two spin-wait on each other on a busy machine (see threads).
+            # NBEATS_EPOCHS whatever the frequency, not hourly nbeats' own default of 20.
             configs["nbeats"] = {
                 "horizon": config.horizon,
                 "threads": 1,
+                "epochs": NBEATS_EPOCHS,
                 "final_epochs": NBEATS_FINAL_EPOCHS,
             }
             # With N-BEATS, the global linear autoregression: a linear view of the same shared
