@@ -613,7 +613,7 @@ def test_auto_with_nbeats_is_never_worse_than_seasonal_naive_and_covers() -> Non
 
 
 def test_nbeats_joins_the_default_candidates_on_request() -> None:
-    from helios.forecasting.models.auto import NBEATS_FINAL_EPOCHS, default_candidates
+    from helios.forecasting.models.auto import NBEATS_EPOCHS, NBEATS_FINAL_EPOCHS, default_candidates
 
     train, _ = split_last(hourly_panel(series=3), HORIZON)
     auto = get_family("auto")
@@ -622,7 +622,12 @@ def test_nbeats_joins_the_default_candidates_on_request() -> None:
     config = auto.parse_config({"horizon": HORIZON, "nbeats": True})
     names, configs = default_candidates(train, DataSpec("h", 24), config)
     assert "nbeats" in names
-    assert configs["nbeats"] == {"horizon": HORIZON, "threads": 1, "final_epochs": NBEATS_FINAL_EPOCHS}
+    assert configs["nbeats"] == {
+        "horizon": HORIZON,
+        "threads": 1,
+        "epochs": NBEATS_EPOCHS,
+        "final_epochs": NBEATS_FINAL_EPOCHS,
+    }
 
 
 def test_nbeats_joins_the_default_candidates_from_enough_series() -> None:
