@@ -250,3 +250,51 @@ def test_a_short_final_fit_starts_from_the_validation_network_and_learns_the_las
     stamps = ["unique_id", "ds"]
     tuned_forecast, plain_forecast = tuned.predict(HORIZON, (80,)), plain.predict(HORIZON, (80,))
     pd.testing.assert_frame_equal(tuned_forecast[stamps], plain_forecast[stamps])
+
+
+def test_the_conformal_factor_stretches_narrow_intervals_and_narrows_wide_ones() -> None:
+    from helios.forecasting.models.neural import FACTOR_BOUNDS, conformal_factor
+
+    targets = np.random.default_rng(0).normal(0, 1, 4000)
+    median = np.zeros_like(targets)
+    narrow = conformal_factor(targets, median, median - 0.98, median + 0.98, 95)  # half of 1.96
+    assert narrow is not None and 1.85 < narrow < 2.15
+    wide = conformal_factor(targets, median, median - 2.5, median + 2.5, 80)  # 1.28 would do
+    assert wide is not None and 0.5 <= wide < 0.56
+    assert conformal_factor(targets, median, median - 100, median + 100, 95) == FACTOR_BOUNDS[0]
+    assert conformal_factor(targets[:50], median[:50], median[:50] - 1, median[:50] + 1, 95) is None
+
+
+def test_a_fit_calibrates_its_intervals_on_the_held_out_windows_and_keeps_the_factors() -> None:
+    family = get_family("nbeats")
+    panel = hourly_panel(series=40, length=240)
+    fitted = family.fit(panel, family.parse_config(SMALL | {"levels": [80, 95]}), HOURLY)
+    assert set(fitted.interval_factors) == {80, 95}  # 40 series x 6 held-out hours: enough points
+    raw = NBeatsFitted(
+        fitted.config,
+        fitted.unique_ids,
+        fitted.last_ds,
+        fitted.freq,
+        fitted.weights,
+        last_values=fitted.last_values,
+        last_observed=fitted.last_observed,
+        series_scale=fitted.series_scale,
+    ).predict(HORIZON)  # the network's quantiles as trained
+    calibrated = fitted.predict(HORIZON)
+    pd.testing.assert_series_equal(calibrated["mean"], raw["mean"])
+    for level in (80, 95):
+        factor = fitted.interval_factors[level]
+        expected = raw["mean"] + factor * (raw[f"hi-{level}"] - raw["mean"])
+        np.testing.assert_allclose(calibrated[f"hi-{level}"], expected)
+    meta, arrays = fitted.to_state()
+    pd.testing.assert_frame_equal(NBeatsFitted.from_state(meta, arrays).predict(HORIZON), calibrated)
+    del meta["interval_factors"]  # a model saved before calibration: its quantiles as trained
+    pd.testing.assert_frame_equal(NBeatsFitted.from_state(meta, arrays).predict(HORIZON), raw)
+
+
+def test_auto_keeps_the_networks_own_widths_for_its_own_calibration() -> None:
+    family = get_family("nbeats")
+    train = hourly_panel(series=30, length=240)
+    config = family.parse_config(SMALL)
+    _, final = family.validation_fit(train, config, HOURLY, HORIZON, [HORIZON, 0], (80,))
+    assert final is not None and final.interval_factors == {}

@@ -139,7 +139,11 @@ class NeuralConfig(Hyperparameters):
         DEFAULT_LEVELS, min_length=1, description="Interval levels (in %) the quantile heads are trained for."
     )
     val_windows: int = Field(
-        1, ge=0, le=20, description="Last windows of each series held out to compute val_loss (0 = none)."
+        1,
+        ge=0,
+        le=20,
+        description="Last windows of each series held out to compute val_loss and to calibrate the "
+        "intervals, stretched or narrowed about the median to cover what they claim there (0 = none).",
     )
     restore_best: bool = Field(
         True,
@@ -285,7 +289,10 @@ class NBeatsFamily(ModelFamily):
                 },
             )
         weights = {k: v.detach().numpy().copy() for k, v in outcome.model.state_dict().items()}
-        return NBeatsFitted(cfg, ids, last_ds, spec.freq, weights, panel, outcome.summary())
+        factors = data.interval_factors(outcome.model)
+        return NBeatsFitted(
+            cfg, ids, last_ds, spec.freq, weights, panel, outcome.summary(), interval_factors=factors
+        )
 
     def backtest_forecasts(
         self,
@@ -526,6 +533,70 @@ class _WindowData:
                 total += float(loss) * len(batch.inputs)
         return total / len(self.plan.val_rows)
 
+    def held_out_forecasts(self, model: NBeats) -> tuple[np.ndarray, np.ndarray]:
+        """(quantile forecasts [windows, horizon, quantiles], targets [windows, horizon]) of the
+        held-out last windows, in each window's own scaled units."""
+        from helios.forecasting.nn.windows import window_batch
+
+        forecasts, targets = [], []
+        for start in range(0, len(self.plan.val_rows), self.cfg.batch_size):
+            chunk = slice(start, start + self.cfg.batch_size)
+            batch = window_batch(
+                self.panel,
+                self.plan.val_rows[chunk],
+                self.plan.val_cuts[chunk],
+                self.cfg.horizon,
+                self.cfg.scaling,
+            )
+            forecasts.append(model.eval().forecast(_tensor(batch.inputs)).numpy().astype(np.float64))
+            targets.append(np.asarray(batch.targets, dtype=np.float64))
+        return np.concatenate(forecasts), np.concatenate(targets)
+
+    def interval_factors(self, model: NBeats) -> dict[int, float]:
+        """Per level, how far each interval must be stretched about the median (above 1) or may
+        be narrowed (below 1) to cover what it claims on the held-out last windows: the split
+        conformal quantile of how far outside (or inside) each point fell, in the interval's own
+        half-widths. Empty (no change) with fewer than ``MIN_CALIBRATION_POINTS`` held-out points."""
+        if len(self.plan.val_rows) == 0:
+            return {}
+        forecasts, targets = self.held_out_forecasts(model)
+        median = forecasts[..., self.cfg.quantiles.index(0.5)]
+        factors = {}
+        for level in self.cfg.levels:
+            tail = round((100 - level) / 200, 6)
+            lo = forecasts[..., self.cfg.quantiles.index(tail)]
+            hi = forecasts[..., self.cfg.quantiles.index(round(1 - tail, 6))]
+            factor = conformal_factor(targets, median, lo, hi, level)
+            if factor is not None:
+                factors[level] = factor
+        return factors
+
+
+# Fewer held-out points than this (a few short series) leave the network's own quantiles as they are.
+MIN_CALIBRATION_POINTS = 200
+# A stretch outside these bounds says the held-out windows are unlike the rest, not that the
+# quantiles are that far off: kept within them.
+FACTOR_BOUNDS = (0.5, 4.0)
+
+
+def conformal_factor(
+    targets: np.ndarray, median: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: int
+) -> float | None:
+    """The factor f such that [median - f (median - lo), median + f (hi - median)] holds ``level``%
+    of ``targets`` (split conformal, with its finite-sample correction); None with too few points."""
+    above = targets >= median
+    width = np.where(above, hi - median, median - lo)
+    distance = np.abs(targets - median)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(width > 0, distance / width, np.where(distance > 0, np.inf, 0.0))
+    ratio = ratio[np.isfinite(targets) & ~np.isnan(ratio)]
+    n = len(ratio)
+    if n < MIN_CALIBRATION_POINTS:
+        return None
+    rank = min(n, int(np.ceil((n + 1) * level / 100)))
+    factor = float(np.sort(ratio)[rank - 1])
+    return float(np.clip(factor, *FACTOR_BOUNDS)) if np.isfinite(factor) else FACTOR_BOUNDS[1]
+
 
 def _tensor(array: np.ndarray | None) -> Any:
     import torch
@@ -549,11 +620,15 @@ class NBeatsFitted(Fitted):
         last_values: np.ndarray | None = None,
         last_observed: np.ndarray | None = None,
         series_scale: np.ndarray | None = None,
+        interval_factors: dict[int, float] | None = None,
     ) -> None:
         from helios.forecasting.nn.windows import last_windows
 
         self.config, self.unique_ids, self.last_ds, self.freq = config, unique_ids, last_ds, freq
         self.weights, self.training = weights, training or {}
+        # Per level, the stretch about the median its interval needed on the held-out windows
+        # (none: the network's quantiles as trained, as models saved before this were).
+        self.interval_factors = dict(interval_factors or {})
         if panel is not None:
             last_values, last_observed = last_windows(panel)
             series_scale = panel.series_scale
@@ -565,11 +640,17 @@ class NBeatsFitted(Fitted):
     def predict(self, horizon: int, levels: Sequence[int] = DEFAULT_LEVELS) -> pd.DataFrame:
         self._check_request(horizon, levels)
         quantiles = self._forecast_quantiles()[:, :horizon, :]
-        columns = {"mean": quantiles[:, :, self._quantile_index(0.5)]}
+        median = quantiles[:, :, self._quantile_index(0.5)]
+        columns = {"mean": median}
         for level in levels:
             tail = (100 - level) / 200
-            columns[f"lo-{level}"] = quantiles[:, :, self._quantile_index(tail)]
-            columns[f"hi-{level}"] = quantiles[:, :, self._quantile_index(1 - tail)]
+            factor = self.interval_factors.get(level, 1.0)
+            lo, hi = (
+                quantiles[:, :, self._quantile_index(tail)],
+                quantiles[:, :, self._quantile_index(1 - tail)],
+            )
+            columns[f"lo-{level}"] = median - factor * (median - lo)
+            columns[f"hi-{level}"] = median + factor * (hi - median)
         return self._long_frame(horizon, columns)
 
     def _check_request(self, horizon: int, levels: Sequence[int]) -> None:
@@ -623,6 +704,7 @@ class NBeatsFitted(Fitted):
             "last_ds": self.last_ds,
             "freq": self.freq,
             "training": self.training,
+            "interval_factors": {str(level): factor for level, factor in self.interval_factors.items()},
         }
         arrays = {f"weights.{k}": np.ascontiguousarray(v) for k, v in self.weights.items()}
         arrays |= {
@@ -642,6 +724,7 @@ class NBeatsFitted(Fitted):
             meta["freq"],
             weights,
             training=meta.get("training"),
+            interval_factors={int(level): float(f) for level, f in meta.get("interval_factors", {}).items()},
             last_values=arrays["last_values"],
             last_observed=arrays["last_observed"].astype(bool),
             series_scale=arrays["series_scale"],
