@@ -508,26 +508,31 @@ class _WindowData:
 
         return pinball_loss(model(inputs), targets, self.quantiles)
 
+    def held_out_batches(self) -> Iterator[Any]:
+        """The held-out last windows, ``batch_size`` at a time (inputs and targets scaled per window)."""
+        from helios.forecasting.nn.windows import window_batch
+
+        for start in range(0, len(self.plan.val_rows), self.cfg.batch_size):
+            chunk = slice(start, start + self.cfg.batch_size)
+            yield window_batch(
+                self.panel,
+                self.plan.val_rows[chunk],
+                self.plan.val_cuts[chunk],
+                self.cfg.horizon,
+                self.cfg.scaling,
+            )
+
     def validation_loss(self, model: NBeats) -> float | None:
         import torch
 
         from helios.forecasting.nn.nbeats import pinball_loss
-        from helios.forecasting.nn.windows import window_batch
 
         if len(self.plan.val_rows) == 0:
             return None
         model.eval()
         total = 0.0
         with torch.no_grad():
-            for start in range(0, len(self.plan.val_rows), self.cfg.batch_size):
-                chunk = slice(start, start + self.cfg.batch_size)
-                batch = window_batch(
-                    self.panel,
-                    self.plan.val_rows[chunk],
-                    self.plan.val_cuts[chunk],
-                    self.cfg.horizon,
-                    self.cfg.scaling,
-                )
+            for batch in self.held_out_batches():
                 forecast = model(_tensor(batch.inputs)).mean(dim=0)
                 loss = pinball_loss(forecast, _tensor(batch.targets), self.quantiles)
                 total += float(loss) * len(batch.inputs)
@@ -536,20 +541,10 @@ class _WindowData:
     def held_out_forecasts(self, model: NBeats) -> tuple[np.ndarray, np.ndarray]:
         """(quantile forecasts [windows, horizon, quantiles], targets [windows, horizon]) of the
         held-out last windows, in each window's own scaled units."""
-        from helios.forecasting.nn.windows import window_batch
-
-        forecasts, targets = [], []
-        for start in range(0, len(self.plan.val_rows), self.cfg.batch_size):
-            chunk = slice(start, start + self.cfg.batch_size)
-            batch = window_batch(
-                self.panel,
-                self.plan.val_rows[chunk],
-                self.plan.val_cuts[chunk],
-                self.cfg.horizon,
-                self.cfg.scaling,
-            )
-            forecasts.append(model.eval().forecast(_tensor(batch.inputs)).numpy().astype(np.float64))
-            targets.append(np.asarray(batch.targets, dtype=np.float64))
+        model.eval()
+        batches = list(self.held_out_batches())
+        forecasts = [model.forecast(_tensor(b.inputs)).numpy().astype(np.float64) for b in batches]
+        targets = [np.asarray(b.targets, dtype=np.float64) for b in batches]
         return np.concatenate(forecasts), np.concatenate(targets)
 
     def interval_factors(self, model: NBeats) -> dict[int, float]:
