@@ -20,6 +20,7 @@ import pytest
 
 from helios.forecasting.base import DataSpec
 from helios.forecasting.families import get_family
+from helios.forecasting.step_calibration import MAX_RATIOS
 
 FIXTURE = Path(__file__).with_name("gbm_state_78feb40.json")
 SPEC = DataSpec("h", 24)
@@ -123,3 +124,31 @@ def test_gbm_fits_forecast_and_validate_as_before_the_feature_layout(
     numbers = recorded_numbers(fitted, panel, config)
     assert_same_numbers(numbers["forecast"], recorded[name]["forecast"])
     assert_same_numbers(numbers["backtest"], recorded[name]["backtest"])
+
+
+def test_residual_calibration_keeps_the_spread_of_every_residual_in_a_bounded_sample() -> None:
+    """One-step residual widths (``calibration_windows=0``, auto's gbm) come from a sample of the
+    training rows: on 30,000 rows the widths are those every residual gives, and what a saved
+    model holds is bounded (``MAX_RATIOS``), not rows x horizon."""
+    from helios.forecasting import gbm_panel
+    from helios.forecasting.models.gbm import GBMConfig
+    from helios.forecasting.step_calibration import StepCalibration
+
+    panel_frame = small_panel(series=30, hours=1_100, seed=3)
+    horizon = 48
+    config = GBMConfig(n_estimators=20, calibration_windows=0, horizon=horizon)
+    panel = gbm_panel.GBMPanel.from_frame(panel_frame, SPEC, config)
+    booster = panel.train(config, panel.z)
+    sampled = panel.residual_calibration(booster, panel.z, horizon, threads=1)
+
+    x, y = panel._one_step_matrix(panel.z)
+    assert len(y) > gbm_panel.RESIDUAL_ROWS  # the sample really is a sample
+    growth = np.sqrt(np.arange(1, horizon + 1))
+    everything = StepCalibration.from_errors(np.outer(y - booster.predict(x), growth))
+    for level in (80, 95):
+        np.testing.assert_allclose(
+            sampled.half_width(level, horizon), everything.half_width(level, horizon), rtol=0.02
+        )
+    assert sampled.ratios.size <= MAX_RATIOS < len(y) * horizon
+    fitted = get_family("gbm").fit(panel_frame, config, SPEC)
+    assert fitted.to_state()[1]["calibration/ratios"].size <= MAX_RATIOS

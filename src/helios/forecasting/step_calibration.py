@@ -15,6 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# The pooled ratios a calibration keeps (and a saved model carries): past this many, evenly spaced
+# order statistics of them, which move any quantile by at most 1/MAX_RATIOS in rank. One-step
+# residuals repeated over 48 steps had saved 9 million (72 MB) with auto's gbm on 400 hourly series.
+MAX_RATIOS = 100_000
+
 
 def conformal_rank_quantile(values: np.ndarray, level: float) -> float:
     """The ceil((n+1)L)/n empirical quantile (split conformal); the largest value when the rank
@@ -43,6 +48,14 @@ def smoothed_spread(scaled_errors: np.ndarray, monotone: bool = True) -> np.ndar
     return np.maximum(smooth, floor)
 
 
+def bounded(ordered: np.ndarray, most: int = MAX_RATIOS) -> np.ndarray:
+    """``ordered`` (sorted) itself, or ``most`` of its order statistics evenly spaced from the
+    smallest to the largest: the same distribution in bounded size."""
+    if ordered.size <= most:
+        return ordered
+    return ordered[np.round(np.linspace(0, ordered.size - 1, most)).astype(np.int64)]
+
+
 @dataclass
 class StepCalibration:
     spread: np.ndarray  # (horizon,) typical absolute error per step, in series-scale units
@@ -53,7 +66,7 @@ class StepCalibration:
         """``scaled_errors``: (samples, horizon) signed or absolute errors over series scale."""
         spread = smoothed_spread(scaled_errors, monotone)
         ratios = np.abs(scaled_errors) / spread[None, :]
-        return cls(spread, np.sort(ratios[np.isfinite(ratios)]))
+        return cls(spread, bounded(np.sort(ratios[np.isfinite(ratios)])))
 
     @property
     def horizon(self) -> int:
