@@ -563,6 +563,42 @@ def test_auto_validates_nbeats_in_a_thread_beside_the_others_and_forecasts_the_s
     pd.testing.assert_frame_equal(beside.predict(HORIZON, (80, 95)), alone.predict(HORIZON, (80, 95)))
 
 
+def test_auto_fits_its_global_candidates_on_all_the_data_while_the_network_trains(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While nbeats validates in its thread, this one fits gbm (global, and on a small panel not
+    forecast from its validation booster) on all the data instead of waiting for the choice; the
+    forecasts are those of one after another."""
+    import threading
+
+    from helios.forecasting.models.gbm import GBMFamily
+    from helios.forecasting.models.neural import NBeatsFamily
+
+    train, _ = split_last(hourly_panel(series=4), HORIZON)
+    refitted = threading.Event()
+    waited: list[bool] = []
+    network_fit, booster_fit = NBeatsFamily.fit, GBMFamily.fit
+
+    def network(self: NBeatsFamily, *args: object, **kwargs: object) -> object:
+        if threading.current_thread() is not threading.main_thread():
+            waited.append(refitted.wait(timeout=60))  # True only if gbm's final fit came meanwhile
+        return network_fit(self, *args, **kwargs)
+
+    def booster(self: GBMFamily, *args: object, **kwargs: object) -> object:
+        fitted = booster_fit(self, *args, **kwargs)
+        refitted.set()
+        return fitted
+
+    monkeypatch.setattr(NBeatsFamily, "fit", network)
+    monkeypatch.setattr(GBMFamily, "fit", booster)
+    beside = fit_auto_with_nbeats(train, selection="combine", top_k=5)  # every series keeps gbm
+    assert waited == [True]
+    assert "final_fit_s" in beside.costs["gbm"]
+    alone = fit_auto_with_nbeats(train, selection="combine", top_k=5, workers=1)
+    assert beside.choices == alone.choices
+    pd.testing.assert_frame_equal(beside.predict(HORIZON, (80, 95)), alone.predict(HORIZON, (80, 95)))
+
+
 def test_a_candidate_that_cannot_fit_in_its_thread_is_left_out_and_other_errors_surface(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
