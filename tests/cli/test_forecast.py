@@ -199,3 +199,46 @@ def test_integer_steps_twice_in_a_series_or_a_zero_season_are_refused_before_any
     assert code == 2 and "series s0: ds 1 appears more than once" in words
     code, _, words = run(write_csv(tmp_path), "--horizon", "2", "--season", "0")
     assert code == 2 and "must be at least 1, got 0" in words and "repeats every" not in words
+
+
+def write_wide_csv(tmp_path: Path) -> Path:
+    """ETT's shape: a date column, then one column per series; OT starts a day late."""
+    rng = np.random.default_rng(1)
+    hours = 24 * 14
+    frame = pd.DataFrame({"date": pd.date_range("2016-07-01", periods=hours, freq="h")})
+    for name in ("HUFL", "MULL", "OT"):
+        frame[name] = 20 + 5 * np.sin(2 * np.pi * np.arange(hours) / 24) + rng.normal(0, 0.3, hours)
+    frame["OT"] = frame["OT"].astype(object)
+    frame.loc[:23, "OT"] = ""
+    path = tmp_path / "ETTh.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_a_wide_file_forecasts_each_column_as_a_series(tmp_path: Path) -> None:
+    path = write_wide_csv(tmp_path)
+    code, stdout, _ = run(path, "--wide", "--horizon", "24", "--family", "seasonal_naive")
+    assert code == 0
+    out = pd.read_csv(StringIO(stdout), parse_dates=["ds"])
+    assert set(out["unique_id"]) == {"HUFL", "MULL", "OT"} and len(out) == 72
+    assert (out.groupby("unique_id")["ds"].min() == pd.Timestamp("2016-07-15")).all()  # h inferred
+    wide = pd.read_csv(path)
+    last_day = wide["OT"].iloc[-24:].to_numpy()
+    np.testing.assert_allclose(out.loc[out["unique_id"] == "OT", "mean"], last_day, rtol=1e-5)
+    code, same, _ = run(path, "--wide", "--date-col", "date", "--horizon", "24", "--family", "seasonal_naive")
+    assert code == 0 and same == stdout
+
+
+def test_a_wide_file_read_as_long_says_to_add_wide_and_bad_cells_name_their_line(tmp_path: Path) -> None:
+    path = write_wide_csv(tmp_path)
+    code, _, words = run(path, "--horizon", "3")
+    assert code == 2 and "lacks column(s) unique_id, ds, y" in words and "add --wide" in words
+    code, _, words = run(path, "--wide", "--date-col", "when", "--horizon", "3")
+    assert code == 2 and "has no column 'when' (--date-col)" in words
+    code, _, words = run(path, "--date-col", "date", "--horizon", "3")
+    assert code == 2 and "add --wide" in words
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.loc[40, "MULL"] = "n/a?"  # file line 42: the header, then rows from 1
+    frame.to_csv(path, index=False)
+    code, _, words = run(path, "--wide", "--horizon", "3", "--family", "naive")
+    assert code == 2 and "series MULL, line 42: y 'n/a?' is not a number" in words

@@ -30,7 +30,9 @@ _err = Console(stderr=True, soft_wrap=True)  # long messages stay one line, path
 
 
 def forecast(
-    input: Annotated[Path, typer.Option("--input", "-i", help="long CSV with columns unique_id, ds, y")],
+    input: Annotated[
+        Path, typer.Option("--input", "-i", help="long CSV with columns unique_id, ds, y (or --wide)")
+    ],
     horizon: Annotated[int, typer.Option("--horizon", help="steps to forecast")],
     freq: Annotated[
         str | None, typer.Option(help="frequency (h, D, B, W, M, Q, Y); inferred when empty")
@@ -59,6 +61,18 @@ def forecast(
     explain: Annotated[
         bool, typer.Option("--explain", help="auto: say per series what it chose and why (on stderr)")
     ] = False,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide", help="the CSV has a date column and one column per series (e.g. ETT, electricity)"
+        ),
+    ] = False,
+    date_col: Annotated[
+        str | None,
+        typer.Option(
+            "--date-col", help="with --wide: the date column; default the first one named like a date"
+        ),
+    ] = None,
 ) -> None:
     """Forecast every series of a long CSV and write unique_id, ds, mean, lo-L, hi-L."""
     if horizon < 1:
@@ -70,7 +84,9 @@ def forecast(
         _err.print("[yellow]warning:[/] --model is deprecated and names a family; use --family")
         family_name = model
     family = forecasting_family(family_name)
-    frame = read_long_csv(input)
+    if date_col is not None and not wide:
+        raise typer.BadParameter("names the date column of a wide file: add --wide", param_hint="--date-col")
+    frame = read_wide_csv(input, date_col) if wide else read_long_csv(input)
     spec = data_spec(frame, freq, season)
     config = family_config(family, params, horizon)
     check_lengths(frame, spec.season_length)
@@ -156,26 +172,73 @@ def forecasting_family(name: str) -> ModelFamily:
 def read_long_csv(path: Path) -> pd.DataFrame:
     """The CSV as ``unique_id`` (text), ``ds`` (timestamps or integer steps) and ``y`` (floats);
     a bad value stops everything with its series and line named."""
-    try:
-        frame = pd.read_csv(path, dtype={"unique_id": str})
-    except FileNotFoundError:
-        raise typer.BadParameter(f"{path} does not exist", param_hint="INPUT") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise typer.BadParameter(f"{path} is not a readable CSV: {exc}", param_hint="INPUT") from None
+    frame = _read_csv(path, dtype={"unique_id": str})
     missing = [c for c in ("unique_id", "ds", "y") if c not in frame.columns]
     if missing:
-        _fail(f"{path} lacks column(s) {', '.join(missing)}; expected unique_id, ds, y")
+        _fail(f"{path} lacks column(s) {', '.join(missing)}; expected unique_id, ds, y{_wide_advice(frame)}")
     if frame.empty:
         _fail(f"{path} has no rows")
     frame = frame[["unique_id", "ds", "y"]].assign(unique_id=frame["unique_id"].astype(str))
     return frame.assign(ds=_stamps(frame), y=_values(frame))
 
 
+def read_wide_csv(path: Path, date_col: str | None) -> pd.DataFrame:
+    """A date column and one column per series (named by its header), as the long frame
+    ``read_long_csv`` gives; empty cells are left out, since series in one file start and end at
+    different dates."""
+    from helios.datasets.column_mapping import DATE_NAMES
+
+    frame = _read_csv(path, dtype=str)
+    if date_col is None:
+        date_col = next((c for c in frame.columns if c.strip().lower() in DATE_NAMES), frame.columns[0])
+    elif date_col not in frame.columns:
+        _fail(f"{path} has no column {date_col!r} (--date-col); its columns are {', '.join(frame.columns)}")
+    series = [c for c in frame.columns if c != date_col]
+    if not series:
+        _fail(
+            f"{path} has only the date column {date_col!r}; a wide file has one column per series beside it"
+        )
+    long = frame.melt(id_vars=[date_col], value_vars=series, var_name="unique_id", value_name="y")
+    long = long.assign(line=[_line(row) for row in range(len(frame))] * len(series))
+    long = long[long["y"].notna() & (long["y"].str.strip() != "")].reset_index(drop=True)
+    if long.empty:
+        _fail(f"{path} has no values beside its dates")
+    long = long.rename(columns={date_col: "ds"})
+    steps = pd.to_numeric(long["ds"], errors="coerce")
+    if steps.notna().all() and (steps == steps.round()).all():  # integer steps, as a long file may have
+        long = long.assign(ds=steps.astype("int64"))
+    lines = long["line"].to_numpy()
+    frame = long[["unique_id", "ds", "y"]]
+    return frame.assign(ds=_stamps(frame, lines), y=_values(frame, lines))
+
+
+def _read_csv(path: Path, dtype: Any) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=dtype)
+    except FileNotFoundError:
+        raise typer.BadParameter(f"{path} does not exist", param_hint="INPUT") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(f"{path} is not a readable CSV: {exc}", param_hint="INPUT") from None
+
+
+def _wide_advice(frame: pd.DataFrame) -> str:
+    from helios.datasets.column_mapping import looks_wide
+
+    names = [str(c) for c in frame.columns]
+    if not looks_wide(names):
+        return ""
+    return f". It looks like a wide file (one column per series): add --wide (its dates: {names[0]!r})"
+
+
 def _line(row: int) -> int:
     return row + 2  # one header line, and people count lines from 1
 
 
-def _stamps(frame: pd.DataFrame) -> pd.Series:
+def _file_line(row: int, lines: Any) -> int:
+    return int(lines[row]) if lines is not None else _line(row)
+
+
+def _stamps(frame: pd.DataFrame, lines: Any = None) -> pd.Series:
     if pd.api.types.is_integer_dtype(frame["ds"]):
         return frame["ds"]
     stamps = pd.to_datetime(frame["ds"], errors="coerce", format="mixed")
@@ -183,17 +246,18 @@ def _stamps(frame: pd.DataFrame) -> pd.Series:
     if bad.any():
         row = int(bad.to_numpy().nonzero()[0][0])
         uid, raw = frame["unique_id"].iloc[row], frame["ds"].iloc[row]
-        _fail(f"series {uid}, line {_line(row)}: ds {raw!r} is not a date")
+        _fail(f"series {uid}, line {_file_line(row, lines)}: ds {raw!r} is not a date")
     return stamps
 
 
-def _values(frame: pd.DataFrame) -> pd.Series:
+def _values(frame: pd.DataFrame, lines: Any = None) -> pd.Series:
     values = pd.to_numeric(frame["y"], errors="coerce")
     bad = values.isna() | values.isin([float("inf"), float("-inf")])
     if bad.any():
         row = int(bad.to_numpy().nonzero()[0][0])
         raw = frame["y"].iloc[row]
-        _fail(f"series {frame['unique_id'].iloc[row]}, line {_line(row)}: y {raw!r} is not a number")
+        line = _file_line(row, lines)
+        _fail(f"series {frame['unique_id'].iloc[row]}, line {line}: y {raw!r} is not a number")
     return values.astype(float)
 
 

@@ -29,7 +29,7 @@ from helios.datasets.tabular import (
 
 # Mapping field -> the canonical column it becomes.
 TARGETS = {"date_col": "ds", "id_col": "unique_id", "value_col": "y"}
-_DATE_NAMES = ("ds", "date", "time", "timestamp", "datetime", "day", "month", "week", "period")
+DATE_NAMES = ("ds", "date", "time", "timestamp", "datetime", "day", "month", "week", "period")
 
 
 class ColumnMapping(BaseModel):
@@ -141,7 +141,7 @@ def _wide_columns(labels: dict[str, str], mapping: ColumnMapping) -> tuple[str, 
     if mapping.date_col:
         date_key = _existing(labels, mapping.date_col, "date_col")
     else:
-        date_key = next((key for key in labels if key in _DATE_NAMES), next(iter(labels)))
+        date_key = next((key for key in labels if key in DATE_NAMES), next(iter(labels)))
     series = [label for key, label in labels.items() if key != date_key]
     if not series:
         raise _field_error("wide", "", "a wide file needs a column per series beside the date column")
@@ -186,7 +186,7 @@ def _cells(column: pa.ChunkedArray) -> pd.Series:
 def looks_wide(names: list[str]) -> bool:
     """A date column and nothing that names series or values: one column per series."""
     keys = [name.strip().lower() for name in names]
-    return len(keys) > 1 and keys[0] in _DATE_NAMES and not set(keys[1:]) & set(SERIES_COLUMNS + _ID_OR_VALUE)
+    return len(keys) > 1 and keys[0] in DATE_NAMES and not set(keys[1:]) & set(SERIES_COLUMNS + _ID_OR_VALUE)
 
 
 _ID_OR_VALUE = ("ticker", "symbol", "id", "series", "series_id", "name", "value", "price", "target", "close")
