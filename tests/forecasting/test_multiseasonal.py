@@ -686,6 +686,38 @@ def test_nbeats_joins_the_default_candidates_from_enough_series() -> None:
     )
 
 
+def test_local_candidates_fit_on_each_series_recent_points_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Theta's search grows with the square of a series' length (16 s for 8,000 hourly points):
+    inside auto the local candidates see each series' last LOCAL_CANDIDATE_WINDOW points."""
+    from helios.forecasting import auto_validation
+    from helios.forecasting.models import auto as auto_module
+    from helios.forecasting.models.auto import LOCAL_CANDIDATE_WINDOW, AutoConfig, default_candidates
+
+    assert LOCAL_CANDIDATE_WINDOW > 1_000  # the series users bring are fitted whole
+    days = LOCAL_CANDIDATE_WINDOW + 300
+    train = trending_panel(series=2, hours=days).assign(
+        ds=lambda frame: (
+            pd.Timestamp("2015-01-01") + pd.to_timedelta(frame.groupby("unique_id").cumcount(), "D")
+        )
+    )
+    names, configs = default_candidates(train, DataSpec("D", 7), AutoConfig(horizon=7))
+    assert {"auto_theta", "auto_ets"} <= set(names)
+    assert configs["auto_theta"] == configs["auto_ets"] == {"window": LOCAL_CANDIDATE_WINDOW}
+    monkeypatch.setattr(
+        auto_validation, "choose", lambda scores, *args: {str(uid): ["auto_theta"] for uid in scores.index}
+    )
+    monkeypatch.setattr(auto_module, "LOCAL_CANDIDATE_WINDOW", 200)  # the same rule, a quicker fit
+    auto = get_family("auto")
+    fitted = auto.fit(
+        train.groupby("unique_id").tail(400),
+        auto.parse_config({"horizon": 7, "n_windows": 2}),
+        DataSpec("D", 7),
+    )
+    theta = fitted.members["auto_theta"]
+    assert [len(state.arrays["y"]) for state in theta.series] == [200, 200]
+    assert len(fitted.predict(7, (95,))) == 14
+
+
 def test_a_blend_of_the_global_models_is_validated_and_forecast_as_their_average(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

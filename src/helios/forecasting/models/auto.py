@@ -91,11 +91,21 @@ from helios.forecasting.step_calibration import StepCalibration
 # Local statistical candidates join only below this many points in the whole panel: past it
 # (e.g. 400 hourly series of 1,000 points) refitting them at every origin costs minutes.
 LOCAL_CANDIDATE_POINTS = 60_000
+# ... each fitted on its series' last this many points: statsforecast's Theta search grows with
+# the square of the length (one hourly series: 0.9 s at 2,000 points, 16.5 s at 8,000), so seven
+# long series took auto over nine minutes a fit. It forecast better too: Theta alone on ETTh1's
+# 7 series at 4,000 hours (6 origins) scored OWA 0.764 whole, 0.723 on the last 2,000, in a
+# quarter of the CPU. The series users bring (700-1,000 hours, 1,000 days) are shorter than this
+# and fitted whole, as before.
+LOCAL_CANDIDATE_WINDOW = 2_000
 ETS_SEASON_LIMIT = 12
 # From this many series the global N-BEATS network joins the default candidates: on the seven
 # panels measured (65-400 series; BENCHMARKS.md, "Hourly forecasting", 2026-12-03) it improved
 # auto on the four choice sets and on two of three holdouts (ETTh2 windows 0.898 -> 0.880, M4
 # weekly holdout half 0.786 -> 0.706) and cost the extra hourly holdout 3% (0.804 -> 0.828).
+# Counting points instead (a few long series hold as many windows as many short ones) was measured
+# and not adopted: on ETTh1's 7 series (choice) it gained 3.7-4.3% at 2,000-8,600 hours of
+# history, on ETTh2's (holdout) it lost 1.7% and 3.8% (BENCHMARKS.md, 2026-12-06 morning).
 NBEATS_FROM_SERIES = 50
 # Epochs of the short fit that teaches auto's validation network the last points before the final
 # forecast (NeuralConfig.final_epochs), from its weights at a quarter of its rate: ~4-8 s of CPU
@@ -168,7 +178,8 @@ class AutoConfig(Hyperparameters):
         description="Families to choose from ('family@label' names a variant, e.g. seasonal_naive@168); "
         "empty: seasonal naive on each season (also averaged over its last 3 and 7 cycles), naive, "
         f"gbm on long enough data, N-BEATS and global_ar with it on panels of {NBEATS_FROM_SERIES}+ "
-        "series, and Theta (ETS too for seasons up to 12) on small panels.",
+        "series, and Theta (ETS too for seasons up to 12) on small panels, each on its series' last "
+        f"{LOCAL_CANDIDATE_WINDOW:,} points.",
     )
     candidate_configs: dict[CandidateName, dict[str, Any]] = Field(
         default_factory=dict, description="Hyperparameters per candidate, by its name in candidates."
@@ -330,8 +341,10 @@ def default_candidates(
             configs["global_ar"] = {"horizon": config.horizon}
     if len(train) <= LOCAL_CANDIDATE_POINTS:
         names.append("auto_theta")
+        configs["auto_theta"] = {"window": LOCAL_CANDIDATE_WINDOW}
         if spec.season_length <= ETS_SEASON_LIMIT:  # ETS with 24 seasonal states takes seconds a series
             names.append("auto_ets")
+            configs["auto_ets"] = {"window": LOCAL_CANDIDATE_WINDOW}
     return names, configs
 
 
