@@ -261,3 +261,22 @@ def test_an_auto_model_moved_to_newer_data_keeps_its_calibrated_intervals() -> N
     ahead, _ = advance(fitted, newer)
     assert ahead.predict(HORIZON, (95,))["ds"].min() == newer["ds"].max() + pd.Timedelta(days=1)
     assert ahead.explanations == fitted.explanations and ahead.floored == fitted.floored
+
+
+def test_an_explanation_gives_the_series_own_scores_where_the_panel_moved_them() -> None:
+    """Pooled scores can be alike on every series (a candidate whose windows are noisy follows the
+    panel): the explanation then also says what the series' own windows alone scored."""
+    pooled = pd.Series({"gbm": 0.863, "seasonal_naive": 0.933})
+    own = pd.Series({"gbm": 0.912, "seasonal_naive": 0.801})
+    reason = auto_validation.explain("OT", ["gbm"], pooled, 0.05, ["seasonal_naive"], own)
+    assert reason.startswith("gbm (best in validation); scores gbm 0.863, seasonal_naive 0.933")
+    assert auto_validation.POOLED_NOTE in reason
+    assert reason.endswith("(pulled towards the panel's; its windows alone: seasonal_naive 0.801, gbm 0.912)")
+    assert auto_validation.POOLED_NOTE not in auto_validation.explain(
+        "OT", ["gbm"], pooled, 0.05, ["seasonal_naive"], pooled.copy()
+    )
+    panel = mixed_panel()
+    alone = fit_auto(panel, pooling=0)
+    assert not any(auto_validation.POOLED_NOTE in reason for reason in alone.explanations.values())
+    pulled = fit_auto(panel, pooling=0.5)
+    assert all(auto_validation.POOLED_NOTE in reason for reason in pulled.explanations.values())

@@ -27,7 +27,10 @@ FORECAST_COLUMNS = ["unique_id", "window", "step", "y", "mean"]
 # measured in (``interval_unit="own"``): how hard the model itself thinks each series and step is.
 UNIT_LEVEL = 80
 # How to read the scores each series' reason quotes: said once wherever the reasons are listed.
-SCORES_NOTE = "scores: 1 = the candidates' mean on the validation windows, lower is better"
+SCORES_NOTE = (
+    "scores: 1 = the candidates' mean on the validation windows, lower is better; a series whose "
+    "windows disagree has its scores pulled towards the panel's"
+)
 
 
 def window_offsets(horizon: int, n_windows: int, step: int | None) -> list[int]:
@@ -245,8 +248,17 @@ def choose(
     return choices
 
 
-def explain(uid: str, kept: list[str], row: pd.Series, tolerance: float, baselines: Sequence[str]) -> str:
-    """One line saying what a series chose and why, in validation scores."""
+def explain(
+    uid: str,
+    kept: list[str],
+    row: pd.Series,
+    tolerance: float,
+    baselines: Sequence[str],
+    own: pd.Series | None = None,
+) -> str:
+    """One line saying what a series chose and why, in validation scores (``row``, pooled where
+    ``pooling`` pulls them towards the panel's; ``own``: the series' windows alone, said beside
+    them where the two differ, since scores alike on every series read as a mistake otherwise)."""
     finite = row[np.isfinite(row)].sort_values(kind="stable")
     if not kept:
         return "no candidate could be validated (series too short): the first candidate, unvalidated"
@@ -260,7 +272,22 @@ def explain(uid: str, kept: list[str], row: pd.Series, tolerance: float, baselin
     )
     baseline = [name for name in finite.index if name in baselines]
     against = f"; the best baseline, {baseline[0]}, scored {finite[baseline[0]]:.3f}" if baseline else ""
-    return f"{how}; scores {parts}{against}"
+    return f"{how}; scores {parts}{against}{_own_scores(finite, own)}"
+
+
+# Short: on a phone the reason is a narrow column. SCORES_NOTE, under every list of reasons, says why.
+POOLED_NOTE = "pulled towards the panel's"
+
+
+def _own_scores(pooled: pd.Series, own: pd.Series | None, shown: int = 2) -> str:
+    if own is None:
+        return ""
+    own = own[np.isfinite(own)].sort_values(kind="stable")
+    moved = (own - pooled.reindex(own.index)).abs()
+    if own.empty or not (moved > 5e-4).any():
+        return ""
+    best = ", ".join(f"{name} {value:.3f}" for name, value in own.iloc[:shown].items())
+    return f" ({POOLED_NOTE}; its windows alone: {best})"
 
 
 def combined_errors(

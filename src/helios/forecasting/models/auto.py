@@ -558,11 +558,13 @@ class Auto(ModelFamily):
                 if len(forecasts)
                 else pd.DataFrame(np.inf, index=series_ids, columns=names)
             )
-            scores = self._pool(metrics, scores, config)
+            own_scores, scores = scores, self._pool(metrics, scores, config)
             choices = validation.choose(scores, names, config.selection, config.top_k, config.tolerance)
             baselines = [n for n in names if candidate_family(n) in BASELINE_FAMILIES]
             explanations = {
-                uid: validation.explain(uid, kept, scores.loc[uid], config.tolerance, baselines)
+                uid: validation.explain(
+                    uid, kept, scores.loc[uid], config.tolerance, baselines, own_scores.loc[uid]
+                )
                 for uid, kept in choices.items()
             }
             if config.intervals == "conformal" and len(forecasts):
