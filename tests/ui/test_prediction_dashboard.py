@@ -105,6 +105,17 @@ def test_bad_schedule_is_refused_on_the_page(server: str) -> None:
         page.get_by_test_id("schedule-cron").fill("every night")
         page.get_by_test_id("add-schedule").click()
         page.get_by_text("does not parse").first.wait_for()
+        refusals = page.locator(".q-notification.bg-negative")
+        before = refusals.count()
+        assert before > 0  # the refusal is shown as an error, not a neutral note
         page.get_by_test_id("schedule-cron").fill("30 21 * * 1-5")
         page.get_by_test_id("add-schedule").click()
-        page.get_by_test_id("delete-schedule-nightly").wait_for()
+        # The schedule's row, or a new refusal, whose words the failure then shows (a CI run once
+        # timed out here with neither in view, and nothing said why).
+        page.wait_for_function(
+            """(before) => document.querySelector('[data-testid="delete-schedule-nightly"]')
+                || document.querySelectorAll('.q-notification.bg-negative').length > before""",
+            arg=before,
+        )
+        created = page.get_by_test_id("delete-schedule-nightly")
+        assert created.is_visible(), f"refused: {refusals.all_inner_texts()[before:]}"
